@@ -1,0 +1,82 @@
+// Assembles the Express app from the services. No I/O happens here beyond wiring.
+import express from 'express'
+import type { RequestHandler } from 'express'
+import { fileURLToPath } from 'node:url'
+import { access, constants } from 'node:fs/promises'
+import type { Config } from './config.ts'
+import type { Db } from './db/client.ts'
+import { errorHandler, notFound } from './errors.ts'
+import type { AuthService } from './auth/authService.ts'
+import { authRouter } from './auth/authRouter.ts'
+import { loadSession, requireApiAdmin } from './auth/middleware.ts'
+import type { SettingsService } from './admin/settingsService.ts'
+import { settingsRouter } from './admin/settingsRouter.ts'
+import type { VideoService } from './media/videoService.ts'
+import { videoApiRouter } from './media/videoApiRouter.ts'
+import { fileRouter } from './media/fileRouter.ts'
+import { receiveUpload } from './media/uploadMiddleware.ts'
+import type { StoragePaths } from './media/storage.ts'
+import type { EmbeddedTracker } from './tracker/embeddedTracker.ts'
+import { trackerRouter } from './tracker/trackerRouter.ts'
+import { pagesRouter } from './web/pagesRouter.ts'
+import type { SiteUrls } from './web/urls.ts'
+import { viewHelpers } from './web/viewHelpers.ts'
+
+export interface AppServices {
+  config: Config
+  db: Db
+  paths: StoragePaths
+  urls: SiteUrls
+  auth: AuthService
+  settings: SettingsService
+  videos: VideoService
+  tracker: EmbeddedTracker
+}
+
+const VIEWS_DIR = fileURLToPath(new URL('../views/', import.meta.url))
+const PUBLIC_DIR = fileURLToPath(new URL('../views/public/', import.meta.url))
+
+export function createApp(s: AppServices): express.Express {
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('views', VIEWS_DIR)
+  app.set('view engine', 'ejs')
+  app.locals.h = viewHelpers
+  app.locals.siteName = 'Seedcast'
+
+  const securityHeaders: RequestHandler = (_req, res, next) => {
+    res.set('X-Content-Type-Options', 'nosniff')
+    res.set('Referrer-Policy', 'same-origin')
+    res.set('X-Frame-Options', 'SAMEORIGIN')
+    next()
+  }
+  app.use(securityHeaders)
+
+  // Tracker and media first: the hot paths need no session lookup.
+  app.use(trackerRouter(s.tracker))
+  app.get('/healthz', async (_req, res) => {
+    const checks = await Promise.allSettled([
+      s.db.$queryRawUnsafe('SELECT 1'),
+      access(s.paths.mediaDir, constants.W_OK),
+      s.tracker.enabled !== undefined ? Promise.resolve() : Promise.reject(new Error('tracker')),
+    ])
+    const failed = checks.map((c, i) => (c.status === 'rejected' ? ['database', 'storage', 'tracker'][i] : null)).filter(Boolean)
+    if (failed.length) res.status(503).json({ ok: false, failing: failed })
+    else res.json({ ok: true })
+  })
+  app.use(fileRouter(s.paths, s.videos))
+  app.use('/static', express.static(PUBLIC_DIR, { maxAge: '1h' }))
+
+  const apiAdmin = requireApiAdmin(s.auth)
+  const upload = receiveUpload(s.paths, s.config.maxUploadBytes)
+  app.use(videoApiRouter({ videos: s.videos, tracker: s.tracker, urls: s.urls, requireAdmin: apiAdmin, receiveUpload: upload }))
+
+  app.use(loadSession(s.auth))
+  app.use(authRouter(s.auth, s.urls.base.startsWith('https:')))
+  app.use(settingsRouter(s.settings, apiAdmin))
+  app.use(pagesRouter({ videos: s.videos, tracker: s.tracker, urls: s.urls, receiveUpload: upload, maxUploadBytes: s.config.maxUploadBytes }))
+
+  app.use((_req, _res, next) => next(notFound('Page not found')))
+  app.use(errorHandler)
+  return app
+}

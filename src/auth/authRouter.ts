@@ -1,0 +1,42 @@
+import { Router, urlencoded } from 'express'
+import type { Request, Response } from 'express'
+import type { AuthService } from './authService.ts'
+import { SESSION_COOKIE, currentSession, requireCsrf } from './middleware.ts'
+
+export function authRouter(auth: AuthService, secureCookies: boolean): Router {
+  const router = Router()
+  const form = urlencoded({ extended: false, limit: '16kb' })
+  router.get('/login', showLogin)
+  router.post('/login', form, login)
+  router.post('/logout', form, requireCsrf(), logout)
+
+  function safeNext(value: unknown): string {
+    // Only same-site paths, so the login form cannot be used as an open redirect.
+    return typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') ? value : '/'
+  }
+
+  function showLogin(req: Request, res: Response) {
+    res.render('login', { title: 'Log in', next: safeNext(req.query.next), failed: false })
+  }
+
+  async function login(req: Request, res: Response) {
+    const { username, password, next } = req.body as Record<string, string | undefined>
+    const user = username && password ? await auth.verifyCredentials(username, password) : null
+    if (!user) {
+      res.status(401).render('login', { title: 'Log in', next: safeNext(next), failed: true })
+      return
+    }
+    const session = await auth.startSession(user)
+    res.cookie(SESSION_COOKIE, session.id, { httpOnly: true, sameSite: 'lax', secure: secureCookies, path: '/', maxAge: 14 * 24 * 3600 * 1000 })
+    res.redirect(303, safeNext(next))
+  }
+
+  async function logout(_req: Request, res: Response) {
+    const session = currentSession(res)
+    if (session) await auth.endSession(session.id)
+    res.clearCookie(SESSION_COOKIE, { path: '/' })
+    res.redirect(303, '/')
+  }
+
+  return router
+}

@@ -1,0 +1,78 @@
+// Who is asking: a login session (browser, cookie + CSRF token) or HTTP Basic credentials (API).
+import type { Request, RequestHandler, Response } from 'express'
+import { AppError, forbidden, unauthorized } from '../errors.ts'
+import type { AuthService, CurrentUser, LoginSession } from './authService.ts'
+
+export const SESSION_COOKIE = 'seedcast_session'
+
+export function readCookie(req: Request, name: string): string | undefined {
+  const header = req.headers.cookie
+  if (!header) return undefined
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=')
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim())
+  }
+  return undefined
+}
+
+export function currentUser(res: Response): CurrentUser | undefined {
+  return res.locals.user as CurrentUser | undefined
+}
+
+export function currentSession(res: Response): LoginSession | undefined {
+  return res.locals.session as LoginSession | undefined
+}
+
+/** Loads the login session, if any, for pages (and makes user/csrfToken available to views). */
+export function loadSession(auth: AuthService): RequestHandler {
+  return async (req, res, next) => {
+    const id = readCookie(req, SESSION_COOKIE)
+    const session = id ? await auth.findSession(id) : null
+    res.locals.session = session ?? undefined
+    res.locals.user = session?.user
+    res.locals.csrfToken = session?.csrfToken
+    next()
+  }
+}
+
+function parseBasic(header: string | undefined): { username: string; password: string } | null {
+  if (!header || !/^basic /i.test(header)) return null
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  if (colon < 0) return null
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
+}
+
+/** API endpoints for admins: HTTP Basic credentials. */
+export function requireApiAdmin(auth: AuthService): RequestHandler {
+  return async (req, res, next) => {
+    const credentials = parseBasic(req.headers.authorization)
+    if (!credentials) return next(unauthorized('HTTP Basic authentication required'))
+    const user = await auth.verifyCredentials(credentials.username, credentials.password)
+    if (!user) return next(new AppError(401, 'unauthorized', 'Wrong user name or password'))
+    if (user.role !== 'admin') return next(forbidden('Admin role required'))
+    res.locals.user = user
+    next()
+  }
+}
+
+/** Pages that need a login: send the browser to the login form, then back. */
+export function requirePageLogin(role?: 'admin'): RequestHandler {
+  return (req, res, next) => {
+    const user = currentUser(res)
+    if (!user) return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`)
+    if (role && user.role !== role) return next(forbidden('Admin role required'))
+    next()
+  }
+}
+
+/** State-changing form posts carry the session's CSRF token, in the body or the query string. */
+export function requireCsrf(): RequestHandler {
+  return (req, res, next) => {
+    const session = currentSession(res)
+    const body = req.body as Record<string, unknown> | undefined
+    const token = (typeof body?._csrf === 'string' ? body._csrf : undefined) ?? (typeof req.query._csrf === 'string' ? req.query._csrf : undefined)
+    if (!session || token !== session.csrfToken) return next(new AppError(403, 'csrf', 'The form has expired; reload the page and try again'))
+    next()
+  }
+}

@@ -1,0 +1,56 @@
+// Configuration is read from the environment once, validated, and exported typed.
+// A bad value stops the start with one line naming the variable and the reason.
+import { z } from 'zod'
+import path from 'node:path'
+
+const GiB = 1024 ** 3
+
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  STORAGE_DIR: z.string().min(1).default('./storage'),
+  DATABASE_URL: z.string().regex(/^file:.+/, 'must be file:<path> (SQLite)').optional(),
+  ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+  MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(20 * GiB),
+})
+
+export interface Config {
+  port: number
+  host: string
+  /** No trailing slash; base of every URL written into torrents and pages. */
+  publicUrl: string
+  storageDir: string
+  databaseUrl: string
+  databaseFile: string
+  adminPassword: string | undefined
+  maxUploadBytes: number
+  version: string
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''))
+  const parsed = schema.safeParse(cleaned)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    const value = cleaned[String(issue.path[0])]
+    throw new ConfigError(`Invalid ${String(issue.path[0])}=${JSON.stringify(value)}: ${issue.message}`)
+  }
+  const c = parsed.data
+  const storageDir = path.resolve(c.STORAGE_DIR)
+  const databaseUrl = c.DATABASE_URL ?? `file:${path.join(storageDir, 'seedcast.db')}`
+  const publicUrl = (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '')
+  return {
+    port: c.PORT,
+    host: c.HOST,
+    publicUrl,
+    storageDir,
+    databaseUrl,
+    databaseFile: path.resolve(databaseUrl.slice('file:'.length)),
+    adminPassword: c.ADMIN_PASSWORD,
+    maxUploadBytes: c.MAX_UPLOAD_BYTES,
+    version: '0.1.0',
+  }
+}

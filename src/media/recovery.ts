@@ -1,0 +1,73 @@
+// The start-up check: files and records must agree. Cut-off uploads are removed, torrents whose
+// hashing was interrupted are finished, media files without a record are set aside (not deleted),
+// and records whose file is gone are marked failed. Everything found is reported.
+import { readdir, rename, unlink, stat } from 'node:fs/promises'
+import path from 'node:path'
+import type { Db } from '../db/client.ts'
+import { torrentPathFor } from '../torrent/torrentWriter.ts'
+import * as repo from './videoRepository.ts'
+import type { StoragePaths } from './storage.ts'
+import type { VideoService } from './videoService.ts'
+
+export interface RecoveryReport {
+  removedPartialUploads: string[]
+  orphanFilesSetAside: string[]
+  strayTorrentsRemoved: string[]
+  missingFiles: string[]
+  torrentsResumed: string[]
+}
+
+const exists = (p: string) => stat(p).then(() => true, () => false)
+
+export async function recoverStorage(db: Db, paths: StoragePaths, videos: VideoService, bittorrentEnabled: boolean): Promise<RecoveryReport> {
+  const report: RecoveryReport = { removedPartialUploads: [], orphanFilesSetAside: [], strayTorrentsRemoved: [], missingFiles: [], torrentsResumed: [] }
+
+  for (const name of await readdir(paths.incomingDir)) {
+    await unlink(path.join(paths.incomingDir, name)).catch(() => {})
+    report.removedPartialUploads.push(name)
+  }
+
+  const rows = await repo.allVideos(db)
+  const known = new Set(rows.map((v) => v.fileName))
+  for (const name of await readdir(paths.mediaDir)) {
+    const full = path.join(paths.mediaDir, name)
+    if (name.endsWith('.torrent') || name.endsWith('.torrent.tmp')) {
+      const owner = name.replace(/^\./, '').replace(/\.torrent(\.tmp)?$/, '')
+      if (!known.has(owner) || name.endsWith('.tmp')) {
+        await unlink(full).catch(() => {})
+        report.strayTorrentsRemoved.push(name)
+      }
+    } else if (!known.has(name)) {
+      await rename(full, path.join(paths.orphansDir, `${Date.now()}-${name}`))
+      report.orphanFilesSetAside.push(name)
+    }
+  }
+
+  for (const video of rows) {
+    const file = path.join(paths.mediaDir, video.fileName)
+    if (!(await exists(file))) {
+      if (video.status !== 'failed') await repo.setVideoStatus(db, video.id, 'failed', 'The media file is missing from storage')
+      report.missingFiles.push(video.fileName)
+      continue
+    }
+    const needsTorrent = video.status === 'processing' || (video.status === 'ready' && (!video.torrent || !(await exists(torrentPathFor(file)))))
+    if (bittorrentEnabled && needsTorrent) {
+      if (video.status !== 'processing') await repo.setVideoStatus(db, video.id, 'processing')
+      void videos.hashInBackground(video)
+      report.torrentsResumed.push(video.fileName)
+    } else if (!bittorrentEnabled && video.status === 'processing') {
+      await repo.setVideoStatus(db, video.id, 'ready')
+    }
+  }
+  return report
+}
+
+export function describeRecovery(r: RecoveryReport): string[] {
+  const lines: string[] = []
+  if (r.removedPartialUploads.length) lines.push(`removed ${r.removedPartialUploads.length} cut-off upload(s)`)
+  if (r.strayTorrentsRemoved.length) lines.push(`removed ${r.strayTorrentsRemoved.length} .torrent file(s) without a video: ${r.strayTorrentsRemoved.join(', ')}`)
+  if (r.orphanFilesSetAside.length) lines.push(`moved ${r.orphanFilesSetAside.length} file(s) without a video to orphans/: ${r.orphanFilesSetAside.join(', ')}`)
+  if (r.missingFiles.length) lines.push(`marked failed, file missing: ${r.missingFiles.join(', ')}`)
+  if (r.torrentsResumed.length) lines.push(`resumed torrent creation: ${r.torrentsResumed.join(', ')}`)
+  return lines
+}

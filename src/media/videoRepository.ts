@@ -1,0 +1,58 @@
+// All database access for videos and their torrent records.
+import type { Db } from '../db/client.ts'
+
+export interface TorrentRecordInput {
+  infoHash: string
+  pieceLength: number
+  pieceCount: number
+  trackers: string[]
+  webSeeds: string[]
+}
+
+const withTorrent = { torrent: true } as const
+
+export const createVideo = (db: Db, data: { id: string; title: string; description: string; fileName: string; mimeType: string; size: bigint; status: string; uploaderId?: number }) =>
+  db.video.create({ data, include: withTorrent })
+
+export const findVideo = (db: Db, id: string) => db.video.findUnique({ where: { id }, include: withTorrent })
+
+export type VideoRow = NonNullable<Awaited<ReturnType<typeof findVideo>>>
+
+export async function listVideos(db: Db, limit: number, after?: { createdAt: Date; id: string }) {
+  return db.video.findMany({
+    where: after
+      ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }
+      : undefined,
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    take: limit,
+    include: withTorrent,
+  })
+}
+
+export const countVideos = (db: Db) => db.video.count()
+
+export const deleteVideo = (db: Db, id: string) => db.video.deleteMany({ where: { id } })
+
+export const findVideosByStatus = (db: Db, status: string) => db.video.findMany({ where: { status }, include: withTorrent })
+
+export const findReadyVideosWithoutTorrent = (db: Db) =>
+  db.video.findMany({ where: { status: 'ready', torrent: null }, include: withTorrent })
+
+export const allVideos = (db: Db) => db.video.findMany({ include: withTorrent })
+
+export async function publishTorrent(db: Db, videoId: string, t: TorrentRecordInput) {
+  const data = { infoHash: t.infoHash, pieceLength: t.pieceLength, pieceCount: t.pieceCount, trackers: JSON.stringify(t.trackers), webSeeds: JSON.stringify(t.webSeeds) }
+  await db.$transaction([
+    db.torrent.upsert({ where: { videoId }, create: { videoId, ...data }, update: data }),
+    db.video.update({ where: { id: videoId }, data: { status: 'ready', failReason: null } }),
+  ])
+}
+
+export const setVideoStatus = (db: Db, id: string, status: string, failReason: string | null = null) =>
+  db.video.update({ where: { id }, data: { status, failReason } })
+
+export const incrementCompleted = (db: Db, infoHash: string) =>
+  db.torrent.updateMany({ where: { infoHash }, data: { completed: { increment: 1 } } })
+
+export const allInfoHashes = async (db: Db) =>
+  (await db.torrent.findMany({ select: { infoHash: true } })).map((t) => t.infoHash)

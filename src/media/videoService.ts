@@ -1,0 +1,153 @@
+// Videos: publishing an upload (file in place, torrent beside it, records, tracker allow list),
+// listing, deleting, and finishing torrents that were not hashed on the way in.
+import { rename, unlink, stat } from 'node:fs/promises'
+import path from 'node:path'
+import type { Db } from '../db/client.ts'
+import { notFound } from '../errors.ts'
+import type { SettingsService } from '../admin/settingsService.ts'
+import type { EmbeddedTracker } from '../tracker/embeddedTracker.ts'
+import { hashAndWriteTorrent, torrentPathFor, writeTorrentFile, type TorrentContext, type TorrentSource, type WrittenTorrent } from '../torrent/torrentWriter.ts'
+import type { SiteUrls } from '../web/urls.ts'
+import * as repo from './videoRepository.ts'
+import type { VideoRow } from './videoRepository.ts'
+import { newVideoId, storedFileName, type StoragePaths } from './storage.ts'
+import type { ReceivedFile } from './uploadEngine.ts'
+
+export interface NewVideo {
+  title: string
+  description: string
+  originalName: string
+  received: ReceivedFile
+  uploaderId?: number
+}
+
+export interface VideoPage { videos: VideoRow[]; next: string | null }
+
+export interface VideoServiceDeps {
+  db: Db
+  paths: StoragePaths
+  urls: SiteUrls
+  settings: SettingsService
+  tracker: EmbeddedTracker
+  createdBy: string
+}
+
+function encodeCursor(v: { createdAt: Date; id: string }): string {
+  return Buffer.from(`${v.createdAt.getTime()}:${v.id}`).toString('base64url')
+}
+
+export function decodeCursor(cursor: string): { createdAt: Date; id: string } | null {
+  const [ms, id] = Buffer.from(cursor, 'base64url').toString('utf8').split(':')
+  const time = Number(ms)
+  if (!id || !Number.isSafeInteger(time)) return null
+  return { createdAt: new Date(time), id }
+}
+
+export class VideoService {
+  private readonly deps: VideoServiceDeps
+  // Worker hashing runs one file at a time: the machine has few cores and the web must stay quick.
+  private hashQueue: Promise<unknown> = Promise.resolve()
+
+  constructor(deps: VideoServiceDeps) {
+    this.deps = deps
+  }
+
+  filePath(fileName: string): string {
+    return path.join(this.deps.paths.mediaDir, fileName)
+  }
+
+  private torrentContext(video: { id: string; fileName: string }): TorrentContext {
+    const { urls, settings, createdBy } = this.deps
+    return { trackers: settings.get().trackerUrls, webSeeds: [urls.file(video.fileName)], comment: urls.page(video.id), createdBy }
+  }
+
+  private source(video: { fileName: string; size: bigint }): TorrentSource {
+    return { fileName: video.fileName, filePath: this.filePath(video.fileName), size: Number(video.size) }
+  }
+
+  private async recordTorrent(videoId: string, written: WrittenTorrent): Promise<void> {
+    await repo.publishTorrent(this.deps.db, videoId, written)
+    this.deps.tracker.allow(written.infoHash)
+  }
+
+  async create(input: NewVideo): Promise<VideoRow> {
+    const { db, settings } = this.deps
+    const id = newVideoId()
+    const fileName = storedFileName(input.originalName, id, input.received.container.extension)
+    const bittorrent = settings.get().bittorrentEnabled
+    // File first, then the record: a crash in between leaves an orphan file that the start-up
+    // check sets aside, never a record pointing at nothing.
+    await rename(input.received.path, this.filePath(fileName))
+    const video = await repo.createVideo(db, {
+      id, fileName, title: input.title, description: input.description,
+      mimeType: input.received.container.mimeType, size: BigInt(input.received.size),
+      status: bittorrent ? 'processing' : 'ready', uploaderId: input.uploaderId,
+    })
+    if (bittorrent) {
+      const streamed = input.received.streamedPieces
+      if (streamed) await this.recordTorrent(id, await writeTorrentFile(this.source(video), streamed, this.torrentContext(video)))
+      else await this.hashInBackground(video)
+    }
+    return (await repo.findVideo(db, id))!
+  }
+
+  /** Queues worker hashing for a video; resolves when its torrent is written (or it failed). */
+  hashInBackground(video: VideoRow): Promise<void> {
+    const job = this.hashQueue.then(async () => {
+      try {
+        const written = await hashAndWriteTorrent(this.source(video), this.torrentContext(video))
+        await this.recordTorrent(video.id, written)
+      } catch (err) {
+        console.error(`[torrent] hashing ${video.fileName} failed: ${(err as Error).message}`)
+        await repo.setVideoStatus(this.deps.db, video.id, 'failed', `Torrent creation failed: ${(err as Error).message}`).catch(() => {})
+      }
+    })
+    this.hashQueue = job
+    return job
+  }
+
+  async get(id: string): Promise<VideoRow> {
+    const video = await repo.findVideo(this.deps.db, id)
+    if (!video) throw notFound(`No video with id ${id}`, 'video_not_found')
+    return video
+  }
+
+  async list(limit: number, cursor?: { createdAt: Date; id: string }): Promise<VideoPage> {
+    const rows = await repo.listVideos(this.deps.db, limit + 1, cursor)
+    const videos = rows.slice(0, limit)
+    const next = rows.length > limit ? encodeCursor(videos[videos.length - 1]!) : null
+    return { videos, next }
+  }
+
+  count(): Promise<number> {
+    return repo.countVideos(this.deps.db)
+  }
+
+  async delete(id: string): Promise<void> {
+    const video = await this.get(id)
+    if (video.torrent) this.deps.tracker.disallow(video.torrent.infoHash)
+    await repo.deleteVideo(this.deps.db, id)
+    const file = this.filePath(video.fileName)
+    await Promise.all([unlink(file), unlink(torrentPathFor(file))].map((p) => p.catch(() => {})))
+  }
+
+  async recordCompleted(infoHash: string): Promise<void> {
+    await repo.incrementCompleted(this.deps.db, infoHash)
+  }
+
+  /** BitTorrent switched on: videos uploaded while it was off get their torrents now. */
+  async backfillTorrents(): Promise<void> {
+    for (const video of await repo.findReadyVideosWithoutTorrent(this.deps.db)) {
+      await repo.setVideoStatus(this.deps.db, video.id, 'processing')
+      void this.hashInBackground(video)
+    }
+  }
+
+  async loadAllowList(): Promise<void> {
+    for (const infoHash of await repo.allInfoHashes(this.deps.db)) this.deps.tracker.allow(infoHash)
+  }
+
+  async fileExists(fileName: string): Promise<boolean> {
+    return stat(this.filePath(fileName)).then((s) => s.isFile(), () => false)
+  }
+}

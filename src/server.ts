@@ -1,0 +1,77 @@
+// Starts Seedcast: storage, database, services, start-up check, then the HTTP listener.
+// Used by main.ts and by the tests (port 0, temporary storage).
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Config } from './config.ts'
+import { openDatabase } from './db/client.ts'
+import { AuthService } from './auth/authService.ts'
+import { SettingsService } from './admin/settingsService.ts'
+import { VideoService } from './media/videoService.ts'
+import { describeRecovery, recoverStorage } from './media/recovery.ts'
+import { ensureStorage, storagePaths } from './media/storage.ts'
+import { EmbeddedTracker } from './tracker/embeddedTracker.ts'
+import { siteUrls } from './web/urls.ts'
+import { createApp, type AppServices } from './app.ts'
+
+export interface RunningServer {
+  url: string
+  port: number
+  services: AppServices
+  close(): Promise<void>
+}
+
+export const ANNOUNCE_INTERVAL_SECONDS = 300
+
+export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
+  const paths = storagePaths(config.storageDir)
+  await ensureStorage(paths)
+  const db = await openDatabase(config)
+  const urls = siteUrls(config.publicUrl)
+
+  const auth = new AuthService(db)
+  const { generatedPassword } = await auth.ensureAdmin(config.adminPassword)
+  if (generatedPassword) log(`Created user "admin" with password: ${generatedPassword}  (shown once; set ADMIN_PASSWORD to choose one)`)
+  await auth.purgeExpiredSessions()
+
+  const settings = await SettingsService.load(db, config.publicUrl)
+  let videos: VideoService | undefined
+  const tracker = new EmbeddedTracker({
+    intervalSeconds: ANNOUNCE_INTERVAL_SECONDS,
+    onCompleted: (infoHash) => { videos?.recordCompleted(infoHash).catch((err) => log(`[tracker] could not store completed count: ${err.message}`)) },
+  })
+  videos = new VideoService({ db, paths, urls, settings, tracker, createdBy: `Seedcast ${config.version}` })
+  tracker.enabled = settings.get().bittorrentEnabled
+  await videos.loadAllowList()
+  settings.on('changed', (next, previous) => {
+    tracker.enabled = next.bittorrentEnabled
+    if (next.bittorrentEnabled && !previous.bittorrentEnabled) void videos.backfillTorrents()
+  })
+
+  for (const line of describeRecovery(await recoverStorage(db, paths, videos, settings.get().bittorrentEnabled))) log(`[start-up check] ${line}`)
+
+  const services: AppServices = { config, db, paths, urls, auth, settings, videos, tracker }
+  const server = http.createServer(createApp(services))
+  // Uploads of many gigabytes take long: no overall request timeout, but idle sockets still close.
+  server.requestTimeout = 0
+  server.headersTimeout = 60_000
+  server.keepAliveTimeout = 5_000
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(config.port, config.host, () => resolve())
+  })
+  const port = (server.address() as AddressInfo).port
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    services,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
+      await tracker.close()
+      await db.$disconnect()
+    },
+  }
+}

@@ -1,0 +1,64 @@
+// The HTML pages for viewers and uploaders: home, video page, upload form.
+import { Router } from 'express'
+import type { Request, RequestHandler, Response } from 'express'
+import { AppError, toAppError } from '../errors.ts'
+import { presentVideo } from '../media/videoPresenter.ts'
+import { decodeCursor, type VideoService } from '../media/videoService.ts'
+import type { VideoRow } from '../media/videoRepository.ts'
+import { discardUpload, parseVideoFields, receivedFile } from '../media/uploadMiddleware.ts'
+import { requireCsrf, requirePageLogin } from '../auth/middleware.ts'
+import type { EmbeddedTracker } from '../tracker/embeddedTracker.ts'
+import type { SiteUrls } from './urls.ts'
+
+const PAGE_SIZE = 24
+
+export interface PagesDeps {
+  videos: VideoService
+  tracker: EmbeddedTracker
+  urls: SiteUrls
+  receiveUpload: RequestHandler
+  maxUploadBytes: number
+}
+
+export function pagesRouter(deps: PagesDeps): Router {
+  const router = Router()
+  router.get('/', home)
+  router.get('/videos/:id', videoPage)
+  router.get('/upload', requirePageLogin(), uploadForm)
+  router.post('/upload', requirePageLogin(), requireCsrf(), deps.receiveUpload, upload)
+
+  const present = (v: VideoRow) => presentVideo(v, deps.urls, v.torrent ? deps.tracker.counts(v.torrent.infoHash) : { seeders: 0, leechers: 0 })
+
+  async function home(req: Request, res: Response) {
+    const cursor = typeof req.query.after === 'string' ? decodeCursor(req.query.after) : undefined
+    if (cursor === null) throw new AppError(400, 'bad_request', 'That page link is not valid')
+    const page = await deps.videos.list(PAGE_SIZE, cursor)
+    res.render('home', { title: 'Videos', videos: page.videos.map(present), next: page.next, isFirstPage: !cursor })
+  }
+
+  async function videoPage(req: Request, res: Response) {
+    const video = present(await deps.videos.get(String(req.params.id)))
+    res.render('video', { title: video.title, video })
+  }
+
+  function uploadForm(_req: Request, res: Response) {
+    res.render('upload', { title: 'Upload', error: null, values: { title: '', description: '' }, maxUploadBytes: deps.maxUploadBytes })
+  }
+
+  async function upload(req: Request, res: Response) {
+    const file = receivedFile(req)
+    try {
+      if (!file) throw new AppError(400, 'missing_file', 'Choose a file to upload')
+      const fields = parseVideoFields(req.body)
+      const video = await deps.videos.create({ ...fields, originalName: file.originalname, received: file, uploaderId: res.locals.user?.id })
+      res.redirect(303, `/videos/${video.id}`)
+    } catch (err) {
+      await discardUpload(req)
+      const appErr = toAppError(err)
+      if (appErr.status >= 500) throw err
+      res.status(appErr.status).render('upload', { title: 'Upload', error: appErr.message, values: req.body ?? {}, maxUploadBytes: deps.maxUploadBytes })
+    }
+  }
+
+  return router
+}

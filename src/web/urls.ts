@@ -1,0 +1,19 @@
+// Every absolute URL the site hands out is built here, on PUBLIC_URL.
+export interface SiteUrls {
+  base: string
+  page(videoId: string): string
+  file(fileName: string): string
+  torrent(videoId: string): string
+  announce(): string
+}
+
+export function siteUrls(publicUrl: string): SiteUrls {
+  const base = publicUrl.replace(/\/+$/, '')
+  return {
+    base,
+    page: (id) => `${base}/videos/${encodeURIComponent(id)}`,
+    file: (fileName) => `${base}/media/${encodeURIComponent(fileName)}`,
+    torrent: (id) => `${base}/videos/${encodeURIComponent(id)}/torrent`,
+    announce: () => `${base}/announce`,
+  }
+}
