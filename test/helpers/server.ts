@@ -1,0 +1,53 @@
+// Starts a real Seedcast server on a free port with its own temporary storage and SQLite file.
+// Each test that calls startTestServer closes it (and removes the folder) itself.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { loadConfig } from '../../src/config.ts'
+import { startServer, type RunningServer } from '../../src/server.ts'
+
+export const ADMIN_PASSWORD = 'test-password-123'
+
+export interface TestServer extends RunningServer {
+  storageDir: string
+  /** Authorization header value for the admin. */
+  basicAuth: string
+  /** Stops the server; the storage folder is kept when `keepStorage` (for restart tests). */
+  stop(opts?: { keepStorage?: boolean }): Promise<void>
+}
+
+export async function makeStorageDir(): Promise<string> {
+  return mkdtemp(path.join(tmpdir(), 'seedcast-test-'))
+}
+
+/**
+ * PUBLIC_URL must name the port the server listens on, so pick the port first by listening on 0
+ * (the server binds it again right after; a clash there fails loudly, not silently).
+ */
+export async function startTestServer(env: Record<string, string> = {}, storageDir?: string): Promise<TestServer> {
+  const dir = storageDir ?? (await makeStorageDir())
+  const port = env.PORT ? Number(env.PORT) : await freePort()
+  const config = loadConfig({ PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}`, STORAGE_DIR: dir, ADMIN_PASSWORD, ...env })
+  const running = await startServer(config, () => {})
+  return {
+    ...running,
+    storageDir: dir,
+    basicAuth: 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64'),
+    async stop(opts = {}) {
+      await running.close()
+      if (!opts.keepStorage) await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+export async function freePort(): Promise<number> {
+  const net = await import('node:net')
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as import('node:net').AddressInfo).port
+      srv.close(() => resolve(port))
+    })
+  })
+}
