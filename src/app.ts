@@ -17,6 +17,7 @@ import { fileRouter } from './media/fileRouter.ts'
 import { receiveUpload } from './media/uploadMiddleware.ts'
 import type { StoragePaths } from './media/storage.ts'
 import type { EmbeddedTracker } from './tracker/embeddedTracker.ts'
+import type { SeederSupervisor } from './seeder/supervisor.ts'
 import { trackerRouter } from './tracker/trackerRouter.ts'
 import { pagesRouter } from './web/pagesRouter.ts'
 import type { SiteUrls } from './web/urls.ts'
@@ -31,6 +32,8 @@ export interface AppServices {
   settings: SettingsService
   videos: VideoService
   tracker: EmbeddedTracker
+  /** null when SEEDER=off (the seeder then runs elsewhere, or not at all). */
+  seeder: SeederSupervisor | null
 }
 
 const VIEWS_DIR = fileURLToPath(new URL('../views/', import.meta.url))
@@ -61,8 +64,10 @@ export function createApp(s: AppServices): express.Express {
       s.tracker.enabled !== undefined ? Promise.resolve() : Promise.reject(new Error('tracker')),
     ])
     const failed = checks.map((c, i) => (c.status === 'rejected' ? ['database', 'storage', 'tracker'][i] : null)).filter(Boolean)
-    if (failed.length) res.status(503).json({ ok: false, failing: failed })
-    else res.json({ ok: true })
+    // The seeder's state is reported, but the site is ready without it.
+    const seeder = s.seeder ? s.seeder.health() : { state: 'off' }
+    if (failed.length) res.status(503).json({ ok: false, failing: failed, seeder })
+    else res.json({ ok: true, seeder })
   })
   app.use(fileRouter(s.paths, s.videos))
   app.use('/static', express.static(PUBLIC_DIR, { maxAge: '1h' }))

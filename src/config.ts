@@ -13,6 +13,9 @@ const schema = z.object({
   DATABASE_URL: z.string().regex(/^file:.+/, 'must be file:<path> (SQLite)').optional(),
   ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(20 * GiB),
+  SEEDER: z.enum(['on', 'off']).default('on'),
+  SEEDER_PORT: z.coerce.number().int().min(0).max(65535).default(6881),
+  SEEDER_RESCAN_SECONDS: z.coerce.number().int().min(1).max(86400).default(30),
 })
 
 export interface Config {
@@ -25,6 +28,10 @@ export interface Config {
   databaseFile: string
   adminPassword: string | undefined
   maxUploadBytes: number
+  /** Whether `npm start` runs and supervises the seeder process (bt_server/). */
+  seederEnabled: boolean
+  seederPort: number
+  seederRescanSeconds: number
   version: string
 }
 
@@ -51,6 +58,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseFile: path.resolve(databaseUrl.slice('file:'.length)),
     adminPassword: c.ADMIN_PASSWORD,
     maxUploadBytes: c.MAX_UPLOAD_BYTES,
+    seederEnabled: c.SEEDER === 'on',
+    seederPort: c.SEEDER_PORT,
+    seederRescanSeconds: c.SEEDER_RESCAN_SECONDS,
     version: '0.1.0',
   }
 }

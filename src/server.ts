@@ -11,6 +11,7 @@ import { describeRecovery, recoverStorage } from './media/recovery.ts'
 import { ensureStorage, storagePaths } from './media/storage.ts'
 import { EmbeddedTracker } from './tracker/embeddedTracker.ts'
 import { siteUrls } from './web/urls.ts'
+import { SeederSupervisor } from './seeder/supervisor.ts'
 import { createApp, type AppServices } from './app.ts'
 
 export interface RunningServer {
@@ -39,7 +40,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
     intervalSeconds: ANNOUNCE_INTERVAL_SECONDS,
     onCompleted: (infoHash) => { videos?.recordCompleted(infoHash).catch((err) => log(`[tracker] could not store completed count: ${err.message}`)) },
   })
-  videos = new VideoService({ db, paths, urls, settings, tracker, createdBy: `Seedcast ${config.version}` })
+  const seeder = config.seederEnabled ? new SeederSupervisor(seederEnv(config), log) : null
+  videos = new VideoService({ db, paths, urls, settings, tracker, createdBy: `Seedcast ${config.version}`, onTorrentsChanged: () => seeder?.notify() })
   tracker.enabled = settings.get().bittorrentEnabled
   await videos.loadAllowList()
   settings.on('changed', (next, previous) => {
@@ -49,7 +51,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
 
   for (const line of describeRecovery(await recoverStorage(db, paths, videos, settings.get().bittorrentEnabled))) log(`[start-up check] ${line}`)
 
-  const services: AppServices = { config, db, paths, urls, auth, settings, videos, tracker }
+  const services: AppServices = { config, db, paths, urls, auth, settings, videos, tracker, seeder }
   const server = http.createServer(createApp(services))
   // Uploads of many gigabytes take long: no overall request timeout, but idle sockets still close.
   server.requestTimeout = 0
@@ -60,6 +62,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     server.listen(config.port, config.host, () => resolve())
   })
   const port = (server.address() as AddressInfo).port
+  seeder?.start()
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -70,8 +73,22 @@ export async function startServer(config: Config, log: (line: string) => void = 
         server.close(() => resolve())
         server.closeAllConnections()
       })
+      await seeder?.stop()
       await tracker.close()
       await db.$disconnect()
     },
+  }
+}
+
+/** The seeder child reads the same storage and database as this web app, whatever env started it. */
+function seederEnv(config: Config): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    STORAGE_DIR: config.storageDir,
+    DATABASE_URL: config.databaseUrl,
+    PUBLIC_URL: config.publicUrl,
+    PORT: String(config.port),
+    SEEDER_PORT: String(config.seederPort),
+    SEEDER_RESCAN_SECONDS: String(config.seederRescanSeconds),
   }
 }

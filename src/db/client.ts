@@ -7,8 +7,9 @@ import type { Config } from '../config.ts'
 
 export type Db = InstanceType<typeof PrismaClient>
 
-export async function openDatabase(config: Config): Promise<Db> {
-  migrateSqlite(config.databaseFile)
+/** The web app applies migrations; the seeder, a reader, opens without (`migrate: false`). */
+export async function openDatabase(config: Config, opts: { migrate?: boolean } = {}): Promise<Db> {
+  if (opts.migrate !== false) migrateSqlite(config.databaseFile)
   const adapter = new PrismaBetterSqlite3({ url: `file:${config.databaseFile}` })
   const db = new PrismaClient({ adapter })
   await db.$executeRawUnsafe('PRAGMA busy_timeout = 5000')

@@ -7,6 +7,7 @@ export interface TorrentRecordInput {
   pieceCount: number
   trackers: string[]
   webSeeds: string[]
+  fileMtimeMs: number
 }
 
 const withTorrent = { torrent: true } as const
@@ -41,7 +42,7 @@ export const findReadyVideosWithoutTorrent = (db: Db) =>
 export const allVideos = (db: Db) => db.video.findMany({ include: withTorrent })
 
 export async function publishTorrent(db: Db, videoId: string, t: TorrentRecordInput) {
-  const data = { infoHash: t.infoHash, pieceLength: t.pieceLength, pieceCount: t.pieceCount, trackers: JSON.stringify(t.trackers), webSeeds: JSON.stringify(t.webSeeds) }
+  const data = { infoHash: t.infoHash, pieceLength: t.pieceLength, pieceCount: t.pieceCount, trackers: JSON.stringify(t.trackers), webSeeds: JSON.stringify(t.webSeeds), fileMtimeMs: BigInt(t.fileMtimeMs) }
   await db.$transaction([
     db.torrent.upsert({ where: { videoId }, create: { videoId, ...data }, update: data }),
     db.video.update({ where: { id: videoId }, data: { status: 'ready', failReason: null } }),

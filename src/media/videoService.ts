@@ -30,6 +30,8 @@ export interface VideoServiceDeps {
   settings: SettingsService
   tracker: EmbeddedTracker
   createdBy: string
+  /** Called after a torrent is published or a video deleted (the seeder rescans). */
+  onTorrentsChanged?: () => void
 }
 
 function encodeCursor(v: { createdAt: Date; id: string }): string {
@@ -65,9 +67,12 @@ export class VideoService {
     return { fileName: video.fileName, filePath: this.filePath(video.fileName), size: Number(video.size) }
   }
 
-  private async recordTorrent(videoId: string, written: WrittenTorrent): Promise<void> {
-    await repo.publishTorrent(this.deps.db, videoId, written)
+  private async recordTorrent(video: { id: string; fileName: string }, written: WrittenTorrent): Promise<void> {
+    // The mtime lets the seeder trust the file later without rehashing it.
+    const { mtimeMs } = await stat(this.filePath(video.fileName))
+    await repo.publishTorrent(this.deps.db, video.id, { ...written, fileMtimeMs: Math.floor(mtimeMs) })
     this.deps.tracker.allow(written.infoHash)
+    this.deps.onTorrentsChanged?.()
   }
 
   async create(input: NewVideo): Promise<VideoRow> {
@@ -85,7 +90,7 @@ export class VideoService {
     })
     if (bittorrent) {
       const streamed = input.received.streamedPieces
-      if (streamed) await this.recordTorrent(id, await writeTorrentFile(this.source(video), streamed, this.torrentContext(video)))
+      if (streamed) await this.recordTorrent(video, await writeTorrentFile(this.source(video), streamed, this.torrentContext(video)))
       else await this.hashInBackground(video)
     }
     return (await repo.findVideo(db, id))!
@@ -96,7 +101,7 @@ export class VideoService {
     const job = this.hashQueue.then(async () => {
       try {
         const written = await hashAndWriteTorrent(this.source(video), this.torrentContext(video))
-        await this.recordTorrent(video.id, written)
+        await this.recordTorrent(video, written)
       } catch (err) {
         console.error(`[torrent] hashing ${video.fileName} failed: ${(err as Error).message}`)
         await repo.setVideoStatus(this.deps.db, video.id, 'failed', `Torrent creation failed: ${(err as Error).message}`).catch(() => {})
@@ -129,6 +134,7 @@ export class VideoService {
     await repo.deleteVideo(this.deps.db, id)
     const file = this.filePath(video.fileName)
     await Promise.all([unlink(file), unlink(torrentPathFor(file))].map((p) => p.catch(() => {})))
+    this.deps.onTorrentsChanged?.()
   }
 
   async recordCompleted(infoHash: string): Promise<void> {

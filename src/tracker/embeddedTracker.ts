@@ -4,6 +4,8 @@
 import Server from 'bittorrent-tracker/server'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
+interface AnnounceParams { info_hash: string; peer_id: string; left: number; downloaded?: string | number }
+
 export interface SwarmCounts { seeders: number; leechers: number }
 
 export interface TrackerOptions {
@@ -34,12 +36,22 @@ export class EmbeddedTracker {
     // Bad client input is answered with a failure reason by the package; nothing to do here.
     this.server.on('warning', () => {})
     this.server.on('error', (err: Error) => console.error('[tracker]', err.message))
-    this.server.on('complete', (_addr: string, params: { info_hash: string; peer_id: string }) => {
+    const countCompleted = (params: AnnounceParams) => {
+      // The package emits the event even for announces its filter refused: count only tracked torrents.
+      if (!this.enabled || !this.allowed.has(params.info_hash)) return
       let peers = this.completedPeers.get(params.info_hash)
       if (!peers) this.completedPeers.set(params.info_hash, (peers = new Set()))
       if (peers.has(params.peer_id)) return
       peers.add(params.peer_id)
       opts.onCompleted(params.info_hash)
+    }
+    this.server.on('complete', (_addr: string, params: AnnounceParams) => countCompleted(params))
+    // A download that finished before the client's first announce (the web seed can serve a whole
+    // file in moments) gets no `completed` event: aria2c then sends `started` with left=0 and the
+    // bytes it downloaded this session. That is a completed download too; a seeder resuming a file
+    // it already had reports downloaded=0.
+    this.server.on('start', (_addr: string, params: AnnounceParams) => {
+      if (params.left === 0 && Number(params.downloaded) > 0) countCompleted(params)
     })
   }
 

@@ -27,3 +27,11 @@ export async function uploadForm(fields: Record<string, string>, file?: { path: 
   if (file) form.append('file', new Blob([await readFile(file.path)], { type: file.type ?? 'video/mp4' }), file.name ?? path.basename(file.path))
   return form
 }
+
+/** A short WAVE (PCM) audio file: audio is accepted as well as video. */
+export async function makeAudio(opts: { seconds?: number; name?: string } = {}): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'seedcast-media-'))
+  const file = path.join(dir, opts.name ?? 'tone.wav')
+  await run('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `sine=frequency=440:duration=${opts.seconds ?? 1}`, '-c:a', 'pcm_s16le', '-f', 'wav', file])
+  return file
+}

@@ -12,6 +12,8 @@ export interface TestServer extends RunningServer {
   storageDir: string
   /** Authorization header value for the admin. */
   basicAuth: string
+  /** Lines the server logged (start-up check reports, generated password), in order. */
+  logs: string[]
   /** Stops the server; the storage folder is kept when `keepStorage` (for restart tests). */
   stop(opts?: { keepStorage?: boolean }): Promise<void>
 }
@@ -27,11 +29,13 @@ export async function makeStorageDir(): Promise<string> {
 export async function startTestServer(env: Record<string, string> = {}, storageDir?: string): Promise<TestServer> {
   const dir = storageDir ?? (await makeStorageDir())
   const port = env.PORT ? Number(env.PORT) : await freePort()
-  const config = loadConfig({ PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}`, STORAGE_DIR: dir, ADMIN_PASSWORD, ...env })
-  const running = await startServer(config, () => {})
+  const config = loadConfig({ PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}`, STORAGE_DIR: dir, ADMIN_PASSWORD, SEEDER: 'off', ...env })
+  const logs: string[] = []
+  const running = await startServer(config, (line) => { logs.push(line) })
   return {
     ...running,
     storageDir: dir,
+    logs,
     basicAuth: 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64'),
     async stop(opts = {}) {
       await running.close()

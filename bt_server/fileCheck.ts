@@ -1,0 +1,39 @@
+// Decides whether a stored file may be seeded as it is: unchanged since it was hashed (size and
+// mtime match the record), or rehashed now and found identical to its torrent's pieces.
+import { readFile, stat } from 'node:fs/promises'
+import { decodeTorrentPieces } from './torrentPieces.ts'
+import { hashFileInWorker } from '../src/torrent/hashInWorker.ts'
+
+export type FileVerdict =
+  | { ok: true; torrent: Buffer; size: number; mtimeMs: number; rehashed: boolean }
+  | { ok: false; reason: string }
+
+export interface FileExpectation { filePath: string; torrentPath: string; size: number; fileMtimeMs: number | null }
+
+export async function statFile(filePath: string): Promise<{ size: number; mtimeMs: number } | null> {
+  try {
+    const s = await stat(filePath)
+    return s.isFile() ? { size: s.size, mtimeMs: Math.floor(s.mtimeMs) } : null
+  } catch {
+    return null
+  }
+}
+
+export async function checkFile(e: FileExpectation): Promise<FileVerdict> {
+  const now = await statFile(e.filePath)
+  if (!now) return { ok: false, reason: 'the media file has vanished' }
+  if (now.size !== e.size) return { ok: false, reason: `the media file changed size (${now.size} bytes, expected ${e.size})` }
+  let torrent: Buffer
+  try {
+    torrent = await readFile(e.torrentPath)
+  } catch {
+    return { ok: false, reason: 'the .torrent file is missing' }
+  }
+  if (e.fileMtimeMs !== null && now.mtimeMs === e.fileMtimeMs) return { ok: true, torrent, size: now.size, mtimeMs: now.mtimeMs, rehashed: false }
+
+  // Modified (or never recorded): only an identical file is seeded.
+  const { pieceLength, pieces } = decodeTorrentPieces(torrent)
+  const hashed = await hashFileInWorker(e.filePath, pieceLength)
+  if (!hashed.pieces.equals(pieces)) return { ok: false, reason: 'the media file\'s content no longer matches its torrent' }
+  return { ok: true, torrent, size: now.size, mtimeMs: now.mtimeMs, rehashed: true }
+}

@@ -1,0 +1,54 @@
+// The seeder process: `npm run seeder` alone (on any machine that mounts the same storage and
+// reads the same database), or started and supervised by `npm start` (src/seeder/supervisor.ts),
+// which then sends it {type:'rescan'} on every publish and delete.
+import path from 'node:path'
+import { ConfigError, loadConfig } from '../src/config.ts'
+import { openDatabase } from '../src/db/client.ts'
+import { Seeder } from './seeder.ts'
+import { findSeedable } from './seedRepository.ts'
+
+export type SeederMessage = { type: 'rescan' }
+export type SeederReport = { type: 'status'; seeding: number; port: number; problems: { fileName: string; reason: string }[]; uploadedBytes: number }
+
+const log = (line: string) => console.log(line)
+
+async function main() {
+  const config = loadConfig()
+  const db = await openDatabase(config, { migrate: false })
+  const seeder = new Seeder({ mediaDir: path.join(config.storageDir, 'media'), port: config.seederPort, log })
+  const port = await seeder.listening()
+  log(`[seeder] listening on port ${port} (TCP and uTP); rescanning every ${config.seederRescanSeconds}s`)
+
+  const report = () => {
+    if (process.send) process.send({ type: 'status', ...seeder.status() } satisfies SeederReport)
+  }
+  const rescan = async () => {
+    try {
+      await seeder.sync(await findSeedable(db))
+    } catch (err) {
+      log(`[seeder] rescan failed: ${(err as Error).message}`)
+    }
+    report()
+  }
+
+  await rescan()
+  const timer = setInterval(() => void rescan(), config.seederRescanSeconds * 1000)
+  process.on('message', (msg: SeederMessage) => { if (msg?.type === 'rescan') void rescan() })
+  process.on('SIGHUP', () => void rescan())
+
+  const stop = async () => {
+    clearInterval(timer)
+    await seeder.destroy()
+    await db.$disconnect()
+    process.exit(0)
+  }
+  process.once('SIGTERM', () => void stop())
+  process.once('SIGINT', () => void stop())
+  // Supervised: if the web app goes away, so do we.
+  process.once('disconnect', () => void stop())
+}
+
+main().catch((err) => {
+  console.error(`seedcast seeder: ${err instanceof ConfigError ? err.message : `failed: ${(err as Error).stack ?? err}`}`)
+  process.exit(1)
+})

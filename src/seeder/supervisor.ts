@@ -1,0 +1,101 @@
+// Runs bt_server/main.ts as a child process of the web app and keeps it running: restart with
+// back-off when it dies, a rescan notice on every publish and delete, its state for /healthz.
+// The web app never waits on it: with the seeder down, pages, uploads and the tracker carry on.
+import { fork, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+export type SeederState = 'starting' | 'running' | 'restarting' | 'stopped'
+
+export interface SeederHealth {
+  state: SeederState
+  pid: number | null
+  restarts: number
+  seeding: number | null
+  port: number | null
+  problems: { fileName: string; reason: string }[]
+}
+
+const ENTRY = fileURLToPath(new URL('../../bt_server/main.ts', import.meta.url))
+const MIN_BACKOFF_MS = 500
+const MAX_BACKOFF_MS = 30_000
+const HEALTHY_AFTER_MS = 60_000
+
+export class SeederSupervisor {
+  private child: ChildProcess | null = null
+  private state: SeederState = 'stopped'
+  private restarts = 0
+  private backoffMs = MIN_BACKOFF_MS
+  private startedAt = 0
+  private restartTimer: NodeJS.Timeout | null = null
+  private stopping = false
+  private last: { seeding: number; port: number; problems: SeederHealth['problems'] } | null = null
+  private readonly env: NodeJS.ProcessEnv
+  private readonly log: (line: string) => void
+
+  constructor(env: NodeJS.ProcessEnv, log: (line: string) => void) {
+    this.env = env
+    this.log = log
+  }
+
+  start(): void {
+    this.stopping = false
+    this.spawn()
+  }
+
+  private spawn(): void {
+    this.state = 'starting'
+    this.startedAt = Date.now()
+    const child = fork(ENTRY, [], { env: this.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execPath: process.execPath })
+    this.child = child
+    const relay = (chunk: Buffer) => { for (const line of chunk.toString().split('\n')) if (line.trim()) this.log(line) }
+    child.stdout?.on('data', relay)
+    child.stderr?.on('data', relay)
+    child.on('message', (msg: { type?: string; seeding?: number; port?: number; problems?: SeederHealth['problems'] }) => {
+      if (msg?.type !== 'status') return
+      this.state = 'running'
+      this.last = { seeding: msg.seeding ?? 0, port: msg.port ?? 0, problems: msg.problems ?? [] }
+    })
+    child.on('error', (err) => this.log(`[supervisor] seeder process error: ${err.message}`))
+    child.on('exit', (code, signal) => {
+      if (this.child !== child) return
+      this.child = null
+      this.last = null
+      if (this.stopping) { this.state = 'stopped'; return }
+      // A seeder that ran a good while before dying starts over from the shortest back-off.
+      if (Date.now() - this.startedAt > HEALTHY_AFTER_MS) this.backoffMs = MIN_BACKOFF_MS
+      this.state = 'restarting'
+      this.restarts++
+      this.log(`[supervisor] seeder exited (${signal ?? `code ${code}`}); restarting in ${this.backoffMs} ms`)
+      this.restartTimer = setTimeout(() => { this.restartTimer = null; this.spawn() }, this.backoffMs)
+      this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS)
+    })
+  }
+
+  /** Something was published or deleted: rescan now rather than at the next interval. */
+  notify(): void {
+    if (this.child?.connected) this.child.send({ type: 'rescan' }, () => {})
+  }
+
+  health(): SeederHealth {
+    return {
+      state: this.state,
+      pid: this.child?.pid ?? null,
+      restarts: this.restarts,
+      seeding: this.last?.seeding ?? null,
+      port: this.last?.port ?? null,
+      problems: this.last?.problems ?? [],
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true
+    if (this.restartTimer) clearTimeout(this.restartTimer)
+    const child = this.child
+    if (!child) { this.state = 'stopped'; return }
+    await new Promise<void>((resolve) => {
+      const kill = setTimeout(() => child.kill('SIGKILL'), 5000)
+      child.once('exit', () => { clearTimeout(kill); resolve() })
+      child.kill('SIGTERM')
+    })
+  }
+}
