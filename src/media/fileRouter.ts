@@ -6,6 +6,9 @@ import { torrentPathFor } from '../torrent/torrentWriter.ts'
 import { resolveInside, type StoragePaths } from './storage.ts'
 import type { VideoService } from './videoService.ts'
 
+// What Express's own sendFile callback ignores: an aborted request, a failed write to the socket.
+const clientGone = (err: { code?: string; syscall?: string }) => err.code === 'ECONNABORTED' || err.syscall === 'write'
+
 export function fileRouter(paths: StoragePaths, videos: VideoService): Router {
   const router = Router()
   router.get('/media/:fileName', serveMedia)
@@ -19,8 +22,10 @@ export function fileRouter(paths: StoragePaths, videos: VideoService): Router {
     // Browsers fetching pieces from the web seed (P2P playback) need CORS.
     res.set('Access-Control-Allow-Origin', '*')
     res.set('Access-Control-Expose-Headers', 'Content-Range, Content-Length, Accept-Ranges')
-    res.sendFile(full, { dotfiles: 'deny', acceptRanges: true, lastModified: true, cacheControl: true, maxAge: '1h' }, (err?: Error & { status?: number; code?: string }) => {
+    res.sendFile(full, { dotfiles: 'deny', acceptRanges: true, lastModified: true, cacheControl: true, maxAge: '1h' }, (err?: Error & { status?: number; code?: string; syscall?: string }) => {
       if (!err) return
+      // The client went away (players cancel requests when they seek): nothing to answer or log.
+      if (clientGone(err)) return
       if (err.code === 'ENOENT' || err.status === 404) return next(notFound('No such file'))
       if (err.status === 416) return next(new AppError(416, 'range_not_satisfiable', 'Requested range not satisfiable'))
       if (!res.headersSent) return next(err)
@@ -33,8 +38,8 @@ export function fileRouter(paths: StoragePaths, videos: VideoService): Router {
     const full = torrentPathFor(resolveInside(paths.mediaDir, video.fileName))
     res.type('application/x-bittorrent')
     res.attachment(`${video.fileName}.torrent`)
-    res.sendFile(full, { dotfiles: 'deny' }, (err?: Error & { code?: string }) => {
-      if (!err) return
+    res.sendFile(full, { dotfiles: 'deny' }, (err?: Error & { code?: string; syscall?: string }) => {
+      if (!err || clientGone(err)) return
       if (err.code === 'ENOENT') return next(new AppError(404, 'no_torrent', 'The .torrent file is missing'))
       if (!res.headersSent) next(err)
     })

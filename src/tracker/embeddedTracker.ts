@@ -3,6 +3,11 @@
 // with the database, and reports each peer's first `completed` event so the count can be stored.
 import Server from 'bittorrent-tracker/server'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import querystring from 'node:querystring'
+import bencode from 'bencode'
+
+const SWITCHED_OFF = 'BitTorrent is switched off on this site'
+const UNREGISTERED = 'unregistered torrent: this tracker only tracks this site\'s videos'
 
 interface AnnounceParams { info_hash: string; peer_id: string; left: number; downloaded?: string | number }
 
@@ -28,8 +33,8 @@ export class EmbeddedTracker {
       ws: false,
       stats: false,
       filter: (infoHash, _params, cb) => {
-        if (!this.enabled) return cb(new Error('BitTorrent is switched off on this site'))
-        if (!this.allowed.has(infoHash)) return cb(new Error('unregistered torrent: this tracker only tracks this site\'s videos'))
+        if (!this.enabled) return cb(new Error(SWITCHED_OFF))
+        if (!this.allowed.has(infoHash)) return cb(new Error(UNREGISTERED))
         cb(null)
       },
     })
@@ -78,7 +83,25 @@ export class EmbeddedTracker {
   handleHttp(req: IncomingMessage, res: ServerResponse, action: 'announce' | 'scrape'): void {
     res.setHeader('Content-Type', 'text/plain')
     res.setHeader('Cache-Control', 'no-store')
+    // The package's scrape has no filter: it would answer zeros for any infohash, and answer while
+    // BitTorrent is off. Refuse those like announces are refused.
+    const refusal = action === 'scrape' ? this.scrapeRefusal(req.url ?? '') : null
+    if (refusal) {
+      res.end(bencode.encode({ 'failure reason': refusal }))
+      return
+    }
     this.server.onHttpRequest(req, res, { action })
+  }
+
+  private scrapeRefusal(url: string): string | null {
+    if (!this.enabled) return SWITCHED_OFF
+    const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : ''
+    // Decoded the way the package decodes it (each %XX is one byte); malformed values are left to
+    // the package, which answers them with its own failure reason.
+    const raw = querystring.parse(query, '&', '=', { decodeURIComponent: unescape }).info_hash
+    const hashes = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]
+    const unknown = hashes.some((h) => h.length === 20 && !this.allowed.has(Buffer.from(h, 'latin1').toString('hex')))
+    return unknown ? UNREGISTERED : null
   }
 
   close(): Promise<void> {

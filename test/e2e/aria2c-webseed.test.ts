@@ -32,8 +32,8 @@ async function workDir(t: import('node:test').TestContext): Promise<string> {
 }
 
 async function uploadClip(t: import('node:test').TestContext, server: TestServer): Promise<{ video: UploadedVideo; original: Buffer }> {
-  // 20 s of 640x360: some 600 KB, several dozen 16 KiB pieces.
-  const clip = await makeVideo({ seconds: 20, size: '640x360' })
+  // 20 s of grainy 640x360: some 4 MB, several dozen pieces.
+  const clip = await makeVideo({ seconds: 20, size: '640x360', noise: 10 })
   t.after(() => rm(path.dirname(clip), { recursive: true, force: true }))
   const original = await readFile(clip)
   const res = await fetch(`${server.url}/api/videos`, {
@@ -138,25 +138,33 @@ test('aria2c that announces mid-download is a leecher, then sends completed, and
 
   // aria2c fetches the .torrent itself (it must recognise it by Content-Type: the URL has no
   // .torrent suffix), and a download limit keeps it leeching for a few seconds.
+  const stopAria2c = new AbortController()
   const running = runAria2c({
     source: video.torrent!.torrentUrl,
     dir: downloadDir,
     logFile: path.join(dir, 'aria2c.log'),
     timeoutMs: 60_000,
-    extraArgs: ['--max-download-limit=150K'],
+    extraArgs: ['--max-download-limit=1M'],
+    signal: stopAria2c.signal,
   })
   let finished = false
-  const result = running.finally(() => { finished = true })
+  void running.finally(() => { finished = true }).catch(() => {})
+  try {
+    // While it downloads, the API and the scrape both show one leecher.
+    const leeching = await waitFor(() => apiSwarm(server.url, video.id), (s) => s.leechers === 1 || finished, { timeoutMs: 20_000, intervalMs: 50, what: 'aria2c to show up as a leecher' })
+    assert.equal(finished, false, 'aria2c finished before it was seen leeching')
+    assert.deepEqual(leeching, { seeders: 0, leechers: 1, completed: 0 })
+    const midScrape = await scrape(server.url, video.torrent!.infoHash)
+    assert.equal(midScrape.incomplete, 1)
+    assert.equal(midScrape.complete, 0)
+  } catch (err) {
+    // Failing while aria2c runs: kill it and wait for it before the clean-up hooks.
+    stopAria2c.abort()
+    await running.catch(() => {})
+    throw err
+  }
 
-  // While it downloads, the API and the scrape both show one leecher.
-  const leeching = await waitFor(() => apiSwarm(server.url, video.id), (s) => s.leechers === 1 || finished, { timeoutMs: 20_000, intervalMs: 50, what: 'aria2c to show up as a leecher' })
-  assert.equal(finished, false, 'aria2c finished before it was seen leeching')
-  assert.deepEqual(leeching, { seeders: 0, leechers: 1, completed: 0 })
-  const midScrape = await scrape(server.url, video.torrent!.infoHash)
-  assert.equal(midScrape.incomplete, 1)
-  assert.equal(midScrape.complete, 0)
-
-  const run = await result
+  const run = await running
   t.diagnostic(describeRun(run).split('\n')[0]!)
   assertDownloadOk(run, await readFile(path.join(downloadDir, path.basename(new URL(video.fileUrl).pathname))), original)
 

@@ -31,6 +31,8 @@ export interface Aria2Options {
   logFile: string
   timeoutMs?: number
   extraArgs?: string[]
+  /** Kills aria2c when aborted (a test that fails while it runs). */
+  signal?: AbortSignal
 }
 
 /** Options that keep aria2c on loopback and off every discovery channel but the site's tracker. */
@@ -94,10 +96,15 @@ export async function runAria2c(opts: Aria2Options): Promise<Aria2Result> {
   child.stderr.on('data', (d: Buffer) => { output += d.toString() })
   let timedOut = false
   const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL') }, opts.timeoutMs ?? 60_000)
+  const onAbort = () => child.kill('SIGKILL')
+  opts.signal?.addEventListener('abort', onAbort, { once: true })
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
     child.once('error', reject)
     child.once('close', (c, s) => resolve([c, s]))
-  }).finally(() => clearTimeout(timer))
+  }).finally(() => {
+    clearTimeout(timer)
+    opts.signal?.removeEventListener('abort', onAbort)
+  })
   const log = await readFile(opts.logFile, 'utf8').catch(() => '')
   return { code, signal, timedOut, output, log, announces: parseAnnounces(log) }
 }

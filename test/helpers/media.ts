@@ -7,14 +7,18 @@ import path from 'node:path'
 
 const run = promisify(execFile)
 
-/** A short H.264/AAC MP4; `seconds` and `size` vary its length. */
-export async function makeVideo(opts: { seconds?: number; size?: string; name?: string } = {}): Promise<string> {
+/**
+ * A short H.264/AAC MP4; `seconds` and `size` vary its length. `noise` (0-100, e.g. 13) adds
+ * film grain that barely compresses, for a file of megabytes rather than kilobytes.
+ */
+export async function makeVideo(opts: { seconds?: number; size?: string; name?: string; noise?: number } = {}): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'seedcast-media-'))
   const file = path.join(dir, opts.name ?? 'clip.mp4')
   const seconds = String(opts.seconds ?? 2)
   await run('ffmpeg', ['-loglevel', 'error', '-y',
     '-f', 'lavfi', '-i', `testsrc=duration=${seconds}:size=${opts.size ?? '320x240'}:rate=25`,
     '-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`,
+    ...(opts.noise ? ['-vf', `noise=alls=${opts.noise}:allf=t+u`] : []),
     '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', '-movflags', '+faststart', file])
   return file
 }
