@@ -12,6 +12,7 @@ import { PieceHasher } from '../torrent/pieceHasher.ts'
 import { choosePieceLength } from '../torrent/pieceLength.ts'
 import { detectContainer, SNIFF_BYTES, type Container } from './sniff.ts'
 import { incomingPartPath, type StoragePaths } from './storage.ts'
+import { RECLAIM_EVERY_BYTES, reclaimUploadBuffers } from './reclaim.ts'
 
 export interface StreamedPieces { pieceLength: number; pieces: Buffer }
 
@@ -35,6 +36,7 @@ class SniffAndHash extends Transform {
   private headLength = 0
   container: Container | null = null
   size = 0
+  private sinceReclaim = 0
   private readonly hasher: PieceHasher | null
 
   constructor(pieceLength: number | undefined) {
@@ -44,6 +46,8 @@ class SniffAndHash extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void) {
     this.size += chunk.length
+    this.sinceReclaim += chunk.length
+    if (this.sinceReclaim >= RECLAIM_EVERY_BYTES) { this.sinceReclaim = 0; reclaimUploadBuffers() }
     this.hasher?.update(chunk)
     if (this.container) return cb(null, chunk)
     this.head.push(chunk)
