@@ -11,8 +11,9 @@ export function authRouter(auth: AuthService, secureCookies: boolean): Router {
   router.post('/logout', form, requireCsrf(), logout)
 
   function safeNext(value: unknown): string {
-    // Only same-site paths, so the login form cannot be used as an open redirect.
-    return typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') ? value : '/'
+    // Only same-site paths, so the login form cannot be used as an open redirect. Browsers read
+    // `\` as `/`, so `/\evil.example` would be protocol-relative too; control characters are dropped by them.
+    return typeof value === 'string' && /^\/(?![/\\])/.test(value) && !/[\\\x00-\x1f]/.test(value) ? value : '/'
   }
 
   function showLogin(req: Request, res: Response) {

@@ -103,6 +103,11 @@ export class VideoService {
         const written = await hashAndWriteTorrent(this.source(video), this.torrentContext(video))
         await this.recordTorrent(video, written)
       } catch (err) {
+        // Deleted while queued or hashing: not a failure, but the .torrent written for it must go too.
+        if (!(await repo.findVideo(this.deps.db, video.id).catch(() => video))) {
+          await unlink(torrentPathFor(this.filePath(video.fileName))).catch(() => {})
+          return
+        }
         console.error(`[torrent] hashing ${video.fileName} failed: ${(err as Error).message}`)
         await repo.setVideoStatus(this.deps.db, video.id, 'failed', `Torrent creation failed: ${(err as Error).message}`).catch(() => {})
       }
@@ -141,11 +146,19 @@ export class VideoService {
     await repo.incrementCompleted(this.deps.db, infoHash)
   }
 
-  /** BitTorrent switched on: videos uploaded while it was off get their torrents now. */
+  /**
+   * BitTorrent switched on: videos uploaded while it was off get their torrents now. Never
+   * rejects: it runs detached from the settings request that switched BitTorrent on.
+   */
   async backfillTorrents(): Promise<void> {
-    for (const video of await repo.findReadyVideosWithoutTorrent(this.deps.db)) {
-      await repo.setVideoStatus(this.deps.db, video.id, 'processing')
-      void this.hashInBackground(video)
+    try {
+      for (const video of await repo.findReadyVideosWithoutTorrent(this.deps.db)) {
+        // A video deleted in the meantime cannot be updated; skip it.
+        const marked = await repo.setVideoStatus(this.deps.db, video.id, 'processing').then(() => true, () => false)
+        if (marked) void this.hashInBackground(video)
+      }
+    } catch (err) {
+      console.error(`[torrent] backfilling torrents failed: ${(err as Error).message}`)
     }
   }
 

@@ -1,6 +1,6 @@
 // The HTML pages for viewers and uploaders: home, video page, upload form.
 import { Router } from 'express'
-import type { Request, RequestHandler, Response } from 'express'
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { AppError, toAppError } from '../errors.ts'
 import { presentVideo } from '../media/videoPresenter.ts'
 import { decodeCursor, type VideoService } from '../media/videoService.ts'
@@ -25,7 +25,7 @@ export function pagesRouter(deps: PagesDeps): Router {
   router.get('/', home)
   router.get('/videos/:id', videoPage)
   router.get('/upload', requirePageLogin(), uploadForm)
-  router.post('/upload', requirePageLogin(), requireCsrf(), deps.receiveUpload, upload)
+  router.post('/upload', requirePageLogin(), requireCsrf(), receiveUploadForForm, upload)
 
   const present = (v: VideoRow) => presentVideo(v, deps.urls, v.torrent ? deps.tracker.counts(v.torrent.infoHash) : { seeders: 0, leechers: 0 })
 
@@ -41,6 +41,20 @@ export function pagesRouter(deps: PagesDeps): Router {
     res.render('video', { title: video.title, video })
   }
 
+  function renderUploadError(req: Request, res: Response, err: unknown): void {
+    const appErr = toAppError(err)
+    if (appErr.status >= 500) throw err
+    res.status(appErr.status).render('upload', { title: 'Upload', error: appErr.message, values: req.body ?? {}, maxUploadBytes: deps.maxUploadBytes })
+  }
+
+  // A refused upload (not audio/video, too large, malformed) shows the form again with the reason.
+  function receiveUploadForForm(req: Request, res: Response, next: NextFunction) {
+    deps.receiveUpload(req, res, (err?: unknown) => {
+      if (!err) return next()
+      try { renderUploadError(req, res, err) } catch { next(err) }
+    })
+  }
+
   function uploadForm(_req: Request, res: Response) {
     res.render('upload', { title: 'Upload', error: null, values: { title: '', description: '' }, maxUploadBytes: deps.maxUploadBytes })
   }
@@ -54,9 +68,7 @@ export function pagesRouter(deps: PagesDeps): Router {
       res.redirect(303, `/videos/${video.id}`)
     } catch (err) {
       await discardUpload(req)
-      const appErr = toAppError(err)
-      if (appErr.status >= 500) throw err
-      res.status(appErr.status).render('upload', { title: 'Upload', error: appErr.message, values: req.body ?? {}, maxUploadBytes: deps.maxUploadBytes })
+      renderUploadError(req, res, err)
     }
   }
 

@@ -1,7 +1,7 @@
 // HTTP and storage helpers for the integration tests: uploads through the API, raw requests for
 // cut-off and malformed bodies, polling, tracker query encoding, and direct reads of storage.
 import http from 'node:http'
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir } from 'node:fs/promises'
 import path from 'node:path'
 import bencode from 'bencode'
 import Database from 'better-sqlite3'
@@ -74,9 +74,12 @@ export const mediaDir = (s: TestServer) => path.join(s.storageDir, 'media')
 export const incomingDir = (s: TestServer) => path.join(s.storageDir, 'incoming')
 export const orphansDir = (s: TestServer) => path.join(s.storageDir, 'orphans')
 
-/** Runs a query on the server's SQLite file directly (a separate connection; WAL allows it). */
-export function sql<T = any>(server: TestServer, query: string, ...params: unknown[]): T[] {
-  const db = new Database(server.services.config.databaseFile)
+/**
+ * Runs a query on the server's SQLite file (or a given file, e.g. of a stopped server) directly:
+ * a separate connection, which WAL allows while the server runs.
+ */
+export function sql<T = any>(target: TestServer | string, query: string, ...params: unknown[]): T[] {
+  const db = new Database(typeof target === 'string' ? target : target.services.config.databaseFile)
   try {
     const stmt = db.prepare(query)
     return (stmt.reader ? stmt.all(...params) : (stmt.run(...params), [])) as T[]
@@ -131,8 +134,6 @@ export function multipartBody(boundary: string, fields: Record<string, string>, 
 
 // ---- BitTorrent -------------------------------------------------------------------------------
 
-export type BValue = number | Uint8Array | BValue[] | { [key: string]: BValue }
-
 export function bdecode(buf: Uint8Array): any {
   return bencode.decode(buf)
 }
@@ -164,5 +165,3 @@ export async function trackerGet(url: string): Promise<{ status: number; body: a
   const res = await fetch(url)
   return { status: res.status, body: bdecode(new Uint8Array(await res.arrayBuffer())) }
 }
-
-export const readBytes = (file: string) => readFile(file)

@@ -10,7 +10,8 @@ import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeAudio, makeVideo } from '../helpers/media.ts'
 import { decodeTorrent } from '../../src/torrent/builder.ts'
 import {
-  announceQuery, apiUpload, bdecode, btext, countRows, getJson, incomingDir, ls, mediaDir, sql, trackerGet, uploadOk, type VideoJson,
+  announceQuery, apiUpload, bdecode, btext, countRows, getJson, incomingDir, ls, mediaDir, multipartBody, rawRequest, sql, trackerGet, uploadOk,
+  waitForVideo, type VideoJson,
 } from '../helpers/http.ts'
 
 let server: TestServer
@@ -63,7 +64,8 @@ describe('POST /api/videos', () => {
     const magnet = new URLSearchParams(v.torrent.magnet.slice('magnet:?'.length))
     assert.equal(magnet.get('tr'), `${base}/announce`)
     assert.equal(magnet.get('ws'), v.fileUrl)
-    assert.deepEqual(Object.keys(v).sort(), ['createdAt', 'description', 'fileUrl', 'id', 'mimeType', 'pageUrl', 'size', 'status', 'swarm', 'title', 'torrent'].sort())
+    for (const key of ['id', 'title', 'description', 'status', 'pageUrl', 'fileUrl', 'size', 'createdAt', 'torrent', 'swarm']) assert.ok(key in v, key)
+    assert.deepEqual(Object.keys(v.torrent).sort(), ['infoHash', 'magnet', 'pieceLength', 'torrentUrl', 'trackers', 'webSeeds'])
 
     // The stored file is the upload, byte for byte, and is what fileUrl serves.
     const stored = decodeURIComponent(new URL(v.fileUrl).pathname.slice('/media/'.length))
@@ -116,11 +118,41 @@ describe('POST /api/videos', () => {
     try {
       const v = await uploadOk(server, { title: 'A tone' }, { path: wav, name: 'tone.bin', type: 'application/octet-stream' })
       assert.equal(v.status, 'ready')
+      assert.equal(v.description, '', 'description is optional')
       assert.match(v.fileUrl, /\.wav$/)
       assert.ok(v.torrent)
     } finally {
       await rm(path.dirname(wav), { recursive: true, force: true })
     }
+  })
+
+  test('a chunked upload (no Content-Length) is hashed after it lands, with a correct torrent', async () => {
+    const boundary = '----seedcast-chunked'
+    const body = multipartBody(boundary, { title: 'Chunked' }, { name: 'chunked.mp4', data: clipBytes })
+    const res = await rawRequest(server.port, {
+      method: 'POST', path: '/api/videos', body,
+      headers: { authorization: server.basicAuth, 'content-type': `multipart/form-data; boundary=${boundary}`, 'transfer-encoding': 'chunked' },
+    })
+    assert.ok(res)
+    assert.equal(res.status, 201, res.body.toString())
+    const created = JSON.parse(res.body.toString()) as VideoJson
+    const v = await waitForVideo(server, created.id, (x) => x.status === 'ready' && x.torrent !== null)
+    assert.equal(v.size, clipBytes.length)
+    const stored = decodeURIComponent(new URL(v.fileUrl).pathname.slice('/media/'.length))
+    const t = decodeTorrent(await readFile(path.join(mediaDir(server), `${stored}.torrent`)))
+    assert.equal(t.infoHash, v.torrent!.infoHash)
+    assert.equal(t.length, clipBytes.length)
+    assert.equal(t.name, stored)
+  })
+
+  test('400 for a title over 200 characters or a description over 10,000', async () => {
+    const videos = countRows(server, 'Video')
+    const long = await apiUpload(server, { title: 'x'.repeat(201) }, { path: clip })
+    assert.equal(long.status, 400)
+    const longDescription = await apiUpload(server, { title: 'ok', description: 'y'.repeat(10_001) }, { path: clip })
+    assert.equal(longDescription.status, 400)
+    assert.equal(countRows(server, 'Video'), videos)
+    assert.deepEqual(await ls(incomingDir(server)), [])
   })
 
   test('401 without credentials or with a wrong password, and nothing is stored', async () => {

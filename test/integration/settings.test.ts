@@ -1,0 +1,230 @@
+// GET/PUT /api/settings: admin only, validated as a whole (a bad value changes nothing), tracker
+// URLs used by new torrents, and BitTorrent switched off (no torrents) and on again (backfilled).
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFile, readdir, readlink, rm, stat } from 'node:fs/promises'
+import path from 'node:path'
+import { startTestServer, type TestServer } from '../helpers/server.ts'
+import { makeAudio, makeVideo } from '../helpers/media.ts'
+import { decodeTorrent } from '../../src/torrent/builder.ts'
+import { announceQuery, binParam, getJson, ls, mediaDir, sql, trackerGet, uploadOk, waitFor, waitForVideo, type VideoJson } from '../helpers/http.ts'
+
+let server: TestServer
+let clip: string
+let defaults: { bittorrentEnabled: boolean; trackerUrls: string[] }
+
+before(async () => {
+  server = await startTestServer()
+  clip = await makeVideo({ seconds: 1 })
+  defaults = { bittorrentEnabled: true, trackerUrls: [`${server.services.config.publicUrl}/announce`] }
+})
+after(async () => {
+  await server?.stop()
+  if (clip) await rm(path.dirname(clip), { recursive: true, force: true })
+})
+
+const getSettings = (auth: string | null = server.basicAuth) =>
+  getJson(`${server.url}/api/settings`, { headers: auth ? { authorization: auth } : {} })
+
+const putSettings = (body: unknown, auth: string | null = server.basicAuth) =>
+  getJson(`${server.url}/api/settings`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  })
+
+async function putOk(body: unknown) {
+  const res = await putSettings(body)
+  assert.equal(res.status, 200, JSON.stringify(res.body))
+  return res.body
+}
+
+const storedName = (v: VideoJson) => decodeURIComponent(new URL(v.fileUrl).pathname.slice('/media/'.length))
+const failure = (body: any): string | undefined => (body?.['failure reason'] ? Buffer.from(body['failure reason']).toString() : undefined)
+
+describe('GET/PUT /api/settings', () => {
+  test('admin only', async () => {
+    assert.equal((await getSettings(null)).status, 401)
+    assert.equal((await putSettings(defaults, null)).status, 401)
+    const wrong = 'Basic ' + Buffer.from('admin:wrong-password').toString('base64')
+    assert.equal((await getSettings(wrong)).status, 401)
+    assert.equal((await putSettings({ ...defaults, bittorrentEnabled: false }, wrong)).status, 401)
+    assert.deepEqual((await getSettings()).body, defaults)
+  })
+
+  test('defaults: BitTorrent on, PUBLIC_URL/announce', async () => {
+    await putOk(defaults)
+    const res = await getSettings()
+    assert.equal(res.status, 200)
+    assert.deepEqual(res.body, defaults)
+  })
+
+  test('a bad value is 400 and changes nothing', async () => {
+    await putOk(defaults)
+    const good = 'https://tracker.example/announce'
+    const bad: unknown[] = [
+      { bittorrentEnabled: 'yes', trackerUrls: [good] },
+      { bittorrentEnabled: 1, trackerUrls: [good] },
+      { bittorrentEnabled: false, trackerUrls: ['ftp://tracker.example/announce'] },
+      { bittorrentEnabled: false, trackerUrls: [good, 'file:///etc/passwd'] },
+      { bittorrentEnabled: false, trackerUrls: [good, 'javascript:alert(1)'] },
+      { bittorrentEnabled: false, trackerUrls: ['not a url'] },
+      { bittorrentEnabled: false, trackerUrls: ['http://'] },
+      { bittorrentEnabled: false, trackerUrls: ['http://exa mple.com/announce'] },
+      { bittorrentEnabled: false, trackerUrls: [''] },
+      { bittorrentEnabled: false, trackerUrls: [42] },
+      { bittorrentEnabled: false, trackerUrls: good },
+      { bittorrentEnabled: false, trackerUrls: [] },
+      { bittorrentEnabled: false, trackerUrls: null },
+      '{"bittorrentEnabled": false, "trackerUrls": [',
+      '[]',
+      'null',
+    ]
+    for (const body of bad) {
+      const res = await putSettings(body)
+      assert.equal(res.status, 400, `${JSON.stringify(body)} → ${res.status} ${JSON.stringify(res.body)}`)
+      assert.equal(typeof res.body.error.code, 'string')
+      assert.equal(typeof res.body.error.message, 'string')
+      assert.deepEqual((await getSettings()).body, defaults, `unchanged after ${JSON.stringify(body)}`)
+    }
+    // Still on: a new upload gets a torrent with the default tracker.
+    const v = await uploadOk(server, { title: 'after bad settings' }, { path: clip })
+    assert.deepEqual(v.torrent?.trackers, defaults.trackerUrls)
+  })
+
+  test('http, https, udp, ws and wss tracker URLs are accepted, used by new torrents, and kept in order', async () => {
+    await putOk(defaults)
+    const old = await uploadOk(server, { title: 'before the change' }, { path: clip })
+    const oldTorrent = await readFile(path.join(mediaDir(server), `${storedName(old)}.torrent`))
+
+    const trackerUrls = [
+      'udp://tracker.example:6969/announce',
+      `${server.services.config.publicUrl}/announce`,
+      'https://tracker.example/announce',
+      'wss://tracker.example/ws',
+      'ws://127.0.0.1:8000',
+    ]
+    const saved = await putOk({ bittorrentEnabled: true, trackerUrls })
+    assert.deepEqual(saved, { bittorrentEnabled: true, trackerUrls })
+    assert.deepEqual((await getSettings()).body, saved)
+
+    const v = await uploadOk(server, { title: 'after the change' }, { path: clip })
+    assert.deepEqual(v.torrent!.trackers, trackerUrls)
+    const t = decodeTorrent(await readFile(path.join(mediaDir(server), `${storedName(v)}.torrent`)))
+    assert.deepEqual(t.trackers, trackerUrls)
+    const magnet = new URLSearchParams(v.torrent!.magnet.slice('magnet:?'.length))
+    assert.deepEqual(magnet.getAll('tr'), trackerUrls)
+
+    // Existing torrents are not rewritten (their infohash must not change).
+    assert.deepEqual(await readFile(path.join(mediaDir(server), `${storedName(old)}.torrent`)), oldTorrent)
+    assert.deepEqual((await getJson(`${server.url}/api/videos/${old.id}`)).body.torrent.trackers, defaults.trackerUrls)
+    await putOk(defaults)
+  })
+
+  test('settings survive a restart', async () => {
+    const dir = server.storageDir
+    const trackerUrls = ['https://tracker.example/announce']
+    await putOk({ bittorrentEnabled: true, trackerUrls })
+    await server.stop({ keepStorage: true })
+    server = await startTestServer({}, dir)
+    assert.deepEqual((await getSettings()).body, { bittorrentEnabled: true, trackerUrls })
+    defaults = { bittorrentEnabled: true, trackerUrls: [`${server.services.config.publicUrl}/announce`] }
+    await putOk(defaults)
+  })
+})
+
+describe('BitTorrent switched off, then on', () => {
+  test('uploads while off are ready without a torrent; switching on backfills them', async () => {
+    await putOk(defaults)
+    const earlier = await uploadOk(server, { title: 'made while on' }, { path: clip })
+    const earlierHash = earlier.torrent!.infoHash
+
+    await putOk({ ...defaults, bittorrentEnabled: false })
+    const v = await uploadOk(server, { title: 'made while off' }, { path: clip })
+    assert.equal(v.status, 'ready')
+    assert.equal(v.torrent, null)
+    const name = storedName(v)
+    assert.deepEqual((await ls(mediaDir(server))).filter((n) => n.startsWith(name)), [name], 'no .torrent file')
+    assert.equal((await fetch(`${server.url}/videos/${v.id}/torrent`)).status, 404)
+    const page = await (await fetch(`${server.url}/videos/${v.id}`)).text()
+    assert.match(page, /switched off/)
+    assert.ok(!page.includes('Download .torrent'))
+    // The file itself still plays.
+    const file = await fetch(v.fileUrl.replace(server.services.config.publicUrl, server.url), { headers: { range: 'bytes=0-9' } })
+    assert.equal(file.status, 206)
+    await file.arrayBuffer()
+
+    // The tracker does not track while off.
+    const off = await trackerGet(`${server.url}/announce?${announceQuery(earlierHash)}`)
+    assert.ok(failure(off.body), 'announce refused while off')
+    const offScrape = await trackerGet(`${server.url}/scrape?info_hash=${binParam(Buffer.from(earlierHash, 'hex'))}`)
+    assert.ok(failure(offScrape.body), 'scrape refused while off')
+
+    // New tracker URLs set together with switching on are the ones the backfilled torrent gets.
+    const trackerUrls = [`${server.services.config.publicUrl}/announce`, 'udp://tracker.example:1337/announce']
+    await putOk({ bittorrentEnabled: true, trackerUrls })
+    const done = await waitForVideo(server, v.id, (x) => x.status === 'ready' && x.torrent !== null, 'backfilled torrent')
+    assert.deepEqual(done.torrent!.trackers, trackerUrls)
+    const torrentFile = path.join(mediaDir(server), `${name}.torrent`)
+    await stat(torrentFile)
+    const t = decodeTorrent(await readFile(torrentFile))
+    assert.equal(t.infoHash, done.torrent!.infoHash)
+    assert.equal(t.name, name)
+    assert.deepEqual(t.webSeeds, [v.fileUrl])
+    assert.equal(t.comment, v.pageUrl)
+    const res = await fetch(`${server.url}/videos/${v.id}/torrent`)
+    assert.equal(res.status, 200)
+    assert.match(res.headers.get('content-type')!, /^application\/x-bittorrent/)
+    await res.arrayBuffer()
+
+    // Both torrents are tracked again; the earlier one kept its infohash.
+    for (const hash of [earlierHash, done.torrent!.infoHash]) {
+      const on = await trackerGet(`${server.url}/announce?${announceQuery(hash)}`)
+      assert.equal(failure(on.body), undefined, hash)
+    }
+    assert.equal((await getJson(`${server.url}/api/videos/${earlier.id}`)).body.torrent.infoHash, earlierHash)
+    await putOk(defaults)
+  })
+})
+
+/** Whether this process (the server runs in it, its hash worker too) has `file` open right now. */
+async function isOpenHere(file: string): Promise<boolean> {
+  for (const fd of await readdir('/proc/self/fd').catch(() => [] as string[])) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '')
+    if (target === file || target === `${file} (deleted)`) return true
+  }
+  return false
+}
+
+describe('deleting while a torrent is being backfilled', () => {
+  test('leaves no .torrent, record or allow-list entry behind', async (t) => {
+    // PCM audio is big for its length: hashing it takes long enough to delete it mid-hash.
+    const big = await makeAudio({ seconds: 900 })
+    try {
+      // The delete must land while the worker still hashes; if hashing won the race, try again.
+      let exercised = false
+      for (let attempt = 1; attempt <= 4 && !exercised; attempt++) {
+        await putOk({ ...defaults, bittorrentEnabled: false })
+        const v = await uploadOk(server, { title: `deleted mid-hash ${attempt}` }, { path: big })
+        const file = path.join(mediaDir(server), storedName(v))
+        await putOk(defaults) // starts hashing it in a worker
+        await waitFor(() => isOpenHere(file), 'the hash worker to open the file', 10_000)
+        const del = await fetch(`${server.url}/api/videos/${v.id}`, { method: 'DELETE', headers: { authorization: server.basicAuth } })
+        assert.equal(del.status, 204)
+        exercised = await isOpenHere(file)
+        await waitFor(async () => !(await isOpenHere(file)), 'the hash worker to finish', 10_000)
+        await new Promise((r) => setTimeout(r, 300))
+        assert.deepEqual((await ls(mediaDir(server))).filter((n) => n.startsWith(storedName(v))), [], `attempt ${attempt}`)
+        assert.equal((await getJson(`${server.url}/api/videos/${v.id}`)).status, 404)
+        assert.deepEqual(sql(server, 'SELECT id FROM "Torrent" WHERE "videoId" = ?', v.id), [])
+      }
+      if (!exercised) t.diagnostic('hashing always finished before the delete landed; the mid-hash case was not exercised')
+      // The server is still up and still makes torrents.
+      const later = await uploadOk(server, { title: 'after the race' }, { path: clip })
+      assert.ok(later.torrent)
+    } finally {
+      await rm(path.dirname(big), { recursive: true, force: true })
+      await putOk(defaults)
+    }
+  })
+})
