@@ -8,18 +8,9 @@ import Database from 'better-sqlite3'
 import type { TestServer } from './server.ts'
 import { uploadForm } from './media.ts'
 
-export interface VideoJson {
-  id: string
-  title: string
-  description: string
-  status: 'processing' | 'ready' | 'failed'
-  pageUrl: string
-  fileUrl: string
-  size: number
-  createdAt: string
-  torrent: null | { infoHash: string; magnet: string; torrentUrl: string; pieceLength: number; trackers: string[]; webSeeds: string[] }
-  swarm: { seeders: number; leechers: number; completed: number }
-}
+// The API's own type: tests check the server against what it declares.
+import type { VideoJson } from '../../src/media/videoPresenter.ts'
+export type { VideoJson }
 
 export interface JsonResponse<T = any> { status: number; headers: Headers; body: T }
 
