@@ -101,15 +101,22 @@ export class Seeder {
     for (const w of wanted) {
       if (this.seeded.has(w.infoHash)) continue
       const filePath = this.filePath(w.fileName)
-      const verdict = await checkFile({ filePath, torrentPath: `${filePath}.torrent`, size: w.size, fileMtimeMs: w.fileMtimeMs })
-      if (!verdict.ok) {
-        this.report(w.infoHash, w.fileName, verdict.reason)
-        continue
+      // One torrent that cannot be read or added (a damaged .torrent file) is reported as that
+      // torrent's problem; it must not end the scan and leave every later video unseeded.
+      try {
+        const verdict = await checkFile({ filePath, torrentPath: `${filePath}.torrent`, size: w.size, fileMtimeMs: w.fileMtimeMs })
+        if (!verdict.ok) {
+          this.report(w.infoHash, w.fileName, verdict.reason)
+          continue
+        }
+        await this.start(w.infoHash, verdict.torrent)
+        this.seeded.set(w.infoHash, { fileName: w.fileName, size: verdict.size, mtimeMs: verdict.mtimeMs })
+        if (this.problems.delete(w.infoHash)) this.opts.log(`[seeder] ${w.fileName} is fine again`)
+        this.opts.log(`[seeder] seeding ${w.fileName} (${w.infoHash})${verdict.rehashed ? ' after rehashing it' : ''}`)
+      } catch (err) {
+        await this.stop(w.infoHash).catch(() => {})
+        this.report(w.infoHash, w.fileName, `cannot seed it: ${(err as Error).message ?? err}`)
       }
-      await this.start(w.infoHash, verdict.torrent)
-      this.seeded.set(w.infoHash, { fileName: w.fileName, size: verdict.size, mtimeMs: verdict.mtimeMs })
-      if (this.problems.delete(w.infoHash)) this.opts.log(`[seeder] ${w.fileName} is fine again`)
-      this.opts.log(`[seeder] seeding ${w.fileName} (${w.infoHash})${verdict.rehashed ? ' after rehashing it' : ''}`)
     }
   }
 
@@ -129,12 +136,19 @@ export class Seeder {
       const torrent = this.client.add(torrentFile, {
         path: this.opts.mediaDir,
         skipVerify: true, // checked above: size and mtime as hashed, or rehashed just now
-        // We only add complete files, so announce as a seed from the first announce on.
-        getAnnounceOpts: () => ({ left: 0 }),
+        // We only add complete files, so announce as a seed from the first announce on. webtorrent
+        // reports every verified byte as `downloaded`; a seed that fetched nothing must say 0, or
+        // the tracker takes its `started` with left=0 for a finished download and counts it as
+        // completed (once per seeder start, since each start has a new peer id).
+        getAnnounceOpts: () => ({ left: 0, downloaded: 0 }),
       })
       const onError = (err: Error | string) => reject(typeof err === 'string' ? new Error(err) : err)
       torrent.once('error', onError)
       torrent.once('ready', () => {
+        // Runs before webtorrent's first done-check: a torrent that starts out complete would
+        // otherwise flip to done right after its `started` announce and send `completed` too,
+        // which the tracker counts as one more download on every seeder start.
+        torrent.done = true
         torrent.off('error', onError)
         torrent.on('error', (err) => this.opts.log(`[seeder] torrent ${infoHash}: ${(err as Error).message ?? err}`))
         resolve()

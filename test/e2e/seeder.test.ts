@@ -1,0 +1,429 @@
+// The site's own seeder (bt_server/, supervised by the web app) as real BitTorrent clients see it.
+// Every download here has its web seed removed, so the only source is the seeder peer that the
+// site's tracker hands out: aria2c from a .torrent and from a bare magnet link (metadata over
+// BEP 9), transmission-cli from a .torrent. Then: the seeder dies and comes back while the site
+// keeps answering; publish and delete reach it without a restart; a changed file is not seeded.
+import { test, type TestContext } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { decodeTorrent, stripWebSeeds } from '../../src/torrent/builder.ts'
+import { freePort, startTestServer, type TestServer } from '../helpers/server.ts'
+import { makeVideo } from '../helpers/media.ts'
+import { announceQuery, getJson, trackerGet, btext, uploadOk, waitFor, type VideoJson } from '../helpers/http.ts'
+import { runAria2c, type Aria2Result } from '../helpers/aria2.ts'
+import { apiSwarm, encodeInfoHash } from '../helpers/swarm.ts'
+
+interface SeederHealth {
+  state: string
+  pid: number | null
+  restarts: number
+  seeding: number | null
+  port: number | null
+  problems: { fileName: string; reason: string }[]
+}
+
+const sha256 = (buf: Buffer) => createHash('sha256').update(buf).digest('hex')
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+// ---- site -------------------------------------------------------------------------------------
+
+async function startSeededServer(t: TestContext, env: Record<string, string> = {}, storageDir?: string): Promise<TestServer & { seederPort: number }> {
+  const seederPort = Number(env.SEEDER_PORT ?? (await freePort()))
+  const server = await startTestServer({ SEEDER: 'on', SEEDER_PORT: String(seederPort), ...env }, storageDir)
+  let stopped = false
+  t.after(async () => {
+    if (!stopped) await server.stop()
+    // `passed` is in Node 24's test runner, not yet in @types/node 24.9.
+    if ((t as TestContext & { passed?: boolean }).passed === false) t.diagnostic(`server log:\n${server.logs.join('\n')}`)
+  })
+  const stop = server.stop
+  return Object.assign(server, {
+    seederPort,
+    async stop(opts?: { keepStorage?: boolean }) { stopped = true; await stop(opts) },
+  })
+}
+
+async function health(server: TestServer): Promise<SeederHealth> {
+  const res = await getJson<{ ok: boolean; seeder: SeederHealth }>(`${server.url}/healthz`)
+  assert.equal(res.status, 200, `GET /healthz answered ${res.status}`)
+  return res.body.seeder
+}
+
+function waitHealth(server: TestServer, accept: (h: SeederHealth) => boolean, what: string, timeoutMs = 15_000): Promise<SeederHealth> {
+  return waitFor(async () => { const h = await health(server); return accept(h) ? h : undefined }, `seeder ${what}`, timeoutMs)
+}
+
+/** The seeder is up and has reported its first scan (seeding is a number, no longer null). */
+const seederReady = (server: TestServer) => waitHealth(server, (h) => h.state === 'running' && h.seeding !== null, 'to report its first scan')
+
+interface Upload { video: VideoJson; original: Buffer; fileName: string }
+
+/** Noisy video that barely compresses: 6 s make some 2.8 MB, 170 pieces of 16 KiB. */
+async function uploadClip(t: TestContext, server: TestServer, opts: { seconds?: number; noise?: number; title?: string } = {}): Promise<Upload> {
+  const clip = await makeVideo({ seconds: opts.seconds ?? 6, noise: opts.noise ?? 20 })
+  t.after(() => rm(path.dirname(clip), { recursive: true, force: true }))
+  const original = await readFile(clip)
+  const video = await uploadOk(server, { title: opts.title ?? 'Seeder test', description: '' }, { path: clip })
+  assert.equal(video.status, 'ready')
+  assert.ok(video.torrent, 'the upload has a torrent')
+  assert.equal(video.size, original.length)
+  return { video, original, fileName: decodeURIComponent(path.basename(new URL(video.fileUrl).pathname)) }
+}
+
+/** The served .torrent without its web seed: same infohash, same tracker, no url-list. */
+async function torrentWithoutWebSeed(upload: Upload): Promise<Buffer> {
+  const res = await fetch(upload.video.torrent!.torrentUrl)
+  assert.equal(res.status, 200)
+  const served = Buffer.from(await res.arrayBuffer())
+  const before = decodeTorrent(served)
+  assert.deepEqual(before.webSeeds, [upload.video.fileUrl], 'the served .torrent has the file as web seed')
+  const stripped = stripWebSeeds(served)
+  const after = decodeTorrent(stripped)
+  assert.equal(after.infoHash, upload.video.torrent!.infoHash, 'stripping the web seed keeps the infohash')
+  assert.deepEqual(after.webSeeds, [])
+  assert.deepEqual(after.trackers, before.trackers)
+  assert.ok(after.pieceCount >= 8, `several pieces (got ${after.pieceCount} of ${after.pieceLength} bytes)`)
+  return stripped
+}
+
+/** The API's magnet link with every ws= (web seed) parameter removed; xt, dn, xl and tr are kept. */
+function magnetWithoutWebSeed(magnet: string): string {
+  const [head, query] = magnet.split('?') as [string, string]
+  const kept = query.split('&').filter((kv) => !kv.startsWith('ws='))
+  assert.ok(kept.length < query.split('&').length, 'the API magnet had a web seed to remove')
+  assert.ok(kept.some((kv) => kv.startsWith('tr=')), 'the magnet names the tracker')
+  return `${head}?${kept.join('&')}`
+}
+
+async function workDir(t: TestContext, prefix: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+// ---- BitTorrent probes ------------------------------------------------------------------------
+
+/**
+ * Opens a plain BitTorrent connection to the seeder and sends a handshake for `infoHash`:
+ * 'answered' if the seeder handshakes back (it serves that torrent), 'refused' if it closes.
+ */
+function peerHandshake(port: number, infoHash: string, timeoutMs = 5000): Promise<'answered' | 'refused'> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port })
+    let got = Buffer.alloc(0)
+    const done = (result: 'answered' | 'refused' | Error) => {
+      clearTimeout(timer)
+      socket.destroy()
+      if (result instanceof Error) reject(result)
+      else resolve(result)
+    }
+    const timer = setTimeout(() => done(new Error(`no answer from the seeder on port ${port} within ${timeoutMs} ms`)), timeoutMs)
+    socket.on('connect', () => {
+      socket.write(Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), Buffer.alloc(8), Buffer.from(infoHash, 'hex'), Buffer.from('-SC0001-probe-peer-x')]))
+    })
+    socket.on('data', (d: Buffer) => {
+      got = Buffer.concat([got, d])
+      if (got.length >= 48) done(got.subarray(28, 48).toString('hex') === infoHash ? 'answered' : new Error(`handshake for another torrent: ${got.subarray(28, 48).toString('hex')}`))
+    })
+    socket.on('close', () => done('refused'))
+    socket.on('error', (err) => done(err))
+  })
+}
+
+function describeAria2(run: Aria2Result): string {
+  return `aria2c exit ${run.code}${run.signal ? ` (${run.signal})` : ''}${run.timedOut ? ' after the time-out' : ''}\n${run.output.slice(-3000)}`
+}
+
+/** aria2c from the given source (stripped .torrent or magnet), checked byte for byte against the upload. */
+async function aria2cFromSeeder(t: TestContext, server: TestServer & { seederPort: number }, upload: Upload, source: string | Buffer): Promise<number> {
+  const dir = await workDir(t, 'seedcast-seeder-aria2-')
+  const downloadDir = path.join(dir, 'download')
+  await mkdir(downloadDir)
+  let src = source as string
+  if (Buffer.isBuffer(source)) {
+    src = path.join(dir, 'no-webseed.torrent')
+    await writeFile(src, source)
+  }
+  // aria2c asks the tracker once for peers: the seeder must be in the swarm by then.
+  await waitFor(async () => (await apiSwarm(server.url, upload.video.id)).seeders >= 1, 'the tracker to list the seeder', 10_000)
+  const abort = new AbortController()
+  t.after(() => abort.abort())
+  const started = Date.now()
+  const run = await runAria2c({
+    source: src,
+    dir: downloadDir,
+    logFile: path.join(dir, 'aria2c.log'),
+    timeoutMs: 60_000,
+    signal: abort.signal,
+    // The helper already keeps aria2c on loopback with DHT, LPD and PEX off, --seed-time=0 and a
+    // free --listen-port; a hang is killed after 60 s.
+    extraArgs: ['--bt-save-metadata=false'],
+  })
+  const took = Date.now() - started
+  assert.equal(run.timedOut, false, describeAria2(run))
+  assert.equal(run.code, 0, describeAria2(run))
+  const downloaded = await readFile(path.join(downloadDir, upload.fileName))
+  assert.equal(downloaded.length, upload.original.length, 'downloaded size')
+  assert.equal(sha256(downloaded), sha256(upload.original), 'byte-identical to the upload')
+  // The only source was the seeder's peer port; nothing came over HTTP from the file URL.
+  assert.match(run.log, new RegExp(`127\\.0\\.0\\.1:${server.seederPort}\\b`), 'aria2c talked to the seeder peer')
+  assert.doesNotMatch(run.log, /\/media\//, 'aria2c never requested the file over HTTP')
+  return took
+}
+
+// ---- transmission-cli -------------------------------------------------------------------------
+
+interface TransmissionRun { output: string; tookMs: number }
+
+/**
+ * transmission-cli 3.00 has no switches for DHT, LPD, PEX or uTP, so it gets a fresh config folder
+ * whose settings.json turns off DHT, local peer discovery, PEX, port mapping and blocklists, and
+ * binds its sockets to loopback. It never exits on its own: the run is over when the finished file
+ * (renamed from .part) is byte-identical to the upload; it is then killed.
+ */
+async function runTransmission(t: TestContext, opts: { torrent: Buffer; upload: Upload; timeoutMs: number; onAnnounced?: () => Promise<void>; server: TestServer }): Promise<TransmissionRun> {
+  const dir = await workDir(t, 'seedcast-seeder-transmission-')
+  const configDir = path.join(dir, 'config')
+  const downloadDir = path.join(dir, 'download')
+  await mkdir(configDir)
+  await mkdir(downloadDir)
+  await writeFile(path.join(configDir, 'settings.json'), JSON.stringify({
+    'dht-enabled': false,
+    'lpd-enabled': false,
+    'pex-enabled': false,
+    // uTP stays on, as it is by default: see the transmission test for why.
+    'utp-enabled': true,
+    'port-forwarding-enabled': false,
+    'blocklist-enabled': false,
+    'rpc-enabled': false,
+    'bind-address-ipv4': '127.0.0.1',
+    'bind-address-ipv6': '::1',
+    'peer-port-random-on-start': false,
+    'incomplete-dir-enabled': false,
+    'rename-partial-files': true,
+    'script-torrent-done-enabled': false,
+    'speed-limit-down-enabled': false,
+    'message-level': 3,
+  }, null, 2))
+  const torrentFile = path.join(dir, 'no-webseed.torrent')
+  await writeFile(torrentFile, opts.torrent)
+  const port = await freePort()
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/_proxy$/i.test(k)))
+  const started = Date.now()
+  const child = spawn('transmission-cli', ['-g', configDir, '-w', downloadDir, '-p', String(port), '-M', '-B', torrentFile], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (d: Buffer) => { output += d.toString().replace(/\r/g, '\n') })
+  child.stderr.on('data', (d: Buffer) => { output += d.toString().replace(/\r/g, '\n') })
+  let exited = false
+  const exit = new Promise<void>((resolve) => child.once('close', () => { exited = true; resolve() }))
+  const kill = async () => {
+    if (exited) return
+    child.kill('SIGTERM')
+    const force = setTimeout(() => child.kill('SIGKILL'), 3000)
+    await exit
+    clearTimeout(force)
+  }
+  t.after(kill)
+  const describe = () => `transmission-cli on port ${port}, ${exited ? 'exited' : 'running'}:\n${output.split('\n').filter((l) => l.trim() && !/^Progress: 0\.0%/.test(l)).slice(-40).join('\n')}`
+  try {
+    if (opts.onAnnounced) {
+      await waitFor(async () => exited || (await apiSwarm(opts.server.url, opts.upload.video.id)).leechers >= 1, 'transmission-cli to announce to the site\'s tracker', 20_000)
+      assert.equal(exited, false, describe())
+      await opts.onAnnounced()
+    }
+    const finalPath = path.join(downloadDir, opts.upload.fileName)
+    const deadline = started + opts.timeoutMs
+    for (;;) {
+      assert.equal(exited, false, `transmission-cli quit before finishing; ${describe()}`)
+      const size = await stat(finalPath).then((s) => s.size, () => -1)
+      if (size === opts.upload.original.length && sha256(await readFile(finalPath)) === sha256(opts.upload.original)) break
+      assert.ok(Date.now() < deadline, `transmission-cli did not finish within ${opts.timeoutMs} ms (file: ${size} bytes); ${describe()}`)
+      await sleep(200)
+    }
+    return { output, tookMs: Date.now() - started }
+  } finally {
+    await kill()
+  }
+}
+
+// ---- tests ------------------------------------------------------------------------------------
+
+test('aria2c downloads a fresh upload from the seeder alone: .torrent without web seed, and magnet without ws=', { timeout: 150_000 }, async (t) => {
+  const server = await startSeededServer(t)
+  await seederReady(server)
+  const uploadStarted = Date.now()
+  const upload = await uploadClip(t, server)
+  const uploadedAt = Date.now()
+  await waitHealth(server, (h) => h.seeding === 1, 'to seed the upload')
+  t.diagnostic(`upload took ${uploadedAt - uploadStarted} ms; seeded ${Date.now() - uploadedAt} ms after the upload answered (${upload.original.length} bytes)`)
+
+  const fromTorrent = await aria2cFromSeeder(t, server, upload, await torrentWithoutWebSeed(upload))
+  t.diagnostic(`aria2c with the stripped .torrent: ${fromTorrent} ms`)
+
+  const magnet = magnetWithoutWebSeed(upload.video.torrent!.magnet)
+  assert.doesNotMatch(magnet, /[?&]ws=/)
+  const fromMagnet = await aria2cFromSeeder(t, server, upload, magnet)
+  t.diagnostic(`aria2c with the magnet (metadata from the seeder): ${fromMagnet} ms`)
+})
+
+test('transmission-cli downloads a fresh upload from the seeder alone (.torrent without web seed)', { timeout: 120_000 }, async (t) => {
+  const server = await startSeededServer(t)
+  await seederReady(server)
+  const upload = await uploadClip(t, server)
+  await waitHealth(server, (h) => h.seeding === 1, 'to seed the upload')
+  await waitFor(async () => (await apiSwarm(server.url, upload.video.id)).seeders >= 1, 'the tracker to list the seeder', 10_000)
+  const torrent = await torrentWithoutWebSeed(upload)
+
+  // transmission 3.00 never dials a peer in 127.0.0.0/8 or ::1 (libtransmission's isMartianAddr),
+  // so on loopback the seeder has to dial it. The seeder learns of peers only when it announces,
+  // at start and then every 300 s: it is restarted once transmission is in the swarm, and its
+  // `started` announce hands it transmission's address. Webtorrent dials IPv4 peers over uTP
+  // first and falls back to TCP only after some 40 s, so transmission keeps uTP on (its default).
+  const supervisor = server.services.seeder!
+  await supervisor.stop()
+  const run = await runTransmission(t, {
+    torrent, upload, server, timeoutMs: 60_000,
+    onAnnounced: async () => {
+      supervisor.start()
+      await waitHealth(server, (h) => h.state === 'running' && h.seeding === 1, 'to seed again after its restart')
+    },
+  })
+  t.diagnostic(`transmission-cli finished in ${run.tookMs} ms`)
+  // Everything transmission-cli reported talking to is on loopback.
+  const addresses = new Set(run.output.match(/\b\d{1,3}(?:\.\d{1,3}){3}\b/g) ?? [])
+  assert.ok([...addresses].every((a) => a.startsWith('127.')), `only loopback addresses, got ${[...addresses].join(', ')}`)
+  assert.match(run.output, /Bound socket \d+ to port \d+ on 127\.0\.0\.1/)
+})
+
+test('a killed seeder is restarted and serves a download again; the site answers throughout', { timeout: 120_000 }, async (t) => {
+  const server = await startSeededServer(t)
+  await seederReady(server)
+  const upload = await uploadClip(t, server, { seconds: 4 })
+  const before = await waitHealth(server, (h) => h.seeding === 1, 'to seed the upload')
+  assert.equal(before.restarts, 0)
+  assert.ok(before.pid)
+
+  // Poll /healthz every 100 ms from before the kill until the download afterwards is done.
+  const statuses: (number | string)[] = []
+  let polling = true
+  const poller = (async () => {
+    while (polling) {
+      const started = Date.now()
+      try {
+        const res = await fetch(`${server.url}/healthz`, { signal: AbortSignal.timeout(2000) })
+        await res.arrayBuffer()
+        statuses.push(res.status)
+      } catch (err) {
+        statuses.push(String((err as Error).message))
+      }
+      await sleep(Math.max(0, 100 - (Date.now() - started)))
+    }
+  })()
+  t.after(async () => { polling = false; await poller })
+
+  await sleep(300)
+  process.kill(before.pid, 'SIGKILL')
+  const killedAt = Date.now()
+  const after = await waitHealth(server, (h) => h.state === 'running' && h.pid !== before.pid && h.pid !== null && h.restarts >= 1 && h.seeding === 1, 'to be restarted and seeding', 20_000)
+  t.diagnostic(`seeder back (pid ${before.pid} -> ${after.pid}, restarts ${after.restarts}) and seeding ${Date.now() - killedAt} ms after SIGKILL`)
+  assert.equal(after.port, server.seederPort, 'the new seeder listens on the same port')
+
+  const took = await aria2cFromSeeder(t, server, upload, await torrentWithoutWebSeed(upload))
+  t.diagnostic(`aria2c after the restart: ${took} ms`)
+  polling = false
+  await poller
+
+  t.diagnostic(`/healthz polled ${statuses.length} times across the kill, the restart and the download`)
+  const failures = statuses.filter((s) => s !== 200)
+  assert.ok(statuses.length >= 10, `polled /healthz ${statuses.length} times`)
+  assert.deepEqual(failures, [], `every /healthz answer was 200 (${statuses.length} polls)`)
+  // Each seeder start announces as a seed, never as a finished download: the completed count can
+  // hold aria2c's download at most. (aria2c, done before its next announce, sends `started` with
+  // left>0 and then `stopped` with left=0, and no `completed`: the tracker does not count that.)
+  await sleep(500)
+  const swarm = await apiSwarm(server.url, upload.video.id)
+  assert.ok(swarm.completed <= 1, `the seeder's two starts were counted as downloads: ${JSON.stringify(swarm)}`)
+})
+
+test('publish and delete reach the running seeder without a restart; the tracker then refuses the infohash', { timeout: 90_000 }, async (t) => {
+  const server = await startSeededServer(t)
+  const first = await seederReady(server)
+  assert.equal(first.seeding, 0)
+  assert.equal(first.restarts, 0)
+
+  const upload = await uploadClip(t, server, { seconds: 2, noise: 0 })
+  const infoHash = upload.video.torrent!.infoHash
+  const uploadedAt = Date.now()
+  const seeding = await waitHealth(server, (h) => h.seeding === 1, 'to seed the upload', 5000)
+  const seededIn = Date.now() - uploadedAt
+  assert.equal(seeding.pid, first.pid, 'same seeder process: no restart')
+  const swarm = await waitFor(async () => { const s = await apiSwarm(server.url, upload.video.id); return s.seeders >= 1 ? s : undefined }, 'the tracker to count the site\'s seed', 5000)
+  t.diagnostic(`seeding ${seededIn} ms after the upload answered; tracker saw the seed ${Date.now() - uploadedAt} ms after it`)
+  assert.deepEqual(swarm, { seeders: 1, leechers: 0, completed: 0 }, 'the seeder is a seed, not a completed download')
+  assert.equal(await peerHandshake(server.seederPort, infoHash), 'answered')
+
+  const del = await fetch(`${server.url}/api/videos/${upload.video.id}`, { method: 'DELETE', headers: { authorization: server.basicAuth } })
+  assert.equal(del.status, 204)
+  const afterDelete = await waitHealth(server, (h) => h.seeding === 0, 'to stop seeding the deleted video', 5000)
+  assert.equal(afterDelete.pid, first.pid, 'same seeder process: no restart')
+  assert.equal(afterDelete.restarts, 0)
+  assert.deepEqual(afterDelete.problems, [])
+  assert.equal(await peerHandshake(server.seederPort, infoHash), 'refused', 'the seeder no longer serves the deleted torrent')
+
+  const announce = await trackerGet(`${server.url}/announce?${announceQuery(infoHash, { left: 100, event: 'started' })}`)
+  assert.ok(announce.body['failure reason'], `announce for a deleted video fails: ${JSON.stringify(announce.body)}`)
+  assert.match(btext(announce.body['failure reason']), /unregistered/)
+  const scraped = await trackerGet(`${server.url}/scrape?info_hash=${encodeInfoHash(infoHash)}`)
+  assert.ok(scraped.body['failure reason'], 'scrape for a deleted video fails')
+})
+
+test('a stored file changed while the site was down is not seeded (nor one with a damaged .torrent); an untouched one still is', { timeout: 120_000 }, async (t) => {
+  const port = String(await freePort())
+  const seederPort = String(await freePort())
+  const first = await startSeededServer(t, { PORT: port, SEEDER_PORT: seederPort })
+  await seederReady(first)
+  const changed = await uploadClip(t, first, { seconds: 3, title: 'Will be changed' })
+  const damaged = await uploadClip(t, first, { seconds: 1, noise: 0, title: 'Its .torrent gets damaged' })
+  const kept = await uploadClip(t, first, { seconds: 3, title: 'Untouched' })
+  await waitHealth(first, (h) => h.seeding === 3, 'to seed all three uploads')
+  const storageDir = first.storageDir
+  let second: Awaited<ReturnType<typeof startSeededServer>> | undefined
+  // The second server removes the folder when it stops; this is for a failure before it starts.
+  t.after(() => (second ? undefined : rm(storageDir, { recursive: true, force: true })))
+  await first.stop({ keepStorage: true })
+
+  // Same size, different bytes in the middle.
+  const mediaFile = path.join(storageDir, 'media', changed.fileName)
+  const sizeBefore = (await stat(mediaFile)).size
+  const fh = await open(mediaFile, 'r+')
+  try {
+    await fh.write(randomBytes(4096), 0, 4096, Math.floor(sizeBefore / 2))
+  } finally {
+    await fh.close()
+  }
+  assert.equal((await stat(mediaFile)).size, sizeBefore)
+  // And one video whose .torrent file is cut short (its media file untouched): a problem of its
+  // own, which must not stop the seeder from going on to the videos after it.
+  const damagedTorrent = path.join(storageDir, 'media', `${damaged.fileName}.torrent`)
+  await writeFile(damagedTorrent, (await readFile(damagedTorrent)).subarray(0, 100))
+
+  // Same site address, so the stored .torrent files still name this tracker.
+  second = await startSeededServer(t, { PORT: port, SEEDER_PORT: seederPort }, storageDir)
+  const h = await waitHealth(second, (x) => x.state === 'running' && x.seeding !== null && x.problems.length > 0, 'to report the changed file')
+  assert.equal(h.seeding, 1, 'only the untouched video is seeded')
+  const problems = new Map(h.problems.map((p) => [p.fileName, p.reason]))
+  assert.deepEqual([...problems.keys()].sort(), [changed.fileName, damaged.fileName].sort())
+  assert.match(problems.get(changed.fileName)!, /no longer matches/)
+  assert.match(problems.get(damaged.fileName)!, /cannot seed/)
+  assert.equal(await peerHandshake(second.seederPort, changed.video.torrent!.infoHash), 'refused', 'the changed file is not served')
+  assert.equal(await peerHandshake(second.seederPort, damaged.video.torrent!.infoHash), 'refused', 'the video with the damaged .torrent is not served')
+  assert.equal(await peerHandshake(second.seederPort, kept.video.torrent!.infoHash), 'answered', 'the untouched file is served')
+
+  const took = await aria2cFromSeeder(t, second, kept, await torrentWithoutWebSeed(kept))
+  t.diagnostic(`aria2c fetched the untouched video from the restarted seeder in ${took} ms`)
+})
