@@ -1,0 +1,328 @@
+// In-memory swarm state for the HTTP and UDP trackers. Pure: no timers, no I/O; the caller passes
+// the time in and calls expire() periodically.
+//
+// Layout, chosen for memory and O(1) updates: per swarm, a Map peerKey -> Peer plus two dense
+// arrays (seeders, leechers) with each peer's index kept in `slot`, so moves and removals are
+// swap-with-last, counts are array lengths, and random peer selection is random indexing.
+// A peer keeps its IPv4 address and port as small integers (IPv6: a 16-char latin1 string), its
+// peer id as a 20-char latin1 string (far less heap than Buffer objects) and its last-seen time
+// as a small integer. Writing a reply then reads only the Peer object itself.
+import { randomInt } from 'node:crypto';
+import { addressText, compactAddress, ipv4Number } from './protocol/compactAddress.ts';
+
+export type PeerEvent = 'started' | 'completed' | 'stopped' | 'paused' | 'update';
+
+export interface PeerAnnounce {
+  infoHash: string;
+  peerKey: string; // peer_id hex, or ip:port
+  peerId: Buffer;
+  ip: string; // IPv4 or IPv6 text, from the socket
+  port: number;
+  left: number;
+  event: PeerEvent;
+  numwant: number;
+  nowMs: number;
+}
+
+export interface AnnounceResult {
+  complete: number;
+  incomplete: number;
+  peers4: Buffer; // compact 6-byte entries
+  peers6: Buffer; // compact 18-byte entries
+  peerList: { ip: string; port: number; peerId: Buffer }[]; // only filled when wantPeerList
+  firstCompletion: boolean;
+}
+
+export interface SwarmStoreOptions {
+  peerTtlMs: number;
+  maxPeersPerSwarm: number;
+  maxNumwant: number;
+}
+
+class Peer {
+  ip4: number; // IPv4 as int32 (a Smi, unlike a uint32 above 2^31); unused when ip6 is set
+  ip6: string; // IPv6 as 16 latin1 chars, '' for IPv4
+  port: number;
+  peerId: string; // 20 bytes, latin1
+  seen: number; // ms since the store's epoch: stays a small integer, no boxed double
+  slot: number; // index in swarm.seeders or swarm.leechers
+  mark: number; // sampling stamp: picked in the current selection when equal to store.stamp
+  seeder: boolean;
+  counted: boolean; // its completion has been reported
+
+  constructor(ip4: number, ip6: string, port: number, peerId: string, seen: number, seeder: boolean, counted: boolean) {
+    this.ip4 = ip4;
+    this.ip6 = ip6;
+    this.port = port;
+    this.peerId = peerId;
+    this.seen = seen;
+    this.slot = 0;
+    this.mark = 0;
+    this.seeder = seeder;
+    this.counted = counted;
+  }
+}
+
+class Swarm {
+  readonly peers = new Map<string, Peer>();
+  readonly seeders: Peer[] = [];
+  readonly leechers: Peer[] = [];
+}
+
+const EMPTY = Buffer.alloc(0);
+const STAMP_LIMIT = 0x3fffffff;
+
+export class SwarmStore {
+  private readonly opts: SwarmStoreOptions;
+  private readonly swarms = new Map<string, Swarm>();
+  private epoch = Number.NaN;
+  private stamp = 0;
+  private peerCount = 0;
+  private seederCount = 0;
+  // Scratch for select()/result(): filled by index, never shrunk (setting length = 0 would drop
+  // the backing store and re-grow it on every announce); cleared after use so it pins nothing.
+  private readonly picked: (Peer | null)[] = [];
+  private order = new Int32Array(256); // scratch for select()
+  private seed = randomInt(1, 2 ** 31); // xorshift32 state, never 0
+
+  constructor(opts: SwarmStoreOptions) {
+    this.opts = opts;
+  }
+
+  announce(a: PeerAnnounce & { downloaded: number; wantPeerList?: boolean }): AnnounceResult {
+    const now = this.rel(a.nowMs);
+    let swarm = this.swarms.get(a.infoHash);
+    let peer = swarm?.peers.get(a.peerKey);
+
+    if (a.event === 'stopped') {
+      if (swarm !== undefined && peer !== undefined) this.remove(a.infoHash, swarm, a.peerKey, peer);
+      return this.result(swarm, 0, false, false, false);
+    }
+
+    if (a.peerId.length !== 20) throw new TypeError('peer id must be 20 bytes');
+    let ip4 = ipv4Number(a.ip);
+    let ip6 = '';
+    if (ip4 < 0) {
+      const addr = compactAddress(a.ip, 0);
+      if (addr === null) throw new TypeError(`not an IP address: ${a.ip}`);
+      if (addr.length === 18) ip6 = addr.slice(0, 16);
+      else ip4 = (addr.charCodeAt(0) << 24) | (addr.charCodeAt(1) << 16) | (addr.charCodeAt(2) << 8) | addr.charCodeAt(3);
+    }
+    ip4 |= 0;
+    const seeder = a.left === 0 || a.event === 'completed';
+    // A completion is: a `completed` event; or left=0 from a peer last seen with left>0 (it
+    // missed the event); or `started` with left=0 and bytes downloaded this session (it finished
+    // before its first announce; a seeder merely resuming reports downloaded=0). Once per peer.
+    const completes =
+      a.event === 'completed' || (a.event === 'started' && a.left === 0 && a.downloaded > 0);
+    let first: boolean;
+    if (swarm === undefined) this.swarms.set(a.infoHash, (swarm = new Swarm()));
+
+    if (peer !== undefined) {
+      first = !peer.counted && (completes || (seeder && !peer.seeder));
+      peer.seen = now;
+      peer.ip4 = ip4;
+      peer.port = a.port;
+      if (peer.ip6 !== ip6) peer.ip6 = ip6;
+      if (!sameBytes(peer.peerId, a.peerId)) peer.peerId = a.peerId.toString('latin1', 0, 20);
+      if (first) peer.counted = true;
+      if (peer.seeder !== seeder) this.move(swarm, peer, seeder);
+    } else {
+      // Unknown peer: no history, so only the event itself can say it completed. A peer that
+      // stopped and comes back is a new session, and can complete again.
+      first = completes;
+      // A full swarm still answers the peer, it just isn't stored (nor counted).
+      if (swarm.peers.size < this.opts.maxPeersPerSwarm) {
+        peer = new Peer(ip4, ip6, a.port, a.peerId.toString('latin1', 0, 20), now, seeder, first);
+        swarm.peers.set(a.peerKey, peer);
+        this.insert(swarm, peer);
+      } else if (swarm.peers.size === 0) {
+        this.swarms.delete(a.infoHash); // maxPeersPerSwarm 0: don't leave an empty swarm behind
+      }
+    }
+    const want = Math.min(a.numwant, this.opts.maxNumwant);
+    return this.result(swarm, want > 0 ? this.select(swarm, peer, seeder, want) : 0, true, first, a.wantPeerList === true);
+  }
+
+  counts(infoHash: string): { complete: number; incomplete: number } {
+    const swarm = this.swarms.get(infoHash);
+    return { complete: swarm?.seeders.length ?? 0, incomplete: swarm?.leechers.length ?? 0 };
+  }
+
+  removeSwarm(infoHash: string): void {
+    const swarm = this.swarms.get(infoHash);
+    if (swarm === undefined) return;
+    this.peerCount -= swarm.peers.size;
+    this.seederCount -= swarm.seeders.length;
+    this.swarms.delete(infoHash);
+  }
+
+  // Drops peers not seen for peerTtlMs (and swarms left empty); returns how many peers went.
+  // A full scan: meant to run every minute or so, O(peers).
+  expire(nowMs: number): number {
+    const cutoff = this.rel(nowMs) - this.opts.peerTtlMs;
+    let dropped = 0;
+    for (const [infoHash, swarm] of this.swarms) {
+      for (const [key, peer] of swarm.peers) {
+        if (peer.seen <= cutoff) {
+          this.remove(infoHash, swarm, key, peer);
+          dropped++;
+        }
+      }
+    }
+    return dropped;
+  }
+
+  stats(): { swarms: number; peers: number; seeders: number; leechers: number } {
+    const { peerCount: peers, seederCount: seeders } = this;
+    return { swarms: this.swarms.size, peers, seeders, leechers: peers - seeders };
+  }
+
+  private rel(nowMs: number): number {
+    if (Number.isNaN(this.epoch)) this.epoch = nowMs;
+    return Math.floor(nowMs - this.epoch);
+  }
+
+  private insert(swarm: Swarm, peer: Peer): void {
+    const list = peer.seeder ? swarm.seeders : swarm.leechers;
+    peer.slot = list.length;
+    list.push(peer);
+    this.peerCount++;
+    if (peer.seeder) this.seederCount++;
+  }
+
+  // Swap-with-last removal from the peer's current list.
+  private unlink(swarm: Swarm, peer: Peer): void {
+    const list = peer.seeder ? swarm.seeders : swarm.leechers;
+    const last = list.pop()!;
+    if (last !== peer) {
+      list[peer.slot] = last;
+      last.slot = peer.slot;
+    }
+    this.peerCount--;
+    if (peer.seeder) this.seederCount--;
+  }
+
+  private move(swarm: Swarm, peer: Peer, seeder: boolean): void {
+    this.unlink(swarm, peer);
+    peer.seeder = seeder;
+    this.insert(swarm, peer);
+  }
+
+  private remove(infoHash: string, swarm: Swarm, key: string, peer: Peer): void {
+    this.unlink(swarm, peer);
+    swarm.peers.delete(key);
+    if (swarm.peers.size === 0) this.swarms.delete(infoHash);
+  }
+
+  // Picks up to `want` random peers into this.picked, never the requester, and no seeders for a
+  // seeder (it has nothing to get from them). Returns how many were picked.
+  private select(swarm: Swarm, self: Peer | undefined, selfSeeder: boolean, want: number): number {
+    const { leechers, seeders } = swarm;
+    const picked = this.picked;
+    // Pool: leechers at indexes [0, L), then (for a leecher) seeders at [L, N). A stored leecher
+    // requester sits in it at its slot; a seeder requester doesn't (seeders aren't in its pool).
+    const L = leechers.length;
+    const N = selfSeeder ? L : L + seeders.length;
+    const selfIndex = self !== undefined && !self.seeder ? self.slot : -1;
+    const n = selfIndex < 0 ? N : N - 1;
+    const k = Math.min(want, n);
+    if (k <= 0) return 0;
+    let c = 0;
+
+    if (k === n) {
+      for (let i = 0; i < L; i++) if (i !== selfIndex) picked[c++] = leechers[i]!;
+      if (!selfSeeder) for (let i = 0; i < seeders.length; i++) picked[c++] = seeders[i]!;
+    } else if (2 * k <= n) {
+      // Few out of many: random indexes, skipping ones already picked (expected < 2 tries each),
+      // so the cost follows k, not the swarm size.
+      if (++this.stamp >= STAMP_LIMIT) this.resetMarks();
+      const stamp = this.stamp;
+      if (self !== undefined) self.mark = stamp;
+      while (c < k) {
+        const i = this.random(N);
+        const p = i < L ? leechers[i]! : seeders[i - L]!;
+        if (p.mark === stamp) continue;
+        p.mark = stamp;
+        picked[c++] = p;
+      }
+    } else {
+      // Most of the pool (so N < 2k + 1, small): partial Fisher-Yates over pool indexes, k random
+      // draws. The requester's index is replaced by the last one and the range shrunk by one.
+      if (this.order.length < N) this.order = new Int32Array(Math.max(N, 2 * this.order.length));
+      const order = this.order;
+      for (let i = 0; i < N; i++) order[i] = i;
+      if (selfIndex >= 0) order[selfIndex] = N - 1;
+      for (let j = 0; j < k; j++) {
+        const r = j + this.random(n - j);
+        const v = order[r]!;
+        order[r] = order[j]!;
+        order[j] = v;
+        picked[c++] = v < L ? leechers[v]! : seeders[v - L]!;
+      }
+    }
+    return c;
+  }
+
+  // Uniform-enough integer in [0, bound) from xorshift32: choosing which peers to hand out needs
+  // speed, not unpredictability (Math.random is no less predictable, and ~3x slower per draw).
+  private random(bound: number): number {
+    let x = this.seed;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.seed = x;
+    return Math.floor(((x >>> 0) / 4294967296) * bound);
+  }
+
+  private resetMarks(): void {
+    for (const swarm of this.swarms.values()) for (const p of swarm.peers.values()) p.mark = 0;
+    this.stamp = 1;
+  }
+
+  private result(swarm: Swarm | undefined, count: number, live: boolean, first: boolean, list: boolean): AnnounceResult {
+    const complete = swarm?.seeders.length ?? 0;
+    const incomplete = swarm?.leechers.length ?? 0;
+    if (!live || count === 0) return { complete, incomplete, peers4: EMPTY, peers6: EMPTY, peerList: [], firstCompletion: first };
+    const picked = this.picked;
+    let n4 = 0;
+    for (let i = 0; i < count; i++) if (picked[i]!.ip6 === '') n4++;
+    const peers4 = n4 === 0 ? EMPTY : Buffer.allocUnsafe(n4 * 6);
+    const peers6 = n4 === count ? EMPTY : Buffer.allocUnsafe((count - n4) * 18);
+    let o4 = 0;
+    let o6 = 0;
+    for (let i = 0; i < count; i++) {
+      const p = picked[i]!;
+      const { ip4, ip6, port } = p;
+      if (ip6 === '') {
+        peers4[o4] = ip4 >>> 24;
+        peers4[o4 + 1] = ip4 >>> 16;
+        peers4[o4 + 2] = ip4 >>> 8;
+        peers4[o4 + 3] = ip4;
+        peers4[o4 + 4] = port >>> 8;
+        peers4[o4 + 5] = port;
+        o4 += 6;
+      } else {
+        for (let j = 0; j < 16; j++) peers6[o6++] = ip6.charCodeAt(j);
+        peers6[o6++] = port >>> 8;
+        peers6[o6++] = port;
+      }
+    }
+    const peerList: AnnounceResult['peerList'] = [];
+    if (list) {
+      for (let i = 0; i < count; i++) {
+        const p = picked[i]!;
+        const compact = p.ip6 === '' ? String.fromCharCode(p.ip4 >>> 24, (p.ip4 >>> 16) & 255, (p.ip4 >>> 8) & 255, p.ip4 & 255) : p.ip6;
+        const { ip } = addressText(compact + String.fromCharCode(p.port >>> 8, p.port & 255));
+        peerList.push({ ip, port: p.port, peerId: Buffer.from(p.peerId, 'latin1') });
+      }
+    }
+    for (let i = 0; i < count; i++) picked[i] = null;
+    return { complete, incomplete, peers4, peers6, peerList, firstCompletion: first };
+  }
+}
+
+function sameBytes(s: string, b: Buffer): boolean {
+  for (let i = 0; i < 20; i++) if (s.charCodeAt(i) !== b[i]) return false;
+  return true;
+}
