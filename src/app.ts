@@ -18,7 +18,6 @@ import { receiveUpload } from './media/uploadMiddleware.ts'
 import type { StoragePaths } from './media/storage.ts'
 import type { EmbeddedTracker } from './tracker/embeddedTracker.ts'
 import type { SeederSupervisor } from './seeder/supervisor.ts'
-import { trackerRouter } from './tracker/trackerRouter.ts'
 import { pagesRouter } from './web/pagesRouter.ts'
 import type { SiteUrls } from './web/urls.ts'
 import { viewHelpers } from './web/viewHelpers.ts'
@@ -55,8 +54,9 @@ export function createApp(s: AppServices): express.Express {
   }
   app.use(securityHeaders)
 
-  // Tracker and media first: the hot paths need no session lookup.
-  app.use(trackerRouter(s.tracker))
+  // Media and health first: they need no session lookup. (/announce and /scrape never reach
+  // Express: src/server.ts hands them to the tracker.)
+  app.get('/metrics', (_req, res) => { res.type('text/plain; version=0.0.4').send(s.tracker.metricsText()) })
   app.get('/healthz', async (_req, res) => {
     const checks = await Promise.allSettled([
       s.db.$queryRawUnsafe('SELECT 1'),

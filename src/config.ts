@@ -16,6 +16,13 @@ const schema = z.object({
   SEEDER: z.enum(['on', 'off']).default('on'),
   SEEDER_PORT: z.coerce.number().int().min(0).max(65535).default(6881),
   SEEDER_RESCAN_SECONDS: z.coerce.number().int().min(1).max(86400).default(30),
+  TRACKER_UDP_PORT: z.coerce.number().int().min(0).max(65535).default(6969),
+  TRACKER_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86400).default(300),
+  TRACKER_MIN_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86400).default(60),
+  TRACKER_MAX_NUMWANT: z.coerce.number().int().min(1).max(500).default(50),
+  TRACKER_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
+}).refine((c) => c.TRACKER_MIN_INTERVAL_SECONDS <= c.TRACKER_INTERVAL_SECONDS, {
+  path: ['TRACKER_MIN_INTERVAL_SECONDS'], message: 'must not be larger than TRACKER_INTERVAL_SECONDS',
 })
 
 export interface Config {
@@ -32,6 +39,15 @@ export interface Config {
   seederEnabled: boolean
   seederPort: number
   seederRescanSeconds: number
+  tracker: {
+    /** UDP tracker port; 0 = no UDP tracker. */
+    udpPort: number
+    intervalSeconds: number
+    minIntervalSeconds: number
+    maxNumwant: number
+    /** Announces + scrapes per minute from one address; 0 = no limit. */
+    rateLimitPerMinute: number
+  }
   version: string
 }
 
@@ -61,6 +77,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seederEnabled: c.SEEDER === 'on',
     seederPort: c.SEEDER_PORT,
     seederRescanSeconds: c.SEEDER_RESCAN_SECONDS,
+    tracker: {
+      udpPort: c.TRACKER_UDP_PORT,
+      intervalSeconds: c.TRACKER_INTERVAL_SECONDS,
+      minIntervalSeconds: c.TRACKER_MIN_INTERVAL_SECONDS,
+      maxNumwant: c.TRACKER_MAX_NUMWANT,
+      rateLimitPerMinute: c.TRACKER_RATE_LIMIT_PER_MINUTE,
+    },
     version: '0.1.0',
   }
 }

@@ -10,6 +10,8 @@ import { VideoService } from './media/videoService.ts'
 import { describeRecovery, recoverStorage } from './media/recovery.ts'
 import { ensureStorage, storagePaths } from './media/storage.ts'
 import { EmbeddedTracker } from './tracker/embeddedTracker.ts'
+import { handleTrackerHttp } from './tracker/httpTransport.ts'
+import { UdpTracker } from './tracker/udpTransport.ts'
 import { siteUrls } from './web/urls.ts'
 import { SeederSupervisor } from './seeder/supervisor.ts'
 import { createApp, type AppServices } from './app.ts'
@@ -17,11 +19,11 @@ import { createApp, type AppServices } from './app.ts'
 export interface RunningServer {
   url: string
   port: number
+  /** The UDP tracker's port, null when TRACKER_UDP_PORT=0. */
+  udpPort: number | null
   services: AppServices
   close(): Promise<void>
 }
-
-export const ANNOUNCE_INTERVAL_SECONDS = 300
 
 export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
   const paths = storagePaths(config.storageDir)
@@ -37,7 +39,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const settings = await SettingsService.load(db, config.publicUrl)
   let videos: VideoService | undefined
   const tracker = new EmbeddedTracker({
-    intervalSeconds: ANNOUNCE_INTERVAL_SECONDS,
+    ...config.tracker,
     onCompleted: (infoHash) => { videos?.recordCompleted(infoHash).catch((err) => log(`[tracker] could not store completed count: ${err.message}`)) },
   })
   const seeder = config.seederEnabled ? new SeederSupervisor(seederEnv(config), log) : null
@@ -52,7 +54,14 @@ export async function startServer(config: Config, log: (line: string) => void = 
   for (const line of describeRecovery(await recoverStorage(db, paths, videos, settings.get().bittorrentEnabled))) log(`[start-up check] ${line}`)
 
   const services: AppServices = { config, db, paths, urls, auth, settings, videos, tracker, seeder }
-  const server = http.createServer(createApp(services))
+  const app = createApp(services)
+  // Tracker announces and scrapes skip Express: they are the hot path.
+  const server = http.createServer((req, res) => { if (!handleTrackerHttp(tracker, req, res)) app(req, res) })
+  server.on('upgrade', (req, socket, head) => {
+    // The WebSocket tracker (browser peers) shares the web port: ws(s)://host/announce.
+    if ((req.url ?? '').split('?')[0] === '/announce') tracker.handleUpgrade(req, socket, head)
+    else socket.destroy()
+  })
   // Uploads of many gigabytes take long: no overall request timeout, but idle sockets still close.
   server.requestTimeout = 0
   server.headersTimeout = 60_000
@@ -62,11 +71,14 @@ export async function startServer(config: Config, log: (line: string) => void = 
     server.listen(config.port, config.host, () => resolve())
   })
   const port = (server.address() as AddressInfo).port
+  const udp = config.tracker.udpPort ? new UdpTracker(tracker) : null
+  const udpPort = udp ? await udp.listen(config.tracker.udpPort, config.host) : null
   seeder?.start()
 
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    udpPort,
     services,
     async close() {
       await new Promise<void>((resolve) => {
@@ -74,6 +86,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
         server.closeAllConnections()
       })
       await seeder?.stop()
+      await udp?.close()
       await tracker.close()
       await db.$disconnect()
     },

@@ -55,5 +55,4 @@ export const setVideoStatus = (db: Db, id: string, status: string, failReason: s
 export const incrementCompleted = (db: Db, infoHash: string) =>
   db.torrent.updateMany({ where: { infoHash }, data: { completed: { increment: 1 } } })
 
-export const allInfoHashes = async (db: Db) =>
-  (await db.torrent.findMany({ select: { infoHash: true } })).map((t) => t.infoHash)
+export const allTorrentCounts = (db: Db) => db.torrent.findMany({ select: { infoHash: true, completed: true } })

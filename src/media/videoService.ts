@@ -163,7 +163,7 @@ export class VideoService {
   }
 
   async loadAllowList(): Promise<void> {
-    for (const infoHash of await repo.allInfoHashes(this.deps.db)) this.deps.tracker.allow(infoHash)
+    for (const t of await repo.allTorrentCounts(this.deps.db)) this.deps.tracker.allow(t.infoHash, t.completed)
   }
 
   async fileExists(fileName: string): Promise<boolean> {

@@ -1,74 +1,105 @@
-// bittorrent-tracker's server, embedded in the web process: HTTP announce/scrape are routed to it
-// by trackerRouter. It tracks only infohashes on the allow list, which videoService keeps in step
-// with the database, and reports each peer's first `completed` event so the count can be stored.
+// The site's tracker. HTTP (httpTransport.ts) and UDP (udpTransport.ts) announces share one
+// in-memory SwarmStore built for speed; WebSocket (browser peers, WebRTC signalling) is served by
+// bittorrent-tracker, which does that well. Only infohashes on the allow list (kept in step with
+// the database by VideoService) are tracked; completed downloads are counted once per peer and
+// handed to `onCompleted` to be stored.
 import Server from 'bittorrent-tracker/server'
-import type { IncomingMessage, ServerResponse } from 'node:http'
-import querystring from 'node:querystring'
-import bencode from 'bencode'
-
-const SWITCHED_OFF = 'BitTorrent is switched off on this site'
-const UNREGISTERED = 'unregistered torrent: this tracker only tracks this site\'s videos'
-
-interface AnnounceParams { info_hash: string; peer_id: string; left: number; downloaded?: string | number }
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { SwarmStore } from './swarmStore.ts'
+import { RateLimiter } from './rateLimiter.ts'
+import { TrackerMetrics, renderMetrics, type Transport } from './metrics.ts'
+import { normalizeAddress } from './protocol/compactAddress.ts'
 
 export interface SwarmCounts { seeders: number; leechers: number }
 
 export interface TrackerOptions {
   intervalSeconds: number
+  minIntervalSeconds: number
+  maxNumwant: number
+  rateLimitPerMinute: number
+  maxPeersPerSwarm?: number
   onCompleted: (infoHash: string) => void
 }
 
+export interface PeerAnnouncement {
+  infoHash: string
+  peerId: Buffer
+  port: number
+  left: number
+  downloaded: number
+  event: 'started' | 'completed' | 'stopped' | 'paused' | 'update'
+  numwant: number
+  wantPeerList?: boolean
+}
+
+export type AnnounceOutcome =
+  | { ok: true; interval: number; minInterval: number; complete: number; incomplete: number; downloaded: number; peers4: Buffer; peers6: Buffer; peerList: { ip: string; port: number; peerId: Buffer }[] }
+  | { ok: false; reason: string }
+
+export type ScrapeOutcome =
+  | { ok: true; files: { infoHash: string; complete: number; incomplete: number; downloaded: number }[] }
+  | { ok: false; reason: string }
+
+const SWEEP_EVERY_MS = 60_000
+
 export class EmbeddedTracker {
-  private readonly server: Server
-  private readonly allowed = new Set<string>()
-  // Peers already counted as having completed, so a repeated `completed` event counts once.
-  private readonly completedPeers = new Map<string, Set<string>>()
   enabled = true
+  readonly metrics = new TrackerMetrics()
+  readonly intervalSeconds: number
+  readonly minIntervalSeconds: number
+  private readonly store: SwarmStore
+  private readonly limiter: RateLimiter
+  private readonly ws: Server
+  private readonly allowed = new Map<string, { completed: number }>()
+  private readonly wsCompleted = new Map<string, Set<string>>()
+  private readonly onCompleted: (infoHash: string) => void
+  private readonly sweepTimer: NodeJS.Timeout
 
   constructor(opts: TrackerOptions) {
-    this.server = new Server({
+    this.intervalSeconds = opts.intervalSeconds
+    this.minIntervalSeconds = opts.minIntervalSeconds
+    this.onCompleted = opts.onCompleted
+    // A peer is dropped after missing two announces (plus a minute of slack for slow clients).
+    this.store = new SwarmStore({ peerTtlMs: (2 * opts.intervalSeconds + 60) * 1000, maxPeersPerSwarm: opts.maxPeersPerSwarm ?? 50_000, maxNumwant: opts.maxNumwant })
+    this.limiter = new RateLimiter({ perMinute: opts.rateLimitPerMinute, burst: Math.max(1, opts.rateLimitPerMinute), maxTracked: 100_000 })
+    this.ws = new Server({
       interval: opts.intervalSeconds * 1000,
       http: false,
       udp: false,
-      ws: false,
+      ws: { noServer: true },
       stats: false,
-      filter: (infoHash, _params, cb) => {
-        if (!this.enabled) return cb(new Error(SWITCHED_OFF))
-        if (!this.allowed.has(infoHash)) return cb(new Error(UNREGISTERED))
-        cb(null)
-      },
+      filter: (infoHash, _params, cb) => cb(this.refusal(infoHash) ? new Error(this.refusal(infoHash)!) : null),
     })
-    // Bad client input is answered with a failure reason by the package; nothing to do here.
-    this.server.on('warning', () => {})
-    this.server.on('error', (err: Error) => console.error('[tracker]', err.message))
-    const countCompleted = (params: AnnounceParams) => {
-      // The package emits the event even for announces its filter refused: count only tracked torrents.
-      if (!this.enabled || !this.allowed.has(params.info_hash)) return
-      let peers = this.completedPeers.get(params.info_hash)
-      if (!peers) this.completedPeers.set(params.info_hash, (peers = new Set()))
-      if (peers.has(params.peer_id)) return
+    this.ws.on('warning', () => {})
+    this.ws.on('error', (err: Error) => console.error('[tracker] websocket:', err.message))
+    this.ws.on('start', () => this.metrics.announces.ws++)
+    this.ws.on('update', () => this.metrics.announces.ws++)
+    this.ws.on('stop', () => this.metrics.announces.ws++)
+    this.ws.on('complete', (_addr: string, params: { info_hash: string; peer_id: string }) => {
+      this.metrics.announces.ws++
+      let peers = this.wsCompleted.get(params.info_hash)
+      if (!peers) this.wsCompleted.set(params.info_hash, (peers = new Set()))
+      if (peers.has(params.peer_id) || !this.allowed.has(params.info_hash)) return
       peers.add(params.peer_id)
-      opts.onCompleted(params.info_hash)
-    }
-    this.server.on('complete', (_addr: string, params: AnnounceParams) => countCompleted(params))
-    // A download that finished before the client's first announce (the web seed can serve a whole
-    // file in moments) gets no `completed` event: aria2c then sends `started` with left=0 and the
-    // bytes it downloaded this session. That is a completed download too; a seeder resuming a file
-    // it already had reports downloaded=0.
-    this.server.on('start', (_addr: string, params: AnnounceParams) => {
-      if (params.left === 0 && Number(params.downloaded) > 0) countCompleted(params)
+      this.countCompletion(params.info_hash)
     })
+    this.sweepTimer = setInterval(() => this.sweep(Date.now()), SWEEP_EVERY_MS).unref()
   }
 
-  allow(infoHash: string): void {
-    this.allowed.add(infoHash.toLowerCase())
+  allow(infoHash: string, completed = 0): void {
+    const key = infoHash.toLowerCase()
+    const known = this.allowed.get(key)
+    if (known) known.completed = Math.max(known.completed, completed)
+    else this.allowed.set(key, { completed })
   }
 
   disallow(infoHash: string): void {
     const key = infoHash.toLowerCase()
     this.allowed.delete(key)
-    this.completedPeers.delete(key)
-    delete this.server.torrents[key]
+    this.store.removeSwarm(key)
+    this.wsCompleted.delete(key)
+    delete this.ws.torrents[key]
   }
 
   isAllowed(infoHash: string): boolean {
@@ -76,35 +107,97 @@ export class EmbeddedTracker {
   }
 
   counts(infoHash: string): SwarmCounts {
-    const swarm = this.server.torrents[infoHash.toLowerCase()]
-    return { seeders: swarm?.complete ?? 0, leechers: swarm?.incomplete ?? 0 }
+    const key = infoHash.toLowerCase()
+    const bt = this.store.counts(key)
+    const ws = this.ws.torrents[key]
+    return { seeders: bt.complete + (ws?.complete ?? 0), leechers: bt.incomplete + (ws?.incomplete ?? 0) }
   }
 
-  handleHttp(req: IncomingMessage, res: ServerResponse, action: 'announce' | 'scrape'): void {
-    res.setHeader('Content-Type', 'text/plain')
-    res.setHeader('Cache-Control', 'no-store')
-    // The package's scrape has no filter: it would answer zeros for any infohash, and answer while
-    // BitTorrent is off. Refuse those like announces are refused.
-    const refusal = action === 'scrape' ? this.scrapeRefusal(req.url ?? '') : null
+  completed(infoHash: string): number {
+    return this.allowed.get(infoHash.toLowerCase())?.completed ?? 0
+  }
+
+  private refusal(infoHash: string): string | null {
+    if (!this.enabled) return 'BitTorrent is switched off on this site'
+    if (!this.allowed.has(infoHash)) return 'unregistered torrent: this tracker only tracks this site\'s videos'
+    return null
+  }
+
+  private limited(address: string, nowMs: number): string | null {
+    const wait = this.limiter.take(address, nowMs)
+    return wait ? `rate limit exceeded: too many requests from your address; retry in ${wait} s` : null
+  }
+
+  private countCompletion(infoHash: string): void {
+    const entry = this.allowed.get(infoHash)
+    if (!entry) return
+    entry.completed++
+    this.metrics.completions++
+    this.onCompleted(infoHash)
+  }
+
+  announce(a: PeerAnnouncement, address: string, transport: Transport, nowMs = Date.now()): AnnounceOutcome {
+    const ip = normalizeAddress(address)
+    const refusal = this.limited(ip, nowMs) ?? this.refusal(a.infoHash)
     if (refusal) {
-      res.end(bencode.encode({ 'failure reason': refusal }))
-      return
+      this.metrics.reject(refusal.startsWith('rate') ? 'rate_limited' : this.enabled ? 'unregistered' : 'disabled')
+      return { ok: false, reason: refusal }
     }
-    this.server.onHttpRequest(req, res, { action })
+    this.metrics.announces[transport]++
+    const result = this.store.announce({
+      infoHash: a.infoHash, peerKey: `${ip}|${a.peerId.toString('latin1')}`, peerId: a.peerId, ip, port: a.port,
+      left: a.left, downloaded: a.downloaded, event: a.event, numwant: a.numwant, nowMs, wantPeerList: a.wantPeerList,
+    })
+    if (result.firstCompletion) this.countCompletion(a.infoHash)
+    return {
+      ok: true, interval: this.intervalSeconds, minInterval: this.minIntervalSeconds,
+      complete: result.complete, incomplete: result.incomplete, downloaded: this.completed(a.infoHash),
+      peers4: result.peers4, peers6: result.peers6, peerList: result.peerList,
+    }
   }
 
-  private scrapeRefusal(url: string): string | null {
-    if (!this.enabled) return SWITCHED_OFF
-    const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : ''
-    // Decoded the way the package decodes it (each %XX is one byte); malformed values are left to
-    // the package, which answers them with its own failure reason.
-    const raw = querystring.parse(query, '&', '=', { decodeURIComponent: unescape }).info_hash
-    const hashes = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]
-    const unknown = hashes.some((h) => h.length === 20 && !this.allowed.has(Buffer.from(h, 'latin1').toString('hex')))
-    return unknown ? UNREGISTERED : null
+  /** Several infohashes at once (BEP 48); unknown ones are left out, all unknown is a failure. */
+  scrape(infoHashes: string[], address: string, transport: Transport, nowMs = Date.now()): ScrapeOutcome {
+    const ip = normalizeAddress(address)
+    const limited = this.limited(ip, nowMs)
+    if (limited) { this.metrics.reject('rate_limited'); return { ok: false, reason: limited } }
+    if (!this.enabled) { this.metrics.reject('disabled'); return { ok: false, reason: 'BitTorrent is switched off on this site' } }
+    // A full scrape would list every torrent; private videos (to come) must never be listed.
+    if (infoHashes.length === 0) { this.metrics.reject('full_scrape'); return { ok: false, reason: 'full scrape is not offered: name the info_hash' } }
+    const files = infoHashes.filter((h) => this.allowed.has(h)).map((h) => {
+      const c = this.counts(h)
+      return { infoHash: h, complete: c.seeders, incomplete: c.leechers, downloaded: this.completed(h) }
+    })
+    if (files.length === 0) { this.metrics.reject('unregistered'); return { ok: false, reason: 'unregistered torrent: this tracker only tracks this site\'s videos' } }
+    this.metrics.scrapes[transport]++
+    return { ok: true, files }
+  }
+
+  /** WebSocket tracker (browser peers) on the web port: the HTTP server hands upgrades here. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const wss = (this.ws as unknown as { ws: { handleUpgrade(r: IncomingMessage, s: Duplex, h: Buffer, cb: (c: unknown) => void): void; emit(e: string, ...a: unknown[]): void } }).ws
+    wss.handleUpgrade(req, socket, head, (client) => wss.emit('connection', client, req))
+  }
+
+  sweep(nowMs: number): void {
+    this.store.expire(nowMs)
+    this.limiter.sweep(nowMs)
+  }
+
+  metricsText(): string {
+    const s = this.store.stats()
+    let wsSwarms = 0
+    let wsPeers = 0
+    for (const swarm of Object.values(this.ws.torrents)) {
+      if (!swarm) continue
+      wsSwarms++
+      wsPeers += swarm.complete + swarm.incomplete
+    }
+    return renderMetrics(this.metrics, { swarms: s.swarms, seeders: s.seeders, leechers: s.leechers, wsSwarms, wsPeers, allowed: this.allowed.size, rateLimitedAddresses: this.limiter.tracked })
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()))
+    clearInterval(this.sweepTimer)
+    return new Promise((resolve) => this.ws.close(() => resolve()))
   }
 }

@@ -95,8 +95,11 @@ export class SwarmStore {
     let peer = swarm?.peers.get(a.peerKey);
 
     if (a.event === 'stopped') {
+      // aria2c that finishes over the peer wire sends `stopped` with left=0 and never `completed`:
+      // a leecher leaving complete has completed.
+      const finished = peer !== undefined && !peer.counted && !peer.seeder && a.left === 0;
       if (swarm !== undefined && peer !== undefined) this.remove(a.infoHash, swarm, a.peerKey, peer);
-      return this.result(swarm, 0, false, false, false);
+      return this.result(swarm, 0, false, finished, false);
     }
 
     if (a.peerId.length !== 20) throw new TypeError('peer id must be 20 bytes');
@@ -141,7 +144,7 @@ export class SwarmStore {
       }
     }
     const want = Math.min(a.numwant, this.opts.maxNumwant);
-    return this.result(swarm, want > 0 ? this.select(swarm, peer, seeder, want) : 0, true, first, a.wantPeerList === true);
+    return this.result(swarm, want > 0 ? this.select(swarm, peer, want) : 0, true, first, a.wantPeerList === true);
   }
 
   counts(infoHash: string): { complete: number; incomplete: number } {
@@ -217,14 +220,15 @@ export class SwarmStore {
 
   // Picks up to `want` random peers into this.picked, never the requester, and no seeders for a
   // seeder (it has nothing to get from them). Returns how many were picked.
-  private select(swarm: Swarm, self: Peer | undefined, selfSeeder: boolean, want: number): number {
+  private select(swarm: Swarm, self: Peer | undefined, want: number): number {
     const { leechers, seeders } = swarm;
     const picked = this.picked;
-    // Pool: leechers at indexes [0, L), then (for a leecher) seeders at [L, N). A stored leecher
-    // requester sits in it at its slot; a seeder requester doesn't (seeders aren't in its pool).
+    // Pool: leechers at indexes [0, L), then seeders at [L, N); the requester, if stored, sits in
+    // it at its slot. Seeders get seeders too: a magnet client without metadata yet announces
+    // left=0 (aria2c does) and would otherwise never hear of the seed it needs.
     const L = leechers.length;
-    const N = selfSeeder ? L : L + seeders.length;
-    const selfIndex = self !== undefined && !self.seeder ? self.slot : -1;
+    const N = L + seeders.length;
+    const selfIndex = self === undefined ? -1 : self.seeder ? L + self.slot : self.slot;
     const n = selfIndex < 0 ? N : N - 1;
     const k = Math.min(want, n);
     if (k <= 0) return 0;
@@ -232,7 +236,7 @@ export class SwarmStore {
 
     if (k === n) {
       for (let i = 0; i < L; i++) if (i !== selfIndex) picked[c++] = leechers[i]!;
-      if (!selfSeeder) for (let i = 0; i < seeders.length; i++) picked[c++] = seeders[i]!;
+      for (let i = 0; i < seeders.length; i++) if (L + i !== selfIndex) picked[c++] = seeders[i]!;
     } else if (2 * k <= n) {
       // Few out of many: random indexes, skipping ones already picked (expected < 2 tries each),
       // so the cost follows k, not the swarm size.

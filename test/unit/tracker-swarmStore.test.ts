@@ -65,14 +65,24 @@ test('stopped removes the peer, and an empty swarm', () => {
   assert.equal(s.stats().swarms, 0);
 });
 
-test('seeders get only leechers; leechers get both', () => {
+test('everyone gets seeders and leechers, never themselves (a magnet client without metadata announces left=0)', () => {
   const s = store();
   for (let i = 0; i < 4; i++) s.announce(ann(i)); // leechers 0..3
   for (let i = 4; i < 8; i++) s.announce(ann(i, { left: 0 })); // seeders 4..7
   const bySeeder = addrs4(s.announce(ann(4, { left: 0 })).peers4).sort();
-  assert.deepEqual(bySeeder, [0, 1, 2, 3].map(addrOf).sort());
+  assert.deepEqual(bySeeder, [0, 1, 2, 3, 5, 6, 7].map(addrOf).sort());
   const byLeecher = addrs4(s.announce(ann(0)).peers4).sort();
   assert.deepEqual(byLeecher, [1, 2, 3, 4, 5, 6, 7].map(addrOf).sort());
+  // Few out of many, from a seeder: still never itself.
+  for (let i = 8; i < 100; i++) s.announce(ann(i, { left: 0 }));
+  for (let round = 0; round < 200; round++) {
+    const got = addrs4(s.announce(ann(50, { left: 0, numwant: 5 })).peers4);
+    assert.equal(got.length, 5);
+    assert.ok(!got.includes(addrOf(50)));
+  }
+  const most = addrs4(s.announce(ann(50, { left: 0, numwant: 80 })).peers4);
+  assert.equal(new Set(most).size, 80);
+  assert.ok(!most.includes(addrOf(50)));
 });
 
 test('numwant: honoured, capped by maxNumwant, 0 gives none; picks are distinct and random', () => {
@@ -174,6 +184,11 @@ test('completion is reported once per peer, in each of its three forms', () => {
   assert.equal(s.announce(ann(5, { left: 0, downloaded: 10 })).firstCompletion, false);
   assert.equal(s.announce(ann(5, { event: 'stopped', left: 0 })).firstCompletion, false);
   assert.deepEqual(s.counts(H1), { complete: 4, incomplete: 0 });
+  // 4. finished over the peer wire and left without `completed` (aria2c): stopped, left 0.
+  s.announce(ann(6, { event: 'started', left: 100 }));
+  assert.equal(s.announce(ann(6, { event: 'stopped', left: 0, downloaded: 100 })).firstCompletion, true);
+  s.announce(ann(7, { event: 'started', left: 100 }));
+  assert.equal(s.announce(ann(7, { event: 'stopped', left: 100 })).firstCompletion, false);
 });
 
 test('maxPeersPerSwarm: a full swarm answers newcomers without storing them', () => {

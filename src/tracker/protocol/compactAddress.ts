@@ -132,3 +132,9 @@ function parseIPv6(s: string): number[] | null {
   for (const w of tail) words.push(w);
   return words;
 }
+
+// The address a peer is known by: IPv4-mapped IPv6 from a dual-stack socket becomes plain IPv4,
+// so the same host is one peer (and one rate-limit bucket) whichever socket it came in on.
+export function normalizeAddress(ip: string): string {
+  return ip.length > 7 && ip.charCodeAt(0) === 58 && ip.slice(0, 7).toLowerCase() === '::ffff:' && ipv4Number(ip) >= 0 ? ip.slice(7) : ip
+}

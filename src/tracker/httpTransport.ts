@@ -1,0 +1,47 @@
+// HTTP announce and scrape, answered straight from the Node HTTP server before Express: this is
+// the hot path of a popular swarm, so no routing, no middleware, no session lookup.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { parseAnnounceQuery, parseScrapeQuery } from './protocol/httpRequests.ts'
+import { announceReply, failureReply, scrapeReply } from './protocol/bencodeReplies.ts'
+import { TrackerProtocolError } from './protocol/errors.ts'
+import type { EmbeddedTracker } from './embeddedTracker.ts'
+
+const HEADERS = { 'Content-Type': 'text/plain', 'Cache-Control': 'no-store' }
+
+function send(res: ServerResponse, body: Buffer): void {
+  res.writeHead(200, { ...HEADERS, 'Content-Length': body.length })
+  res.end(body)
+}
+
+/** Answers /announce and /scrape; returns false for every other request. */
+export function handleTrackerHttp(tracker: EmbeddedTracker, req: IncomingMessage, res: ServerResponse): boolean {
+  const url = req.url ?? ''
+  const q = url.indexOf('?')
+  const path = q < 0 ? url : url.slice(0, q)
+  if (path !== '/announce' && path !== '/scrape') return false
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false
+  // Unlike Express, the raw server does not drain a body; trackers never get one, so just resume.
+  req.resume()
+  const query = q < 0 ? '' : url.slice(q + 1)
+  const address = req.socket.remoteAddress ?? ''
+  try {
+    if (path === '/announce') {
+      const a = parseAnnounceQuery(query)
+      const out = tracker.announce({ ...a, wantPeerList: !a.compact }, address, 'http')
+      if (!out.ok) return send(res, failureReply(out.reason)), true
+      send(res, announceReply({
+        interval: out.interval, minInterval: out.minInterval, complete: out.complete, incomplete: out.incomplete,
+        downloaded: out.downloaded, peers4: out.peers4, peers6: out.peers6, compact: a.compact,
+        peerList: a.compact ? undefined : out.peerList.map((p) => ({ ip: p.ip, port: p.port, peerId: a.noPeerId ? undefined : p.peerId })),
+      }))
+    } else {
+      const out = tracker.scrape(parseScrapeQuery(query), address, 'http')
+      send(res, out.ok ? scrapeReply(out.files) : failureReply(out.reason))
+    }
+  } catch (err) {
+    if (!(err instanceof TrackerProtocolError)) throw err
+    tracker.metrics.reject('malformed')
+    send(res, failureReply(err.message))
+  }
+  return true
+}

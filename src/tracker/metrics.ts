@@ -1,0 +1,43 @@
+// Tracker counters, rendered in the Prometheus text format at /metrics.
+export type Transport = 'http' | 'udp' | 'ws'
+
+export class TrackerMetrics {
+  readonly announces: Record<Transport, number> = { http: 0, udp: 0, ws: 0 }
+  readonly scrapes: Record<Transport, number> = { http: 0, udp: 0, ws: 0 }
+  readonly rejected = new Map<string, number>()
+  udpConnects = 0
+  udpDropped = 0
+  completions = 0
+
+  reject(reason: string): void {
+    this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1)
+  }
+}
+
+export interface GaugeValues { swarms: number; seeders: number; leechers: number; wsSwarms: number; wsPeers: number; allowed: number; rateLimitedAddresses: number }
+
+export function renderMetrics(m: TrackerMetrics, g: GaugeValues): string {
+  const lines: string[] = []
+  const family = (name: string, type: 'counter' | 'gauge', help: string) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
+  family('seedcast_tracker_announces_total', 'counter', 'Announces answered, by transport.')
+  for (const t of ['http', 'udp', 'ws'] as const) lines.push(`seedcast_tracker_announces_total{transport="${t}"} ${m.announces[t]}`)
+  family('seedcast_tracker_scrapes_total', 'counter', 'Scrapes answered, by transport.')
+  for (const t of ['http', 'udp', 'ws'] as const) lines.push(`seedcast_tracker_scrapes_total{transport="${t}"} ${m.scrapes[t]}`)
+  family('seedcast_tracker_rejected_total', 'counter', 'Requests refused, by reason.')
+  for (const [reason, n] of [...m.rejected].sort()) lines.push(`seedcast_tracker_rejected_total{reason="${reason}"} ${n}`)
+  family('seedcast_tracker_udp_connects_total', 'counter', 'UDP connect requests answered.')
+  lines.push(`seedcast_tracker_udp_connects_total ${m.udpConnects}`)
+  family('seedcast_tracker_udp_dropped_total', 'counter', 'UDP packets dropped unanswered (garbage or bad connection id).')
+  lines.push(`seedcast_tracker_udp_dropped_total ${m.udpDropped}`)
+  family('seedcast_tracker_completed_total', 'counter', 'Completed downloads counted since start.')
+  lines.push(`seedcast_tracker_completed_total ${m.completions}`)
+  family('seedcast_tracker_swarms', 'gauge', 'Swarms with peers (HTTP/UDP; WebSocket separately).')
+  lines.push(`seedcast_tracker_swarms{transport="bt"} ${g.swarms}`, `seedcast_tracker_swarms{transport="ws"} ${g.wsSwarms}`)
+  family('seedcast_tracker_peers', 'gauge', 'Live peers.')
+  lines.push(`seedcast_tracker_peers{kind="seeder"} ${g.seeders}`, `seedcast_tracker_peers{kind="leecher"} ${g.leechers}`, `seedcast_tracker_peers{kind="ws"} ${g.wsPeers}`)
+  family('seedcast_tracker_allowed_torrents', 'gauge', 'Torrents on the allow list.')
+  lines.push(`seedcast_tracker_allowed_torrents ${g.allowed}`)
+  family('seedcast_tracker_rate_limited_addresses', 'gauge', 'Addresses with a rate-limit bucket in memory.')
+  lines.push(`seedcast_tracker_rate_limited_addresses ${g.rateLimitedAddresses}`)
+  return lines.join('\n') + '\n'
+}
