@@ -17,6 +17,8 @@ import { fileRouter } from './media/fileRouter.ts'
 import { receiveUpload } from './media/uploadMiddleware.ts'
 import type { StoragePaths } from './media/storage.ts'
 import type { EmbeddedTracker } from './tracker/embeddedTracker.ts'
+import type { SwarmHistory } from './tracker/swarmHistory.ts'
+import { swarmApiRouter } from './tracker/swarmApiRouter.ts'
 import type { SeederSupervisor } from './seeder/supervisor.ts'
 import { pagesRouter } from './web/pagesRouter.ts'
 import type { SiteUrls } from './web/urls.ts'
@@ -31,6 +33,8 @@ export interface AppServices {
   settings: SettingsService
   videos: VideoService
   tracker: EmbeddedTracker
+  /** Stored swarm sizes (charts) and the live numbers the video page polls. */
+  swarm: SwarmHistory
   /** null when SEEDER=off (the seeder then runs elsewhere, or not at all). */
   seeder: SeederSupervisor | null
 }
@@ -75,11 +79,12 @@ export function createApp(s: AppServices): express.Express {
   const apiAdmin = requireApiAdmin(s.auth)
   const upload = receiveUpload(s.paths, s.config.maxUploadBytes)
   app.use(videoApiRouter({ videos: s.videos, tracker: s.tracker, urls: s.urls, requireAdmin: apiAdmin, receiveUpload: upload }))
+  app.use(swarmApiRouter({ swarm: s.swarm }))
 
   app.use(loadSession(s.auth))
   app.use(authRouter(s.auth, s.urls.base.startsWith('https:')))
   app.use(settingsRouter(s.settings, apiAdmin))
-  app.use(pagesRouter({ videos: s.videos, tracker: s.tracker, urls: s.urls, receiveUpload: upload, maxUploadBytes: s.config.maxUploadBytes }))
+  app.use(pagesRouter({ videos: s.videos, tracker: s.tracker, swarm: s.swarm, urls: s.urls, receiveUpload: upload, maxUploadBytes: s.config.maxUploadBytes }))
 
   app.use((_req, _res, next) => next(notFound('Page not found')))
   app.use(errorHandler)

@@ -21,6 +21,7 @@ const schema = z.object({
   TRACKER_MIN_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86400).default(60),
   TRACKER_MAX_NUMWANT: z.coerce.number().int().min(1).max(500).default(50),
   TRACKER_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
+  TRACKER_SAMPLE_SECONDS: z.coerce.number().int().min(1).max(86400).default(300),
 }).refine((c) => c.TRACKER_MIN_INTERVAL_SECONDS <= c.TRACKER_INTERVAL_SECONDS, {
   path: ['TRACKER_MIN_INTERVAL_SECONDS'], message: 'must not be larger than TRACKER_INTERVAL_SECONDS',
 })
@@ -47,6 +48,8 @@ export interface Config {
     maxNumwant: number
     /** Announces + scrapes per minute from one address; 0 = no limit. */
     rateLimitPerMinute: number
+    /** How often every swarm's size is stored for the history charts. */
+    sampleSeconds: number
   }
   version: string
 }
@@ -83,6 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       minIntervalSeconds: c.TRACKER_MIN_INTERVAL_SECONDS,
       maxNumwant: c.TRACKER_MAX_NUMWANT,
       rateLimitPerMinute: c.TRACKER_RATE_LIMIT_PER_MINUTE,
+      sampleSeconds: c.TRACKER_SAMPLE_SECONDS,
     },
     version: '0.1.0',
   }

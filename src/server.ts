@@ -12,6 +12,7 @@ import { ensureStorage, storagePaths } from './media/storage.ts'
 import { EmbeddedTracker } from './tracker/embeddedTracker.ts'
 import { handleTrackerHttp } from './tracker/httpTransport.ts'
 import { UdpTracker } from './tracker/udpTransport.ts'
+import { SwarmHistory } from './tracker/swarmHistory.ts'
 import { siteUrls } from './web/urls.ts'
 import { SeederSupervisor } from './seeder/supervisor.ts'
 import { createApp, type AppServices } from './app.ts'
@@ -53,7 +54,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
 
   for (const line of describeRecovery(await recoverStorage(db, paths, videos, settings.get().bittorrentEnabled))) log(`[start-up check] ${line}`)
 
-  const services: AppServices = { config, db, paths, urls, auth, settings, videos, tracker, seeder }
+  const swarm = new SwarmHistory({ db, tracker, sampleSeconds: config.tracker.sampleSeconds, log })
+  const services: AppServices = { config, db, paths, urls, auth, settings, videos, tracker, swarm, seeder }
   const app = createApp(services)
   // Tracker announces and scrapes skip Express: they are the hot path.
   const server = http.createServer((req, res) => { if (!handleTrackerHttp(tracker, req, res)) app(req, res) })
@@ -74,6 +76,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const udp = config.tracker.udpPort ? new UdpTracker(tracker) : null
   const udpPort = udp ? await udp.listen(config.tracker.udpPort, config.host) : null
   seeder?.start()
+  // After listen: the first round (a sample now, old samples thinned) runs while the site serves.
+  await swarm.start()
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -85,6 +89,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
         server.close(() => resolve())
         server.closeAllConnections()
       })
+      await swarm.stop()
       await seeder?.stop()
       await udp?.close()
       await tracker.close()

@@ -23,7 +23,13 @@ export function handleTrackerHttp(tracker: EmbeddedTracker, req: IncomingMessage
   // Unlike Express, the raw server does not drain a body; trackers never get one, so just resume.
   req.resume()
   const query = q < 0 ? '' : url.slice(q + 1)
-  const address = req.socket.remoteAddress ?? ''
+  const address = req.socket.remoteAddress
+  // No address: the connection is already gone (a client that pipelined requests, then reset).
+  // Nobody is left to answer, and an address-less peer must not reach the swarm store (it throws).
+  if (address === undefined) {
+    req.socket.destroy()
+    return true
+  }
   try {
     if (path === '/announce') {
       const a = parseAnnounceQuery(query)

@@ -8,13 +8,17 @@ import type { VideoRow } from '../media/videoRepository.ts'
 import { discardUpload, parseVideoFields, receivedFile } from '../media/uploadMiddleware.ts'
 import { requireCsrf, requirePageLogin } from '../auth/middleware.ts'
 import type { EmbeddedTracker } from '../tracker/embeddedTracker.ts'
+import { HISTORY_RANGES, isHistoryRange, type HistoryRange, type SwarmHistory } from '../tracker/swarmHistory.ts'
 import type { SiteUrls } from './urls.ts'
+import { renderSwarmChart } from './swarmChart.ts'
 
 const PAGE_SIZE = 24
+const CHART_SIZE = { width: 440, height: 150 }
 
 export interface PagesDeps {
   videos: VideoService
   tracker: EmbeddedTracker
+  swarm: SwarmHistory
   urls: SiteUrls
   receiveUpload: RequestHandler
   maxUploadBytes: number
@@ -24,6 +28,7 @@ export function pagesRouter(deps: PagesDeps): Router {
   const router = Router()
   router.get('/', home)
   router.get('/videos/:id', videoPage)
+  router.get('/videos/:id/swarm.svg', swarmChart)
   router.get('/upload', requirePageLogin(), uploadForm)
   router.post('/upload', requirePageLogin(), requireCsrf(), receiveUploadForForm, upload)
 
@@ -37,8 +42,28 @@ export function pagesRouter(deps: PagesDeps): Router {
   }
 
   async function videoPage(req: Request, res: Response) {
-    const video = present(await deps.videos.get(String(req.params.id)))
-    res.render('video', { title: video.title, video })
+    const row = await deps.videos.get(String(req.params.id))
+    const video = present(row)
+    const charts = row.torrent && video.torrent
+      ? { '24h': await chartFor(row.torrent.id, '24h'), '30d': await chartFor(row.torrent.id, '30d') }
+      : null
+    res.render('video', { title: video.title, video, charts })
+  }
+
+  async function chartFor(torrentId: number | null, range: HistoryRange): Promise<string> {
+    const now = Date.now()
+    const points = torrentId === null ? [] : await deps.swarm.torrentHistory(torrentId, range, now)
+    return renderSwarmChart(points, { ...CHART_SIZE, rangeMs: HISTORY_RANGES[range], now })
+  }
+
+  // The same chart on its own, for the page's script to refresh it in place.
+  async function swarmChart(req: Request, res: Response) {
+    const range = req.query.range ?? '24h'
+    if (!isHistoryRange(range)) throw new AppError(400, 'bad_request', `range must be one of: ${Object.keys(HISTORY_RANGES).join(', ')}`)
+    const row = await deps.videos.get(String(req.params.id))
+    const svg = await chartFor(row.torrent?.id ?? null, range)
+    res.set('Cache-Control', 'no-cache')
+    res.type('image/svg+xml').send(svg)
   }
 
   function renderUploadError(req: Request, res: Response, err: unknown): void {

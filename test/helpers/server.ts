@@ -55,3 +55,16 @@ export async function freePort(): Promise<number> {
     })
   })
 }
+
+/** A UDP port free on 127.0.0.1 right now (for TRACKER_UDP_PORT; 0 would mean "no UDP tracker"). */
+export async function freePortUdp(): Promise<number> {
+  const dgram = await import('node:dgram')
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket('udp4')
+    socket.once('error', reject)
+    socket.bind(0, '127.0.0.1', () => {
+      const { port } = socket.address()
+      socket.close(() => resolve(port))
+    })
+  })
+}

@@ -1,0 +1,30 @@
+// A video's swarm on the JSON API: the live numbers the video page polls, and the stored history
+// behind its charts. Here rather than in media/: it is the tracker's data (SwarmHistory), the
+// video id only names which swarm.
+import { Router } from 'express'
+import type { Request, Response } from 'express'
+import { badRequest } from '../errors.ts'
+import { HISTORY_RANGES, isHistoryRange, type SwarmHistory } from './swarmHistory.ts'
+
+export function swarmApiRouter(deps: { swarm: SwarmHistory }): Router {
+  const router = Router()
+  router.get('/api/videos/:id/swarm', getSwarm)
+  router.get('/api/videos/:id/swarm/history', getHistory)
+
+  async function getSwarm(req: Request, res: Response) {
+    const now = await deps.swarm.current(String(req.params.id))
+    // Polled every few seconds: always ask again, never show a stored copy.
+    res.set('Cache-Control', 'no-cache')
+    res.json({ seeders: now.seeders, leechers: now.leechers, completed: now.completed, updatedAt: now.updatedAt.toISOString() })
+  }
+
+  async function getHistory(req: Request, res: Response) {
+    const range = req.query.range ?? '24h'
+    if (!isHistoryRange(range)) throw badRequest(`range must be one of: ${Object.keys(HISTORY_RANGES).join(', ')}`)
+    const points = await deps.swarm.history(String(req.params.id), range)
+    res.set('Cache-Control', 'no-cache')
+    res.json({ range, points: points.map((p) => ({ at: new Date(p.at).toISOString(), seeders: p.seeders, leechers: p.leechers })) })
+  }
+
+  return router
+}
