@@ -25,7 +25,8 @@ export class UdpTracker {
   }
 
   private bind(type: 'udp4' | 'udp6', port: number, address: string): Promise<number> {
-    const socket = dgram.createSocket({ type, ipv6Only: false })
+    // A deep receive buffer rides out bursts instead of dropping them (the kernel caps it).
+    const socket = dgram.createSocket({ type, ipv6Only: false, recvBufferSize: 4 * 1024 * 1024 })
     return new Promise<number>((resolve, reject) => {
       socket.once('error', (err) => { socket.close(); reject(err) })
       socket.bind(port, address, () => {
