@@ -84,6 +84,15 @@ export class EmbeddedTracker {
       peers.add(params.peer_id)
       this.countCompletion(params.info_hash)
     })
+    // The package's scrape has no filter: WebSocket scrapes go through the same rules as ours
+    // (no full scrape, only allowed torrents, nothing while BitTorrent is off).
+    const wsInternals = this.ws as unknown as { _onScrape(params: { info_hash?: string[] }, cb: (err: Error | null, res?: unknown) => void): void }
+    const packageScrape = wsInternals._onScrape.bind(this.ws)
+    wsInternals._onScrape = (params, cb) => {
+      const out = this.scrape(params.info_hash ?? [], null, 'ws')
+      if (!out.ok) return cb(new Error(out.reason))
+      packageScrape({ ...params, info_hash: out.files.map((f) => f.infoHash) }, cb)
+    }
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), SWEEP_EVERY_MS).unref()
   }
 
@@ -157,9 +166,9 @@ export class EmbeddedTracker {
   }
 
   /** Several infohashes at once (BEP 48); unknown ones are left out, all unknown is a failure. */
-  scrape(infoHashes: string[], address: string, transport: Transport, nowMs = Date.now()): ScrapeOutcome {
-    const ip = normalizeAddress(address)
-    const limited = this.limited(ip, nowMs)
+  scrape(infoHashes: string[], address: string | null, transport: Transport, nowMs = Date.now()): ScrapeOutcome {
+    // WebSocket requests come without the peer's address (the package keeps it to itself).
+    const limited = address === null ? null : this.limited(normalizeAddress(address), nowMs)
     if (limited) { this.metrics.reject('rate_limited'); return { ok: false, reason: limited } }
     if (!this.enabled) { this.metrics.reject('disabled'); return { ok: false, reason: 'BitTorrent is switched off on this site' } }
     // A full scrape would list every torrent; private videos (to come) must never be listed.
