@@ -20,6 +20,8 @@
 // (a) runs on one server instance; (b) and (c) on a second one, so the 1 GiB transfer does not
 // inflate the seeder's peak RSS in (b).
 //
+// The servers run with default settings except TRACKER_UDP_PORT=0 (no fixed port to clash on);
+// the site tracker's announce and rate-limit counters from /metrics are reported after (b).
 // Environment (for quick trial runs): BENCH_BIG_BYTES (default 1 GiB), BENCH_COUNTS (default
 // "1,100,1000"), BENCH_IDLE_SECONDS (default 30), BENCH_RESCAN_SECONDS (default 30).
 // Exits 0 even when a target is missed; 1 on errors. Processes and temporary files (one folder
@@ -211,6 +213,7 @@ async function startServer(storageDir: string, rescanSeconds: number): Promise<S
     SEEDER: 'on',
     SEEDER_PORT: String(seederPort),
     SEEDER_RESCAN_SECONDS: String(rescanSeconds),
+    TRACKER_UDP_PORT: '0', // no fixed UDP port: it could clash with another instance on this machine
   }
   const child = spawn(process.execPath, ['src/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   children.add(child)
@@ -235,6 +238,15 @@ async function startServer(storageDir: string, rescanSeconds: number): Promise<S
 async function getHealth(s: Server): Promise<Health> {
   const res = await fetch(`${s.url}/healthz`)
   return (await res.json()) as Health
+}
+
+/** The site tracker's HTTP announce and rate-limit counters from /metrics (null if not exposed). */
+async function trackerCounters(s: Server): Promise<{ announces: number; rateLimited: number } | null> {
+  const text = await fetch(`${s.url}/metrics`).then((r) => (r.ok ? r.text() : ''), () => '')
+  const announces = /^seedcast_tracker_announces_total\{transport="http"\} (\d+)/m.exec(text)
+  if (!announces) return null
+  const limited = /^seedcast_tracker_rejected_total\{reason="rate_limited"\} (\d+)/m.exec(text)
+  return { announces: Number(announces[1]), rateLimited: limited ? Number(limited[1]) : 0 }
 }
 
 async function seederPid(s: Server): Promise<number> {
@@ -267,13 +279,29 @@ function pidAlive(pid: number): boolean {
   try { process.kill(pid, 0); return true } catch { return false }
 }
 
+/** A seeder we started: its environment names our temporary folder (guards against pid reuse). */
+function isOurSeeder(pid: number): boolean {
+  try {
+    return tempDir !== undefined && readFileSync(`/proc/${pid}/environ`, 'latin1').includes(`STORAGE_DIR=${tempDir}`)
+  } catch {
+    return false
+  }
+}
+
+function killOurSeeders(): void {
+  for (const pid of seederPids) {
+    if (isOurSeeder(pid)) { try { process.kill(pid, 'SIGKILL') } catch { /* gone */ } }
+  }
+  seederPids.clear()
+}
+
 async function stopServer(s: Server): Promise<void> {
   await stopChild(s.child)
   // The web app stops its seeder; make sure of it.
   for (const pid of seederPids) {
     const deadline = now() + 5000
     while (pidAlive(pid) && now() < deadline) await sleep(100)
-    if (pidAlive(pid)) { try { process.kill(pid, 'SIGKILL') } catch { /* gone */ } }
+    if (pidAlive(pid) && isOurSeeder(pid)) { try { process.kill(pid, 'SIGKILL') } catch { /* gone */ } }
     seederPids.delete(pid)
   }
 }
@@ -620,7 +648,7 @@ async function cleanup(): Promise<void> {
   cleanedUp = true
   for (const close of closers) await close().catch(() => {})
   for (const child of [...children]) await stopChild(child).catch(() => {})
-  for (const pid of seederPids) { try { process.kill(pid, 'SIGKILL') } catch { /* gone */ } }
+  killOurSeeders()
   for (const dir of [tempDir, shmDir]) if (dir) await rm(dir, { recursive: true, force: true }).catch(() => {})
 }
 
@@ -633,7 +661,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 process.once('exit', () => {
   if (cleanedUp) return
   for (const child of children) child.kill('SIGKILL')
-  for (const pid of seederPids) { try { process.kill(pid, 'SIGKILL') } catch { /* gone */ } }
+  killOurSeeders()
   for (const dir of [tempDir, shmDir]) if (dir) rmSync(dir, { recursive: true, force: true })
 })
 
@@ -673,6 +701,7 @@ async function main(): Promise<number> {
   const server = await startServer(storageDir, rescanSeconds)
   const points: LoadPoint[] = []
   const firstBytes: FirstByte[] = []
+  let tracker: Awaited<ReturnType<typeof trackerCounters>> = null
   try {
     const pid = await seederPid(server)
     const fb0 = await timeToFirstByte(server, header, 'empty', 0)
@@ -696,6 +725,7 @@ async function main(): Promise<number> {
       if ((await seederPid(server)) !== pid) throw new Error('the seeder restarted during the benchmark')
       points.push(await measureIdle(pid, n, idleSeconds, uploadMs, seededMs))
     }
+    tracker = await trackerCounters(server)
     const fbN = await timeToFirstByte(server, header, 'loaded', have)
     firstBytes.push(fbN)
     log(`(c) first block ${fmtSec(fbN.ms)} after the 201 (${fbN.attempts} connection attempts), site had ${have} torrents`)
@@ -741,6 +771,10 @@ async function main(): Promise<number> {
     const slopeRss = (kbToBytes(b.rssKB - a.rssKB) / (b.n - a.n)) / 1000
     rows.push([`(b) Memory per torrent, ${a.n} → ${b.n}`, `${slope.toFixed(0)} kB (VmHWM); ${slopeRss.toFixed(0)} kB (VmRSS)`, '', ''])
   }
+  if (tracker) {
+    rows.push([`(b) Site tracker, by the end of (b): HTTP announces answered / refused by its rate limit`,
+      `${tracker.announces} / ${tracker.rateLimited}`, '', ''])
+  }
   for (const fb of firstBytes) {
     rows.push([`**(c) Upload 201 → first block from the seeder, ${fb.alreadySeeded} torrents already seeded**`,
       `${fmtSec(fb.ms)} (${fb.attempts} connection attempts)`, `< ${TARGET_FIRST_BYTE_MS / 1000} s`, fb.ms < TARGET_FIRST_BYTE_MS ? yes : no])
@@ -755,8 +789,9 @@ async function main(): Promise<number> {
   console.log('')
   console.log('MB = 1,000,000 bytes. (a): same .torrent (site info dict, no web seed) for both; aria2c gets the one')
   console.log('seeder under test from a fixed-peer tracker; file in page cache; throughput = size ÷ (last − first byte')
-  console.log('landed on the tmpfs), aria2c checking SHA-1 as it goes. (b): all torrents uploaded through POST /api/videos; CPU = utime+stime of the seeder')
-  console.log('process. (c): bittorrent-protocol client on the seeder port, reconnecting every 20 ms until served.')
+  console.log('landed on the tmpfs), aria2c checking SHA-1 as it goes. (b): all torrents uploaded through POST /api/videos;')
+  console.log('CPU = utime+stime of the seeder process. (c): bittorrent-protocol client on the seeder port, reconnecting')
+  console.log('every 20 ms until served.')
   console.log('')
   const missed: string[] = []
   if (ratio < TARGET_RATIO) missed.push(`throughput ratio ${ratio.toFixed(2)} < ${TARGET_RATIO}`)

@@ -10,15 +10,22 @@ export interface Seedable {
   fileMtimeMs: number | null
 }
 
+// One plain join rather than `torrent.findMany({ select: { video: { select: … } } })`: with
+// Prisma 7.10 and the better-sqlite3 adapter, that nested relation select leaves ~230 bytes of
+// native memory per row behind on every call (1,000 videos: ~230 KB per rescan, 0.6 GB a day at
+// the default 30 s interval; see prisma/orm#30276, #29774). Quoted identifiers keep the SQL valid
+// for PostgreSQL too.
+interface SeedableRow { videoId: string; fileName: string; size: bigint | number; infoHash: string; fileMtimeMs: bigint | number | null }
+
 export async function findSeedable(db: Db): Promise<Seedable[]> {
-  const rows = await db.torrent.findMany({
-    where: { video: { status: 'ready' } },
-    select: { infoHash: true, fileMtimeMs: true, video: { select: { id: true, fileName: true, size: true } } },
-  })
+  const rows = await db.$queryRaw<SeedableRow[]>`
+    SELECT v."id" AS "videoId", v."fileName", v."size", t."infoHash", t."fileMtimeMs"
+    FROM "Torrent" t JOIN "Video" v ON v."id" = t."videoId"
+    WHERE v."status" = 'ready'`
   return rows.map((r) => ({
-    videoId: r.video.id,
-    fileName: r.video.fileName,
-    size: Number(r.video.size),
+    videoId: r.videoId,
+    fileName: r.fileName,
+    size: Number(r.size),
     infoHash: r.infoHash,
     fileMtimeMs: r.fileMtimeMs === null ? null : Number(r.fileMtimeMs),
   }))
