@@ -90,7 +90,12 @@ export class EmbeddedTracker {
     const packageScrape = wsInternals._onScrape.bind(this.ws)
     wsInternals._onScrape = (params, cb) => {
       const out = this.scrape(params.info_hash ?? [], null, 'ws')
-      if (!out.ok) return cb(new Error(out.reason))
+      if (!out.ok) {
+        // The package's error reply hex-decodes params.info_hash as one string and throws (out of
+        // the socket's message handler) on the array a scrape carries: hand it one hash.
+        ;(params as { info_hash?: unknown }).info_hash = params.info_hash?.[0] ?? '00'.repeat(20)
+        return cb(new Error(out.reason))
+      }
       packageScrape({ ...params, info_hash: out.files.map((f) => f.infoHash) }, cb)
     }
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), SWEEP_EVERY_MS).unref()

@@ -183,6 +183,22 @@ describe('one site, UDP on, interval 120 s, min interval 30 s, numwant capped at
       stranger.start()
       await answered
       assert.match((await refused).message, /unregistered/)
+      // WebSocket scrapes follow the same rules as HTTP and UDP ones.
+      const scraped = new Promise<{ incomplete: number }>((resolve, reject) => { peer.once('scrape', resolve); peer.once('warning', reject) })
+      peer.scrape()
+      assert.equal((await scraped).incomplete, 1)
+      // The package's client hides scrape failure reasons, so ask over a raw WebSocket.
+      const wsScrape = (message: object) => new Promise<Record<string, unknown>>((resolve, reject) => {
+        const sock = new WebSocket(`ws://127.0.0.1:${s.port}/announce`)
+        sock.onopen = () => sock.send(JSON.stringify({ action: 'scrape', ...message }))
+        sock.onmessage = (ev) => { resolve(JSON.parse(String(ev.data))); sock.close() }
+        sock.onerror = () => reject(new Error('websocket error'))
+      })
+      const binary = (hex: string) => Buffer.from(hex, 'hex').toString('latin1')
+      assert.match(String((await wsScrape({ info_hash: binary('cd'.repeat(20)) }))['failure reason']), /unregistered/)
+      assert.match(String((await wsScrape({}))['failure reason']), /full scrape/)
+      const known = await wsScrape({ info_hash: binary(c) })
+      assert.equal((known.files as Record<string, { incomplete: number }>)[binary(c)]?.incomplete, 1)
       assert.deepEqual((await getVideo(s, ids[2]!)).swarm, { seeders: 0, leechers: 1, completed: 0 }, 'the ws peer is counted')
       assert.equal(await metric(s, 'seedcast_tracker_peers{kind="ws"}'), 1)
       okReply(await announce(c, { peer: '-TB0001-m1', port: 44001 }))
