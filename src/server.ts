@@ -74,7 +74,16 @@ export async function startServer(config: Config, log: (line: string) => void = 
   })
   const port = (server.address() as AddressInfo).port
   const udp = config.tracker.udpPort ? new UdpTracker(tracker) : null
-  const udpPort = udp ? await udp.listen(config.tracker.udpPort, config.host) : null
+  let udpPort: number | null = null
+  try {
+    udpPort = udp ? await udp.listen(config.tracker.udpPort, config.host) : null
+  } catch (err) {
+    // A taken UDP port stops the start with one clear line, and leaves nothing listening.
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    await tracker.close()
+    await db.$disconnect()
+    throw new Error(`cannot listen on UDP port ${config.tracker.udpPort} for the tracker (TRACKER_UDP_PORT): ${(err as Error).message}`)
+  }
   seeder?.start()
   // After listen: the first round (a sample now, old samples thinned) runs while the site serves.
   await swarm.start()
