@@ -45,6 +45,7 @@ const PUBLIC_DIR = fileURLToPath(new URL('../views/public/', import.meta.url))
 export function createApp(s: AppServices): express.Express {
   const app = express()
   app.disable('x-powered-by')
+  if (s.config.trustProxy) app.set('trust proxy', 1)
   app.set('views', VIEWS_DIR)
   app.set('view engine', 'ejs')
   app.locals.h = viewHelpers

@@ -1,6 +1,7 @@
 // HTTP announce and scrape, answered straight from the Node HTTP server before Express: this is
 // the hot path of a popular swarm, so no routing, no middleware, no session lookup.
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { isIP } from 'node:net'
 import { parseAnnounceQuery, parseScrapeQuery } from './protocol/httpRequests.ts'
 import { announceReply, failureReply, scrapeReply } from './protocol/bencodeReplies.ts'
 import { TrackerProtocolError } from './protocol/errors.ts'
@@ -14,7 +15,7 @@ function send(res: ServerResponse, body: Buffer): void {
 }
 
 /** Answers /announce and /scrape; returns false for every other request. */
-export function handleTrackerHttp(tracker: EmbeddedTracker, req: IncomingMessage, res: ServerResponse): boolean {
+export function handleTrackerHttp(tracker: EmbeddedTracker, req: IncomingMessage, res: ServerResponse, trustProxy = false): boolean {
   const url = req.url ?? ''
   const q = url.indexOf('?')
   const path = q < 0 ? url : url.slice(0, q)
@@ -23,7 +24,7 @@ export function handleTrackerHttp(tracker: EmbeddedTracker, req: IncomingMessage
   // Unlike Express, the raw server does not drain a body; trackers never get one, so just resume.
   req.resume()
   const query = q < 0 ? '' : url.slice(q + 1)
-  const address = req.socket.remoteAddress
+  const address = trustProxy ? forwardedFor(req) ?? req.socket.remoteAddress : req.socket.remoteAddress
   // No address: the connection is already gone (a client that pipelined requests, then reset).
   // Nobody is left to answer, and an address-less peer must not reach the swarm store (it throws).
   if (address === undefined) {
@@ -50,4 +51,12 @@ export function handleTrackerHttp(tracker: EmbeddedTracker, req: IncomingMessage
     send(res, failureReply(err.message))
   }
   return true
+}
+
+/** The address our one trusted proxy saw: the last X-Forwarded-For entry (earlier ones are the client's word). */
+function forwardedFor(req: IncomingMessage): string | undefined {
+  const header = req.headers['x-forwarded-for']
+  const value = Array.isArray(header) ? header[header.length - 1] : header
+  const last = value?.split(',').pop()?.trim()
+  return last && isIP(last) ? last : undefined
 }
