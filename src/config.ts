@@ -14,8 +14,10 @@ const schema = z.object({
   ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(20 * GiB),
   SEEDER: z.enum(['on', 'off']).default('on'),
+  TRUST_PROXY: z.enum(['on', 'off']).default('off'),
   SEEDER_PORT: z.coerce.number().int().min(0).max(65535).default(6881),
   SEEDER_RESCAN_SECONDS: z.coerce.number().int().min(1).max(86400).default(30),
+  SEEDER_ENGINE: z.enum(['lean', 'webtorrent']).default('lean'),
   TRACKER_UDP_PORT: z.coerce.number().int().min(0).max(65535).default(6969),
   TRACKER_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86400).default(300),
   TRACKER_MIN_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86400).default(60),
@@ -38,8 +40,12 @@ export interface Config {
   maxUploadBytes: number
   /** Whether `npm start` runs and supervises the seeder process (bt_server/). */
   seederEnabled: boolean
+  /** Behind one reverse proxy: take the peer's address from the last X-Forwarded-For entry. */
+  trustProxy: boolean
   seederPort: number
   seederRescanSeconds: number
+  /** Which seeding engine bt_server runs: our own lean one, or webtorrent. */
+  seederEngine: 'lean' | 'webtorrent'
   tracker: {
     /** UDP tracker port; 0 = no UDP tracker. */
     udpPort: number
@@ -78,8 +84,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminPassword: c.ADMIN_PASSWORD,
     maxUploadBytes: c.MAX_UPLOAD_BYTES,
     seederEnabled: c.SEEDER === 'on',
+    trustProxy: c.TRUST_PROXY === 'on',
     seederPort: c.SEEDER_PORT,
     seederRescanSeconds: c.SEEDER_RESCAN_SECONDS,
+    seederEngine: c.SEEDER_ENGINE,
     tracker: {
       udpPort: c.TRACKER_UDP_PORT,
       intervalSeconds: c.TRACKER_INTERVAL_SECONDS,

@@ -58,7 +58,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const services: AppServices = { config, db, paths, urls, auth, settings, videos, tracker, swarm, seeder }
   const app = createApp(services)
   // Tracker announces and scrapes skip Express: they are the hot path.
-  const server = http.createServer((req, res) => { if (!handleTrackerHttp(tracker, req, res)) app(req, res) })
+  const server = http.createServer((req, res) => { if (!handleTrackerHttp(tracker, req, res, config.trustProxy)) app(req, res) })
   server.on('upgrade', (req, socket, head) => {
     // The WebSocket tracker (browser peers) shares the web port: ws(s)://host/announce.
     if ((req.url ?? '').split('?')[0] === '/announce') tracker.handleUpgrade(req, socket, head)
@@ -117,5 +117,6 @@ function seederEnv(config: Config): NodeJS.ProcessEnv {
     PORT: String(config.port),
     SEEDER_PORT: String(config.seederPort),
     SEEDER_RESCAN_SECONDS: String(config.seederRescanSeconds),
+    SEEDER_ENGINE: config.seederEngine,
   }
 }
