@@ -4,7 +4,7 @@
 import path from 'node:path'
 import { ConfigError, loadConfig } from '../src/config.ts'
 import { openDatabase } from '../src/db/client.ts'
-import { Seeder } from './seeder.ts'
+import type { SeedSync, SeederOptions } from './seedSync.ts'
 import { findSeedable } from './seedRepository.ts'
 
 export type SeederMessage = { type: 'rescan' }
@@ -12,23 +12,40 @@ export type SeederReport = { type: 'status'; seeding: number; port: number; prob
 
 const log = (line: string) => console.log(line)
 
+// Imported on demand: the lean engine's process never loads webtorrent (tens of MB of RSS).
+async function createSeeder(engine: 'lean' | 'webtorrent', opts: SeederOptions): Promise<SeedSync> {
+  if (engine === 'webtorrent') return new (await import('./seeder.ts')).Seeder(opts)
+  return new (await import('./lean/seeder.ts')).LeanSeeder(opts)
+}
+
 async function main() {
   const config = loadConfig()
   const db = await openDatabase(config, { migrate: false })
-  const seeder = new Seeder({ mediaDir: path.join(config.storageDir, 'media'), port: config.seederPort, log })
+  const seeder = await createSeeder(config.seederEngine, { mediaDir: path.join(config.storageDir, 'media'), port: config.seederPort, log })
   const port = await seeder.listening()
-  log(`[seeder] listening on port ${port} (TCP and uTP); rescanning every ${config.seederRescanSeconds}s`)
+  log(`[seeder] ${config.seederEngine} engine listening on port ${port} (TCP and uTP); rescanning every ${config.seederRescanSeconds}s`)
 
   const report = () => {
     if (process.send) process.send({ type: 'status', ...seeder.status() } satisfies SeederReport)
   }
-  const rescan = async () => {
-    try {
-      await seeder.sync(await findSeedable(db))
-    } catch (err) {
-      log(`[seeder] rescan failed: ${(err as Error).message}`)
-    }
-    report()
+  // One rescan at a time; notices during one (a burst of uploads sends one each) make a single
+  // further rescan, not one database query each.
+  let scanning: Promise<void> | null = null
+  let again = false
+  const rescan = (): Promise<void> => {
+    if (scanning) { again = true; return scanning }
+    scanning = (async () => {
+      do {
+        again = false
+        try {
+          await seeder.sync(await findSeedable(db))
+        } catch (err) {
+          log(`[seeder] rescan failed: ${(err as Error).message}`)
+        }
+        report()
+      } while (again)
+    })().finally(() => { scanning = null })
+    return scanning
   }
 
   await rescan()

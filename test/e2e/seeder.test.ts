@@ -3,6 +3,8 @@
 // site's tracker hands out: aria2c from a .torrent and from a bare magnet link (metadata over
 // BEP 9), transmission-cli from a .torrent. Then: the seeder dies and comes back while the site
 // keeps answering; publish and delete reach it without a restart; a changed file is not seeded.
+// The seeder runs the default (lean) engine; SEEDER_ENGINE=webtorrent in the environment of the
+// test run tests the webtorrent one instead.
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -34,7 +36,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 async function startSeededServer(t: TestContext, env: Record<string, string> = {}, storageDir?: string): Promise<TestServer & { seederPort: number }> {
   const seederPort = Number(env.SEEDER_PORT ?? (await freePort()))
-  const server = await startTestServer({ SEEDER: 'on', SEEDER_PORT: String(seederPort), ...env }, storageDir)
+  const engine: Record<string, string> = process.env.SEEDER_ENGINE ? { SEEDER_ENGINE: process.env.SEEDER_ENGINE } : {}
+  const server = await startTestServer({ SEEDER: 'on', SEEDER_PORT: String(seederPort), ...engine, ...env }, storageDir)
   let stopped = false
   t.after(async () => {
     if (!stopped) await server.stop()
@@ -282,8 +285,9 @@ test('transmission-cli downloads a fresh upload from the seeder alone (.torrent 
   // transmission 3.00 never dials a peer in 127.0.0.0/8 or ::1 (libtransmission's isMartianAddr),
   // so on loopback the seeder has to dial it. The seeder learns of peers only when it announces,
   // at start and then every 300 s: it is restarted once transmission is in the swarm, and its
-  // `started` announce hands it transmission's address. Webtorrent dials IPv4 peers over uTP
-  // first and falls back to TCP only after some 40 s, so transmission keeps uTP on (its default).
+  // `started` announce hands it transmission's address. The lean engine dials over TCP; webtorrent
+  // dials IPv4 peers over uTP first and falls back to TCP only after some 40 s, so transmission
+  // keeps uTP on (its default).
   const supervisor = server.services.seeder!
   await supervisor.stop()
   const run = await runTransmission(t, {

@@ -14,6 +14,8 @@ test('defaults follow the issue: port 3000, PUBLIC_URL on it, storage ./storage,
   assert.equal(c.adminPassword, undefined)
   assert.equal(c.seederEnabled, true)
   assert.equal(c.seederPort, 6881)
+  assert.equal(c.seederEngine, 'lean')
+  assert.equal(loadConfig({ SEEDER_ENGINE: 'webtorrent' }).seederEngine, 'webtorrent')
 })
 
 test('PUBLIC_URL follows PORT and loses its trailing slash', () => {
@@ -30,6 +32,7 @@ for (const [name, value, why] of [
   ['DATABASE_URL', 'mysql://x', /DATABASE_URL.*file:/],
   ['ADMIN_PASSWORD', 'short', /ADMIN_PASSWORD.*8/],
   ['SEEDER', 'maybe', /SEEDER/],
+  ['SEEDER_ENGINE', 'libtorrent', /SEEDER_ENGINE/],
 ] as const) {
   test(`a bad ${name} (${value}) is refused with a message naming it`, () => {
     assert.throws(() => loadConfig({ [name]: value }), (err: Error) => err instanceof ConfigError && why.test(err.message) && !err.message.includes('\n'))

@@ -1,0 +1,141 @@
+// Runs the announce schedule: one timer for all torrents, `started` first (as a seed: left=0,
+// downloaded=0), then periodic announces at the tracker's interval, `stopped` when a torrent is
+// removed and (best effort, a few per tracker) at shutdown. Peers from the replies go to `onPeers`.
+import { randomInt } from 'node:crypto'
+import { AnnounceSchedule, type ScheduleOptions } from './announceSchedule.ts'
+import type { AnnounceEvent, AnnounceReply, PeerAddress } from './trackerCodec.ts'
+import { TrackerClient } from './trackerClient.ts'
+
+export interface AnnounceTarget { infoHash: string; infoHashBuf: Buffer; trackers: string[]; uploaded: number }
+
+const NUMWANT = 50
+/** `stopped` announces sent per tracker at shutdown; the tracker expires the rest itself. */
+const STOPPED_AT_SHUTDOWN = 10
+
+interface Job { target: AnnounceTarget; url: string; key: string }
+
+export class Announcer {
+  private readonly schedule: AnnounceSchedule
+  private readonly client = new TrackerClient()
+  private readonly jobs = new Map<string, Job>()
+  private readonly byTorrent = new Map<string, Job[]>()
+  private readonly lastError = new Map<string, string>()
+  private readonly skipped = new Set<string>()
+  private readonly key = randomInt(2 ** 32)
+  private timer: NodeJS.Timeout | null = null
+  private timerAt = Infinity
+  private closed = false
+  private readonly peerId: Buffer
+  private readonly port: number
+  private readonly onPeers: (infoHash: string, peers: PeerAddress[]) => void
+  private readonly log: (line: string) => void
+
+  constructor(opts: { peerId: Buffer; port: number; onPeers: (infoHash: string, peers: PeerAddress[]) => void; log: (line: string) => void; schedule?: Partial<ScheduleOptions> }) {
+    this.peerId = opts.peerId
+    this.port = opts.port
+    this.onPeers = opts.onPeers
+    this.log = opts.log
+    this.schedule = new AnnounceSchedule(opts.schedule)
+  }
+
+  add(target: AnnounceTarget): void {
+    const jobs: Job[] = []
+    for (const url of target.trackers) {
+      if (!TrackerClient.supports(url)) {
+        if (!this.skipped.has(url)) { this.skipped.add(url); this.log(`[seeder] not announcing to ${url}: only http(s) and udp trackers`) }
+        continue
+      }
+      const job = { target, url, key: `${target.infoHash} ${url}` }
+      this.jobs.set(job.key, job)
+      jobs.push(job)
+      this.schedule.add(job.key, laneOf(url), Date.now())
+    }
+    this.byTorrent.set(target.infoHash, jobs)
+    this.arm()
+  }
+
+  /** Stops announcing a torrent; a tracker that has it from us gets `stopped` (not awaited). */
+  remove(infoHash: string): void {
+    for (const job of this.byTorrent.get(infoHash) ?? []) {
+      this.jobs.delete(job.key)
+      if (this.schedule.remove(job.key)?.started) void this.send(job, 'stopped').catch(() => {})
+    }
+    this.byTorrent.delete(infoHash)
+  }
+
+  /** Shutdown: `stopped` to a few per tracker, waiting at most `timeoutMs`. */
+  async close(timeoutMs: number): Promise<void> {
+    this.closed = true
+    if (this.timer) clearTimeout(this.timer)
+    const perLane = new Map<string, number>()
+    const sends: Promise<unknown>[] = []
+    for (const job of this.jobs.values()) {
+      const lane = laneOf(job.url)
+      const n = perLane.get(lane) ?? 0
+      if (n >= STOPPED_AT_SHUTDOWN || !this.schedule.remove(job.key)?.started) continue
+      perLane.set(lane, n + 1)
+      sends.push(this.send(job, 'stopped').catch(() => {}))
+    }
+    await Promise.race([Promise.all(sends), new Promise((r) => setTimeout(r, timeoutMs))])
+    this.client.close()
+  }
+
+  private arm(): void {
+    if (this.closed) return
+    const at = this.schedule.nextWake()
+    if (at === null || at >= this.timerAt) return
+    if (this.timer) clearTimeout(this.timer)
+    this.timerAt = at
+    this.timer = setTimeout(() => { this.timer = null; this.timerAt = Infinity; this.run() }, Math.max(0, at - Date.now()))
+    this.timer.unref()
+  }
+
+  private run(): void {
+    if (this.closed) return
+    for (const due of this.schedule.take(Date.now())) {
+      const job = this.jobs.get(due.key)
+      if (!job) continue
+      this.send(job, due.event).then((reply) => {
+        if (reply.ok) {
+          this.schedule.done(job.key, Date.now(), { ok: true, intervalSec: reply.intervalSec, ...(reply.minIntervalSec !== undefined ? { minIntervalSec: reply.minIntervalSec } : {}) })
+          if (this.lastError.delete(job.url)) this.log(`[seeder] announces to ${job.url} work again`)
+          if (reply.peers.length && this.jobs.has(job.key)) this.onPeers(job.target.infoHash, reply.peers)
+        } else {
+          this.failed(job, `tracker said: ${reply.failure}`)
+        }
+      }, (err: Error) => this.failed(job, err.message)).finally(() => this.arm())
+    }
+    this.arm()
+  }
+
+  private failed(job: Job, message: string): void {
+    this.schedule.done(job.key, Date.now(), { ok: false })
+    // One line per tracker and kind of failure, not one per torrent.
+    if (this.lastError.get(job.url) === message) return
+    this.lastError.set(job.url, message)
+    this.log(`[seeder] announce to ${job.url} failed (${job.target.infoHash}): ${message}`)
+  }
+
+  private send(job: Job, event: AnnounceEvent): Promise<AnnounceReply> {
+    return this.client.announce(job.url, {
+      infoHash: job.target.infoHashBuf,
+      peerId: this.peerId,
+      port: this.port,
+      uploaded: job.target.uploaded,
+      downloaded: 0, // we fetched nothing: a seed from the start, never a finished download
+      left: 0,
+      event,
+      numwant: event === 'stopped' ? 0 : NUMWANT,
+      key: this.key,
+    })
+  }
+}
+
+/** Announces are paced per tracker host (the site's rate limit is per client address). */
+function laneOf(url: string): string {
+  try {
+    return new URL(url).hostname
+  } catch {
+    return url
+  }
+}

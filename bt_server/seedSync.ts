@@ -1,0 +1,141 @@
+// Keeps an engine's set of seeded torrents in line with the database, whatever the engine
+// (webtorrent or the lean one): `sync` adds new ones (after a file check), drops removed or
+// changed ones, and reports problems once.
+import path from 'node:path'
+import { checkFile, statFile } from './fileCheck.ts'
+import type { Seedable } from './seedRepository.ts'
+
+export interface SeederOptions {
+  mediaDir: string
+  port: number
+  log: (line: string) => void
+}
+
+export interface SeederStatus {
+  seeding: number
+  port: number
+  problems: { fileName: string; reason: string }[]
+  uploadedBytes: number
+}
+
+/** What a seeding engine does; sync decides what it seeds. */
+export interface SeedEngine {
+  listening(): Promise<number>
+  readonly listenPort: number
+  uploadedBytes(): number
+  /** Seeds `torrentFile` (already verified against `filePath`); throws if it cannot. */
+  add(infoHash: string, torrentFile: Buffer, filePath: string): Promise<void>
+  /** Stops seeding it and closes its peers. */
+  remove(infoHash: string): Promise<void>
+  destroy(): Promise<void>
+}
+
+interface Seeded { fileName: string; size: number; mtimeMs: number }
+
+export class SeedSync {
+  private readonly engine: SeedEngine
+  private readonly opts: SeederOptions
+  private readonly seeded = new Map<string, Seeded>()
+  private readonly problems = new Map<string, { fileName: string; reason: string }>()
+  private syncing: Promise<void> | null = null
+  private syncAgain = false
+  private latest: Seedable[] = []
+
+  constructor(engine: SeedEngine, opts: SeederOptions) {
+    this.engine = engine
+    this.opts = opts
+  }
+
+  /** Resolves once the peer port is listening. */
+  listening(): Promise<number> {
+    return this.engine.listening()
+  }
+
+  status(): SeederStatus {
+    return {
+      seeding: this.seeded.size,
+      port: this.engine.listenPort,
+      problems: [...this.problems.values()],
+      uploadedBytes: this.engine.uploadedBytes(),
+    }
+  }
+
+  isSeeding(infoHash: string): boolean {
+    return this.seeded.has(infoHash)
+  }
+
+  /** Runs one sync at a time; a request during a sync runs another right after with the newest list. */
+  sync(wanted: Seedable[]): Promise<void> {
+    this.latest = wanted
+    if (this.syncing) {
+      this.syncAgain = true
+      return this.syncing
+    }
+    this.syncing = (async () => {
+      do {
+        this.syncAgain = false
+        await this.syncOnce(this.latest)
+      } while (this.syncAgain)
+    })().finally(() => { this.syncing = null })
+    return this.syncing
+  }
+
+  private async syncOnce(wanted: Seedable[]): Promise<void> {
+    const byHash = new Map(wanted.map((w) => [w.infoHash, w]))
+    for (const [infoHash, seeded] of this.seeded) {
+      if (!byHash.has(infoHash)) {
+        await this.stop(infoHash)
+        this.opts.log(`[seeder] stopped seeding ${seeded.fileName} (unpublished)`)
+        continue
+      }
+      // Still wanted: make sure the file is the one we verified.
+      const now = await statFile(this.filePath(seeded.fileName))
+      if (!now || now.size !== seeded.size || now.mtimeMs !== seeded.mtimeMs) {
+        await this.stop(infoHash)
+        this.report(infoHash, seeded.fileName, now ? 'the media file changed while seeded' : 'the media file has vanished')
+      }
+    }
+    for (const [infoHash] of this.problems) if (!byHash.has(infoHash)) this.problems.delete(infoHash)
+
+    for (const w of wanted) {
+      if (this.seeded.has(w.infoHash)) continue
+      const filePath = this.filePath(w.fileName)
+      // One torrent that cannot be read or added (a damaged .torrent file) is reported as that
+      // torrent's problem; it must not end the scan and leave every later video unseeded.
+      try {
+        const verdict = await checkFile({ filePath, torrentPath: `${filePath}.torrent`, size: w.size, fileMtimeMs: w.fileMtimeMs })
+        if (!verdict.ok) {
+          this.report(w.infoHash, w.fileName, verdict.reason)
+          continue
+        }
+        await this.engine.add(w.infoHash, verdict.torrent, filePath)
+        this.seeded.set(w.infoHash, { fileName: w.fileName, size: verdict.size, mtimeMs: verdict.mtimeMs })
+        if (this.problems.delete(w.infoHash)) this.opts.log(`[seeder] ${w.fileName} is fine again`)
+        this.opts.log(`[seeder] seeding ${w.fileName} (${w.infoHash})${verdict.rehashed ? ' after rehashing it' : ''}`)
+      } catch (err) {
+        await this.stop(w.infoHash).catch(() => {})
+        this.report(w.infoHash, w.fileName, `cannot seed it: ${(err as Error).message ?? err}`)
+      }
+    }
+  }
+
+  private filePath(fileName: string): string {
+    return path.join(this.opts.mediaDir, fileName)
+  }
+
+  private report(infoHash: string, fileName: string, reason: string) {
+    const known = this.problems.get(infoHash)
+    if (known?.reason === reason) return
+    this.problems.set(infoHash, { fileName, reason })
+    this.opts.log(`[seeder] not seeding ${fileName}: ${reason}`)
+  }
+
+  private async stop(infoHash: string): Promise<void> {
+    this.seeded.delete(infoHash)
+    await this.engine.remove(infoHash)
+  }
+
+  destroy(): Promise<void> {
+    return this.engine.destroy()
+  }
+}
