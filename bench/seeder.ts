@@ -1,13 +1,17 @@
 // Seeder benchmark: `npm run bench:seeder` (or `node bench/seeder.ts`).
 //
 // Runs real Seedcast servers (`node src/main.ts`, SEEDER=on) as child processes and reports, in
-// one Markdown table:
-//   (a) download throughput of a 1 GiB upload by aria2c (saving to a tmpfs) from Seedcast's seeder
-//       versus from libtorrent seeding the same file in place (/usr/bin/python3 + libtorrent, seed
-//       mode). Both runs use the same .torrent: the site's info dict byte for byte (same infohash),
-//       no web seed, and an announce URL pointing at a tiny tracker inside this script that hands
-//       aria2c exactly one peer: the seeder under test. Order S, L, S, L; best of two each; the
-//       file is read once beforehand so both serve it from the page cache.
+// one Markdown table, for both seeding engines (SEEDER_ENGINE=lean, the default the targets apply
+// to, and webtorrent) side by side:
+//   (a) download throughput of a 1 GiB upload by aria2c (saving to a tmpfs) from each Seedcast
+//       engine versus from libtorrent seeding the same file in place (/usr/bin/python3 +
+//       libtorrent, seed mode). All runs use the same .torrent: the site's info dict byte for byte
+//       (same infohash), no web seed, and an announce URL pointing at a tiny tracker inside this
+//       script that hands aria2c exactly one peer: the seeder under test. The server runs the
+//       first engine (supervised); the other one runs as a standalone seeder (`node
+//       bt_server/main.ts`, as `npm run seeder` does) on the same storage and database. Order per
+//       round: lean, webtorrent, libtorrent; best of two rounds each; the file is read once
+//       beforehand so all serve it from the page cache. Also: each seeder's CPU time per GiB.
 //   (b) peak RSS (VmHWM), RSS (VmRSS) and idle CPU (utime+stime over BENCH_IDLE_SECONDS, default
 //       30 s) of the seeder process with 1, 100 and 1,000 seeded torrents, all uploaded through
 //       POST /api/videos (1 MiB files: a real MP4 header plus distinct random bytes, 4 at a time),
@@ -17,13 +21,15 @@
 //       bittorrent-protocol wire client on 127.0.0.1:SEEDER_PORT (handshake, interested, request
 //       piece 0 block 0; reconnecting until the seeder has the torrent): on an empty site and
 //       again with 1,000 torrents seeded.
-// (a) runs on one server instance; (b) and (c) on a second one, so the 1 GiB transfer does not
-// inflate the seeder's peak RSS in (b).
+// (a) runs on one server instance; (b) and (c) on one more per engine (each uploads its own
+// files), so the 1 GiB transfer does not inflate the seeder's peak RSS in (b).
 //
 // The servers run with default settings except TRACKER_UDP_PORT=0 (no fixed port to clash on);
 // the site tracker's announce and rate-limit counters from /metrics are reported after (b).
 // Environment (for quick trial runs): BENCH_BIG_BYTES (default 1 GiB), BENCH_COUNTS (default
-// "1,100,1000"), BENCH_IDLE_SECONDS (default 30), BENCH_RESCAN_SECONDS (default 30).
+// "1,100,1000"), BENCH_IDLE_SECONDS (default 30), BENCH_RESCAN_SECONDS (default 30),
+// BENCH_ENGINES (default "lean,webtorrent"; the first one is the one the targets apply to),
+// BENCH_ROUNDS (default 2).
 // Exits 0 even when a target is missed; 1 on errors. Processes and temporary files (one folder
 // under the OS temp dir, one under /dev/shm) are removed at the end, also on errors and signals.
 //
@@ -41,6 +47,7 @@ import { pipeline } from 'node:stream/promises'
 import bencode from 'bencode'
 import { decodeTorrent } from '../src/torrent/builder.ts'
 import { topLevelEntries } from '../src/torrent/bencodeScan.ts'
+import { SEEDER_EXEC_ARGV } from '../src/seeder/supervisor.ts'
 
 const MB = 1e6
 const MiB = 1024 * 1024
@@ -198,7 +205,19 @@ interface Health { ok: boolean; seeder: { state: string; pid: number | null; see
 
 interface Server { child: ChildProcess; url: string; seederPort: number; logs: string[] }
 
-async function startServer(storageDir: string, rescanSeconds: number): Promise<Server> {
+type Engine = 'lean' | 'webtorrent'
+
+function envEngines(): Engine[] {
+  const raw = process.env.BENCH_ENGINES
+  if (raw === undefined || raw.trim() === '') return ['lean', 'webtorrent']
+  const engines = raw.split(',').map((s) => s.trim())
+  if (!engines.length || engines.some((e) => e !== 'lean' && e !== 'webtorrent') || new Set(engines).size !== engines.length) {
+    throw new Error(`BENCH_ENGINES=${JSON.stringify(raw)}: expected lean and/or webtorrent, e.g. lean,webtorrent`)
+  }
+  return engines as Engine[]
+}
+
+async function startServer(storageDir: string, rescanSeconds: number, engine: Engine): Promise<Server> {
   const port = await freePort()
   const seederPort = await freePort()
   const url = `http://127.0.0.1:${port}`
@@ -213,6 +232,7 @@ async function startServer(storageDir: string, rescanSeconds: number): Promise<S
     SEEDER: 'on',
     SEEDER_PORT: String(seederPort),
     SEEDER_RESCAN_SECONDS: String(rescanSeconds),
+    SEEDER_ENGINE: engine,
     TRACKER_UDP_PORT: '0', // no fixed UDP port: it could clash with another instance on this machine
   }
   const child = spawn(process.execPath, ['src/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -304,6 +324,36 @@ async function stopServer(s: Server): Promise<void> {
     if (pidAlive(pid) && isOurSeeder(pid)) { try { process.kill(pid, 'SIGKILL') } catch { /* gone */ } }
     seederPids.delete(pid)
   }
+}
+
+/**
+ * A second seeder on the same storage and database, run alone (`npm run seeder`), with another
+ * engine; resolves once it logs that it seeds `n` torrents.
+ */
+async function startStandaloneSeeder(server: Server, storageDir: string, engine: Engine, n: number): Promise<{ child: ChildProcess; port: number; pid: number }> {
+  const port = await freePort()
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    STORAGE_DIR: storageDir,
+    DATABASE_URL: '',
+    PUBLIC_URL: server.url,
+    SEEDER_PORT: String(port),
+    SEEDER_ENGINE: engine,
+  }
+  // Same V8 flags as the web app gives its supervised seeder.
+  const child = spawn(process.execPath, [...SEEDER_EXEC_ARGV, 'bt_server/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  seederPids.add(child.pid!)
+  let out = ''
+  const keep = (d: string) => { out = (out + d).slice(-20_000) }
+  child.stdout!.setEncoding('utf8').on('data', keep)
+  child.stderr!.setEncoding('utf8').on('data', keep)
+  await waitFor(`the standalone ${engine} seeder to seed ${n} torrents`, 60_000, async () => {
+    if (child.exitCode !== null) throw new Error(`standalone ${engine} seeder exited (${child.exitCode}): ${out.trim().slice(-2000)}`)
+    return (out.match(/\[seeder\] seeding /g)?.length ?? 0) >= n ? true : undefined
+  })
+  return { child, port, pid: child.pid! }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -425,13 +475,16 @@ interface Transfer {
   /** First byte of the file on the tmpfs to the last one (st_blocks polled every 5 ms). */
   transferMs: number
   firstByteMs: number
+  /** CPU time (utime + stime) of the seeding process during the run. */
+  seederCpuMs: number
 }
 
-async function aria2cDownload(torrent: string, outDir: string, expectedName: string, size: number): Promise<Transfer> {
+async function aria2cDownload(torrent: string, outDir: string, expectedName: string, size: number, sourcePid: number): Promise<Transfer> {
   await rm(outDir, { recursive: true, force: true })
   await mkdir(outDir, { recursive: true })
   const listenPort = await freePort()
   const target = path.join(outDir, expectedName)
+  const cpu0 = readCpuTicks(sourcePid)
   const start = now()
   let first: number | undefined
   let full: number | undefined
@@ -458,29 +511,31 @@ async function aria2cDownload(torrent: string, outDir: string, expectedName: str
   } finally {
     clearInterval(poll)
   }
+  const seederCpuMs = ((readCpuTicks(sourcePid) - cpu0) / clockTicks) * 1000
   const got = await stat(target).then((st) => st.size, () => -1)
   await rm(outDir, { recursive: true, force: true })
   if (got !== size) throw new Error(`aria2c finished but saved ${got} bytes, expected ${size}`)
   if (first === undefined || full === undefined) throw new Error('could not follow the download on the tmpfs')
-  return { wallMs, transferMs: full - first, firstByteMs: first - start }
+  return { wallMs, transferMs: full - first, firstByteMs: first - start, seederCpuMs }
 }
+
+type Source = Engine | 'libtorrent'
 
 interface DownloadResult {
   size: number
-  seedcast: Transfer[]
-  libtorrent: Transfer[]
+  runs: Map<Source, Transfer[]>
   libtorrentVersion: string
   pieceLength: number
 }
 
-async function downloadComparison(header: Buffer, bigBytes: number, rescanSeconds: number): Promise<DownloadResult> {
+async function downloadComparison(header: Buffer, bigBytes: number, rescanSeconds: number, engines: Engine[], rounds: number): Promise<DownloadResult> {
   const storageDir = path.join(tempDir!, 'storage-a')
   const input = path.join(tempDir!, 'big.mp4')
   let t = now()
   await writeBigMedia(input, header, bigBytes)
   log(`(a) made a ${fmtMB(bigBytes)} file in ${fmtSec(now() - t)}`)
 
-  const server = await startServer(storageDir, rescanSeconds)
+  const server = await startServer(storageDir, rescanSeconds, engines[0]!)
   try {
     t = now()
     const { video } = await upload(server, 'Seeder bench big file', await openAsBlob(input, { type: 'video/mp4' }), 'big.mp4')
@@ -507,24 +562,35 @@ async function downloadComparison(header: Buffer, bigBytes: number, rescanSecond
     const ltPort = await freePort()
     const lt = await startLibtorrent(script, torrentFile, mediaDir, ltPort)
     log(`(a) libtorrent ${lt.version} seeding on port ${ltPort}`)
+    const seeders = new Map<Source, { port: number; pid: number }>([[engines[0]!, { port: server.seederPort, pid: await seederPid(server) }]])
+    const standalones: ChildProcess[] = []
+    for (const engine of engines.slice(1)) {
+      const standalone = await startStandaloneSeeder(server, storageDir, engine, 1)
+      seeders.set(engine, standalone)
+      standalones.push(standalone.child)
+      log(`(a) standalone ${engine} seeder on port ${standalone.port}`)
+    }
+    seeders.set('libtorrent', { port: ltPort, pid: lt.child.pid! })
 
     // Both serve from the page cache.
     const cat = await run('cat', [stored], { stdoutTo: 'devnull' })
     log(`(a) read the stored file once (${fmtSec(cat.ms)}) so both seeders serve it from the page cache`)
 
     const outDir = path.join(shmDir!, 'download')
-    const result: DownloadResult = { size: bigBytes, seedcast: [], libtorrent: [], libtorrentVersion: lt.version, pieceLength: bench.pieceLength }
-    for (let round = 1; round <= 2; round++) {
-      for (const who of ['Seedcast', 'libtorrent'] as const) {
-        tracker.setPeer(who === 'Seedcast' ? server.seederPort : ltPort)
-        const x = await aria2cDownload(torrentFile, outDir, bench.name, bigBytes)
-        ;(who === 'Seedcast' ? result.seedcast : result.libtorrent).push(x)
+    const result: DownloadResult = { size: bigBytes, runs: new Map([...seeders.keys()].map((k) => [k, []])), libtorrentVersion: lt.version, pieceLength: bench.pieceLength }
+    for (let round = 1; round <= rounds; round++) {
+      for (const [who, seeder] of seeders) {
+        tracker.setPeer(seeder.port)
+        const x = await aria2cDownload(torrentFile, outDir, bench.name, bigBytes, seeder.pid)
+        result.runs.get(who)!.push(x)
         log(`(a) round ${round}: aria2c from ${who.padEnd(10)} ${rate(bigBytes, x.transferMs).toFixed(0)} MB/s first→last byte ` +
-          `(${fmtSec(x.transferMs)}; first byte after ${fmtSec(x.firstByteMs)}; aria2c wall ${fmtSec(x.wallMs)}, ${rate(bigBytes, x.wallMs).toFixed(0)} MB/s)`)
+          `(${fmtSec(x.transferMs)}; first byte after ${fmtSec(x.firstByteMs)}; aria2c wall ${fmtSec(x.wallMs)}, ${rate(bigBytes, x.wallMs).toFixed(0)} MB/s; ` +
+          `seeder CPU ${fmtSec(x.seederCpuMs)})`)
         await sleep(1000)
       }
     }
     tracker.setPeer(null)
+    for (const c of standalones) await stopChild(c)
     lt.child.stdin!.end()
     await stopChild(lt.child)
     await tracker.close()
@@ -628,7 +694,6 @@ async function measureIdle(pid: number, n: number, idleSeconds: number, uploadMs
   const after = readMemory(pid)
   const cpuPct = ((ticks1 - ticks0) / clockTicks) / wallSec * 100
   const point = { n, rssKB: Math.max(maxRss, after.rssKB), hwmKB: after.hwmKB, cpuPct, idleSeconds: wallSec, uploadMs, seededMs }
-  log(`(b) N=${n}: VmRSS ${fmtMB(kbToBytes(point.rssKB))}, VmHWM ${fmtMB(kbToBytes(point.hwmKB))}, idle CPU ${cpuPct.toFixed(2)} % over ${wallSec.toFixed(0)} s`)
   return point
 }
 
@@ -673,6 +738,8 @@ async function main(): Promise<number> {
   const counts = envCounts()
   const idleSeconds = envInt('BENCH_IDLE_SECONDS', 30, 1)
   const rescanSeconds = envInt('BENCH_RESCAN_SECONDS', 30, 1)
+  const engines = envEngines()
+  const rounds = envInt('BENCH_ROUNDS', 2, 1)
   for (const cmd of ['aria2c', 'ffmpeg', 'cat', 'getconf']) {
     if (!(await haveCommand(cmd))) throw new Error(`${cmd} not found on PATH`)
   }
@@ -694,113 +761,137 @@ async function main(): Promise<number> {
   const header = await makeMp4Header(tempDir)
 
   // (a)
-  const dl = await downloadComparison(header, bigBytes, rescanSeconds)
+  const dl = await downloadComparison(header, bigBytes, rescanSeconds, engines, rounds)
 
-  // (c) on an empty site, then (b), then (c) again with the most torrents.
-  const storageDir = path.join(tempDir, 'storage-bc')
-  const server = await startServer(storageDir, rescanSeconds)
-  const points: LoadPoint[] = []
-  const firstBytes: FirstByte[] = []
-  let tracker: Awaited<ReturnType<typeof trackerCounters>> = null
+  // Per engine: (c) on an empty site, then (b), then (c) again with the most torrents.
+  const loads = new Map<Engine, EngineLoad>()
+  for (const engine of engines) loads.set(engine, await measureLoad(engine, header, counts, idleSeconds, rescanSeconds))
+
+  console.log('')
+  console.log(`## Seedcast seeder benchmark (${new Date().toISOString()}, Node ${process.version}, total ${fmtSec(now() - started)})`)
+  console.log('')
+  const missed = report(dl, loads, engines, rescanSeconds, shm)
+  console.log('')
+  console.log(missed.length ? `TARGET MISSED (${engines[0]} engine): ${missed.join('; ')}` : `All targets met (${engines[0]} engine).`)
+  return 0
+}
+
+interface EngineLoad { points: LoadPoint[]; firstBytes: FirstByte[]; tracker: Awaited<ReturnType<typeof trackerCounters>> }
+
+async function measureLoad(engine: Engine, header: Buffer, counts: number[], idleSeconds: number, rescanSeconds: number): Promise<EngineLoad> {
+  const storageDir = path.join(tempDir!, `storage-bc-${engine}`)
+  const server = await startServer(storageDir, rescanSeconds, engine)
+  const load: EngineLoad = { points: [], firstBytes: [], tracker: null }
   try {
     const pid = await seederPid(server)
     const fb0 = await timeToFirstByte(server, header, 'empty', 0)
-    firstBytes.push(fb0)
-    log(`(c) first block ${fmtSec(fb0.ms)} after the 201 (${fb0.attempts} connection attempts), site had 0 torrents`)
+    load.firstBytes.push(fb0)
+    log(`(c) ${engine}: first block ${fmtSec(fb0.ms)} after the 201 (${fb0.attempts} connection attempts), site had 0 torrents`)
     let have = 1
     for (const n of counts) {
       let uploadMs = 0
       let seededMs = 0
       if (n > have) {
-        log(`(b) uploading ${n - have} files of ${SMALL_BYTES / MiB} MiB, ${UPLOAD_CONCURRENCY} at a time…`)
+        log(`(b) ${engine}: uploading ${n - have} files of ${SMALL_BYTES / MiB} MiB, ${UPLOAD_CONCURRENCY} at a time…`)
         const t = now()
         uploadMs = await uploadMany(server, header, have, n)
         await waitSeeding(server, n, 600_000)
         seededMs = now() - t
-        log(`(b) ${n - have} uploads in ${fmtSec(uploadMs)}; all ${n} seeded after ${fmtSec(seededMs)}`)
+        log(`(b) ${engine}: ${n - have} uploads in ${fmtSec(uploadMs)}; all ${n} seeded after ${fmtSec(seededMs)}`)
         have = n
       } else {
         await waitSeeding(server, n, 60_000)
       }
       if ((await seederPid(server)) !== pid) throw new Error('the seeder restarted during the benchmark')
-      points.push(await measureIdle(pid, n, idleSeconds, uploadMs, seededMs))
+      const point = await measureIdle(pid, n, idleSeconds, uploadMs, seededMs)
+      log(`(b) ${engine}: N=${n}: VmRSS ${fmtMB(kbToBytes(point.rssKB))}, VmHWM ${fmtMB(kbToBytes(point.hwmKB))}, idle CPU ${point.cpuPct.toFixed(2)} % over ${point.idleSeconds.toFixed(0)} s`)
+      load.points.push(point)
     }
-    tracker = await trackerCounters(server)
+    load.tracker = await trackerCounters(server)
     const fbN = await timeToFirstByte(server, header, 'loaded', have)
-    firstBytes.push(fbN)
-    log(`(c) first block ${fmtSec(fbN.ms)} after the 201 (${fbN.attempts} connection attempts), site had ${have} torrents`)
+    load.firstBytes.push(fbN)
+    log(`(c) ${engine}: first block ${fmtSec(fbN.ms)} after the 201 (${fbN.attempts} connection attempts), site had ${have} torrents`)
     if ((await seederPid(server)) !== pid) throw new Error('the seeder restarted during the benchmark')
   } catch (err) {
     log(`server log (last lines):\n${server.logs.slice(-40).join('\n')}`)
     throw err
   } finally {
     await stopServer(server)
+    await rm(storageDir, { recursive: true, force: true })
   }
+  return load
+}
 
-  // Report
+// ---------------------------------------------------------------------------------------------
+// Report: one row per metric, one column per engine, the first engine against the second, and
+// the target (which applies to the first engine).
+
+function report(dl: DownloadResult, loads: Map<Engine, EngineLoad>, engines: Engine[], rescanSeconds: number, shm: string): string[] {
   const yes = 'yes'
   const no = '**NO**'
+  const [main, other] = engines as [Engine, Engine | undefined]
   const best = (xs: Transfer[], key: 'transferMs' | 'wallMs') => Math.min(...xs.map((x) => x[key]))
-  const sRate = rate(dl.size, best(dl.seedcast, 'transferMs'))
-  const lRate = rate(dl.size, best(dl.libtorrent, 'transferMs'))
-  const ratio = sRate / lRate
-  const wallRatio = rate(dl.size, best(dl.seedcast, 'wallMs')) / rate(dl.size, best(dl.libtorrent, 'wallMs'))
-  const rows: [string, string, string, string][] = []
-  const fmtRuns = (xs: Transfer[], key: 'transferMs' | 'wallMs') => xs.map((x) => `${rate(dl.size, x[key]).toFixed(0)}`).join(' / ') + ' MB/s'
-  rows.push([`(a) File`, `${fmtMB(dl.size)}, ${dl.pieceLength / 1024} KiB pieces; aria2c → ${shm} (tmpfs)`, '', ''])
-  rows.push(['(a) aria2c from Seedcast seeder, runs 1 / 2 (first → last byte)', fmtRuns(dl.seedcast, 'transferMs'), '', ''])
-  rows.push([`(a) aria2c from libtorrent ${dl.libtorrentVersion} (seed mode), runs 1 / 2 (first → last byte)`, fmtRuns(dl.libtorrent, 'transferMs'), '', ''])
-  rows.push(['(a) Best: Seedcast', `${sRate.toFixed(0)} MB/s (${fmtSec(best(dl.seedcast, 'transferMs'))})`, '', ''])
-  rows.push(['(a) Best: libtorrent', `${lRate.toFixed(0)} MB/s (${fmtSec(best(dl.libtorrent, 'transferMs'))})`, '', ''])
-  rows.push(['**(a) Throughput ratio Seedcast ÷ libtorrent**', ratio.toFixed(2), `≥ ${TARGET_RATIO.toFixed(1)}`, ratio >= TARGET_RATIO ? yes : no])
-  rows.push(['(a) Same, on aria2c wall time (start-up ≈ 1 s and exit ≈ 2 s included), runs S: ' +
-    `${fmtRuns(dl.seedcast, 'wallMs')}, L: ${fmtRuns(dl.libtorrent, 'wallMs')}`, wallRatio.toFixed(2), '', ''])
-  for (const p of points) {
-    const isTarget = p === points.at(-1) && p.n >= 1000
-    const rssMB = kbToBytes(p.hwmKB) / MB
-    const how = p.seededMs ? ` (uploaded in ${fmtSec(p.uploadMs)}, all seeded after ${fmtSec(p.seededMs)})` : ''
-    rows.push([`(b) Seeder peak RSS (VmHWM), ${p.n} torrents${how}`, `${rssMB.toFixed(1)} MB (VmRSS ${fmtMB(kbToBytes(p.rssKB))})`,
-      isTarget ? `< ${TARGET_RSS_1000_MB} MB` : '', isTarget ? (rssMB < TARGET_RSS_1000_MB ? yes : no) : ''])
-    rows.push([`(b) Seeder idle CPU, ${p.n} torrents (${p.idleSeconds.toFixed(0)} s, rescan every ${rescanSeconds} s)`, `${p.cpuPct.toFixed(2)} % of one core`,
-      isTarget ? `< ${TARGET_IDLE_CPU_PCT} %` : '', isTarget ? (p.cpuPct < TARGET_IDLE_CPU_PCT ? yes : no) : ''])
-  }
-  for (let i = 1; i < points.length; i++) {
-    const a = points[i - 1]!
-    const b = points[i]!
-    const slope = (kbToBytes(b.hwmKB - a.hwmKB) / (b.n - a.n)) / 1000
-    const slopeRss = (kbToBytes(b.rssKB - a.rssKB) / (b.n - a.n)) / 1000
-    rows.push([`(b) Memory per torrent, ${a.n} → ${b.n}`, `${slope.toFixed(0)} kB (VmHWM); ${slopeRss.toFixed(0)} kB (VmRSS)`, '', ''])
-  }
-  if (tracker) {
-    rows.push([`(b) Site tracker, by the end of (b): HTTP announces answered / refused by its rate limit`,
-      `${tracker.announces} / ${tracker.rateLimited}`, '', ''])
-  }
-  for (const fb of firstBytes) {
-    rows.push([`**(c) Upload 201 → first block from the seeder, ${fb.alreadySeeded} torrents already seeded**`,
-      `${fmtSec(fb.ms)} (${fb.attempts} connection attempts)`, `< ${TARGET_FIRST_BYTE_MS / 1000} s`, fb.ms < TARGET_FIRST_BYTE_MS ? yes : no])
-  }
+  const bestRate = (src: Source) => rate(dl.size, best(dl.runs.get(src)!, 'transferMs'))
+  const wallRate = (src: Source) => rate(dl.size, best(dl.runs.get(src)!, 'wallMs'))
+  const cpuPerGiB = (src: Source) => Math.min(...dl.runs.get(src)!.map((x) => x.seederCpuMs)) / 1000 / (dl.size / GiB)
+  const lRate = bestRate('libtorrent')
+  const fmtRuns = (src: Source, key: 'transferMs' | 'wallMs') => dl.runs.get(src)!.map((x) => `${rate(dl.size, x[key]).toFixed(0)}`).join(' / ') + ' MB/s'
+  const cols = (f: (e: Engine) => string) => engines.map(f)
+  const ratio = (a: number, b: number | undefined) => (b === undefined || b === 0 ? '' : (a / b).toFixed(2))
+  const rows: string[][] = []
+  const row = (metric: string, values: string[], r: string, target = '', pass = '') => rows.push([metric, ...values, ...(other ? [r] : []), target, pass])
 
-  console.log('')
-  console.log(`## Seedcast seeder benchmark (${new Date().toISOString()}, Node ${process.version}, total ${fmtSec(now() - started)})`)
-  console.log('')
-  console.log('| Metric | Value | Target | Pass |')
-  console.log('|---|---|---|---|')
+  row('(a) File', cols(() => ''), '', `${fmtMB(dl.size)}, ${dl.pieceLength / 1024} KiB pieces; aria2c → ${shm} (tmpfs)`)
+  row('(a) aria2c from the seeder, runs (first → last byte)', cols((e) => fmtRuns(e, 'transferMs')), '', `libtorrent ${dl.libtorrentVersion} (seed mode): ${fmtRuns('libtorrent', 'transferMs')}`)
+  row('(a) Best throughput', cols((e) => `${bestRate(e).toFixed(0)} MB/s`), ratio(bestRate(main), other && bestRate(other)), `libtorrent: ${lRate.toFixed(0)} MB/s`)
+  const mainRatio = bestRate(main) / lRate
+  row('**(a) Throughput ratio ÷ libtorrent**', cols((e) => (bestRate(e) / lRate).toFixed(2)), '', `≥ ${TARGET_RATIO.toFixed(1)}`, mainRatio >= TARGET_RATIO ? yes : no)
+  row('(a) Same on aria2c wall time (start-up, connect and exit included)', cols((e) => (wallRate(e) / wallRate('libtorrent')).toFixed(2)), '', `runs: ${[...dl.runs.keys()].map((k) => `${k} ${fmtRuns(k, 'wallMs')}`).join('; ')}`)
+  row('(a) Seeder CPU time per GiB served (best run, utime+stime)', cols((e) => `${cpuPerGiB(e).toFixed(2)} s`), ratio(cpuPerGiB(main), other && cpuPerGiB(other)), `libtorrent: ${cpuPerGiB('libtorrent').toFixed(2)} s`)
+
+  const points = (e: Engine) => loads.get(e)!.points
+  const counts = points(main).map((p) => p.n)
+  const missed: string[] = []
+  counts.forEach((n, i) => {
+    const isTarget = i === counts.length - 1 && n >= 1000
+    const hwm = (e: Engine) => kbToBytes(points(e)[i]!.hwmKB) / MB
+    const cpu = (e: Engine) => points(e)[i]!.cpuPct
+    const how = (e: Engine) => (points(e)[i]!.seededMs ? ` (all seeded ${fmtSec(points(e)[i]!.seededMs)} after the uploads began)` : '')
+    row(`(b) Seeder peak RSS (VmHWM), ${n} torrents`, cols((e) => `${hwm(e).toFixed(1)} MB (VmRSS ${fmtMB(kbToBytes(points(e)[i]!.rssKB))})${how(e)}`),
+      ratio(hwm(main), other && hwm(other)), isTarget ? `< ${TARGET_RSS_1000_MB} MB` : '', isTarget ? (hwm(main) < TARGET_RSS_1000_MB ? yes : no) : '')
+    row(`(b) Seeder idle CPU, ${n} torrents (${points(main)[i]!.idleSeconds.toFixed(0)} s, rescan every ${rescanSeconds} s)`, cols((e) => `${cpu(e).toFixed(2)} % of one core`),
+      ratio(cpu(main), other && cpu(other)), isTarget ? `< ${TARGET_IDLE_CPU_PCT} %` : '', isTarget ? (cpu(main) < TARGET_IDLE_CPU_PCT ? yes : no) : '')
+    if (isTarget && hwm(main) >= TARGET_RSS_1000_MB) missed.push(`peak RSS ${hwm(main).toFixed(1)} MB ≥ ${TARGET_RSS_1000_MB} MB at ${n} torrents`)
+    if (isTarget && cpu(main) >= TARGET_IDLE_CPU_PCT) missed.push(`idle CPU ${cpu(main).toFixed(2)} % ≥ ${TARGET_IDLE_CPU_PCT} % at ${n} torrents`)
+  })
+  for (let i = 1; i < counts.length; i++) {
+    const slope = (e: Engine, key: 'hwmKB' | 'rssKB') => kbToBytes(points(e)[i]![key] - points(e)[i - 1]![key]) / (counts[i]! - counts[i - 1]!) / 1000
+    row(`(b) Memory per torrent, ${counts[i - 1]} → ${counts[i]}`, cols((e) => `${slope(e, 'hwmKB').toFixed(0)} kB (VmHWM); ${slope(e, 'rssKB').toFixed(0)} kB (VmRSS)`), '')
+  }
+  row('(b) Site tracker by the end of (b): HTTP announces answered / refused by its rate limit', cols((e) => {
+    const t = loads.get(e)!.tracker
+    return t ? `${t.announces} / ${t.rateLimited}` : 'n/a'
+  }), '')
+  loads.get(main)!.firstBytes.forEach((fb, i) => {
+    const ms = (e: Engine) => loads.get(e)!.firstBytes[i]!.ms
+    row(`**(c) Upload 201 → first block from the seeder, ${fb.alreadySeeded} torrents already seeded**`,
+      cols((e) => `${fmtSec(ms(e))} (${loads.get(e)!.firstBytes[i]!.attempts} connection attempts)`), ratio(ms(main), other && ms(other)),
+      `< ${TARGET_FIRST_BYTE_MS / 1000} s`, ms(main) < TARGET_FIRST_BYTE_MS ? yes : no)
+    if (ms(main) >= TARGET_FIRST_BYTE_MS) missed.push(`first block ${fmtSec(ms(main))} ≥ 5 s with ${fb.alreadySeeded} torrents seeded`)
+  })
+  if (mainRatio < TARGET_RATIO) missed.unshift(`throughput ratio ${mainRatio.toFixed(2)} < ${TARGET_RATIO}`)
+
+  console.log(`| Metric | ${engines.join(' | ')} |${other ? ` ${main} ÷ ${other} |` : ''} Target (${main}) / note | Pass |`)
+  console.log(`|---|${engines.map(() => '---|').join('')}${other ? '---|' : ''}---|---|`)
   for (const r of rows) console.log(`| ${r.join(' | ')} |`)
   console.log('')
-  console.log('MB = 1,000,000 bytes. (a): same .torrent (site info dict, no web seed) for both; aria2c gets the one')
+  console.log('MB = 1,000,000 bytes. (a): same .torrent (site info dict, no web seed) for all; aria2c gets the one')
   console.log('seeder under test from a fixed-peer tracker; file in page cache; throughput = size ÷ (last − first byte')
-  console.log('landed on the tmpfs), aria2c checking SHA-1 as it goes. (b): all torrents uploaded through POST /api/videos;')
-  console.log('CPU = utime+stime of the seeder process. (c): bittorrent-protocol client on the seeder port, reconnecting')
+  console.log(`landed on the tmpfs), aria2c checking SHA-1 as it goes; ${main} supervised by the server, ${other ?? '-'} standalone on`)
+  console.log('the same storage. (b): all torrents uploaded through POST /api/videos, one server per engine; CPU =')
+  console.log('utime+stime of the seeder process. (c): bittorrent-protocol client on the seeder port, reconnecting')
   console.log('every 20 ms until served.')
-  console.log('')
-  const missed: string[] = []
-  if (ratio < TARGET_RATIO) missed.push(`throughput ratio ${ratio.toFixed(2)} < ${TARGET_RATIO}`)
-  const last = points.at(-1)!
-  if (last.n >= 1000 && kbToBytes(last.hwmKB) / MB >= TARGET_RSS_1000_MB) missed.push(`peak RSS ${fmtMB(kbToBytes(last.hwmKB))} ≥ ${TARGET_RSS_1000_MB} MB at ${last.n} torrents`)
-  if (last.n >= 1000 && last.cpuPct >= TARGET_IDLE_CPU_PCT) missed.push(`idle CPU ${last.cpuPct.toFixed(2)} % ≥ ${TARGET_IDLE_CPU_PCT} % at ${last.n} torrents`)
-  for (const fb of firstBytes) if (fb.ms >= TARGET_FIRST_BYTE_MS) missed.push(`first block ${fmtSec(fb.ms)} ≥ 5 s with ${fb.alreadySeeded} torrents seeded`)
-  console.log(missed.length ? `TARGET MISSED: ${missed.join('; ')}` : 'All targets met.')
-  return 0
+  return missed
 }
 
 let code = 1
