@@ -19,6 +19,7 @@ import { makeVideo } from '../helpers/media.ts'
 import { announceQuery, getJson, trackerGet, btext, uploadOk, waitFor, type VideoJson } from '../helpers/http.ts'
 import { runAria2c, type Aria2Result } from '../helpers/aria2.ts'
 import { apiSwarm, encodeInfoHash } from '../helpers/swarm.ts'
+import { writeTransmissionSettings } from '../helpers/transmission.ts'
 
 interface SeederHealth {
   state: string
@@ -195,24 +196,7 @@ async function runTransmission(t: TestContext, opts: { torrent: Buffer; upload: 
   const downloadDir = path.join(dir, 'download')
   await mkdir(configDir)
   await mkdir(downloadDir)
-  await writeFile(path.join(configDir, 'settings.json'), JSON.stringify({
-    'dht-enabled': false,
-    'lpd-enabled': false,
-    'pex-enabled': false,
-    // uTP stays on, as it is by default: see the transmission test for why.
-    'utp-enabled': true,
-    'port-forwarding-enabled': false,
-    'blocklist-enabled': false,
-    'rpc-enabled': false,
-    'bind-address-ipv4': '127.0.0.1',
-    'bind-address-ipv6': '::1',
-    'peer-port-random-on-start': false,
-    'incomplete-dir-enabled': false,
-    'rename-partial-files': true,
-    'script-torrent-done-enabled': false,
-    'speed-limit-down-enabled': false,
-    'message-level': 3,
-  }, null, 2))
+  await writeTransmissionSettings(configDir)
   const torrentFile = path.join(dir, 'no-webseed.torrent')
   await writeFile(torrentFile, opts.torrent)
   const port = await freePort()

@@ -28,24 +28,7 @@ export async function startTransmission(opts: { torrent: Buffer; workDir: string
   const downloadDir = path.join(opts.workDir, 'download')
   await mkdir(configDir, { recursive: true })
   await mkdir(downloadDir, { recursive: true })
-  await writeFile(path.join(configDir, 'settings.json'), JSON.stringify({
-    'dht-enabled': false,
-    'lpd-enabled': false,
-    'pex-enabled': false,
-    // uTP on (the default): webtorrent, the site's seeder, dials IPv4 peers over uTP first.
-    'utp-enabled': true,
-    'port-forwarding-enabled': false,
-    'blocklist-enabled': false,
-    'rpc-enabled': false,
-    'bind-address-ipv4': '127.0.0.1',
-    'bind-address-ipv6': '::1',
-    'peer-port-random-on-start': false,
-    'incomplete-dir-enabled': false,
-    'rename-partial-files': true,
-    'script-torrent-done-enabled': false,
-    'speed-limit-down-enabled': false,
-    'message-level': 3,
-  }, null, 2))
+  await writeTransmissionSettings(configDir)
   const torrentFile = path.join(opts.workDir, 'transmission.torrent')
   await writeFile(torrentFile, opts.torrent)
   const port = await freePort()
@@ -84,4 +67,29 @@ export async function startTransmission(opts: { torrent: Buffer; workDir: string
       clearTimeout(force)
     },
   }
+}
+
+/**
+ * transmission-cli's settings for loopback tests: no DHT, LPD, PEX, port mapping, blocklist or RPC,
+ * bound to loopback. uTP stays on (its default).
+ */
+export async function writeTransmissionSettings(configDir: string): Promise<void> {
+  await writeFile(path.join(configDir, 'settings.json'), JSON.stringify({
+    'dht-enabled': false,
+    'lpd-enabled': false,
+    'pex-enabled': false,
+    // uTP on, transmission's default (the webtorrent engine dials peers over uTP first).
+    'utp-enabled': true,
+    'port-forwarding-enabled': false,
+    'blocklist-enabled': false,
+    'rpc-enabled': false,
+    'bind-address-ipv4': '127.0.0.1',
+    'bind-address-ipv6': '::1',
+    'peer-port-random-on-start': false,
+    'incomplete-dir-enabled': false,
+    'rename-partial-files': true,
+    'script-torrent-done-enabled': false,
+    'speed-limit-down-enabled': false,
+    'message-level': 3,
+  }, null, 2))
 }
