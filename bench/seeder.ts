@@ -48,6 +48,7 @@ import bencode from 'bencode'
 import { decodeTorrent } from '../src/torrent/builder.ts'
 import { topLevelEntries } from '../src/torrent/bencodeScan.ts'
 import { SEEDER_EXEC_ARGV } from '../src/seeder/supervisor.ts'
+import { NODE_FLAGS } from '../src/runtimeFlags.ts'
 
 const MB = 1e6
 const MiB = 1024 * 1024
@@ -235,7 +236,7 @@ async function startServer(storageDir: string, rescanSeconds: number, engine: En
     SEEDER_ENGINE: engine,
     TRACKER_UDP_PORT: '0', // no fixed UDP port: it could clash with another instance on this machine
   }
-  const child = spawn(process.execPath, ['src/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...NODE_FLAGS, 'src/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   children.add(child)
   child.once('exit', () => children.delete(child))
   const logs: string[] = []

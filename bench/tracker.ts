@@ -39,6 +39,7 @@ import net from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import bencode from 'bencode'
+import { NODE_FLAGS } from '../src/runtimeFlags.ts'
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..')
 const ADMIN_PASSWORD = 'bench-password-123'
@@ -269,7 +270,7 @@ async function startSeedcast(storageDir: string): Promise<Server> {
     TRACKER_UDP_PORT: String(udpPort),
     TRACKER_RATE_LIMIT_PER_MINUTE: '0',
   }
-  const child = spawnTracked(process.execPath, [...SERVER_NODE_ARGS, 'src/main.ts'], { cpu: SERVER_CPU, env: childEnv })
+  const child = spawnTracked(process.execPath, [...NODE_FLAGS, ...SERVER_NODE_ARGS, 'src/main.ts'], { cpu: SERVER_CPU, env: childEnv })
   const logs: string[] = []
   keepLogs(child, logs, env.BENCH_SERVER_LOG === '1' ? 20_000 : 200)
   const deadline = performance.now() + 30_000

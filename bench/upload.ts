@@ -27,6 +27,7 @@ import { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import bencode from 'bencode'
+import { NODE_FLAGS } from '../src/runtimeFlags.ts'
 
 const MB = 1e6
 const MiB = 1024 * 1024
@@ -184,7 +185,7 @@ async function startServer(storageDir: string, fileBytes: number): Promise<Serve
   }
   if (fileBytes + MiB > DEFAULT_MAX_UPLOAD_BYTES) env.MAX_UPLOAD_BYTES = String(fileBytes + GiB)
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)
-  const child = spawn(process.execPath, [...nodeArgs, 'src/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...nodeArgs, 'src/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   const logs: string[] = []
   const keepLines = process.env.BENCH_SERVER_LOG === '1' ? 20_000 : 200
   const keep = (d: string) => { for (const line of d.split('\n')) if (line) logs.push(line); logs.splice(0, Math.max(0, logs.length - keepLines)) }

@@ -3,6 +3,7 @@
 // The web app never waits on it: with the seeder down, pages, uploads and the tracker carry on.
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { NODE_FLAGS } from '../runtimeFlags.ts'
 
 export type SeederState = 'starting' | 'running' | 'restarting' | 'stopped'
 
@@ -19,7 +20,7 @@ const ENTRY = fileURLToPath(new URL('../../bt_server/main.ts', import.meta.url))
 // A 4 MB young generation (V8's default grows to tens of MB under a burst of rescans and stays
 // there): with 1,000 torrents the lean seeder peaks at ~175-190 MB instead of ~280 MB, webtorrent
 // at ~210 MB instead of ~400 MB (bench:seeder).
-export const SEEDER_EXEC_ARGV = ['--max-semi-space-size=4']
+export const SEEDER_EXEC_ARGV = NODE_FLAGS
 const MIN_BACKOFF_MS = 500
 const MAX_BACKOFF_MS = 30_000
 const HEALTHY_AFTER_MS = 60_000
