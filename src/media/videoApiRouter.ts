@@ -3,7 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { AppError, badRequest } from '../errors.ts'
 import type { EmbeddedTracker } from '../tracker/embeddedTracker.ts'
 import type { SiteUrls } from '../web/urls.ts'
-import { presentVideo } from './videoPresenter.ts'
+import { presentVideoLive } from './videoPresenter.ts'
 import { decodeCursor, type VideoService } from './videoService.ts'
 import type { VideoRow } from './videoRepository.ts'
 import { discardUpload, parseVideoFields, receivedFile } from './uploadMiddleware.ts'
@@ -23,7 +23,7 @@ export function videoApiRouter(deps: VideoApiDeps): Router {
   router.get('/api/videos/:id', getVideo)
   router.delete('/api/videos/:id', deps.requireAdmin, deleteVideo)
 
-  const present = (v: VideoRow) => presentVideo(v, deps.urls, v.torrent ? deps.tracker.counts(v.torrent.infoHash) : { seeders: 0, leechers: 0 })
+  const present = (v: VideoRow) => presentVideoLive(v, deps.urls, deps.tracker)
 
   async function listVideos(req: Request, res: Response) {
     const limit = req.query.limit === undefined ? 20 : Number(req.query.limit)

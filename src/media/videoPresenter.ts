@@ -47,3 +47,8 @@ export function presentVideo(video: VideoRow, urls: SiteUrls, counts: { seeders:
     swarm: { seeders: counts.seeders, leechers: counts.leechers, completed: t?.completed ?? 0 },
   }
 }
+
+/** The video object with the tracker's live counts (none for a video without a torrent). */
+export function presentVideoLive(video: VideoRow, urls: SiteUrls, tracker: { counts(infoHash: string): { seeders: number; leechers: number } }): VideoJson {
+  return presentVideo(video, urls, video.torrent ? tracker.counts(video.torrent.infoHash) : { seeders: 0, leechers: 0 })
+}

@@ -2,7 +2,7 @@
 import { Router } from 'express'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { AppError, toAppError } from '../errors.ts'
-import { presentVideo } from '../media/videoPresenter.ts'
+import { presentVideoLive } from '../media/videoPresenter.ts'
 import { decodeCursor, type VideoService } from '../media/videoService.ts'
 import type { VideoRow } from '../media/videoRepository.ts'
 import { discardUpload, parseVideoFields, receivedFile } from '../media/uploadMiddleware.ts'
@@ -32,7 +32,7 @@ export function pagesRouter(deps: PagesDeps): Router {
   router.get('/upload', requirePageLogin(), uploadForm)
   router.post('/upload', requirePageLogin(), requireCsrf(), receiveUploadForForm, upload)
 
-  const present = (v: VideoRow) => presentVideo(v, deps.urls, v.torrent ? deps.tracker.counts(v.torrent.infoHash) : { seeders: 0, leechers: 0 })
+  const present = (v: VideoRow) => presentVideoLive(v, deps.urls, deps.tracker)
 
   async function home(req: Request, res: Response) {
     const cursor = typeof req.query.after === 'string' ? decodeCursor(req.query.after) : undefined
