@@ -7,7 +7,6 @@
 // test run tests the webtorrent one instead.
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import net from 'node:net'
@@ -19,7 +18,7 @@ import { makeVideo } from '../helpers/media.ts'
 import { announceQuery, getJson, trackerGet, btext, uploadOk, waitFor, type VideoJson } from '../helpers/http.ts'
 import { runAria2c, type Aria2Result } from '../helpers/aria2.ts'
 import { apiSwarm, encodeInfoHash } from '../helpers/swarm.ts'
-import { writeTransmissionSettings } from '../helpers/transmission.ts'
+import { startTransmission } from '../helpers/transmission.ts'
 
 interface SeederHealth {
   state: string
@@ -185,56 +184,23 @@ async function aria2cFromSeeder(t: TestContext, server: TestServer & { seederPor
 interface TransmissionRun { output: string; tookMs: number }
 
 /**
- * transmission-cli 3.00 has no switches for DHT, LPD, PEX or uTP, so it gets a fresh config folder
- * whose settings.json turns off DHT, local peer discovery, PEX, port mapping and blocklists, and
- * binds its sockets to loopback. It never exits on its own: the run is over when the finished file
- * (renamed from .part) is byte-identical to the upload; it is then killed.
+ * transmission-cli (test/helpers/transmission.ts) from `opts.torrent`; the run is over when the
+ * finished file is byte-identical to the upload, and transmission is then stopped.
  */
 async function runTransmission(t: TestContext, opts: { torrent: Buffer; upload: Upload; timeoutMs: number; onAnnounced?: () => Promise<void>; server: TestServer }): Promise<TransmissionRun> {
-  const dir = await workDir(t, 'seedcast-seeder-transmission-')
-  const configDir = path.join(dir, 'config')
-  const downloadDir = path.join(dir, 'download')
-  await mkdir(configDir)
-  await mkdir(downloadDir)
-  await writeTransmissionSettings(configDir)
-  const torrentFile = path.join(dir, 'no-webseed.torrent')
-  await writeFile(torrentFile, opts.torrent)
-  const port = await freePort()
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/_proxy$/i.test(k)))
   const started = Date.now()
-  const child = spawn('transmission-cli', ['-g', configDir, '-w', downloadDir, '-p', String(port), '-M', '-B', torrentFile], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout.on('data', (d: Buffer) => { output += d.toString().replace(/\r/g, '\n') })
-  child.stderr.on('data', (d: Buffer) => { output += d.toString().replace(/\r/g, '\n') })
-  let exited = false
-  const exit = new Promise<void>((resolve) => child.once('close', () => { exited = true; resolve() }))
-  const kill = async () => {
-    if (exited) return
-    child.kill('SIGTERM')
-    const force = setTimeout(() => child.kill('SIGKILL'), 3000)
-    await exit
-    clearTimeout(force)
-  }
-  t.after(kill)
-  const describe = () => `transmission-cli on port ${port}, ${exited ? 'exited' : 'running'}:\n${output.split('\n').filter((l) => l.trim() && !/^Progress: 0\.0%/.test(l)).slice(-40).join('\n')}`
+  const peer = await startTransmission({ torrent: opts.torrent, workDir: await workDir(t, 'seedcast-seeder-transmission-') })
+  t.after(() => peer.stop())
   try {
     if (opts.onAnnounced) {
-      await waitFor(async () => exited || (await apiSwarm(opts.server.url, opts.upload.video.id)).leechers >= 1, 'transmission-cli to announce to the site\'s tracker', 20_000)
-      assert.equal(exited, false, describe())
+      await waitFor(async () => peer.exited() || (await apiSwarm(opts.server.url, opts.upload.video.id)).leechers >= 1, 'transmission-cli to announce to the site\'s tracker', 20_000)
+      assert.equal(peer.exited(), false, `transmission-cli quit:\n${peer.output()}`)
       await opts.onAnnounced()
     }
-    const finalPath = path.join(downloadDir, opts.upload.fileName)
-    const deadline = started + opts.timeoutMs
-    for (;;) {
-      assert.equal(exited, false, `transmission-cli quit before finishing; ${describe()}`)
-      const size = await stat(finalPath).then((s) => s.size, () => -1)
-      if (size === opts.upload.original.length && sha256(await readFile(finalPath)) === sha256(opts.upload.original)) break
-      assert.ok(Date.now() < deadline, `transmission-cli did not finish within ${opts.timeoutMs} ms (file: ${size} bytes); ${describe()}`)
-      await sleep(200)
-    }
-    return { output, tookMs: Date.now() - started }
+    await peer.waitForFile(opts.upload.fileName, opts.upload.original, opts.timeoutMs - (Date.now() - started))
+    return { output: peer.output(), tookMs: Date.now() - started }
   } finally {
-    await kill()
+    await peer.stop()
   }
 }
 
