@@ -12,6 +12,7 @@ import { loadSession, requireApiAdmin } from './auth/middleware.ts'
 import type { SettingsService } from './admin/settingsService.ts'
 import { settingsRouter } from './admin/settingsRouter.ts'
 import type { VideoService } from './media/videoService.ts'
+import type { TorrentRewriter } from './media/torrentRewriter.ts'
 import { videoApiRouter } from './media/videoApiRouter.ts'
 import { fileRouter } from './media/fileRouter.ts'
 import { receiveUpload } from './media/uploadMiddleware.ts'
@@ -32,6 +33,8 @@ export interface AppServices {
   auth: AuthService
   settings: SettingsService
   videos: VideoService
+  /** Brings existing .torrent files in line with the settings, in the background. */
+  rewriter: TorrentRewriter
   tracker: EmbeddedTracker
   /** Stored swarm sizes (charts) and the live numbers the video page polls. */
   swarm: SwarmHistory
@@ -74,18 +77,23 @@ export function createApp(s: AppServices): express.Express {
     if (failed.length) res.status(503).json({ ok: false, failing: failed, seeder })
     else res.json({ ok: true, seeder })
   })
-  app.use(fileRouter(s.paths, s.videos))
+  app.use(fileRouter(s.paths, s.videos, s.settings))
   app.use('/static', express.static(PUBLIC_DIR, { maxAge: '1h' }))
 
   const apiAdmin = requireApiAdmin(s.auth)
   const upload = receiveUpload(s.paths, s.config.maxUploadBytes)
-  app.use(videoApiRouter({ videos: s.videos, tracker: s.tracker, urls: s.urls, requireAdmin: apiAdmin, receiveUpload: upload }))
-  app.use(swarmApiRouter({ swarm: s.swarm }))
+  app.use(videoApiRouter({ videos: s.videos, tracker: s.tracker, settings: s.settings, urls: s.urls, requireAdmin: apiAdmin, receiveUpload: upload }))
+  app.use(swarmApiRouter({ swarm: s.swarm, bittorrentEnabled: () => s.settings.get().bittorrentEnabled }))
 
   app.use(loadSession(s.auth))
   app.use(authRouter(s.auth, s.urls.base.startsWith('https:')))
-  app.use(settingsRouter(s.settings, apiAdmin))
-  app.use(pagesRouter({ videos: s.videos, tracker: s.tracker, swarm: s.swarm, urls: s.urls, receiveUpload: upload, maxUploadBytes: s.config.maxUploadBytes }))
+  app.use(settingsRouter({
+    settings: s.settings,
+    requireApiAdmin: apiAdmin,
+    siteTrackerUrl: s.urls.announce(),
+    jobs: () => ({ backfill: s.videos.backfillProgress(), rewrite: s.rewriter.progress() }),
+  }))
+  app.use(pagesRouter({ videos: s.videos, tracker: s.tracker, settings: s.settings, swarm: s.swarm, urls: s.urls, receiveUpload: upload, maxUploadBytes: s.config.maxUploadBytes }))
 
   app.use((_req, _res, next) => next(notFound('Page not found')))
   app.use(errorHandler)

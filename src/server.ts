@@ -13,6 +13,7 @@ import { EmbeddedTracker } from './tracker/embeddedTracker.ts'
 import { handleTrackerHttp } from './tracker/httpTransport.ts'
 import { UdpTracker } from './tracker/udpTransport.ts'
 import { SwarmHistory } from './tracker/swarmHistory.ts'
+import { TorrentRewriter } from './media/torrentRewriter.ts'
 import { siteUrls } from './web/urls.ts'
 import { SeederSupervisor } from './seeder/supervisor.ts'
 import { createApp, type AppServices } from './app.ts'
@@ -37,25 +38,33 @@ export async function startServer(config: Config, log: (line: string) => void = 
   if (generatedPassword) log(`Created user "admin" with password: ${generatedPassword}  (shown once; set ADMIN_PASSWORD to choose one)`)
   await auth.purgeExpiredSessions()
 
-  const settings = await SettingsService.load(db, config.publicUrl)
+  const { settings, publicUrlChangedFrom } = await SettingsService.load(db, config.publicUrl)
   let videos: VideoService | undefined
   const tracker = new EmbeddedTracker({
     ...config.tracker,
     onCompleted: (infoHash) => { videos?.recordCompleted(infoHash).catch((err) => log(`[tracker] could not store completed count: ${err.message}`)) },
   })
   const seeder = config.seederEnabled ? new SeederSupervisor(seederEnv(config), log) : null
-  videos = new VideoService({ db, paths, urls, settings, tracker, createdBy: `Seedcast ${config.version}`, onTorrentsChanged: () => seeder?.notify() })
+  const rewriter = new TorrentRewriter({ db, paths, urls, settings, onTorrentsChanged: () => seeder?.notify(), log })
+  videos = new VideoService({
+    db, paths, urls, settings, tracker, createdBy: `Seedcast ${config.version}`,
+    onTorrentsChanged: () => seeder?.notify(),
+    onStaleTorrent: () => void rewriter.request(),
+  })
   tracker.enabled = settings.get().bittorrentEnabled
   await videos.loadAllowList()
   settings.on('changed', (next, previous) => {
     tracker.enabled = next.bittorrentEnabled
+    // Told at once: the seeder stops (or starts) seeding everything now, not at its next rescan.
+    if (next.bittorrentEnabled !== previous.bittorrentEnabled) seeder?.notify()
     if (next.bittorrentEnabled && !previous.bittorrentEnabled) void videos.backfillTorrents()
+    if (JSON.stringify(next.trackerUrls) !== JSON.stringify(previous.trackerUrls) || next.webSeedEnabled !== previous.webSeedEnabled) void rewriter.request()
   })
 
   for (const line of describeRecovery(await recoverStorage(db, paths, videos, settings.get().bittorrentEnabled))) log(`[start-up check] ${line}`)
 
   const swarm = new SwarmHistory({ db, tracker, sampleSeconds: config.tracker.sampleSeconds, log })
-  const services: AppServices = { config, db, paths, urls, auth, settings, videos, tracker, swarm, seeder }
+  const services: AppServices = { config, db, paths, urls, auth, settings, videos, rewriter, tracker, swarm, seeder }
   const app = createApp(services)
   // Tracker announces and scrapes skip Express: they are the hot path.
   const server = http.createServer((req, res) => { if (!handleTrackerHttp(tracker, req, res, config.trustProxy)) app(req, res) })
@@ -85,6 +94,16 @@ export async function startServer(config: Config, log: (line: string) => void = 
     throw new Error(`cannot listen on UDP port ${config.tracker.udpPort} for the tracker (TRACKER_UDP_PORT): ${(err as Error).message}`)
   }
   seeder?.start()
+  if (publicUrlChangedFrom) {
+    log(`[start-up check] PUBLIC_URL changed from ${publicUrlChangedFrom} to ${config.publicUrl}: rewriting every .torrent for the new tracker and web seed URLs`)
+    void rewriter.request({ all: true }).then(async (finished) => {
+      // Confirmed only when every file was reached: a stop before that redoes it at the next start.
+      if (finished) await settings.confirmPublicUrl(config.publicUrl)
+    }).catch((err) => log(`[torrents] ${(err as Error).message}`))
+  } else {
+    // Finishes a rewrite that a stop or a crash cut short (a no-op when every file is current).
+    void rewriter.request()
+  }
   // After listen: the first round (a sample now, old samples thinned) runs while the site serves.
   await swarm.start()
 
@@ -99,6 +118,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
         server.closeAllConnections()
       })
       await swarm.stop()
+      await rewriter.stop()
       await seeder?.stop()
       await udp?.close()
       await tracker.close()

@@ -1,46 +1,114 @@
+// Site settings on the API (Basic auth) and on the admin page (session + CSRF): the same service,
+// the same validation; the page splits the tracker list into "this site's tracker" and others.
 import { Router, json, urlencoded } from 'express'
 import type { Request, RequestHandler, Response } from 'express'
-import { requireCsrf, requirePageLogin } from '../auth/middleware.ts'
-import { toAppError } from '../errors.ts'
-import type { SettingsService } from './settingsService.ts'
+import { requireCsrf, requirePageLogin, currentUser } from '../auth/middleware.ts'
+import { badRequest, toAppError } from '../errors.ts'
+import type { JobProgress } from '../media/torrentRewriter.ts'
+import { InvalidSettings, type Settings, type SettingsService } from './settingsService.ts'
 
-export function settingsRouter(settings: SettingsService, requireApiAdmin: RequestHandler): Router {
+export interface SettingsRouterDeps {
+  settings: SettingsService
+  requireApiAdmin: RequestHandler
+  /** This site's own HTTP tracker, PUBLIC_URL/announce. */
+  siteTrackerUrl: string
+  /** Background work the last changes started, done/total; null when there is none. */
+  jobs: () => { backfill: JobProgress | null; rewrite: JobProgress | null }
+}
+
+const AUDIT_ON_PAGE = 50
+const AUDIT_MAX = 500
+
+export function settingsRouter(deps: SettingsRouterDeps): Router {
+  const { settings } = deps
   const router = Router()
   const form = urlencoded({ extended: false, limit: '64kb' })
-  router.get('/api/settings', requireApiAdmin, getSettings)
-  router.put('/api/settings', requireApiAdmin, json({ limit: '64kb' }), putSettings)
+  router.get('/api/settings', deps.requireApiAdmin, getSettings)
+  router.put('/api/settings', deps.requireApiAdmin, json({ limit: '64kb', strict: false }), putSettings)
+  router.get('/api/settings/audit', deps.requireApiAdmin, getAudit)
   router.get('/admin/settings', requirePageLogin('admin'), settingsPage)
+  router.get('/admin/settings/progress', requirePageLogin('admin'), (_req, res) => { res.set('Cache-Control', 'no-store').json(deps.jobs()) })
   router.post('/admin/settings', requirePageLogin('admin'), form, requireCsrf(), saveSettingsForm)
 
+  const view = () => ({ ...settings.get(), siteTrackerUrl: deps.siteTrackerUrl, ...deps.jobs() })
+  const actor = (res: Response) => currentUser(res)?.username ?? 'unknown'
+
   function getSettings(_req: Request, res: Response) {
-    res.json(settings.get())
+    res.json(view())
   }
 
   async function putSettings(req: Request, res: Response) {
-    res.json(await settings.update(req.body))
+    await settings.update(req.body, actor(res))
+    res.json(view())
   }
 
-  function settingsPage(req: Request, res: Response) {
-    const current = settings.get()
-    res.render('settings', { title: 'Settings', error: null, saved: req.query.saved === '1', values: { bittorrentEnabled: current.bittorrentEnabled, trackerUrls: current.trackerUrls.join('\n') } })
+  async function getAudit(req: Request, res: Response) {
+    const limit = req.query.limit === undefined ? 100 : Number(req.query.limit)
+    if (!Number.isInteger(limit) || limit < 1 || limit > AUDIT_MAX) throw badRequest(`limit must be a whole number from 1 to ${AUDIT_MAX}`)
+    res.json({ entries: await auditEntries(limit) })
+  }
+
+  async function auditEntries(limit: number) {
+    return (await settings.audit(limit)).map((e) => ({ at: e.at.toISOString(), actor: e.actor, field: e.field, from: decodeValue(e.field, e.before), to: decodeValue(e.field, e.after) }))
+  }
+
+  async function renderPage(res: Response, status: number, values: FormValues, error: { field: string; message: string } | null, saved: boolean) {
+    res.status(status).render('settings', {
+      title: 'Settings', values, error, saved, siteTrackerUrl: deps.siteTrackerUrl, jobs: deps.jobs(), audit: await auditEntries(AUDIT_ON_PAGE),
+    })
+  }
+
+  async function settingsPage(req: Request, res: Response) {
+    await renderPage(res, 200, formValues(settings.get(), deps.siteTrackerUrl), null, req.query.saved === '1')
   }
 
   async function saveSettingsForm(req: Request, res: Response) {
     const body = req.body as Record<string, string | undefined>
-    const trackerText = body.trackerUrls ?? ''
-    const input = {
+    const values: FormValues = {
       bittorrentEnabled: body.bittorrentEnabled === 'on',
-      trackerUrls: trackerText.split(/\r?\n/).map((l) => l.trim()).filter(Boolean),
+      siteTracker: body.siteTracker === 'on',
+      otherTrackers: body.otherTrackers ?? '',
+      webSeedEnabled: body.webSeedEnabled === 'on',
+      privateTorrents: body.privateTorrents === 'on',
+    }
+    const others = values.otherTrackers.split(/\r?\n/).map((l) => l.trim()).filter(Boolean)
+    const input: Partial<Settings> = {
+      bittorrentEnabled: values.bittorrentEnabled,
+      trackerUrls: [...(values.siteTracker ? [deps.siteTrackerUrl] : []), ...others],
+      webSeedEnabled: values.webSeedEnabled,
+      privateTorrents: values.privateTorrents,
     }
     try {
-      await settings.update(input)
+      await settings.update(input, actor(res))
       res.redirect(303, '/admin/settings?saved=1')
     } catch (err) {
       const appErr = toAppError(err)
       if (appErr.status >= 500) throw err
-      res.status(appErr.status).render('settings', { title: 'Settings', error: appErr.message, saved: false, values: { bittorrentEnabled: input.bittorrentEnabled, trackerUrls: trackerText } })
+      const field = err instanceof InvalidSettings ? err.field : 'settings'
+      // What the admin typed stays in the form, the reason beside the field it is about.
+      await renderPage(res, appErr.status, values, { field, message: appErr.message }, false)
     }
   }
 
   return router
+}
+
+interface FormValues { bittorrentEnabled: boolean; siteTracker: boolean; otherTrackers: string; webSeedEnabled: boolean; privateTorrents: boolean }
+
+function formValues(s: Settings, siteTrackerUrl: string): FormValues {
+  return {
+    bittorrentEnabled: s.bittorrentEnabled,
+    siteTracker: s.trackerUrls.includes(siteTrackerUrl),
+    otherTrackers: s.trackerUrls.filter((u) => u !== siteTrackerUrl).join('\n'),
+    webSeedEnabled: s.webSeedEnabled,
+    privateTorrents: s.privateTorrents,
+  }
+}
+
+function decodeValue(field: string, raw: string): unknown {
+  if (raw === 'true' || raw === 'false') return raw === 'true'
+  if (field === 'trackerUrls') {
+    try { return JSON.parse(raw) } catch { return raw }
+  }
+  return raw
 }

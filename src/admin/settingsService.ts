@@ -1,18 +1,33 @@
-// Site settings kept in the database. Validation lives here so the API and the admin page agree.
+// Site settings kept in the database. Validation lives here so the API and the admin page agree;
+// every change is written together with its audit entries, and announced with `changed` so the
+// tracker, the seeder and the torrent rewrite follow at once.
 import { EventEmitter } from 'node:events'
 import { z } from 'zod'
 import { AppError } from '../errors.ts'
 import type { Db } from '../db/client.ts'
-import { readSettingValues, writeSettingValues } from './settingsRepository.ts'
+import { listAudit, readSettingValues, writeSettingValues, type AuditEntry } from './settingsRepository.ts'
+import { rebaseSiteUrl } from './siteUrlRebase.ts'
 
 export interface Settings {
+  /** Off: no torrents made, shown, tracked or seeded (nothing is deleted). */
   bittorrentEnabled: boolean
+  /** announce / announce-list of every torrent, in order. */
   trackerUrls: string[]
+  /** url-list (BEP 19): the file's own URL on this site, in every torrent. */
+  webSeedEnabled: boolean
+  /** BEP 27 private flag for torrents made from now on (it is inside the info dict). */
+  privateTorrents: boolean
 }
+
+export type SettingField = keyof Settings
+export const SETTING_FIELDS: readonly SettingField[] = ['bittorrentEnabled', 'trackerUrls', 'webSeedEnabled', 'privateTorrents']
+
+/** Fields GET /api/settings adds that PUT ignores, so a GET body can be sent back as it is. */
+export const READ_ONLY_FIELDS = ['siteTrackerUrl', 'backfill', 'rewrite'] as const
 
 const TRACKER_PROTOCOLS = new Set(['http:', 'https:', 'udp:', 'ws:', 'wss:'])
 
-const trackerUrl = z.string().trim().min(1).max(2000).refine((value) => {
+const trackerUrl = z.string().trim().min(1, 'a tracker URL is empty').max(2000).refine((value) => {
   try {
     const url = new URL(value)
     return TRACKER_PROTOCOLS.has(url.protocol) && url.hostname !== '' && !/\s/.test(value)
@@ -23,12 +38,28 @@ const trackerUrl = z.string().trim().min(1).max(2000).refine((value) => {
 
 const settingsInput = z.object({
   bittorrentEnabled: z.boolean(),
-  trackerUrls: z.array(trackerUrl).min(1, 'at least one tracker URL is needed').max(50),
-}).strict()
+  trackerUrls: z.array(trackerUrl).min(1, 'at least one tracker URL is needed').max(50, 'at most 50 tracker URLs'),
+  webSeedEnabled: z.boolean(),
+  privateTorrents: z.boolean(),
+  ...Object.fromEntries(READ_ONLY_FIELDS.map((f) => [f, z.unknown()])),
+}).partial().strict()
 
 export function defaultSettings(publicUrl: string): Settings {
-  return { bittorrentEnabled: true, trackerUrls: [`${publicUrl}/announce`] }
+  return { bittorrentEnabled: true, trackerUrls: [`${publicUrl}/announce`], webSeedEnabled: true, privateTorrents: false }
 }
+
+/** A bad value names its field, so the settings page can show the message beside it. */
+export class InvalidSettings extends AppError {
+  readonly field: string
+  constructor(field: string, message: string) {
+    super(400, 'invalid_settings', `${field}: ${message}`)
+    this.field = field
+  }
+}
+
+const d0 = (input: object, field: string): unknown => (input as Record<string, unknown>)[field]
+
+const encode = (s: Settings, field: SettingField): string => (field === 'trackerUrls' ? JSON.stringify(s.trackerUrls) : String(s[field]))
 
 export class SettingsService extends EventEmitter<{ changed: [Settings, Settings] }> {
   private current: Settings
@@ -40,37 +71,73 @@ export class SettingsService extends EventEmitter<{ changed: [Settings, Settings
     this.current = current
   }
 
-  static async load(db: Db, publicUrl: string): Promise<SettingsService> {
+  /**
+   * Reads the stored settings. When PUBLIC_URL differs from the one the site last ran with, the
+   * site's own tracker URLs in the list move to the new address (an audit entry says so); the
+   * returned `publicUrlChangedFrom` tells the caller to rewrite every torrent.
+   */
+  static async load(db: Db, publicUrl: string): Promise<{ settings: SettingsService; publicUrlChangedFrom: string | null }> {
     const values = await readSettingValues(db)
-    const settings = defaultSettings(publicUrl)
-    if (values.has('bittorrentEnabled')) settings.bittorrentEnabled = values.get('bittorrentEnabled') === 'true'
-    if (values.has('trackerUrls')) settings.trackerUrls = JSON.parse(values.get('trackerUrls')!) as string[]
-    return new SettingsService(db, settings)
+    const s = defaultSettings(publicUrl)
+    const bool = (key: string, fallback: boolean) => (values.has(key) ? values.get(key) === 'true' : fallback)
+    s.bittorrentEnabled = bool('bittorrentEnabled', s.bittorrentEnabled)
+    s.webSeedEnabled = bool('webSeedEnabled', s.webSeedEnabled)
+    s.privateTorrents = bool('privateTorrents', s.privateTorrents)
+    if (values.has('trackerUrls')) s.trackerUrls = JSON.parse(values.get('trackerUrls')!) as string[]
+    const service = new SettingsService(db, s)
+    const previousUrl = values.get('publicUrl') ?? null
+    if (previousUrl === null) await writeSettingValues(db, { publicUrl }, [])
+    if (previousUrl === null || previousUrl === publicUrl) return { settings: service, publicUrlChangedFrom: null }
+    const rebased = [...new Set(s.trackerUrls.map((u) => rebaseSiteUrl(u, previousUrl, publicUrl)))]
+    const actor = 'system (PUBLIC_URL changed)'
+    await service.save({ ...s, trackerUrls: rebased }, actor, [{ actor, field: 'publicUrl', before: previousUrl, after: publicUrl }])
+    return { settings: service, publicUrlChangedFrom: previousUrl }
+  }
+
+  /** Every torrent file now carries this PUBLIC_URL (called when the start-up rewrite is done). */
+  async confirmPublicUrl(publicUrl: string): Promise<void> {
+    await writeSettingValues(this.db, { publicUrl }, [])
+  }
+
+  /** Changes, newest first. */
+  audit(limit: number) {
+    return listAudit(this.db, limit)
   }
 
   get(): Settings {
     return { ...this.current, trackerUrls: [...this.current.trackerUrls] }
   }
 
-  /** Validates the whole input first: a bad value changes nothing. */
-  async update(input: unknown): Promise<Settings> {
+  /** Any subset of the fields; all checked first, so a bad value changes nothing. */
+  async update(input: unknown, actor: string): Promise<Settings> {
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new InvalidSettings('settings', 'expected a JSON object')
     const parsed = settingsInput.safeParse(input)
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!
-      const where = issue.path.length ? issue.path.join('.') : 'settings'
-      throw new AppError(400, 'invalid_settings', `${where}: ${issue.message}`)
+      if (issue.code === 'unrecognized_keys') throw new InvalidSettings(issue.keys[0] ?? 'settings', `unknown setting (known: ${SETTING_FIELDS.join(', ')})`)
+      const field = issue.path.length ? String(issue.path[0]) : 'settings'
+      const index = issue.path[1]
+      const entry = typeof index === 'number' ? ` (entry ${index + 1}: ${String(JSON.stringify((d0(input, field) as unknown[])[index])).slice(0, 200)})` : ''
+      throw new InvalidSettings(field, `${issue.message}${entry}`)
     }
+    const d = parsed.data
     const next: Settings = {
-      bittorrentEnabled: parsed.data.bittorrentEnabled,
-      trackerUrls: [...new Set(parsed.data.trackerUrls)],
+      bittorrentEnabled: d.bittorrentEnabled ?? this.current.bittorrentEnabled,
+      trackerUrls: d.trackerUrls ? [...new Set(d.trackerUrls)] : this.current.trackerUrls,
+      webSeedEnabled: d.webSeedEnabled ?? this.current.webSeedEnabled,
+      privateTorrents: d.privateTorrents ?? this.current.privateTorrents,
     }
-    await writeSettingValues(this.db, {
-      bittorrentEnabled: String(next.bittorrentEnabled),
-      trackerUrls: JSON.stringify(next.trackerUrls),
-    })
-    const previous = this.current
-    this.current = next
-    this.emit('changed', next, previous)
+    await this.save(next, actor)
     return this.get()
+  }
+
+  private async save(next: Settings, actor: string, extra: AuditEntry[] = []): Promise<void> {
+    const previous = this.current
+    const changed = SETTING_FIELDS.filter((f) => encode(previous, f) !== encode(next, f))
+    if (changed.length === 0 && extra.length === 0) return
+    const audit: AuditEntry[] = [...extra, ...changed.map((field) => ({ actor, field, before: encode(previous, field), after: encode(next, field) }))]
+    await writeSettingValues(this.db, Object.fromEntries(changed.map((f) => [f, encode(next, f)])), audit)
+    this.current = next
+    this.emit('changed', this.get(), previous)
   }
 }

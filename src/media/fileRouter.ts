@@ -2,14 +2,18 @@
 import { Router } from 'express'
 import type { NextFunction, Request, Response } from 'express'
 import { AppError, notFound } from '../errors.ts'
+import { readFile } from 'node:fs/promises'
+import type { SettingsService } from '../admin/settingsService.ts'
+import { retrackTorrent } from '../torrent/builder.ts'
 import { torrentPathFor } from '../torrent/torrentWriter.ts'
 import { resolveInside, type StoragePaths } from './storage.ts'
+import { torrentLinks } from './torrentLinks.ts'
 import type { VideoService } from './videoService.ts'
 
 // What Express's own sendFile callback ignores: an aborted request, a failed write to the socket.
 const clientGone = (err: { code?: string; syscall?: string }) => err.code === 'ECONNABORTED' || err.syscall === 'write'
 
-export function fileRouter(paths: StoragePaths, videos: VideoService): Router {
+export function fileRouter(paths: StoragePaths, videos: VideoService, settings: SettingsService): Router {
   const router = Router()
   router.get('/media/:fileName', serveMedia)
   router.get('/videos/:id/torrent', serveTorrent)
@@ -32,17 +36,23 @@ export function fileRouter(paths: StoragePaths, videos: VideoService): Router {
     })
   }
 
-  async function serveTorrent(req: Request, res: Response, next: NextFunction) {
+  async function serveTorrent(req: Request, res: Response) {
     const video = await videos.get(String(req.params.id))
+    const current = settings.get()
+    if (!current.bittorrentEnabled) throw new AppError(404, 'bittorrent_off', 'BitTorrent is switched off on this site')
     if (!video.torrent || video.status !== 'ready') throw new AppError(404, 'no_torrent', 'This video has no torrent (yet)')
     const full = torrentPathFor(resolveInside(paths.mediaDir, video.fileName))
+    let body: Buffer = await readFile(full).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw new AppError(404, 'no_torrent', 'The .torrent file is missing')
+      throw err
+    })
+    // The background rewrite has not reached this file yet: hand out what it will write.
+    const want = torrentLinks(current, videos.urls, video)
+    if (video.torrent.trackers !== JSON.stringify(want.trackers) || video.torrent.webSeeds !== JSON.stringify(want.webSeeds)) body = retrackTorrent(body, want)
     res.type('application/x-bittorrent')
     res.attachment(`${video.fileName}.torrent`)
-    res.sendFile(full, { dotfiles: 'deny' }, (err?: Error & { code?: string; syscall?: string }) => {
-      if (!err || clientGone(err)) return
-      if (err.code === 'ENOENT') return next(new AppError(404, 'no_torrent', 'The .torrent file is missing'))
-      if (!res.headersSent) next(err)
-    })
+    res.set('Cache-Control', 'no-cache')
+    res.send(body)
   }
 
   return router

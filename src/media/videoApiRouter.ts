@@ -1,9 +1,10 @@
 import { Router } from 'express'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { AppError, badRequest } from '../errors.ts'
+import type { SettingsService } from '../admin/settingsService.ts'
 import type { EmbeddedTracker } from '../tracker/embeddedTracker.ts'
 import type { SiteUrls } from '../web/urls.ts'
-import { presentVideoLive } from './videoPresenter.ts'
+import { presentVideo } from './videoPresenter.ts'
 import { decodeCursor, type VideoService } from './videoService.ts'
 import type { VideoRow } from './videoRepository.ts'
 import { discardUpload, parseVideoFields, receivedFile } from './uploadMiddleware.ts'
@@ -11,6 +12,7 @@ import { discardUpload, parseVideoFields, receivedFile } from './uploadMiddlewar
 export interface VideoApiDeps {
   videos: VideoService
   tracker: EmbeddedTracker
+  settings: SettingsService
   urls: SiteUrls
   requireAdmin: RequestHandler
   receiveUpload: RequestHandler
@@ -23,7 +25,7 @@ export function videoApiRouter(deps: VideoApiDeps): Router {
   router.get('/api/videos/:id', getVideo)
   router.delete('/api/videos/:id', deps.requireAdmin, deleteVideo)
 
-  const present = (v: VideoRow) => presentVideoLive(v, deps.urls, deps.tracker)
+  const present = (v: VideoRow) => presentVideo(v, deps)
 
   async function listVideos(req: Request, res: Response) {
     const limit = req.query.limit === undefined ? 20 : Number(req.query.limit)

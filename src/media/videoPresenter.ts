@@ -1,6 +1,9 @@
-// The video object of the JSON API (and the data the page template uses).
+// The video object of the JSON API (and the data the page templates use). Torrent links come
+// from the current settings, so a change shows at once; with BitTorrent off there are none.
+import type { Settings } from '../admin/settingsService.ts'
 import { buildMagnet } from '../torrent/magnet.ts'
 import type { SiteUrls } from '../web/urls.ts'
+import { torrentLinks } from './torrentLinks.ts'
 import type { VideoRow } from './videoRepository.ts'
 
 export interface SwarmView { seeders: number; leechers: number; completed: number }
@@ -16,14 +19,23 @@ export interface VideoJson {
   mimeType: string
   createdAt: string
   torrent: null | { infoHash: string; magnet: string; torrentUrl: string; pieceLength: number; trackers: string[]; webSeeds: string[] }
-  swarm: SwarmView
+  /** null with BitTorrent off or no torrent. */
+  swarm: SwarmView | null
 }
 
-export function presentVideo(video: VideoRow, urls: SiteUrls, counts: { seeders: number; leechers: number }): VideoJson {
-  const t = video.torrent
+export interface PresentContext {
+  urls: SiteUrls
+  settings: { get(): Settings }
+  tracker: { counts(infoHash: string): { seeders: number; leechers: number } }
+}
+
+/** The video object with the tracker's live counts. */
+export function presentVideo(video: VideoRow, ctx: PresentContext): VideoJson {
+  const { urls } = ctx
+  const settings = ctx.settings.get()
+  const t = settings.bittorrentEnabled && video.status === 'ready' ? video.torrent : null
   const size = Number(video.size)
-  const trackers = t ? (JSON.parse(t.trackers) as string[]) : []
-  const webSeeds = t ? (JSON.parse(t.webSeeds) as string[]) : []
+  const links = torrentLinks(settings, urls, video)
   return {
     id: video.id,
     title: video.title,
@@ -34,21 +46,16 @@ export function presentVideo(video: VideoRow, urls: SiteUrls, counts: { seeders:
     size,
     mimeType: video.mimeType,
     createdAt: video.createdAt.toISOString(),
-    torrent: t && video.status === 'ready'
+    torrent: t
       ? {
           infoHash: t.infoHash,
-          magnet: buildMagnet({ infoHash: t.infoHash, name: video.fileName, length: size, trackers, webSeeds }),
+          magnet: buildMagnet({ infoHash: t.infoHash, name: video.fileName, length: size, trackers: links.trackers, webSeeds: links.webSeeds }),
           torrentUrl: urls.torrent(video.id),
           pieceLength: t.pieceLength,
-          trackers,
-          webSeeds,
+          trackers: links.trackers,
+          webSeeds: links.webSeeds,
         }
       : null,
-    swarm: { seeders: counts.seeders, leechers: counts.leechers, completed: t?.completed ?? 0 },
+    swarm: t ? { ...ctx.tracker.counts(t.infoHash), completed: t.completed } : null,
   }
-}
-
-/** The video object with the tracker's live counts (none for a video without a torrent). */
-export function presentVideoLive(video: VideoRow, urls: SiteUrls, tracker: { counts(infoHash: string): { seeders: number; leechers: number } }): VideoJson {
-  return presentVideo(video, urls, video.torrent ? tracker.counts(video.torrent.infoHash) : { seeders: 0, leechers: 0 })
 }

@@ -56,3 +56,15 @@ export const incrementCompleted = (db: Db, infoHash: string) =>
   db.torrent.updateMany({ where: { infoHash }, data: { completed: { increment: 1 } } })
 
 export const allTorrentCounts = (db: Db) => db.torrent.findMany({ select: { infoHash: true, completed: true } })
+
+export interface TorrentLinksRow { torrentId: number; videoId: string; fileName: string; infoHash: string; trackers: string; webSeeds: string }
+
+// Raw SQL rather than a nested relation select (that leaks native memory per row with Prisma
+// 7.10, see bt_server/seedRepository.ts); quoted identifiers keep it valid for PostgreSQL.
+export const allTorrentLinks = (db: Db) => db.$queryRaw<TorrentLinksRow[]>`
+  SELECT t."id" AS "torrentId", v."id" AS "videoId", v."fileName", t."infoHash", t."trackers", t."webSeeds"
+  FROM "Torrent" t JOIN "Video" v ON v."id" = t."videoId"
+  ORDER BY t."id"`
+
+export const updateTorrentLinks = (db: Db, torrentId: number, links: { trackers: string[]; webSeeds: string[] }) =>
+  db.torrent.updateMany({ where: { id: torrentId }, data: { trackers: JSON.stringify(links.trackers), webSeeds: JSON.stringify(links.webSeeds) } })

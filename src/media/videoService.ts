@@ -8,6 +8,8 @@ import type { SettingsService } from '../admin/settingsService.ts'
 import type { EmbeddedTracker } from '../tracker/embeddedTracker.ts'
 import { hashAndWriteTorrent, torrentPathFor, writeTorrentFile, type TorrentContext, type TorrentSource, type WrittenTorrent } from '../torrent/torrentWriter.ts'
 import type { SiteUrls } from '../web/urls.ts'
+import { torrentLinks } from './torrentLinks.ts'
+import type { JobProgress } from './torrentRewriter.ts'
 import * as repo from './videoRepository.ts'
 import type { VideoRow } from './videoRepository.ts'
 import { newVideoId, storedFileName, type StoragePaths } from './storage.ts'
@@ -32,6 +34,8 @@ export interface VideoServiceDeps {
   createdBy: string
   /** Called after a torrent is published or a video deleted (the seeder rescans). */
   onTorrentsChanged?: () => void
+  /** A torrent was published with settings that changed while it was made (the rewrite runs). */
+  onStaleTorrent?: () => void
 }
 
 function encodeCursor(v: { createdAt: Date; id: string }): string {
@@ -49,9 +53,14 @@ export class VideoService {
   private readonly deps: VideoServiceDeps
   // Worker hashing runs one file at a time: the machine has few cores and the web must stay quick.
   private hashQueue: Promise<unknown> = Promise.resolve()
+  private backfill: JobProgress | null = null
 
   constructor(deps: VideoServiceDeps) {
     this.deps = deps
+  }
+
+  get urls(): SiteUrls {
+    return this.deps.urls
   }
 
   filePath(fileName: string): string {
@@ -60,7 +69,8 @@ export class VideoService {
 
   private torrentContext(video: { id: string; fileName: string }): TorrentContext {
     const { urls, settings, createdBy } = this.deps
-    return { trackers: settings.get().trackerUrls, webSeeds: [urls.file(video.fileName)], comment: urls.page(video.id), createdBy }
+    const current = settings.get()
+    return { ...torrentLinks(current, urls, video), createdBy, private: current.privateTorrents }
   }
 
   private source(video: { fileName: string; size: bigint }): TorrentSource {
@@ -73,6 +83,8 @@ export class VideoService {
     await repo.publishTorrent(this.deps.db, video.id, { ...written, fileMtimeMs: Math.floor(mtimeMs) })
     this.deps.tracker.allow(written.infoHash)
     this.deps.onTorrentsChanged?.()
+    const now = torrentLinks(this.deps.settings.get(), this.deps.urls, video)
+    if (JSON.stringify([now.trackers, now.webSeeds]) !== JSON.stringify([written.trackers, written.webSeeds])) this.deps.onStaleTorrent?.()
   }
 
   async create(input: NewVideo): Promise<VideoRow> {
@@ -155,11 +167,22 @@ export class VideoService {
       for (const video of await repo.findReadyVideosWithoutTorrent(this.deps.db)) {
         // A video deleted in the meantime cannot be updated; skip it.
         const marked = await repo.setVideoStatus(this.deps.db, video.id, 'processing').then(() => true, () => false)
-        if (marked) void this.hashInBackground(video)
+        if (!marked) continue
+        const progress = (this.backfill ??= { done: 0, total: 0 })
+        progress.total++
+        void this.hashInBackground(video).finally(() => {
+          progress.done++
+          if (this.backfill === progress && progress.done === progress.total) this.backfill = null
+        })
       }
     } catch (err) {
       console.error(`[torrent] backfilling torrents failed: ${(err as Error).message}`)
     }
+  }
+
+  /** done/total of torrents being made for videos uploaded while BitTorrent was off; null when none. */
+  backfillProgress(): JobProgress | null {
+    return this.backfill ? { ...this.backfill } : null
   }
 
   async loadAllowList(): Promise<void> {

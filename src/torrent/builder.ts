@@ -16,6 +16,8 @@ export interface TorrentSpec {
   comment?: string;
   createdBy: string;
   creationDate: number; // unix seconds
+  /** BEP 27: clients use only the torrent's trackers (no DHT, PEX, LSD). Part of the info dict. */
+  private?: boolean;
 }
 
 export interface BuiltTorrent {
@@ -34,6 +36,8 @@ export interface DecodedTorrent {
   trackers: string[];
   webSeeds: string[];
   comment?: string;
+  /** BEP 27 private flag set in the info dict. */
+  private: boolean;
 }
 
 const SHA1_LENGTH = 20;
@@ -83,7 +87,7 @@ function validateSpec(spec: TorrentSpec): { trackers: string[]; webSeeds: string
 
 export function buildTorrent(spec: TorrentSpec): BuiltTorrent {
   const { trackers, webSeeds } = validateSpec(spec);
-  const info = { length: spec.length, name: spec.name, 'piece length': spec.pieceLength, pieces: spec.pieces };
+  const info = { length: spec.length, name: spec.name, 'piece length': spec.pieceLength, pieces: spec.pieces, private: spec.private ? 1 : undefined };
   const infoBuffer = Buffer.from(bencode.encode(info));
   const infoHashBuffer = createHash('sha1').update(infoBuffer).digest();
   // bencode sorts dict keys and skips undefined values, so optional fields
@@ -175,18 +179,50 @@ export function decodeTorrent(buf: Buffer): DecodedTorrent {
     pieceCount,
     trackers: readTrackers(top),
     webSeeds: textList(top['url-list']),
+    private: info.private === 1,
   };
   if (isBytes(top.comment)) result.comment = text(top.comment);
   return result;
 }
 
-// Drops web seeds (url-list, and legacy BEP 17 httpseeds) by splicing the raw
-// top-level entries: every other byte, notably the info dict, is copied
-// verbatim so the infohash cannot change.
-export function stripWebSeeds(torrentBuffer: Buffer): Buffer {
+// Replaces top-level entries by splicing the raw bytes: every other byte, notably the info
+// dict, is copied verbatim so the infohash cannot change. `undefined` removes a key. Keys stay
+// in byte order, as bencode requires.
+export function spliceTopLevel(torrentBuffer: Buffer, replace: Record<string, unknown>): Buffer {
   decodeTorrent(torrentBuffer); // reject non-torrents with bad_torrent
-  const kept = topLevelEntries(torrentBuffer)
-    .filter((e) => e.key !== 'url-list' && e.key !== 'httpseeds')
-    .map((e) => torrentBuffer.subarray(e.keyStart, e.end));
-  return Buffer.concat([Buffer.from('d'), ...kept, Buffer.from('e')]);
+  if ('info' in replace) bad('the info dictionary cannot be replaced');
+  const entries = topLevelEntries(torrentBuffer)
+    .filter((e) => !(e.key in replace))
+    .map((e) => ({ key: Buffer.from(e.key, 'latin1'), bytes: torrentBuffer.subarray(e.keyStart, e.end) }));
+  for (const [key, value] of Object.entries(replace)) {
+    if (value === undefined) continue;
+    const k = Buffer.from(key, 'latin1');
+    entries.push({ key: k, bytes: Buffer.concat([Buffer.from(`${k.length}:`), k, Buffer.from(bencode.encode(value))]) });
+  }
+  entries.sort((a, b) => Buffer.compare(a.key, b.key));
+  return Buffer.concat([Buffer.from('d'), ...entries.map((e) => e.bytes), Buffer.from('e')]);
+}
+
+export interface TorrentLinks {
+  trackers: string[];
+  webSeeds: string[];
+  comment?: string;
+}
+
+/** A stored torrent with new trackers, web seeds and comment; same info dict, same infohash. */
+export function retrackTorrent(torrentBuffer: Buffer, links: TorrentLinks): Buffer {
+  const trackers = checkUrls(links.trackers, 'trackers', TRACKER_PROTOCOLS);
+  const webSeeds = checkUrls(links.webSeeds, 'webSeeds', WEBSEED_PROTOCOLS);
+  return spliceTopLevel(torrentBuffer, {
+    announce: trackers[0],
+    'announce-list': trackers.length > 0 ? trackers.map((t) => [t]) : undefined,
+    'url-list': webSeeds.length > 0 ? webSeeds : undefined,
+    httpseeds: undefined, // BEP 17 seeds are ours to drop too: url-list is the one we write
+    ...(links.comment !== undefined ? { comment: links.comment } : {}),
+  });
+}
+
+// Drops web seeds (url-list, and legacy BEP 17 httpseeds), for a client that must use peers.
+export function stripWebSeeds(torrentBuffer: Buffer): Buffer {
+  return spliceTopLevel(torrentBuffer, { 'url-list': undefined, httpseeds: undefined });
 }

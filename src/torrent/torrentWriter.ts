@@ -1,5 +1,5 @@
 // Turns hashed pieces into the .torrent file written beside the media file.
-import { rename, writeFile, unlink } from 'node:fs/promises'
+import { open, rename, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import { buildTorrent } from './builder.ts'
 import { hashFileInWorker } from './hashInWorker.ts'
@@ -17,6 +17,8 @@ export interface TorrentContext {
   webSeeds: string[]
   comment: string
   createdBy: string
+  /** BEP 27 private flag (inside the info dict: it decides the infohash). */
+  private: boolean
 }
 
 export interface WrittenTorrent {
@@ -41,13 +43,37 @@ export async function writeTorrentFile(source: TorrentSource, hashed: { pieceLen
     comment: ctx.comment,
     createdBy: ctx.createdBy,
     creationDate: Math.floor(Date.now() / 1000),
+    private: ctx.private,
   })
   const torrentPath = torrentPathFor(source.filePath)
-  // Write then rename, so a reader never sees half a .torrent.
-  const tmp = path.join(path.dirname(torrentPath), `.${path.basename(torrentPath)}.tmp`)
-  await writeFile(tmp, built.buffer)
-  await rename(tmp, torrentPath).catch(async (err) => { await unlink(tmp).catch(() => {}); throw err })
+  await writeFileAtomic(torrentPath, built.buffer)
   return { infoHash: built.infoHash, pieceLength: hashed.pieceLength, pieceCount: built.pieceCount, trackers: ctx.trackers, webSeeds: ctx.webSeeds, torrentPath }
+}
+
+/** The temporary name writeFileAtomic uses; the start-up check removes leftovers. */
+export const atomicTempPath = (file: string) => path.join(path.dirname(file), `.${path.basename(file)}.tmp`)
+
+/**
+ * Write to a temporary file, fsync it, rename it over the target, fsync the folder: a reader
+ * (or a crash at any point) sees the old file or the new one, never half of one.
+ */
+export async function writeFileAtomic(file: string, data: Buffer): Promise<void> {
+  const tmp = atomicTempPath(file)
+  try {
+    const handle = await open(tmp, 'w', 0o644)
+    try {
+      await handle.writeFile(data)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await rename(tmp, file)
+  } catch (err) {
+    await unlink(tmp).catch(() => {})
+    throw err
+  }
+  const dir = await open(path.dirname(file), 'r')
+  try { await dir.sync() } finally { await dir.close() }
 }
 
 /** For files whose pieces were not hashed on the way in: hash off the main thread, then write. */

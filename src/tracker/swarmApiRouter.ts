@@ -3,13 +3,16 @@
 // video id only names which swarm.
 import { Router } from 'express'
 import type { Request, Response } from 'express'
-import { badRequest } from '../errors.ts'
+import { AppError, badRequest } from '../errors.ts'
+import type { RequestHandler } from 'express'
 import { HISTORY_RANGES, isHistoryRange, type SwarmHistory } from './swarmHistory.ts'
 
-export function swarmApiRouter(deps: { swarm: SwarmHistory }): Router {
+export function swarmApiRouter(deps: { swarm: SwarmHistory; bittorrentEnabled: () => boolean }): Router {
   const router = Router()
-  router.get('/api/videos/:id/swarm', getSwarm)
-  router.get('/api/videos/:id/swarm/history', getHistory)
+  // With BitTorrent off there are no swarms to show (the numbers would be of torrents that cannot work).
+  const whenOn: RequestHandler = (_req, _res, next) => next(deps.bittorrentEnabled() ? undefined : new AppError(404, 'bittorrent_off', 'BitTorrent is switched off on this site'))
+  router.get('/api/videos/:id/swarm', whenOn, getSwarm)
+  router.get('/api/videos/:id/swarm/history', whenOn, getHistory)
 
   async function getSwarm(req: Request, res: Response) {
     const now = await deps.swarm.current(String(req.params.id))

@@ -2,11 +2,12 @@
 import { Router } from 'express'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { AppError, toAppError } from '../errors.ts'
-import { presentVideoLive } from '../media/videoPresenter.ts'
+import { presentVideo } from '../media/videoPresenter.ts'
 import { decodeCursor, type VideoService } from '../media/videoService.ts'
 import type { VideoRow } from '../media/videoRepository.ts'
 import { discardUpload, parseVideoFields, receivedFile } from '../media/uploadMiddleware.ts'
 import { requireCsrf, requirePageLogin } from '../auth/middleware.ts'
+import type { SettingsService } from '../admin/settingsService.ts'
 import type { EmbeddedTracker } from '../tracker/embeddedTracker.ts'
 import { HISTORY_RANGES, isHistoryRange, type HistoryRange, type SwarmHistory } from '../tracker/swarmHistory.ts'
 import type { SiteUrls } from './urls.ts'
@@ -18,6 +19,7 @@ const CHART_SIZE = { width: 440, height: 150 }
 export interface PagesDeps {
   videos: VideoService
   tracker: EmbeddedTracker
+  settings: SettingsService
   swarm: SwarmHistory
   urls: SiteUrls
   receiveUpload: RequestHandler
@@ -32,7 +34,7 @@ export function pagesRouter(deps: PagesDeps): Router {
   router.get('/upload', requirePageLogin(), uploadForm)
   router.post('/upload', requirePageLogin(), requireCsrf(), receiveUploadForForm, upload)
 
-  const present = (v: VideoRow) => presentVideoLive(v, deps.urls, deps.tracker)
+  const present = (v: VideoRow) => presentVideo(v, deps)
 
   async function home(req: Request, res: Response) {
     const cursor = typeof req.query.after === 'string' ? decodeCursor(req.query.after) : undefined
@@ -61,6 +63,7 @@ export function pagesRouter(deps: PagesDeps): Router {
     const range = req.query.range ?? '24h'
     if (!isHistoryRange(range)) throw new AppError(400, 'bad_request', `range must be one of: ${Object.keys(HISTORY_RANGES).join(', ')}`)
     const row = await deps.videos.get(String(req.params.id))
+    if (!deps.settings.get().bittorrentEnabled) throw new AppError(404, 'bittorrent_off', 'BitTorrent is switched off on this site')
     const svg = await chartFor(row.torrent?.id ?? null, range)
     res.set('Cache-Control', 'no-cache')
     res.type('image/svg+xml').send(svg)

@@ -137,7 +137,7 @@ test('a restart keeps the completed count and the history, and thins old samples
   assert.equal(stored, 1)
   const live = (await swarmNow()).body
   assert.deepEqual([live.seeders, live.leechers, live.completed], [0, 0, stored])
-  assert.equal((await getVideo(s(), video.id)).swarm.completed, stored)
+  assert.equal((await getVideo(s(), video.id)).swarm!.completed, stored)
 
   // Thinned at start: the first sample of each of the four hours, nothing older than 30 days.
   const older = storedSamples().filter((r) => r.ms < Date.now() - DAY)

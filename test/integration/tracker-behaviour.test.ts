@@ -213,7 +213,7 @@ describe('one site, UDP on, interval 120 s, min interval 30 s, numwant capped at
     } finally {
       await Promise.all([peer, stranger].map((x) => new Promise<void>((resolve) => x.destroy(() => resolve()))))
     }
-    await waitUntil(async () => (await getVideo(s, ids[2]!)).swarm.leechers === 3, 'the ws peer to leave on close')
+    await waitUntil(async () => (await getVideo(s, ids[2]!)).swarm!.leechers === 3, 'the ws peer to leave on close')
   })
 
   test('peers expire after two missed intervals (plus a minute): counts drop', async () => {

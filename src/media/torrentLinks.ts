@@ -1,0 +1,15 @@
+// What the site's settings say a video's torrent carries outside its info dict: trackers, web
+// seed and comment. New torrents are made with it, the rewrite brings old ones to it, and the
+// API, pages and magnets show it at once (before the rewrite has reached that file).
+import type { Settings } from '../admin/settingsService.ts'
+import type { SiteUrls } from '../web/urls.ts'
+
+export interface VideoLinks { trackers: string[]; webSeeds: string[]; comment: string }
+
+export function torrentLinks(settings: Settings, urls: SiteUrls, video: { id: string; fileName: string }): VideoLinks {
+  return {
+    trackers: settings.trackerUrls,
+    webSeeds: settings.webSeedEnabled ? [urls.file(video.fileName)] : [],
+    comment: urls.page(video.id),
+  }
+}
