@@ -11,12 +11,15 @@ import { announceQuery, binParam, getJson, ls, mediaDir, sql, trackerGet, upload
 
 let server: TestServer
 let clip: string
-let defaults: { bittorrentEnabled: boolean; trackerUrls: string[] }
+interface SettingsBody { bittorrentEnabled: boolean; trackerUrls: string[]; webSeedEnabled: boolean; privateTorrents: boolean }
+let defaults: SettingsBody
+
+const siteDefaults = (): SettingsBody => ({ bittorrentEnabled: true, trackerUrls: [`${server.services.config.publicUrl}/announce`], webSeedEnabled: true, privateTorrents: false })
 
 before(async () => {
   server = await startTestServer()
   clip = await makeVideo({ seconds: 1 })
-  defaults = { bittorrentEnabled: true, trackerUrls: [`${server.services.config.publicUrl}/announce`] }
+  defaults = siteDefaults()
 })
 after(async () => {
   await server?.stop()
@@ -33,11 +36,24 @@ const putSettings = (body: unknown, auth: string | null = server.basicAuth) =>
     body: typeof body === 'string' ? body : JSON.stringify(body),
   })
 
+/** The writable fields of a GET or PUT answer (the rest is read-only: site tracker, job progress). */
+function writable(body: any): SettingsBody {
+  const { siteTrackerUrl, backfill, rewrite, ...rest } = body
+  assert.equal(siteTrackerUrl, `${server.services.config.publicUrl}/announce`)
+  assert.ok(backfill === null || typeof backfill.total === 'number')
+  assert.ok(rewrite === null || typeof rewrite.total === 'number')
+  return rest
+}
+
 async function putOk(body: unknown) {
   const res = await putSettings(body)
   assert.equal(res.status, 200, JSON.stringify(res.body))
-  return res.body
+  return writable(res.body)
 }
+
+const current = async () => writable((await getSettings()).body)
+/** Waits for the background rewrite of .torrent files to finish. */
+const rewriteDone = () => waitFor(async () => (await getSettings()).body.rewrite === null, 'the torrent rewrite to finish')
 
 const storedName = (v: VideoJson) => decodeURIComponent(new URL(v.fileUrl).pathname.slice('/media/'.length))
 const failure = (body: any): string | undefined => (body?.['failure reason'] ? Buffer.from(body['failure reason']).toString() : undefined)
@@ -49,14 +65,14 @@ describe('GET/PUT /api/settings', () => {
     const wrong = 'Basic ' + Buffer.from('admin:wrong-password').toString('base64')
     assert.equal((await getSettings(wrong)).status, 401)
     assert.equal((await putSettings({ ...defaults, bittorrentEnabled: false }, wrong)).status, 401)
-    assert.deepEqual((await getSettings()).body, defaults)
+    assert.deepEqual(await current(), defaults)
   })
 
   test('defaults: BitTorrent on, PUBLIC_URL/announce', async () => {
     await putOk(defaults)
     const res = await getSettings()
     assert.equal(res.status, 200)
-    assert.deepEqual(res.body, defaults)
+    assert.deepEqual(writable(res.body), defaults)
   })
 
   test('a bad value is 400 and changes nothing', async () => {
@@ -76,6 +92,9 @@ describe('GET/PUT /api/settings', () => {
       { bittorrentEnabled: false, trackerUrls: good },
       { bittorrentEnabled: false, trackerUrls: [] },
       { bittorrentEnabled: false, trackerUrls: null },
+      { bittorrentEnabled: false, color: 'blue' },
+      { webSeedEnabled: 'off' },
+      { privateTorrents: null },
       '{"bittorrentEnabled": false, "trackerUrls": [',
       '[]',
       'null',
@@ -85,7 +104,7 @@ describe('GET/PUT /api/settings', () => {
       assert.equal(res.status, 400, `${JSON.stringify(body)} → ${res.status} ${JSON.stringify(res.body)}`)
       assert.equal(typeof res.body.error.code, 'string')
       assert.equal(typeof res.body.error.message, 'string')
-      assert.deepEqual((await getSettings()).body, defaults, `unchanged after ${JSON.stringify(body)}`)
+      assert.deepEqual(await current(), defaults, `unchanged after ${JSON.stringify(body)}`)
     }
     // Still on: a new upload gets a torrent with the default tracker.
     const v = await uploadOk(server, { title: 'after bad settings' }, { path: clip })
@@ -104,9 +123,9 @@ describe('GET/PUT /api/settings', () => {
       'wss://tracker.example/ws',
       'ws://127.0.0.1:8000',
     ]
-    const saved = await putOk({ bittorrentEnabled: true, trackerUrls })
-    assert.deepEqual(saved, { bittorrentEnabled: true, trackerUrls })
-    assert.deepEqual((await getSettings()).body, saved)
+    const saved = await putOk({ trackerUrls })
+    assert.deepEqual(saved, { ...defaults, trackerUrls })
+    assert.deepEqual(await current(), saved)
 
     const v = await uploadOk(server, { title: 'after the change' }, { path: clip })
     assert.deepEqual(v.torrent!.trackers, trackerUrls)
@@ -115,21 +134,81 @@ describe('GET/PUT /api/settings', () => {
     const magnet = new URLSearchParams(v.torrent!.magnet.slice('magnet:?'.length))
     assert.deepEqual(magnet.getAll('tr'), trackerUrls)
 
-    // Existing torrents are not rewritten (their infohash must not change).
-    assert.deepEqual(await readFile(path.join(mediaDir(server), `${storedName(old)}.torrent`)), oldTorrent)
-    assert.deepEqual((await getJson(`${server.url}/api/videos/${old.id}`)).body.torrent.trackers, defaults.trackerUrls)
+    // The existing torrent follows: the API at once, the file after the background rewrite, and
+    // its infohash (the info dict) is the same.
+    assert.deepEqual((await getJson(`${server.url}/api/videos/${old.id}`)).body.torrent.trackers, trackerUrls)
+    await rewriteDone()
+    const rewritten = await readFile(path.join(mediaDir(server), `${storedName(old)}.torrent`))
+    assert.notDeepEqual(rewritten, oldTorrent)
+    const before = decodeTorrent(oldTorrent)
+    const after = decodeTorrent(rewritten)
+    assert.deepEqual(after.trackers, trackerUrls)
+    assert.equal(after.infoHash, before.infoHash)
+    assert.equal(after.infoHash, old.torrent!.infoHash)
+    assert.deepEqual(after.webSeeds, before.webSeeds)
     await putOk(defaults)
+    await rewriteDone()
+  })
+
+  test('PUT takes any subset of the fields; the others keep their values', async () => {
+    await putOk(defaults)
+    assert.deepEqual(await putOk({ webSeedEnabled: false }), { ...defaults, webSeedEnabled: false })
+    assert.deepEqual(await putOk({ privateTorrents: true }), { ...defaults, webSeedEnabled: false, privateTorrents: true })
+    assert.deepEqual(await putOk({}), { ...defaults, webSeedEnabled: false, privateTorrents: true })
+    // A GET body sent back as it is (read-only fields included) is accepted.
+    const echoed = await putSettings((await getSettings()).body)
+    assert.equal(echoed.status, 200, JSON.stringify(echoed.body))
+    const unknown = await putSettings({ webSeedEnabled: true, trackerURLs: ['http://x.example/announce'] })
+    assert.equal(unknown.status, 400)
+    assert.match(unknown.body.error.message, /trackerURLs: unknown setting/)
+    assert.deepEqual(await current(), { ...defaults, webSeedEnabled: false, privateTorrents: true })
+    await putOk(defaults)
+    await rewriteDone()
+  })
+
+  test('the private flag goes into new torrents only, inside the info dict', async () => {
+    await putOk(defaults)
+    const before = await uploadOk(server, { title: 'public one' }, { path: clip })
+    await putOk({ privateTorrents: true })
+    const priv = await uploadOk(server, { title: 'private one' }, { path: clip })
+    const readT = async (v: VideoJson) => decodeTorrent(await readFile(path.join(mediaDir(server), `${storedName(v)}.torrent`)))
+    assert.equal((await readT(priv)).private, true)
+    const old = await readT(before)
+    assert.equal(old.private, false)
+    assert.equal(old.infoHash, before.torrent!.infoHash)
+    await putOk(defaults)
+  })
+
+  test('every change is in the audit list, newest first, with who and from what to what', async () => {
+    await putOk(defaults)
+    await putOk({ webSeedEnabled: false, trackerUrls: ['udp://tracker.example:1/announce'] })
+    await putOk({ webSeedEnabled: true })
+    const res = await getJson(`${server.url}/api/settings/audit?limit=3`, { headers: { authorization: server.basicAuth } })
+    assert.equal(res.status, 200)
+    const [last, ...earlier] = res.body.entries
+    assert.deepEqual({ ...last, at: undefined }, { at: undefined, actor: 'admin', field: 'webSeedEnabled', from: false, to: true })
+    assert.ok(Date.now() - Date.parse(last.at) < 60_000)
+    const fields = earlier.map((e: any) => e.field).sort()
+    assert.deepEqual(fields, ['trackerUrls', 'webSeedEnabled'])
+    const trackers = earlier.find((e: any) => e.field === 'trackerUrls')
+    assert.deepEqual(trackers.from, defaults.trackerUrls)
+    assert.deepEqual(trackers.to, ['udp://tracker.example:1/announce'])
+    assert.equal((await getJson(`${server.url}/api/settings/audit`)).status, 401)
+    assert.equal((await getJson(`${server.url}/api/settings/audit?limit=0`, { headers: { authorization: server.basicAuth } })).status, 400)
+    await putOk(defaults)
+    await rewriteDone()
   })
 
   test('settings survive a restart', async () => {
     const dir = server.storageDir
     const trackerUrls = ['https://tracker.example/announce']
-    await putOk({ bittorrentEnabled: true, trackerUrls })
+    await putOk({ bittorrentEnabled: true, trackerUrls, webSeedEnabled: false, privateTorrents: true })
     await server.stop({ keepStorage: true })
-    server = await startTestServer({}, dir)
-    assert.deepEqual((await getSettings()).body, { bittorrentEnabled: true, trackerUrls })
-    defaults = { bittorrentEnabled: true, trackerUrls: [`${server.services.config.publicUrl}/announce`] }
+    server = await startTestServer({ PORT: String(server.port) }, dir)
+    assert.deepEqual(await current(), { bittorrentEnabled: true, trackerUrls, webSeedEnabled: false, privateTorrents: true })
+    defaults = siteDefaults()
     await putOk(defaults)
+    await rewriteDone()
   })
 })
 

@@ -61,6 +61,7 @@ test('decodeTorrent round-trips what buildTorrent wrote', () => {
     pieceCount: 6,
     trackers: s.trackers,
     webSeeds: s.webSeeds,
+    private: false,
     comment: 'a comment',
   });
 });
