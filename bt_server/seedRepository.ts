@@ -1,4 +1,5 @@
-// What the seeder reads from the database: every published torrent and the file it belongs to.
+// What the seeder reads from the database: every published torrent and the file it belongs to,
+// or nothing while the admin has BitTorrent switched off.
 import type { Db } from '../src/db/client.ts'
 
 export interface Seedable {
@@ -8,25 +9,30 @@ export interface Seedable {
   infoHash: string
   /** File modification time recorded when the torrent was made; null for older records. */
   fileMtimeMs: number | null
+  /** The `Torrent.trackers` column as stored (JSON): a change key, the .torrent has the URLs. */
+  trackers: string
 }
 
 // One plain join rather than `torrent.findMany({ select: { video: { select: … } } })`: with
 // Prisma 7.10 and the better-sqlite3 adapter, that nested relation select leaves ~230 bytes of
 // native memory per row behind on every call (1,000 videos: ~230 KB per rescan, 0.6 GB a day at
 // the default 30 s interval; see prisma/orm#30276, #29774). Quoted identifiers keep the SQL valid
-// for PostgreSQL too.
-interface SeedableRow { videoId: string; fileName: string; size: bigint | number; infoHash: string; fileMtimeMs: bigint | number | null }
+// for PostgreSQL too. The BitTorrent switch is read in the same statement, so a rescan sees one
+// state of both; no `bittorrentEnabled` row means on.
+interface SeedableRow { videoId: string; fileName: string; size: bigint | number; infoHash: string; fileMtimeMs: bigint | number | null; trackers: string }
 
 export async function findSeedable(db: Db): Promise<Seedable[]> {
   const rows = await db.$queryRaw<SeedableRow[]>`
-    SELECT v."id" AS "videoId", v."fileName", v."size", t."infoHash", t."fileMtimeMs"
+    SELECT v."id" AS "videoId", v."fileName", v."size", t."infoHash", t."fileMtimeMs", t."trackers"
     FROM "Torrent" t JOIN "Video" v ON v."id" = t."videoId"
-    WHERE v."status" = 'ready'`
+    WHERE v."status" = 'ready'
+      AND NOT EXISTS (SELECT 1 FROM "Setting" s WHERE s."key" = 'bittorrentEnabled' AND s."value" = 'false')`
   return rows.map((r) => ({
     videoId: r.videoId,
     fileName: r.fileName,
     size: Number(r.size),
     infoHash: r.infoHash,
     fileMtimeMs: r.fileMtimeMs === null ? null : Number(r.fileMtimeMs),
+    trackers: r.trackers,
   }))
 }

@@ -1,6 +1,7 @@
 // Keeps an engine's set of seeded torrents in line with the database, whatever the engine
 // (webtorrent or the lean one): `sync` adds new ones (after a file check), drops removed or
-// changed ones, and reports problems once.
+// changed ones, hands the engine new tracker lists, and reports problems once.
+import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { checkFile, statFile } from './fileCheck.ts'
 import type { Seedable } from './seedRepository.ts'
@@ -27,10 +28,16 @@ export interface SeedEngine {
   add(infoHash: string, torrentFile: Buffer, filePath: string): Promise<void>
   /** Stops seeding it and closes its peers. */
   remove(infoHash: string): Promise<void>
+  /**
+   * Announces a seeded torrent to the trackers `torrentFile` lists now (the same torrent, its
+   * tracker list rewritten); throws if it cannot, e.g. the file is for another infohash.
+   */
+  retrack(infoHash: string, torrentFile: Buffer): Promise<void>
   destroy(): Promise<void>
 }
 
-interface Seeded { fileName: string; size: number; mtimeMs: number }
+/** `trackers`: the Seedable's key when its tracker list was last read from the .torrent. */
+interface Seeded { fileName: string; size: number; mtimeMs: number; trackers: string }
 
 export class SeedSync {
   private readonly engine: SeedEngine
@@ -85,7 +92,7 @@ export class SeedSync {
     for (const [infoHash, seeded] of this.seeded) {
       if (!byHash.has(infoHash)) {
         await this.stop(infoHash)
-        this.opts.log(`[seeder] stopped seeding ${seeded.fileName} (unpublished)`)
+        this.opts.log(`[seeder] stopped seeding ${seeded.fileName} (unpublished, or BitTorrent switched off)`)
         continue
       }
       // Still wanted: make sure the file is the one we verified.
@@ -93,7 +100,10 @@ export class SeedSync {
       if (!now || now.size !== seeded.size || now.mtimeMs !== seeded.mtimeMs) {
         await this.stop(infoHash)
         this.report(infoHash, seeded.fileName, now ? 'the media file changed while seeded' : 'the media file has vanished')
+        continue
       }
+      const trackers = byHash.get(infoHash)!.trackers
+      if (trackers !== seeded.trackers) await this.retrack(infoHash, seeded, trackers)
     }
     for (const [infoHash] of this.problems) if (!byHash.has(infoHash)) this.problems.delete(infoHash)
 
@@ -109,13 +119,27 @@ export class SeedSync {
           continue
         }
         await this.engine.add(w.infoHash, verdict.torrent, filePath)
-        this.seeded.set(w.infoHash, { fileName: w.fileName, size: verdict.size, mtimeMs: verdict.mtimeMs })
+        this.seeded.set(w.infoHash, { fileName: w.fileName, size: verdict.size, mtimeMs: verdict.mtimeMs, trackers: w.trackers })
         if (this.problems.delete(w.infoHash)) this.opts.log(`[seeder] ${w.fileName} is fine again`)
         this.opts.log(`[seeder] seeding ${w.fileName} (${w.infoHash})${verdict.rehashed ? ' after rehashing it' : ''}`)
       } catch (err) {
         await this.stop(w.infoHash).catch(() => {})
         this.report(w.infoHash, w.fileName, `cannot seed it: ${(err as Error).message ?? err}`)
       }
+    }
+  }
+
+  // The web app rewrites the .torrent (same info dict) before it updates the column, so the file
+  // read here is at least as new as `trackers`. A file that cannot be read or is for another
+  // torrent stops the seeding, as in `add`; the next scan checks and adds it afresh.
+  private async retrack(infoHash: string, seeded: Seeded, trackers: string): Promise<void> {
+    try {
+      await this.engine.retrack(infoHash, await readFile(`${this.filePath(seeded.fileName)}.torrent`))
+      seeded.trackers = trackers
+      this.opts.log(`[seeder] ${seeded.fileName}: now announcing to the trackers its .torrent lists`)
+    } catch (err) {
+      await this.stop(infoHash).catch(() => {})
+      this.report(infoHash, seeded.fileName, `cannot take its new trackers: ${(err as Error).message ?? err}`)
     }
   }
 

@@ -2,6 +2,7 @@
 // stored files, in place, with webtorrent. What to seed is decided by SeedSync (seedSync.ts).
 import WebTorrent from 'webtorrent'
 import path from 'node:path'
+import { readTorrentMeta } from './lean/torrentMeta.ts'
 import { SeedSync, type SeedEngine, type SeederOptions } from './seedSync.ts'
 
 export type { SeederOptions, SeederStatus } from './seedSync.ts'
@@ -9,6 +10,8 @@ export type { SeederOptions, SeederStatus } from './seedSync.ts'
 class WebtorrentEngine implements SeedEngine {
   private readonly client: WebTorrent.Instance
   private readonly opts: SeederOptions
+  /** infohash -> media file, to add a torrent again in `retrack`. */
+  private readonly files = new Map<string, string>()
 
   constructor(opts: SeederOptions) {
     this.opts = opts
@@ -59,14 +62,27 @@ class WebtorrentEngine implements SeedEngine {
         torrent.done = true
         torrent.off('error', onError)
         torrent.on('error', (err) => this.opts.log(`[seeder] torrent ${infoHash}: ${(err as Error).message ?? err}`))
+        this.files.set(infoHash, filePath)
         resolve()
       })
     })
   }
 
   async remove(infoHash: string): Promise<void> {
+    this.files.delete(infoHash)
     if (!(await this.client.get(infoHash))) return
     await new Promise<void>((resolve) => void this.client.remove(infoHash, { destroyStore: false }, () => resolve()))
+  }
+
+  // webtorrent cannot change a torrent's announce list in place: it is removed (its peers and
+  // all; `stopped` to the old trackers) and added again. The infohash is checked first, since
+  // webtorrent would seed whatever torrent the file holds from this path.
+  async retrack(infoHash: string, torrentFile: Buffer): Promise<void> {
+    const filePath = this.files.get(infoHash)
+    if (!filePath) throw new Error('not seeding it')
+    readTorrentMeta(torrentFile, infoHash)
+    await this.remove(infoHash)
+    await this.add(infoHash, torrentFile, filePath)
   }
 
   destroy(): Promise<void> {

@@ -1,6 +1,7 @@
 // Runs the announce schedule: one timer for all torrents, `started` first (as a seed: left=0,
 // downloaded=0), then periodic announces at the tracker's interval, `stopped` when a torrent is
-// removed and (best effort, a few per tracker) at shutdown. Peers from the replies go to `onPeers`.
+// removed or a tracker leaves its list, and (best effort, a few per tracker) at shutdown. Peers
+// from the replies go to `onPeers`.
 import { randomInt } from 'node:crypto'
 import { AnnounceSchedule, type ScheduleOptions } from './announceSchedule.ts'
 import type { AnnounceEvent, AnnounceReply, PeerAddress } from './trackerCodec.ts'
@@ -12,7 +13,8 @@ const NUMWANT = 50
 /** `stopped` announces sent per tracker at shutdown; the tracker expires the rest itself. */
 const STOPPED_AT_SHUTDOWN = 10
 
-interface Job { target: AnnounceTarget; url: string; key: string }
+/** `sending`: an announce is in flight; `dropped`: gone from the list meanwhile (see `drop`). */
+interface Job { target: AnnounceTarget; url: string; key: string; sending: boolean; dropped: boolean }
 
 export class Announcer {
   private readonly schedule: AnnounceSchedule
@@ -38,29 +40,54 @@ export class Announcer {
     this.schedule = new AnnounceSchedule(opts.schedule)
   }
 
+  /** Starts announcing a torrent to its trackers. */
   add(target: AnnounceTarget): void {
+    this.update(target)
+  }
+
+  /**
+   * Announces a torrent to `target.trackers` as they are now: a tracker new to the list gets
+   * `started` at once, one no longer listed gets `stopped` (if it had our `started`), the others
+   * keep their schedule.
+   */
+  update(target: AnnounceTarget): void {
+    const old = new Map((this.byTorrent.get(target.infoHash) ?? []).map((j) => [j.url, j]))
     const jobs: Job[] = []
-    for (const url of target.trackers) {
+    for (const url of new Set(target.trackers)) {
+      const known = old.get(url)
+      if (known) {
+        old.delete(url)
+        known.target = target
+        jobs.push(known)
+        continue
+      }
       if (!TrackerClient.supports(url)) {
         if (!this.skipped.has(url)) { this.skipped.add(url); this.log(`[seeder] not announcing to ${url}: only http(s) and udp trackers`) }
         continue
       }
-      const job = { target, url, key: `${target.infoHash} ${url}` }
+      const job: Job = { target, url, key: `${target.infoHash} ${url}`, sending: false, dropped: false }
       this.jobs.set(job.key, job)
       jobs.push(job)
       this.schedule.add(job.key, laneOf(url), Date.now())
     }
+    for (const job of old.values()) this.drop(job)
     this.byTorrent.set(target.infoHash, jobs)
     this.arm()
   }
 
   /** Stops announcing a torrent; a tracker that has it from us gets `stopped` (not awaited). */
   remove(infoHash: string): void {
-    for (const job of this.byTorrent.get(infoHash) ?? []) {
-      this.jobs.delete(job.key)
-      if (this.schedule.remove(job.key)?.started) void this.send(job, 'stopped').catch(() => {})
-    }
+    for (const job of this.byTorrent.get(infoHash) ?? []) this.drop(job)
     this.byTorrent.delete(infoHash)
+  }
+
+  // A `started` still in flight has not been recorded as taken yet, but the tracker will count us
+  // once it arrives: `stopped` then follows its reply.
+  private drop(job: Job): void {
+    this.jobs.delete(job.key)
+    const was = this.schedule.remove(job.key)
+    if (was?.started) void this.send(job, 'stopped').catch(() => {})
+    else if (was && job.sending) job.dropped = true
   }
 
   /** Shutdown: `stopped` to a few per tracker, waiting at most `timeoutMs`. */
@@ -95,7 +122,12 @@ export class Announcer {
     for (const due of this.schedule.take(Date.now())) {
       const job = this.jobs.get(due.key)
       if (!job) continue
+      job.sending = true
       this.send(job, due.event).then((reply) => {
+        if (job.dropped) {
+          if (reply.ok && !this.jobs.has(job.key)) void this.send(job, 'stopped').catch(() => {})
+          return
+        }
         if (reply.ok) {
           this.schedule.done(job.key, Date.now(), { ok: true, intervalSec: reply.intervalSec, ...(reply.minIntervalSec !== undefined ? { minIntervalSec: reply.minIntervalSec } : {}) })
           if (this.lastError.delete(job.url)) this.log(`[seeder] announces to ${job.url} work again`)
@@ -103,7 +135,7 @@ export class Announcer {
         } else {
           this.failed(job, `tracker said: ${reply.failure}`)
         }
-      }, (err: Error) => this.failed(job, err.message)).finally(() => this.arm())
+      }, (err: Error) => { if (!job.dropped) this.failed(job, err.message) }).finally(() => { job.sending = false; this.arm() })
     }
     this.arm()
   }

@@ -103,6 +103,15 @@ export class LeanEngine implements PeerHost {
     this.announcer!.add(t)
   }
 
+  /** New tracker list, same torrent: peers, cache and the info dict we serve stay as they are. */
+  async retrack(infoHash: string, torrentFile: Buffer): Promise<void> {
+    await this.ready
+    const t = this.torrents.get(infoHash)
+    if (!t) throw new Error('not seeding it')
+    t.trackers = readTorrentMeta(torrentFile, infoHash).trackers
+    this.announcer!.update(t)
+  }
+
   async remove(infoHash: string): Promise<void> {
     const t = this.torrents.get(infoHash)
     if (!t) return

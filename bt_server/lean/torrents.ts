@@ -11,7 +11,8 @@ export interface LeanTorrent extends CacheTorrent {
   readonly filePath: string
   readonly torrentPath: string
   readonly infoSize: number
-  readonly trackers: string[]
+  /** As the .torrent lists them; replaced when the admin changes the site's trackers. */
+  trackers: string[]
   uploaded: number
   removed: boolean
   /** Connected peers (handshake done); null while there are none. */
