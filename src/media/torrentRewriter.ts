@@ -56,6 +56,8 @@ export class TorrentRewriter {
       this.again = true
       return this.running
     }
+    // Shown as under way at once (the PUT's answer, the page after saving), total 0 until counted.
+    this.current = { done: 0, total: 0 }
     this.running = (async () => {
       do {
         this.again = false
@@ -82,8 +84,8 @@ export class TorrentRewriter {
       return r.trackers !== JSON.stringify(want.trackers) || r.webSeeds !== JSON.stringify(want.webSeeds)
     }
     const todo = all ? rows : rows.filter(isStale)
-    if (todo.length === 0) return
     this.current = { done: 0, total: todo.length }
+    if (todo.length === 0) return
     log(`[torrents] rewriting ${todo.length} torrent file(s) for the current settings`)
     let failed = 0
     let notifiedAt = Date.now()

@@ -54,6 +54,7 @@ export class VideoService {
   // Worker hashing runs one file at a time: the machine has few cores and the web must stay quick.
   private hashQueue: Promise<unknown> = Promise.resolve()
   private backfill: JobProgress | null = null
+  private backfillsQueueing = 0
 
   constructor(deps: VideoServiceDeps) {
     this.deps = deps
@@ -162,17 +163,30 @@ export class VideoService {
    * BitTorrent switched on: videos uploaded while it was off get their torrents now. Never
    * rejects: it runs detached from the settings request that switched BitTorrent on.
    */
-  async backfillTorrents(): Promise<void> {
+  backfillTorrents(): Promise<void> {
+    // Shown as under way at once (the PUT's answer), total 0 until counted.
+    const progress = (this.backfill ??= { done: 0, total: 0 })
+    this.backfillsQueueing++
+    return this.queueBackfill(progress).finally(() => {
+      this.backfillsQueueing--
+      this.endBackfillIfDone(progress)
+    })
+  }
+
+  private endBackfillIfDone(progress: JobProgress): void {
+    if (this.backfill === progress && this.backfillsQueueing === 0 && progress.done === progress.total) this.backfill = null
+  }
+
+  private async queueBackfill(progress: JobProgress): Promise<void> {
     try {
       for (const video of await repo.findReadyVideosWithoutTorrent(this.deps.db)) {
         // A video deleted in the meantime cannot be updated; skip it.
         const marked = await repo.setVideoStatus(this.deps.db, video.id, 'processing').then(() => true, () => false)
         if (!marked) continue
-        const progress = (this.backfill ??= { done: 0, total: 0 })
         progress.total++
         void this.hashInBackground(video).finally(() => {
           progress.done++
-          if (this.backfill === progress && progress.done === progress.total) this.backfill = null
+          this.endBackfillIfDone(progress)
         })
       }
     } catch (err) {
