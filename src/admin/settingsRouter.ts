@@ -85,8 +85,9 @@ export function settingsRouter(deps: SettingsRouterDeps): Router {
       const appErr = toAppError(err)
       if (appErr.status >= 500) throw err
       const field = err instanceof InvalidSettings ? err.field : 'settings'
+      const message = err instanceof InvalidSettings ? err.reason : appErr.message
       // What the admin typed stays in the form, the reason beside the field it is about.
-      await renderPage(res, appErr.status, values, { field, message: appErr.message }, false)
+      await renderPage(res, appErr.status, values, { field, message }, false)
     }
   }
 

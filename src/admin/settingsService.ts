@@ -51,9 +51,13 @@ export function defaultSettings(publicUrl: string): Settings {
 /** A bad value names its field, so the settings page can show the message beside it. */
 export class InvalidSettings extends AppError {
   readonly field: string
-  constructor(field: string, message: string) {
-    super(400, 'invalid_settings', `${field}: ${message}`)
+  /** The reason in words for the page, without the field's API name. */
+  readonly reason: string
+  constructor(field: string, reason: string, entry?: { index: number; value: unknown }) {
+    const quoted = entry ? String(JSON.stringify(entry.value)).slice(0, 200) : ''
+    super(400, 'invalid_settings', `${field}: ${reason}${entry ? ` (entry ${entry.index + 1}: ${quoted})` : ''}`)
     this.field = field
+    this.reason = entry ? `${quoted} ${reason}` : reason
   }
 }
 
@@ -117,8 +121,7 @@ export class SettingsService extends EventEmitter<{ changed: [Settings, Settings
       if (issue.code === 'unrecognized_keys') throw new InvalidSettings(issue.keys[0] ?? 'settings', `unknown setting (known: ${SETTING_FIELDS.join(', ')})`)
       const field = issue.path.length ? String(issue.path[0]) : 'settings'
       const index = issue.path[1]
-      const entry = typeof index === 'number' ? ` (entry ${index + 1}: ${String(JSON.stringify((d0(input, field) as unknown[])[index])).slice(0, 200)})` : ''
-      throw new InvalidSettings(field, `${issue.message}${entry}`)
+      throw new InvalidSettings(field, issue.message, typeof index === 'number' ? { index, value: (d0(input, field) as unknown[])[index] } : undefined)
     }
     const d = parsed.data
     const next: Settings = {

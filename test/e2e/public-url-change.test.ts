@@ -47,7 +47,7 @@ test('a restart with a new PUBLIC_URL leaves every .torrent, magnet and page on 
   await waitFor(async () => (await settings()).rewrite === null, 'the rewrite to finish')
 
   for (const before of videos) {
-    const v = (await getJson<VideoJson>(`${server.url}/api/videos/${before.id}`)).body
+    const v: VideoJson = (await getJson<VideoJson>(`${server.url}/api/videos/${before.id}`)).body
     const fileUrl = `${newBase}/media/${encodeURIComponent(stored(before))}`
     assert.equal(v.fileUrl, fileUrl)
     const disk = decodeTorrent(await readFile(path.join(dir, 'media', `${stored(before)}.torrent`)))

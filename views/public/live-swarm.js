@@ -12,6 +12,9 @@
 
   async function refreshCounts() {
     const res = await fetch(root.dataset.swarmUrl, { cache: 'no-store', headers: { accept: 'application/json' } })
+    // BitTorrent switched off (or the video deleted) since the page loaded: show the page as it is
+    // now rather than links that no longer work.
+    if (res.status === 404) { location.reload(); return }
     if (!res.ok) return
     const swarm = await res.json()
     for (const id of ['seeders', 'leechers', 'completed']) {
