@@ -6,17 +6,14 @@ import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { startTestServer, ADMIN_PASSWORD } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
-import { launchChromium } from '../helpers/browser.ts'
+import { launchChromium, captureConsoleErrors } from '../helpers/browser.ts'
 
 const CLIP_SECONDS = 12
 const SCREENSHOT = '/tmp/seedcast-video-page.png'
 
 test('log in, upload through the form, and watch and seek the video on its page', { timeout: 120_000 }, async (t) => {
   // The server reports failures with console.error; a player that cancels and seeks must cause none.
-  const serverErrors: string[] = []
-  const consoleError = console.error
-  console.error = (...args: unknown[]) => { serverErrors.push(args.map(String).join(' ')); consoleError(...args) }
-  t.after(() => { console.error = consoleError })
+  const serverErrors = captureConsoleErrors(t)
   const server = await startTestServer()
   t.after(() => server.stop())
   // Megabytes, so the player cannot have the end of it buffered when it seeks there.

@@ -12,7 +12,7 @@ import { decodeTorrent } from '../../src/torrent/builder.ts'
 import { startTestServer, ADMIN_PASSWORD, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
 import { getJson, uploadOk, waitFor } from '../helpers/http.ts'
-import { launchChromium } from '../helpers/browser.ts'
+import { launchChromium, captureConsoleErrors } from '../helpers/browser.ts'
 
 const NEW_TRACKER = 'udp://tracker.example.org:1337/announce'
 const BAD_TRACKER = 'ftp://bad.example/announce'
@@ -31,10 +31,7 @@ const rewriteDone = (s: TestServer) => waitFor(async () => {
 }, 'the .torrent rewrite to finish')
 
 test('settings page: tracker change reaches an earlier upload (page link and disk), audit row, bad URL refused beside the field', { timeout: 120_000 }, async (t) => {
-  const serverErrors: string[] = []
-  const consoleError = console.error
-  console.error = (...args: unknown[]) => { serverErrors.push(args.map(String).join(' ')); consoleError(...args) }
-  t.after(() => { console.error = consoleError })
+  const serverErrors = captureConsoleErrors(t)
   const server = await startTestServer()
   t.after(() => server.stop())
   const siteTracker = `${server.url}/announce`

@@ -10,3 +10,12 @@ export function launchChromium(): Promise<Browser> {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
   })
 }
+
+/** The server reports failures with console.error: collects them for the test (restored after). */
+export function captureConsoleErrors(t: { after(fn: () => void): void }): string[] {
+  const errors: string[] = []
+  const original = console.error
+  console.error = (...args: unknown[]) => { errors.push(args.map(String).join(' ')); original(...args) }
+  t.after(() => { console.error = original })
+  return errors
+}
