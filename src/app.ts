@@ -24,6 +24,7 @@ import type { SeederSupervisor } from './seeder/supervisor.ts'
 import { pagesRouter } from './web/pagesRouter.ts'
 import type { SiteUrls } from './web/urls.ts'
 import { viewHelpers } from './web/viewHelpers.ts'
+import type { Refusals } from './refusals.ts'
 
 export interface AppServices {
   config: Config
@@ -40,6 +41,8 @@ export interface AppServices {
   swarm: SwarmHistory
   /** null when SEEDER=off (the seeder then runs elsewhere, or not at all). */
   seeder: SeederSupervisor | null
+  /** Bounds that refused something a stranger sent (the tracker counts its own). */
+  refusals: Refusals
 }
 
 const VIEWS_DIR = fileURLToPath(new URL('../views/', import.meta.url))
@@ -64,7 +67,9 @@ export function createApp(s: AppServices): express.Express {
 
   // Media and health first: they need no session lookup. (/announce and /scrape never reach
   // Express: src/server.ts hands them to the tracker.)
-  app.get('/metrics', (_req, res) => { res.type('text/plain; version=0.0.4').send(s.tracker.metricsText()) })
+  app.get('/metrics', (_req, res) => {
+    res.type('text/plain; version=0.0.4').send(s.tracker.metricsText() + s.refusals.metricsText(s.seeder?.refusalCounts() ?? {}))
+  })
   app.get('/healthz', async (_req, res) => {
     const checks = await Promise.allSettled([
       s.db.$queryRawUnsafe('SELECT 1'),

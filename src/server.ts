@@ -14,6 +14,7 @@ import { handleTrackerHttp } from './tracker/httpTransport.ts'
 import { UdpTracker } from './tracker/udpTransport.ts'
 import { SwarmHistory } from './tracker/swarmHistory.ts'
 import { TorrentRewriter } from './media/torrentRewriter.ts'
+import { Refusals } from './refusals.ts'
 import { siteUrls } from './web/urls.ts'
 import { SeederSupervisor } from './seeder/supervisor.ts'
 import { createApp, type AppServices } from './app.ts'
@@ -64,7 +65,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
   for (const line of describeRecovery(await recoverStorage(db, paths, videos, settings.get().bittorrentEnabled))) log(`[start-up check] ${line}`)
 
   const swarm = new SwarmHistory({ db, tracker, sampleSeconds: config.tracker.sampleSeconds, log })
-  const services: AppServices = { config, db, paths, urls, auth, settings, videos, rewriter, tracker, swarm, seeder }
+  const refusals = new Refusals()
+  const services: AppServices = { config, db, paths, urls, auth, settings, videos, rewriter, tracker, swarm, seeder, refusals }
   const app = createApp(services)
   // Tracker announces and scrapes skip Express: they are the hot path.
   const server = http.createServer((req, res) => { if (!handleTrackerHttp(tracker, req, res, config.trustProxy)) app(req, res) })

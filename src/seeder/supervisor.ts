@@ -33,7 +33,7 @@ export class SeederSupervisor {
   private startedAt = 0
   private restartTimer: NodeJS.Timeout | null = null
   private stopping = false
-  private last: { seeding: number; port: number; problems: SeederHealth['problems'] } | null = null
+  private last: { seeding: number; port: number; problems: SeederHealth['problems']; refusals?: Record<string, number> } | null = null
   private readonly env: NodeJS.ProcessEnv
   private readonly log: (line: string) => void
 
@@ -55,10 +55,10 @@ export class SeederSupervisor {
     const relay = (chunk: Buffer) => { for (const line of chunk.toString().split('\n')) if (line.trim()) this.log(line) }
     child.stdout?.on('data', relay)
     child.stderr?.on('data', relay)
-    child.on('message', (msg: { type?: string; seeding?: number; port?: number; problems?: SeederHealth['problems'] }) => {
+    child.on('message', (msg: { type?: string; seeding?: number; port?: number; problems?: SeederHealth['problems']; refusals?: Record<string, number> }) => {
       if (msg?.type !== 'status') return
       this.state = 'running'
-      this.last = { seeding: msg.seeding ?? 0, port: msg.port ?? 0, problems: msg.problems ?? [] }
+      this.last = { seeding: msg.seeding ?? 0, port: msg.port ?? 0, problems: msg.problems ?? [], refusals: msg.refusals ?? {} }
     })
     child.on('error', (err) => this.log(`[supervisor] seeder process error: ${err.message}`))
     child.on('exit', (code, signal) => {
@@ -79,6 +79,11 @@ export class SeederSupervisor {
   /** Something was published or deleted: rescan now rather than at the next interval. */
   notify(): void {
     if (this.child?.connected) this.child.send({ type: 'rescan' }, () => {})
+  }
+
+  /** The seeder's own refusal counters, as it last reported them (bound -> count). */
+  refusalCounts(): Record<string, number> {
+    return { ...(this.last?.refusals ?? {}) }
   }
 
   health(): SeederHealth {

@@ -1,0 +1,23 @@
+// Refusals counted outside the tracker (which has its own counters): every bound that bites on
+// something a stranger sent is counted here by name and shows in /metrics, so an admin can see an
+// attack being refused. Names are short snake_case, e.g. `web_connections_per_address`.
+export class Refusals {
+  private readonly counts = new Map<string, number>()
+
+  add(bound: string, n = 1): void {
+    this.counts.set(bound, (this.counts.get(bound) ?? 0) + n)
+  }
+
+  get(bound: string): number {
+    return this.counts.get(bound) ?? 0
+  }
+
+  /** Prometheus text; `extra` merges counts kept elsewhere (the seeder reports its own over IPC). */
+  metricsText(extra: Record<string, number> = {}): string {
+    const all = new Map(this.counts)
+    for (const [k, v] of Object.entries(extra)) all.set(k, (all.get(k) ?? 0) + v)
+    const lines = ['# HELP seedcast_refused_total Requests, connections or messages refused by a bound, by bound.', '# TYPE seedcast_refused_total counter']
+    for (const [bound, n] of [...all].sort(([a], [b]) => a.localeCompare(b))) lines.push(`seedcast_refused_total{bound="${bound}"} ${n}`)
+    return lines.join('\n') + '\n'
+  }
+}
