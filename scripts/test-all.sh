@@ -9,7 +9,7 @@ SUDO=""
 # command -> Debian package
 declare -A NEED=(
   [aria2c]=aria2 [transmission-show]=transmission-cli [transmission-cli]=transmission-cli
-  [mktorrent]=mktorrent [ffmpeg]=ffmpeg [chromium]=chromium [opentracker]=opentracker
+  [mktorrent]=mktorrent [ffmpeg]=ffmpeg [chromium]=chromium [opentracker]=opentracker [nginx]=nginx [nft]=nftables [openssl]=openssl
 )
 missing=()
 for cmd in "${!NEED[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}"); done

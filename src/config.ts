@@ -28,6 +28,9 @@ const schema = z.object({
   path: ['TRACKER_MIN_INTERVAL_SECONDS'], message: 'must not be larger than TRACKER_INTERVAL_SECONDS',
 })
 
+/** Every variable the configuration reads (the guide's env file is checked against it). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape)
+
 export interface Config {
   port: number
   host: string

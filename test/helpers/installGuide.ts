@@ -1,0 +1,75 @@
+// The files INSTALL.txt tells an admin to write, taken out of it as they stand there: each is a
+// block indented by four spaces whose first line is a comment naming its path ("# /etc/x"); the
+// block ends at the first line that is neither indented nor blank, or at a blank line followed
+// by one. Shell commands after a block's last blank line are not part of it.
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+const GUIDE = fileURLToPath(new URL('../../INSTALL.txt', import.meta.url))
+
+export function guideFiles(text = readFileSync(GUIDE, 'utf8')): Map<string, string> {
+  const lines = text.split('\n')
+  const files = new Map<string, string>()
+  for (let i = 0; i < lines.length; i++) {
+    const head = /^ {4}# (\/\S+)$/.exec(lines[i]!)
+    if (!head) continue
+    const body: string[] = []
+    let j = i
+    for (; j < lines.length; j++) {
+      const line = lines[j]!
+      if (line === '') {
+        // A blank line inside a file (units have them) only if the file goes on after it.
+        const next = lines.slice(j + 1).find((l) => l !== '')
+        if (next === undefined || !next.startsWith('    ') || isCommand(next)) break
+        body.push('')
+        continue
+      }
+      if (!line.startsWith('    ')) break
+      body.push(line.slice(4))
+    }
+    files.set(head[1]!, body.join('\n') + '\n')
+    i = j
+  }
+  return files
+}
+
+// The commands the guide shows right after a file (they are not part of it).
+const isCommand = (line: string) => /^ {4}(systemctl|nft|nginx|ln|chmod|journalctl|curl) /.test(line)
+
+/**
+ * An EnvironmentFile read the way systemd reads it (systemd.exec(5), "EnvironmentFile="): lines
+ * starting with # or ; are comments and blank lines are skipped, but a # after a value is part of
+ * the value; a value may be wholly in single or double quotes; a backslash at the end of a line
+ * continues it; surrounding whitespace of an unquoted value is dropped.
+ */
+export function readEnvironmentFile(text: string): Record<string, string> {
+  const env: Record<string, string> = {}
+  const raw = text.replace(/\\\n/g, '').split('\n')
+  for (const full of raw) {
+    const line = full.trimStart()
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue
+    const eq = line.indexOf('=')
+    if (eq < 0) throw new Error(`not an assignment: ${line}`)
+    const key = line.slice(0, eq).trim()
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new Error(`bad variable name: ${key}`)
+    let value = line.slice(eq + 1).trim()
+    const q = value[0]
+    if ((q === '"' || q === "'") && value.length >= 2 && value.endsWith(q)) value = value.slice(1, -1)
+    env[key] = value
+  }
+  return env
+}
+
+/** `Key=value` lines of one section of a unit file (later ones win, as in systemd). */
+export function unitSection(unit: string, section: string): Map<string, string> {
+  const out = new Map<string, string>()
+  let inside = false
+  for (const line of unit.split('\n')) {
+    const header = /^\[(.+)\]$/.exec(line.trim())
+    if (header) { inside = header[1] === section; continue }
+    if (!inside || line.trim() === '' || line.trim().startsWith('#')) continue
+    const eq = line.indexOf('=')
+    if (eq > 0) out.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim())
+  }
+  return out
+}

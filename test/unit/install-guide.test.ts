@@ -1,0 +1,60 @@
+// INSTALL.txt works when followed line by line: its env file is read the way systemd reads an
+// EnvironmentFile and loads without error, its units run what `npm start` runs with the same
+// flags and enough open files, and (test/e2e/install-*.test.ts) its nginx and firewall examples
+// work for real.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { CONFIG_VARIABLES, loadConfig } from '../../src/config.ts'
+import { NODE_FLAGS } from '../../src/runtimeFlags.ts'
+import { guideFiles, readEnvironmentFile, unitSection } from '../helpers/installGuide.ts'
+
+const files = guideFiles()
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }
+
+test('the guide names every file it asks for', () => {
+  for (const f of ['/etc/seedcast.env', '/etc/nftables.conf', '/etc/nginx/sites-available/seedcast', '/etc/systemd/system/seedcast.service', '/etc/systemd/system/seedcast-seeder.service']) {
+    assert.ok(files.has(f), `INSTALL.txt has no ${f} block (found: ${[...files.keys()].join(', ')})`)
+  }
+})
+
+test('the env file, read as systemd reads it, loads without error and means what its comments say', () => {
+  const env = readEnvironmentFile(files.get('/etc/seedcast.env')!)
+  for (const [key, value] of Object.entries(env)) {
+    assert.ok(CONFIG_VARIABLES.includes(key), `${key} is not a setting Seedcast reads`)
+    assert.doesNotMatch(value, /#|\s{2}/, `${key}=${JSON.stringify(value)}: a comment after a value becomes part of it`)
+  }
+  const config = loadConfig(env)
+  assert.equal(config.publicUrl, 'https://video.example.org')
+  assert.equal(config.adminPassword, 'choose-a-long-one')
+  assert.equal(config.host, '127.0.0.1')
+  assert.equal(config.seederEnabled, true)
+  assert.equal(config.trustProxy, true)
+  assert.equal(config.maxUploadBytes, 20 * 1024 ** 3)
+})
+
+test('a comment after a value is caught by the reader (the mistake the old guide made)', () => {
+  const env = readEnvironmentFile('PUBLIC_URL=https://video.example.org # written into torrents\n# a comment\n; another\nA="quoted # kept"\n')
+  assert.equal(env.PUBLIC_URL, 'https://video.example.org # written into torrents')
+  assert.equal(env.A, 'quoted # kept')
+  assert.throws(() => loadConfig({ PUBLIC_URL: env.PUBLIC_URL }), /PUBLIC_URL/)
+})
+
+test('the units run what npm start and npm run seeder run, with the same node flags and LimitNOFILE', () => {
+  const expect = [
+    ['/etc/systemd/system/seedcast.service', 'src/main.ts', 'start'],
+    ['/etc/systemd/system/seedcast-seeder.service', 'bt_server/main.ts', 'seeder'],
+  ] as const
+  for (const [file, entry, script] of expect) {
+    const service = unitSection(files.get(file)!, 'Service')
+    const argv = service.get('ExecStart')!.split(/\s+/)
+    assert.equal(argv[0], '/opt/seedcast/node_modules/.bin/node', `${file}: the project's Node 24`)
+    assert.deepEqual(argv.slice(1), [...NODE_FLAGS, entry], `${file} ExecStart`)
+    assert.deepEqual(pkg.scripts[script]!.split(/\s+/), ['node', ...NODE_FLAGS, entry], `npm run ${script} agrees`)
+    assert.equal(service.get('EnvironmentFile'), '/etc/seedcast.env')
+    assert.equal(service.get('WorkingDirectory'), '/opt/seedcast')
+    assert.ok(Number(service.get('LimitNOFILE')) >= 65536, `${file}: LimitNOFILE`)
+    assert.equal(service.get('User'), 'seedcast')
+    assert.ok((service.get('ReadWritePaths') ?? '').includes('/var/lib/seedcast'))
+  }
+})
