@@ -53,11 +53,17 @@ async function main() {
   process.on('message', (msg: SeederMessage) => { if (msg?.type === 'rescan') void rescan() })
   process.on('SIGHUP', () => void rescan())
 
-  const stop = async () => {
-    clearInterval(timer)
-    await seeder.destroy()
-    await db.$disconnect()
-    process.exit(0)
+  // Once, whatever asks first: Ctrl-C signals the whole group, so SIGINT, the web app's SIGTERM
+  // and the IPC disconnect all arrive within moments of each other.
+  let stopping: Promise<void> | null = null
+  const stop = () => {
+    stopping ??= (async () => {
+      clearInterval(timer)
+      await seeder.destroy()
+      await db.$disconnect()
+      process.exit(0)
+    })()
+    return stopping
   }
   process.once('SIGTERM', () => void stop())
   process.once('SIGINT', () => void stop())

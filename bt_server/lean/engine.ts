@@ -7,7 +7,6 @@ import fs from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
-import { createRequire } from 'node:module'
 import { Announcer } from './announcer.ts'
 import { FdCache } from './fdCache.ts'
 import { Peer, type PeerHost, type PeerSocket } from './peer.ts'
@@ -16,6 +15,7 @@ import { infoDictBytes, readTorrentMeta, sha1Hex } from './torrentMeta.ts'
 import { mseTorrentKey } from '../wire/mse.ts'
 import { newTorrent, slotsOf, type LeanTorrent } from './torrents.ts'
 import type { PeerAddress } from './trackerCodec.ts'
+import { listenUtp, type UtpListener } from './utp.ts'
 
 const MAX_PEERS = 2000
 const MAX_PEERS_PER_TORRENT = 100
@@ -42,14 +42,12 @@ export interface LeanEngineOptions {
   utp?: boolean
 }
 
-interface UtpServer { listen(port: number, cb: () => void): void; close(): void; unref(): void; on(ev: string, fn: (...a: never[]) => void): void }
-
 export class LeanEngine implements PeerHost {
   readonly peerId: Buffer = Buffer.concat([Buffer.from('-SC0100-'), Buffer.from(randomBytes(6).toString('hex'))])
   readonly cache: PieceCache<LeanTorrent>
   private readonly opts: LeanEngineOptions
   private readonly server: net.Server
-  private utpServer: UtpServer | null = null
+  private utpServer: UtpListener | null = null
   private readonly ready: Promise<number>
   private readonly torrents = new Map<string, LeanTorrent>()
   /** HASH('req2', infohash) in hex -> torrent, for MSE handshakes. */
@@ -68,6 +66,7 @@ export class LeanEngine implements PeerHost {
   private announcer: Announcer | null = null
   private readonly housekeeping: NodeJS.Timeout
   private port = 0
+  private destroying: Promise<void> | null = null
 
   constructor(opts: LeanEngineOptions) {
     this.opts = opts
@@ -126,12 +125,16 @@ export class LeanEngine implements PeerHost {
     this.announcer?.remove(infoHash)
   }
 
-  async destroy(): Promise<void> {
+  /** Idempotent: a second call (SIGINT, then SIGTERM from the web app) waits for the first. */
+  destroy(): Promise<void> {
+    this.destroying ??= this.shutdown()
+    return this.destroying
+  }
+
+  private async shutdown(): Promise<void> {
     clearInterval(this.housekeeping)
     this.server.close()
-    // uTP connections take a while to finish closing; that must not hold the process.
     this.utpServer?.close()
-    this.utpServer?.unref()
     for (const p of [...this.peers]) p.destroy('shutting down')
     this.dialQueue.length = 0
     await this.announcer?.close(1500)
@@ -218,14 +221,9 @@ export class LeanEngine implements PeerHost {
 
   private async listenUtp(port: number): Promise<void> {
     try {
-      const utp = createRequire(import.meta.url)('utp-native') as { createServer(fn: (s: PeerSocket) => void): UtpServer }
-      const server = utp.createServer((socket) => this.accept(socket, false))
-      await new Promise<void>((resolve, reject) => {
-        server.on('error', reject)
-        server.listen(port, () => resolve())
-      })
-      server.on('error', (err: Error) => this.opts.log(`[seeder] uTP listener error: ${err.message}`))
-      this.utpServer = server
+      const server = await listenUtp(port, (socket) => this.accept(socket, false), (err) => this.opts.log(`[seeder] uTP listener error: ${err.message}`))
+      if (this.destroying) server.close()
+      else this.utpServer = server
     } catch (err) {
       this.opts.log(`[seeder] no uTP on port ${port} (TCP only): ${(err as Error).message}`)
     }
