@@ -1,8 +1,6 @@
 // Assembles the Express app from the services. No I/O happens here beyond wiring.
 import express from 'express'
-import type { RequestHandler } from 'express'
 import { fileURLToPath } from 'node:url'
-import { access, constants } from 'node:fs/promises'
 import type { Config } from './config.ts'
 import type { Db } from './db/client.ts'
 import { errorHandler, notFound } from './errors.ts'
@@ -24,6 +22,8 @@ import type { SeederSupervisor } from './seeder/supervisor.ts'
 import { pagesRouter } from './web/pagesRouter.ts'
 import type { SiteUrls } from './web/urls.ts'
 import { viewHelpers } from './web/viewHelpers.ts'
+import { HealthCheck } from './web/health.ts'
+import { securityHeaders } from './web/securityHeaders.ts'
 import type { Refusals } from './refusals.ts'
 
 export interface AppServices {
@@ -57,26 +57,16 @@ export function createApp(s: AppServices): express.Express {
   app.locals.h = viewHelpers
   app.locals.siteName = 'Seedcast'
 
-  const securityHeaders: RequestHandler = (_req, res, next) => {
-    res.set('X-Content-Type-Options', 'nosniff')
-    res.set('Referrer-Policy', 'same-origin')
-    res.set('X-Frame-Options', 'SAMEORIGIN')
-    next()
-  }
-  app.use(securityHeaders)
+  app.use(securityHeaders(s.urls.base))
 
   // Media and health first: they need no session lookup. (/announce and /scrape never reach
   // Express: src/server.ts hands them to the tracker.)
   app.get('/metrics', (_req, res) => {
     res.type('text/plain; version=0.0.4').send(s.tracker.metricsText() + s.refusals.metricsText(s.seeder?.refusalCounts() ?? {}))
   })
+  const health = new HealthCheck(s.db, s.paths, () => s.tracker.enabled !== undefined)
   app.get('/healthz', async (_req, res) => {
-    const checks = await Promise.allSettled([
-      s.db.$queryRawUnsafe('SELECT 1'),
-      access(s.paths.mediaDir, constants.W_OK),
-      s.tracker.enabled !== undefined ? Promise.resolve() : Promise.reject(new Error('tracker')),
-    ])
-    const failed = checks.map((c, i) => (c.status === 'rejected' ? ['database', 'storage', 'tracker'][i] : null)).filter(Boolean)
+    const failed = await health.failing()
     // The seeder's state is reported, but the site is ready without it.
     const seeder = s.seeder ? s.seeder.health() : { state: 'off' }
     if (failed.length) res.status(503).json({ ok: false, failing: failed, seeder })

@@ -24,6 +24,23 @@ const schema = z.object({
   TRACKER_MAX_NUMWANT: z.coerce.number().int().min(1).max(500).default(50),
   TRACKER_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
   TRACKER_SAMPLE_SECONDS: z.coerce.number().int().min(1).max(86400).default(300),
+  // Web server bounds (src/web/httpGuards.ts). Each connection may hold a second file descriptor
+  // (the file it serves or receives), so keep WEB_MAX_CONNECTIONS under half of `ulimit -n`.
+  WEB_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(400),
+  // Per TCP peer (IPv6 by /64); 0 = none. Not applied with TRUST_PROXY=on: every connection is the proxy's.
+  WEB_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).max(1_000_000).default(64),
+  WEB_HEADERS_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(20),
+  // A request body that delivers less than WEB_BODY_MIN_KIB in WEB_BODY_WINDOW_SECONDS is dropped; 0 = no minimum.
+  WEB_BODY_MIN_KIB: z.coerce.number().int().min(0).max(1_048_576).default(16),
+  WEB_BODY_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  // Failed log-ins + Basic auth per client address (IPv6 by /64): a bucket of AUTH_MAX_FAILURES
+  // refilled over AUTH_FAILURE_WINDOW_SECONDS; 0 = no limit.
+  AUTH_MAX_FAILURES: z.coerce.number().int().min(0).max(1_000_000).default(10),
+  AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86400).default(600),
+  AUTH_THROTTLE_MAX_ADDRESSES: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
+  // Password hashes (scrypt, on libuv's 4-thread pool shared with file I/O) at once, and waiting.
+  AUTH_MAX_CONCURRENT_HASHES: z.coerce.number().int().min(1).max(64).default(2),
+  AUTH_HASH_QUEUE: z.coerce.number().int().min(0).max(10_000).default(16),
 }).refine((c) => c.TRACKER_MIN_INTERVAL_SECONDS <= c.TRACKER_INTERVAL_SECONDS, {
   path: ['TRACKER_MIN_INTERVAL_SECONDS'], message: 'must not be larger than TRACKER_INTERVAL_SECONDS',
 })
@@ -60,18 +77,39 @@ export interface Config {
     /** How often every swarm's size is stored for the history charts. */
     sampleSeconds: number
   }
+  web: {
+    maxConnections: number
+    /** 0 = no per-address cap (and none with TRUST_PROXY=on). */
+    maxConnectionsPerAddress: number
+    headersTimeoutSeconds: number
+    /** Minimum body progress: bodyMinKib KiB per bodyWindowSeconds; 0 = none. */
+    bodyMinKib: number
+    bodyWindowSeconds: number
+  }
+  auth: {
+    /** Failed password checks per address per failureWindowSeconds; 0 = no limit. */
+    maxFailures: number
+    failureWindowSeconds: number
+    throttleMaxAddresses: number
+    maxConcurrentHashes: number
+    hashQueue: number
+  }
   version: string
 }
 
 export class ConfigError extends Error {}
+
+// Never echoed in an error line: it would land in logs and terminals.
+const SECRETS = new Set(['ADMIN_PASSWORD'])
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''))
   const parsed = schema.safeParse(cleaned)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
-    const value = cleaned[String(issue.path[0])]
-    throw new ConfigError(`Invalid ${String(issue.path[0])}=${JSON.stringify(value)}: ${issue.message}`)
+    const name = String(issue.path[0])
+    const shown = SECRETS.has(name) ? ' (value not shown)' : `=${JSON.stringify(cleaned[name])}`
+    throw new ConfigError(`Invalid ${name}${shown}: ${issue.message}`)
   }
   const c = parsed.data
   const storageDir = path.resolve(c.STORAGE_DIR)
@@ -98,6 +136,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxNumwant: c.TRACKER_MAX_NUMWANT,
       rateLimitPerMinute: c.TRACKER_RATE_LIMIT_PER_MINUTE,
       sampleSeconds: c.TRACKER_SAMPLE_SECONDS,
+    },
+    web: {
+      maxConnections: c.WEB_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: c.WEB_MAX_CONNECTIONS_PER_ADDRESS,
+      headersTimeoutSeconds: c.WEB_HEADERS_TIMEOUT_SECONDS,
+      bodyMinKib: c.WEB_BODY_MIN_KIB,
+      bodyWindowSeconds: c.WEB_BODY_WINDOW_SECONDS,
+    },
+    auth: {
+      maxFailures: c.AUTH_MAX_FAILURES,
+      failureWindowSeconds: c.AUTH_FAILURE_WINDOW_SECONDS,
+      throttleMaxAddresses: c.AUTH_THROTTLE_MAX_ADDRESSES,
+      maxConcurrentHashes: c.AUTH_MAX_CONCURRENT_HASHES,
+      hashQueue: c.AUTH_HASH_QUEUE,
     },
     version: '0.1.0',
   }

@@ -4,10 +4,13 @@ import type { ErrorRequestHandler } from 'express'
 export class AppError extends Error {
   code: string
   status: number
-  constructor(status: number, code: string, message: string) {
+  /** Sent as Retry-After (seconds) with 429 and 503. */
+  retryAfterSeconds?: number
+  constructor(status: number, code: string, message: string, opts: { retryAfterSeconds?: number } = {}) {
     super(message)
     this.status = status
     this.code = code
+    this.retryAfterSeconds = opts.retryAfterSeconds
   }
 }
 
@@ -15,9 +18,28 @@ export const badRequest = (message: string, code = 'bad_request') => new AppErro
 export const notFound = (message = 'Not found', code = 'not_found') => new AppError(404, code, message)
 export const unauthorized = (message = 'Authentication required') => new AppError(401, 'unauthorized', message)
 export const forbidden = (message = 'Forbidden') => new AppError(403, 'forbidden', message)
+export const tooManyAttempts = (retryAfterSeconds: number) =>
+  new AppError(429, 'too_many_attempts', `Too many wrong passwords from your address; try again in ${describeWait(retryAfterSeconds)}`, { retryAfterSeconds })
+export const passwordCheckBusy = () =>
+  new AppError(503, 'busy', 'Too many log-ins are being checked right now; try again in a second', { retryAfterSeconds: 1 })
+export const insufficientStorage = () =>
+  new AppError(507, 'insufficient_storage', 'The server has no room left to store this upload; ask the site\'s admin to free some disk space')
+export const bodyTooSlow = (minKib: number, windowSeconds: number) =>
+  new AppError(408, 'body_too_slow', `The request body arrived too slowly (less than ${minKib} KiB in ${windowSeconds} s)`)
+
+function describeWait(seconds: number): string {
+  return seconds < 90 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`
+}
+
+/** A full disk (or quota) while writing: the client is told so, not that its request was bad. */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code
+  return code === 'ENOSPC' || code === 'EDQUOT'
+}
 
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err
+  if (isDiskFull(err)) return insufficientStorage()
   const e = err as { type?: string; status?: number; message?: string }
   // body-parser and friends set `type`/`status` on their errors.
   if (e && e.type === 'entity.too.large') return new AppError(413, 'too_large', 'Request body too large')
@@ -33,15 +55,30 @@ function wantsJson(req: Parameters<ErrorRequestHandler>[1]): boolean {
 
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const appErr = toAppError(err)
-  if (appErr.status >= 500) console.error(`[error] ${req.method} ${req.originalUrl}:`, err)
+  // A full disk is the admin's to fix: one line, no stack. A 503 is a bound refusing (counted in /metrics).
+  if (appErr.status === 507) console.error(`[error] ${req.method} ${req.originalUrl}: storage full: ${(err as Error).message}`)
+  else if (appErr.status >= 500 && appErr.status !== 503) console.error(`[error] ${req.method} ${req.originalUrl}:`, err)
   if (res.headersSent) { res.destroy(); return }
   if (appErr.status === 401 && req.originalUrl.startsWith('/api/')) {
     res.set('WWW-Authenticate', 'Basic realm="Seedcast", charset="UTF-8"')
   }
+  if (appErr.retryAfterSeconds !== undefined) res.set('Retry-After', String(appErr.retryAfterSeconds))
   res.status(appErr.status)
   if (wantsJson(req)) {
     res.json({ error: { code: appErr.code, message: appErr.message } })
   } else {
     res.render('error', { title: `Error ${appErr.status}`, error: appErr })
   }
+}
+
+/**
+ * For replies written outside Express (the HTTP server's own guards): the same JSON body, or a
+ * bare page for browsers. The connection closes after it.
+ */
+export function rawErrorReply(accept: string | undefined, err: AppError): { status: number; headers: Record<string, string>; body: string } {
+  const html = /text\/html/.test(accept ?? '')
+  const body = html
+    ? `<!doctype html><title>Error ${err.status}</title><p>${err.message.replace(/[<>&]/g, '')}</p>\n`
+    : JSON.stringify({ error: { code: err.code, message: err.message } })
+  return { status: err.status, headers: { 'Content-Type': html ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8', Connection: 'close', 'Content-Length': String(Buffer.byteLength(body)) }, body }
 }

@@ -1,6 +1,5 @@
 // Starts Seedcast: storage, database, services, start-up check, then the HTTP listener.
 // Used by main.ts and by the tests (port 0, temporary storage).
-import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Config } from './config.ts'
 import { openDatabase } from './db/client.ts'
@@ -18,6 +17,7 @@ import { Refusals } from './refusals.ts'
 import { siteUrls } from './web/urls.ts'
 import { SeederSupervisor } from './seeder/supervisor.ts'
 import { createApp, type AppServices } from './app.ts'
+import { createGuardedServer } from './web/httpGuards.ts'
 
 export interface RunningServer {
   url: string
@@ -34,9 +34,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const db = await openDatabase(config)
   const urls = siteUrls(config.publicUrl)
 
-  const auth = new AuthService(db)
-  const { generatedPassword } = await auth.ensureAdmin(config.adminPassword)
-  if (generatedPassword) log(`Created user "admin" with password: ${generatedPassword}  (shown once; set ADMIN_PASSWORD to choose one)`)
+  const refusals = new Refusals()
+  const auth = new AuthService(db, config.auth, refusals)
   await auth.purgeExpiredSessions()
 
   const { settings, publicUrlChangedFrom } = await SettingsService.load(db, config.publicUrl)
@@ -65,24 +64,31 @@ export async function startServer(config: Config, log: (line: string) => void = 
   for (const line of describeRecovery(await recoverStorage(db, paths, videos, settings.get().bittorrentEnabled))) log(`[start-up check] ${line}`)
 
   const swarm = new SwarmHistory({ db, tracker, sampleSeconds: config.tracker.sampleSeconds, log })
-  const refusals = new Refusals()
   const services: AppServices = { config, db, paths, urls, auth, settings, videos, rewriter, tracker, swarm, seeder, refusals }
   const app = createApp(services)
   // Tracker announces and scrapes skip Express: they are the hot path.
-  const server = http.createServer((req, res) => { if (!handleTrackerHttp(tracker, req, res, config.trustProxy)) app(req, res) })
+  const guarded = createGuardedServer(config.web, config.trustProxy, refusals, (req, res) => { if (!handleTrackerHttp(tracker, req, res, config.trustProxy)) app(req, res) })
+  const { server } = guarded
   server.on('upgrade', (req, socket, head) => {
     // The WebSocket tracker (browser peers) shares the web port: ws(s)://host/announce.
     if ((req.url ?? '').split('?')[0] === '/announce') tracker.handleUpgrade(req, socket, head)
     else socket.destroy()
   })
-  // Uploads of many gigabytes take long: no overall request timeout, but idle sockets still close.
-  server.requestTimeout = 0
-  server.headersTimeout = 60_000
-  server.keepAliveTimeout = 5_000
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(config.port, config.host, () => resolve())
-  })
+  const closeEarly = async () => {
+    guarded.stop()
+    await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections() })
+    await tracker.close()
+    await db.$disconnect()
+  }
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(config.port, config.host, () => resolve())
+    })
+  } catch (err) {
+    await closeEarly()
+    throw err
+  }
   const port = (server.address() as AddressInfo).port
   const udp = config.tracker.udpPort ? new UdpTracker(tracker) : null
   let udpPort: number | null = null
@@ -90,10 +96,18 @@ export async function startServer(config: Config, log: (line: string) => void = 
     udpPort = udp ? await udp.listen(config.tracker.udpPort, config.host) : null
   } catch (err) {
     // A taken UDP port stops the start with one clear line, and leaves nothing listening.
-    await new Promise<void>((resolve) => server.close(() => resolve()))
-    await tracker.close()
-    await db.$disconnect()
+    await closeEarly()
     throw new Error(`cannot listen on UDP port ${config.tracker.udpPort} for the tracker (TRACKER_UDP_PORT): ${(err as Error).message}`)
+  }
+  // Only once the ports are ours: a start that fails before this must not create the admin and
+  // print a password that the next (good) start would never show again.
+  try {
+    const { generatedPassword } = await auth.ensureAdmin(config.adminPassword)
+    if (generatedPassword) log(`Created user "admin" with password: ${generatedPassword}  (shown once; set ADMIN_PASSWORD to choose one)`)
+  } catch (err) {
+    await udp?.close()
+    await closeEarly()
+    throw err
   }
   seeder?.start()
   if (publicUrlChangedFrom) {
@@ -115,6 +129,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     udpPort,
     services,
     async close() {
+      guarded.stop()
       await new Promise<void>((resolve) => {
         server.close(() => resolve())
         server.closeAllConnections()
@@ -129,10 +144,16 @@ export async function startServer(config: Config, log: (line: string) => void = 
   }
 }
 
+// What the seeder reads besides the settings below: its own SEEDER_* ones (bt_server/), and what
+// any process needs to run. Nothing else of this process's environment (ADMIN_PASSWORD, other
+// services' secrets) reaches it.
+const SEEDER_PASSTHROUGH = /^(SEEDER_.*|PATH|HOME|USER|LANG|LC_[A-Z]+|TZ|TMPDIR|NODE_OPTIONS|NODE_EXTRA_CA_CERTS|UV_THREADPOOL_SIZE)$/
+
 /** The seeder child reads the same storage and database as this web app, whatever env started it. */
-function seederEnv(config: Config): NodeJS.ProcessEnv {
+export function seederEnv(config: Config, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const passed = Object.fromEntries(Object.entries(env).filter(([name]) => SEEDER_PASSTHROUGH.test(name)))
   return {
-    ...process.env,
+    ...passed,
     STORAGE_DIR: config.storageDir,
     DATABASE_URL: config.databaseUrl,
     PUBLIC_URL: config.publicUrl,

@@ -5,8 +5,12 @@ export const findUserByName = (db: Db, username: string) => db.user.findUnique({
 export const createUser = (db: Db, username: string, passwordHash: string, role: string) =>
   db.user.create({ data: { username, passwordHash, role } })
 
+/** A new password ends every login session the old one opened, in the same transaction. */
 export const updateUserPassword = (db: Db, id: number, passwordHash: string) =>
-  db.user.update({ where: { id }, data: { passwordHash } })
+  db.$transaction([
+    db.user.update({ where: { id }, data: { passwordHash } }),
+    db.session.deleteMany({ where: { userId: id } }),
+  ])
 
 export const createSession = (db: Db, data: { id: string; userId: number; csrfToken: string; expiresAt: Date }) =>
   db.session.create({ data })

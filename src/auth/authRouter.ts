@@ -1,7 +1,7 @@
 import { Router, urlencoded } from 'express'
 import type { Request, Response } from 'express'
 import type { AuthService } from './authService.ts'
-import { SESSION_COOKIE, currentSession, requireCsrf } from './middleware.ts'
+import { SESSION_COOKIE, clientKey, currentSession, requireCsrf } from './middleware.ts'
 
 export function authRouter(auth: AuthService, secureCookies: boolean): Router {
   const router = Router()
@@ -22,7 +22,7 @@ export function authRouter(auth: AuthService, secureCookies: boolean): Router {
 
   async function login(req: Request, res: Response) {
     const { username, password, next } = req.body as Record<string, string | undefined>
-    const user = username && password ? await auth.verifyCredentials(username, password) : null
+    const user = username && password ? await auth.authenticate(clientKey(req), username, password) : null
     if (!user) {
       res.status(401).render('login', { title: 'Log in', next: safeNext(next), failed: true })
       return

@@ -1,6 +1,8 @@
 // Who is asking: a login session (browser, cookie + CSRF token) or HTTP Basic credentials (API).
+import { timingSafeEqual } from 'node:crypto'
 import type { Request, RequestHandler, Response } from 'express'
 import { AppError, forbidden, unauthorized } from '../errors.ts'
+import { addressKey } from '../web/clientAddress.ts'
 import type { AuthService, CurrentUser, LoginSession } from './authService.ts'
 
 export const SESSION_COOKIE = 'seedcast_session'
@@ -13,6 +15,11 @@ export function readCookie(req: Request, name: string): string | undefined {
     if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim())
   }
   return undefined
+}
+
+/** Who is asking, for per-address bounds: the TCP peer, or with TRUST_PROXY the proxy's word (req.ip). */
+export function clientKey(req: Request): string {
+  return addressKey(req.ip ?? req.socket.remoteAddress)
 }
 
 export function currentUser(res: Response): CurrentUser | undefined {
@@ -46,11 +53,17 @@ function parseBasic(header: string | undefined): { username: string; password: s
 /** API endpoints for admins: HTTP Basic credentials. */
 export function requireApiAdmin(auth: AuthService): RequestHandler {
   return async (req, res, next) => {
+    const refuse = (err: unknown) => {
+      // A refused upload's body (gigabytes, maybe) is not read: the connection closes after the answer.
+      if (req.headers['content-length'] || req.headers['transfer-encoding']) res.set('Connection', 'close')
+      next(err)
+    }
     const credentials = parseBasic(req.headers.authorization)
-    if (!credentials) return next(unauthorized('HTTP Basic authentication required'))
-    const user = await auth.verifyCredentials(credentials.username, credentials.password)
-    if (!user) return next(new AppError(401, 'unauthorized', 'Wrong user name or password'))
-    if (user.role !== 'admin') return next(forbidden('Admin role required'))
+    if (!credentials) return refuse(unauthorized('HTTP Basic authentication required'))
+    const user = await auth.authenticate(clientKey(req), credentials.username, credentials.password).catch((err: unknown) => err as Error)
+    if (user instanceof Error) return refuse(user)
+    if (!user) return refuse(new AppError(401, 'unauthorized', 'Wrong user name or password'))
+    if (user.role !== 'admin') return refuse(forbidden('Admin role required'))
     res.locals.user = user
     next()
   }
@@ -66,13 +79,21 @@ export function requirePageLogin(role?: 'admin'): RequestHandler {
   }
 }
 
+/** Compares in constant time, so response timing does not reveal how much of a guess was right. */
+function sameSecret(offered: string | undefined, expected: string): boolean {
+  if (offered === undefined) return false
+  const a = Buffer.from(offered)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
 /** State-changing form posts carry the session's CSRF token, in the body or the query string. */
 export function requireCsrf(): RequestHandler {
   return (req, res, next) => {
     const session = currentSession(res)
     const body = req.body as Record<string, unknown> | undefined
     const token = (typeof body?._csrf === 'string' ? body._csrf : undefined) ?? (typeof req.query._csrf === 'string' ? req.query._csrf : undefined)
-    if (!session || token !== session.csrfToken) return next(new AppError(403, 'csrf', 'The form has expired; reload the page and try again'))
+    if (!session || !sameSecret(token, session.csrfToken)) return next(new AppError(403, 'csrf', 'The form has expired; reload the page and try again'))
     next()
   }
 }

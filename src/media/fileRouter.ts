@@ -2,7 +2,8 @@
 import { Router } from 'express'
 import type { NextFunction, Request, Response } from 'express'
 import { AppError, notFound } from '../errors.ts'
-import { readFile } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { lstat, readFile } from 'node:fs/promises'
 import type { SettingsService } from '../admin/settingsService.ts'
 import { retrackTorrent } from '../torrent/builder.ts'
 import { torrentPathFor } from '../torrent/torrentWriter.ts'
@@ -18,11 +19,14 @@ export function fileRouter(paths: StoragePaths, videos: VideoService, settings: 
   router.get('/media/:fileName', serveMedia)
   router.get('/videos/:id/torrent', serveTorrent)
 
-  function serveMedia(req: Request, res: Response, next: NextFunction) {
+  async function serveMedia(req: Request, res: Response, next: NextFunction) {
     const fileName = String(req.params.fileName)
     // .torrent files live in the same folder but are served by id, not here.
     if (fileName.endsWith('.torrent')) return next(notFound('No such file'))
     const full = resolveInside(paths.mediaDir, fileName)
+    // Only regular files: a symlink placed in media/ could point anywhere on the machine.
+    const info = await lstat(full).catch(() => null)
+    if (!info?.isFile()) return next(notFound('No such file'))
     // Browsers fetching pieces from the web seed (P2P playback) need CORS.
     res.set('Access-Control-Allow-Origin', '*')
     res.set('Access-Control-Expose-Headers', 'Content-Range, Content-Length, Accept-Ranges')
@@ -42,8 +46,9 @@ export function fileRouter(paths: StoragePaths, videos: VideoService, settings: 
     if (!current.bittorrentEnabled) throw new AppError(404, 'bittorrent_off', 'BitTorrent is switched off on this site')
     if (!video.torrent || video.status !== 'ready') throw new AppError(404, 'no_torrent', 'This video has no torrent (yet)')
     const full = torrentPathFor(resolveInside(paths.mediaDir, video.fileName))
-    let body: Buffer = await readFile(full).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') throw new AppError(404, 'no_torrent', 'The .torrent file is missing')
+    // O_NOFOLLOW: a symlink in its place is refused (ELOOP), not followed.
+    let body: Buffer = await readFile(full, { flag: constants.O_RDONLY | constants.O_NOFOLLOW }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ELOOP') throw new AppError(404, 'no_torrent', 'The .torrent file is missing')
       throw err
     })
     // The background rewrite has not reached this file yet: hand out what it will write.

@@ -3,7 +3,7 @@
 import multer from 'multer'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { unlink } from 'node:fs/promises'
-import { AppError } from '../errors.ts'
+import { AppError, insufficientStorage, isDiskFull } from '../errors.ts'
 import { uploadEngine, type ReceivedFile } from './uploadEngine.ts'
 import type { StoragePaths } from './storage.ts'
 
@@ -11,6 +11,7 @@ const ENVELOPE_ALLOWANCE = 1024 * 1024
 
 function toUploadError(err: unknown, maxBytes: number): AppError {
   if (err instanceof AppError) return err
+  if (isDiskFull(err)) return insufficientStorage()
   if (err instanceof multer.MulterError) {
     if (err.code === 'LIMIT_FILE_SIZE') return new AppError(413, 'too_large', `The file is larger than the limit of ${maxBytes} bytes`)
     if (err.code === 'LIMIT_UNEXPECTED_FILE') return new AppError(400, 'bad_request', `Unexpected file field "${err.field}"; send the file as "file"`)
@@ -24,6 +25,8 @@ function toUploadError(err: unknown, maxBytes: number): AppError {
 export function receiveUpload(paths: StoragePaths, maxUploadBytes: number): RequestHandler {
   const upload = multer({
     storage: uploadEngine(paths),
+    // Browsers send file names as raw UTF-8 (busboy's default would read them as Latin-1).
+    defParamCharset: 'utf8',
     limits: { fileSize: maxUploadBytes, files: 1, fields: 10, fieldSize: 64 * 1024, parts: 12, headerPairs: 100 },
   }).single('file')
 

@@ -45,8 +45,10 @@ function encodeCursor(v: { createdAt: Date; id: string }): string {
 export function decodeCursor(cursor: string): { createdAt: Date; id: string } | null {
   const [ms, id] = Buffer.from(cursor, 'base64url').toString('utf8').split(':')
   const time = Number(ms)
-  if (!id || !Number.isSafeInteger(time)) return null
-  return { createdAt: new Date(time), id }
+  // A Date holds ±8.64e15 ms; beyond that it is Invalid Date, which the database refuses (a 500).
+  const createdAt = new Date(time)
+  if (!id || !Number.isSafeInteger(time) || Number.isNaN(createdAt.getTime())) return null
+  return { createdAt, id }
 }
 
 export class VideoService {
@@ -96,15 +98,31 @@ export class VideoService {
     // File first, then the record: a crash in between leaves an orphan file that the start-up
     // check sets aside, never a record pointing at nothing.
     await rename(input.received.path, this.filePath(fileName))
-    const video = await repo.createVideo(db, {
-      id, fileName, title: input.title, description: input.description,
-      mimeType: input.received.container.mimeType, size: BigInt(input.received.size),
-      status: bittorrent ? 'processing' : 'ready', uploaderId: input.uploaderId,
-    })
-    if (bittorrent) {
-      const streamed = input.received.streamedPieces
-      if (streamed) await this.recordTorrent(video, await writeTorrentFile(this.source(video), streamed, this.torrentContext(video)))
-      else await this.hashInBackground(video)
+    let video: VideoRow
+    try {
+      video = await repo.createVideo(db, {
+        id, fileName, title: input.title, description: input.description,
+        mimeType: input.received.container.mimeType, size: BigInt(input.received.size),
+        status: bittorrent ? 'processing' : 'ready', uploaderId: input.uploaderId,
+      })
+    } catch (err) {
+      // No record: the file must not stay in media/, where it would be served to anyone. Moved
+      // back, the caller's clean-up of the upload removes it.
+      await rename(this.filePath(fileName), input.received.path).catch(() => unlink(this.filePath(fileName)).catch(() => {}))
+      throw err
+    }
+    if (bittorrent && input.received.streamedPieces) {
+      try {
+        await this.recordTorrent(video, await writeTorrentFile(this.source(video), input.received.streamedPieces, this.torrentContext(video)))
+      } catch (err) {
+        // The client is told the upload failed (a full disk, the database gone): leave nothing of it.
+        await this.delete(id).catch(() => {})
+        const file = this.filePath(fileName)
+        await Promise.all([unlink(file), unlink(torrentPathFor(file))].map((p) => p.catch(() => {})))
+        throw err
+      }
+    } else if (bittorrent) {
+      await this.hashInBackground(video)
     }
     return (await repo.findVideo(db, id))!
   }
