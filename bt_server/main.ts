@@ -8,7 +8,9 @@ import type { SeedSync, SeederOptions } from './seedSync.ts'
 import { findSeedable } from './seedRepository.ts'
 
 export type SeederMessage = { type: 'rescan' }
-export type SeederReport = { type: 'status'; seeding: number; port: number; problems: { fileName: string; reason: string }[]; uploadedBytes: number }
+export type SeederReport = { type: 'status'; seeding: number; port: number; problems: { fileName: string; reason: string }[]; uploadedBytes: number; refusals: Record<string, number> }
+/** Status goes to the web app this often (and after every rescan), so /metrics stays current. */
+const REPORT_MS = 5000
 
 const log = (line: string) => console.log(line)
 
@@ -21,12 +23,13 @@ async function createSeeder(engine: 'lean' | 'webtorrent', opts: SeederOptions):
 async function main() {
   const config = loadConfig()
   const db = await openDatabase(config, { migrate: false })
-  const seeder = await createSeeder(config.seederEngine, { mediaDir: path.join(config.storageDir, 'media'), port: config.seederPort, log })
+  const seeder = await createSeeder(config.seederEngine, { mediaDir: path.join(config.storageDir, 'media'), port: config.seederPort, log, limits: config.seederLimits })
   const port = await seeder.listening()
   log(`[seeder] ${config.seederEngine} engine listening on port ${port} (TCP and uTP); rescanning every ${config.seederRescanSeconds}s`)
 
   const report = () => {
-    if (process.send) process.send({ type: 'status', ...seeder.status() } satisfies SeederReport)
+    // The callback takes a send error (the web app going away) instead of an 'error' event.
+    if (process.send && process.connected) process.send({ type: 'status', ...seeder.status() } satisfies SeederReport, undefined, {}, () => {})
   }
   // One rescan at a time; notices during one (a burst of uploads sends one each) make a single
   // further rescan, not one database query each.
@@ -50,6 +53,7 @@ async function main() {
 
   await rescan()
   const timer = setInterval(() => void rescan(), config.seederRescanSeconds * 1000)
+  const reporter = setInterval(report, REPORT_MS)
   process.on('message', (msg: SeederMessage) => { if (msg?.type === 'rescan') void rescan() })
   process.on('SIGHUP', () => void rescan())
 
@@ -59,6 +63,7 @@ async function main() {
   const stop = () => {
     stopping ??= (async () => {
       clearInterval(timer)
+      clearInterval(reporter)
       await seeder.destroy()
       await db.$disconnect()
       process.exit(0)

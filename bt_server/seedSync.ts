@@ -4,12 +4,15 @@
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { checkFile, statFile } from './fileCheck.ts'
+import type { SeederLimits } from './lean/limits.ts'
 import type { Seedable } from './seedRepository.ts'
 
 export interface SeederOptions {
   mediaDir: string
   port: number
   log: (line: string) => void
+  /** The lean engine's bounds (config SEEDER_*); the webtorrent engine has its own. */
+  limits?: Partial<SeederLimits>
 }
 
 export interface SeederStatus {
@@ -17,6 +20,8 @@ export interface SeederStatus {
   port: number
   problems: { fileName: string; reason: string }[]
   uploadedBytes: number
+  /** Bound -> how often it refused or dropped a peer (the web app shows them in /metrics). */
+  refusals: Record<string, number>
 }
 
 /** What a seeding engine does; sync decides what it seeds. */
@@ -24,6 +29,8 @@ export interface SeedEngine {
   listening(): Promise<number>
   readonly listenPort: number
   uploadedBytes(): number
+  /** Bound -> count of refusals, for engines that keep them. */
+  refusalCounts?(): Record<string, number>
   /** Seeds `torrentFile` (already verified against `filePath`); throws if it cannot. */
   add(infoHash: string, torrentFile: Buffer, filePath: string): Promise<void>
   /** Stops seeding it and closes its peers. */
@@ -64,6 +71,7 @@ export class SeedSync {
       port: this.engine.listenPort,
       problems: [...this.problems.values()],
       uploadedBytes: this.engine.uploadedBytes(),
+      refusals: this.engine.refusalCounts?.() ?? {},
     }
   }
 

@@ -18,6 +18,18 @@ const schema = z.object({
   SEEDER_PORT: z.coerce.number().int().min(0).max(65535).default(6881),
   SEEDER_RESCAN_SECONDS: z.coerce.number().int().min(1).max(86400).default(30),
   SEEDER_ENGINE: z.enum(['lean', 'webtorrent']).default('lean'),
+  // Lean seeder bounds (bt_server/lean/limits.ts; counted in /metrics as seeder_*).
+  SEEDER_MAX_PEERS: z.coerce.number().int().min(1).max(1_000_000).default(2000),
+  SEEDER_PEERS_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(16),
+  SEEDER_HANDSHAKES_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(8),
+  SEEDER_PEERS_PER_TORRENT: z.coerce.number().int().min(1).max(100_000).default(100),
+  SEEDER_UNCHOKED_PER_TORRENT: z.coerce.number().int().min(1).max(100_000).default(50),
+  SEEDER_HANDSHAKE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(20),
+  SEEDER_UNCHOKED_IDLE_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
+  SEEDER_PEER_SEND_BUFFER_BYTES: z.coerce.number().int().min(64 * 1024).max(1024 ** 3).default(1024 ** 2),
+  SEEDER_PEER_RECV_BUFFER_BYTES: z.coerce.number().int().min(140 * 1024).max(1024 ** 3).default(256 * 1024),
+  SEEDER_SEND_BUFFER_TOTAL_BYTES: z.coerce.number().int().min(1024 ** 2).max(64 * GiB).default(64 * 1024 ** 2),
+  SEEDER_SEND_STALL_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   TRACKER_UDP_PORT: z.coerce.number().int().min(0).max(65535).default(6969),
   TRACKER_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86400).default(300),
   TRACKER_MIN_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86400).default(60),
@@ -66,6 +78,20 @@ export interface Config {
   seederRescanSeconds: number
   /** Which seeding engine bt_server runs: our own lean one, or webtorrent. */
   seederEngine: 'lean' | 'webtorrent'
+  /** Bounds of the lean seeder on what peers can make it hold (bt_server/lean/limits.ts). */
+  seederLimits: {
+    maxPeers: number
+    peersPerAddress: number
+    handshakesPerAddress: number
+    peersPerTorrent: number
+    unchokedPerTorrent: number
+    handshakeTimeoutMs: number
+    unchokedIdleMs: number
+    peerSendBufferBytes: number
+    peerRecvBufferBytes: number
+    sendBufferTotalBytes: number
+    sendStallMs: number
+  }
   tracker: {
     /** UDP tracker port; 0 = no UDP tracker. */
     udpPort: number
@@ -129,6 +155,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seederPort: c.SEEDER_PORT,
     seederRescanSeconds: c.SEEDER_RESCAN_SECONDS,
     seederEngine: c.SEEDER_ENGINE,
+    seederLimits: {
+      maxPeers: c.SEEDER_MAX_PEERS,
+      peersPerAddress: c.SEEDER_PEERS_PER_ADDRESS,
+      handshakesPerAddress: c.SEEDER_HANDSHAKES_PER_ADDRESS,
+      peersPerTorrent: c.SEEDER_PEERS_PER_TORRENT,
+      unchokedPerTorrent: c.SEEDER_UNCHOKED_PER_TORRENT,
+      handshakeTimeoutMs: c.SEEDER_HANDSHAKE_TIMEOUT_SECONDS * 1000,
+      unchokedIdleMs: c.SEEDER_UNCHOKED_IDLE_SECONDS * 1000,
+      peerSendBufferBytes: c.SEEDER_PEER_SEND_BUFFER_BYTES,
+      peerRecvBufferBytes: c.SEEDER_PEER_RECV_BUFFER_BYTES,
+      sendBufferTotalBytes: c.SEEDER_SEND_BUFFER_TOTAL_BYTES,
+      sendStallMs: c.SEEDER_SEND_STALL_SECONDS * 1000,
+    },
     tracker: {
       udpPort: c.TRACKER_UDP_PORT,
       intervalSeconds: c.TRACKER_INTERVAL_SECONDS,

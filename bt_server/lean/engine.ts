@@ -2,13 +2,20 @@
 // torrent, the handshake's infohash picking the torrent; a shared piece cache and an LRU of open
 // files; one housekeeping timer and one announce timer for everything. It also dials the peers
 // trackers hand out, since some clients (transmission) never dial a peer on loopback themselves.
+// Strangers are bounded (limits.ts): connections in total, per address and per torrent (a full
+// cap drops an idle connection of the address holding most, admission.ts), handshakes in
+// progress per address, slots held without requesting, and queued output per peer and in total.
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
+import { addressKey } from '../../src/web/clientAddress.ts'
+import { AddressBook, pickVictim, type VictimView } from './admission.ts'
 import { Announcer } from './announcer.ts'
 import { FdCache } from './fdCache.ts'
+import { tidyPeers } from './housekeeping.ts'
+import { DEFAULT_LIMITS, RefusalCounts, type Bound, type SeederLimits } from './limits.ts'
 import { Peer, type PeerHost, type PeerSocket } from './peer.ts'
 import { PieceCache } from './pieceCache.ts'
 import { infoDictBytes, readTorrentMeta, sha1Hex } from './torrentMeta.ts'
@@ -17,19 +24,15 @@ import { newTorrent, slotsOf, type LeanTorrent } from './torrents.ts'
 import type { PeerAddress } from './trackerCodec.ts'
 import { listenUtp, type UtpListener } from './utp.ts'
 
-const MAX_PEERS = 2000
-const MAX_PEERS_PER_TORRENT = 100
-const MAX_UNCHOKED_PER_TORRENT = 50
 const DIAL_CONCURRENCY = 8
 const DIAL_TIMEOUT_MS = 10_000
 const MAX_DIAL_QUEUE = 5000
-const HANDSHAKE_TIMEOUT_MS = 20_000
-const IDLE_TIMEOUT_MS = 180_000
-const KEEP_ALIVE_MS = 100_000
-const UNINTERESTED_TIMEOUT_MS = 600_000
-/** An unchoked peer that lost interest keeps its slot this long (its last requests may follow). */
-const UNCHOKED_UNINTERESTED_MS = 10_000
-const HOUSEKEEPING_MS = 10_000
+/** Timeouts are checked every second: a slot held by a peer that requests nothing frees in time. */
+const HOUSEKEEPING_MS = 1000
+/** A full cap may also drop an idle connection this old, whatever its address holds. */
+const STALE_IDLE_MS = 30_000
+/** How long a computed total of queued output is reused (it walks every peer). */
+const TOTAL_REUSE_MS = 20
 const CACHE_WINDOWS = 64 // x 256 KiB
 const CACHE_IDLE_MS = 20_000
 const OPEN_FILES = 64
@@ -40,11 +43,15 @@ export interface LeanEngineOptions {
   log: (line: string) => void
   /** Accept uTP connections too (utp-native on the same port number); default true. */
   utp?: boolean
+  /** Bounds on what peers can make us hold (defaults: limits.ts). */
+  limits?: Partial<SeederLimits>
 }
 
 export class LeanEngine implements PeerHost {
   readonly peerId: Buffer = Buffer.concat([Buffer.from('-SC0100-'), Buffer.from(randomBytes(6).toString('hex'))])
   readonly cache: PieceCache<LeanTorrent>
+  readonly limits: SeederLimits
+  readonly refusals = new RefusalCounts()
   private readonly opts: LeanEngineOptions
   private readonly server: net.Server
   private utpServer: UtpListener | null = null
@@ -53,6 +60,9 @@ export class LeanEngine implements PeerHost {
   /** HASH('req2', infohash) in hex -> torrent, for MSE handshakes. */
   private readonly mseKeys = new Map<string, LeanTorrent>()
   private readonly peers = new Set<Peer>()
+  private readonly book = new AddressBook<Peer>()
+  private totalOutput = 0
+  private totalOutputAt = 0
   private readonly fds = new FdCache(OPEN_FILES, {
     open: (p) => new Promise((resolve, reject) => fs.open(p, 'r', (err, fd) => (err ? reject(err) : resolve(fd)))),
     close: (fd) => fs.close(fd, () => {}),
@@ -70,6 +80,7 @@ export class LeanEngine implements PeerHost {
 
   constructor(opts: LeanEngineOptions) {
     this.opts = opts
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits }
     this.cache = new PieceCache<LeanTorrent>({ maxWindows: CACHE_WINDOWS, maxPooled: CACHE_WINDOWS, read: (t, pos, targets) => this.readv(t, pos, targets) })
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket, true))
     this.server.on('error', (err) => opts.log(`[seeder] peer listener error: ${err.message}`))
@@ -91,6 +102,9 @@ export class LeanEngine implements PeerHost {
   listening(): Promise<number> { return this.ready }
 
   uploadedBytes(): number { return this.totalUploaded }
+
+  /** Bound -> how often it refused or dropped a peer (for /metrics via the status message). */
+  refusalCounts(): Record<string, number> { return this.refusals.snapshot() }
 
   async add(infoHash: string, torrentFile: Buffer, filePath: string): Promise<void> {
     await this.ready
@@ -153,13 +167,21 @@ export class LeanEngine implements PeerHost {
 
   attach(peer: Peer, t: LeanTorrent): boolean {
     t.peers ??= new Set()
-    if (t.peers.size >= MAX_PEERS_PER_TORRENT) return false
+    if (t.peers.size >= this.limits.peersPerTorrent) {
+      this.refusals.add('seeder_peers_per_torrent')
+      const victim = this.victim(t.peers, this.book.count(peer.key))
+      if (!victim) return false
+      victim.destroy('evicted: torrent full')
+    }
     t.peers.add(peer)
+    peer.inHandshake = false
+    this.book.handshakeDone(peer.key)
     return true
   }
 
   detach(peer: Peer): void {
-    this.peers.delete(peer)
+    if (!this.peers.delete(peer)) return
+    this.book.remove(peer.key, peer, peer.inHandshake)
     const t = peer.torrent ?? peer.dialledFor
     if (!t) return
     if (peer.dialledFor) t.dialled?.delete(peer.address)
@@ -172,12 +194,42 @@ export class LeanEngine implements PeerHost {
   }
 
   wantUnchoke(peer: Peer): void {
-    if (peer.torrent && slotsOf(peer.torrent, MAX_UNCHOKED_PER_TORRENT).request(peer)) peer.unchoke()
+    if (peer.torrent && slotsOf(peer.torrent, this.limits.unchokedPerTorrent, (p) => this.book.count(p.key)).request(peer)) peer.unchoke()
   }
 
   releaseSlot(peer: Peer): void {
     const next = peer.torrent?.slots?.release(peer)
     if (next && !next.destroyed) next.unchoke()
+  }
+
+  refuse(bound: Bound): void {
+    this.refusals.add(bound)
+  }
+
+  sendTotalOver(): boolean {
+    const now = Date.now()
+    if (now - this.totalOutputAt > TOTAL_REUSE_MS) this.measureOutput(now)
+    return this.totalOutput >= this.limits.sendBufferTotalBytes
+  }
+
+  private measureOutput(now: number): number {
+    let sum = 0
+    for (const p of this.peers) sum += p.outputBytes
+    this.totalOutput = sum
+    this.totalOutputAt = now
+    return sum
+  }
+
+  /** An idle connection among `candidates` to drop for a newcomer whose address holds `newCount` with it, or null. */
+  private victim(candidates: Iterable<Peer>, newCount: number): Peer | null {
+    const now = Date.now()
+    const idleAfter = this.limits.unchokedIdleMs
+    // Idle: nothing queued and no block requested lately (or ever).
+    const view = (p: Peer): VictimView => {
+      const since = Math.max(p.lastRequest, p.connectedAt)
+      return { key: p.key, idle: p.queued === 0 && now - since > idleAfter, since }
+    }
+    return pickVictim(candidates, view, (k) => this.book.count(k), newCount, now, STALE_IDLE_MS)
   }
 
   selfConnection(peer: Peer): void {
@@ -215,8 +267,33 @@ export class LeanEngine implements PeerHost {
   // ---- connections -----------------------------------------------------------------------
 
   private accept(socket: PeerSocket, tcp: boolean): void {
-    if (this.peers.size >= MAX_PEERS) { socket.destroy(); return }
-    this.peers.add(new Peer(socket, this, { poolWrites: tcp }))
+    if (this.destroying) { socket.destroy(); return }
+    const key = addressKey(socket.remoteAddress)
+    const refused = this.admit(key)
+    if (refused) {
+      this.refusals.add(refused)
+      socket.on('error', () => {})
+      socket.destroy()
+      return
+    }
+    this.track(new Peer(socket, this, { poolWrites: tcp, key }))
+  }
+
+  /** Why a new connection from `key` may not stay (after dropping an idle one if the cap is full), or null. */
+  private admit(key: string): Bound | null {
+    if (this.book.count(key) >= this.limits.peersPerAddress) return 'seeder_peers_per_address'
+    if (this.book.handshaking(key) >= this.limits.handshakesPerAddress) return 'seeder_handshakes_per_address'
+    if (this.peers.size < this.limits.maxPeers) return null
+    const victim = this.victim(this.peers, this.book.count(key) + 1)
+    if (!victim) return 'seeder_peers_total'
+    this.refusals.add('seeder_peers_total')
+    victim.destroy('evicted: peer cap full')
+    return null
+  }
+
+  private track(peer: Peer): void {
+    this.peers.add(peer)
+    this.book.add(peer.key, peer)
   }
 
   private async listenUtp(port: number): Promise<void> {
@@ -248,10 +325,11 @@ export class LeanEngine implements PeerHost {
   }
 
   private runDials(): void {
-    while (this.dialing < DIAL_CONCURRENCY && this.dialQueue.length > 0 && this.peers.size < MAX_PEERS) {
+    while (this.dialing < DIAL_CONCURRENCY && this.dialQueue.length > 0 && this.peers.size < this.limits.maxPeers) {
       const { t, ip, port } = this.dialQueue.shift()!
       const address = `${ip}:${port}`
-      if (t.removed || t.dialled?.has(address) || (t.peers?.size ?? 0) >= MAX_PEERS_PER_TORRENT) continue
+      if (t.removed || t.dialled?.has(address) || (t.peers?.size ?? 0) >= this.limits.peersPerTorrent) continue
+      if (this.book.count(addressKey(ip)) >= this.limits.peersPerAddress) continue
       this.dial(t, ip, port, address)
     }
   }
@@ -272,9 +350,9 @@ export class LeanEngine implements PeerHost {
     socket.once('connect', () => {
       settle()
       socket.setTimeout(0)
-      if (t.removed) { socket.destroy(); return }
+      if (t.removed || this.destroying) { socket.destroy(); return }
       // The handshake timeout (housekeeping) takes over from here.
-      this.peers.add(new Peer(socket, this, { poolWrites: true, dialledFor: t, address }))
+      this.track(new Peer(socket, this, { poolWrites: true, dialledFor: t, address, key: addressKey(ip) }))
       this.runDials()
     })
     socket.once('close', () => {
@@ -285,22 +363,15 @@ export class LeanEngine implements PeerHost {
     socket.on('error', () => {})
   }
 
-  /** Timeouts, keep-alives and the cache's idle clean-up, for every peer at once. */
+  /** Timeouts, keep-alives, stuck output and the cache's idle clean-up, for every peer at once. */
   private tidy(): void {
     const now = Date.now()
-    for (const p of [...this.peers]) {
-      if (!p.handshaken) {
-        if (now - p.connectedAt > HANDSHAKE_TIMEOUT_MS) p.destroy('no handshake')
-        continue
-      }
-      if (now - p.lastRecv > IDLE_TIMEOUT_MS) { p.destroy('idle'); continue }
-      if (!p.interested && now - p.uninterestedSince > UNINTERESTED_TIMEOUT_MS) { p.destroy('not interested'); continue }
-      if (!p.interested && !p.amChoking && p.queued === 0 && now - p.uninterestedSince > UNCHOKED_UNINTERESTED_MS) {
-        this.releaseSlot(p)
-        p.choke()
-      }
-      if (now - p.lastSend > KEEP_ALIVE_MS) p.keepAlive()
-    }
+    tidyPeers(this.peers, {
+      limits: this.limits,
+      refuse: (bound) => this.refusals.add(bound),
+      releaseSlot: (p) => this.releaseSlot(p),
+      wantUnchoke: (p) => this.wantUnchoke(p),
+    }, now, this.measureOutput(now))
     this.cache.expire(CACHE_IDLE_MS)
   }
 

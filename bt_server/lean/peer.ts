@@ -1,24 +1,33 @@
 // One peer connection of the lean engine (TCP, or uTP: any net-like Duplex). We are always the
 // seed: after the handshakes we say we have everything, unchoke the peer when it is interested
 // (slots permitting) and answer its block requests from the piece cache, in order, each run of
-// consecutive blocks as one socket write. The socket's buffer is bounded: past MAX_BUFFERED
-// we stop writing and stop reading (so its requests wait in the kernel) until it drains.
+// consecutive blocks as one socket write.
+// Output is bounded for every message kind, not only blocks: before handling each message we
+// look at what is queued for the peer (socket buffer + ut_metadata replies being prepared); over
+// its bound (or over a share of the total's) we stop reading, keep the messages not yet handled,
+// and go on once it drains. A peer that never reads thus costs one bound, not one reply per
+// request; the engine drops it if it stays stuck. Input arriving while we do not read (uTP has
+// no back-pressure) is held up to a bound too.
 import type { Duplex } from 'node:stream'
 import { WireError } from '../wire/errors.ts'
 import { buildExtendedHandshake, buildMetadataData, buildMetadataReject, EXTENDED_HANDSHAKE_ID, METADATA_REQUEST, OUR_UT_METADATA_ID, parseExtendedHandshake, parseMetadataMessage } from '../wire/extended.ts'
 import { buildHandshake } from '../wire/handshake.ts'
-import { isPlainHandshakeStart, MseResponder } from '../wire/mse.ts'
 import { bitfieldIsFull, CHOKE, extendedMessage, fullBitfieldMessage, HAVE_ALL, KEEP_ALIVE, PIECE_HEADER_LENGTH, rejectMessage, UNCHOKE, writePieceHeader } from '../wire/messages.ts'
-import { MessageParser, type ParsedItem } from '../wire/parser.ts'
+import type { ParsedItem } from '../wire/parser.ts'
 import { badRequest, blockInWindow, messageSpan, nextWindowInPiece, slotOf, WINDOW_BLOCKS, windowOfSlot } from './geometry.ts'
+import { Inbound } from './inbound.ts'
+import { ReadGate } from './readGate.ts'
+import type { Bound, SeederLimits } from './limits.ts'
 import type { CachedWindow, PieceCache } from './pieceCache.ts'
 import { RequestQueue } from './requestQueue.ts'
 import type { LeanTorrent } from './torrents.ts'
 
 /** Requests a peer may have queued with us (also announced as BEP 10 `reqq`). */
 export const QUEUE_CAP = 250
-/** Bytes we let pile up in a socket's write buffer before waiting for it to drain. */
-const MAX_BUFFERED = 1024 * 1024
+/** While the total of all peers' output is over its bound, peers with this much queued wait too. */
+const TOTAL_SHARE_FLOOR = 64 * 1024
+/** What one ut_metadata reply being prepared counts for (a 16 KiB piece and its header). */
+const METADATA_RESERVE = 16 * 1024 + 64
 const VERSION = 'Seedcast 0.1.0'
 
 export type PeerSocket = Duplex & { remoteAddress?: string; remotePort?: number; setNoDelay?: (on: boolean) => unknown }
@@ -28,6 +37,11 @@ export interface PeerHost {
   readonly peerId: Buffer
   readonly listenPort: number
   readonly cache: PieceCache<LeanTorrent>
+  readonly limits: SeederLimits
+  /** Counts a bound that bit (shown in /metrics). */
+  refuse(bound: Bound): void
+  /** Whether all peers' queued output together is over its bound. */
+  sendTotalOver(): boolean
   /** The torrent for a handshake's infohash, if we seed it. */
   findTorrent(infoHash: Buffer): LeanTorrent | undefined
   /** Registers the peer with its torrent; false if it may not stay (limits, duplicate). */
@@ -53,6 +67,10 @@ export class Peer {
   /** uTP sockets may hold on to written buffers (retransmission): never pool what they got. */
   readonly poolWrites: boolean
   readonly address: string
+  /** The address as the per-address bounds count it (admission.ts addressKey). */
+  readonly key: string
+  /** Not through its handshake yet (counted by the per-address handshake bound). */
+  inHandshake = true
   torrent: LeanTorrent | null = null
   fast = false
   amChoking = true
@@ -63,26 +81,31 @@ export class Peer {
   lastSend = Date.now()
   /** Since when the peer has not been interested (for the idle clean-up). */
   uninterestedSince = Date.now()
-  private readonly parser = new MessageParser({ handshake: true })
+  /** Block requests taken while unchoked, and when the last came (for slot and eviction choices). */
+  requests = 0
+  lastRequest = 0
+  unchokedAt = 0
+  /** Whether we read from it, and what waits while we do not. */
+  readonly gate: ReadGate
+  private readonly inbound: Inbound
   private readonly queue = new RequestQueue(QUEUE_CAP)
   private remoteMetadataId = 0
   private waitingOn: CachedWindow | null = null
   private directRead = false
-  private blocked = false
+  /** Bytes of ut_metadata replies being prepared: queued output not in the socket yet. */
+  private reserved = 0
   private readonly onWindow = () => { this.waitingOn = null; this.pump() }
-  /** Incoming connections: plain handshake or MSE? Decided on the first bytes. */
-  private detecting: Buffer | null
-  private mse: MseResponder | null = null
-  private mseInfoHash: Buffer | null = null
 
   /** `address`: for dialled peers, "ip:port" as dialled (the key in the torrent's `dialled` set). */
-  constructor(socket: PeerSocket, host: PeerHost, opts: { dialledFor?: LeanTorrent; address?: string; poolWrites: boolean }) {
+  constructor(socket: PeerSocket, host: PeerHost, opts: { dialledFor?: LeanTorrent; address?: string; key: string; poolWrites: boolean }) {
     this.socket = socket
     this.host = host
     this.dialledFor = opts.dialledFor ?? null
     this.poolWrites = opts.poolWrites
-    this.detecting = opts.dialledFor ? null : Buffer.alloc(0)
+    this.inbound = new Inbound(!opts.dialledFor, (req2) => host.mseLookup(req2))
     this.address = opts.address ?? `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`
+    this.key = opts.key
+    this.gate = new ReadGate(host.limits.peerRecvBufferBytes)
     socket.setNoDelay?.(true)
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('drain', () => this.onDrain())
@@ -96,12 +119,15 @@ export class Peer {
 
   get handshaken(): boolean { return this.torrent !== null }
   get queued(): number { return this.queue.size }
+  /** Output queued for this peer: the socket's buffer and replies being prepared. */
+  get outputBytes(): number { return this.socket.writableLength + this.reserved }
 
   destroy(reason?: string): void {
     if (this.destroyed) return
     this.destroyed = true
     if (reason && process.env.SEEDER_DEBUG) this.host.log(`[seeder] peer ${this.address}: ${reason}`)
     this.queue.clear()
+    this.gate.clear()
     this.socket.destroy()
     this.host.detach(this)
   }
@@ -109,6 +135,7 @@ export class Peer {
   unchoke(): void {
     if (!this.amChoking || this.destroyed) return
     this.amChoking = false
+    this.unchokedAt = Date.now()
     this.send(UNCHOKE)
   }
 
@@ -132,41 +159,63 @@ export class Peer {
   private onData(chunk: Buffer): void {
     if (this.destroyed) return
     this.lastRecv = Date.now()
+    if (!this.gate.closed) { this.consume(chunk); return }
+    if (!this.gate.keep(chunk)) {
+      this.host.refuse('seeder_recv_queue_full')
+      this.destroy('sent too much while we waited for it to read')
+    }
+  }
+
+  private consume(chunk: Buffer): void {
     let items: ParsedItem[]
     try {
-      if (this.detecting) {
-        const head: Buffer = this.detecting.length ? Buffer.concat([this.detecting, chunk]) : chunk
-        const plain = isPlainHandshakeStart(head)
-        if (plain === null) { this.detecting = Buffer.from(head); return }
-        this.detecting = null
-        if (!plain) this.mse = new MseResponder((req2) => this.host.mseLookup(req2))
-        chunk = head
-      }
-      if (this.mse) {
-        const { reply, done } = this.mse.feed(chunk)
-        for (const r of reply) this.send(r)
-        if (!done) return
-        this.mse = null
-        this.mseInfoHash = done.infoHash
-        chunk = done.payload
-      }
-      items = this.parser.feed(chunk)
+      const { replies, items: parsed } = this.inbound.feed(chunk)
+      for (const r of replies) this.send(r)
+      items = parsed
     } catch (err) {
       this.destroy(err instanceof WireError ? `${err.code}: ${err.message}` : String(err))
       return
     }
-    for (const item of items) {
-      this.handle(item)
+    this.handleAll(items)
+  }
+
+  /** Handles messages in order while its output is within bounds; the rest wait in the gate. */
+  private handleAll(items: ParsedItem[]): void {
+    for (let i = 0; i < items.length; i++) {
+      if (this.overLimit()) { this.stopReading(items.slice(i)); return }
+      this.handle(items[i]!)
       if (this.destroyed) return
     }
     if (this.queue.size > 0) this.pump()
   }
 
-  private onDrain(): void {
-    if (!this.blocked || this.destroyed) return
-    this.blocked = false
+  /** Over its own bound, or holding a fair share while the total is over its bound. */
+  private overLimit(): boolean {
+    const out = this.outputBytes
+    return out >= this.host.limits.peerSendBufferBytes || (out >= TOTAL_SHARE_FLOOR && this.host.sendTotalOver())
+  }
+
+  /** `backlog`: messages left unhandled (counted; blocks filling the socket are not). */
+  private stopReading(backlog: ParsedItem[] | null): void {
+    if (!this.gate.closed) this.socket.pause()
+    if (this.gate.close(Date.now(), this.outputBytes, backlog)) this.host.refuse('seeder_send_queue_full')
+  }
+
+  /** Goes on reading once the output is back within bounds: the backlog, held input, then blocks. */
+  resumeIfDrained(): void {
+    if (!this.gate.closed || this.destroyed || this.overLimit()) return
+    const { backlog, held } = this.gate.open()
     this.socket.resume()
-    this.pump()
+    if (backlog) this.handleAll(backlog)
+    for (let i = 0; i < held.length; i++) {
+      if (this.gate.closed || this.destroyed) { this.gate.putBack(held.slice(i)); return }
+      this.consume(held[i]!)
+    }
+    if (!this.gate.closed) this.pump()
+  }
+
+  private onDrain(): void {
+    this.resumeIfDrained()
   }
 
   private handle(m: ParsedItem): void {
@@ -191,6 +240,8 @@ export class Peer {
         if (this.amChoking) { if (this.fast) this.send(rejectMessage(index, begin, length)); return }
         const bad = badRequest(t, index, begin, length)
         if (bad) { this.destroy(`bad request: ${bad}`); return }
+        this.requests++
+        this.lastRequest = Date.now()
         if (!this.queue.push(index, begin, length) && this.fast) this.send(rejectMessage(index, begin, length))
         return
       }
@@ -214,7 +265,8 @@ export class Peer {
   private onHandshake(infoHash: Buffer, peerId: Buffer, extended: boolean, fast: boolean): void {
     const t = this.host.findTorrent(infoHash)
     if (!t || (this.dialledFor && t !== this.dialledFor)) { this.destroy('unknown torrent'); return }
-    if (this.mseInfoHash && !this.mseInfoHash.equals(infoHash)) { this.destroy('handshake for another torrent than the MSE one'); return }
+    const mseInfoHash = this.inbound.mseInfoHash
+    if (mseInfoHash && !mseInfoHash.equals(infoHash)) { this.destroy('handshake for another torrent than the MSE one'); return }
     if (peerId.equals(this.host.peerId)) { this.host.selfConnection(this); this.destroy('ourselves'); return }
     if (!this.host.attach(this, t)) { this.destroy('no room'); return }
     this.torrent = t
@@ -248,19 +300,25 @@ export class Peer {
   private async sendMetadata(t: LeanTorrent, piece: number): Promise<void> {
     const id = this.remoteMetadataId
     if (id === 0) return // it never told us where to send ut_metadata messages
+    // Counted as queued output from now on, so a flood of requests stops being read at once.
+    this.reserved += METADATA_RESERVE
     let data: Buffer | null = null
     try {
       data = buildMetadataData(piece, await this.host.infoDict(t))
     } catch (err) {
       this.host.log(`[seeder] cannot read the info dict of ${t.infoHash}: ${(err as Error).message}`)
+    } finally {
+      this.reserved -= METADATA_RESERVE
     }
     if (this.destroyed) return
     this.send(extendedMessage(id, data ?? buildMetadataReject(piece)))
+    // It may have been waiting for these replies alone (the socket can be empty already).
+    this.resumeIfDrained()
   }
 
   /** Serves queued requests until the queue is empty, a read is pending or the socket is full. */
   pump(): void {
-    if (this.destroyed || this.blocked || this.waitingOn || this.directRead) return
+    if (this.destroyed || this.gate.closed || this.waitingOn || this.directRead) return
     const t = this.torrent
     if (!t) return
     const q = this.queue
@@ -302,9 +360,8 @@ export class Peer {
       sock.write(win.buf.subarray(from, to), () => cache.release(win))
       this.lastSend = Date.now()
       this.host.countUpload(t, to - from - (last - first + 1) * PIECE_HEADER_LENGTH)
-      if (sock.writableLength >= MAX_BUFFERED) {
-        this.blocked = true
-        sock.pause()
+      if (this.overLimit()) {
+        this.stopReading(null)
         break
       }
     }

@@ -42,7 +42,7 @@ export function newTorrent(id: number, meta: TorrentMeta, filePath: string, torr
   }
 }
 
-export function slotsOf(t: LeanTorrent, maxUnchoked: number): UnchokeSlots<Peer> {
-  t.slots ??= new UnchokeSlots<Peer>(maxUnchoked)
+export function slotsOf(t: LeanTorrent, maxUnchoked: number, rank?: (p: Peer) => number): UnchokeSlots<Peer> {
+  t.slots ??= new UnchokeSlots<Peer>(maxUnchoked, rank)
   return t.slots
 }

@@ -1,13 +1,17 @@
 // Upload slots of one torrent: interested peers are unchoked while fewer than `max` are, the
-// rest wait in arrival order and get the next free slot. Pure (no sockets): callers unchoke the
-// peers it names.
+// rest wait and get the next free slot. The next one is the waiting peer of the lowest rank
+// (the engine ranks by connections its address holds, so one address with many connections
+// cannot queue ahead of everyone else), in arrival order among equals. Pure (no sockets):
+// callers unchoke the peers it names.
 export class UnchokeSlots<P> {
   private readonly max: number
+  private readonly rank: (p: P) => number
   private readonly unchoked = new Set<P>()
   private readonly waiting = new Set<P>() // insertion order = arrival order
 
-  constructor(max: number) {
+  constructor(max: number, rank: (p: P) => number = () => 0) {
     this.max = max
+    this.rank = rank
   }
 
   get count(): number { return this.unchoked.size }
@@ -29,11 +33,15 @@ export class UnchokeSlots<P> {
   release(p: P): P | undefined {
     this.waiting.delete(p)
     if (!this.unchoked.delete(p)) return undefined
-    for (const next of this.waiting) {
-      this.waiting.delete(next)
-      this.unchoked.add(next)
-      return next
+    let next: P | undefined
+    let best = Infinity
+    for (const w of this.waiting) {
+      const r = this.rank(w)
+      if (r < best) { best = r; next = w }
     }
-    return undefined
+    if (next === undefined) return undefined
+    this.waiting.delete(next)
+    this.unchoked.add(next)
+    return next
   }
 }

@@ -34,6 +34,8 @@ export class SeederSupervisor {
   private restartTimer: NodeJS.Timeout | null = null
   private stopping = false
   private last: { seeding: number; port: number; problems: SeederHealth['problems']; refusals?: Record<string, number> } | null = null
+  /** Refusals counted by seeder processes that have exited: /metrics counters must not go back. */
+  private readonly carried = new Map<string, number>()
   private readonly env: NodeJS.ProcessEnv
   private readonly log: (line: string) => void
 
@@ -64,6 +66,7 @@ export class SeederSupervisor {
     child.on('exit', (code, signal) => {
       if (this.child !== child) return
       this.child = null
+      for (const [bound, n] of Object.entries(this.last?.refusals ?? {})) this.carried.set(bound, (this.carried.get(bound) ?? 0) + n)
       this.last = null
       if (this.stopping) { this.state = 'stopped'; return }
       // A seeder that ran a good while before dying starts over from the shortest back-off.
@@ -81,9 +84,11 @@ export class SeederSupervisor {
     if (this.child?.connected) this.child.send({ type: 'rescan' }, () => {})
   }
 
-  /** The seeder's own refusal counters, as it last reported them (bound -> count). */
+  /** The seeder's own refusal counters, as it last reported them, plus earlier processes' (bound -> count). */
   refusalCounts(): Record<string, number> {
-    return { ...(this.last?.refusals ?? {}) }
+    const all = new Map(this.carried)
+    for (const [bound, n] of Object.entries(this.last?.refusals ?? {})) all.set(bound, (all.get(bound) ?? 0) + n)
+    return Object.fromEntries(all)
   }
 
   health(): SeederHealth {
