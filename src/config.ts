@@ -36,6 +36,16 @@ const schema = z.object({
   TRACKER_MAX_NUMWANT: z.coerce.number().int().min(1).max(500).default(50),
   TRACKER_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
   TRACKER_SAMPLE_SECONDS: z.coerce.number().int().min(1).max(86400).default(300),
+  // Tracker bounds (src/tracker/embeddedTracker.ts); "address" is an IPv4 address or an IPv6 /64.
+  TRACKER_MAX_PEERS: z.coerce.number().int().min(1).max(100_000_000).default(200_000),
+  TRACKER_MAX_PEERS_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(16),
+  TRACKER_COMPLETIONS_PER_ADDRESS: z.coerce.number().int().min(0).max(1_000_000).default(3),
+  TRACKER_MAX_COMPLETION_RECORDS: z.coerce.number().int().min(4).max(100_000_000).default(100_000),
+  TRACKER_WS_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 ** 2).default(64 * 1024),
+  TRACKER_WS_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(10_000_000).default(4096),
+  TRACKER_WS_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).max(10_000_000).default(16),
+  TRACKER_WS_MAX_PEERS_PER_CONNECTION: z.coerce.number().int().min(1).max(1_000_000).default(32),
+  TRACKER_WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(16 * 1024).max(GiB).default(256 * 1024),
   // Web server bounds (src/web/httpGuards.ts). Each connection may hold a second file descriptor
   // (the file it serves or receives), so keep WEB_MAX_CONNECTIONS under half of `ulimit -n`.
   WEB_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(400),
@@ -102,6 +112,20 @@ export interface Config {
     rateLimitPerMinute: number
     /** How often every swarm's size is stored for the history charts. */
     sampleSeconds: number
+    /** HTTP/UDP peers stored in all; a full store drops a peer of the address holding the most. */
+    maxPeers: number
+    /** HTTP/UDP peers one address may have in one swarm (more are answered, not stored). */
+    maxPeersPerAddress: number
+    /** Completions counted per torrent per address per peer TTL (2 intervals + 60 s). */
+    completionsPerAddress: number
+    /** (torrent, address) pairs remembered for that, in all (a quarter of it per torrent). */
+    maxCompletionRecords: number
+    /** WebSocket tracker: largest message (bigger: closed with 1009), connections in all and per address, (torrent, peer id) pairs per connection, unsent bytes per connection. */
+    wsMaxMessageBytes: number
+    wsMaxConnections: number
+    wsMaxConnectionsPerAddress: number
+    wsMaxPeersPerConnection: number
+    wsMaxBufferedBytes: number
   }
   web: {
     maxConnections: number
@@ -175,6 +199,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxNumwant: c.TRACKER_MAX_NUMWANT,
       rateLimitPerMinute: c.TRACKER_RATE_LIMIT_PER_MINUTE,
       sampleSeconds: c.TRACKER_SAMPLE_SECONDS,
+      maxPeers: c.TRACKER_MAX_PEERS,
+      maxPeersPerAddress: c.TRACKER_MAX_PEERS_PER_ADDRESS,
+      completionsPerAddress: c.TRACKER_COMPLETIONS_PER_ADDRESS,
+      maxCompletionRecords: c.TRACKER_MAX_COMPLETION_RECORDS,
+      wsMaxMessageBytes: c.TRACKER_WS_MAX_MESSAGE_BYTES,
+      wsMaxConnections: c.TRACKER_WS_MAX_CONNECTIONS,
+      wsMaxConnectionsPerAddress: c.TRACKER_WS_MAX_CONNECTIONS_PER_ADDRESS,
+      wsMaxPeersPerConnection: c.TRACKER_WS_MAX_PEERS_PER_CONNECTION,
+      wsMaxBufferedBytes: c.TRACKER_WS_MAX_BUFFERED_BYTES,
     },
     web: {
       maxConnections: c.WEB_MAX_CONNECTIONS,

@@ -71,7 +71,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const { server } = guarded
   server.on('upgrade', (req, socket, head) => {
     // The WebSocket tracker (browser peers) shares the web port: ws(s)://host/announce.
-    if ((req.url ?? '').split('?')[0] === '/announce') tracker.handleUpgrade(req, socket, head)
+    if ((req.url ?? '').split('?')[0] === '/announce') tracker.handleUpgrade(req, socket, head, config.trustProxy)
     else socket.destroy()
   })
   const closeEarly = async () => {

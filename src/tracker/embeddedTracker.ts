@@ -1,15 +1,25 @@
 // The site's tracker. HTTP (httpTransport.ts) and UDP (udpTransport.ts) announces share one
 // in-memory SwarmStore built for speed; WebSocket (browser peers, WebRTC signalling) is served by
-// bittorrent-tracker, which does that well. Only infohashes on the allow list (kept in step with
-// the database by VideoService) are tracked; completed downloads are counted once per peer and
-// handed to `onCompleted` to be stored.
-import Server from 'bittorrent-tracker/server'
+// bittorrent-tracker (behind wsTrackerAdapter.ts), which does that well. Only infohashes on the
+// allow list (kept in step with the database by VideoService) are tracked; completed downloads
+// are counted once per peer, a few per address (completionLedger.ts), and handed to
+// `onCompleted` to be stored.
+//
+// Every per-address bound (rate limit, peer and connection caps, completions) counts an IPv4
+// address, or an IPv6 /64, as one address. Each bound that bites is counted in /metrics as
+// seedcast_tracker_rejected_total{reason}.
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { SwarmStore } from './swarmStore.ts'
 import { RateLimiter } from './rateLimiter.ts'
+import { CompletionLedger } from './completionLedger.ts'
+import { ConnectionCaps } from './connectionCaps.ts'
+import { WsTracker, type WsConnection, type WsEvent } from './wsTrackerAdapter.ts'
 import { TrackerMetrics, renderMetrics, type Transport } from './metrics.ts'
-import { normalizeAddress } from './protocol/compactAddress.ts'
+import { addressKey, normalizeAddress } from './protocol/compactAddress.ts'
+import { parseWsRequest, wsFailureReply } from './protocol/wsRequests.ts'
+import { TrackerProtocolError } from './protocol/errors.ts'
+import { forwardedFor } from './httpTransport.ts'
 
 export interface SwarmCounts { seeders: number; leechers: number }
 
@@ -19,7 +29,32 @@ export interface TrackerOptions {
   maxNumwant: number
   rateLimitPerMinute: number
   maxPeersPerSwarm?: number
+  /** HTTP/UDP peers in all swarms, and per address per swarm. */
+  maxPeers?: number
+  maxPeersPerAddress?: number
+  /** Completions counted per torrent per address per peer TTL; addresses remembered for it. */
+  completionsPerAddress?: number
+  maxCompletionRecords?: number
+  /** WebSocket tracker: message size, connections (total, per address), peers per connection, unsent bytes. */
+  wsMaxMessageBytes?: number
+  wsMaxConnections?: number
+  wsMaxConnectionsPerAddress?: number
+  wsMaxPeersPerConnection?: number
+  wsMaxBufferedBytes?: number
   onCompleted: (infoHash: string) => void
+}
+
+// Defaults when an option is left out (config.ts has the same ones for the env settings).
+export const TRACKER_DEFAULTS = {
+  maxPeers: 200_000,
+  maxPeersPerAddress: 16,
+  completionsPerAddress: 3,
+  maxCompletionRecords: 100_000,
+  wsMaxMessageBytes: 64 * 1024,
+  wsMaxConnections: 4096,
+  wsMaxConnectionsPerAddress: 16,
+  wsMaxPeersPerConnection: 32,
+  wsMaxBufferedBytes: 256 * 1024,
 }
 
 export interface PeerAnnouncement {
@@ -50,54 +85,51 @@ export class EmbeddedTracker {
   readonly minIntervalSeconds: number
   private readonly store: SwarmStore
   private readonly limiter: RateLimiter
-  private readonly ws: Server
+  private readonly ledger: CompletionLedger
+  private readonly wsCaps: ConnectionCaps
+  private readonly ws: WsTracker
+  private readonly wsMaxPeers: number
+  private readonly peerTtlMs: number
   private readonly allowed = new Map<string, { completed: number }>()
-  private readonly wsCompleted = new Map<string, Set<string>>()
   private readonly onCompleted: (infoHash: string) => void
   private readonly sweepTimer: NodeJS.Timeout
 
   constructor(opts: TrackerOptions) {
+    const o = { ...TRACKER_DEFAULTS, ...stripUndefined(opts) }
     this.intervalSeconds = opts.intervalSeconds
     this.minIntervalSeconds = opts.minIntervalSeconds
     this.onCompleted = opts.onCompleted
     // A peer is dropped after missing two announces (plus a minute of slack for slow clients).
-    this.store = new SwarmStore({ peerTtlMs: (2 * opts.intervalSeconds + 60) * 1000, maxPeersPerSwarm: opts.maxPeersPerSwarm ?? 50_000, maxNumwant: opts.maxNumwant })
+    this.peerTtlMs = (2 * opts.intervalSeconds + 60) * 1000
+    this.store = new SwarmStore({ peerTtlMs: this.peerTtlMs, maxPeersPerSwarm: opts.maxPeersPerSwarm ?? 50_000, maxNumwant: opts.maxNumwant, maxPeers: o.maxPeers, maxPeersPerAddress: o.maxPeersPerAddress })
     this.limiter = new RateLimiter({ perMinute: opts.rateLimitPerMinute, burst: Math.max(1, opts.rateLimitPerMinute), maxTracked: 100_000 })
-    this.ws = new Server({
-      interval: opts.intervalSeconds * 1000,
-      http: false,
-      udp: false,
-      ws: { noServer: true },
-      stats: false,
-      filter: (infoHash, _params, cb) => cb(this.refusal(infoHash) ? new Error(this.refusal(infoHash)!) : null),
+    // One torrent may fill a quarter of the ledger: an attack on one video leaves the others counting.
+    this.ledger = new CompletionLedger({ perAddress: o.completionsPerAddress, windowMs: this.peerTtlMs, maxTotal: o.maxCompletionRecords, maxPerSwarm: Math.ceil(o.maxCompletionRecords / 4) })
+    this.wsCaps = new ConnectionCaps({ max: o.wsMaxConnections, maxPerAddress: o.wsMaxConnectionsPerAddress })
+    this.wsMaxPeers = o.wsMaxPeersPerConnection
+    this.ws = new WsTracker({
+      intervalMs: opts.intervalSeconds * 1000,
+      maxMessageBytes: o.wsMaxMessageBytes,
+      maxBufferedBytes: o.wsMaxBufferedBytes,
+      hooks: {
+        filter: (conn, infoHash, peerId) => {
+          const refusal = this.refusal(infoHash)
+          if (refusal) {
+            this.metrics.reject(this.enabled ? 'unregistered' : 'disabled')
+            conn.peers.delete(infoHash + peerId) // reserved by admitWs, never joined
+          }
+          return refusal
+        },
+        admit: (conn, data, nowMs) => this.admitWs(conn, data, nowMs),
+        announced: (conn, event, infoHash, peerId) => this.wsAnnounced(conn, event, infoHash, peerId),
+        // The message was rate-limited on arrival (admitWs): not again here.
+        scrape: (infoHashes) => {
+          const out = this.scrape(infoHashes, null, 'ws')
+          return out.ok ? { ok: true, infoHashes: out.files.map((f) => f.infoHash) } : out
+        },
+        refused: (reason) => this.metrics.reject(reason),
+      },
     })
-    this.ws.on('warning', () => {})
-    this.ws.on('error', (err: Error) => console.error('[tracker] websocket:', err.message))
-    this.ws.on('start', () => this.metrics.announces.ws++)
-    this.ws.on('update', () => this.metrics.announces.ws++)
-    this.ws.on('stop', () => this.metrics.announces.ws++)
-    this.ws.on('complete', (_addr: string, params: { info_hash: string; peer_id: string }) => {
-      this.metrics.announces.ws++
-      let peers = this.wsCompleted.get(params.info_hash)
-      if (!peers) this.wsCompleted.set(params.info_hash, (peers = new Set()))
-      if (peers.has(params.peer_id) || !this.allowed.has(params.info_hash)) return
-      peers.add(params.peer_id)
-      this.countCompletion(params.info_hash)
-    })
-    // The package's scrape has no filter: WebSocket scrapes go through the same rules as ours
-    // (no full scrape, only allowed torrents, nothing while BitTorrent is off).
-    const wsInternals = this.ws as unknown as { _onScrape(params: { info_hash?: string[] }, cb: (err: Error | null, res?: unknown) => void): void }
-    const packageScrape = wsInternals._onScrape.bind(this.ws)
-    wsInternals._onScrape = (params, cb) => {
-      const out = this.scrape(params.info_hash ?? [], null, 'ws')
-      if (!out.ok) {
-        // The package's error reply hex-decodes params.info_hash as one string and throws (out of
-        // the socket's message handler) on the array a scrape carries: hand it one hash.
-        ;(params as { info_hash?: unknown }).info_hash = params.info_hash?.[0] ?? '00'.repeat(20)
-        return cb(new Error(out.reason))
-      }
-      packageScrape({ ...params, info_hash: out.files.map((f) => f.infoHash) }, cb)
-    }
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), SWEEP_EVERY_MS).unref()
   }
 
@@ -112,8 +144,8 @@ export class EmbeddedTracker {
     const key = infoHash.toLowerCase()
     this.allowed.delete(key)
     this.store.removeSwarm(key)
-    this.wsCompleted.delete(key)
-    delete this.ws.torrents[key]
+    this.ledger.removeSwarm(key)
+    this.ws.removeSwarm(key)
   }
 
   isAllowed(infoHash: string): boolean {
@@ -123,8 +155,8 @@ export class EmbeddedTracker {
   counts(infoHash: string): SwarmCounts {
     const key = infoHash.toLowerCase()
     const bt = this.store.counts(key)
-    const ws = this.ws.torrents[key]
-    return { seeders: bt.complete + (ws?.complete ?? 0), leechers: bt.incomplete + (ws?.incomplete ?? 0) }
+    const ws = this.ws.counts(key)
+    return { seeders: bt.complete + ws.complete, leechers: bt.incomplete + ws.incomplete }
   }
 
   completed(infoHash: string): number {
@@ -142,9 +174,13 @@ export class EmbeddedTracker {
     return wait ? `rate limit exceeded: too many requests from your address; retry in ${wait} s` : null
   }
 
-  private countCompletion(infoHash: string): void {
+  // A completion claimed by `peerId` (any stable text for it) from address `key`: counted unless
+  // this address has had its share for this torrent lately (completionLedger.ts).
+  private countCompletion(infoHash: string, key: string, peerId: string, nowMs: number): void {
     const entry = this.allowed.get(infoHash)
     if (!entry) return
+    const claim = this.ledger.claim(infoHash, key, peerId, nowMs)
+    if (claim !== 'counted') return this.metrics.reject(claim === 'repeated' ? 'completion_repeated' : claim === 'full' ? 'completions_full' : 'completions_per_address')
     entry.completed++
     this.metrics.completions++
     this.onCompleted(infoHash)
@@ -152,7 +188,8 @@ export class EmbeddedTracker {
 
   announce(a: PeerAnnouncement, address: string, transport: Transport, nowMs = Date.now()): AnnounceOutcome {
     const ip = normalizeAddress(address)
-    const refusal = this.limited(ip, nowMs) ?? this.refusal(a.infoHash)
+    const key = addressKey(ip)
+    const refusal = this.limited(key, nowMs) ?? this.refusal(a.infoHash)
     if (refusal) {
       this.metrics.reject(refusal.startsWith('rate') ? 'rate_limited' : this.enabled ? 'unregistered' : 'disabled')
       return { ok: false, reason: refusal }
@@ -162,7 +199,9 @@ export class EmbeddedTracker {
       infoHash: a.infoHash, peerKey: `${ip}|${a.peerId.toString('latin1')}`, peerId: a.peerId, ip, port: a.port,
       left: a.left, downloaded: a.downloaded, event: a.event, numwant: a.numwant, nowMs, wantPeerList: a.wantPeerList,
     })
-    if (result.firstCompletion) this.countCompletion(a.infoHash)
+    if (result.notStored !== null) this.metrics.reject(`peers_${result.notStored}`)
+    if (result.evicted) this.metrics.reject('peers_evicted')
+    if (result.firstCompletion) this.countCompletion(a.infoHash, key, a.peerId.toString('latin1'), nowMs)
     return {
       ok: true, interval: this.intervalSeconds, minInterval: this.minIntervalSeconds,
       complete: result.complete, incomplete: result.incomplete, downloaded: this.completed(a.infoHash),
@@ -172,8 +211,8 @@ export class EmbeddedTracker {
 
   /** Several infohashes at once (BEP 48); unknown ones are left out, all unknown is a failure. */
   scrape(infoHashes: string[], address: string | null, transport: Transport, nowMs = Date.now()): ScrapeOutcome {
-    // WebSocket requests come without the peer's address (the package keeps it to itself).
-    const limited = address === null ? null : this.limited(normalizeAddress(address), nowMs)
+    // WebSocket scrapes were rate-limited as messages (admitWs): address null.
+    const limited = address === null ? null : this.limited(addressKey(normalizeAddress(address)), nowMs)
     if (limited) { this.metrics.reject('rate_limited'); return { ok: false, reason: limited } }
     if (!this.enabled) { this.metrics.reject('disabled'); return { ok: false, reason: 'BitTorrent is switched off on this site' } }
     // A full scrape would list every torrent; private videos (to come) must never be listed.
@@ -187,31 +226,93 @@ export class EmbeddedTracker {
     return { ok: true, files }
   }
 
-  /** WebSocket tracker (browser peers) on the web port: the HTTP server hands upgrades here. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const wss = (this.ws as unknown as { ws: { handleUpgrade(r: IncomingMessage, s: Duplex, h: Buffer, cb: (c: unknown) => void): void; emit(e: string, ...a: unknown[]): void } }).ws
-    wss.handleUpgrade(req, socket, head, (client) => wss.emit('connection', client, req))
+  /**
+   * WebSocket tracker (browser peers) on the web port: the HTTP server hands upgrades here. The
+   * peer's address is the socket's (with TRUST_PROXY, the proxy's last X-Forwarded-For entry, as
+   * for HTTP announces); its connection counts against the caps until the socket closes.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, trustProxy = false): void {
+    const address = trustProxy ? forwardedFor(req) ?? req.socket.remoteAddress : req.socket.remoteAddress
+    if (address === undefined) {
+      socket.destroy()
+      return
+    }
+    const ip = normalizeAddress(address)
+    const key = addressKey(ip)
+    // Opening a connection is a request like an announce: it takes from the address's bucket.
+    const wait = this.limiter.take(key, Date.now())
+    const refused = wait ? 'rate_limited' : this.wsCaps.take(key)
+    if (refused) {
+      this.metrics.reject(refused)
+      const status = refused === 'ws_connections' ? '503 Service Unavailable' : '429 Too Many Requests'
+      socket.on('error', () => {})
+      socket.end(`HTTP/1.1 ${status}\r\nRetry-After: ${wait || 60}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+      return
+    }
+    // Released when the TCP socket closes, whether the handshake succeeded or not.
+    socket.once('close', () => this.wsCaps.release(key))
+    this.ws.upgrade(req, socket, head, ip, key)
+  }
+
+  // Every WebSocket message: the address's rate limit (shared with HTTP and UDP), then a
+  // well-formed request, then a bounded number of peers (torrent, peer id) per connection: a real
+  // client has one peer id and a few torrents; a fresh peer id per message is how fake peers and
+  // completions were made. A peer is reserved here, before the package (which answers later, on
+  // a next tick) has seen it, so a burst of messages cannot slip past the bound.
+  private admitWs(conn: WsConnection, data: Buffer | string, nowMs: number): string | null {
+    const limited = this.limited(conn.key, nowMs)
+    if (limited) {
+      this.metrics.reject('rate_limited')
+      return wsFailureReply(limited)
+    }
+    let req
+    try {
+      req = parseWsRequest(data)
+    } catch (err) {
+      if (!(err instanceof TrackerProtocolError)) throw err
+      this.metrics.reject('malformed')
+      return wsFailureReply(err.message)
+    }
+    if (req.action === 'scrape' || req.event === 'stopped') return null
+    const peer = req.infoHash + req.peerId
+    if (conn.peers.has(peer)) return null
+    if (conn.peers.size >= this.wsMaxPeers) {
+      this.metrics.reject('ws_peers_per_connection')
+      return wsFailureReply(`too many peers on one connection (at most ${this.wsMaxPeers} torrent and peer_id pairs)`, 'announce', req.infoHash)
+    }
+    conn.peers.add(peer)
+    return null
+  }
+
+  private wsAnnounced(conn: WsConnection, event: WsEvent, infoHash: string, peerId: string): void {
+    this.metrics.announces.ws++
+    if (event === 'stop') conn.peers.delete(infoHash + peerId)
+    if (event === 'complete') this.countCompletion(infoHash, conn.key, peerId, Date.now())
   }
 
   sweep(nowMs: number): void {
     this.store.expire(nowMs)
     this.limiter.sweep(nowMs)
+    this.ledger.expire(nowMs)
+    // A live WebTorrent client announces every interval/5: silent for a peer TTL means gone.
+    this.ws.closeIdle(nowMs - this.peerTtlMs)
   }
 
   metricsText(): string {
     const s = this.store.stats()
-    let wsSwarms = 0
-    let wsPeers = 0
-    for (const swarm of Object.values(this.ws.torrents)) {
-      if (!swarm) continue
-      wsSwarms++
-      wsPeers += swarm.complete + swarm.incomplete
-    }
-    return renderMetrics(this.metrics, { swarms: s.swarms, seeders: s.seeders, leechers: s.leechers, wsSwarms, wsPeers, allowed: this.allowed.size, rateLimitedAddresses: this.limiter.tracked })
+    const ws = this.ws.stats()
+    return renderMetrics(this.metrics, {
+      swarms: s.swarms, seeders: s.seeders, leechers: s.leechers, peerAddresses: this.store.addresses, wsSwarms: ws.swarms, wsPeers: ws.peers,
+      wsConnections: ws.connections, allowed: this.allowed.size, rateLimitedAddresses: this.limiter.tracked, completionRecords: this.ledger.size,
+    })
   }
 
   close(): Promise<void> {
     clearInterval(this.sweepTimer)
-    return new Promise((resolve) => this.ws.close(() => resolve()))
+    return this.ws.close()
   }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
 }

@@ -54,7 +54,7 @@ export function handleTrackerHttp(tracker: EmbeddedTracker, req: IncomingMessage
 }
 
 /** The address our one trusted proxy saw: the last X-Forwarded-For entry (earlier ones are the client's word). */
-function forwardedFor(req: IncomingMessage): string | undefined {
+export function forwardedFor(req: IncomingMessage): string | undefined {
   const header = req.headers['x-forwarded-for']
   const value = Array.isArray(header) ? header[header.length - 1] : header
   const last = value?.split(',').pop()?.trim()

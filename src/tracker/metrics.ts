@@ -14,7 +14,10 @@ export class TrackerMetrics {
   }
 }
 
-export interface GaugeValues { swarms: number; seeders: number; leechers: number; wsSwarms: number; wsPeers: number; allowed: number; rateLimitedAddresses: number }
+export interface GaugeValues {
+  swarms: number; seeders: number; leechers: number; peerAddresses: number; wsSwarms: number; wsPeers: number; wsConnections: number
+  allowed: number; rateLimitedAddresses: number; completionRecords: number
+}
 
 export function renderMetrics(m: TrackerMetrics, g: GaugeValues): string {
   const lines: string[] = []
@@ -35,6 +38,12 @@ export function renderMetrics(m: TrackerMetrics, g: GaugeValues): string {
   lines.push(`seedcast_tracker_swarms{transport="bt"} ${g.swarms}`, `seedcast_tracker_swarms{transport="ws"} ${g.wsSwarms}`)
   family('seedcast_tracker_peers', 'gauge', 'Live peers.')
   lines.push(`seedcast_tracker_peers{kind="seeder"} ${g.seeders}`, `seedcast_tracker_peers{kind="leecher"} ${g.leechers}`, `seedcast_tracker_peers{kind="ws"} ${g.wsPeers}`)
+  family('seedcast_tracker_peer_addresses', 'gauge', 'Addresses (IPv4, or IPv6 /64) holding HTTP/UDP peers.')
+  lines.push(`seedcast_tracker_peer_addresses ${g.peerAddresses}`)
+  family('seedcast_tracker_ws_connections', 'gauge', 'Open WebSocket tracker connections.')
+  lines.push(`seedcast_tracker_ws_connections ${g.wsConnections}`)
+  family('seedcast_tracker_completion_records', 'gauge', 'Addresses remembered per torrent for counting completions.')
+  lines.push(`seedcast_tracker_completion_records ${g.completionRecords}`)
   family('seedcast_tracker_allowed_torrents', 'gauge', 'Torrents on the allow list.')
   lines.push(`seedcast_tracker_allowed_torrents ${g.allowed}`)
   family('seedcast_tracker_rate_limited_addresses', 'gauge', 'Addresses with a rate-limit bucket in memory.')

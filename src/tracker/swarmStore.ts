@@ -7,8 +7,16 @@
 // A peer keeps its IPv4 address and port as small integers (IPv6: a 16-char latin1 string), its
 // peer id as a 20-char latin1 string (far less heap than Buffer objects) and its last-seen time
 // as a small integer. Writing a reply then reads only the Peer object itself.
+//
+// Caps: `maxPeersPerAddress` peers per address per swarm (a NAT'd household has a few clients in
+// one swarm; a seeder or mirror has one peer in each of many swarms, so the cap is per swarm), and
+// `maxPeers` in all. A full store makes room by dropping a peer of the address holding the most
+// (peerOwners.ts), as long as that address holds more than the newcomer's would: an attacker's
+// fake peers go first and a real newcomer still gets in. Addresses are IPv4 or an IPv6 /64.
+// For that each peer also points at its swarm, key and owner: ~+70 bytes per peer (measured).
 import { randomInt } from 'node:crypto';
 import { addressText, compactAddress, ipv4Number } from './protocol/compactAddress.ts';
+import { OwnerIndex, type Owner } from './peerOwners.ts';
 
 export type PeerEvent = 'started' | 'completed' | 'stopped' | 'paused' | 'update';
 
@@ -31,12 +39,20 @@ export interface AnnounceResult {
   peers6: Buffer; // compact 18-byte entries
   peerList: { ip: string; port: number; peerId: Buffer }[]; // only filled when wantPeerList
   firstCompletion: boolean;
+  /** A new peer answered but not stored, and why; null when stored (or not new). */
+  notStored: 'swarm_full' | 'per_address' | 'full' | null;
+  /** A stored peer of another address was dropped to make room for this one. */
+  evicted: boolean;
 }
 
 export interface SwarmStoreOptions {
   peerTtlMs: number;
   maxPeersPerSwarm: number;
   maxNumwant: number;
+  /** Peers in all swarms; default no cap. */
+  maxPeers?: number;
+  /** Peers one address (IPv6: one /64) may have in one swarm; default no cap. */
+  maxPeersPerAddress?: number;
 }
 
 class Peer {
@@ -49,8 +65,16 @@ class Peer {
   mark: number; // sampling stamp: picked in the current selection when equal to store.stamp
   seeder: boolean;
   counted: boolean; // its completion has been reported
+  readonly key: string; // its key in swarm.peers
+  readonly swarm: Swarm;
+  owner: Owner<Peer, Swarm> | null; // its address, when that holds several peers (peerOwners.ts)
+  oslot: number; // index in owner.peers
 
-  constructor(ip4: number, ip6: string, port: number, peerId: string, seen: number, seeder: boolean, counted: boolean) {
+  constructor(swarm: Swarm, key: string, ip4: number, ip6: string, port: number, peerId: string, seen: number, seeder: boolean, counted: boolean) {
+    this.swarm = swarm;
+    this.key = key;
+    this.owner = null;
+    this.oslot = 0;
     this.ip4 = ip4;
     this.ip6 = ip6;
     this.port = port;
@@ -64,10 +88,18 @@ class Peer {
 }
 
 class Swarm {
+  readonly infoHash: string;
   readonly peers = new Map<string, Peer>();
   readonly seeders: Peer[] = [];
   readonly leechers: Peer[] = [];
+
+  constructor(infoHash: string) {
+    this.infoHash = infoHash;
+  }
 }
+
+// An address as the owner index keys it: IPv4 as its int32, IPv6 as its /64 (8 latin1 chars).
+const ownerKey = (ip4: number, ip6: string): number | string => (ip6 === '' ? ip4 : ip6.slice(0, 8));
 
 const EMPTY = Buffer.alloc(0);
 const STAMP_LIMIT = 0x3fffffff;
@@ -75,6 +107,9 @@ const STAMP_LIMIT = 0x3fffffff;
 export class SwarmStore {
   private readonly opts: SwarmStoreOptions;
   private readonly swarms = new Map<string, Swarm>();
+  private readonly owners = new OwnerIndex<Peer, Swarm>();
+  private readonly maxPeers: number;
+  private readonly maxPeersPerAddress: number;
   private epoch = Number.NaN;
   private stamp = 0;
   private peerCount = 0;
@@ -87,6 +122,8 @@ export class SwarmStore {
 
   constructor(opts: SwarmStoreOptions) {
     this.opts = opts;
+    this.maxPeers = opts.maxPeers ?? Infinity;
+    this.maxPeersPerAddress = opts.maxPeersPerAddress ?? Infinity;
   }
 
   announce(a: PeerAnnounce & { downloaded: number; wantPeerList?: boolean }): AnnounceResult {
@@ -98,8 +135,8 @@ export class SwarmStore {
       // aria2c that finishes over the peer wire sends `stopped` with left=0 and never `completed`:
       // a leecher leaving complete has completed.
       const finished = peer !== undefined && !peer.counted && !peer.seeder && a.left === 0;
-      if (swarm !== undefined && peer !== undefined) this.remove(a.infoHash, swarm, a.peerKey, peer);
-      return this.result(swarm, 0, false, finished, false);
+      if (peer !== undefined) this.remove(peer);
+      return this.result(swarm, 0, false, finished, false, null, false);
     }
 
     if (a.peerId.length !== 20) throw new TypeError('peer id must be 20 bytes');
@@ -119,14 +156,21 @@ export class SwarmStore {
     const completes =
       a.event === 'completed' || (a.event === 'started' && a.left === 0 && a.downloaded > 0);
     let first: boolean;
-    if (swarm === undefined) this.swarms.set(a.infoHash, (swarm = new Swarm()));
+    let notStored: AnnounceResult['notStored'] = null;
+    let evicted = false;
+    if (swarm === undefined) this.swarms.set(a.infoHash, (swarm = new Swarm(a.infoHash)));
 
     if (peer !== undefined) {
       first = !peer.counted && (completes || (seeder && !peer.seeder));
       peer.seen = now;
-      peer.ip4 = ip4;
+      if (peer.ip4 !== ip4 || peer.ip6 !== ip6) {
+        // A new address: filed under it (caps are checked for new peers only).
+        this.owners.remove(ownerKey(peer.ip4, peer.ip6), peer);
+        peer.ip4 = ip4;
+        peer.ip6 = ip6;
+        this.owners.add(ownerKey(ip4, ip6), peer);
+      }
       peer.port = a.port;
-      if (peer.ip6 !== ip6) peer.ip6 = ip6;
       if (!sameBytes(peer.peerId, a.peerId)) peer.peerId = a.peerId.toString('latin1', 0, 20);
       if (first) peer.counted = true;
       if (peer.seeder !== seeder) this.move(swarm, peer, seeder);
@@ -134,17 +178,24 @@ export class SwarmStore {
       // Unknown peer: no history, so only the event itself can say it completed. A peer that
       // stopped and comes back is a new session, and can complete again.
       first = completes;
-      // A full swarm still answers the peer, it just isn't stored (nor counted).
-      if (swarm.peers.size < this.opts.maxPeersPerSwarm) {
-        peer = new Peer(ip4, ip6, a.port, a.peerId.toString('latin1', 0, 20), now, seeder, first);
+      // Not stored (full swarm, address over its cap, full store): still answered, not handed out.
+      const key = ownerKey(ip4, ip6);
+      if (swarm.peers.size >= this.opts.maxPeersPerSwarm) notStored = 'swarm_full';
+      else if (this.owners.countIn(key, swarm) >= this.maxPeersPerAddress) notStored = 'per_address';
+      else if (this.peerCount >= this.maxPeers && !(evicted = this.makeRoom(key))) notStored = 'full';
+      if (notStored === null) {
+        // Making room may have emptied and dropped this very swarm: put it back.
+        if (evicted && swarm.peers.size === 0) this.swarms.set(a.infoHash, swarm);
+        peer = new Peer(swarm, a.peerKey, ip4, ip6, a.port, a.peerId.toString('latin1', 0, 20), now, seeder, first);
         swarm.peers.set(a.peerKey, peer);
         this.insert(swarm, peer);
+        this.owners.add(key, peer);
       } else if (swarm.peers.size === 0) {
-        this.swarms.delete(a.infoHash); // maxPeersPerSwarm 0: don't leave an empty swarm behind
+        this.swarms.delete(a.infoHash); // don't leave an empty swarm behind
       }
     }
     const want = Math.min(a.numwant, this.opts.maxNumwant);
-    return this.result(swarm, want > 0 ? this.select(swarm, peer, want) : 0, true, first, a.wantPeerList === true);
+    return this.result(swarm, want > 0 ? this.select(swarm, peer, want) : 0, true, first, a.wantPeerList === true, notStored, evicted);
   }
 
   counts(infoHash: string): { complete: number; incomplete: number } {
@@ -155,6 +206,7 @@ export class SwarmStore {
   removeSwarm(infoHash: string): void {
     const swarm = this.swarms.get(infoHash);
     if (swarm === undefined) return;
+    for (const peer of swarm.peers.values()) this.owners.remove(ownerKey(peer.ip4, peer.ip6), peer);
     this.peerCount -= swarm.peers.size;
     this.seederCount -= swarm.seeders.length;
     this.swarms.delete(infoHash);
@@ -165,10 +217,10 @@ export class SwarmStore {
   expire(nowMs: number): number {
     const cutoff = this.rel(nowMs) - this.opts.peerTtlMs;
     let dropped = 0;
-    for (const [infoHash, swarm] of this.swarms) {
-      for (const [key, peer] of swarm.peers) {
+    for (const swarm of this.swarms.values()) {
+      for (const peer of swarm.peers.values()) {
         if (peer.seen <= cutoff) {
-          this.remove(infoHash, swarm, key, peer);
+          this.remove(peer);
           dropped++;
         }
       }
@@ -179,6 +231,20 @@ export class SwarmStore {
   stats(): { swarms: number; peers: number; seeders: number; leechers: number } {
     const { peerCount: peers, seederCount: seeders } = this;
     return { swarms: this.swarms.size, peers, seeders, leechers: peers - seeders };
+  }
+
+  /** Addresses (IPv4, or IPv6 /64) holding peers. */
+  get addresses(): number {
+    return this.owners.size;
+  }
+
+  // Drops one peer of the address holding the most, if it holds more than `newcomer` would after
+  // joining; returns whether room was made.
+  private makeRoom(newcomer: number | string): boolean {
+    const largest = this.owners.largest();
+    if (largest === undefined || largest.peers.length <= this.owners.count(newcomer) + 1) return false;
+    this.remove(largest.peers[largest.peers.length - 1]!);
+    return true;
   }
 
   private rel(nowMs: number): number {
@@ -212,10 +278,12 @@ export class SwarmStore {
     this.insert(swarm, peer);
   }
 
-  private remove(infoHash: string, swarm: Swarm, key: string, peer: Peer): void {
+  private remove(peer: Peer): void {
+    const swarm = peer.swarm;
     this.unlink(swarm, peer);
-    swarm.peers.delete(key);
-    if (swarm.peers.size === 0) this.swarms.delete(infoHash);
+    this.owners.remove(ownerKey(peer.ip4, peer.ip6), peer);
+    swarm.peers.delete(peer.key);
+    if (swarm.peers.size === 0) this.swarms.delete(swarm.infoHash);
   }
 
   // Picks up to `want` random peers into this.picked, never the requester, and no seeders for a
@@ -284,10 +352,10 @@ export class SwarmStore {
     this.stamp = 1;
   }
 
-  private result(swarm: Swarm | undefined, count: number, live: boolean, first: boolean, list: boolean): AnnounceResult {
+  private result(swarm: Swarm | undefined, count: number, live: boolean, first: boolean, list: boolean, notStored: AnnounceResult['notStored'], evicted: boolean): AnnounceResult {
     const complete = swarm?.seeders.length ?? 0;
     const incomplete = swarm?.leechers.length ?? 0;
-    if (!live || count === 0) return { complete, incomplete, peers4: EMPTY, peers6: EMPTY, peerList: [], firstCompletion: first };
+    if (!live || count === 0) return { complete, incomplete, peers4: EMPTY, peers6: EMPTY, peerList: [], firstCompletion: first, notStored, evicted };
     const picked = this.picked;
     let n4 = 0;
     for (let i = 0; i < count; i++) if (picked[i]!.ip6 === '') n4++;
@@ -322,7 +390,7 @@ export class SwarmStore {
       }
     }
     for (let i = 0; i < count; i++) picked[i] = null;
-    return { complete, incomplete, peers4, peers6, peerList, firstCompletion: first };
+    return { complete, incomplete, peers4, peers6, peerList, firstCompletion: first, notStored, evicted };
   }
 }
 

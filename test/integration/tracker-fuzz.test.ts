@@ -35,7 +35,8 @@ let agent: http.Agent
 let ttlMs: number
 
 before(async () => {
-  server = await startTestServer({ TRACKER_UDP_PORT: String(await freePortUdp()), TRACKER_RATE_LIMIT_PER_MINUTE: '0' })
+  // Every fuzzed peer comes from 127.0.0.1: no per-address rate limit or peer cap.
+  server = await startTestServer({ TRACKER_UDP_PORT: String(await freePortUdp()), TRACKER_RATE_LIMIT_PER_MINUTE: '0', TRACKER_MAX_PEERS_PER_ADDRESS: '1000000' })
   clip = await makeVideo({ seconds: 1 })
   hash = (await uploadOk(server, { title: 'Fuzz target' }, { path: clip })).torrent!.infoHash
   agent = new http.Agent({ keepAlive: true, maxSockets: 32 })

@@ -138,3 +138,18 @@ function parseIPv6(s: string): number[] | null {
 export function normalizeAddress(ip: string): string {
   return ip.length > 7 && ip.charCodeAt(0) === 58 && ip.slice(0, 7).toLowerCase() === '::ffff:' && ipv4Number(ip) >= 0 ? ip.slice(7) : ip
 }
+
+// The key per-address bounds (rate limits, peer and connection caps, completion counts) go by:
+// IPv4 as it is (also IPv4-mapped, so a dual-stack socket changes nothing), IPv6 by its /64 as
+// "a:b:c:d::/64". One subscriber is routed a whole /64, so limits per full IPv6 address would give
+// them 2^64 fresh addresses. Not an IP address: returned unchanged (it then only limits itself).
+export function addressKey(ip: string): string {
+  const v4 = ipv4Number(ip);
+  if (v4 >= 0) return `${v4 >>> 24}.${(v4 >>> 16) & 255}.${(v4 >>> 8) & 255}.${v4 & 255}`;
+  const words = parseIPv6(ip);
+  if (words === null) return ip;
+  if (words[0] === 0 && words[1] === 0 && words[2] === 0 && words[3] === 0 && words[4] === 0 && words[5] === 0xffff) {
+    return `${words[6]! >>> 8}.${words[6]! & 255}.${words[7]! >>> 8}.${words[7]! & 255}`;
+  }
+  return `${words[0]!.toString(16)}:${words[1]!.toString(16)}:${words[2]!.toString(16)}:${words[3]!.toString(16)}::/64`;
+}

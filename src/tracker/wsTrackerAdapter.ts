@@ -1,0 +1,218 @@
+// The WebSocket tracker (WebTorrent's protocol: browser peers and their WebRTC signalling), served
+// by the bittorrent-tracker package. The package exposes no hooks for what the site needs, so this
+// one file is where its internals are touched: the upgrade, every message before the package sees
+// it (hooks.admit: rate limits, one peer id per socket, ...), its scrape, its sockets' sends (a
+// peer that stops reading is closed rather than buffered for), and its swarms' counts. The rules
+// themselves live in embeddedTracker.ts; this only wires them in.
+import Server from 'bittorrent-tracker/server'
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+
+/** What the tracker knows of one WebSocket connection. */
+export interface WsConnection {
+  /** The peer's address (normalized) and the key per-address bounds count it by. */
+  readonly ip: string
+  readonly key: string
+  /**
+   * The peers it announced, as infoHash + peerId (hex), kept by the caller from admit(). Several
+   * clients in one page share one socket (bittorrent-tracker's client pools them per URL), so it
+   * may hold a few peer ids; all of them leave their swarms when it closes.
+   */
+  readonly peers: Set<string>
+  lastSeenMs: number
+}
+
+export type WsEvent = 'start' | 'update' | 'complete' | 'stop' | 'pause'
+
+export interface WsTrackerHooks {
+  /** A reason to refuse an announce to this torrent, or null. */
+  filter(conn: WsConnection, infoHash: string, peerId: string): string | null
+  /** Called with every message before the package: null lets it through, else the reply to send instead. */
+  admit(conn: WsConnection, data: Buffer | string, nowMs: number): string | null
+  /** An announce the package has handled. */
+  announced(conn: WsConnection, event: WsEvent, infoHash: string, peerId: string): void
+  /** Which of these torrents a scrape may list, or why none. */
+  scrape(infoHashes: string[]): { ok: true; infoHashes: string[] } | { ok: false; reason: string }
+  /** A bound bit (counted by the caller): ws_message_too_big, ws_bad_frame, ws_slow_reader, ws_idle. */
+  refused(reason: string): void
+}
+
+export interface WsTrackerOptions {
+  intervalMs: number
+  /** Largest message accepted; a bigger one closes the connection with 1009 before it is buffered. */
+  maxMessageBytes: number
+  /** Unsent bytes a connection may have queued; past it the connection is closed. */
+  maxBufferedBytes: number
+  hooks: WsTrackerHooks
+}
+
+// The parts of a `ws` WebSocket (and what the package adds to it) used here.
+interface Socket {
+  readonly bufferedAmount: number
+  readonly destroyed?: boolean
+  readonly readyState: number
+  send(data: string, cb?: (err?: Error) => void): void
+  terminate(): void
+  on(event: 'error', listener: (err: Error & { code?: string }) => void): void
+  on(event: 'close', listener: () => void): void
+}
+interface PackageSwarm {
+  peers: { peek(peerId: string): { socket: Socket | null } | undefined }
+  announce(params: { type: 'ws'; event: 'stopped'; numwant: 0; peer_id: string }): void
+}
+interface Internals {
+  torrents: Record<string, PackageSwarm | undefined>
+  ws: { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb: (client: Socket) => void): void; emit(event: 'connection', client: Socket, req: IncomingMessage): boolean }
+  _onWebSocketRequest(socket: Socket, opts: object, data: Buffer | string): void
+  _onScrape(params: { info_hash?: string[] | string }, cb: (err: Error | null, res?: unknown) => void): void
+}
+
+const OPEN = 1
+const EVENTS: WsEvent[] = ['start', 'update', 'complete', 'stop', 'pause']
+
+class Connection implements WsConnection {
+  readonly peers = new Set<string>()
+  lastSeenMs: number
+  readonly ip: string
+  readonly key: string
+
+  constructor(ip: string, key: string, nowMs: number) {
+    this.ip = ip
+    this.key = key
+    this.lastSeenMs = nowMs
+  }
+}
+
+export class WsTracker {
+  private readonly server: Server
+  private readonly internals: Internals
+  private readonly hooks: WsTrackerHooks
+  private readonly maxBufferedBytes: number
+  private readonly live = new Map<Socket, Connection>()
+
+  constructor(opts: WsTrackerOptions) {
+    const { hooks } = opts
+    this.hooks = hooks
+    this.maxBufferedBytes = opts.maxBufferedBytes
+    this.server = new Server({
+      interval: opts.intervalMs,
+      http: false,
+      udp: false,
+      // No compression: a small compressed message could inflate past any bound (a zip bomb).
+      ws: { noServer: true, maxPayload: opts.maxMessageBytes, perMessageDeflate: false },
+      stats: false,
+      filter: (infoHash, params, cb) => {
+        const conn = this.live.get((params as { socket?: Socket }).socket!)
+        const reason = conn ? hooks.filter(conn, infoHash, params.peer_id) : 'connection closed'
+        cb(reason === null ? null : new Error(reason))
+      },
+    })
+    this.internals = this.server as unknown as Internals
+    this.server.on('warning', () => {})
+    this.server.on('error', (err: Error) => console.error('[tracker] websocket:', err.message))
+    for (const event of EVENTS) {
+      this.server.on(event, (_addr: string, params: { info_hash: string; peer_id: string; socket?: Socket }) => {
+        const conn = params.socket && this.live.get(params.socket)
+        if (conn) hooks.announced(conn, event, params.info_hash, params.peer_id)
+      })
+    }
+    // Every message passes the tracker's rules first; refused ones get their reply here.
+    const packageRequest = this.internals._onWebSocketRequest.bind(this.server)
+    this.internals._onWebSocketRequest = (socket, reqOpts, data) => {
+      const conn = this.live.get(socket)
+      if (!conn) return
+      const now = Date.now()
+      conn.lastSeenMs = now
+      const refusal = hooks.admit(conn, data, now)
+      if (refusal === null) packageRequest(socket, reqOpts, data)
+      else socket.send(refusal)
+    }
+    // The package's scrape has no filter: ours decides which torrents it may list.
+    const packageScrape = this.internals._onScrape.bind(this.server)
+    this.internals._onScrape = (params, cb) => {
+      const out = hooks.scrape(typeof params.info_hash === 'string' ? [params.info_hash] : params.info_hash ?? [])
+      if (!out.ok) {
+        // The package's error reply hex-decodes params.info_hash as one string and throws (out of
+        // the socket's message handler) on the array a scrape carries: hand it one hash.
+        params.info_hash = Array.isArray(params.info_hash) ? params.info_hash[0] ?? '00'.repeat(20) : params.info_hash ?? '00'.repeat(20)
+        return cb(new Error(out.reason))
+      }
+      packageScrape({ ...params, info_hash: out.infoHashes }, cb)
+    }
+  }
+
+  /** Completes the WebSocket handshake for a connection the caller has admitted. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ip: string, key: string): void {
+    this.internals.ws.handleUpgrade(req, socket, head, (client) => {
+      const conn = new Connection(ip, key, Date.now())
+      this.live.set(client, conn)
+      // A peer that stops reading would have every reply and relayed offer queued in memory.
+      const send = client.send.bind(client)
+      client.send = (data, cb) => {
+        if (client.readyState !== OPEN) return
+        if (client.bufferedAmount > this.maxBufferedBytes) {
+          this.hooks.refused('ws_slow_reader')
+          client.terminate()
+          return
+        }
+        send(data, cb)
+      }
+      client.on('error', (err) => this.hooks.refused(err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'ws_message_too_big' : 'ws_bad_frame'))
+      // Before the package's own close handler, which only stops the socket's first peer id.
+      client.on('close', () => {
+        this.live.delete(client)
+        this.leave(client, conn)
+      })
+      this.internals.ws.emit('connection', client, req)
+    })
+  }
+
+  // Takes every peer the connection announced out of its swarm, as the package does for one.
+  private leave(socket: Socket, conn: Connection): void {
+    for (const peer of conn.peers) {
+      const infoHash = peer.slice(0, 40)
+      const peerId = peer.slice(40)
+      const swarm = this.internals.torrents[infoHash]
+      if (swarm?.peers.peek(peerId)?.socket === socket) swarm.announce({ type: 'ws', event: 'stopped', numwant: 0, peer_id: peerId })
+    }
+    conn.peers.clear()
+  }
+
+  counts(infoHash: string): { complete: number; incomplete: number } {
+    const swarm = this.server.torrents[infoHash]
+    return { complete: swarm?.complete ?? 0, incomplete: swarm?.incomplete ?? 0 }
+  }
+
+  removeSwarm(infoHash: string): void {
+    delete this.server.torrents[infoHash]
+  }
+
+  stats(): { swarms: number; peers: number; connections: number } {
+    let swarms = 0
+    let peers = 0
+    for (const swarm of Object.values(this.server.torrents)) {
+      if (!swarm) continue
+      swarms++
+      peers += swarm.complete + swarm.incomplete
+    }
+    return { swarms, peers, connections: this.live.size }
+  }
+
+  /** Closes connections silent since before `cutoffMs` (dead peers whose TCP never said so). */
+  closeIdle(cutoffMs: number): number {
+    let closed = 0
+    for (const [socket, conn] of this.live) {
+      if (conn.lastSeenMs >= cutoffMs) continue
+      this.hooks.refused('ws_idle')
+      socket.terminate()
+      closed++
+    }
+    return closed
+  }
+
+  close(): Promise<void> {
+    for (const socket of this.live.keys()) socket.terminate()
+    this.live.clear()
+    return new Promise((resolve) => this.server.close(() => resolve()))
+  }
+}
