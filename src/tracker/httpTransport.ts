@@ -7,7 +7,8 @@ import { announceReply, failureReply, scrapeReply } from './protocol/bencodeRepl
 import { TrackerProtocolError } from './protocol/errors.ts'
 import type { EmbeddedTracker } from './embeddedTracker.ts'
 
-const HEADERS = { 'Content-Type': 'text/plain', 'Cache-Control': 'no-store' }
+// nosniff: a browser must never read a tracker reply (bytes chosen by peers) as HTML or script.
+const HEADERS = { 'Content-Type': 'text/plain', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' }
 
 function send(res: ServerResponse, body: Buffer): void {
   res.writeHead(200, { ...HEADERS, 'Content-Length': body.length })
