@@ -42,6 +42,7 @@ export function storedFileName(originalName: string, videoId: string, extension:
   const base = path.basename(originalName.replace(/\\/g, '/')).replace(/\.[^.]*$/, '')
   const slug = base
     .normalize('NFKD')
+    .replace(/\p{M}+/gu, '') // accents split off by NFKD: "é" stays "e", not "e-"
     .replace(/[^A-Za-z0-9._-]+/g, '-')
     .replace(/\.{2,}/g, '.')
     .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '')

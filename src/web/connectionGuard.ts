@@ -5,9 +5,11 @@
 //   in total: when full, the address holding the most connections gives one up (its connection
 //     that has moved the fewest bytes), so a newcomer from a quiet address still gets in; a
 //     newcomer from the biggest holder itself is closed instead.
-// Refused connections are closed at once, unanswered (an answer could wait on a peer that never
-// reads). Behind TRUST_PROXY every connection comes from the proxy, so the per-address cap is
-// not applied there (the proxy's own limits are the per-client ones); the total cap still is.
+// Refused connections are reset at once, unanswered (an answer could wait on a peer that never
+// reads; a reset leaves no TIME_WAIT behind on either side). Behind TRUST_PROXY every connection
+// comes from the proxy, so the per-address cap is not applied there (the proxy's own limits are
+// the per-client ones: nginx's limit_conn, client_header_timeout, client_body_timeout); the total
+// cap, the header timeout and the body rate still are.
 import type { Socket } from 'node:net'
 import type { Refusals } from '../refusals.ts'
 import { addressKey } from './clientAddress.ts'
@@ -42,7 +44,7 @@ export class ConnectionGuard {
       if (!top || top.size <= held) return this.refuse(socket, 'web_connections_total')
       const victim = leastProgress(top)
       this.forget(victim)
-      victim.destroy()
+      reset(victim)
       this.refusals.add('web_connections_total')
     }
     let set = this.byAddress.get(key)
@@ -58,7 +60,7 @@ export class ConnectionGuard {
 
   private refuse(socket: Socket, bound: string): false {
     this.refusals.add(bound)
-    socket.destroy()
+    reset(socket)
     return false
   }
 
@@ -77,6 +79,10 @@ export class ConnectionGuard {
     for (const set of this.byAddress.values()) if (!top || set.size > top.size) top = set
     return top
   }
+}
+
+function reset(socket: Socket): void {
+  try { socket.resetAndDestroy() } catch { socket.destroy() }
 }
 
 // A trickling attacker has moved few bytes either way; a download or an upload has moved many.

@@ -1,0 +1,124 @@
+// Storage and database failures, as the client and /healthz see them. Before: a full disk answered
+// 400 malformed_multipart, a failed insert left the moved file served publicly with no record,
+// and /healthz said ok with the disk full or the database read-only.
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, open, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { startTestServer, type TestServer } from '../helpers/server.ts'
+import { makeVideo } from '../helpers/media.ts'
+import { apiUpload, countRows, getJson, incomingDir, ls, mediaDir, sql, waitFor } from '../helpers/http.ts'
+
+const run = promisify(execFile)
+let clip: string
+let bigClip: string
+
+before(async () => {
+  clip = await makeVideo({ seconds: 1 })
+  // A real MP4's start (what the upload checks) padded to 6 MiB: more than the tiny disk holds.
+  bigClip = path.join(path.dirname(clip), 'big.mp4')
+  const head = (await readFile(clip)).subarray(0, 64 * 1024)
+  await writeFile(bigClip, Buffer.concat([head, randomBytes(6 * 1024 * 1024)]))
+})
+after(async () => {
+  if (clip) await rm(path.dirname(clip), { recursive: true, force: true })
+})
+
+/** Writes zeros until the file system is full; returns the filler's path. */
+async function fillDisk(dir: string): Promise<string> {
+  const filler = path.join(dir, 'filler')
+  const fh = await open(filler, 'w')
+  const chunk = Buffer.alloc(64 * 1024)
+  try {
+    for (;;) await fh.write(chunk)
+  } catch (err) {
+    assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC')
+  } finally {
+    await fh.close()
+  }
+  return filler
+}
+
+describe('STORAGE_DIR on a full 4 MiB file system (tmpfs)', () => {
+  let mountPoint: string
+  let server: TestServer
+  let mounted = false
+  before(async () => {
+    mountPoint = await mkdtemp(path.join(tmpdir(), 'seedcast-tinyfs-'))
+    mounted = await run('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mountPoint]).then(() => true, () => false)
+    if (mounted) server = await startTestServer({}, mountPoint)
+  })
+  after(async () => {
+    await server?.stop({ keepStorage: true })
+    if (mounted) await run('umount', [mountPoint])
+    await rm(mountPoint, { recursive: true, force: true })
+  })
+
+  test('an upload larger than the free space answers 507 insufficient_storage and leaves nothing', async (t) => {
+    if (!mounted) return t.skip('needs root to mount a tmpfs')
+    assert.ok((await stat(bigClip)).size > 4 * 1024 * 1024, 'the clip is larger than the file system')
+    const res = await apiUpload(server, { title: 'too big for the disk' }, { path: bigClip })
+    assert.equal(res.status, 507, JSON.stringify(res.body))
+    assert.equal(res.body.error.code, 'insufficient_storage')
+    assert.match(res.body.error.message, /no room left/)
+    await waitFor(async () => (await ls(incomingDir(server))).length === 0, 'incoming/ empty')
+    assert.deepEqual(await ls(mediaDir(server)), [])
+    assert.equal(countRows(server, 'Video'), 0)
+    // The space came back: a small upload works.
+    assert.equal((await apiUpload(server, { title: 'fits' }, { path: clip })).status, 201)
+  })
+
+  test('/healthz fails on storage while the disk is full, and recovers', async (t) => {
+    if (!mounted) return t.skip('needs root to mount a tmpfs')
+    assert.equal((await getJson(`${server.url}/healthz`)).status, 200)
+    const filler = await fillDisk(mountPoint)
+    try {
+      const res = await getJson(`${server.url}/healthz`)
+      assert.equal(res.status, 503)
+      assert.ok(res.body.failing.includes('storage'), JSON.stringify(res.body))
+    } finally {
+      await unlink(filler)
+    }
+    assert.equal((await getJson(`${server.url}/healthz`)).status, 200)
+  })
+})
+
+describe('database failures', () => {
+  let server: TestServer
+  before(async () => { server = await startTestServer() })
+  after(async () => { await server?.stop() })
+
+  test('a failed insert leaves no file in media/ (nothing served without a record)', async () => {
+    sql(server, `CREATE TRIGGER refuse_videos BEFORE INSERT ON "Video" BEGIN SELECT RAISE(ABORT, 'simulated database failure'); END`)
+    const original = console.error
+    console.error = () => {}
+    try {
+      const res = await apiUpload(server, { title: 'no record' }, { path: clip })
+      assert.equal(res.status, 500)
+    } finally {
+      console.error = original
+      sql(server, 'DROP TRIGGER refuse_videos')
+    }
+    await waitFor(async () => (await ls(incomingDir(server))).length === 0, 'incoming/ empty')
+    assert.deepEqual(await ls(mediaDir(server)), [], 'no file left to be served')
+    assert.equal((await apiUpload(server, { title: 'works again' }, { path: clip })).status, 201)
+  })
+
+  test('/healthz fails on the database while it is read-only, and recovers', async () => {
+    assert.equal((await getJson(`${server.url}/healthz`)).status, 200)
+    // The server's own connection refuses every write, as on a read-only mount.
+    await server.services.db.$executeRawUnsafe('PRAGMA query_only = ON')
+    try {
+      const res = await getJson(`${server.url}/healthz`)
+      assert.equal(res.status, 503)
+      assert.deepEqual(res.body.failing, ['database'])
+    } finally {
+      await server.services.db.$executeRawUnsafe('PRAGMA query_only = OFF')
+    }
+    assert.equal((await getJson(`${server.url}/healthz`)).status, 200)
+  })
+})
