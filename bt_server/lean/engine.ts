@@ -166,13 +166,13 @@ export class LeanEngine implements PeerHost {
   }
 
   attach(peer: Peer, t: LeanTorrent): boolean {
-    t.peers ??= new Set()
-    if (t.peers.size >= this.limits.peersPerTorrent) {
+    if (t.peers && t.peers.size >= this.limits.peersPerTorrent) {
       this.refusals.add('seeder_peers_per_torrent')
       const victim = this.victim(t.peers, this.book.count(peer.key))
       if (!victim) return false
-      victim.destroy('evicted: torrent full')
+      victim.destroy('evicted: torrent full') // may leave t.peers null
     }
+    t.peers ??= new Set()
     t.peers.add(peer)
     peer.inHandshake = false
     this.book.handshakeDone(peer.key)
@@ -224,10 +224,10 @@ export class LeanEngine implements PeerHost {
   private victim(candidates: Iterable<Peer>, newCount: number): Peer | null {
     const now = Date.now()
     const idleAfter = this.limits.unchokedIdleMs
-    // Idle: nothing queued and no block requested lately (or ever).
+    // Idle: nothing queued, and no block ever requested (or none lately).
     const view = (p: Peer): VictimView => {
       const since = Math.max(p.lastRequest, p.connectedAt)
-      return { key: p.key, idle: p.queued === 0 && now - since > idleAfter, since }
+      return { key: p.key, idle: p.queued === 0 && (p.requests === 0 || now - p.lastRequest > idleAfter), since }
     }
     return pickVictim(candidates, view, (k) => this.book.count(k), newCount, now, STALE_IDLE_MS)
   }
@@ -276,7 +276,7 @@ export class LeanEngine implements PeerHost {
       socket.destroy()
       return
     }
-    this.track(new Peer(socket, this, { poolWrites: tcp, key }))
+    this.track(new Peer(socket, this, { tcp, key }))
   }
 
   /** Why a new connection from `key` may not stay (after dropping an idle one if the cap is full), or null. */
@@ -352,7 +352,7 @@ export class LeanEngine implements PeerHost {
       socket.setTimeout(0)
       if (t.removed || this.destroying) { socket.destroy(); return }
       // The handshake timeout (housekeeping) takes over from here.
-      this.track(new Peer(socket, this, { poolWrites: true, dialledFor: t, address, key: addressKey(ip) }))
+      this.track(new Peer(socket, this, { tcp: true, dialledFor: t, address, key: addressKey(ip) }))
       this.runDials()
     })
     socket.once('close', () => {

@@ -66,6 +66,12 @@ export class Peer {
   readonly dialledFor: LeanTorrent | null
   /** uTP sockets may hold on to written buffers (retransmission): never pool what they got. */
   readonly poolWrites: boolean
+  /**
+   * TCP: pausing the socket stops the peer (the kernel window closes). utp-native has no
+   * back-pressure: paused, it would buffer all the peer sends, unbounded, so uTP input keeps
+   * flowing into the read gate, which holds it up to its bound.
+   */
+  private readonly pausable: boolean
   readonly address: string
   /** The address as the per-address bounds count it (admission.ts addressKey). */
   readonly key: string
@@ -97,11 +103,12 @@ export class Peer {
   private readonly onWindow = () => { this.waitingOn = null; this.pump() }
 
   /** `address`: for dialled peers, "ip:port" as dialled (the key in the torrent's `dialled` set). */
-  constructor(socket: PeerSocket, host: PeerHost, opts: { dialledFor?: LeanTorrent; address?: string; key: string; poolWrites: boolean }) {
+  constructor(socket: PeerSocket, host: PeerHost, opts: { dialledFor?: LeanTorrent; address?: string; key: string; tcp: boolean }) {
     this.socket = socket
     this.host = host
     this.dialledFor = opts.dialledFor ?? null
-    this.poolWrites = opts.poolWrites
+    this.poolWrites = opts.tcp
+    this.pausable = opts.tcp
     this.inbound = new Inbound(!opts.dialledFor, (req2) => host.mseLookup(req2))
     this.address = opts.address ?? `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`
     this.key = opts.key
@@ -197,7 +204,7 @@ export class Peer {
 
   /** `backlog`: messages left unhandled (counted; blocks filling the socket are not). */
   private stopReading(backlog: ParsedItem[] | null): void {
-    if (!this.gate.closed) this.socket.pause()
+    if (!this.gate.closed && this.pausable) this.socket.pause()
     if (this.gate.close(Date.now(), this.outputBytes, backlog)) this.host.refuse('seeder_send_queue_full')
   }
 
@@ -205,7 +212,7 @@ export class Peer {
   resumeIfDrained(): void {
     if (!this.gate.closed || this.destroyed || this.overLimit()) return
     const { backlog, held } = this.gate.open()
-    this.socket.resume()
+    if (this.pausable) this.socket.resume()
     if (backlog) this.handleAll(backlog)
     for (let i = 0; i < held.length; i++) {
       if (this.gate.closed || this.destroyed) { this.gate.putBack(held.slice(i)); return }
