@@ -88,6 +88,16 @@ test('a reading peer gets every ut_metadata reply it asked for, even past the se
   assert.equal(e.refusals.get('seeder_send_stalled'), 0)
 })
 
+test('total output bound: peers that do not read wait at a share of it, and the stuck ones are dropped', async (t) => {
+  const { e, infoHash, port } = await seeding(t, { peerSendBufferBytes: 8 * 1024 * 1024, sendBufferTotalBytes: 1024 * 1024, sendStallMs: 60_000 })
+  const peers = await Promise.all([1, 2, 3].map((i) => handshaken(port, infoHash, { extended: true, localAddress: `127.0.8.${i}` })))
+  t.after(() => { for (const p of peers) p?.socket.destroy() })
+  for (const p of peers) { assert.ok(p); p.socket.pause(); p.socket.write(metadataFlood(20_000)) }
+  // Each alone is far under its own 8 MiB bound; together they pass the 1 MiB total.
+  await until('stuck peers to be dropped for the total', () => e.refusals.get('seeder_send_queue_total') >= 1, 10_000)
+  assert.equal(e.refusals.get('seeder_send_stalled'), 0, 'not the per-peer stall: that is a minute here')
+})
+
 test('uTP: input beyond SEEDER_PEER_RECV_BUFFER_BYTES while we do not read is refused', async (t) => {
   const { e, infoHash, port } = await seeding(t, { peerSendBufferBytes: 64 * 1024, peerRecvBufferBytes: 140 * 1024, sendStallMs: 60_000 }, true)
   const utp = (createRequire(import.meta.url)('utp-native') as () => { connect(port: number, host: string): Duplex; unref(): void })()
