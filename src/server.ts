@@ -1,5 +1,6 @@
 // Starts Seedcast: storage, database, services, start-up check, then the HTTP listener.
 // Used by main.ts and by the tests (port 0, temporary storage).
+import { readFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import type { Config } from './config.ts'
 import { openDatabase } from './db/client.ts'
@@ -17,7 +18,7 @@ import { Refusals } from './refusals.ts'
 import { siteUrls } from './web/urls.ts'
 import { SeederSupervisor } from './seeder/supervisor.ts'
 import { createApp, type AppServices } from './app.ts'
-import { createGuardedServer } from './web/httpGuards.ts'
+import { createGuardedServer, openFilesWarning } from './web/httpGuards.ts'
 
 export interface RunningServer {
   url: string
@@ -69,6 +70,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
   // Tracker announces and scrapes skip Express: they are the hot path.
   const guarded = createGuardedServer(config.web, config.trustProxy, refusals, (req, res) => { if (!handleTrackerHttp(tracker, req, res, config.trustProxy)) app(req, res) })
   const { server } = guarded
+  const fileLimit = openFilesWarning(config.web.maxConnections, await readFile('/proc/self/limits', 'utf8').catch(() => null))
+  if (fileLimit) log(`[start-up check] ${fileLimit}`)
   server.on('upgrade', (req, socket, head) => {
     // The WebSocket tracker (browser peers) shares the web port: ws(s)://host/announce.
     if ((req.url ?? '').split('?')[0] === '/announce') tracker.handleUpgrade(req, socket, head, config.trustProxy)

@@ -8,7 +8,7 @@ import { addressKey } from '../../src/web/clientAddress.ts'
 import { ConnectionGuard } from '../../src/web/connectionGuard.ts'
 import { FailureThrottle } from '../../src/auth/failureThrottle.ts'
 import { HashGate, HashGateFull } from '../../src/auth/hashGate.ts'
-import { createGuardedServer } from '../../src/web/httpGuards.ts'
+import { createGuardedServer, openFilesWarning } from '../../src/web/httpGuards.ts'
 import { Refusals } from '../../src/refusals.ts'
 import { loadConfig } from '../../src/config.ts'
 
@@ -184,4 +184,12 @@ test('body rate: a trickled body gets 408 body_too_slow; a steady one and one th
   } finally {
     await srv.close()
   }
+})
+
+test('a start-up warning when the open-file limit is below what WEB_MAX_CONNECTIONS needs', () => {
+  const limits = (soft: string) => `Limit                     Soft Limit           Hard Limit           Units\nMax open files            ${soft}                 524288               files\n`
+  assert.match(openFilesWarning(400, limits('512'))!, /WEB_MAX_CONNECTIONS=400 needs about 864 open files but this process may open 512/)
+  assert.equal(openFilesWarning(400, limits('1024')), null, 'the default 1,024 is enough for the default 400')
+  assert.equal(openFilesWarning(400, limits('unlimited')), null)
+  assert.equal(openFilesWarning(400, null), null)
 })
