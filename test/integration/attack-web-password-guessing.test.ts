@@ -11,7 +11,7 @@ import path from 'node:path'
 import { startChildServer, type ChildServer } from '../helpers/childServer.ts'
 import { requestFrom } from '../helpers/fromAddress.ts'
 import { makeVideo, uploadForm } from '../helpers/media.ts'
-import { ADMIN_PASSWORD } from '../helpers/server.ts'
+import { ADMIN_PASSWORD, startTestServer } from '../helpers/server.ts'
 
 let server: ChildServer
 let clip: string
@@ -44,8 +44,24 @@ test('rapid wrong Basic auth from one address: 429 with Retry-After after 10, co
   assert.ok(Number(refused.headers['retry-after']) > 0, `Retry-After: ${refused.headers['retry-after']}`)
   assert.equal(JSON.parse(refused.body.toString()).error.code, 'too_many_attempts')
   assert.ok((await server.refused('auth_failures_per_address')) >= 5)
+  // Without TRUST_PROXY a made-up X-Forwarded-For is ignored: it cannot buy a fresh budget.
+  const spoofed = await requestFrom('127.0.0.1', `${server.url}/api/settings`, { headers: { authorization: basic('spoofed'), 'x-forwarded-for': '198.51.100.77' } })
+  assert.equal(spoofed.status, 429)
   const other = await requestFrom('127.0.0.2', `${server.url}/api/settings`, { headers: { authorization: basic(ADMIN_PASSWORD) } })
   assert.equal(other.status, 200, 'the admin on another address is not locked out')
+})
+
+test('behind TRUST_PROXY the budget is per client (X-Forwarded-For), not per proxy', async () => {
+  const proxied = await startTestServer({ TRUST_PROXY: 'on' })
+  try {
+    const from = (client: string, password: string) => fetch(`${proxied.url}/api/settings`, { headers: { authorization: basic(password), 'x-forwarded-for': client } }).then((r) => r.status)
+    for (let i = 0; i < 10; i++) assert.equal(await from('203.0.113.1', `wrong-${i}`), 401)
+    assert.equal(await from('203.0.113.1', 'wrong'), 429)
+    assert.equal(await from('203.0.113.2', 'wrong'), 401, 'another client behind the same proxy has its own budget')
+    assert.equal(await from('203.0.113.3', ADMIN_PASSWORD), 200)
+  } finally {
+    await proxied.stop()
+  }
 })
 
 test('rapid wrong log-ins from one address: 429 after 10 (shared with Basic auth), a log-in from another address works', async () => {
