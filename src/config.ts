@@ -42,10 +42,10 @@ const schema = z.object({
   TRACKER_COMPLETIONS_PER_ADDRESS: z.coerce.number().int().min(0).max(1_000_000).default(3),
   TRACKER_MAX_COMPLETION_RECORDS: z.coerce.number().int().min(4).max(100_000_000).default(100_000),
   TRACKER_WS_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 ** 2).default(64 * 1024),
-  TRACKER_WS_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(10_000_000).default(4096),
+  TRACKER_WS_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(10_000_000).default(1024),
   TRACKER_WS_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).max(10_000_000).default(16),
   TRACKER_WS_MAX_PEERS_PER_CONNECTION: z.coerce.number().int().min(1).max(1_000_000).default(32),
-  TRACKER_WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(16 * 1024).max(GiB).default(256 * 1024),
+  TRACKER_WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(16 * 1024).max(GiB).default(128 * 1024),
   // Web server bounds (src/web/httpGuards.ts). Each connection may hold a second file descriptor
   // (the file it serves or receives), so keep WEB_MAX_CONNECTIONS under half of `ulimit -n`.
   WEB_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(400),

@@ -51,10 +51,10 @@ export const TRACKER_DEFAULTS = {
   completionsPerAddress: 3,
   maxCompletionRecords: 100_000,
   wsMaxMessageBytes: 64 * 1024,
-  wsMaxConnections: 4096,
+  wsMaxConnections: 1024,
   wsMaxConnectionsPerAddress: 16,
   wsMaxPeersPerConnection: 32,
-  wsMaxBufferedBytes: 256 * 1024,
+  wsMaxBufferedBytes: 128 * 1024,
 }
 
 export interface PeerAnnouncement {

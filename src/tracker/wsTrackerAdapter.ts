@@ -68,6 +68,8 @@ interface Internals {
 }
 
 const OPEN = 1
+// How long a peer refused for a bad frame has to read our close frame before its socket goes.
+const CLOSE_GRACE_MS = 1000
 const EVENTS: WsEvent[] = ['start', 'update', 'complete', 'stop', 'pause']
 
 class Connection implements WsConnection {
@@ -157,7 +159,16 @@ export class WsTracker {
         }
         send(data, cb)
       }
-      client.on('error', (err) => this.hooks.refused(err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'ws_message_too_big' : 'ws_bad_frame'))
+      client.on('error', (err) => {
+        this.hooks.refused(err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'ws_message_too_big' : 'ws_bad_frame')
+        // ws has queued the close frame (1009 for too big) and its FIN, but keeps reading, and
+        // discarding, whatever the peer still sends until the peer closes or 30 s pass: a 95 MB
+        // announce would still be read in full (and garbage-collected). Stop reading (after ws's
+        // own resume, on the next tick) and drop the socket once the close frame has had time to
+        // arrive.
+        process.nextTick(() => socket.pause())
+        setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref()
+      })
       // Before the package's own close handler, which only stops the socket's first peer id.
       client.on('close', () => {
         this.live.delete(client)

@@ -1,0 +1,85 @@
+// Attack: one address opens WebSocket tracker connections by the hundred and holds them; then a
+// few addresses fill the total. Each open connection holds buffers and a place in the package's
+// swarms, and nothing bounded them. Now an address gets TRACKER_WS_MAX_CONNECTIONS_PER_ADDRESS
+// (16) and is refused 429 past it, the tracker TRACKER_WS_MAX_CONNECTIONS in all (503 past it),
+// both counted; other addresses still get in while one is at its cap; a slot is given back when
+// its socket closes; and connections silent for a peer TTL are closed by the sweep.
+// (127.0.0.0/8 is all loopback on Linux: each 127.x.y.z is another client.)
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { rm } from 'node:fs/promises'
+import path from 'node:path'
+import type WebSocket from 'ws'
+import { startTestServer, type TestServer } from '../helpers/server.ts'
+import { makeVideo } from '../helpers/media.ts'
+import { getVideo, uploadOk, waitFor } from '../helpers/http.ts'
+import { closeCode, connectWs, metrics, openWs, randomId, rejected, wsAnnounce } from '../helpers/wsTracker.ts'
+
+const TOTAL = 40
+let s: TestServer
+let clip: string
+let infoHash: string
+let videoId: string
+before(async () => {
+  s = await startTestServer({ TRACKER_WS_MAX_CONNECTIONS: String(TOTAL) })
+  clip = await makeVideo({ seconds: 1 })
+  const v = await uploadOk(s, { title: 'target' }, { path: clip })
+  infoHash = v.torrent!.infoHash
+  videoId = v.id
+})
+after(async () => {
+  await s?.stop()
+  if (clip) await rm(path.dirname(clip), { recursive: true, force: true })
+})
+
+/** Opens `n` connections from `from`, eight at a time; returns the open ones and the refusal statuses. */
+async function flood(from: string, n: number): Promise<{ open: WebSocket[]; refused: number[] }> {
+  const open: WebSocket[] = []
+  const refused: number[] = []
+  for (let i = 0; i < n; i += 8) {
+    const batch = await Promise.all(Array.from({ length: Math.min(8, n - i) }, () => connectWs(s.port, { localAddress: from })))
+    for (const c of batch) c.ws ? open.push(c.ws) : refused.push(c.status)
+  }
+  return { open, refused }
+}
+
+const gauge = async () => (await metrics(s)).get('seedcast_tracker_ws_connections')
+
+test('a connection flood from one address stops at its cap (429, counted); others still get in; the total cap (503); slots come back; idle ones are closed', { timeout: 60_000 }, async () => {
+  const attacker = await flood('127.0.0.2', 100)
+  assert.equal(attacker.open.length, 16)
+  assert.deepEqual(new Set(attacker.refused), new Set([429]))
+  assert.equal(attacker.refused.length, 84)
+  assert.equal(await rejected(s, 'ws_connections_per_address'), 84)
+
+  // Another address gets in and announces, while the attacker sits at its cap.
+  const user = await openWs(s.port, { localAddress: '127.0.0.9' })
+  const reply = await wsAnnounce(user, { infoHash, peerId: randomId(), event: 'started' })
+  assert.equal(reply['failure reason'], undefined)
+  assert.equal((await getVideo(s, videoId)).swarm!.leechers, 1)
+
+  // Two more attacker addresses fill the total: 16 + 1 + 16 + 7 = 40; the next address gets 503.
+  const more = [await flood('127.0.0.3', 16), await flood('127.0.0.4', 16)]
+  assert.deepEqual(more.map((f) => f.open.length), [16, 7])
+  assert.deepEqual(new Set(more[1]!.refused), new Set([503]))
+  assert.equal(await gauge(), TOTAL)
+  const full = await connectWs(s.port, { localAddress: '127.0.0.10' })
+  assert.equal(full.status, 503)
+  assert.equal(await rejected(s, 'ws_connections'), 10)
+
+  // The attacker's sockets close: their slots come back.
+  await Promise.all(attacker.open.map((ws) => { const closed = closeCode(ws); ws.close(); return closed }))
+  assert.equal(await gauge(), TOTAL - 16)
+  const after = await openWs(s.port, { localAddress: '127.0.0.10' })
+
+  // The sweep closes connections silent for a peer TTL (2 x 300 s + 60 s): the announcing user
+  // and the newcomer just spoke, so sweep as of a TTL after now and all go; counted.
+  const idleBefore = await rejected(s, 'ws_idle')
+  const closing = [...more.flatMap((f) => f.open), user, after].map((ws) => closeCode(ws))
+  s.services.tracker.sweep(Date.now() + 661_000)
+  await Promise.all(closing)
+  assert.equal(await rejected(s, 'ws_idle') - idleBefore, 23 + 2)
+  assert.equal(await gauge(), 0)
+  // And the user is out of the swarm with its connection.
+  await waitFor(async () => (await getVideo(s, videoId)).swarm!.leechers === 0, 'the user to leave the swarm')
+})
