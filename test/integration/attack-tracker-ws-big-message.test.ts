@@ -38,7 +38,7 @@ after(async () => {
 })
 
 // The attacker: `count` sockets each sending one 95 MB announce (whole, or in 32 KiB fragments);
-// prints the close code each saw.
+// prints the close code each saw (0: it was answered instead).
 const ATTACKER = `
 import WebSocket from ${JSON.stringify(WS_MODULE)}
 const [port, count, mode, hash] = process.argv.slice(1)
@@ -52,6 +52,8 @@ const codes = await Promise.all(Array.from({ length: Number(count) }, () => new 
     for (let i = 0; i < body.length && ws.readyState === 1; i += step) ws.send(body.subarray(i, i + step), { fin: i + step >= body.length }, () => {})
   })
   ws.on('close', (code) => resolve(code))
+  // A tracker that took the message answers it: say so (as code 0) rather than wait.
+  ws.on('message', () => { resolve(0); ws.terminate() })
   ws.on('error', () => {})
 })))
 console.log(JSON.stringify(codes))
