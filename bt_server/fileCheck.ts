@@ -1,6 +1,6 @@
 // Decides whether a stored file may be seeded as it is: unchanged since it was hashed (size and
 // mtime match the record), or rehashed now and found identical to its torrent's pieces.
-import { readFile, stat } from 'node:fs/promises'
+import { lstat, readFile } from 'node:fs/promises'
 import { decodeTorrentPieces } from './torrentPieces.ts'
 import { hashFileInWorker } from '../src/torrent/hashInWorker.ts'
 
@@ -12,7 +12,8 @@ export interface FileExpectation { filePath: string; torrentPath: string; size: 
 
 export async function statFile(filePath: string): Promise<{ size: number; mtimeMs: number } | null> {
   try {
-    const s = await stat(filePath)
+    // lstat: a symlink put into media/ is not the file that was uploaded, and is never served.
+    const s = await lstat(filePath)
     return s.isFile() ? { size: s.size, mtimeMs: Math.floor(s.mtimeMs) } : null
   } catch {
     return null
@@ -21,7 +22,10 @@ export async function statFile(filePath: string): Promise<{ size: number; mtimeM
 
 export async function checkFile(e: FileExpectation): Promise<FileVerdict> {
   const now = await statFile(e.filePath)
-  if (!now) return { ok: false, reason: 'the media file has vanished' }
+  if (!now) {
+    const link = await lstat(e.filePath).then((s) => s.isSymbolicLink(), () => false)
+    return { ok: false, reason: link ? 'the media file is a symbolic link (never seeded)' : 'the media file has vanished' }
+  }
   if (now.size !== e.size) return { ok: false, reason: `the media file changed size (${now.size} bytes, expected ${e.size})` }
   let torrent: Buffer
   try {

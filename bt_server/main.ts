@@ -1,16 +1,20 @@
-// The seeder process: `npm run seeder` alone (on any machine that mounts the same storage and
-// reads the same database), or started and supervised by `npm start` (src/seeder/supervisor.ts),
-// which then sends it {type:'rescan'} on every publish and delete.
+// The seeder process: started and supervised by `npm start` (src/seeder/supervisor.ts), which
+// sends it {type:'rescan'} on every change and gets its status over IPC; or `npm run seeder` as
+// a service of its own beside the web app, which then talks to it through the database they
+// share (src/seeder/seederLink.ts: a rescan notice it polls each second, a heartbeat it writes).
 import path from 'node:path'
 import { ConfigError, loadConfig } from '../src/config.ts'
 import { openDatabase } from '../src/db/client.ts'
 import type { SeedSync, SeederOptions } from './seedSync.ts'
 import { findSeedable } from './seedRepository.ts'
+import { readGeneration, writeHeartbeat } from '../src/seeder/seederLink.ts'
 
 export type SeederMessage = { type: 'rescan' }
 export type SeederReport = { type: 'status'; seeding: number; port: number; problems: { fileName: string; reason: string }[]; uploadedBytes: number; refusals: Record<string, number> }
 /** Status goes to the web app this often (and after every rescan), so /metrics stays current. */
 const REPORT_MS = 5000
+/** Run as its own service: how often it looks for the web app's rescan notice. */
+const NOTICE_POLL_MS = 1000
 
 const log = (line: string) => console.log(line)
 
@@ -27,9 +31,14 @@ async function main() {
   const port = await seeder.listening()
   log(`[seeder] ${config.seederEngine} engine listening on port ${port} (TCP and uTP); rescanning every ${config.seederRescanSeconds}s`)
 
+  const supervised = Boolean(process.send)
   const report = () => {
     // The callback takes a send error (the web app going away) instead of an 'error' event.
     if (process.send && process.connected) process.send({ type: 'status', ...seeder.status() } satisfies SeederReport, undefined, {}, () => {})
+    if (!supervised) {
+      const { seeding, port, problems, refusals } = seeder.status()
+      writeHeartbeat(db, { at: Date.now(), pid: process.pid, seeding, port, problems, refusals }).catch((err) => log(`[seeder] could not write its heartbeat: ${(err as Error).message}`))
+    }
   }
   // One rescan at a time; notices during one (a burst of uploads sends one each) make a single
   // further rescan, not one database query each.
@@ -51,9 +60,17 @@ async function main() {
     return scanning
   }
 
+  let generation = supervised ? null : await readGeneration(db).catch(() => null)
   await rescan()
   const timer = setInterval(() => void rescan(), config.seederRescanSeconds * 1000)
   const reporter = setInterval(report, REPORT_MS)
+  const notices = supervised ? null : setInterval(() => {
+    readGeneration(db).then((now) => {
+      if (now === generation) return
+      generation = now
+      void rescan()
+    }, () => {})
+  }, NOTICE_POLL_MS)
   process.on('message', (msg: SeederMessage) => { if (msg?.type === 'rescan') void rescan() })
   process.on('SIGHUP', () => void rescan())
 
@@ -64,6 +81,7 @@ async function main() {
     stopping ??= (async () => {
       clearInterval(timer)
       clearInterval(reporter)
+      if (notices) clearInterval(notices)
       await seeder.destroy()
       await db.$disconnect()
       process.exit(0)

@@ -25,6 +25,7 @@ import { viewHelpers } from './web/viewHelpers.ts'
 import { HealthCheck } from './web/health.ts'
 import { securityHeaders } from './web/securityHeaders.ts'
 import type { Refusals } from './refusals.ts'
+import { readHeartbeat, separateSeederHealth } from './seeder/seederLink.ts'
 
 export interface AppServices {
   config: Config
@@ -61,14 +62,16 @@ export function createApp(s: AppServices): express.Express {
 
   // Media and health first: they need no session lookup. (/announce and /scrape never reach
   // Express: src/server.ts hands them to the tracker.)
-  app.get('/metrics', (_req, res) => {
-    res.type('text/plain; version=0.0.4').send(s.tracker.metricsText() + s.refusals.metricsText(s.seeder?.refusalCounts() ?? {}))
+  app.get('/metrics', async (_req, res) => {
+    // A seeder run as its own service reports its counters in its heartbeat.
+    const seederCounts = s.seeder ? s.seeder.refusalCounts() : ((await readHeartbeat(s.db).catch(() => null))?.refusals ?? {})
+    res.type('text/plain; version=0.0.4').send(s.tracker.metricsText() + s.refusals.metricsText(seederCounts))
   })
   const health = new HealthCheck(s.db, s.paths, () => s.tracker.enabled !== undefined)
   app.get('/healthz', async (_req, res) => {
     const failed = await health.failing()
     // The seeder's state is reported, but the site is ready without it.
-    const seeder = s.seeder ? s.seeder.health() : { state: 'off' }
+    const seeder = s.seeder ? s.seeder.health() : separateSeederHealth(await readHeartbeat(s.db).catch(() => null), Date.now())
     if (failed.length) res.status(503).json({ ok: false, failing: failed, seeder })
     else res.json({ ok: true, seeder })
   })

@@ -15,6 +15,7 @@ import { UdpTracker } from './tracker/udpTransport.ts'
 import { SwarmHistory } from './tracker/swarmHistory.ts'
 import { TorrentRewriter } from './media/torrentRewriter.ts'
 import { Refusals } from './refusals.ts'
+import { bumpGeneration } from './seeder/seederLink.ts'
 import { siteUrls } from './web/urls.ts'
 import { SeederSupervisor } from './seeder/supervisor.ts'
 import { createApp, type AppServices } from './app.ts'
@@ -46,10 +47,15 @@ export async function startServer(config: Config, log: (line: string) => void = 
     onCompleted: (infoHash) => { videos?.recordCompleted(infoHash).catch((err) => log(`[tracker] could not store completed count: ${err.message}`)) },
   })
   const seeder = config.seederEnabled ? new SeederSupervisor(seederEnv(config), log) : null
-  const rewriter = new TorrentRewriter({ db, paths, urls, settings, onTorrentsChanged: () => seeder?.notify(), log })
+  // Supervised, the seeder hears of a change over IPC; run as its own service, through the database.
+  const noticeSeeder = () => {
+    if (seeder) seeder.notify()
+    else bumpGeneration(db).catch((err) => log(`[seeder] could not leave a rescan notice: ${(err as Error).message}`))
+  }
+  const rewriter = new TorrentRewriter({ db, paths, urls, settings, onTorrentsChanged: noticeSeeder, log })
   videos = new VideoService({
     db, paths, urls, settings, tracker, createdBy: `Seedcast ${config.version}`,
-    onTorrentsChanged: () => seeder?.notify(),
+    onTorrentsChanged: noticeSeeder,
     onStaleTorrent: () => void rewriter.request(),
   })
   tracker.enabled = settings.get().bittorrentEnabled
@@ -57,7 +63,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   settings.on('changed', (next, previous) => {
     tracker.enabled = next.bittorrentEnabled
     // Told at once: the seeder stops (or starts) seeding everything now, not at its next rescan.
-    if (next.bittorrentEnabled !== previous.bittorrentEnabled) seeder?.notify()
+    if (next.bittorrentEnabled !== previous.bittorrentEnabled) noticeSeeder()
     if (next.bittorrentEnabled && !previous.bittorrentEnabled) void videos.backfillTorrents()
     if (JSON.stringify(next.trackerUrls) !== JSON.stringify(previous.trackerUrls) || next.webSeedEnabled !== previous.webSeedEnabled) void rewriter.request()
   })

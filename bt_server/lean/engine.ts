@@ -64,7 +64,8 @@ export class LeanEngine implements PeerHost {
   private totalOutput = 0
   private totalOutputAt = 0
   private readonly fds = new FdCache(OPEN_FILES, {
-    open: (p) => new Promise((resolve, reject) => fs.open(p, 'r', (err, fd) => (err ? reject(err) : resolve(fd)))),
+    // A symlink put into media/ must not make the seeder serve what it points at (the web side refuses them too).
+    open: (p) => new Promise((resolve, reject) => fs.open(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW, (err, fd) => (err ? reject(err) : resolve(fd)))),
     close: (fd) => fs.close(fd, () => {}),
   })
   private readonly infoDicts = new Map<string, Promise<Buffer>>()
