@@ -11,11 +11,25 @@ export const randomId = (): string => randomBytes(20).toString('hex')
 
 export type Connected = { ws: WebSocket; status?: undefined } | { ws?: undefined; status: number }
 
+// Every connection a test opened and has not closed. The server waits for upgraded sockets when
+// it stops, so a test that fails half-way must drop them (dropAllWs) or its `after` would hang.
+const opened = new Set<WebSocket>()
+
+/** Terminates every connection still open; call before stopping the server. */
+export function dropAllWs(): void {
+  for (const ws of opened) ws.terminate()
+  opened.clear()
+}
+
 /** Opens a connection; resolves with it, or with the HTTP status the upgrade was refused with. */
 export function connectWs(port: number, opts: { localAddress?: string; headers?: Record<string, string> } = {}): Promise<Connected> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/announce`, { ...opts, perMessageDeflate: false })
-    ws.once('open', () => resolve({ ws }))
+    ws.once('open', () => {
+      opened.add(ws)
+      ws.once('close', () => opened.delete(ws))
+      resolve({ ws })
+    })
     ws.once('unexpected-response', (_req, res) => { res.resume(); resolve({ status: res.statusCode! }); ws.terminate() })
     ws.once('error', (err) => reject(err))
   })

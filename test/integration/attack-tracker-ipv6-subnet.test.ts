@@ -12,7 +12,7 @@ import type WebSocket from 'ws'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
 import { announceQuery, bdecode, uploadOk } from '../helpers/http.ts'
-import { connectWs, rejected } from '../helpers/wsTracker.ts'
+import { connectWs, dropAllWs, rejected } from '../helpers/wsTracker.ts'
 
 let s: TestServer
 let clip: string
@@ -23,6 +23,7 @@ before(async () => {
   infoHash = (await uploadOk(s, { title: 'target' }, { path: clip })).torrent!.infoHash
 })
 after(async () => {
+  dropAllWs()
   await s?.stop()
   if (clip) await rm(path.dirname(clip), { recursive: true, force: true })
 })

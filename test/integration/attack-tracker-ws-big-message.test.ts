@@ -14,7 +14,7 @@ import { runInNewContext } from 'node:vm'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
 import { getVideo, uploadOk } from '../helpers/http.ts'
-import { openWs, randomId, rejected, wsAnnounce } from '../helpers/wsTracker.ts'
+import { dropAllWs, openWs, randomId, rejected, wsAnnounce } from '../helpers/wsTracker.ts'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
@@ -33,6 +33,7 @@ before(async () => {
   videoId = v.id
 })
 after(async () => {
+  dropAllWs()
   await s?.stop()
   if (clip) await rm(path.dirname(clip), { recursive: true, force: true })
 })

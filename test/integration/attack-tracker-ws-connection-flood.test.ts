@@ -13,7 +13,7 @@ import type WebSocket from 'ws'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
 import { getVideo, uploadOk, waitFor } from '../helpers/http.ts'
-import { closeCode, connectWs, metrics, openWs, randomId, rejected, wsAnnounce } from '../helpers/wsTracker.ts'
+import { closeCode, connectWs, dropAllWs, metrics, openWs, randomId, rejected, wsAnnounce } from '../helpers/wsTracker.ts'
 
 const TOTAL = 40
 let s: TestServer
@@ -28,6 +28,7 @@ before(async () => {
   videoId = v.id
 })
 after(async () => {
+  dropAllWs()
   await s?.stop()
   if (clip) await rm(path.dirname(clip), { recursive: true, force: true })
 })

@@ -14,7 +14,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
 import { announceQuery, bdecode, binParam, getVideo, sql, uploadOk, waitFor } from '../helpers/http.ts'
 import { requestFrom } from '../helpers/fromAddress.ts'
-import { announceMessage, metrics, nextMessage, openWs, randomId, rejected, wsAnnounce } from '../helpers/wsTracker.ts'
+import { announceMessage, dropAllWs, metrics, nextMessage, openWs, randomId, rejected, wsAnnounce } from '../helpers/wsTracker.ts'
 
 let clip: string
 before(async () => { clip = await makeVideo({ seconds: 1 }) })
@@ -57,7 +57,7 @@ describe('no rate limit (every other bound on its own)', () => {
     infoHash = v.torrent!.infoHash
     videoId = v.id
   })
-  after(async () => { await s?.stop() })
+  after(async () => { dropAllWs(); await s?.stop() })
 
   test('3,200 fake completions from one address over 16 sockets count 3; HTTP ones after them none; real ones from other addresses count', { timeout: 60_000 }, async (t) => {
     const sockets = await Promise.all(Array.from({ length: 16 }, () => openWs(s.port, { localAddress: '127.0.0.2' })))
@@ -106,7 +106,7 @@ describe('rate limit 30 a minute', () => {
     s = await startTestServer({ TRACKER_RATE_LIMIT_PER_MINUTE: '30' })
     infoHash = (await uploadOk(s, { title: 'target' }, { path: clip })).torrent!.infoHash
   })
-  after(async () => { await s?.stop() })
+  after(async () => { dropAllWs(); await s?.stop() })
 
   test('WebSocket messages take from the address\'s bucket, shared with HTTP; another address is not limited', async () => {
     const ws = await openWs(s.port, { localAddress: '127.0.0.7' })

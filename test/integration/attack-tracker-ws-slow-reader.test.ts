@@ -9,7 +9,7 @@ import path from 'node:path'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
 import { uploadOk } from '../helpers/http.ts'
-import { announceMessage, nextMessage, openWs, randomId, rejected, wsAnnounce } from '../helpers/wsTracker.ts'
+import { announceMessage, dropAllWs, nextMessage, openWs, randomId, rejected, wsAnnounce } from '../helpers/wsTracker.ts'
 
 let s: TestServer
 let clip: string
@@ -20,6 +20,7 @@ before(async () => {
   infoHash = (await uploadOk(s, { title: 'target' }, { path: clip })).torrent!.infoHash
 })
 after(async () => {
+  dropAllWs()
   await s?.stop()
   if (clip) await rm(path.dirname(clip), { recursive: true, force: true })
 })
