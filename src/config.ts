@@ -114,7 +114,7 @@ export interface Config {
     sampleSeconds: number
     /** HTTP/UDP peers stored in all; a full store drops a peer of the address holding the most. */
     maxPeers: number
-    /** HTTP/UDP peers one address may have in one swarm (more are answered, not stored). */
+    /** Peers one address may have in one swarm: HTTP/UDP ones (more are answered, not stored), and WebSocket ones (more are refused). */
     maxPeersPerAddress: number
     /** Completions counted per torrent per address per peer TTL (2 intervals + 60 s). */
     completionsPerAddress: number

@@ -89,6 +89,9 @@ export class EmbeddedTracker {
   private readonly wsCaps: ConnectionCaps
   private readonly ws: WsTracker
   private readonly wsMaxPeers: number
+  private readonly maxPeersPerAddress: number
+  // WebSocket peers per address per swarm ("key infoHash"), across that address's connections.
+  private readonly wsPeersPerAddress = new Map<string, number>()
   private readonly peerTtlMs: number
   private readonly allowed = new Map<string, { completed: number }>()
   private readonly onCompleted: (infoHash: string) => void
@@ -107,6 +110,7 @@ export class EmbeddedTracker {
     this.ledger = new CompletionLedger({ perAddress: o.completionsPerAddress, windowMs: this.peerTtlMs, maxTotal: o.maxCompletionRecords, maxPerSwarm: Math.ceil(o.maxCompletionRecords / 4) })
     this.wsCaps = new ConnectionCaps({ max: o.wsMaxConnections, maxPerAddress: o.wsMaxConnectionsPerAddress })
     this.wsMaxPeers = o.wsMaxPeersPerConnection
+    this.maxPeersPerAddress = o.maxPeersPerAddress
     this.ws = new WsTracker({
       intervalMs: opts.intervalSeconds * 1000,
       maxMessageBytes: o.wsMaxMessageBytes,
@@ -116,12 +120,15 @@ export class EmbeddedTracker {
           const refusal = this.refusal(infoHash)
           if (refusal) {
             this.metrics.reject(this.enabled ? 'unregistered' : 'disabled')
-            conn.peers.delete(infoHash + peerId) // reserved by admitWs, never joined
+            this.releaseWsPeer(conn, infoHash, peerId) // reserved by admitWs, never joined
           }
           return refusal
         },
         admit: (conn, data, nowMs) => this.admitWs(conn, data, nowMs),
         announced: (conn, event, infoHash, peerId) => this.wsAnnounced(conn, event, infoHash, peerId),
+        closed: (conn) => {
+          for (const peer of conn.peers) this.releaseWsPeer(conn, peer.slice(0, 40), peer.slice(40))
+        },
         // The message was rate-limited on arrival (admitWs): not again here.
         scrape: (infoHashes) => {
           const out = this.scrape(infoHashes, null, 'ws')
@@ -255,10 +262,12 @@ export class EmbeddedTracker {
   }
 
   // Every WebSocket message: the address's rate limit (shared with HTTP and UDP), then a
-  // well-formed request, then a bounded number of peers (torrent, peer id) per connection: a real
-  // client has one peer id and a few torrents; a fresh peer id per message is how fake peers and
-  // completions were made. A peer is reserved here, before the package (which answers later, on
-  // a next tick) has seen it, so a burst of messages cannot slip past the bound.
+  // well-formed request, then a bounded number of peers (torrent, peer id): per connection, and
+  // per address in one swarm as for HTTP/UDP peers. A real client has one peer id and a few
+  // torrents; a fresh peer id per message is how fake peers and completions were made. A peer is
+  // reserved here, before the package (which answers later, on a next tick) has seen it, so a
+  // burst of messages cannot slip past the bounds; it is released when it stops, is refused by
+  // the allow list, or its connection closes.
   private admitWs(conn: WsConnection, data: Buffer | string, nowMs: number): string | null {
     const limited = this.limited(conn.key, nowMs)
     if (limited) {
@@ -280,13 +289,28 @@ export class EmbeddedTracker {
       this.metrics.reject('ws_peers_per_connection')
       return wsFailureReply(`too many peers on one connection (at most ${this.wsMaxPeers} torrent and peer_id pairs)`, 'announce', req.infoHash)
     }
+    const swarmKey = `${conn.key} ${req.infoHash}`
+    const held = this.wsPeersPerAddress.get(swarmKey) ?? 0
+    if (held >= this.maxPeersPerAddress) {
+      this.metrics.reject('ws_peers_per_address')
+      return wsFailureReply(`too many peers from your address in this torrent (at most ${this.maxPeersPerAddress})`, 'announce', req.infoHash)
+    }
+    this.wsPeersPerAddress.set(swarmKey, held + 1)
     conn.peers.add(peer)
     return null
   }
 
+  private releaseWsPeer(conn: WsConnection, infoHash: string, peerId: string): void {
+    if (!conn.peers.delete(infoHash + peerId)) return
+    const swarmKey = `${conn.key} ${infoHash}`
+    const held = this.wsPeersPerAddress.get(swarmKey) ?? 0
+    if (held <= 1) this.wsPeersPerAddress.delete(swarmKey)
+    else this.wsPeersPerAddress.set(swarmKey, held - 1)
+  }
+
   private wsAnnounced(conn: WsConnection, event: WsEvent, infoHash: string, peerId: string): void {
     this.metrics.announces.ws++
-    if (event === 'stop') conn.peers.delete(infoHash + peerId)
+    if (event === 'stop') this.releaseWsPeer(conn, infoHash, peerId)
     if (event === 'complete') this.countCompletion(infoHash, conn.key, peerId, Date.now())
   }
 

@@ -31,6 +31,8 @@ export interface WsTrackerHooks {
   admit(conn: WsConnection, data: Buffer | string, nowMs: number): string | null
   /** An announce the package has handled. */
   announced(conn: WsConnection, event: WsEvent, infoHash: string, peerId: string): void
+  /** The connection closed; its peers have left their swarms (conn.peers is still as it was). */
+  closed(conn: WsConnection): void
   /** Which of these torrents a scrape may list, or why none. */
   scrape(infoHashes: string[]): { ok: true; infoHashes: string[] } | { ok: false; reason: string }
   /** A bound bit (counted by the caller): ws_message_too_big, ws_bad_frame, ws_slow_reader, ws_idle. */
@@ -62,6 +64,7 @@ interface PackageSwarm {
 }
 interface Internals {
   torrents: Record<string, PackageSwarm | undefined>
+  createSwarm(infoHash: string, cb: (err: Error | null, swarm: PackageSwarm) => void): void
   ws: { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb: (client: Socket) => void): void; emit(event: 'connection', client: Socket, req: IncomingMessage): boolean }
   _onWebSocketRequest(socket: Socket, opts: object, data: Buffer | string): void
   _onScrape(params: { info_hash?: string[] | string }, cb: (err: Error | null, res?: unknown) => void): void
@@ -118,6 +121,11 @@ export class WsTracker {
         if (conn) hooks.announced(conn, event, params.info_hash, params.peer_id)
       })
     }
+    // The package creates a swarm a tick after finding none, so a burst of first announces made
+    // one swarm each, every one replacing the last (the peers in the others were lost, and
+    // uncounted): keep the first.
+    const PackageSwarm = (Server as unknown as { Swarm: new (infoHash: string, server: Server) => PackageSwarm }).Swarm
+    this.internals.createSwarm = (infoHash, cb) => process.nextTick(() => cb(null, (this.internals.torrents[infoHash] ??= new PackageSwarm(infoHash, this.server))))
     // Every message passes the tracker's rules first; refused ones get their reply here.
     const packageRequest = this.internals._onWebSocketRequest.bind(this.server)
     this.internals._onWebSocketRequest = (socket, reqOpts, data) => {
@@ -173,6 +181,7 @@ export class WsTracker {
       client.on('close', () => {
         this.live.delete(client)
         this.leave(client, conn)
+        this.hooks.closed(conn)
       })
       this.internals.ws.emit('connection', client, req)
     })
@@ -186,7 +195,6 @@ export class WsTracker {
       const swarm = this.internals.torrents[infoHash]
       if (swarm?.peers.peek(peerId)?.socket === socket) swarm.announce({ type: 'ws', event: 'stopped', numwant: 0, peer_id: peerId })
     }
-    conn.peers.clear()
   }
 
   counts(infoHash: string): { complete: number; incomplete: number } {

@@ -1,7 +1,8 @@
 // Attack: fake completed downloads. One WebSocket announced a fresh peer_id with event=completed
 // per message and each counted: 20,000 fake completions went into the database (from a set,
-// `wsCompleted`, that was never pruned). Now a connection holds at most
-// TRACKER_WS_MAX_PEERS_PER_CONNECTION (32) peers, and completions are counted at most
+// `wsCompleted`, that was never pruned). Now an address holds at most
+// TRACKER_MAX_PEERS_PER_ADDRESS (16) WebSocket peers in a swarm, over all its connections, a
+// connection TRACKER_WS_MAX_PEERS_PER_CONNECTION (32), and completions are counted at most
 // TRACKER_COMPLETIONS_PER_ADDRESS (3) per torrent per address per peer TTL, each peer id once,
 // over every transport, from a bounded ledger pruned with the peers. WebSocket messages also
 // take from the address's rate-limit bucket, shared with HTTP and UDP.
@@ -63,8 +64,9 @@ describe('no rate limit (every other bound on its own)', () => {
     const sockets = await Promise.all(Array.from({ length: 16 }, () => openWs(s.port, { localAddress: '127.0.0.2' })))
     try {
       const results = await Promise.all(sockets.map((ws) => fakeCompletions(ws, infoHash, 200)))
-      assert.deepEqual(results.map((r) => r.ok), Array(16).fill(32), 'each socket holds at most 32 peers')
-      assert.match(results[0]!.refused[0]!, /too many peers on one connection/)
+      assert.equal(results.reduce((n, r) => n + r.ok, 0), 16, 'the address holds at most 16 peers in the swarm, over all its sockets')
+      assert.ok(results.every((r) => r.refused.every((f) => /too many peers from your address in this torrent/.test(f))))
+      assert.equal((await getVideo(s, videoId)).swarm!.seeders, 16)
     } finally {
       for (const ws of sockets) ws.close()
     }
@@ -88,14 +90,46 @@ describe('no rate limit (every other bound on its own)', () => {
     assert.equal(await scrapeDownloaded(s, infoHash), 5)
 
     const m = await metrics(s)
-    const reasons = Object.fromEntries(['ws_peers_per_connection', 'completions_per_address', 'completion_repeated'].map((r) => [r, m.get(`seedcast_tracker_rejected_total{reason="${r}"}`) ?? 0]))
+    const reasons = Object.fromEntries(['ws_peers_per_address', 'completions_per_address', 'completion_repeated'].map((r) => [r, m.get(`seedcast_tracker_rejected_total{reason="${r}"}`) ?? 0]))
     t.diagnostic(`refusals: ${JSON.stringify(reasons)}; completion records ${m.get('seedcast_tracker_completion_records')}`)
-    assert.equal(reasons.ws_peers_per_connection, 16 * 168)
-    assert.equal(reasons.completions_per_address, 16 * 32 - 3 + 100)
+    assert.equal(reasons.ws_peers_per_address, 16 * 200 - 16)
+    assert.equal(reasons.completions_per_address, 16 - 3 + 100)
     // The ledger holds one entry per (torrent, address), and is pruned with the peers.
     assert.equal(m.get('seedcast_tracker_completion_records'), 3)
     tracker.sweep(Date.now() + 661_000)
     assert.equal((await metrics(s)).get('seedcast_tracker_completion_records'), 0)
+  })
+})
+
+describe('no per-address peer cap', () => {
+  let s: TestServer
+  let infoHash: string
+  before(async () => {
+    s = await startTestServer({ TRACKER_RATE_LIMIT_PER_MINUTE: '0', TRACKER_MAX_PEERS_PER_ADDRESS: '100000' })
+    infoHash = (await uploadOk(s, { title: 'target' }, { path: clip })).torrent!.infoHash
+  })
+  after(async () => { dropAllWs(); await s?.stop() })
+
+  test('one socket holds at most 32 peers; a peer that stops gives its place back; a new socket starts empty', async () => {
+    const ws = await openWs(s.port, { localAddress: '127.0.0.3' })
+    const known = randomId()
+    assert.equal((await wsAnnounce(ws, { infoHash, peerId: known, event: 'started' }))['failure reason'], undefined)
+    const r = await fakeCompletions(ws, infoHash, 40)
+    assert.equal(r.ok, 31)
+    assert.ok(r.refused.every((f) => /too many peers on one connection/.test(f)))
+    assert.equal(await rejected(s, 'ws_peers_per_connection'), 9)
+    assert.equal(s.services.tracker.completed(infoHash), 3)
+    // Stopping an unknown peer frees nothing; stopping a known one does.
+    // (Each stop's reply is read before going on: a refusal is answered at once, an admitted
+    // message a tick later, so replies need not come in order.)
+    assert.equal((await wsAnnounce(ws, { infoHash, peerId: randomId(), event: 'stopped' }))['failure reason'], undefined)
+    assert.match((await fakeCompletions(ws, infoHash, 1)).refused[0]!, /too many peers/)
+    assert.equal((await wsAnnounce(ws, { infoHash, peerId: known, event: 'stopped' }))['failure reason'], undefined)
+    assert.equal((await fakeCompletions(ws, infoHash, 2)).ok, 1)
+    ws.close()
+    const again = await openWs(s.port, { localAddress: '127.0.0.3' })
+    assert.equal((await fakeCompletions(again, infoHash, 32)).ok, 32)
+    again.close()
   })
 })
 
