@@ -13,7 +13,7 @@ import type { Duplex } from 'node:stream'
 import { SwarmStore } from './swarmStore.ts'
 import { RateLimiter } from './rateLimiter.ts'
 import { CompletionLedger } from './completionLedger.ts'
-import { ConnectionCaps } from './connectionCaps.ts'
+import { ConnectionCaps, type ConnectionVerdict } from './connectionCaps.ts'
 import { WsTracker, type WsConnection, type WsEvent } from './wsTrackerAdapter.ts'
 import { TrackerMetrics, renderMetrics, type Transport } from './metrics.ts'
 import { addressKey, normalizeAddress } from './protocol/compactAddress.ts'
@@ -248,17 +248,26 @@ export class EmbeddedTracker {
     const key = addressKey(ip)
     // Opening a connection is a request like an announce: it takes from the address's bucket.
     const wait = this.limiter.take(key, Date.now())
-    const refused = wait ? 'rate_limited' : this.wsCaps.take(key)
-    if (refused) {
-      this.metrics.reject(refused)
-      const status = refused === 'ws_connections' ? '503 Service Unavailable' : '429 Too Many Requests'
+    let verdict: ConnectionVerdict | { ok: false; reason: 'rate_limited' } = wait ? { ok: false, reason: 'rate_limited' } : this.wsCaps.take(key)
+    // Full, and room taken from the biggest holder: its least recently heard connection goes.
+    if (verdict.ok && verdict.evict !== undefined && !this.ws.closeQuietest(verdict.evict)) {
+      // None of its connections is open yet (a handshake failing): refuse after all.
+      this.wsCaps.restore(verdict.evict)
+      this.wsCaps.release(key)
+      verdict = { ok: false, reason: 'ws_connections' }
+    }
+    if (verdict.ok && verdict.evict !== undefined) this.metrics.reject('ws_connections')
+    if (!verdict.ok) {
+      this.metrics.reject(verdict.reason)
+      const status = verdict.reason === 'ws_connections' ? '503 Service Unavailable' : '429 Too Many Requests'
       socket.on('error', () => {})
       socket.end(`HTTP/1.1 ${status}\r\nRetry-After: ${wait || 60}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
       return
     }
-    // Released when the TCP socket closes, whether the handshake succeeded or not.
-    socket.once('close', () => this.wsCaps.release(key))
-    this.ws.upgrade(req, socket, head, ip, key)
+    // Released when the TCP socket closes (handshake or not), unless its slot went to a newcomer.
+    let held = true
+    socket.once('close', () => { if (held) this.wsCaps.release(key) })
+    this.ws.upgrade(req, socket, head, ip, key, () => { held = false })
   }
 
   // Every WebSocket message: the address's rate limit (shared with HTTP and UDP), then a

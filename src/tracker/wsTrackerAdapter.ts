@@ -80,11 +80,14 @@ class Connection implements WsConnection {
   lastSeenMs: number
   readonly ip: string
   readonly key: string
+  /** Tells the caller its slot was given to a newcomer (so its close must not give it back). */
+  readonly evicted: () => void
 
-  constructor(ip: string, key: string, nowMs: number) {
+  constructor(ip: string, key: string, nowMs: number, evicted: () => void) {
     this.ip = ip
     this.key = key
     this.lastSeenMs = nowMs
+    this.evicted = evicted
   }
 }
 
@@ -152,9 +155,9 @@ export class WsTracker {
   }
 
   /** Completes the WebSocket handshake for a connection the caller has admitted. */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ip: string, key: string): void {
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ip: string, key: string, evicted: () => void): void {
     this.internals.ws.handleUpgrade(req, socket, head, (client) => {
-      const conn = new Connection(ip, key, Date.now())
+      const conn = new Connection(ip, key, Date.now(), evicted)
       this.live.set(client, conn)
       // A peer that stops reading would have every reply and relayed offer queued in memory.
       const send = client.send.bind(client)
@@ -217,12 +220,28 @@ export class WsTracker {
     return { swarms, peers, connections: this.live.size }
   }
 
+  /**
+   * Closes the connection of address `key` heard from least recently, whose slot the caller has
+   * already given to a newcomer; false if it has none open.
+   */
+  closeQuietest(key: string): boolean {
+    let quietest: [Socket, Connection] | undefined
+    for (const entry of this.live) if (entry[1].key === key && (!quietest || entry[1].lastSeenMs < quietest[1].lastSeenMs)) quietest = entry
+    if (!quietest) return false
+    // Out of the live set now: its close event comes later, and it must not be picked again.
+    this.live.delete(quietest[0])
+    quietest[1].evicted()
+    quietest[0].terminate()
+    return true
+  }
+
   /** Closes connections silent since before `cutoffMs` (dead peers whose TCP never said so). */
   closeIdle(cutoffMs: number): number {
     let closed = 0
     for (const [socket, conn] of this.live) {
       if (conn.lastSeenMs >= cutoffMs) continue
       this.hooks.refused('ws_idle')
+      this.live.delete(socket)
       socket.terminate()
       closed++
     }

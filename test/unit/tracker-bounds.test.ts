@@ -171,13 +171,25 @@ test('WebSocket messages: announce and scrape read, ids as hex; anything else re
   assert.deepEqual(JSON.parse(wsFailureReply('nope', 'announce', H1)), { action: 'announce', 'failure reason': 'nope', info_hash: bin(H1) })
 })
 
-test('connection caps: per address first, then in total; released slots are reused', () => {
+test('connection caps: per address first; when full the biggest holder gives one up, unless the newcomer is one', () => {
   const caps = new ConnectionCaps({ max: 5, maxPerAddress: 2 })
-  assert.deepEqual(['a', 'a', 'a'].map((k) => caps.take(k)), [null, null, 'ws_connections_per_address'])
-  assert.deepEqual(['b', 'c', 'd', 'e'].map((k) => caps.take(k)), [null, null, null, 'ws_connections'])
+  assert.deepEqual(['a', 'a', 'a'].map((k) => caps.take(k)), [{ ok: true }, { ok: true }, { ok: false, reason: 'ws_connections_per_address' }])
+  assert.deepEqual(['b', 'c', 'd'].map((k) => caps.take(k)), [{ ok: true }, { ok: true }, { ok: true }])
+  // Full: `a` holds two, the newcomer none.
+  assert.deepEqual(caps.take('e'), { ok: true, evict: 'a' })
   assert.equal(caps.total, 5)
+  // Everyone holds one now: a newcomer would be as big as the biggest, refused.
+  assert.deepEqual(caps.take('f'), { ok: false, reason: 'ws_connections' })
+  assert.deepEqual(caps.take('b'), { ok: false, reason: 'ws_connections' })
   caps.release('a')
   caps.release('zzz') // never taken: ignored
-  assert.equal(caps.take('e'), null)
-  assert.equal(caps.take('a'), 'ws_connections')
+  assert.deepEqual(caps.take('f'), { ok: true })
+  // An eviction the caller could not carry out is undone.
+  caps.release('f')
+  caps.take('b')
+  assert.deepEqual(caps.take('g'), { ok: true, evict: 'b' })
+  caps.restore('b')
+  caps.release('g')
+  assert.equal(caps.total, 5)
+  assert.deepEqual(caps.take('g'), { ok: true, evict: 'b' })
 })
