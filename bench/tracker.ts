@@ -269,6 +269,10 @@ async function startSeedcast(storageDir: string): Promise<Server> {
     SEEDER: 'off',
     TRACKER_UDP_PORT: String(udpPort),
     TRACKER_RATE_LIMIT_PER_MINUTE: '0',
+    // The load comes from one address with many peer ids: lift the per-address and total peer
+    // caps (issue 8's bounds), or the store would hold 16 peers and measure something else.
+    TRACKER_MAX_PEERS_PER_ADDRESS: '1000000',
+    TRACKER_MAX_PEERS: '100000000',
   }
   const child = spawnTracked(process.execPath, [...NODE_FLAGS, ...SERVER_NODE_ARGS, 'src/main.ts'], { cpu: SERVER_CPU, env: childEnv })
   const logs: string[] = []

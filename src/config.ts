@@ -42,7 +42,8 @@ const schema = z.object({
   TRACKER_COMPLETIONS_PER_ADDRESS: z.coerce.number().int().min(0).max(1_000_000).default(3),
   TRACKER_MAX_COMPLETION_RECORDS: z.coerce.number().int().min(4).max(100_000_000).default(100_000),
   TRACKER_WS_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 ** 2).default(64 * 1024),
-  TRACKER_WS_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(10_000_000).default(1024),
+  // Below WEB_MAX_CONNECTIONS: WebSocket peers hold web connections, and pages need some too.
+  TRACKER_WS_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(10_000_000).default(256),
   TRACKER_WS_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).max(10_000_000).default(16),
   TRACKER_WS_MAX_PEERS_PER_CONNECTION: z.coerce.number().int().min(1).max(1_000_000).default(32),
   TRACKER_WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(16 * 1024).max(GiB).default(128 * 1024),

@@ -139,6 +139,9 @@ export async function startServer(config: Config, log: (line: string) => void = 
     services,
     async close() {
       guarded.stop()
+      // The tracker first: upgraded WebSocket sockets are not the HTTP server's to close, and
+      // would keep server.close() waiting for as long as a browser peer stays connected.
+      await tracker.close()
       await new Promise<void>((resolve) => {
         server.close(() => resolve())
         server.closeAllConnections()
@@ -147,7 +150,6 @@ export async function startServer(config: Config, log: (line: string) => void = 
       await rewriter.stop()
       await seeder?.stop()
       await udp?.close()
-      await tracker.close()
       await db.$disconnect()
     },
   }

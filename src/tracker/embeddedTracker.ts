@@ -51,7 +51,7 @@ export const TRACKER_DEFAULTS = {
   completionsPerAddress: 3,
   maxCompletionRecords: 100_000,
   wsMaxMessageBytes: 64 * 1024,
-  wsMaxConnections: 1024,
+  wsMaxConnections: 256,
   wsMaxConnectionsPerAddress: 16,
   wsMaxPeersPerConnection: 32,
   wsMaxBufferedBytes: 128 * 1024,

@@ -58,3 +58,26 @@ test('the units run what npm start and npm run seeder run, with the same node fl
     assert.ok((service.get('ReadWritePaths') ?? '').includes('/var/lib/seedcast'))
   }
 })
+
+test('the README documents every setting and every refusal counter', async () => {
+  const { readdir } = await import('node:fs/promises')
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+  for (const v of CONFIG_VARIABLES) assert.ok(readme.includes(`\`${v}\``), `README does not document ${v}`)
+  // Every name the code counts a refusal under (refusals.add('…') in the web app, the seeder's
+  // counters, the tracker's reject('…')) is in the README's limits section.
+  const names = new Set<string>()
+  for (const dir of ['src', 'bt_server']) {
+    for (const entry of await readdir(new URL(`../../${dir}/`, import.meta.url), { recursive: true })) {
+      if (!entry.endsWith('.ts') || entry.includes('generated')) continue
+      const code = readFileSync(new URL(`../../${dir}/${entry}`, import.meta.url), 'utf8')
+      // The bounds' names are literals with these prefixes (some are passed through a table first).
+      for (const m of code.matchAll(/'((?:web|auth|seeder|ws|peers|completions?|rate)_[a-z0-9_]+)'/g)) names.add(m[1]!)
+      // The swarm store's reasons become peers_<reason>.
+      for (const m of code.matchAll(/notStored: ('[a-z_]+'(?: \| '[a-z_]+')*)/g)) for (const r of m[1]!.matchAll(/'([a-z_]+)'/g)) names.add(`peers_${r[1]}`)
+    }
+  }
+  assert.ok(names.size >= 10, `found the counters (${[...names].join(', ')})`)
+  const limits = readme.slice(readme.indexOf('## Limits and hardening'), readme.indexOf('## Where things are'))
+  const missing = [...names].filter((n) => !limits.includes(`\`${n}\``))
+  assert.deepEqual(missing, [], 'counters the README does not name')
+})
