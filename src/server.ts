@@ -1,5 +1,6 @@
 // Starts Seedcast: storage, database, services, start-up check, then the HTTP listener.
 // Used by main.ts and by the tests (port 0, temporary storage).
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { readFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import type { Config } from './config.ts'
@@ -73,8 +74,17 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const swarm = new SwarmHistory({ db, tracker, sampleSeconds: config.tracker.sampleSeconds, log })
   const services: AppServices = { config, db, paths, urls, auth, settings, videos, rewriter, tracker, swarm, seeder, refusals }
   const app = createApp(services)
+  // Requests that arrive between listen and the end of the start (the admin is made only once
+  // the ports are ours) wait for it, rather than meet a site without its admin.
+  let started = false
+  let markStarted!: () => void
+  const startup = new Promise<void>((resolve) => { markStarted = () => { started = true; resolve() } })
   // Tracker announces and scrapes skip Express: they are the hot path.
-  const guarded = createGuardedServer(config.web, config.trustProxy, refusals, (req, res) => { if (!handleTrackerHttp(tracker, req, res, config.trustProxy)) app(req, res) })
+  const dispatch = (req: IncomingMessage, res: ServerResponse) => { if (!handleTrackerHttp(tracker, req, res, config.trustProxy)) app(req, res) }
+  const guarded = createGuardedServer(config.web, config.trustProxy, refusals, (req, res) => {
+    if (started) dispatch(req, res)
+    else void startup.then(() => dispatch(req, res))
+  })
   const { server } = guarded
   const fileLimit = openFilesWarning(config.web.maxConnections, await readFile('/proc/self/limits', 'utf8').catch(() => null))
   if (fileLimit) log(`[start-up check] ${fileLimit}`)
@@ -118,6 +128,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     await closeEarly()
     throw err
   }
+  markStarted()
   seeder?.start()
   if (publicUrlChangedFrom) {
     log(`[start-up check] PUBLIC_URL changed from ${publicUrlChangedFrom} to ${config.publicUrl}: rewriting every .torrent for the new tracker and web seed URLs`)
