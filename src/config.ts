@@ -2,6 +2,8 @@
 // A bad value stops the start with one line naming the variable and the reason.
 import { z } from 'zod'
 import path from 'node:path'
+// Type only: the seeder's bounds are described once, where the engine that applies them lives.
+import type { SeederLimits } from '../bt_server/lean/limits.ts'
 
 const GiB = 1024 ** 3
 
@@ -90,19 +92,7 @@ export interface Config {
   /** Which seeding engine bt_server runs: our own lean one, or webtorrent. */
   seederEngine: 'lean' | 'webtorrent'
   /** Bounds of the lean seeder on what peers can make it hold (bt_server/lean/limits.ts). */
-  seederLimits: {
-    maxPeers: number
-    peersPerAddress: number
-    handshakesPerAddress: number
-    peersPerTorrent: number
-    unchokedPerTorrent: number
-    handshakeTimeoutMs: number
-    unchokedIdleMs: number
-    peerSendBufferBytes: number
-    peerRecvBufferBytes: number
-    sendBufferTotalBytes: number
-    sendStallMs: number
-  }
+  seederLimits: SeederLimits
   tracker: {
     /** UDP tracker port; 0 = no UDP tracker. */
     udpPort: number

@@ -1,6 +1,7 @@
 // The lean engine's bounds on what strangers can make it hold or do, and the counters of how
 // often each bit. Every bound is a setting (SEEDER_* in src/config.ts, documented in
 // bt_server/README.md); the counters reach /metrics as seedcast_refused_total{bound="..."}.
+import { Refusals } from '../../src/refusals.ts'
 
 export interface SeederLimits {
   /** Connections open at once, all torrents and addresses (SEEDER_MAX_PEERS). */
@@ -57,19 +58,5 @@ export type Bound =
   | 'seeder_send_queue_total'
   | 'seeder_send_stalled'
 
-export class RefusalCounts {
-  private readonly counts = new Map<Bound, number>()
-
-  add(bound: Bound, n = 1): void {
-    this.counts.set(bound, (this.counts.get(bound) ?? 0) + n)
-  }
-
-  get(bound: Bound): number {
-    return this.counts.get(bound) ?? 0
-  }
-
-  /** Bound -> count, for the status message to the web app. */
-  snapshot(): Record<string, number> {
-    return Object.fromEntries(this.counts)
-  }
-}
+/** The seeder's refusal counters (one implementation with the web app's: src/refusals.ts). */
+export class RefusalCounts extends Refusals<Bound> {}
