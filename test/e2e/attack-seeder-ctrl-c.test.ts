@@ -19,7 +19,7 @@ const alive = (pid: number) => { try { process.kill(pid, 0); return true } catch
 /** Any process left in the group (npm, its shell, the web app, the seeder)? */
 const groupAlive = (pgid: number) => alive(-pgid)
 
-test('Ctrl-C (SIGINT to the process group) on npm start stops web app and seeder cleanly', { timeout: 90_000 }, async (t) => {
+for (const stopSignal of ['SIGINT', 'SIGTERM'] as const) test(`${stopSignal === 'SIGINT' ? 'Ctrl-C (SIGINT' : 'systemctl stop (SIGTERM'} to the process group) on npm start stops web app and seeder cleanly`, { timeout: 90_000 }, async (t) => {
   const storage = await mkdtemp(path.join(tmpdir(), 'seedcast-ctrl-c-'))
   t.after(() => rm(storage, { recursive: true, force: true }))
   const port = await freePort()
@@ -63,17 +63,17 @@ test('Ctrl-C (SIGINT to the process group) on npm start stops web app and seeder
   await new Promise((r) => peer.once('connect', r))
 
   const sent = Date.now()
-  process.kill(-child.pid!, 'SIGINT')
+  process.kill(-child.pid!, stopSignal)
   const result = await Promise.race([exited.then(async (r) => { await outputClosed; return r }), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000))])
   await waitFor(async () => !groupAlive(child.pid!), 'every process of npm start to be gone', 10_000).catch(() => {})
   const took = Date.now() - sent
   stopped = !groupAlive(child.pid!)
-  t.diagnostic(`stopped ${took} ms after SIGINT: ${JSON.stringify(result)}; output:\n${output}`)
-  assert.notEqual(result, 'timeout', `npm start did not stop within 10 s of SIGINT:\n${output}`)
+  t.diagnostic(`stopped ${took} ms after ${stopSignal}: ${JSON.stringify(result)}; output:\n${output}`)
+  assert.notEqual(result, 'timeout', `npm start did not stop within 10 s of ${stopSignal}:\n${output}`)
   assert.equal(alive(seederPid), false, 'the seeder process is gone')
   assert.equal(groupAlive(child.pid!), false, 'no process of npm start is left')
   const { code, signal } = result as { code: number | null; signal: NodeJS.Signals | null }
-  assert.ok(code === 0 || code === 130 || signal === 'SIGINT', `clean exit (got code ${code}, signal ${signal}):\n${output}`)
+  assert.ok(code === 0 || code === 128 + (stopSignal === 'SIGINT' ? 2 : 15) || signal === stopSignal, `clean exit (got code ${code}, signal ${signal}):\n${output}`)
   assert.doesNotMatch(output, /napi_|FATAL|Segmentation|core dumped|Abort|exited \(/, `no crash in the output:\n${output}`)
   assert.ok(took < 8000, `stopped within a few seconds (took ${took} ms)`)
 })
