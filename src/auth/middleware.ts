@@ -12,7 +12,10 @@ export function readCookie(req: Request, name: string): string | undefined {
   if (!header) return undefined
   for (const part of header.split(';')) {
     const eq = part.indexOf('=')
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim())
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      // A cookie that is not valid percent-encoding is no session (it was a 500 on every page).
+      try { return decodeURIComponent(part.slice(eq + 1).trim()) } catch { return undefined }
+    }
   }
   return undefined
 }

@@ -132,3 +132,16 @@ describe('security headers', () => {
     }
   })
 })
+
+test('a session cookie that is not valid percent-encoding is no session, not a 500', async () => {
+  const logged = await errorsLoggedDuring(async () => {
+    for (const cookie of ['seedcast_session=%E0%A4%A', 'seedcast_session=%', 'other=1; seedcast_session=%zz']) {
+      const page = await fetch(`${server.url}/`, { headers: { cookie } })
+      assert.equal(page.status, 200, cookie)
+      assert.match(await page.text(), /Log in/, 'shown as logged out')
+      const admin = await fetch(`${server.url}/admin/settings`, { headers: { cookie }, redirect: 'manual' })
+      assert.equal(admin.status, 303, 'sent to log in')
+    }
+  })
+  assert.deepEqual(logged, [])
+})
