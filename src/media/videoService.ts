@@ -122,7 +122,9 @@ export class VideoService {
         throw err
       }
     } else if (bittorrent) {
-      await this.hashInBackground(video)
+      // Not awaited: hashing a big file again takes a while, and the uploader is answered now
+      // ('processing'; the page refreshes itself until the torrent is there).
+      void this.hashInBackground(video)
     }
     return (await repo.findVideo(db, id))!
   }

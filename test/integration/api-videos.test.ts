@@ -136,6 +136,9 @@ describe('POST /api/videos', () => {
     assert.ok(res)
     assert.equal(res.status, 201, res.body.toString())
     const created = JSON.parse(res.body.toString()) as VideoJson
+    // Answered at once, not after hashing the whole file again in the worker.
+    assert.equal(created.status, 'processing')
+    assert.equal(created.torrent, null)
     const v = await waitForVideo(server, created.id, (x) => x.status === 'ready' && x.torrent !== null)
     assert.equal(v.size, clipBytes.length)
     const stored = decodeURIComponent(new URL(v.fileUrl).pathname.slice('/media/'.length))
