@@ -3,7 +3,11 @@
 // WebTorrent-shaped announces, read replies and close codes; plus /metrics reading.
 import WebSocket from 'ws'
 import { randomBytes } from 'node:crypto'
-import type { TestServer } from './server.ts'
+import { rm } from 'node:fs/promises'
+import path from 'node:path'
+import { startTestServer, type TestServer } from './server.ts'
+import { makeVideo } from './media.ts'
+import { uploadOk } from './http.ts'
 
 /** A 20-byte id as the "binary string" WebTorrent puts in its JSON. */
 export const bin = (hex: string): string => Buffer.from(hex, 'hex').toString('latin1')
@@ -101,3 +105,20 @@ export async function metrics(s: TestServer): Promise<Map<string, number>> {
 
 export const rejected = async (s: TestServer, reason: string): Promise<number> =>
   (await metrics(s)).get(`seedcast_tracker_rejected_total{reason="${reason}"}`) ?? 0
+
+export interface TrackerSite { server: TestServer; infoHash: string; videoId: string; stop(): Promise<void> }
+
+/** A real site with one uploaded clip, the target of the tracker's attack tests. */
+export async function startTrackerSite(env: Record<string, string> = {}): Promise<TrackerSite> {
+  const server = await startTestServer(env)
+  const clip = await makeVideo({ seconds: 1 })
+  const v = await uploadOk(server, { title: 'target' }, { path: clip })
+  return {
+    server, infoHash: v.torrent!.infoHash, videoId: v.id,
+    async stop() {
+      dropAllWs()
+      await server.stop()
+      await rm(path.dirname(clip), { recursive: true, force: true })
+    },
+  }
+}

@@ -6,27 +6,19 @@
 // another.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { rm } from 'node:fs/promises'
-import path from 'node:path'
 import type WebSocket from 'ws'
-import { startTestServer, type TestServer } from '../helpers/server.ts'
-import { makeVideo } from '../helpers/media.ts'
-import { announceQuery, bdecode, uploadOk } from '../helpers/http.ts'
-import { connectWs, dropAllWs, rejected } from '../helpers/wsTracker.ts'
+import type { TestServer } from '../helpers/server.ts'
+import { announceQuery, bdecode } from '../helpers/http.ts'
+import { connectWs, rejected, startTrackerSite, type TrackerSite } from '../helpers/wsTracker.ts'
 
 let s: TestServer
-let clip: string
 let infoHash: string
+let site: TrackerSite
 before(async () => {
-  s = await startTestServer({ TRUST_PROXY: 'on', TRACKER_RATE_LIMIT_PER_MINUTE: '30' })
-  clip = await makeVideo({ seconds: 1 })
-  infoHash = (await uploadOk(s, { title: 'target' }, { path: clip })).torrent!.infoHash
+  site = await startTrackerSite({ TRUST_PROXY: 'on', TRACKER_RATE_LIMIT_PER_MINUTE: '30' })
+  ;({ server: s, infoHash } = site)
 })
-after(async () => {
-  dropAllWs()
-  await s?.stop()
-  if (clip) await rm(path.dirname(clip), { recursive: true, force: true })
-})
+after(() => site?.stop())
 
 async function announceAs(ip: string, peer: string): Promise<{ failure?: string; incomplete?: number }> {
   const res = await fetch(`${s.url}/announce?${announceQuery(infoHash, { peerId: peer, port: 6881, left: 100, event: 'started' })}&numwant=0`, { headers: { 'X-Forwarded-For': ip } })

@@ -8,14 +8,11 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
-import { rm } from 'node:fs/promises'
-import path from 'node:path'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { startTestServer, type TestServer } from '../helpers/server.ts'
-import { makeVideo } from '../helpers/media.ts'
-import { announceQuery, bdecode, uploadOk } from '../helpers/http.ts'
-import { metrics } from '../helpers/wsTracker.ts'
+import type { TestServer } from '../helpers/server.ts'
+import { announceQuery, bdecode } from '../helpers/http.ts'
+import { metrics, startTrackerSite, type TrackerSite } from '../helpers/wsTracker.ts'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
@@ -23,17 +20,13 @@ const MAX_PEERS = 20_000
 const MB = 1024 * 1024
 
 let s: TestServer
-let clip: string
 let infoHash: string
+let site: TrackerSite
 before(async () => {
-  s = await startTestServer({ TRACKER_MAX_PEERS: String(MAX_PEERS) })
-  clip = await makeVideo({ seconds: 1 })
-  infoHash = (await uploadOk(s, { title: 'target' }, { path: clip })).torrent!.infoHash
+  site = await startTrackerSite({ TRACKER_MAX_PEERS: String(MAX_PEERS) })
+  ;({ server: s, infoHash } = site)
 })
-after(async () => {
-  await s?.stop()
-  if (clip) await rm(path.dirname(clip), { recursive: true, force: true })
-})
+after(() => site?.stop())
 
 /** `n` announces from `from`, one keep-alive connection, each a new peer; returns the replies. */
 async function fakePeers(from: string, n: number, first: number): Promise<any[]> {

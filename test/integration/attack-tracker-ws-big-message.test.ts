@@ -7,14 +7,12 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { startTestServer, type TestServer } from '../helpers/server.ts'
-import { makeVideo } from '../helpers/media.ts'
-import { getVideo, uploadOk } from '../helpers/http.ts'
-import { dropAllWs, openWs, randomId, rejected, wsAnnounce } from '../helpers/wsTracker.ts'
+import type { TestServer } from '../helpers/server.ts'
+import { getVideo } from '../helpers/http.ts'
+import { openWs, randomId, rejected, wsAnnounce, startTrackerSite, type TrackerSite } from '../helpers/wsTracker.ts'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
@@ -22,21 +20,14 @@ const MB = 1024 * 1024
 const WS_MODULE = path.resolve('node_modules/ws/wrapper.mjs')
 
 let s: TestServer
-let clip: string
 let infoHash: string
 let videoId: string
+let site: TrackerSite
 before(async () => {
-  s = await startTestServer()
-  clip = await makeVideo({ seconds: 1 })
-  const v = await uploadOk(s, { title: 'target' }, { path: clip })
-  infoHash = v.torrent!.infoHash
-  videoId = v.id
+  site = await startTrackerSite()
+  ;({ server: s, infoHash, videoId } = site)
 })
-after(async () => {
-  dropAllWs()
-  await s?.stop()
-  if (clip) await rm(path.dirname(clip), { recursive: true, force: true })
-})
+after(() => site?.stop())
 
 // The attacker: `count` sockets each sending one 95 MB announce (whole, or in 32 KiB fragments);
 // prints the close code each saw (0: it was answered instead).

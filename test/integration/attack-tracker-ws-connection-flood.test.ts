@@ -9,32 +9,22 @@
 // (127.0.0.0/8 is all loopback on Linux: each 127.x.y.z is another client.)
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { rm } from 'node:fs/promises'
-import path from 'node:path'
 import type WebSocket from 'ws'
-import { startTestServer, type TestServer } from '../helpers/server.ts'
-import { makeVideo } from '../helpers/media.ts'
-import { getVideo, uploadOk, waitFor } from '../helpers/http.ts'
-import { closeCode, connectWs, dropAllWs, metrics, openWs, randomId, rejected, wsAnnounce } from '../helpers/wsTracker.ts'
+import type { TestServer } from '../helpers/server.ts'
+import { getVideo, waitFor } from '../helpers/http.ts'
+import { closeCode, connectWs, metrics, openWs, randomId, rejected, wsAnnounce, startTrackerSite, type TrackerSite } from '../helpers/wsTracker.ts'
 
 const TOTAL = 40
 let s: TestServer
-let clip: string
 let infoHash: string
 let videoId: string
+let site: TrackerSite
 before(async () => {
   // The web port's own per-address connection cap (64) is off: this is about the tracker's.
-  s = await startTestServer({ TRACKER_WS_MAX_CONNECTIONS: String(TOTAL), WEB_MAX_CONNECTIONS_PER_ADDRESS: '0' })
-  clip = await makeVideo({ seconds: 1 })
-  const v = await uploadOk(s, { title: 'target' }, { path: clip })
-  infoHash = v.torrent!.infoHash
-  videoId = v.id
+  site = await startTrackerSite({ TRACKER_WS_MAX_CONNECTIONS: String(TOTAL), WEB_MAX_CONNECTIONS_PER_ADDRESS: '0' })
+  ;({ server: s, infoHash, videoId } = site)
 })
-after(async () => {
-  dropAllWs()
-  await s?.stop()
-  if (clip) await rm(path.dirname(clip), { recursive: true, force: true })
-})
+after(() => site?.stop())
 
 /** Opens `n` connections from `from`, eight at a time; returns the open ones and the refusal statuses. */
 async function flood(from: string, n: number): Promise<{ open: WebSocket[]; refused: number[] }> {

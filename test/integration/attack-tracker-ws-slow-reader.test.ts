@@ -4,26 +4,17 @@
 // is closed (counted as ws_slow_reader), and the peers that do read keep being served.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { rm } from 'node:fs/promises'
-import path from 'node:path'
-import { startTestServer, type TestServer } from '../helpers/server.ts'
-import { makeVideo } from '../helpers/media.ts'
-import { uploadOk } from '../helpers/http.ts'
-import { announceMessage, dropAllWs, nextMessage, openWs, randomId, rejected, wsAnnounce } from '../helpers/wsTracker.ts'
+import type { TestServer } from '../helpers/server.ts'
+import { announceMessage, nextMessage, openWs, randomId, rejected, wsAnnounce, startTrackerSite, type TrackerSite } from '../helpers/wsTracker.ts'
 
 let s: TestServer
-let clip: string
 let infoHash: string
+let site: TrackerSite
 before(async () => {
-  s = await startTestServer({ TRACKER_RATE_LIMIT_PER_MINUTE: '0' })
-  clip = await makeVideo({ seconds: 1 })
-  infoHash = (await uploadOk(s, { title: 'target' }, { path: clip })).torrent!.infoHash
+  site = await startTrackerSite({ TRACKER_RATE_LIMIT_PER_MINUTE: '0' })
+  ;({ server: s, infoHash } = site)
 })
-after(async () => {
-  dropAllWs()
-  await s?.stop()
-  if (clip) await rm(path.dirname(clip), { recursive: true, force: true })
-})
+after(() => site?.stop())
 
 test('a peer that stops reading is closed once 128 KiB are queued for it; the announcer is still answered', { timeout: 60_000 }, async (t) => {
   const sink = await openWs(s.port, { localAddress: '127.0.0.2' })
