@@ -8,7 +8,7 @@ import type { SettingsService } from '../admin/settingsService.ts'
 import { retrackTorrent } from '../torrent/builder.ts'
 import { torrentPathFor } from '../torrent/torrentWriter.ts'
 import { resolveInside, type StoragePaths } from './storage.ts'
-import { torrentLinks } from './torrentLinks.ts'
+import { linksDiffer, torrentLinks } from './torrentLinks.ts'
 import type { VideoService } from './videoService.ts'
 
 // What Express's own sendFile callback ignores: an aborted request, a failed write to the socket.
@@ -53,7 +53,7 @@ export function fileRouter(paths: StoragePaths, videos: VideoService, settings: 
     })
     // The background rewrite has not reached this file yet: hand out what it will write.
     const want = torrentLinks(current, videos.urls, video)
-    if (video.torrent.trackers !== JSON.stringify(want.trackers) || video.torrent.webSeeds !== JSON.stringify(want.webSeeds)) body = retrackTorrent(body, want)
+    if (linksDiffer(video.torrent, want)) body = retrackTorrent(body, want)
     res.type('application/x-bittorrent')
     res.attachment(`${video.fileName}.torrent`)
     res.set('Cache-Control', 'no-cache')

@@ -13,3 +13,8 @@ export function torrentLinks(settings: Settings, urls: SiteUrls, video: { id: st
     comment: urls.page(video.id),
   }
 }
+
+/** Whether a torrent record (its JSON columns, which say what its file carries) differs from `want`. */
+export function linksDiffer(record: { trackers: string; webSeeds: string }, want: { trackers: string[]; webSeeds: string[] }): boolean {
+  return record.trackers !== JSON.stringify(want.trackers) || record.webSeeds !== JSON.stringify(want.webSeeds)
+}

@@ -9,7 +9,7 @@ import type { SettingsService } from '../admin/settingsService.ts'
 import { decodeTorrent, retrackTorrent } from '../torrent/builder.ts'
 import { torrentPathFor, writeFileAtomic } from '../torrent/torrentWriter.ts'
 import type { SiteUrls } from '../web/urls.ts'
-import { torrentLinks } from './torrentLinks.ts'
+import { linksDiffer, torrentLinks } from './torrentLinks.ts'
 import * as repo from './videoRepository.ts'
 import type { StoragePaths } from './storage.ts'
 
@@ -79,11 +79,8 @@ export class TorrentRewriter {
   private async pass(all: boolean): Promise<void> {
     const { db, urls, settings, log } = this.deps
     const rows = await repo.allTorrentLinks(db)
-    const isStale = (r: repo.TorrentLinksRow) => {
-      const want = torrentLinks(settings.get(), urls, { id: r.videoId, fileName: r.fileName })
-      return r.trackers !== JSON.stringify(want.trackers) || r.webSeeds !== JSON.stringify(want.webSeeds)
-    }
-    const todo = all ? rows : rows.filter(isStale)
+    const current = settings.get()
+    const todo = all ? rows : rows.filter((r) => linksDiffer(r, torrentLinks(current, urls, { id: r.videoId, fileName: r.fileName })))
     this.current = { done: 0, total: todo.length }
     if (todo.length === 0) return
     log(`[torrents] rewriting ${todo.length} torrent file(s) for the current settings`)

@@ -8,7 +8,7 @@ import type { SettingsService } from '../admin/settingsService.ts'
 import type { EmbeddedTracker } from '../tracker/embeddedTracker.ts'
 import { hashAndWriteTorrent, torrentPathFor, writeTorrentFile, type TorrentContext, type TorrentSource, type WrittenTorrent } from '../torrent/torrentWriter.ts'
 import type { SiteUrls } from '../web/urls.ts'
-import { torrentLinks } from './torrentLinks.ts'
+import { linksDiffer, torrentLinks } from './torrentLinks.ts'
 import type { JobProgress } from './torrentRewriter.ts'
 import * as repo from './videoRepository.ts'
 import type { VideoRow } from './videoRepository.ts'
@@ -87,7 +87,7 @@ export class VideoService {
     this.deps.tracker.allow(written.infoHash)
     this.deps.onTorrentsChanged?.()
     const now = torrentLinks(this.deps.settings.get(), this.deps.urls, video)
-    if (JSON.stringify([now.trackers, now.webSeeds]) !== JSON.stringify([written.trackers, written.webSeeds])) this.deps.onStaleTorrent?.()
+    if (linksDiffer({ trackers: JSON.stringify(written.trackers), webSeeds: JSON.stringify(written.webSeeds) }, now)) this.deps.onStaleTorrent?.()
   }
 
   async create(input: NewVideo): Promise<VideoRow> {
