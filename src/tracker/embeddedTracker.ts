@@ -1,21 +1,23 @@
 // The site's tracker. HTTP (httpTransport.ts) and UDP (udpTransport.ts) announces share one
 // in-memory SwarmStore built for speed; WebSocket (browser peers, WebRTC signalling) is served by
-// bittorrent-tracker (behind wsTrackerAdapter.ts), which does that well. Only infohashes on the
+// bittorrent-tracker (behind wsTracker.ts), which does that well. A swarm's counts are the sum of
+// both (counts()): every scrape (HTTP, UDP, WebSocket), the page and the API read them there, and
+// completed downloads from one ledger, whichever transport reported them. Only infohashes on the
 // allow list (kept in step with the database by VideoService) are tracked; completed downloads
 // are counted once per peer, a few per address (completionLedger.ts), and handed to
 // `onCompleted` to be stored.
 //
 // Every per-address bound (rate limit, peer and connection caps, completions) counts an IPv4
 // address, or an IPv6 /64, as one address. Each bound that bites is counted in /metrics as
-// seedcast_tracker_rejected_total{reason}.
+// seedcast_tracker_rejected_total{reason}: a refusal carries that reason as its code.
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { SwarmStore } from './swarmStore.ts'
 import { RateLimiter } from './rateLimiter.ts'
 import { CompletionLedger } from './completionLedger.ts'
 import { ConnectionCaps, type ConnectionVerdict } from './connectionCaps.ts'
-import { WsTracker, type WsConnection, type WsEvent } from './wsTrackerAdapter.ts'
-import { TrackerMetrics, renderMetrics, type Transport } from './metrics.ts'
+import { WsTracker, wsScrapeReply, type WsConnection, type WsEvent } from './wsTracker.ts'
+import { TrackerMetrics, renderMetrics, type RejectReason, type Transport } from './metrics.ts'
 import { addressKey, normalizeAddress } from './protocol/compactAddress.ts'
 import { parseWsRequest, wsFailureReply } from './protocol/wsRequests.ts'
 import { TrackerProtocolError } from './protocol/errors.ts'
@@ -68,13 +70,22 @@ export interface PeerAnnouncement {
   wantPeerList?: boolean
 }
 
+/** A refused request: `code` is what /metrics counts it as, `reason` the text the client is sent. */
+export interface Refusal { code: RejectReason; reason: string }
+
 export type AnnounceOutcome =
   | { ok: true; interval: number; minInterval: number; complete: number; incomplete: number; downloaded: number; peers4: Buffer; peers6: Buffer; peerList: { ip: string; port: number; peerId: Buffer }[] }
-  | { ok: false; reason: string }
+  | ({ ok: false } & Refusal)
 
 export type ScrapeOutcome =
   | { ok: true; files: { infoHash: string; complete: number; incomplete: number; downloaded: number }[] }
-  | { ok: false; reason: string }
+  | ({ ok: false } & Refusal)
+
+const DISABLED: Refusal = { code: 'disabled', reason: 'BitTorrent is switched off on this site' }
+const UNREGISTERED: Refusal = { code: 'unregistered', reason: 'unregistered torrent: this tracker only tracks this site\'s videos' }
+const FULL_SCRAPE: Refusal = { code: 'full_scrape', reason: 'full scrape is not offered: name the info_hash' }
+// A WebSocket failure reply names a torrent (wsFailureReply): a scrape naming none gets this one.
+const NO_INFO_HASH = '00'.repeat(20)
 
 const SWEEP_EVERY_MS = 60_000
 
@@ -118,21 +129,15 @@ export class EmbeddedTracker {
       hooks: {
         filter: (conn, infoHash, peerId) => {
           const refusal = this.refusal(infoHash)
-          if (refusal) {
-            this.metrics.reject(this.enabled ? 'unregistered' : 'disabled')
-            this.releaseWsPeer(conn, infoHash, peerId) // reserved by admitWs, never joined
-          }
-          return refusal
+          if (refusal === null) return null
+          this.metrics.reject(refusal.code)
+          this.releaseWsPeer(conn, infoHash, peerId) // reserved by admitWs, never joined
+          return refusal.reason
         },
         admit: (conn, data, nowMs) => this.admitWs(conn, data, nowMs),
         announced: (conn, event, infoHash, peerId) => this.wsAnnounced(conn, event, infoHash, peerId),
         closed: (conn) => {
           for (const peer of conn.peers) this.releaseWsPeer(conn, peer.slice(0, 40), peer.slice(40))
-        },
-        // The message was rate-limited on arrival (admitWs): not again here.
-        scrape: (infoHashes) => {
-          const out = this.scrape(infoHashes, null, 'ws')
-          return out.ok ? { ok: true, infoHashes: out.files.map((f) => f.infoHash) } : out
         },
         refused: (reason) => this.metrics.reject(reason),
       },
@@ -152,7 +157,7 @@ export class EmbeddedTracker {
     this.allowed.delete(key)
     this.store.removeSwarm(key)
     this.ledger.removeSwarm(key)
-    this.ws.removeSwarm(key)
+    this.ws.forget(key)
   }
 
   isAllowed(infoHash: string): boolean {
@@ -170,15 +175,15 @@ export class EmbeddedTracker {
     return this.allowed.get(infoHash.toLowerCase())?.completed ?? 0
   }
 
-  private refusal(infoHash: string): string | null {
-    if (!this.enabled) return 'BitTorrent is switched off on this site'
-    if (!this.allowed.has(infoHash)) return 'unregistered torrent: this tracker only tracks this site\'s videos'
+  private refusal(infoHash: string): Refusal | null {
+    if (!this.enabled) return DISABLED
+    if (!this.allowed.has(infoHash)) return UNREGISTERED
     return null
   }
 
-  private limited(address: string, nowMs: number): string | null {
+  private limited(address: string, nowMs: number): Refusal | null {
     const wait = this.limiter.take(address, nowMs)
-    return wait ? `rate limit exceeded: too many requests from your address; retry in ${wait} s` : null
+    return wait ? { code: 'rate_limited', reason: `rate limit exceeded: too many requests from your address; retry in ${wait} s` } : null
   }
 
   // A completion claimed by `peerId` (any stable text for it) from address `key`: counted unless
@@ -198,8 +203,8 @@ export class EmbeddedTracker {
     const key = addressKey(ip)
     const refusal = this.limited(key, nowMs) ?? this.refusal(a.infoHash)
     if (refusal) {
-      this.metrics.reject(refusal.startsWith('rate') ? 'rate_limited' : this.enabled ? 'unregistered' : 'disabled')
-      return { ok: false, reason: refusal }
+      this.metrics.reject(refusal.code)
+      return { ok: false, ...refusal }
     }
     this.metrics.announces[transport]++
     const result = this.store.announce({
@@ -220,15 +225,14 @@ export class EmbeddedTracker {
   scrape(infoHashes: string[], address: string | null, transport: Transport, nowMs = Date.now()): ScrapeOutcome {
     // WebSocket scrapes were rate-limited as messages (admitWs): address null.
     const limited = address === null ? null : this.limited(addressKey(normalizeAddress(address)), nowMs)
-    if (limited) { this.metrics.reject('rate_limited'); return { ok: false, reason: limited } }
-    if (!this.enabled) { this.metrics.reject('disabled'); return { ok: false, reason: 'BitTorrent is switched off on this site' } }
     // A full scrape would list every torrent; private videos (to come) must never be listed.
-    if (infoHashes.length === 0) { this.metrics.reject('full_scrape'); return { ok: false, reason: 'full scrape is not offered: name the info_hash' } }
+    const refusal = limited ?? (!this.enabled ? DISABLED : infoHashes.length === 0 ? FULL_SCRAPE : null)
+    if (refusal) { this.metrics.reject(refusal.code); return { ok: false, ...refusal } }
     const files = infoHashes.filter((h) => this.allowed.has(h)).map((h) => {
       const c = this.counts(h)
       return { infoHash: h, complete: c.seeders, incomplete: c.leechers, downloaded: this.completed(h) }
     })
-    if (files.length === 0) { this.metrics.reject('unregistered'); return { ok: false, reason: 'unregistered torrent: this tracker only tracks this site\'s videos' } }
+    if (files.length === 0) { this.metrics.reject('unregistered'); return { ok: false, ...UNREGISTERED } }
     this.metrics.scrapes[transport]++
     return { ok: true, files }
   }
@@ -280,8 +284,8 @@ export class EmbeddedTracker {
   private admitWs(conn: WsConnection, data: Buffer | string, nowMs: number): string | null {
     const limited = this.limited(conn.key, nowMs)
     if (limited) {
-      this.metrics.reject('rate_limited')
-      return wsFailureReply(limited)
+      this.metrics.reject(limited.code)
+      return wsFailureReply(limited.reason)
     }
     let req
     try {
@@ -291,7 +295,13 @@ export class EmbeddedTracker {
       this.metrics.reject('malformed')
       return wsFailureReply(err.message)
     }
-    if (req.action === 'scrape' || req.event === 'stopped') return null
+    if (req.action === 'scrape') {
+      // Answered here, from the counts every transport's scrape gives (the package's own would
+      // count its WebSocket peers only); already rate-limited above, so address null.
+      const out = this.scrape(req.infoHashes, null, 'ws')
+      return out.ok ? wsScrapeReply(out.files, this.intervalSeconds) : wsFailureReply(out.reason, 'scrape', req.infoHashes[0] ?? NO_INFO_HASH)
+    }
+    if (req.event === 'stopped') return null
     const peer = req.infoHash + req.peerId
     if (conn.peers.has(peer)) return null
     if (conn.peers.size >= this.wsMaxPeers) {

@@ -1,15 +1,26 @@
 // Tracker counters, rendered in the Prometheus text format at /metrics.
 export type Transport = 'http' | 'udp' | 'ws'
 
+/**
+ * Why a request was refused, as /metrics counts it (seedcast_tracker_rejected_total{reason}; the
+ * README lists them). Refusals carry one of these; their text is for the client only.
+ */
+export type RejectReason =
+  | 'rate_limited' | 'disabled' | 'unregistered' | 'full_scrape' | 'malformed'
+  | 'peers_swarm_full' | 'peers_per_address' | 'peers_full' | 'peers_evicted'
+  | 'completion_repeated' | 'completions_per_address' | 'completions_full'
+  | 'ws_connections' | 'ws_connections_per_address' | 'ws_peers_per_connection' | 'ws_peers_per_address'
+  | 'ws_message_too_big' | 'ws_bad_frame' | 'ws_slow_reader' | 'ws_idle'
+
 export class TrackerMetrics {
   readonly announces: Record<Transport, number> = { http: 0, udp: 0, ws: 0 }
   readonly scrapes: Record<Transport, number> = { http: 0, udp: 0, ws: 0 }
-  readonly rejected = new Map<string, number>()
+  readonly rejected = new Map<RejectReason, number>()
   udpConnects = 0
   udpDropped = 0
   completions = 0
 
-  reject(reason: string): void {
+  reject(reason: RejectReason): void {
     this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1)
   }
 }

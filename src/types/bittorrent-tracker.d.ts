@@ -1,13 +1,9 @@
-// The parts of bittorrent-tracker's server that Seedcast uses (the package ships no types).
+// The public parts of bittorrent-tracker's server that Seedcast uses (the package ships no
+// types). Only src/tracker/wsTracker.ts imports it; the members it reaches beyond these are typed
+// there, next to the code that uses them.
 declare module 'bittorrent-tracker/server' {
   import type { EventEmitter } from 'node:events'
-  import type { IncomingMessage, ServerResponse } from 'node:http'
 
-  export interface TrackerSwarm {
-    infoHash: string
-    complete: number
-    incomplete: number
-  }
   export interface AnnounceParams {
     info_hash: string
     peer_id: string
@@ -26,10 +22,6 @@ declare module 'bittorrent-tracker/server' {
   }
   export default class Server extends EventEmitter {
     constructor(opts?: ServerOptions)
-    torrents: Record<string, TrackerSwarm | undefined>
-    intervalMs: number
-    destroyed: boolean
-    onHttpRequest(req: IncomingMessage, res: ServerResponse, opts?: { action?: 'announce' | 'scrape'; trustProxy?: boolean }): void
     close(cb?: () => void): void
   }
 }

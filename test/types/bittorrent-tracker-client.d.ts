@@ -15,6 +15,7 @@ declare module 'bittorrent-tracker/client' {
     start(opts?: object): void
     stop(opts?: object): void
     update(opts?: object): void
+    complete(opts?: object): void
     scrape(opts?: object): void
     destroy(cb?: (err?: Error | null) => void): void
   }

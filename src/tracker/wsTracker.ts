@@ -1,12 +1,24 @@
 // The WebSocket tracker (WebTorrent's protocol: browser peers and their WebRTC signalling), served
-// by the bittorrent-tracker package. The package exposes no hooks for what the site needs, so this
-// one file is where its internals are touched: the upgrade, every message before the package sees
-// it (hooks.admit: rate limits, one peer id per socket, ...), its scrape, its sockets' sends (a
-// peer that stops reading is closed rather than buffered for), and its swarms' counts. The rules
-// themselves live in embeddedTracker.ts; this only wires them in.
+// by the bittorrent-tracker package. This is the only file that imports the package or touches
+// it: the package exposes no hooks for what the site needs, so its internals are reached here and
+// nowhere else (each use below says which and why): the upgrade, every message before the package
+// sees it (hooks.admit: rate limits, one peer id per socket, scrapes, ...), its sockets' sends (a
+// peer that stops reading is closed rather than buffered for), its swarms' creation and counts.
+// The rules themselves live in embeddedTracker.ts; this only wires them in.
+//
+// Scrapes never reach the package: its scrape counts its own (WebSocket) peers only, and reports
+// seeders as `downloaded`. hooks.admit answers them from the tracker's counts, which are every
+// transport's; wsScrapeReply() writes the reply the package's client reads.
 import Server from 'bittorrent-tracker/server'
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
+
+/**
+ * The bittorrent-tracker version whose private members this file was written against (and checked
+ * by test/unit/tracker-wsTracker-version.test.ts). Bumping the package means re-reading its
+ * server.js and lib/server/swarm.js for every member listed in `Internals` below.
+ */
+export const BITTORRENT_TRACKER_VERSION = '11.2.3'
 
 /** What the tracker knows of one WebSocket connection. */
 export interface WsConnection {
@@ -24,19 +36,26 @@ export interface WsConnection {
 
 export type WsEvent = 'start' | 'update' | 'complete' | 'stop' | 'pause'
 
+/** A bound this file applies itself, by the name /metrics counts it under. */
+export type WsBound = 'ws_message_too_big' | 'ws_bad_frame' | 'ws_slow_reader' | 'ws_idle'
+
+/** A scrape's counts for one torrent (infohash as hex). */
+export interface WsScrapeFile { infoHash: string; complete: number; incomplete: number; downloaded: number }
+
 export interface WsTrackerHooks {
-  /** A reason to refuse an announce to this torrent, or null. */
+  /** The failure reason to refuse an announce to this torrent with (the hook counts it), or null. */
   filter(conn: WsConnection, infoHash: string, peerId: string): string | null
-  /** Called with every message before the package: null lets it through, else the reply to send instead. */
+  /**
+   * Called with every message before the package: null lets it through, else the reply to send
+   * instead. Every scrape must be answered here (see the top of this file).
+   */
   admit(conn: WsConnection, data: Buffer | string, nowMs: number): string | null
   /** An announce the package has handled. */
   announced(conn: WsConnection, event: WsEvent, infoHash: string, peerId: string): void
   /** The connection closed; its peers have left their swarms (conn.peers is still as it was). */
   closed(conn: WsConnection): void
-  /** Which of these torrents a scrape may list, or why none. */
-  scrape(infoHashes: string[]): { ok: true; infoHashes: string[] } | { ok: false; reason: string }
-  /** A bound bit (counted by the caller): ws_message_too_big, ws_bad_frame, ws_slow_reader, ws_idle. */
-  refused(reason: string): void
+  /** A bound bit (counted by the caller). */
+  refused(bound: WsBound): void
 }
 
 export interface WsTrackerOptions {
@@ -48,7 +67,7 @@ export interface WsTrackerOptions {
   hooks: WsTrackerHooks
 }
 
-// The parts of a `ws` WebSocket (and what the package adds to it) used here.
+// The parts of a `ws` WebSocket used here.
 interface Socket {
   readonly bufferedAmount: number
   readonly destroyed?: boolean
@@ -58,7 +77,15 @@ interface Socket {
   on(event: 'error', listener: (err: Error & { code?: string }) => void): void
   on(event: 'close', listener: () => void): void
 }
+// The package's members used here, as in bittorrent-tracker 11.2.3 (BITTORRENT_TRACKER_VERSION).
+// Public (its README): `torrents` (swarms by hex infohash, with `complete`, `incomplete` and the
+// `peers` LRU cache) and `ws` (the `ws` package's WebSocketServer). Private, each for one reason:
+// `Server.Swarm` and `createSwarm` (one swarm per torrent under a burst, see the constructor),
+// `_onWebSocketRequest` (the rules run before the package reads a message), and a swarm's
+// `announce` (a closing connection's every peer leaves, not only its first: leave()).
 interface PackageSwarm {
+  complete: number
+  incomplete: number
   peers: { peek(peerId: string): { socket: Socket | null } | undefined }
   announce(params: { type: 'ws'; event: 'stopped'; numwant: 0; peer_id: string }): void
 }
@@ -67,7 +94,6 @@ interface Internals {
   createSwarm(infoHash: string, cb: (err: Error | null, swarm: PackageSwarm) => void): void
   ws: { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb: (client: Socket) => void): void; emit(event: 'connection', client: Socket, req: IncomingMessage): boolean }
   _onWebSocketRequest(socket: Socket, opts: object, data: Buffer | string): void
-  _onScrape(params: { info_hash?: string[] | string }, cb: (err: Error | null, res?: unknown) => void): void
 }
 
 const OPEN = 1
@@ -129,7 +155,7 @@ export class WsTracker {
     // uncounted): keep the first.
     const PackageSwarm = (Server as unknown as { Swarm: new (infoHash: string, server: Server) => PackageSwarm }).Swarm
     this.internals.createSwarm = (infoHash, cb) => process.nextTick(() => cb(null, (this.internals.torrents[infoHash] ??= new PackageSwarm(infoHash, this.server))))
-    // Every message passes the tracker's rules first; refused ones get their reply here.
+    // Every message passes the tracker's rules first; refused ones (and scrapes) get their reply here.
     const packageRequest = this.internals._onWebSocketRequest.bind(this.server)
     this.internals._onWebSocketRequest = (socket, reqOpts, data) => {
       const conn = this.live.get(socket)
@@ -139,18 +165,6 @@ export class WsTracker {
       const refusal = hooks.admit(conn, data, now)
       if (refusal === null) packageRequest(socket, reqOpts, data)
       else socket.send(refusal)
-    }
-    // The package's scrape has no filter: ours decides which torrents it may list.
-    const packageScrape = this.internals._onScrape.bind(this.server)
-    this.internals._onScrape = (params, cb) => {
-      const out = hooks.scrape(typeof params.info_hash === 'string' ? [params.info_hash] : params.info_hash ?? [])
-      if (!out.ok) {
-        // The package's error reply hex-decodes params.info_hash as one string and throws (out of
-        // the socket's message handler) on the array a scrape carries: hand it one hash.
-        params.info_hash = Array.isArray(params.info_hash) ? params.info_hash[0] ?? '00'.repeat(20) : params.info_hash ?? '00'.repeat(20)
-        return cb(new Error(out.reason))
-      }
-      packageScrape({ ...params, info_hash: out.infoHashes }, cb)
     }
   }
 
@@ -200,19 +214,21 @@ export class WsTracker {
     }
   }
 
+  /** The WebSocket peers of one torrent: the tracker adds them to its HTTP/UDP peers. */
   counts(infoHash: string): { complete: number; incomplete: number } {
-    const swarm = this.server.torrents[infoHash]
+    const swarm = this.internals.torrents[infoHash]
     return { complete: swarm?.complete ?? 0, incomplete: swarm?.incomplete ?? 0 }
   }
 
-  removeSwarm(infoHash: string): void {
-    delete this.server.torrents[infoHash]
+  /** Drops a torrent's swarm (its video is gone); its peers' next announces are refused by the filter. */
+  forget(infoHash: string): void {
+    delete this.internals.torrents[infoHash]
   }
 
   stats(): { swarms: number; peers: number; connections: number } {
     let swarms = 0
     let peers = 0
-    for (const swarm of Object.values(this.server.torrents)) {
+    for (const swarm of Object.values(this.internals.torrents)) {
       if (!swarm) continue
       swarms++
       peers += swarm.complete + swarm.incomplete
@@ -253,4 +269,14 @@ export class WsTracker {
     this.live.clear()
     return new Promise((resolve) => this.server.close(() => resolve()))
   }
+}
+
+/**
+ * A scrape reply as the package's client reads it (the package's own format): `files` keyed by
+ * the binary infohash; `flags.min_request_interval` is the announce interval, as the package sends.
+ */
+export function wsScrapeReply(files: WsScrapeFile[], intervalSeconds: number): string {
+  const out: Record<string, { complete: number; incomplete: number; downloaded: number }> = {}
+  for (const f of files) out[Buffer.from(f.infoHash, 'hex').toString('latin1')] = { complete: f.complete, incomplete: f.incomplete, downloaded: f.downloaded }
+  return JSON.stringify({ action: 'scrape', files: out, flags: { min_request_interval: intervalSeconds } })
 }
