@@ -162,9 +162,9 @@ export class WsTracker {
       if (!conn) return
       const now = Date.now()
       conn.lastSeenMs = now
-      const refusal = hooks.admit(conn, data, now)
-      if (refusal === null) packageRequest(socket, reqOpts, data)
-      else socket.send(refusal)
+      const reply = hooks.admit(conn, data, now)
+      if (reply === null) packageRequest(socket, reqOpts, data)
+      else socket.send(reply)
     }
   }
 
