@@ -214,9 +214,12 @@ export class EmbeddedTracker {
     if (result.notStored !== null) this.metrics.reject(`peers_${result.notStored}`)
     if (result.evicted) this.metrics.reject('peers_evicted')
     if (result.firstCompletion) this.countCompletion(a.infoHash, key, a.peerId.toString('latin1'), nowMs)
+    // The reply's counts include the swarm's WebSocket peers, so a client shows what the page shows.
+    const ws = this.ws.counts(a.infoHash)
     return {
       ok: true, interval: this.intervalSeconds, minInterval: this.minIntervalSeconds,
-      complete: result.complete, incomplete: result.incomplete, downloaded: this.completed(a.infoHash),
+      complete: result.complete + ws.complete, incomplete: result.incomplete + ws.incomplete,
+      downloaded: this.completed(a.infoHash),
       peers4: result.peers4, peers6: result.peers6, peerList: result.peerList,
     }
   }

@@ -79,6 +79,9 @@ test('HTTP, UDP and WebSocket scrapes, the video page and the API agree on one m
     browser.start()
     await joined
     await agree({ seeders: 1, leechers: 2, completed: 0 }, 'one seeder, two leechers')
+    // An announce reply counts the WebSocket peer too, so a client shows the page's numbers.
+    const reply = await udp.announce({ infoHash: hash, port: 47002, left: 1000n, event: EVENT.none })
+    assert.deepEqual({ seeders: reply.seeders, leechers: reply.leechers }, { seeders: 1, leechers: 2 }, 'UDP announce reply')
 
     const completed = wsAnswered()
     ws.left = 0
