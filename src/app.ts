@@ -3,7 +3,7 @@ import express from 'express'
 import { fileURLToPath } from 'node:url'
 import type { Config } from './config.ts'
 import type { Db } from './db/client.ts'
-import { errorHandler, notFound } from './errors.ts'
+import { AppError, errorHandler } from './errors.ts'
 import type { AuthService } from './auth/authService.ts'
 import { authRouter } from './auth/authRouter.ts'
 import { loadSession, requireApiAdmin } from './auth/middleware.ts'
@@ -93,7 +93,7 @@ export function createApp(s: AppServices): express.Express {
   }))
   app.use(pagesRouter({ videos: s.videos, tracker: s.tracker, settings: s.settings, swarm: s.swarm, urls: s.urls, receiveUpload: upload, maxUploadBytes: s.config.maxUploadBytes }))
 
-  app.use((_req, _res, next) => next(notFound('Page not found')))
+  app.use((_req, _res, next) => next(new AppError('not_found', 'Page not found')))
   app.use(errorHandler)
   return app
 }

@@ -3,7 +3,7 @@
 import { Router, json, urlencoded } from 'express'
 import type { Request, RequestHandler, Response } from 'express'
 import { requireCsrf, requirePageLogin, currentUser } from '../auth/middleware.ts'
-import { badRequest, toAppError } from '../errors.ts'
+import { AppError, toAppError } from '../errors.ts'
 import type { JobProgress } from '../media/torrentRewriter.ts'
 import { InvalidSettings, type Settings, type SettingsService } from './settingsService.ts'
 
@@ -44,7 +44,7 @@ export function settingsRouter(deps: SettingsRouterDeps): Router {
 
   async function getAudit(req: Request, res: Response) {
     const limit = req.query.limit === undefined ? 100 : Number(req.query.limit)
-    if (!Number.isInteger(limit) || limit < 1 || limit > AUDIT_MAX) throw badRequest(`limit must be a whole number from 1 to ${AUDIT_MAX}`)
+    if (!Number.isInteger(limit) || limit < 1 || limit > AUDIT_MAX) throw new AppError('bad_request', `limit must be a whole number from 1 to ${AUDIT_MAX}`)
     res.json({ entries: await auditEntries(limit) })
   }
 

@@ -1,7 +1,7 @@
 // Who is asking: a login session (browser, cookie + CSRF token) or HTTP Basic credentials (API).
 import { timingSafeEqual } from 'node:crypto'
 import type { Request, RequestHandler, Response } from 'express'
-import { AppError, forbidden, unauthorized } from '../errors.ts'
+import { AppError } from '../errors.ts'
 import { addressKey } from '../web/clientAddress.ts'
 import type { AuthService, CurrentUser, LoginSession } from './authService.ts'
 
@@ -62,11 +62,11 @@ export function requireApiAdmin(auth: AuthService): RequestHandler {
       next(err)
     }
     const credentials = parseBasic(req.headers.authorization)
-    if (!credentials) return refuse(unauthorized('HTTP Basic authentication required'))
+    if (!credentials) return refuse(new AppError('unauthorized', 'HTTP Basic authentication required'))
     const user = await auth.authenticate(clientKey(req), credentials.username, credentials.password).catch((err: unknown) => err as Error)
     if (user instanceof Error) return refuse(user)
-    if (!user) return refuse(new AppError(401, 'unauthorized', 'Wrong user name or password'))
-    if (user.role !== 'admin') return refuse(forbidden('Admin role required'))
+    if (!user) return refuse(new AppError('unauthorized', 'Wrong user name or password'))
+    if (user.role !== 'admin') return refuse(new AppError('forbidden', 'Admin role required'))
     res.locals.user = user
     next()
   }
@@ -77,7 +77,7 @@ export function requirePageLogin(role?: 'admin'): RequestHandler {
   return (req, res, next) => {
     const user = currentUser(res)
     if (!user) return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`)
-    if (role && user.role !== role) return next(forbidden('Admin role required'))
+    if (role && user.role !== role) return next(new AppError('forbidden', 'Admin role required'))
     next()
   }
 }
@@ -96,7 +96,7 @@ export function requireCsrf(): RequestHandler {
     const session = currentSession(res)
     const body = req.body as Record<string, unknown> | undefined
     const token = (typeof body?._csrf === 'string' ? body._csrf : undefined) ?? (typeof req.query._csrf === 'string' ? req.query._csrf : undefined)
-    if (!session || !sameSecret(token, session.csrfToken)) return next(new AppError(403, 'csrf', 'The form has expired; reload the page and try again'))
+    if (!session || !sameSecret(token, session.csrfToken)) return next(new AppError('csrf'))
     next()
   }
 }

@@ -1,6 +1,6 @@
 import { Router } from 'express'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { AppError, badRequest } from '../errors.ts'
+import { AppError } from '../errors.ts'
 import type { SettingsService } from '../admin/settingsService.ts'
 import type { EmbeddedTracker } from '../tracker/embeddedTracker.ts'
 import type { SiteUrls } from '../web/urls.ts'
@@ -29,11 +29,11 @@ export function videoApiRouter(deps: VideoApiDeps): Router {
 
   async function listVideos(req: Request, res: Response) {
     const limit = req.query.limit === undefined ? 20 : Number(req.query.limit)
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw badRequest('limit must be a whole number from 1 to 100')
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new AppError('bad_request', 'limit must be a whole number from 1 to 100')
     let cursor
     if (req.query.cursor !== undefined) {
       cursor = typeof req.query.cursor === 'string' ? decodeCursor(req.query.cursor) : null
-      if (!cursor) throw badRequest('cursor is not one this API gave out')
+      if (!cursor) throw new AppError('bad_request', 'cursor is not one this API gave out')
     }
     const page = await deps.videos.list(limit, cursor)
     res.json({ videos: page.videos.map(present), next: page.next })
@@ -42,7 +42,7 @@ export function videoApiRouter(deps: VideoApiDeps): Router {
   async function createVideo(req: Request, res: Response, next: NextFunction) {
     const file = receivedFile(req)
     try {
-      if (!file) throw new AppError(400, 'missing_file', 'A file is required in the multipart field "file"')
+      if (!file) throw new AppError('missing_file', 'A file is required in the multipart field "file"')
       const fields = parseVideoFields(req.body)
       const video = await deps.videos.create({ ...fields, originalName: file.originalname, received: file, uploaderId: res.locals.user?.id })
       res.status(201).location(deps.urls.page(video.id)).json(present(video))

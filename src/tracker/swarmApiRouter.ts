@@ -3,14 +3,14 @@
 // video id only names which swarm.
 import { Router } from 'express'
 import type { Request, Response } from 'express'
-import { AppError, badRequest } from '../errors.ts'
+import { AppError } from '../errors.ts'
 import type { RequestHandler } from 'express'
 import { HISTORY_RANGES, isHistoryRange, type SwarmHistory } from './swarmHistory.ts'
 
 export function swarmApiRouter(deps: { swarm: SwarmHistory; bittorrentEnabled: () => boolean }): Router {
   const router = Router()
   // With BitTorrent off there are no swarms to show (the numbers would be of torrents that cannot work).
-  const whenOn: RequestHandler = (_req, _res, next) => next(deps.bittorrentEnabled() ? undefined : new AppError(404, 'bittorrent_off', 'BitTorrent is switched off on this site'))
+  const whenOn: RequestHandler = (_req, _res, next) => next(deps.bittorrentEnabled() ? undefined : new AppError('bittorrent_off'))
   router.get('/api/videos/:id/swarm', whenOn, getSwarm)
   router.get('/api/videos/:id/swarm/history', whenOn, getHistory)
 
@@ -23,7 +23,7 @@ export function swarmApiRouter(deps: { swarm: SwarmHistory; bittorrentEnabled: (
 
   async function getHistory(req: Request, res: Response) {
     const range = req.query.range ?? '24h'
-    if (!isHistoryRange(range)) throw badRequest(`range must be one of: ${Object.keys(HISTORY_RANGES).join(', ')}`)
+    if (!isHistoryRange(range)) throw new AppError('bad_request', `range must be one of: ${Object.keys(HISTORY_RANGES).join(', ')}`)
     const points = await deps.swarm.history(String(req.params.id), range)
     res.set('Cache-Control', 'no-cache')
     res.json({ range, points: points.map((p) => ({ at: new Date(p.at).toISOString(), seeders: p.seeders, leechers: p.leechers })) })

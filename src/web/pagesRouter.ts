@@ -38,7 +38,7 @@ export function pagesRouter(deps: PagesDeps): Router {
 
   async function home(req: Request, res: Response) {
     const cursor = typeof req.query.after === 'string' ? decodeCursor(req.query.after) : undefined
-    if (cursor === null) throw new AppError(400, 'bad_request', 'That page link is not valid')
+    if (cursor === null) throw new AppError('bad_request', 'That page link is not valid')
     const page = await deps.videos.list(PAGE_SIZE, cursor)
     res.render('home', { title: 'Videos', videos: page.videos.map(present), next: page.next, isFirstPage: !cursor })
   }
@@ -61,9 +61,9 @@ export function pagesRouter(deps: PagesDeps): Router {
   // The same chart on its own, for the page's script to refresh it in place.
   async function swarmChart(req: Request, res: Response) {
     const range = req.query.range ?? '24h'
-    if (!isHistoryRange(range)) throw new AppError(400, 'bad_request', `range must be one of: ${Object.keys(HISTORY_RANGES).join(', ')}`)
+    if (!isHistoryRange(range)) throw new AppError('bad_request', `range must be one of: ${Object.keys(HISTORY_RANGES).join(', ')}`)
     const row = await deps.videos.get(String(req.params.id))
-    if (!deps.settings.get().bittorrentEnabled) throw new AppError(404, 'bittorrent_off', 'BitTorrent is switched off on this site')
+    if (!deps.settings.get().bittorrentEnabled) throw new AppError('bittorrent_off')
     const svg = await chartFor(row.torrent?.id ?? null, range)
     res.set('Cache-Control', 'no-cache')
     res.type('image/svg+xml').send(svg)
@@ -90,7 +90,7 @@ export function pagesRouter(deps: PagesDeps): Router {
   async function upload(req: Request, res: Response) {
     const file = receivedFile(req)
     try {
-      if (!file) throw new AppError(400, 'missing_file', 'Choose a file to upload')
+      if (!file) throw new AppError('missing_file', 'Choose a file to upload')
       const fields = parseVideoFields(req.body)
       const video = await deps.videos.create({ ...fields, originalName: file.originalname, received: file, uploaderId: res.locals.user?.id })
       res.redirect(303, `/videos/${video.id}`)
