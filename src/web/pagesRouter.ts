@@ -10,7 +10,7 @@ import { requireCsrf, requirePageLogin } from '../auth/middleware.ts'
 import type { SettingsService } from '../admin/settingsService.ts'
 import type { EmbeddedTracker } from '../tracker/embeddedTracker.ts'
 import { HISTORY_RANGES, isHistoryRange, type HistoryRange, type SwarmHistory } from '../tracker/swarmHistory.ts'
-import type { SiteUrls } from './urls.ts'
+import type { SiteUrls } from '../siteUrls.ts'
 import { renderSwarmChart } from './swarmChart.ts'
 
 const PAGE_SIZE = 24
