@@ -1,5 +1,6 @@
 // Who is asking: a login session (browser, cookie + CSRF token) or HTTP Basic credentials (API).
 import { timingSafeEqual } from 'node:crypto'
+import { parse as parseCookies } from 'cookie'
 import type { Request, RequestHandler, Response } from 'express'
 import { AppError } from '../errors.ts'
 import { addressKey } from '../web/clientAddress.ts'
@@ -9,15 +10,9 @@ export const SESSION_COOKIE = 'seedcast_session'
 
 export function readCookie(req: Request, name: string): string | undefined {
   const header = req.headers.cookie
-  if (!header) return undefined
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=')
-    if (eq > 0 && part.slice(0, eq).trim() === name) {
-      // A cookie that is not valid percent-encoding is no session (it was a 500 on every page).
-      try { return decodeURIComponent(part.slice(eq + 1).trim()) } catch { return undefined }
-    }
-  }
-  return undefined
+  // A value that is not valid percent-encoding comes back as sent, and so matches no session
+  // (it was a 500 on every page).
+  return header ? parseCookies(header)[name] : undefined
 }
 
 /** Who is asking, for per-address bounds: the TCP peer, or with TRUST_PROXY the proxy's word (req.ip). */
