@@ -17,6 +17,7 @@ import { receiveUpload } from './media/uploadMiddleware.ts'
 import type { StoragePaths } from './media/storage.ts'
 import type { EmbeddedTracker } from './tracker/embeddedTracker.ts'
 import type { SwarmHistory } from './tracker/swarmHistory.ts'
+import type { UdpTracker } from './tracker/udpTransport.ts'
 import { swarmApiRouter } from './tracker/swarmApiRouter.ts'
 import type { SeederSupervisor } from './seeder/supervisor.ts'
 import { pagesRouter } from './web/pagesRouter.ts'
@@ -38,6 +39,10 @@ export interface AppServices {
   /** Brings existing .torrent files in line with the settings, in the background. */
   rewriter: TorrentRewriter
   tracker: EmbeddedTracker
+  /** The UDP tracker; null when TRACKER_UDP_PORT=0. */
+  udp: UdpTracker | null
+  /** Whether the web port, and with it the HTTP and WebSocket tracker, still takes connections. */
+  webListening: () => boolean
   /** Stored swarm sizes (charts) and the live numbers the video page polls. */
   swarm: SwarmHistory
   /** null when SEEDER=off (the seeder then runs elsewhere, or not at all). */
@@ -67,7 +72,9 @@ export function createApp(s: AppServices): express.Express {
     const seederCounts = s.seeder ? s.seeder.refusalCounts() : ((await readHeartbeat(s.db).catch(() => null))?.refusals ?? {})
     res.type('text/plain; version=0.0.4').send(s.tracker.metricsText() + s.refusals.metricsText(seederCounts))
   })
-  const health = new HealthCheck(s.db, s.paths, () => s.tracker.enabled !== undefined)
+  // The tracker is down when a transport stopped taking requests: the UDP socket closed, or the
+  // web port closed (a kept-alive connection may still ask). BitTorrent switched off is not down.
+  const health = new HealthCheck(s.db, s.paths, () => s.webListening() && (s.udp?.listening() ?? true))
   app.get('/healthz', async (_req, res) => {
     const failed = await health.failing()
     // The seeder's state is reported, but the site is ready without it.
