@@ -55,15 +55,3 @@ export async function discardUpload(req: Request): Promise<void> {
   const file = receivedFile(req)
   if (file) await unlink(file.path).catch(() => {})
 }
-
-export interface VideoFields { title: string; description: string }
-
-/** Validates the text fields of an upload; throws a 400 naming the field. */
-export function parseVideoFields(body: Record<string, unknown> | undefined): VideoFields {
-  const title = typeof body?.title === 'string' ? body.title.trim() : ''
-  const description = typeof body?.description === 'string' ? body.description.trim() : ''
-  if (!title) throw new AppError('invalid_title', 'A title is required')
-  if (title.length > 200) throw new AppError('invalid_title', 'The title is longer than 200 characters')
-  if (description.length > 10000) throw new AppError('invalid_description', 'The description is longer than 10,000 characters')
-  return { title, description }
-}
