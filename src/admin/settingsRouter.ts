@@ -5,7 +5,7 @@ import type { Request, RequestHandler, Response } from 'express'
 import { requireCsrf, requirePageLogin, currentUser } from '../auth/middleware.ts'
 import { z } from 'zod'
 import { toAppError } from '../errors.ts'
-import { checkbox, formString, validate, validated, wholeNumber } from '../validate.ts'
+import { checkbox, validate, validated, wholeNumber } from '../validate.ts'
 import type { JobProgress } from '../media/torrentRewriter.ts'
 import { InvalidSettings, type Settings, type SettingsService } from './settingsService.ts'
 
@@ -25,7 +25,7 @@ const auditSchemas = { query: z.object({ limit: wholeNumber('limit', 1, AUDIT_MA
 // The admin page's form: checkboxes are on when sent; the other trackers are one per line.
 const formSchemas = {
   body: z.object({
-    bittorrentEnabled: checkbox, siteTracker: checkbox, otherTrackers: formString(''), webSeedEnabled: checkbox, privateTorrents: checkbox,
+    bittorrentEnabled: checkbox, siteTracker: checkbox, otherTrackers: z.string({ error: 'otherTrackers must be one text field, one URL per line' }).default(''), webSeedEnabled: checkbox, privateTorrents: checkbox,
   }),
 }
 
