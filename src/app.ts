@@ -3,7 +3,7 @@ import express from 'express'
 import { fileURLToPath } from 'node:url'
 import type { Config } from './config.ts'
 import type { Db } from './db/client.ts'
-import { errorHandler, notFound } from './errors.ts'
+import { AppError, errorHandler } from './errors.ts'
 import type { AuthService } from './auth/authService.ts'
 import { authRouter } from './auth/authRouter.ts'
 import { loadSession, requireApiAdmin } from './auth/middleware.ts'
@@ -17,10 +17,11 @@ import { receiveUpload } from './media/uploadMiddleware.ts'
 import type { StoragePaths } from './media/storage.ts'
 import type { EmbeddedTracker } from './tracker/embeddedTracker.ts'
 import type { SwarmHistory } from './tracker/swarmHistory.ts'
+import type { UdpTracker } from './tracker/udpTransport.ts'
 import { swarmApiRouter } from './tracker/swarmApiRouter.ts'
 import type { SeederSupervisor } from './seeder/supervisor.ts'
 import { pagesRouter } from './web/pagesRouter.ts'
-import type { SiteUrls } from './web/urls.ts'
+import type { SiteUrls } from './siteUrls.ts'
 import { viewHelpers } from './web/viewHelpers.ts'
 import { HealthCheck } from './web/health.ts'
 import { securityHeaders } from './web/securityHeaders.ts'
@@ -38,6 +39,10 @@ export interface AppServices {
   /** Brings existing .torrent files in line with the settings, in the background. */
   rewriter: TorrentRewriter
   tracker: EmbeddedTracker
+  /** The UDP tracker; null when TRACKER_UDP_PORT=0. */
+  udp: UdpTracker | null
+  /** Whether the web port, and with it the HTTP and WebSocket tracker, still takes connections. */
+  webListening: () => boolean
   /** Stored swarm sizes (charts) and the live numbers the video page polls. */
   swarm: SwarmHistory
   /** null when SEEDER=off (the seeder then runs elsewhere, or not at all). */
@@ -67,7 +72,9 @@ export function createApp(s: AppServices): express.Express {
     const seederCounts = s.seeder ? s.seeder.refusalCounts() : ((await readHeartbeat(s.db).catch(() => null))?.refusals ?? {})
     res.type('text/plain; version=0.0.4').send(s.tracker.metricsText() + s.refusals.metricsText(seederCounts))
   })
-  const health = new HealthCheck(s.db, s.paths, () => s.tracker.enabled !== undefined)
+  // The tracker is down when a transport stopped taking requests: the UDP socket closed, or the
+  // web port closed (a kept-alive connection may still ask). BitTorrent switched off is not down.
+  const health = new HealthCheck(s.db, s.paths, () => s.webListening() && (s.udp?.listening() ?? true))
   app.get('/healthz', async (_req, res) => {
     const failed = await health.failing()
     // The seeder's state is reported, but the site is ready without it.
@@ -93,7 +100,7 @@ export function createApp(s: AppServices): express.Express {
   }))
   app.use(pagesRouter({ videos: s.videos, tracker: s.tracker, settings: s.settings, swarm: s.swarm, urls: s.urls, receiveUpload: upload, maxUploadBytes: s.config.maxUploadBytes }))
 
-  app.use((_req, _res, next) => next(notFound('Page not found')))
+  app.use((_req, _res, next) => next(new AppError('not_found', 'Page not found')))
   app.use(errorHandler)
   return app
 }

@@ -1,31 +1,27 @@
 // One error type for the whole app: a stable code for clients, an HTTP status, a message for people.
 import type { ErrorRequestHandler } from 'express'
+import { ERROR_CATALOGUE, type ErrorCode } from './errorCatalogue.ts'
 
 export class AppError extends Error {
-  code: string
+  code: ErrorCode
   status: number
   /** Sent as Retry-After (seconds) with 429 and 503. */
   retryAfterSeconds?: number
-  constructor(status: number, code: string, message: string, opts: { retryAfterSeconds?: number } = {}) {
+  /** The status comes from the code; the message defaults to the catalogue's. */
+  constructor(code: ErrorCode, message: string = ERROR_CATALOGUE[code].message, opts: { retryAfterSeconds?: number } = {}) {
     super(message)
-    this.status = status
+    this.status = ERROR_CATALOGUE[code].status
     this.code = code
     this.retryAfterSeconds = opts.retryAfterSeconds
   }
 }
 
-export const badRequest = (message: string, code = 'bad_request') => new AppError(400, code, message)
-export const notFound = (message = 'Not found', code = 'not_found') => new AppError(404, code, message)
-export const unauthorized = (message = 'Authentication required') => new AppError(401, 'unauthorized', message)
-export const forbidden = (message = 'Forbidden') => new AppError(403, 'forbidden', message)
 export const tooManyAttempts = (retryAfterSeconds: number) =>
-  new AppError(429, 'too_many_attempts', `Too many wrong passwords from your address; try again in ${describeWait(retryAfterSeconds)}`, { retryAfterSeconds })
-export const passwordCheckBusy = () =>
-  new AppError(503, 'busy', 'Too many log-ins are being checked right now; try again in a second', { retryAfterSeconds: 1 })
-export const insufficientStorage = () =>
-  new AppError(507, 'insufficient_storage', 'The server has no room left to store this upload; ask the site\'s admin to free some disk space')
+  new AppError('too_many_attempts', `Too many wrong passwords from your address; try again in ${describeWait(retryAfterSeconds)}`, { retryAfterSeconds })
+export const passwordCheckBusy = () => new AppError('busy', undefined, { retryAfterSeconds: 1 })
+export const insufficientStorage = () => new AppError('insufficient_storage')
 export const bodyTooSlow = (minKib: number, windowSeconds: number) =>
-  new AppError(408, 'body_too_slow', `The request body arrived too slowly (less than ${minKib} KiB in ${windowSeconds} s)`)
+  new AppError('body_too_slow', `The request body arrived too slowly (less than ${minKib} KiB in ${windowSeconds} s)`)
 
 function describeWait(seconds: number): string {
   return seconds < 90 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`
@@ -37,16 +33,19 @@ export function isDiskFull(err: unknown): boolean {
   return code === 'ENOSPC' || code === 'EDQUOT'
 }
 
+// The 4xx statuses that body-parser, send and friends use, to the catalogue's code for each.
+const CLIENT_ERROR_CODES: Record<number, ErrorCode> = { 403: 'forbidden', 404: 'not_found', 413: 'too_large', 415: 'unsupported_media_type', 416: 'range_not_satisfiable' }
+
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err
   if (isDiskFull(err)) return insufficientStorage()
   const e = err as { type?: string; status?: number; message?: string }
   // body-parser and friends set `type`/`status` on their errors.
-  if (e && e.type === 'entity.too.large') return new AppError(413, 'too_large', 'Request body too large')
+  if (e && e.type === 'entity.too.large') return new AppError('too_large')
   if (e && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-    return new AppError(e.status, 'bad_request', e.message ?? 'Bad request')
+    return new AppError(CLIENT_ERROR_CODES[e.status] ?? 'bad_request', e.message ?? 'Bad request')
   }
-  return new AppError(500, 'internal', 'Internal server error')
+  return new AppError('internal')
 }
 
 function wantsJson(req: Parameters<ErrorRequestHandler>[1]): boolean {

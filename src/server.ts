@@ -17,7 +17,7 @@ import { SwarmHistory } from './tracker/swarmHistory.ts'
 import { TorrentRewriter } from './media/torrentRewriter.ts'
 import { Refusals } from './refusals.ts'
 import { bumpGeneration } from './seeder/seederLink.ts'
-import { siteUrls } from './web/urls.ts'
+import { siteUrls } from './siteUrls.ts'
 import { SeederSupervisor } from './seeder/supervisor.ts'
 import { createApp, type AppServices } from './app.ts'
 import { createGuardedServer, openFilesWarning } from './web/httpGuards.ts'
@@ -72,7 +72,11 @@ export async function startServer(config: Config, log: (line: string) => void = 
   for (const line of describeRecovery(await recoverStorage(db, paths, videos, settings.get().bittorrentEnabled))) log(`[start-up check] ${line}`)
 
   const swarm = new SwarmHistory({ db, tracker, sampleSeconds: config.tracker.sampleSeconds, log })
-  const services: AppServices = { config, db, paths, urls, auth, settings, videos, rewriter, tracker, swarm, seeder, refusals }
+  // Bound after the web port; made now so that /healthz can check it.
+  const udp = config.tracker.udpPort ? new UdpTracker(tracker) : null
+  // Read by /healthz, which is only answered once the server below exists.
+  const webListening = () => guarded.server.listening
+  const services: AppServices = { config, db, paths, urls, auth, settings, videos, rewriter, tracker, udp, webListening, swarm, seeder, refusals }
   const app = createApp(services)
   // Requests that arrive between listen and the end of the start (the admin is made only once
   // the ports are ours) wait for it, rather than meet a site without its admin.
@@ -109,7 +113,6 @@ export async function startServer(config: Config, log: (line: string) => void = 
     throw err
   }
   const port = (server.address() as AddressInfo).port
-  const udp = config.tracker.udpPort ? new UdpTracker(tracker) : null
   let udpPort: number | null = null
   try {
     udpPort = udp ? await udp.listen(config.tracker.udpPort, config.host) : null

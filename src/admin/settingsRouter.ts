@@ -3,7 +3,9 @@
 import { Router, json, urlencoded } from 'express'
 import type { Request, RequestHandler, Response } from 'express'
 import { requireCsrf, requirePageLogin, currentUser } from '../auth/middleware.ts'
-import { badRequest, toAppError } from '../errors.ts'
+import { z } from 'zod'
+import { toAppError } from '../errors.ts'
+import { checkbox, validate, validated, wholeNumber } from '../validate.ts'
 import type { JobProgress } from '../media/torrentRewriter.ts'
 import { InvalidSettings, type Settings, type SettingsService } from './settingsService.ts'
 
@@ -19,16 +21,24 @@ export interface SettingsRouterDeps {
 const AUDIT_ON_PAGE = 50
 const AUDIT_MAX = 500
 
+const auditSchemas = { query: z.object({ limit: wholeNumber('limit', 1, AUDIT_MAX, 100) }) }
+// The admin page's form: checkboxes are on when sent; the other trackers are one per line.
+const formSchemas = {
+  body: z.object({
+    bittorrentEnabled: checkbox, siteTracker: checkbox, otherTrackers: z.string({ error: 'otherTrackers must be one text field, one URL per line' }).default(''), webSeedEnabled: checkbox, privateTorrents: checkbox,
+  }),
+}
+
 export function settingsRouter(deps: SettingsRouterDeps): Router {
   const { settings } = deps
   const router = Router()
   const form = urlencoded({ extended: false, limit: '64kb' })
   router.get('/api/settings', deps.requireApiAdmin, getSettings)
   router.put('/api/settings', deps.requireApiAdmin, json({ limit: '64kb', strict: false }), putSettings)
-  router.get('/api/settings/audit', deps.requireApiAdmin, getAudit)
+  router.get('/api/settings/audit', deps.requireApiAdmin, validate(auditSchemas), getAudit)
   router.get('/admin/settings', requirePageLogin('admin'), settingsPage)
   router.get('/admin/settings/progress', requirePageLogin('admin'), (_req, res) => { res.set('Cache-Control', 'no-store').json(deps.jobs()) })
-  router.post('/admin/settings', requirePageLogin('admin'), form, requireCsrf(), saveSettingsForm)
+  router.post('/admin/settings', requirePageLogin('admin'), form, requireCsrf(), validate(formSchemas), saveSettingsForm)
 
   const view = () => ({ ...settings.get(), siteTrackerUrl: deps.siteTrackerUrl, ...deps.jobs() })
   const actor = (res: Response) => currentUser(res)?.username ?? 'unknown'
@@ -42,9 +52,8 @@ export function settingsRouter(deps: SettingsRouterDeps): Router {
     res.json(view())
   }
 
-  async function getAudit(req: Request, res: Response) {
-    const limit = req.query.limit === undefined ? 100 : Number(req.query.limit)
-    if (!Number.isInteger(limit) || limit < 1 || limit > AUDIT_MAX) throw badRequest(`limit must be a whole number from 1 to ${AUDIT_MAX}`)
+  async function getAudit(_req: Request, res: Response) {
+    const { limit } = validated(res, auditSchemas).query
     res.json({ entries: await auditEntries(limit) })
   }
 
@@ -62,15 +71,8 @@ export function settingsRouter(deps: SettingsRouterDeps): Router {
     await renderPage(res, 200, formValues(settings.get(), deps.siteTrackerUrl), null, req.query.saved === '1')
   }
 
-  async function saveSettingsForm(req: Request, res: Response) {
-    const body = req.body as Record<string, string | undefined>
-    const values: FormValues = {
-      bittorrentEnabled: body.bittorrentEnabled === 'on',
-      siteTracker: body.siteTracker === 'on',
-      otherTrackers: body.otherTrackers ?? '',
-      webSeedEnabled: body.webSeedEnabled === 'on',
-      privateTorrents: body.privateTorrents === 'on',
-    }
+  async function saveSettingsForm(_req: Request, res: Response) {
+    const values: FormValues = validated(res, formSchemas).body
     const others = values.otherTrackers.split(/\r?\n/).map((l) => l.trim()).filter(Boolean)
     const input: Partial<Settings> = {
       bittorrentEnabled: values.bittorrentEnabled,

@@ -55,7 +55,7 @@ export class InvalidSettings extends AppError {
   readonly reason: string
   constructor(field: string, reason: string, entry?: { index: number; value: unknown }) {
     const quoted = entry ? String(JSON.stringify(entry.value)).slice(0, 200) : ''
-    super(400, 'invalid_settings', `${field}: ${reason}${entry ? ` (entry ${entry.index + 1}: ${quoted})` : ''}`)
+    super('invalid_settings', `${field}: ${reason}${entry ? ` (entry ${entry.index + 1}: ${quoted})` : ''}`)
     this.field = field
     this.reason = entry ? `${quoted} ${reason}` : reason
   }

@@ -1,13 +1,18 @@
 import { Router, urlencoded } from 'express'
 import type { Request, Response } from 'express'
+import { z } from 'zod'
+import { formString, validate, validated } from '../validate.ts'
 import type { AuthService } from './authService.ts'
 import { SESSION_COOKIE, clientKey, currentSession, requireCsrf } from './middleware.ts'
+
+// A field sent twice (an array) is no answer: the form is shown again, as for a wrong password.
+const loginSchemas = { body: z.object({ username: formString(undefined), password: formString(undefined), next: formString(undefined) }) }
 
 export function authRouter(auth: AuthService, secureCookies: boolean): Router {
   const router = Router()
   const form = urlencoded({ extended: false, limit: '16kb' })
   router.get('/login', showLogin)
-  router.post('/login', form, login)
+  router.post('/login', form, validate(loginSchemas), login)
   router.post('/logout', form, requireCsrf(), logout)
 
   function safeNext(value: unknown): string {
@@ -21,7 +26,7 @@ export function authRouter(auth: AuthService, secureCookies: boolean): Router {
   }
 
   async function login(req: Request, res: Response) {
-    const { username, password, next } = req.body as Record<string, string | undefined>
+    const { username, password, next } = validated(res, loginSchemas).body
     const user = username && password ? await auth.authenticate(clientKey(req), username, password) : null
     if (!user) {
       res.status(401).render('login', { title: 'Log in', next: safeNext(next), failed: true })

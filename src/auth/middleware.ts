@@ -1,7 +1,8 @@
 // Who is asking: a login session (browser, cookie + CSRF token) or HTTP Basic credentials (API).
 import { timingSafeEqual } from 'node:crypto'
+import { parse as parseCookies } from 'cookie'
 import type { Request, RequestHandler, Response } from 'express'
-import { AppError, forbidden, unauthorized } from '../errors.ts'
+import { AppError } from '../errors.ts'
 import { addressKey } from '../web/clientAddress.ts'
 import type { AuthService, CurrentUser, LoginSession } from './authService.ts'
 
@@ -9,15 +10,9 @@ export const SESSION_COOKIE = 'seedcast_session'
 
 export function readCookie(req: Request, name: string): string | undefined {
   const header = req.headers.cookie
-  if (!header) return undefined
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=')
-    if (eq > 0 && part.slice(0, eq).trim() === name) {
-      // A cookie that is not valid percent-encoding is no session (it was a 500 on every page).
-      try { return decodeURIComponent(part.slice(eq + 1).trim()) } catch { return undefined }
-    }
-  }
-  return undefined
+  // A value that is not valid percent-encoding comes back as sent, and so matches no session
+  // (it was a 500 on every page).
+  return header ? parseCookies(header)[name] : undefined
 }
 
 /** Who is asking, for per-address bounds: the TCP peer, or with TRUST_PROXY the proxy's word (req.ip). */
@@ -62,11 +57,11 @@ export function requireApiAdmin(auth: AuthService): RequestHandler {
       next(err)
     }
     const credentials = parseBasic(req.headers.authorization)
-    if (!credentials) return refuse(unauthorized('HTTP Basic authentication required'))
+    if (!credentials) return refuse(new AppError('unauthorized', 'HTTP Basic authentication required'))
     const user = await auth.authenticate(clientKey(req), credentials.username, credentials.password).catch((err: unknown) => err as Error)
     if (user instanceof Error) return refuse(user)
-    if (!user) return refuse(new AppError(401, 'unauthorized', 'Wrong user name or password'))
-    if (user.role !== 'admin') return refuse(forbidden('Admin role required'))
+    if (!user) return refuse(new AppError('unauthorized', 'Wrong user name or password'))
+    if (user.role !== 'admin') return refuse(new AppError('forbidden', 'Admin role required'))
     res.locals.user = user
     next()
   }
@@ -77,7 +72,7 @@ export function requirePageLogin(role?: 'admin'): RequestHandler {
   return (req, res, next) => {
     const user = currentUser(res)
     if (!user) return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`)
-    if (role && user.role !== role) return next(forbidden('Admin role required'))
+    if (role && user.role !== role) return next(new AppError('forbidden', 'Admin role required'))
     next()
   }
 }
@@ -96,7 +91,7 @@ export function requireCsrf(): RequestHandler {
     const session = currentSession(res)
     const body = req.body as Record<string, unknown> | undefined
     const token = (typeof body?._csrf === 'string' ? body._csrf : undefined) ?? (typeof req.query._csrf === 'string' ? req.query._csrf : undefined)
-    if (!session || !sameSecret(token, session.csrfToken)) return next(new AppError(403, 'csrf', 'The form has expired; reload the page and try again'))
+    if (!session || !sameSecret(token, session.csrfToken)) return next(new AppError('csrf'))
     next()
   }
 }

@@ -1,7 +1,7 @@
 // Serves stored media (player, downloads, BEP 19 web seed) with Range support, and .torrent files.
 import { Router } from 'express'
 import type { NextFunction, Request, Response } from 'express'
-import { AppError, notFound } from '../errors.ts'
+import { AppError } from '../errors.ts'
 import { constants } from 'node:fs'
 import { lstat, readFile } from 'node:fs/promises'
 import type { SettingsService } from '../admin/settingsService.ts'
@@ -22,11 +22,11 @@ export function fileRouter(paths: StoragePaths, videos: VideoService, settings: 
   async function serveMedia(req: Request, res: Response, next: NextFunction) {
     const fileName = String(req.params.fileName)
     // .torrent files live in the same folder but are served by id, not here.
-    if (fileName.endsWith('.torrent')) return next(notFound('No such file'))
+    if (fileName.endsWith('.torrent')) return next(new AppError('not_found', 'No such file'))
     const full = resolveInside(paths.mediaDir, fileName)
     // Only regular files: a symlink placed in media/ could point anywhere on the machine.
     const info = await lstat(full).catch(() => null)
-    if (!info?.isFile()) return next(notFound('No such file'))
+    if (!info?.isFile()) return next(new AppError('not_found', 'No such file'))
     // Browsers fetching pieces from the web seed (P2P playback) need CORS.
     res.set('Access-Control-Allow-Origin', '*')
     res.set('Access-Control-Expose-Headers', 'Content-Range, Content-Length, Accept-Ranges')
@@ -34,8 +34,8 @@ export function fileRouter(paths: StoragePaths, videos: VideoService, settings: 
       if (!err) return
       // The client went away (players cancel requests when they seek): nothing to answer or log.
       if (clientGone(err)) return
-      if (err.code === 'ENOENT' || err.status === 404) return next(notFound('No such file'))
-      if (err.status === 416) return next(new AppError(416, 'range_not_satisfiable', 'Requested range not satisfiable'))
+      if (err.code === 'ENOENT' || err.status === 404) return next(new AppError('not_found', 'No such file'))
+      if (err.status === 416) return next(new AppError('range_not_satisfiable'))
       if (!res.headersSent) return next(err)
     })
   }
@@ -43,12 +43,12 @@ export function fileRouter(paths: StoragePaths, videos: VideoService, settings: 
   async function serveTorrent(req: Request, res: Response) {
     const video = await videos.get(String(req.params.id))
     const current = settings.get()
-    if (!current.bittorrentEnabled) throw new AppError(404, 'bittorrent_off', 'BitTorrent is switched off on this site')
-    if (!video.torrent || video.status !== 'ready') throw new AppError(404, 'no_torrent', 'This video has no torrent (yet)')
+    if (!current.bittorrentEnabled) throw new AppError('bittorrent_off')
+    if (!video.torrent || video.status !== 'ready') throw new AppError('no_torrent', 'This video has no torrent (yet)')
     const full = torrentPathFor(resolveInside(paths.mediaDir, video.fileName))
     // O_NOFOLLOW: a symlink in its place is refused (ELOOP), not followed.
     let body: Buffer = await readFile(full, { flag: constants.O_RDONLY | constants.O_NOFOLLOW }).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT' || err.code === 'ELOOP') throw new AppError(404, 'no_torrent', 'The .torrent file is missing')
+      if (err.code === 'ENOENT' || err.code === 'ELOOP') throw new AppError('no_torrent', 'The .torrent file is missing')
       throw err
     })
     // The background rewrite has not reached this file yet: hand out what it will write.

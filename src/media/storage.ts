@@ -52,9 +52,9 @@ export function storedFileName(originalName: string, videoId: string, extension:
 
 /** Resolves a stored name inside a storage folder, refusing anything that could leave it. */
 export function resolveInside(dir: string, name: string): string {
-  if (!isStoredName(name)) throw new AppError(404, 'not_found', 'No such file')
+  if (!isStoredName(name)) throw new AppError('not_found', 'No such file')
   const full = path.resolve(dir, name)
-  if (path.dirname(full) !== path.resolve(dir)) throw new AppError(404, 'not_found', 'No such file')
+  if (path.dirname(full) !== path.resolve(dir)) throw new AppError('not_found', 'No such file')
   return full
 }
 

@@ -2,7 +2,7 @@
 // seed and comment. New torrents are made with it, the rewrite brings old ones to it, and the
 // API, pages and magnets show it at once (before the rewrite has reached that file).
 import type { Settings } from '../admin/settingsService.ts'
-import type { SiteUrls } from '../web/urls.ts'
+import type { SiteUrls } from '../siteUrls.ts'
 
 export interface VideoLinks { trackers: string[]; webSeeds: string[]; comment: string }
 

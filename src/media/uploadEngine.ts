@@ -66,7 +66,7 @@ class SniffAndHash extends Transform {
     this.head = []
     this.container = detectContainer(head.subarray(0, SNIFF_BYTES))
     if (!this.container) {
-      return cb(new AppError(415, 'unsupported_media_type', 'Only video and audio files are accepted (the file\'s content is not a known audio or video container)'))
+      return cb(new AppError('unsupported_media_type'))
     }
     cb(null, head)
   }
@@ -86,7 +86,7 @@ export function uploadEngine(paths: StoragePaths): StorageEngine {
       const sniffer = new SniffAndHash(guess ? choosePieceLength(guess) : undefined)
       const out = createWriteStream(target, { flags: 'wx' })
       // A client that goes away mid-upload must not leave a stream waiting forever.
-      const onClose = () => { if (!req.readableEnded) sniffer.destroy(new AppError(400, 'upload_cut_off', 'The upload was cut off')) }
+      const onClose = () => { if (!req.readableEnded) sniffer.destroy(new AppError('upload_cut_off')) }
       req.once('close', onClose)
       pipeline(file.stream, sniffer, out)
         .then(() => {

@@ -13,13 +13,13 @@ function toUploadError(err: unknown, maxBytes: number): AppError {
   if (err instanceof AppError) return err
   if (isDiskFull(err)) return insufficientStorage()
   if (err instanceof multer.MulterError) {
-    if (err.code === 'LIMIT_FILE_SIZE') return new AppError(413, 'too_large', `The file is larger than the limit of ${maxBytes} bytes`)
-    if (err.code === 'LIMIT_UNEXPECTED_FILE') return new AppError(400, 'bad_request', `Unexpected file field "${err.field}"; send the file as "file"`)
-    return new AppError(400, 'bad_request', `Upload rejected: ${err.message}`)
+    if (err.code === 'LIMIT_FILE_SIZE') return new AppError('too_large', `The file is larger than the limit of ${maxBytes} bytes`)
+    if (err.code === 'LIMIT_UNEXPECTED_FILE') return new AppError('bad_request', `Unexpected file field "${err.field}"; send the file as "file"`)
+    return new AppError('bad_request', `Upload rejected: ${err.message}`)
   }
   const message = (err as Error)?.message ?? String(err)
-  if (/aborted|closed/i.test(message)) return new AppError(400, 'upload_cut_off', 'The upload was cut off')
-  return new AppError(400, 'malformed_multipart', `Malformed multipart body: ${message}`)
+  if (/aborted|closed/i.test(message)) return new AppError('upload_cut_off')
+  return new AppError('malformed_multipart', `Malformed multipart body: ${message}`)
 }
 
 export function receiveUpload(paths: StoragePaths, maxUploadBytes: number): RequestHandler {
@@ -35,10 +35,10 @@ export function receiveUpload(paths: StoragePaths, maxUploadBytes: number): Requ
     if (Number.isFinite(declared) && declared > maxUploadBytes + ENVELOPE_ALLOWANCE) {
       // Say no before reading gigabytes; the connection is closed so the body is not read either.
       res.set('Connection', 'close')
-      return next(new AppError(413, 'too_large', `The upload is larger than the limit of ${maxUploadBytes} bytes`))
+      return next(new AppError('too_large', `The upload is larger than the limit of ${maxUploadBytes} bytes`))
     }
     if (!req.is('multipart/form-data')) {
-      return next(new AppError(400, 'bad_request', 'Send the upload as multipart/form-data with fields title, description and file'))
+      return next(new AppError('bad_request', 'Send the upload as multipart/form-data with fields title, description and file'))
     }
     upload(req, res, (err?: unknown) => {
       if (err) return next(toUploadError(err, maxUploadBytes))
@@ -54,16 +54,4 @@ export function receivedFile(req: Request): (ReceivedFile & { originalname: stri
 export async function discardUpload(req: Request): Promise<void> {
   const file = receivedFile(req)
   if (file) await unlink(file.path).catch(() => {})
-}
-
-export interface VideoFields { title: string; description: string }
-
-/** Validates the text fields of an upload; throws a 400 naming the field. */
-export function parseVideoFields(body: Record<string, unknown> | undefined): VideoFields {
-  const title = typeof body?.title === 'string' ? body.title.trim() : ''
-  const description = typeof body?.description === 'string' ? body.description.trim() : ''
-  if (!title) throw new AppError(400, 'invalid_title', 'A title is required')
-  if (title.length > 200) throw new AppError(400, 'invalid_title', 'The title is longer than 200 characters')
-  if (description.length > 10000) throw new AppError(400, 'invalid_description', 'The description is longer than 10,000 characters')
-  return { title, description }
 }

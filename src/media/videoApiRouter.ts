@@ -1,13 +1,14 @@
 import { Router } from 'express'
-import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { AppError, badRequest } from '../errors.ts'
+import type { Request, RequestHandler, Response } from 'express'
+import { validated } from '../validate.ts'
 import type { SettingsService } from '../admin/settingsService.ts'
 import type { EmbeddedTracker } from '../tracker/embeddedTracker.ts'
-import type { SiteUrls } from '../web/urls.ts'
+import type { SiteUrls } from '../siteUrls.ts'
 import { presentVideo } from './videoPresenter.ts'
-import { decodeCursor, type VideoService } from './videoService.ts'
+import type { VideoService } from './videoService.ts'
 import type { VideoRow } from './videoRepository.ts'
-import { discardUpload, parseVideoFields, receivedFile } from './uploadMiddleware.ts'
+import { publishUpload } from './uploadHandler.ts'
+import { listVideosSchemas, listVideosValidator, uploadValidator } from './videoValidators.ts'
 
 export interface VideoApiDeps {
   videos: VideoService
@@ -20,36 +21,21 @@ export interface VideoApiDeps {
 
 export function videoApiRouter(deps: VideoApiDeps): Router {
   const router = Router()
-  router.get('/api/videos', listVideos)
-  router.post('/api/videos', deps.requireAdmin, deps.receiveUpload, createVideo)
+  router.get('/api/videos', listVideosValidator, listVideos)
+  router.post('/api/videos', deps.requireAdmin, deps.receiveUpload, uploadValidator, publishUpload(deps.videos, created))
   router.get('/api/videos/:id', getVideo)
   router.delete('/api/videos/:id', deps.requireAdmin, deleteVideo)
 
   const present = (v: VideoRow) => presentVideo(v, deps)
 
-  async function listVideos(req: Request, res: Response) {
-    const limit = req.query.limit === undefined ? 20 : Number(req.query.limit)
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw badRequest('limit must be a whole number from 1 to 100')
-    let cursor
-    if (req.query.cursor !== undefined) {
-      cursor = typeof req.query.cursor === 'string' ? decodeCursor(req.query.cursor) : null
-      if (!cursor) throw badRequest('cursor is not one this API gave out')
-    }
-    const page = await deps.videos.list(limit, cursor)
+  async function listVideos(_req: Request, res: Response) {
+    const { query } = validated(res, listVideosSchemas)
+    const page = await deps.videos.list(query.limit, query.cursor)
     res.json({ videos: page.videos.map(present), next: page.next })
   }
 
-  async function createVideo(req: Request, res: Response, next: NextFunction) {
-    const file = receivedFile(req)
-    try {
-      if (!file) throw new AppError(400, 'missing_file', 'A file is required in the multipart field "file"')
-      const fields = parseVideoFields(req.body)
-      const video = await deps.videos.create({ ...fields, originalName: file.originalname, received: file, uploaderId: res.locals.user?.id })
-      res.status(201).location(deps.urls.page(video.id)).json(present(video))
-    } catch (err) {
-      await discardUpload(req)
-      next(err)
-    }
+  function created(res: Response, video: VideoRow) {
+    res.status(201).location(deps.urls.page(video.id)).json(present(video))
   }
 
   async function getVideo(req: Request, res: Response) {

@@ -2,7 +2,7 @@
 // from the current settings, so a change shows at once; with BitTorrent off there are none.
 import type { Settings } from '../admin/settingsService.ts'
 import { buildMagnet } from '../torrent/magnet.ts'
-import type { SiteUrls } from '../web/urls.ts'
+import type { SiteUrls } from '../siteUrls.ts'
 import { torrentLinks } from './torrentLinks.ts'
 import type { VideoRow } from './videoRepository.ts'
 

@@ -3,11 +3,11 @@
 import { rename, unlink, stat } from 'node:fs/promises'
 import path from 'node:path'
 import type { Db } from '../db/client.ts'
-import { notFound } from '../errors.ts'
+import { AppError } from '../errors.ts'
 import type { SettingsService } from '../admin/settingsService.ts'
 import type { EmbeddedTracker } from '../tracker/embeddedTracker.ts'
 import { hashAndWriteTorrent, torrentPathFor, writeTorrentFile, type TorrentContext, type TorrentSource, type WrittenTorrent } from '../torrent/torrentWriter.ts'
-import type { SiteUrls } from '../web/urls.ts'
+import type { SiteUrls } from '../siteUrls.ts'
 import { linksDiffer, torrentLinks } from './torrentLinks.ts'
 import type { JobProgress } from './torrentRewriter.ts'
 import * as repo from './videoRepository.ts'
@@ -151,7 +151,7 @@ export class VideoService {
 
   async get(id: string): Promise<VideoRow> {
     const video = await repo.findVideo(this.deps.db, id)
-    if (!video) throw notFound(`No video with id ${id}`, 'video_not_found')
+    if (!video) throw new AppError('video_not_found', `No video with id ${id}`)
     return video
   }
 

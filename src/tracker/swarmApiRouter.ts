@@ -3,16 +3,24 @@
 // video id only names which swarm.
 import { Router } from 'express'
 import type { Request, Response } from 'express'
-import { AppError, badRequest } from '../errors.ts'
+import { z } from 'zod'
+import { AppError } from '../errors.ts'
 import type { RequestHandler } from 'express'
-import { HISTORY_RANGES, isHistoryRange, type SwarmHistory } from './swarmHistory.ts'
+import { validate, validated } from '../validate.ts'
+import { HISTORY_RANGES, type HistoryRange, type SwarmHistory } from './swarmHistory.ts'
+
+const RANGES = Object.keys(HISTORY_RANGES) as [HistoryRange, ...HistoryRange[]]
+/** ?range= of a swarm history or chart (the API's and the page's), 24h when absent. */
+export const historyRangeSchemas = {
+  query: z.object({ range: z.enum(RANGES, { error: `range must be one of: ${RANGES.join(', ')}` }).default('24h') }),
+}
 
 export function swarmApiRouter(deps: { swarm: SwarmHistory; bittorrentEnabled: () => boolean }): Router {
   const router = Router()
   // With BitTorrent off there are no swarms to show (the numbers would be of torrents that cannot work).
-  const whenOn: RequestHandler = (_req, _res, next) => next(deps.bittorrentEnabled() ? undefined : new AppError(404, 'bittorrent_off', 'BitTorrent is switched off on this site'))
+  const whenOn: RequestHandler = (_req, _res, next) => next(deps.bittorrentEnabled() ? undefined : new AppError('bittorrent_off'))
   router.get('/api/videos/:id/swarm', whenOn, getSwarm)
-  router.get('/api/videos/:id/swarm/history', whenOn, getHistory)
+  router.get('/api/videos/:id/swarm/history', whenOn, validate(historyRangeSchemas), getHistory)
 
   async function getSwarm(req: Request, res: Response) {
     const now = await deps.swarm.current(String(req.params.id))
@@ -22,8 +30,7 @@ export function swarmApiRouter(deps: { swarm: SwarmHistory; bittorrentEnabled: (
   }
 
   async function getHistory(req: Request, res: Response) {
-    const range = req.query.range ?? '24h'
-    if (!isHistoryRange(range)) throw badRequest(`range must be one of: ${Object.keys(HISTORY_RANGES).join(', ')}`)
+    const { range } = validated(res, historyRangeSchemas).query
     const points = await deps.swarm.history(String(req.params.id), range)
     res.set('Cache-Control', 'no-cache')
     res.json({ range, points: points.map((p) => ({ at: new Date(p.at).toISOString(), seeders: p.seeders, leechers: p.leechers })) })

@@ -2,7 +2,7 @@
 // stored; once an hour old samples are thinned (swarmRetention.ts). Also answers the video page's
 // live numbers and its charts. Knows nothing of HTTP.
 import type { Db } from '../db/client.ts'
-import { notFound } from '../errors.ts'
+import { AppError } from '../errors.ts'
 import type { SwarmCounts } from './embeddedTracker.ts'
 import * as repo from './historyRepository.ts'
 import { DAY_MS, HOUR_MS, RETENTION, bucketStart, onePerBucket, samplesToDelete } from './swarmRetention.ts'
@@ -152,7 +152,7 @@ export class SwarmHistory {
 
   private async findVideo(videoId: string) {
     const video = await repo.findVideoTorrent(this.deps.db, videoId)
-    if (!video) throw notFound(`No video with id ${videoId}`, 'video_not_found')
+    if (!video) throw new AppError('video_not_found', `No video with id ${videoId}`)
     return video
   }
 }

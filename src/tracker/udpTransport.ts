@@ -71,6 +71,13 @@ export class UdpTracker {
     reply(scrapeReply(req.transactionId, req.infoHashes.map((h) => byHash.get(h) ?? { complete: 0, downloaded: 0, incomplete: 0 })))
   }
 
+  /** Whether it still takes announces (/healthz): a closed socket has no address any more. */
+  listening(): boolean {
+    return this.sockets.length > 0 && this.sockets.every((s) => {
+      try { s.address(); return true } catch { return false }
+    })
+  }
+
   close(): Promise<void> {
     return Promise.all(this.sockets.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => {})
   }

@@ -2,15 +2,18 @@
 import { Router } from 'express'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { AppError, toAppError } from '../errors.ts'
+import { validate, validated } from '../validate.ts'
 import { presentVideo } from '../media/videoPresenter.ts'
-import { decodeCursor, type VideoService } from '../media/videoService.ts'
+import type { VideoService } from '../media/videoService.ts'
 import type { VideoRow } from '../media/videoRepository.ts'
-import { discardUpload, parseVideoFields, receivedFile } from '../media/uploadMiddleware.ts'
+import { publishUpload } from '../media/uploadHandler.ts'
+import { homePageSchemas, homePageValidator, uploadValidator } from '../media/videoValidators.ts'
 import { requireCsrf, requirePageLogin } from '../auth/middleware.ts'
 import type { SettingsService } from '../admin/settingsService.ts'
 import type { EmbeddedTracker } from '../tracker/embeddedTracker.ts'
-import { HISTORY_RANGES, isHistoryRange, type HistoryRange, type SwarmHistory } from '../tracker/swarmHistory.ts'
-import type { SiteUrls } from './urls.ts'
+import { historyRangeSchemas } from '../tracker/swarmApiRouter.ts'
+import { HISTORY_RANGES, type HistoryRange, type SwarmHistory } from '../tracker/swarmHistory.ts'
+import type { SiteUrls } from '../siteUrls.ts'
 import { renderSwarmChart } from './swarmChart.ts'
 
 const PAGE_SIZE = 24
@@ -28,17 +31,18 @@ export interface PagesDeps {
 
 export function pagesRouter(deps: PagesDeps): Router {
   const router = Router()
-  router.get('/', home)
+  router.get('/', homePageValidator, home)
   router.get('/videos/:id', videoPage)
-  router.get('/videos/:id/swarm.svg', swarmChart)
+  router.get('/videos/:id/swarm.svg', validate(historyRangeSchemas), swarmChart)
   router.get('/upload', requirePageLogin(), uploadForm)
-  router.post('/upload', requirePageLogin(), requireCsrf(), receiveUploadForForm, upload)
+  // Its own router, so that only the upload's refusals (not the login's or CSRF's) show the form again.
+  const receiveForm = Router().use(deps.receiveUpload, uploadValidator, publishUpload(deps.videos, (res, video) => res.redirect(303, `/videos/${video.id}`)), showUploadRefusal)
+  router.post('/upload', requirePageLogin(), requireCsrf(), receiveForm)
 
   const present = (v: VideoRow) => presentVideo(v, deps)
 
-  async function home(req: Request, res: Response) {
-    const cursor = typeof req.query.after === 'string' ? decodeCursor(req.query.after) : undefined
-    if (cursor === null) throw new AppError(400, 'bad_request', 'That page link is not valid')
+  async function home(_req: Request, res: Response) {
+    const cursor = validated(res, homePageSchemas).query.after
     const page = await deps.videos.list(PAGE_SIZE, cursor)
     res.render('home', { title: 'Videos', videos: page.videos.map(present), next: page.next, isFirstPage: !cursor })
   }
@@ -60,44 +64,24 @@ export function pagesRouter(deps: PagesDeps): Router {
 
   // The same chart on its own, for the page's script to refresh it in place.
   async function swarmChart(req: Request, res: Response) {
-    const range = req.query.range ?? '24h'
-    if (!isHistoryRange(range)) throw new AppError(400, 'bad_request', `range must be one of: ${Object.keys(HISTORY_RANGES).join(', ')}`)
+    const { range } = validated(res, historyRangeSchemas).query
     const row = await deps.videos.get(String(req.params.id))
-    if (!deps.settings.get().bittorrentEnabled) throw new AppError(404, 'bittorrent_off', 'BitTorrent is switched off on this site')
+    if (!deps.settings.get().bittorrentEnabled) throw new AppError('bittorrent_off')
     const svg = await chartFor(row.torrent?.id ?? null, range)
     res.set('Cache-Control', 'no-cache')
     res.type('image/svg+xml').send(svg)
   }
 
-  function renderUploadError(req: Request, res: Response, err: unknown): void {
+  // A refused upload (not audio/video, too large, malformed, no file) shows the form again with the reason.
+  function showUploadRefusal(err: unknown, req: Request, res: Response, next: NextFunction) {
     const appErr = toAppError(err)
-    if (appErr.status >= 500) throw err
-    res.status(appErr.status).render('upload', { title: 'Upload', error: appErr.message, values: req.body ?? {}, maxUploadBytes: deps.maxUploadBytes })
-  }
-
-  // A refused upload (not audio/video, too large, malformed) shows the form again with the reason.
-  function receiveUploadForForm(req: Request, res: Response, next: NextFunction) {
-    deps.receiveUpload(req, res, (err?: unknown) => {
-      if (!err) return next()
-      try { renderUploadError(req, res, err) } catch { next(err) }
-    })
+    if (appErr.status >= 500) return next(err)
+    const error = appErr.code === 'missing_file' ? 'Choose a file to upload' : appErr.message
+    res.status(appErr.status).render('upload', { title: 'Upload', error, values: req.body ?? {}, maxUploadBytes: deps.maxUploadBytes })
   }
 
   function uploadForm(_req: Request, res: Response) {
     res.render('upload', { title: 'Upload', error: null, values: { title: '', description: '' }, maxUploadBytes: deps.maxUploadBytes })
-  }
-
-  async function upload(req: Request, res: Response) {
-    const file = receivedFile(req)
-    try {
-      if (!file) throw new AppError(400, 'missing_file', 'Choose a file to upload')
-      const fields = parseVideoFields(req.body)
-      const video = await deps.videos.create({ ...fields, originalName: file.originalname, received: file, uploaderId: res.locals.user?.id })
-      res.redirect(303, `/videos/${video.id}`)
-    } catch (err) {
-      await discardUpload(req)
-      renderUploadError(req, res, err)
-    }
   }
 
   return router

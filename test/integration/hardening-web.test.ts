@@ -135,7 +135,7 @@ describe('security headers', () => {
 
 test('a session cookie that is not valid percent-encoding is no session, not a 500', async () => {
   const logged = await errorsLoggedDuring(async () => {
-    for (const cookie of ['seedcast_session=%E0%A4%A', 'seedcast_session=%', 'other=1; seedcast_session=%zz']) {
+    for (const cookie of ['seedcast_session=%E0%A4%A', 'seedcast_session=%', 'other=1; seedcast_session=%zz', 'seedcast_session="unclosed', 'seedcast_session', '=;;; =x; seedcast_session=;', `seedcast_session=${'%'.repeat(2000)}`]) {
       const page = await fetch(`${server.url}/`, { headers: { cookie } })
       assert.equal(page.status, 200, cookie)
       assert.match(await page.text(), /Log in/, 'shown as logged out')

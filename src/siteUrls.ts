@@ -1,4 +1,5 @@
-// Every absolute URL the site hands out is built here, on PUBLIC_URL.
+// Every absolute URL the site hands out is built here, on PUBLIC_URL. At the top: media/ builds
+// them into torrents, web/ into pages, and neither imports the other's folder for it.
 export interface SiteUrls {
   base: string
   page(videoId: string): string

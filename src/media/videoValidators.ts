@@ -1,0 +1,43 @@
+// Validators of the video routes (API and pages): each checks one route's params, query or body
+// before its handler runs. A refused upload's stored file is removed here.
+import type { RequestHandler } from 'express'
+import { z } from 'zod'
+import { AppError } from '../errors.ts'
+import { formString, validate, wholeNumber } from '../validate.ts'
+import { discardUpload, receivedFile } from './uploadMiddleware.ts'
+import { decodeCursor } from './videoService.ts'
+
+/** A cursor given out by a listing; `invalid` when it is not one, absent = the first page. */
+function cursor(invalid: string, ifNotString: 'refuse' | 'ignore') {
+  return z.unknown().transform((v, ctx) => {
+    if (v === undefined || (typeof v !== 'string' && ifNotString === 'ignore')) return undefined
+    const decoded = typeof v === 'string' ? decodeCursor(v) : null
+    if (decoded) return decoded
+    ctx.addIssue({ code: 'custom', message: invalid })
+    return z.NEVER
+  })
+}
+
+export const listVideosSchemas = {
+  query: z.object({ limit: wholeNumber('limit', 1, 100, 20), cursor: cursor('cursor is not one this API gave out', 'refuse') }),
+}
+export const listVideosValidator = validate(listVideosSchemas)
+
+export const homePageSchemas = { query: z.object({ after: cursor('That page link is not valid', 'ignore') }) }
+export const homePageValidator = validate(homePageSchemas)
+
+export const uploadSchemas = {
+  body: z.object({
+    title: formString('').transform((s) => s.trim())
+      .pipe(z.string().min(1, 'A title is required').max(200, 'The title is longer than 200 characters')),
+    description: formString('').transform((s) => s.trim())
+      .pipe(z.string().max(10_000, 'The description is longer than 10,000 characters')),
+  }),
+}
+
+// After receiveUpload: the file is in storage/incoming, so every refusal removes it.
+const requireFile: RequestHandler = (req, _res, next) => next(receivedFile(req) ? undefined : new AppError('missing_file'))
+export const uploadValidator: RequestHandler[] = [
+  requireFile,
+  validate(uploadSchemas, { codes: { title: 'invalid_title', description: 'invalid_description' }, onRefused: discardUpload }),
+]
