@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { addressText, compactAddress, ipv4Number } from '../../src/bittorrent/address.ts';
+import { addressKey, addressText, compactAddress, compactPeerList, ipv4Number, socketAddressKey } from '../../src/bittorrent/address.ts';
 
 const bytes = (s: string | null) => (s === null ? null : Buffer.from(s, 'latin1').toString('hex'));
 
@@ -53,4 +53,23 @@ test('agrees with node:net on random IPv6 text, and text round-trips', () => {
     assert.equal(compactAddress(ip, 4242), compact);
   }
   assert.deepEqual(addressText(compactAddress('10.1.2.3', 80)!), { ip: '10.1.2.3', port: 80 });
+});
+
+test('compactPeerList: the seeder\'s reading of compact peers writes IPv6 as RFC 5952, as addressText does', () => {
+  const cases: [string, string][] = [
+    ['::1', '::1'], ['2001:0DB8:0000:0000:0000:0000:0000:0001', '2001:db8::1'], ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'], ['fe80::', 'fe80::'], ['1:0:0:2:0:0:0:3', '1:0:0:2::3'],
+  ];
+  for (const [input, rfc5952] of cases) {
+    const compact = compactAddress(input, 6881)!;
+    assert.equal(addressText(compact).ip, rfc5952, input);
+    assert.deepEqual(compactPeerList(Buffer.from(compact, 'latin1'), 6), [{ ip: rfc5952, port: 6881 }], input);
+  }
+  assert.deepEqual(compactPeerList(Buffer.from(compactAddress('10.1.2.3', 80)!, 'latin1'), 4), [{ ip: '10.1.2.3', port: 80 }]);
+});
+
+test('socketAddressKey: addressKey of a socket\'s address, "unknown" once the socket lost it', () => {
+  assert.equal(socketAddressKey('::ffff:203.0.113.7'), addressKey('203.0.113.7'));
+  assert.equal(socketAddressKey('2001:db8:1:2::9'), '2001:db8:1:2::/64');
+  assert.equal(socketAddressKey(undefined), 'unknown');
 });

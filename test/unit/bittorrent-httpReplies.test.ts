@@ -2,62 +2,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import bencode from 'bencode';
+import { decode, isDict, type BDict, type BValue } from '../../src/bittorrent/bencode.ts';
 import { announceReply, failureReply, scrapeReply } from '../../src/bittorrent/tracker/httpReplies.ts';
 
-// Independent strict decoder: keeps dict keys as raw bytes, in wire order, and checks that they
-// are strictly increasing bytewise (bencode's canonical form) and that nothing trails.
-type BValue = number | Buffer | BValue[] | { keys: Buffer[]; values: BValue[] };
-function strictDecode(buf: Buffer): BValue {
-  let pos = 0;
-  const value = (): BValue => {
-    const c = buf[pos];
-    if (c === 0x69) {
-      const end = buf.indexOf(0x65, pos);
-      const text = buf.toString('latin1', pos + 1, end);
-      assert.match(text, /^(0|-?[1-9][0-9]*)$/, `integer at ${pos}`);
-      pos = end + 1;
-      return Number(text);
-    }
-    if (c === 0x6c) {
-      pos++;
-      const list: BValue[] = [];
-      while (buf[pos] !== 0x65) list.push(value());
-      pos++;
-      return list;
-    }
-    if (c === 0x64) {
-      pos++;
-      const keys: Buffer[] = [];
-      const values: BValue[] = [];
-      while (buf[pos] !== 0x65) {
-        const k = value();
-        assert.ok(Buffer.isBuffer(k), 'dict key must be a string');
-        if (keys.length) assert.equal(Buffer.compare(keys[keys.length - 1]!, k), -1, `keys sorted: ${k.toString('latin1')}`);
-        keys.push(k);
-        values.push(value());
-      }
-      pos++;
-      return { keys, values };
-    }
-    const colon = buf.indexOf(0x3a, pos);
-    const text = buf.toString('latin1', pos, colon);
-    assert.match(text, /^(0|[1-9][0-9]*)$/, `string length at ${pos}`);
-    const start = colon + 1;
-    pos = start + Number(text);
-    assert.ok(pos <= buf.length, 'string runs past the end');
-    return buf.subarray(start, pos);
-  };
-  const v = value();
-  assert.equal(pos, buf.length, 'trailing bytes');
-  return v;
-}
-const dict = (v: BValue) => v as { keys: Buffer[]; values: BValue[] };
-const keysOf = (v: BValue) => dict(v).keys.map((k) => k.toString('latin1'));
-const get = (v: BValue, key: string | Buffer) => {
-  const d = dict(v);
-  const i = d.keys.findIndex((k) => k.equals(typeof key === 'string' ? Buffer.from(key) : key));
-  return i < 0 ? undefined : d.values[i];
+// Read back with the core's strict reader in canonical mode (keys strictly increasing bytewise,
+// nothing trailing) and, independently, with the `bencode` package. Dict keys are latin1 strings,
+// one char per byte; entries are in stored order.
+const strictDecode = (buf: Buffer): BValue => decode(buf, { canonical: true });
+const dict = (v: BValue) => {
+  assert.ok(isDict(v), 'a dict');
+  return { keys: Object.keys(v).map((k) => Buffer.from(k, 'latin1')), values: Object.values(v) };
 };
+const keysOf = (v: BValue) => Object.keys(v as BDict);
+const get = (v: BValue, key: string | Buffer) => (v as BDict)[typeof key === 'string' ? key : key.toString('latin1')];
 
 type Obj = Record<string, any>;
 

@@ -2,7 +2,7 @@
 // writes is what the tracker parses, the replies the tracker writes are what it reads.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { compactPeerList } from '../../src/bittorrent/address.ts'
+import { compactAddress, compactPeerList } from '../../src/bittorrent/address.ts'
 import type { AnnounceParams } from '../../src/bittorrent/tracker/announce.ts'
 import { announceReply, failureReply } from '../../src/bittorrent/tracker/httpReplies.ts'
 import { httpAnnounceUrl, parseAnnounceQuery, parseHttpAnnounceReply } from '../../src/bittorrent/tracker/http.ts'
@@ -87,6 +87,12 @@ test('UDP: connect and announce packets parse on the tracker side; its replies p
 
   const reply = udpAnnounceReply(77, 1800, 3, 1, Buffer.from([127, 0, 0, 1, 0x1a, 0xe2]))
   assert.deepEqual(parseUdpAnnounceReply(reply, 4), { ok: true, intervalSec: 1800, leechers: 3, seeders: 1, peers: [{ ip: '127.0.0.1', port: 6882 }] })
+  const v6 = Buffer.from(compactAddress('2001:db8::7', 51413)!, 'latin1')
+  assert.deepEqual(parseUdpAnnounceReply(udpAnnounceReply(78, 1800, 0, 1, v6), 6), { ok: true, intervalSec: 1800, leechers: 0, seeders: 1, peers: [{ ip: '2001:db8::7', port: 51413 }] }, 'IPv6 as RFC 5952')
+  for (const event of ['started', 'completed', 'stopped', 'update', 'paused'] as const) {
+    const sent = parseUdpRequest(udpAnnounceRequest(connectionId, 79, { ...params, event }))
+    assert.equal(sent.action === 'announce' && sent.event, event === 'paused' ? 'update' : event, `${event}: BEP 15 has no paused`)
+  }
   assert.deepEqual(parseUdpAnnounceReply(errorReply(77, 'unregistered torrent'), 4), { ok: false, failure: 'unregistered torrent' })
   assert.throws(() => parseUdpConnectReply(errorReply(1, 'go away')), /go away/)
   assert.equal(udpReplyHeader(Buffer.alloc(7)), null)

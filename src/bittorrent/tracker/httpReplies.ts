@@ -1,6 +1,9 @@
 // Bencoded HTTP tracker replies, written by hand: the shape is fixed, so the bytes are laid out
 // directly into one Buffer (no generic encoder walking objects, no per-key sorting at run time).
 // Dict keys are emitted in the raw-byte order bencode requires; the order is fixed in the code.
+// The one place the core does not encode through the `bencode` package (../bencode.ts encode):
+// every HTTP announce is answered here, and bench:tracker measures this path; the package would
+// build an object per reply, sort its keys and concatenate a Uint8Array per value.
 import { TrackerProtocolError } from '../errors.ts';
 
 export interface NonCompactPeer {
