@@ -1,4 +1,4 @@
-// The lean seeder's peer wire codec (bt_server/wire): handshake, the incremental parser,
+// The peer wire codec (src/bittorrent/wire): handshake, the incremental parser,
 // message builders, BEP 10 extension handshake and BEP 9 ut_metadata messages.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'

@@ -1,4 +1,5 @@
-// HTTP tracker protocol. The server side: announce/scrape query parsing (BEP 3, BEP 7 fields ignored, BEP 48 multi-scrape).
+// HTTP tracker protocol, both sides. The server's: announce/scrape query parsing (BEP 3, BEP 7
+// fields ignored, BEP 48 multi-scrape).
 //
 // Input is the raw query string after '?', as Node hands it over (the request line decoded as
 // latin1, so a raw byte 0x80-0xFF arrives as one char of that code). Decoding rule, applied to
