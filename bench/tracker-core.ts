@@ -7,9 +7,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { randomBytes } from 'node:crypto';
-import { parseAnnounceQuery } from '../src/tracker/protocol/httpRequests.ts';
-import { announceReply } from '../src/tracker/protocol/bencodeReplies.ts';
-import * as udp from '../src/tracker/protocol/udp.ts';
+import { parseAnnounceQuery } from '../src/bittorrent/tracker/http.ts';
+import { announceReply } from '../src/bittorrent/tracker/httpReplies.ts';
+import * as udp from '../src/bittorrent/tracker/udp.ts';
 import { ConnectionIds } from '../src/tracker/connectionIds.ts';
 import { SwarmStore } from '../src/tracker/swarmStore.ts';
 

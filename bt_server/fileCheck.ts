@@ -1,8 +1,8 @@
 // Decides whether a stored file may be seeded as it is: unchanged since it was hashed (size and
 // mtime match the record), or rehashed now and found identical to its torrent's pieces.
 import { lstat, readFile } from 'node:fs/promises'
-import { decodeTorrentPieces } from './torrentPieces.ts'
-import { hashFileInWorker } from '../src/torrent/hashInWorker.ts'
+import { hashFileInWorker } from '../src/bittorrent/hashInWorker.ts'
+import { decodeTorrent } from '../src/bittorrent/metainfo.ts'
 
 export type FileVerdict =
   | { ok: true; torrent: Buffer; size: number; mtimeMs: number; rehashed: boolean }
@@ -36,7 +36,7 @@ export async function checkFile(e: FileExpectation): Promise<FileVerdict> {
   if (e.fileMtimeMs !== null && now.mtimeMs === e.fileMtimeMs) return { ok: true, torrent, size: now.size, mtimeMs: now.mtimeMs, rehashed: false }
 
   // Modified (or never recorded): only an identical file is seeded.
-  const { pieceLength, pieces } = decodeTorrentPieces(torrent)
+  const { pieceLength, pieces } = decodeTorrent(torrent)
   const hashed = await hashFileInWorker(e.filePath, pieceLength)
   if (!hashed.pieces.equals(pieces)) return { ok: false, reason: 'the media file\'s content no longer matches its torrent' }
   return { ok: true, torrent, size: now.size, mtimeMs: now.mtimeMs, rehashed: true }

@@ -4,12 +4,11 @@
 // from the replies go to `onPeers`.
 import { randomInt } from 'node:crypto'
 import { AnnounceSchedule, type ScheduleOptions } from './announceSchedule.ts'
-import type { AnnounceEvent, AnnounceReply, PeerAddress } from './trackerCodec.ts'
+import { DEFAULT_NUMWANT, type AnnounceEvent, type AnnounceReply, type PeerAddress } from '../../src/bittorrent/tracker/announce.ts'
 import { TrackerClient } from './trackerClient.ts'
 
 export interface AnnounceTarget { infoHash: string; infoHashBuf: Buffer; trackers: string[]; uploaded: number }
 
-const NUMWANT = 50
 /** `stopped` announces sent per tracker at shutdown; the tracker expires the rest itself. */
 const STOPPED_AT_SHUTDOWN = 10
 
@@ -157,7 +156,7 @@ export class Announcer {
       downloaded: 0, // we fetched nothing: a seed from the start, never a finished download
       left: 0,
       event,
-      numwant: event === 'stopped' ? 0 : NUMWANT,
+      numwant: event === 'stopped' ? 0 : DEFAULT_NUMWANT,
       key: this.key,
     })
   }

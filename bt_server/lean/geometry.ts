@@ -2,7 +2,7 @@
 // in. A window is an aligned WINDOW_BYTES range of the file read with one preadv straight into
 // ready-made piece messages (13-byte header + 16 KiB block, back to back), so a run of requests
 // for consecutive blocks is one contiguous slice of one buffer: one socket write, no copy.
-import { PIECE_HEADER_LENGTH, writePieceHeader } from '../wire/messages.ts'
+import { PIECE_HEADER_LENGTH, writePieceHeader } from '../../src/bittorrent/wire/messages.ts'
 
 export const BLOCK = 16 * 1024
 export const WINDOW_BLOCKS = 16

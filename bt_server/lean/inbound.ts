@@ -1,8 +1,8 @@
 // What a peer connection receives, bytes in and messages out: for an incoming connection, first
 // whether it opens with a plain handshake or with MSE (then the key exchange, whose replies are
 // handed back to send), then the incremental message parser. No sockets; errors are WireErrors.
-import { isPlainHandshakeStart, MseResponder } from '../wire/mse.ts'
-import { MessageParser, type ParsedItem } from '../wire/parser.ts'
+import { isPlainHandshakeStart, MseResponder } from '../../src/bittorrent/wire/mse.ts'
+import { MessageParser, type ParsedItem } from '../../src/bittorrent/wire/parser.ts'
 
 export interface InboundResult {
   /** MSE handshake bytes to send back, in order. */

@@ -9,11 +9,11 @@
 // request; the engine drops it if it stays stuck. Input arriving while we do not read (uTP has
 // no back-pressure) is held up to a bound too.
 import type { Duplex } from 'node:stream'
-import { WireError } from '../wire/errors.ts'
-import { buildExtendedHandshake, buildMetadataData, buildMetadataReject, EXTENDED_HANDSHAKE_ID, METADATA_REQUEST, OUR_UT_METADATA_ID, parseExtendedHandshake, parseMetadataMessage } from '../wire/extended.ts'
-import { buildHandshake } from '../wire/handshake.ts'
-import { bitfieldIsFull, CHOKE, extendedMessage, fullBitfieldMessage, HAVE_ALL, KEEP_ALIVE, PIECE_HEADER_LENGTH, rejectMessage, UNCHOKE, writePieceHeader } from '../wire/messages.ts'
-import type { ParsedItem } from '../wire/parser.ts'
+import { WireError } from '../../src/bittorrent/errors.ts'
+import { buildExtendedHandshake, buildMetadataData, buildMetadataReject, EXTENDED_HANDSHAKE_ID, METADATA_REQUEST, OUR_UT_METADATA_ID, parseExtendedHandshake, parseMetadataMessage } from '../../src/bittorrent/wire/extended.ts'
+import { buildHandshake } from '../../src/bittorrent/wire/handshake.ts'
+import { bitfieldIsFull, CHOKE, extendedMessage, fullBitfieldMessage, HAVE_ALL, KEEP_ALIVE, PIECE_HEADER_LENGTH, rejectMessage, UNCHOKE, writePieceHeader } from '../../src/bittorrent/wire/messages.ts'
+import type { ParsedItem } from '../../src/bittorrent/wire/parser.ts'
 import { badRequest, blockInWindow, messageSpan, nextWindowInPiece, slotOf, WINDOW_BLOCKS, windowOfSlot } from './geometry.ts'
 import { Inbound } from './inbound.ts'
 import { ReadGate } from './readGate.ts'

@@ -2,7 +2,7 @@
 // queued for it is over its bound; the messages already parsed but not handled wait here (the
 // backlog), and so does input that still arrives (uTP keeps delivering; a paused TCP socket
 // does not), up to a bound. Pure: the peer pauses and resumes its socket and counts refusals.
-import type { ParsedItem } from '../wire/parser.ts'
+import type { ParsedItem } from '../../src/bittorrent/wire/parser.ts'
 
 export class ReadGate {
   private readonly maxHeld: number

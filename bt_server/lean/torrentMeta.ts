@@ -1,9 +1,8 @@
 // What the lean engine keeps of a .torrent: a few numbers and the tracker list. The info dict
 // itself (needed only to answer ut_metadata requests) is read again from the .torrent on demand.
 import { createHash } from 'node:crypto'
-import { decodeTorrent } from '../../src/torrent/builder.ts'
-import { topLevelEntries } from '../../src/torrent/bencodeScan.ts'
-import { TorrentError } from '../../src/torrent/errors.ts'
+import { TorrentError } from '../../src/bittorrent/errors.ts'
+import { decodeTorrent } from '../../src/bittorrent/metainfo.ts'
 
 export interface TorrentMeta {
   infoHash: string
@@ -17,23 +16,20 @@ export interface TorrentMeta {
 
 /** The info dict's bytes exactly as stored (its SHA-1 is the infohash). */
 export function infoDictBytes(torrent: Buffer): Buffer {
-  const entry = topLevelEntries(torrent).find((e) => e.key === 'info')
-  if (!entry) throw new TorrentError('bad_torrent', 'missing info dictionary')
-  return torrent.subarray(entry.valueStart, entry.end)
+  return decodeTorrent(torrent).infoBytes
 }
 
 /** Reads and checks a stored single-file .torrent: it must be the one `infoHash` names. */
 export function readTorrentMeta(torrent: Buffer, infoHash: string): TorrentMeta {
   const decoded = decodeTorrent(torrent)
-  const info = infoDictBytes(torrent)
   if (decoded.infoHash !== infoHash) throw new TorrentError('bad_torrent', `the .torrent is for ${decoded.infoHash}, not ${infoHash}`)
-  if (topLevelEntries(info).some((e) => e.key === 'files')) throw new TorrentError('bad_torrent', 'a multi-file torrent')
+  if (decoded.multiFile) throw new TorrentError('bad_torrent', 'a multi-file torrent')
   return {
     infoHash,
     size: decoded.length,
     pieceLength: decoded.pieceLength,
     pieceCount: decoded.pieceCount,
-    infoSize: info.length,
+    infoSize: decoded.infoBytes.length,
     trackers: decoded.trackers,
   }
 }

@@ -6,7 +6,9 @@ import { lookup } from 'node:dns/promises'
 import http from 'node:http'
 import https from 'node:https'
 import { randomInt } from 'node:crypto'
-import { httpAnnounceUrl, parseHttpAnnounceReply, parseUdpAnnounceReply, parseUdpConnectReply, udpAnnounceRequest, udpConnectRequest, udpReplyHeader, type AnnounceParams, type AnnounceReply } from './trackerCodec.ts'
+import type { AnnounceParams, AnnounceReply } from '../../src/bittorrent/tracker/announce.ts'
+import { httpAnnounceUrl, parseHttpAnnounceReply } from '../../src/bittorrent/tracker/http.ts'
+import { parseUdpAnnounceReply, parseUdpConnectReply, udpAnnounceRequest, udpConnectRequest, udpReplyHeader } from '../../src/bittorrent/tracker/udp.ts'
 
 const HTTP_TIMEOUT_MS = 15_000
 const MAX_REPLY_BYTES = 256 * 1024

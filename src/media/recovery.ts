@@ -4,7 +4,7 @@
 import { readdir, rename, unlink, stat } from 'node:fs/promises'
 import path from 'node:path'
 import type { Db } from '../db/client.ts'
-import { torrentPathFor } from '../torrent/torrentWriter.ts'
+import { torrentPathFor } from './torrentWriter.ts'
 import * as repo from './videoRepository.ts'
 import type { StoragePaths } from './storage.ts'
 import type { VideoService } from './videoService.ts'

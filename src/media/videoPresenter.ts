@@ -1,7 +1,7 @@
 // The video object of the JSON API (and the data the page templates use). Torrent links come
 // from the current settings, so a change shows at once; with BitTorrent off there are none.
 import type { Settings } from '../admin/settingsService.ts'
-import { buildMagnet } from '../torrent/magnet.ts'
+import { buildMagnet } from '../bittorrent/magnet.ts'
 import type { SiteUrls } from '../siteUrls.ts'
 import { torrentLinks } from './torrentLinks.ts'
 import type { VideoRow } from './videoRepository.ts'

@@ -18,9 +18,9 @@ import { CompletionLedger } from './completionLedger.ts'
 import { ConnectionCaps, type ConnectionVerdict } from './connectionCaps.ts'
 import { WsTracker, wsScrapeReply, type WsConnection, type WsEvent } from './wsTracker.ts'
 import { TrackerMetrics, renderMetrics, type RejectReason, type Transport } from './metrics.ts'
-import { addressKey, normalizeAddress } from './protocol/compactAddress.ts'
-import { parseWsRequest, wsFailureReply } from './protocol/wsRequests.ts'
-import { TrackerProtocolError } from './protocol/errors.ts'
+import { addressKey, normalizeAddress } from '../bittorrent/address.ts'
+import { parseWsRequest, wsFailureReply } from '../bittorrent/tracker/ws.ts'
+import { TrackerProtocolError } from '../bittorrent/errors.ts'
 import { forwardedFor } from './httpTransport.ts'
 
 export interface SwarmCounts { seeders: number; leechers: number }

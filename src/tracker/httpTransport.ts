@@ -2,9 +2,9 @@
 // the hot path of a popular swarm, so no routing, no middleware, no session lookup.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isIP } from 'node:net'
-import { parseAnnounceQuery, parseScrapeQuery } from './protocol/httpRequests.ts'
-import { announceReply, failureReply, scrapeReply } from './protocol/bencodeReplies.ts'
-import { TrackerProtocolError } from './protocol/errors.ts'
+import { parseAnnounceQuery, parseScrapeQuery } from '../bittorrent/tracker/http.ts'
+import { announceReply, failureReply, scrapeReply } from '../bittorrent/tracker/httpReplies.ts'
+import { TrackerProtocolError } from '../bittorrent/errors.ts'
 import type { EmbeddedTracker } from './embeddedTracker.ts'
 
 // nosniff: a browser must never read a tracker reply (bytes chosen by peers) as HTML or script.

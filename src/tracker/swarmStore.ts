@@ -15,10 +15,9 @@
 // fake peers go first and a real newcomer still gets in. Addresses are IPv4 or an IPv6 /64.
 // For that each peer also points at its swarm, key and owner: ~+70 bytes per peer (measured).
 import { randomInt } from 'node:crypto';
-import { addressText, compactAddress, ipv4Number } from './protocol/compactAddress.ts';
+import { addressText, compactAddress, ipv4Number } from '../bittorrent/address.ts';
+import type { AnnounceEvent } from '../bittorrent/tracker/announce.ts';
 import { OwnerIndex, type Owner } from './peerOwners.ts';
-
-export type PeerEvent = 'started' | 'completed' | 'stopped' | 'paused' | 'update';
 
 export interface PeerAnnounce {
   infoHash: string;
@@ -27,7 +26,7 @@ export interface PeerAnnounce {
   ip: string; // IPv4 or IPv6 text, from the socket
   port: number;
   left: number;
-  event: PeerEvent;
+  event: AnnounceEvent;
   numwant: number;
   nowMs: number;
 }

@@ -3,8 +3,8 @@
 // or carry a bad ID, are dropped unanswered so the tracker cannot be used to reflect traffic.
 import dgram from 'node:dgram'
 import { ConnectionIds } from './connectionIds.ts'
-import { announceReply, connectReply, errorReply, parseUdpRequest, scrapeReply } from './protocol/udp.ts'
-import { TrackerProtocolError } from './protocol/errors.ts'
+import { announceReply, connectReply, errorReply, parseUdpRequest, scrapeReply } from '../bittorrent/tracker/udp.ts'
+import { TrackerProtocolError } from '../bittorrent/errors.ts'
 import type { EmbeddedTracker } from './embeddedTracker.ts'
 
 export class UdpTracker {

@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/pro
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { decodeTorrent, stripWebSeeds } from '../../src/torrent/builder.ts'
+import { decodeTorrent, stripWebSeeds } from '../../src/bittorrent/metainfo.ts'
 import { freePort, startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
 import { announceQuery, getJson, trackerGet, btext, uploadOk, waitFor, type VideoJson } from '../helpers/http.ts'

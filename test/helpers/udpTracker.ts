@@ -1,19 +1,15 @@
-// A BEP 15 UDP tracker client for the tests, packets built field by field from the spec's tables
-// (not from the server's codec). One socket; replies are matched to requests by transaction id.
+// A BEP 15 UDP tracker client for the tests, over the core's request builders (the seeder's
+// client side, which share no code with the server's parser) and its compact-peer reader. One
+// socket; replies are matched to requests by transaction id.
 import dgram from 'node:dgram'
 import { randomBytes } from 'node:crypto'
+import { compactPeerList } from '../../src/bittorrent/address.ts'
+import { ACTION_ANNOUNCE, ACTION_CONNECT, ACTION_ERROR, ACTION_SCRAPE, udpAnnounceRequest, udpConnectRequest, udpScrapeRequest } from '../../src/bittorrent/tracker/udp.ts'
 
-export const ACTION = { connect: 0, announce: 1, scrape: 2, error: 3 } as const
+export const ACTION = { connect: ACTION_CONNECT, announce: ACTION_ANNOUNCE, scrape: ACTION_SCRAPE, error: ACTION_ERROR } as const
 export const EVENT = { none: 0, completed: 1, started: 2, stopped: 3 } as const
-const MAGIC = Buffer.from('0000041727101980', 'hex')
 
-export function connectPacket(tid: number): Buffer {
-  const b = Buffer.alloc(16)
-  MAGIC.copy(b, 0)
-  b.writeUInt32BE(ACTION.connect, 8)
-  b.writeUInt32BE(tid >>> 0, 12)
-  return b
-}
+export const connectPacket = (tid: number): Buffer => udpConnectRequest(tid)
 
 export interface UdpAnnounceFields {
   infoHash: string // hex
@@ -21,35 +17,31 @@ export interface UdpAnnounceFields {
   downloaded?: bigint
   left?: bigint
   uploaded?: bigint
-  event?: number
+  event?: number // the raw BEP 15 code, so a test may send any
   key?: number
   numwant?: number
   port?: number
 }
 
 export function announcePacket(connectionId: Buffer, tid: number, f: UdpAnnounceFields): Buffer {
-  const b = Buffer.alloc(98)
-  connectionId.copy(b, 0)
-  b.writeUInt32BE(ACTION.announce, 8)
-  b.writeUInt32BE(tid >>> 0, 12)
-  Buffer.from(f.infoHash, 'hex').copy(b, 16)
-  ;(f.peerId ?? Buffer.from('-UT0001-' + randomBytes(6).toString('hex'))).copy(b, 36)
-  b.writeBigUInt64BE(f.downloaded ?? 0n, 56)
-  b.writeBigUInt64BE(f.left ?? 1000n, 64)
-  b.writeBigUInt64BE(f.uploaded ?? 0n, 72)
+  const b = udpAnnounceRequest(connectionId, tid, {
+    infoHash: Buffer.from(f.infoHash, 'hex'),
+    peerId: f.peerId ?? Buffer.from('-UT0001-' + randomBytes(6).toString('hex')),
+    downloaded: Number(f.downloaded ?? 0n),
+    left: Number(f.left ?? 1000n),
+    uploaded: Number(f.uploaded ?? 0n),
+    event: 'update',
+    key: f.key ?? 0x1234,
+    numwant: f.numwant ?? -1,
+    port: f.port ?? 6881,
+  })
   b.writeUInt32BE(f.event ?? EVENT.started, 80)
-  b.writeUInt32BE(0, 84) // ip: default
-  b.writeUInt32BE(f.key ?? 0x1234, 88)
-  b.writeInt32BE(f.numwant ?? -1, 92)
-  b.writeUInt16BE(f.port ?? 6881, 96)
   return b
 }
 
 export function scrapePacket(connectionId: Buffer, tid: number, infoHashes: string[]): Buffer {
-  return Buffer.concat([connectionId, u32(ACTION.scrape), u32(tid), ...infoHashes.map((h) => Buffer.from(h, 'hex'))])
+  return udpScrapeRequest(connectionId, tid, infoHashes.map((h) => Buffer.from(h, 'hex')))
 }
-
-const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b }
 
 export interface UdpAnnounceReply { interval: number; leechers: number; seeders: number; peers: { ip: string; port: number }[] }
 export interface UdpScrapeEntry { seeders: number; completed: number; leechers: number }
@@ -127,11 +119,7 @@ export class UdpTrackerClient {
     if (action !== ACTION.announce || reply.length < 20) throw new UdpError(`bad announce reply ${reply.toString('hex')}`)
     const entry = this.socket.address().family === 'IPv6' ? 18 : 6
     if ((reply.length - 20) % entry !== 0) throw new UdpError(`announce reply peers not in ${entry}-byte entries`)
-    const peers: { ip: string; port: number }[] = []
-    for (let o = 20; o < reply.length; o += entry) {
-      const ip = entry === 6 ? [...reply.subarray(o, o + 4)].join('.') : Array.from({ length: 8 }, (_, i) => reply.readUInt16BE(o + 2 * i).toString(16)).join(':')
-      peers.push({ ip, port: reply.readUInt16BE(o + entry - 2) })
-    }
+    const peers = compactPeerList(reply.subarray(20), entry === 6 ? 4 : 6)
     return { interval: reply.readUInt32BE(8), leechers: reply.readUInt32BE(12), seeders: reply.readUInt32BE(16), peers }
   }
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeAudio, makeVideo } from '../helpers/media.ts'
-import { decodeTorrent } from '../../src/torrent/builder.ts'
+import { decodeTorrent } from '../../src/bittorrent/metainfo.ts'
 import {
   announceQuery, apiUpload, bdecode, btext, countRows, getJson, incomingDir, ls, mediaDir, multipartBody, rawRequest, sql, trackerGet, uploadOk,
   waitForVideo, type VideoJson,

@@ -7,7 +7,7 @@ import path from 'node:path'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
 import { uploadOk, type VideoJson } from '../helpers/http.ts'
-import { decodeTorrent } from '../../src/torrent/builder.ts'
+import { decodeTorrent } from '../../src/bittorrent/metainfo.ts'
 
 let clip: string
 before(async () => { clip = await makeVideo({ seconds: 1 }) })

@@ -8,7 +8,7 @@ import { copyFile, readFile, rm, unlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { makeStorageDir, startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
-import { decodeTorrent } from '../../src/torrent/builder.ts'
+import { decodeTorrent } from '../../src/bittorrent/metainfo.ts'
 import {
   announceQuery, getJson, getVideo, incomingDir, ls, mediaDir, orphansDir, sql, trackerGet, uploadOk, waitForVideo, type VideoJson,
 } from '../helpers/http.ts'

@@ -6,7 +6,7 @@ import { readFile, readdir, readlink, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeAudio, makeVideo } from '../helpers/media.ts'
-import { decodeTorrent } from '../../src/torrent/builder.ts'
+import { decodeTorrent } from '../../src/bittorrent/metainfo.ts'
 import { announceQuery, binParam, getJson, ls, mediaDir, sql, trackerGet, uploadOk, waitFor, waitForVideo, type VideoJson } from '../helpers/http.ts'
 
 let server: TestServer

@@ -11,7 +11,7 @@ import Client from 'bittorrent-tracker/client'
 import { freePortUdp, startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
 import { binParam, getVideo, uploadOk } from '../helpers/http.ts'
-import { bdecodeDict, compactPeers, failureOf, isDict, type BDict } from '../helpers/bencodeStrict.ts'
+import { bdecodeDict, compactPeers, failureOf, isDict, type BDict } from '../helpers/trackerReply.ts'
 import { UdpTrackerClient, announcePacket } from '../helpers/udpTracker.ts'
 
 let clip: string
@@ -288,7 +288,7 @@ test('IPv6: peers from ::1 come back as compact peers6 (HTTP) and 18-byte entrie
     const v6 = `http://[::1]:${s.port}`
     okReply(await tget(`${v6}/announce?${aq(hash, { peer: '-V60001-one', port: 47001, event: 'started' })}`))
     const two = okReply(await tget(`${v6}/announce?${aq(hash, { peer: '-V60001-two', port: 47002, event: 'started' })}`))
-    const loop6 = '0:0:0:0:0:0:0:1'
+    const loop6 = '::1' // RFC 5952, as the tracker and the seeder write it
     assert.deepEqual(compactPeers(two.peers6, 18), [{ ip: loop6, port: 47001 }], 'peers6 holds the other IPv6 peer')
     assert.deepEqual(compactPeers(two.peers, 6), [], 'no IPv4 peers yet')
     const four = okReply(await tget(`${s.url}/announce?${aq(hash, { peer: '-V40001-four', port: 47004, event: 'started' })}`))

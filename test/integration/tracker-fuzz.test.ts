@@ -17,7 +17,7 @@ import path from 'node:path'
 import { freePortUdp, startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
 import { announceQuery, sql, uploadOk, waitFor } from '../helpers/http.ts'
-import { bdecodeDict, failureOf, isDict, type BDict } from '../helpers/bencodeStrict.ts'
+import { bdecodeDict, failureOf, isDict, type BDict } from '../helpers/trackerReply.ts'
 import { ACTION, UdpTrackerClient, announcePacket, connectPacket, scrapePacket } from '../helpers/udpTracker.ts'
 import { Rng, httpCase, type HttpCase } from '../helpers/trackerFuzz.ts'
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { AddressBook, pickVictim, type VictimView } from '../../bt_server/lean/admission.ts'
 import { ReadGate } from '../../bt_server/lean/readGate.ts'
 import { UnchokeSlots } from '../../bt_server/lean/unchokeSlots.ts'
-import type { ParsedItem } from '../../bt_server/wire/parser.ts'
+import type { ParsedItem } from '../../src/bittorrent/wire/parser.ts'
 
 test('address book: connections and handshakes in progress per address', () => {
   const book = new AddressBook<string>()

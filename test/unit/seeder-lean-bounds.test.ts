@@ -13,8 +13,8 @@ import path from 'node:path'
 import type { Duplex } from 'node:stream'
 import { LeanEngine } from '../../bt_server/lean/engine.ts'
 import type { SeederLimits } from '../../bt_server/lean/limits.ts'
-import { buildTorrent } from '../../src/torrent/builder.ts'
-import { hashFile } from '../../src/torrent/hashFile.ts'
+import { buildTorrent } from '../../src/bittorrent/metainfo.ts'
+import { hashFile } from '../../src/bittorrent/hashFile.ts'
 import { closedWithin, connect, extended, handshakeBytes, handshaken, INTERESTED } from '../helpers/seederAttack.ts'
 
 const PIECE = 16 * 1024

@@ -15,10 +15,10 @@ import path from 'node:path'
 import type { Duplex } from 'node:stream'
 import { LeanEngine } from '../../bt_server/lean/engine.ts'
 import { infoDictBytes } from '../../bt_server/lean/torrentMeta.ts'
-import { parseMetadataMessage } from '../../bt_server/wire/extended.ts'
-import { buildTorrent } from '../../src/torrent/builder.ts'
-import { hashFile } from '../../src/torrent/hashFile.ts'
-import { announceReply, connectReply, parseUdpRequest } from '../../src/tracker/protocol/udp.ts'
+import { parseMetadataMessage } from '../../src/bittorrent/wire/extended.ts'
+import { buildTorrent } from '../../src/bittorrent/metainfo.ts'
+import { hashFile } from '../../src/bittorrent/hashFile.ts'
+import { announceReply, connectReply, parseUdpRequest } from '../../src/bittorrent/tracker/udp.ts'
 
 interface Wire extends Duplex {
   extendedMapping: Record<number, string>

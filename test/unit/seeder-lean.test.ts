@@ -8,7 +8,7 @@ import { badRequest, BLOCK, layoutWindow, messageSpan, nextWindowInPiece, slotOf
 import { PieceCache, type CacheTorrent } from '../../bt_server/lean/pieceCache.ts'
 import { RequestQueue } from '../../bt_server/lean/requestQueue.ts'
 import { UnchokeSlots } from '../../bt_server/lean/unchokeSlots.ts'
-import { MessageParser } from '../../bt_server/wire/parser.ts'
+import { MessageParser } from '../../src/bittorrent/wire/parser.ts'
 
 // ---- request queue ----------------------------------------------------------------------------
 

@@ -5,8 +5,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createDiffieHellman, randomBytes } from 'node:crypto'
-import { buildHandshake } from '../../bt_server/wire/handshake.ts'
-import { CRYPTO_PLAINTEXT, mseInitiatorForTests, mseKeyExchange, mseTorrentKey, MseResponder } from '../../bt_server/wire/mse.ts'
+import { buildHandshake } from '../../src/bittorrent/wire/handshake.ts'
+import { CRYPTO_PLAINTEXT, mseInitiatorForTests, mseKeyExchange, mseTorrentKey, MseResponder } from '../../src/bittorrent/wire/mse.ts'
 
 const MSE_PRIME = Buffer.from(
   'FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A63A36210000000000090563',

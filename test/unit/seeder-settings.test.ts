@@ -20,8 +20,8 @@ import { findSeedable, type Seedable } from '../../bt_server/seedRepository.ts'
 import { SeedSync, type SeedEngine } from '../../bt_server/seedSync.ts'
 import { loadConfig } from '../../src/config.ts'
 import { openDatabase, type Db } from '../../src/db/client.ts'
-import { buildTorrent, decodeTorrent } from '../../src/torrent/builder.ts'
-import { hashFile } from '../../src/torrent/hashFile.ts'
+import { buildTorrent, decodeTorrent } from '../../src/bittorrent/metainfo.ts'
+import { hashFile } from '../../src/bittorrent/hashFile.ts'
 import { withTrackers } from '../helpers/torrentTrackers.ts'
 
 interface Wire extends Duplex {

@@ -4,14 +4,14 @@
 // connection caps.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { addressKey } from '../../src/tracker/protocol/compactAddress.ts'
+import { addressKey } from '../../src/bittorrent/address.ts'
 import { RateLimiter } from '../../src/tracker/rateLimiter.ts'
 import { CompletionLedger } from '../../src/tracker/completionLedger.ts'
 import { SwarmStore } from '../../src/tracker/swarmStore.ts'
 import { OwnerIndex, type Owner } from '../../src/tracker/peerOwners.ts'
-import { parseWsRequest, wsFailureReply } from '../../src/tracker/protocol/wsRequests.ts'
+import { parseWsRequest, wsFailureReply } from '../../src/bittorrent/tracker/ws.ts'
 import { ConnectionCaps } from '../../src/tracker/connectionCaps.ts'
-import { TrackerProtocolError } from '../../src/tracker/protocol/errors.ts'
+import { TrackerProtocolError } from '../../src/bittorrent/errors.ts'
 
 const H1 = 'aa'.repeat(20)
 const H2 = 'bb'.repeat(20)
