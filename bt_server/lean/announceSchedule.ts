@@ -4,6 +4,7 @@
 // `ratePerSecond` announces per second), so a thousand torrents added at start-up reach the
 // site's tracker spread over time instead of tripping its per-address rate limit. Pure: the
 // caller passes the clock and runs the announces.
+import type { AnnounceEvent } from '../../src/bittorrent/tracker/announce.ts'
 export interface ScheduleOptions {
   ratePerSecond: number
   minIntervalMs: number
@@ -21,7 +22,7 @@ export const DEFAULT_SCHEDULE: ScheduleOptions = {
 }
 
 export type AnnounceOutcome = { ok: true; intervalSec: number; minIntervalSec?: number } | { ok: false }
-export interface DueAnnounce { key: string; event: 'started' | 'update' }
+export interface DueAnnounce { key: string; event: Extract<AnnounceEvent, 'started' | 'update'> }
 
 interface Job { key: string; lane: Lane; dueAt: number; version: number; inFlight: boolean; removed: boolean; started: boolean; failures: number }
 interface HeapItem { dueAt: number; job: Job; version: number }

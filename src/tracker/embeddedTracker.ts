@@ -21,6 +21,7 @@ import { TrackerMetrics, renderMetrics, type RejectReason, type Transport } from
 import { addressKey, normalizeAddress } from '../bittorrent/address.ts'
 import { parseWsRequest, wsFailureReply } from '../bittorrent/tracker/ws.ts'
 import { TrackerProtocolError } from '../bittorrent/errors.ts'
+import type { AnnounceEvent } from '../bittorrent/tracker/announce.ts'
 import { forwardedFor } from './httpTransport.ts'
 
 export interface SwarmCounts { seeders: number; leechers: number }
@@ -65,7 +66,7 @@ export interface PeerAnnouncement {
   port: number
   left: number
   downloaded: number
-  event: 'started' | 'completed' | 'stopped' | 'paused' | 'update'
+  event: AnnounceEvent
   numwant: number
   wantPeerList?: boolean
 }
