@@ -78,7 +78,7 @@ export class AnnounceSchedule {
   /** Records an announce's outcome and schedules the job's next one. */
   done(key: string, now: number, outcome: AnnounceOutcome): void {
     const job = this.jobs.get(key)
-    if (!job || !job.inFlight) return
+    if (!job?.inFlight) return
     job.inFlight = false
     if (outcome.ok) {
       job.started = true
