@@ -12,7 +12,7 @@ export interface ScheduleOptions {
   retryMaxMs: number
 }
 
-export const DEFAULT_SCHEDULE: ScheduleOptions = {
+const DEFAULT_SCHEDULE: ScheduleOptions = {
   ratePerSecond: 8, // the site tracker allows 600 per minute per address; leave room for others on it
   minIntervalMs: 60_000,
   maxIntervalMs: 3_600_000,
