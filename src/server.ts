@@ -175,7 +175,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
 const SEEDER_PASSTHROUGH = /^(SEEDER_.*|PATH|HOME|USER|LANG|LC_[A-Z]+|TZ|TMPDIR|NODE_OPTIONS|NODE_EXTRA_CA_CERTS|UV_THREADPOOL_SIZE)$/
 
 /** The seeder child reads the same storage and database as this web app, whatever env started it. */
-export function seederEnv(config: Config, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+function seederEnv(config: Config, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const passed = Object.fromEntries(Object.entries(env).filter(([name]) => SEEDER_PASSTHROUGH.test(name)))
   return {
     ...passed,

@@ -26,7 +26,7 @@ export class AddressBook<P> {
   /** `handshaking`: it left before finishing its handshake. */
   remove(key: string, p: P, handshaking: boolean): void {
     const e = this.byKey.get(key)
-    if (!e || !e.peers.delete(p)) return
+    if (!e?.peers.delete(p)) return
     if (handshaking && e.handshaking > 0) e.handshaking--
     if (e.peers.size === 0) this.byKey.delete(key)
   }

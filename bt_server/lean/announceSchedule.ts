@@ -13,7 +13,7 @@ export interface ScheduleOptions {
   retryMaxMs: number
 }
 
-export const DEFAULT_SCHEDULE: ScheduleOptions = {
+const DEFAULT_SCHEDULE: ScheduleOptions = {
   ratePerSecond: 8, // the site tracker allows 600 per minute per address; leave room for others on it
   minIntervalMs: 60_000,
   maxIntervalMs: 3_600_000,
@@ -79,7 +79,7 @@ export class AnnounceSchedule {
   /** Records an announce's outcome and schedules the job's next one. */
   done(key: string, now: number, outcome: AnnounceOutcome): void {
     const job = this.jobs.get(key)
-    if (!job || !job.inFlight) return
+    if (!job?.inFlight) return
     job.inFlight = false
     if (outcome.ok) {
       job.started = true

@@ -10,11 +10,11 @@ export const WINDOW_BYTES = WINDOW_BLOCKS * BLOCK // 256 KiB
 export const SLOT = PIECE_HEADER_LENGTH + BLOCK
 export const WINDOW_BUFFER_BYTES = WINDOW_BLOCKS * SLOT
 /** Largest request we serve (clients use 16 KiB; some allow up to 128 KiB). */
-export const MAX_REQUEST = 128 * 1024
+const MAX_REQUEST = 128 * 1024
 
 export interface Geometry { size: number; pieceLength: number; pieceCount: number }
 
-export function pieceSize(g: Geometry, index: number): number {
+function pieceSize(g: Geometry, index: number): number {
   return index === g.pieceCount - 1 ? g.size - index * g.pieceLength : g.pieceLength
 }
 
@@ -53,7 +53,7 @@ export function windowCount(g: Geometry): number {
 }
 
 /** Length of block `b` of window `w` (only the file's last block is short). */
-export function blockLength(g: Geometry, w: number, b: number): number {
+function blockLength(g: Geometry, w: number, b: number): number {
   return Math.min(BLOCK, g.size - (w * WINDOW_BYTES + b * BLOCK))
 }
 

@@ -23,7 +23,7 @@ import { RequestQueue } from './requestQueue.ts'
 import type { LeanTorrent } from './torrents.ts'
 
 /** Requests a peer may have queued with us (also announced as BEP 10 `reqq`). */
-export const QUEUE_CAP = 250
+const QUEUE_CAP = 250
 /** While the total of all peers' output is over its bound, peers with this much queued wait too. */
 const TOTAL_SHARE_FLOOR = 64 * 1024
 /** What one ut_metadata reply being prepared counts for (a 16 KiB piece and its header). */

@@ -30,7 +30,7 @@ export async function ensureStorage(paths: StoragePaths): Promise<void> {
 
 const STORED_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/
 
-export function isStoredName(name: string): boolean {
+function isStoredName(name: string): boolean {
   return STORED_NAME.test(name) && !name.includes('..')
 }
 

@@ -14,7 +14,7 @@ import { detectContainer, SNIFF_BYTES, type Container } from './sniff.ts'
 import { incomingPartPath, type StoragePaths } from './storage.ts'
 import { RECLAIM_EVERY_BYTES, reclaimUploadBuffers } from './reclaim.ts'
 
-export interface StreamedPieces { pieceLength: number; pieces: Buffer }
+interface StreamedPieces { pieceLength: number; pieces: Buffer }
 
 export interface ReceivedFile {
   path: string

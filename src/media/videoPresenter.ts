@@ -6,7 +6,7 @@ import type { SiteUrls } from '../siteUrls.ts'
 import { torrentLinks } from './torrentLinks.ts'
 import type { VideoRow } from './videoRepository.ts'
 
-export interface SwarmView { seeders: number; leechers: number; completed: number }
+interface SwarmView { seeders: number; leechers: number; completed: number }
 
 export interface VideoJson {
   id: string

@@ -34,8 +34,6 @@ export const countVideos = (db: Db) => db.video.count()
 
 export const deleteVideo = (db: Db, id: string) => db.video.deleteMany({ where: { id } })
 
-export const findVideosByStatus = (db: Db, status: string) => db.video.findMany({ where: { status }, include: withTorrent })
-
 export const findReadyVideosWithoutTorrent = (db: Db) =>
   db.video.findMany({ where: { status: 'ready', torrent: null }, include: withTorrent })
 

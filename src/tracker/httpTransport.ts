@@ -36,7 +36,10 @@ export function handleTrackerHttp(tracker: EmbeddedTracker, req: IncomingMessage
     if (path === '/announce') {
       const a = parseAnnounceQuery(query)
       const out = tracker.announce({ ...a, wantPeerList: !a.compact }, address, 'http')
-      if (!out.ok) return send(res, failureReply(out.reason)), true
+      if (!out.ok) {
+        send(res, failureReply(out.reason))
+        return true
+      }
       send(res, announceReply({
         interval: out.interval, minInterval: out.minInterval, complete: out.complete, incomplete: out.incomplete,
         downloaded: out.downloaded, peers4: out.peers4, peers6: out.peers6, compact: a.compact,

@@ -15,7 +15,7 @@ export interface SwarmNow { seeders: number; leechers: number; completed: number
 export interface HistoryPoint { at: number; seeders: number; leechers: number }
 
 /** The part of EmbeddedTracker this needs. */
-export interface TrackerCounts {
+interface TrackerCounts {
   counts(infoHash: string): SwarmCounts
   completed(infoHash: string): number
   isAllowed(infoHash: string): boolean

@@ -33,7 +33,7 @@ test('log in, upload through the form, and watch and seek the video on its page'
   const mediaResponses: { status: number; range: string | undefined; contentRange: string | undefined }[] = []
   page.on('response', (res) => {
     if (!new URL(res.url()).pathname.startsWith('/media/')) return
-    mediaResponses.push({ status: res.status(), range: res.request().headers()['range'], contentRange: res.headers()['content-range'] })
+    mediaResponses.push({ status: res.status(), range: res.request().headers().range, contentRange: res.headers()['content-range'] })
   })
 
   // Log in; the upload page sends a visitor without a session to the login form and back.

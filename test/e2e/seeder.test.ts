@@ -7,19 +7,14 @@
 // test run tests the webtorrent one instead.
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import net from 'node:net'
-import { tmpdir } from 'node:os'
+import { randomBytes } from 'node:crypto'
+import { open, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { decodeTorrent, stripWebSeeds } from '../../src/bittorrent/metainfo.ts'
-import { freePort, startTestServer, type TestServer } from '../helpers/server.ts'
-import { makeVideo } from '../helpers/media.ts'
-import { announceQuery, getJson, trackerGet, btext, uploadOk, waitFor, type VideoJson } from '../helpers/http.ts'
-import { runAria2c, type Aria2Result } from '../helpers/aria2.ts'
+import { freePort, type TestServer } from '../helpers/server.ts'
+import { announceQuery, trackerGet, btext, waitFor } from '../helpers/http.ts'
 import { apiSwarm, encodeInfoHash } from '../helpers/swarm.ts'
 import { startTransmission } from '../helpers/transmission.ts'
-import { aria2cFromSeeder, health, magnetWithoutWebSeed, peerHandshake, seederReady, sha256, sleep, startSeededServer, torrentWithoutWebSeed, uploadClip, waitHealth, workDir, type Upload } from '../helpers/seededSite.ts'
+import { aria2cFromSeeder, magnetWithoutWebSeed, peerHandshake, seederReady, sleep, startSeededServer, torrentWithoutWebSeed, uploadClip, waitHealth, workDir, type Upload } from '../helpers/seededSite.ts'
 
 // ---- transmission-cli -------------------------------------------------------------------------
 

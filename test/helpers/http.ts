@@ -73,7 +73,9 @@ export function sql<T = any>(target: TestServer | string, query: string, ...para
   const db = new Database(typeof target === 'string' ? target : target.services.config.databaseFile)
   try {
     const stmt = db.prepare(query)
-    return (stmt.reader ? stmt.all(...params) : (stmt.run(...params), [])) as T[]
+    if (stmt.reader) return stmt.all(...params) as T[]
+    stmt.run(...params)
+    return []
   } finally {
     db.close()
   }

@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import net from 'node:net'
-import type { TestServer } from './server.ts'
 
 /** VmRSS of a process in MB. */
 export async function rssMb(pid: number): Promise<number> {

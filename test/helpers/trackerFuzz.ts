@@ -130,19 +130,19 @@ export function httpCase(rng: Rng, hash: string): HttpCase {
       break
     }
     case 7: { // bad percent escape in the info_hash (or anywhere)
-      let escape = rng.pick(BAD_ESCAPE)
+      let badEscape = rng.pick(BAD_ESCAPE)
       if (rng.chance(0.6)) {
         // An announce names one infohash: any change to it makes it malformed or unknown.
-        if (kind === 'scrape') escape = rng.pick(NEVER_VALID_ESCAPE)
+        if (kind === 'scrape') badEscape = rng.pick(NEVER_VALID_ESCAPE)
         const i = idx('info_hash')
         const v = ps[i]![1]
         const at = rng.int(v.length + 1)
-        ps[i] = ['info_hash', v.slice(0, at) + escape + v.slice(at)]
-        query = join(ps); expect = 'fail'; what = `bad escape ${escape} in info_hash`
+        ps[i] = ['info_hash', v.slice(0, at) + badEscape + v.slice(at)]
+        query = join(ps); expect = 'fail'; what = `bad escape ${badEscape} in info_hash`
       } else {
         const q = join(ps)
         const at = rng.int(q.length + 1)
-        query = q.slice(0, at) + escape + q.slice(at); expect = 'any'; what = `bad escape ${escape}`
+        query = q.slice(0, at) + badEscape + q.slice(at); expect = 'any'; what = `bad escape ${badEscape}`
       }
       break
     }

@@ -58,7 +58,7 @@ test('every page runs in Chromium without a CSP violation', { timeout: 90_000 },
   // The video page: the player loads the file, the script polls the counts (every 5 s).
   const polled = page.waitForResponse((r) => r.url().endsWith(`/api/videos/${video.id}/swarm`), { timeout: 15_000 })
   await page.goto(`${server.url}/videos/${video.id}`)
-  await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement | null)?.readyState! >= 1, undefined, { timeout: 15_000 })
+  await page.waitForFunction(() => ((document.querySelector('video') as HTMLVideoElement | null)?.readyState ?? 0) >= 1, undefined, { timeout: 15_000 })
   assert.equal((await polled).status(), 200)
   assert.deepEqual(violations, [])
 })
