@@ -19,11 +19,11 @@ export interface Settings {
   privateTorrents: boolean
 }
 
-export type SettingField = keyof Settings
-export const SETTING_FIELDS: readonly SettingField[] = ['bittorrentEnabled', 'trackerUrls', 'webSeedEnabled', 'privateTorrents']
+type SettingField = keyof Settings
+const SETTING_FIELDS: readonly SettingField[] = ['bittorrentEnabled', 'trackerUrls', 'webSeedEnabled', 'privateTorrents']
 
 /** Fields GET /api/settings adds that PUT ignores, so a GET body can be sent back as it is. */
-export const READ_ONLY_FIELDS = ['siteTrackerUrl', 'backfill', 'rewrite'] as const
+const READ_ONLY_FIELDS = ['siteTrackerUrl', 'backfill', 'rewrite'] as const
 
 const TRACKER_PROTOCOLS = new Set(['http:', 'https:', 'udp:', 'ws:', 'wss:'])
 
@@ -44,7 +44,7 @@ const settingsInput = z.object({
   ...Object.fromEntries(READ_ONLY_FIELDS.map((f) => [f, z.unknown()])),
 }).partial().strict()
 
-export function defaultSettings(publicUrl: string): Settings {
+function defaultSettings(publicUrl: string): Settings {
   return { bittorrentEnabled: true, trackerUrls: [`${publicUrl}/announce`], webSeedEnabled: true, privateTorrents: false }
 }
 

@@ -22,7 +22,7 @@ export interface AuthLimits {
 }
 
 const SESSION_TTL_MS = 14 * 24 * 3600 * 1000
-export const ADMIN_USERNAME = 'admin'
+const ADMIN_USERNAME = 'admin'
 const UNLIMITED: AuthLimits = { maxFailures: 0, failureWindowSeconds: 60, throttleMaxAddresses: 1, maxConcurrentHashes: 64, hashQueue: 10_000 }
 
 export class AuthService {

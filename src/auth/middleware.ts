@@ -8,7 +8,7 @@ import type { AuthService, CurrentUser, LoginSession } from './authService.ts'
 
 export const SESSION_COOKIE = 'seedcast_session'
 
-export function readCookie(req: Request, name: string): string | undefined {
+function readCookie(req: Request, name: string): string | undefined {
   const header = req.headers.cookie
   // A value that is not valid percent-encoding comes back as sent, and so matches no session
   // (it was a 500 on every page).

@@ -51,7 +51,7 @@ export async function writeTorrentFile(source: TorrentSource, hashed: { pieceLen
 }
 
 /** The temporary name writeFileAtomic uses; the start-up check removes leftovers. */
-export const atomicTempPath = (file: string) => path.join(path.dirname(file), `.${path.basename(file)}.tmp`)
+const atomicTempPath = (file: string) => path.join(path.dirname(file), `.${path.basename(file)}.tmp`)
 
 /**
  * Write to a temporary file, fsync it, rename it over the target, fsync the folder: a reader

@@ -6,7 +6,7 @@
 // out by a few addresses that filled it; a newcomer from a biggest holder is refused. Pure.
 export interface ConnectionCapsOptions { max: number; maxPerAddress: number }
 
-export type ConnectionRefusal = 'ws_connections' | 'ws_connections_per_address'
+type ConnectionRefusal = 'ws_connections' | 'ws_connections_per_address'
 
 /** Admitted (and if `evict` is set, the caller must close one connection of that address), or refused. */
 export type ConnectionVerdict = { ok: true; evict?: string } | { ok: false; reason: ConnectionRefusal }

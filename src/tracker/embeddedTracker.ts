@@ -48,7 +48,7 @@ export interface TrackerOptions {
 }
 
 // Defaults when an option is left out (config.ts has the same ones for the env settings).
-export const TRACKER_DEFAULTS = {
+const TRACKER_DEFAULTS = {
   maxPeers: 200_000,
   maxPeersPerAddress: 16,
   completionsPerAddress: 3,

@@ -9,7 +9,6 @@ import { DAY_MS, HOUR_MS, RETENTION, bucketStart, onePerBucket, samplesToDelete 
 
 export const HISTORY_RANGES = { '24h': DAY_MS, '30d': 30 * DAY_MS } as const
 export type HistoryRange = keyof typeof HISTORY_RANGES
-export const isHistoryRange = (v: unknown): v is HistoryRange => typeof v === 'string' && Object.hasOwn(HISTORY_RANGES, v)
 
 export interface SwarmNow { seeders: number; leechers: number; completed: number; updatedAt: Date }
 export interface HistoryPoint { at: number; seeders: number; leechers: number }

@@ -37,7 +37,7 @@ export interface WsConnection {
 export type WsEvent = 'start' | 'update' | 'complete' | 'stop' | 'pause'
 
 /** A bound this file applies itself, by the name /metrics counts it under. */
-export type WsBound = 'ws_message_too_big' | 'ws_bad_frame' | 'ws_slow_reader' | 'ws_idle'
+type WsBound = 'ws_message_too_big' | 'ws_bad_frame' | 'ws_slow_reader' | 'ws_idle'
 
 /** A scrape's counts for one torrent (infohash as hex). */
 export interface WsScrapeFile { infoHash: string; complete: number; incomplete: number; downloaded: number }

@@ -4,7 +4,7 @@
 // page was reached on.
 import type { RequestHandler } from 'express'
 
-export function contentSecurityPolicy(publicUrl: string): string {
+function contentSecurityPolicy(publicUrl: string): string {
   const site = new URL(publicUrl).origin
   return [
     "default-src 'self'",

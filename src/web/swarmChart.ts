@@ -14,7 +14,7 @@ export interface ChartOptions {
   maxGapMs?: number
 }
 
-export const CHART_SERIES = [
+const CHART_SERIES = [
   { key: 'seeders', label: 'Seeders', color: '#12805c' },
   { key: 'leechers', label: 'Downloaders', color: '#0b6bcb' },
 ] as const

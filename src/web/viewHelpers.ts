@@ -1,5 +1,5 @@
 // Formatting used by the templates. Escaping is EJS's `<%= %>`; nothing user-written goes through `<%-`.
-export function formatBytes(bytes: number): string {
+function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
   let value = bytes
   let unit = 0
@@ -7,7 +7,7 @@ export function formatBytes(bytes: number): string {
   return `${unit === 0 ? value : value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`
 }
 
-export function formatDate(iso: string): string {
+function formatDate(iso: string): string {
   return new Date(iso).toISOString().replace('T', ' ').slice(0, 16) + ' UTC'
 }
 

@@ -33,7 +33,7 @@ export interface AnnounceRequest {
   key?: string; // latin1 text of the decoded bytes
 }
 
-export const MAX_SCRAPE_HASHES = 100;
+const MAX_SCRAPE_HASHES = 100;
 const MAX_KEY_BYTES = 64;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 

@@ -6,7 +6,7 @@
 // build an object per reply, sort its keys and concatenate a Uint8Array per value.
 import { TrackerProtocolError } from '../errors.ts';
 
-export interface NonCompactPeer {
+interface NonCompactPeer {
   ip: string;
   port: number;
   peerId?: Buffer; // omitted when the client sent no_peer_id

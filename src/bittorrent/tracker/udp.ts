@@ -10,14 +10,13 @@ import { compactPeerList } from '../address.ts';
 import { TrackerProtocolError, TrackerReplyError } from '../errors.ts';
 import { DEFAULT_NUMWANT, type AnnounceEvent, type AnnounceParams, type AnnounceReply } from './announce.ts';
 
-export const PROTOCOL_ID = 0x41727101980n; // connect magic, bytes 0-7 of a connect request
+const PROTOCOL_ID = 0x41727101980n; // connect magic, bytes 0-7 of a connect request
 export const ACTION_CONNECT = 0;
 export const ACTION_ANNOUNCE = 1;
 export const ACTION_SCRAPE = 2;
 export const ACTION_ERROR = 3;
-export const CONNECT_REQUEST_LENGTH = 16;
-export const ANNOUNCE_REQUEST_LENGTH = 98; // BEP 41 options may follow; ignored
-export const SCRAPE_REQUEST_MIN_LENGTH = 36;
+const CONNECT_REQUEST_LENGTH = 16;
+const ANNOUNCE_REQUEST_LENGTH = 98; // BEP 41 options may follow; ignored
 // 16 + 74 * 20 + 28 (IPv4+UDP headers) = 1524 bytes: about the most that fits a 1500-byte MTU,
 // and the reply (8 + 74 * 12 bytes) stays small too.
 export const MAX_SCRAPE_HASHES = 74;
@@ -26,12 +25,12 @@ export const MAX_SCRAPE_HASHES = 74;
 const EVENTS: readonly AnnounceEvent[] = ['update', 'completed', 'started', 'stopped'];
 const EVENT_CODES: Record<AnnounceEvent, number> = { update: 0, completed: 1, started: 2, stopped: 3, paused: 0 };
 
-export interface UdpConnectRequest {
+interface UdpConnectRequest {
   action: 'connect';
   transactionId: number;
 }
 
-export interface UdpAnnounceRequest {
+interface UdpAnnounceRequest {
   action: 'announce';
   connectionId: Buffer; // 8 bytes, a copy
   transactionId: number;
@@ -47,7 +46,7 @@ export interface UdpAnnounceRequest {
   port: number;
 }
 
-export interface UdpScrapeRequest {
+interface UdpScrapeRequest {
   action: 'scrape';
   connectionId: Buffer;
   transactionId: number;

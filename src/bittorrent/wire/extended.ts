@@ -9,8 +9,8 @@ export const EXTENDED_HANDSHAKE_ID = 0
 export const OUR_UT_METADATA_ID = 1
 export const METADATA_PIECE_SIZE = 16 * 1024
 export const METADATA_REQUEST = 0
-export const METADATA_DATA = 1
-export const METADATA_REJECT = 2
+const METADATA_DATA = 1
+const METADATA_REJECT = 2
 
 export interface ExtendedHandshake {
   /** Extension name -> the id the sender wants for it; 0 means disabled. */

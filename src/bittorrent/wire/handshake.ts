@@ -5,8 +5,6 @@ import { WireError } from '../errors.ts'
 
 export const PROTOCOL = Buffer.from('\x13BitTorrent protocol', 'latin1') // length byte included
 export const HANDSHAKE_LENGTH = 68
-/** Bytes up to the end of the infohash: enough to pick the torrent. */
-export const HANDSHAKE_INFOHASH_END = 48
 
 export interface Handshake {
   infoHash: Buffer // 20 bytes

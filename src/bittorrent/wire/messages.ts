@@ -3,22 +3,22 @@
 // length 0 is a keep-alive.
 import { WireError } from '../errors.ts'
 
-export const MSG_CHOKE = 0
-export const MSG_UNCHOKE = 1
-export const MSG_INTERESTED = 2
-export const MSG_NOT_INTERESTED = 3
-export const MSG_HAVE = 4
-export const MSG_BITFIELD = 5
-export const MSG_REQUEST = 6
-export const MSG_PIECE = 7
-export const MSG_CANCEL = 8
-export const MSG_PORT = 9
-export const MSG_SUGGEST = 0x0d
-export const MSG_HAVE_ALL = 0x0e
-export const MSG_HAVE_NONE = 0x0f
-export const MSG_REJECT = 0x10
-export const MSG_ALLOWED_FAST = 0x11
-export const MSG_EXTENDED = 20
+const MSG_CHOKE = 0
+const MSG_UNCHOKE = 1
+const MSG_INTERESTED = 2
+const MSG_NOT_INTERESTED = 3
+const MSG_HAVE = 4
+const MSG_BITFIELD = 5
+const MSG_REQUEST = 6
+const MSG_PIECE = 7
+const MSG_CANCEL = 8
+const MSG_PORT = 9
+const MSG_SUGGEST = 0x0d
+const MSG_HAVE_ALL = 0x0e
+const MSG_HAVE_NONE = 0x0f
+const MSG_REJECT = 0x10
+const MSG_ALLOWED_FAST = 0x11
+const MSG_EXTENDED = 20
 
 /** Bytes before the block in a piece message: length, id, index, begin. */
 export const PIECE_HEADER_LENGTH = 13
