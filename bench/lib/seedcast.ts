@@ -107,7 +107,7 @@ export async function stopSeedcast(s: Seedcast): Promise<void> {
 export interface VideoJson { id: string; fileUrl: string; size: number; status: string; torrent: { infoHash: string; torrentUrl: string; pieceLength?: number } | null }
 
 /** Uploads one file through POST /api/videos; resolves when the 201 has arrived. */
-export async function uploadVideo(s: Seedcast, fields: { title: string; description?: string }, file: Blob, fileName: string): Promise<{ video: VideoJson; at: number }> {
+export async function uploadVideo(s: { url: string }, fields: { title: string; description?: string }, file: Blob, fileName: string): Promise<{ video: VideoJson; at: number }> {
   const form = new FormData()
   form.append('title', fields.title)
   if (fields.description !== undefined) form.append('description', fields.description)
