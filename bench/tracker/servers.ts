@@ -7,7 +7,7 @@ import path from 'node:path'
 import bencode from 'bencode'
 import { mp4Header } from '../lib/media.ts'
 import { freePort, freeUdpPort } from '../lib/ports.ts'
-import { collect, isRunning, keepLines, programPath, sleep, spawnChild } from '../lib/processes.ts'
+import { collect, isRunning, keepLines, programPath, spawnChild, waitFor } from '../lib/processes.ts'
 import { startSeedcast, uploadVideo } from '../lib/seedcast.ts'
 import { SERVER_CPU, SERVER_NODE_ARGS, type TrackerName, type Transport } from './config.ts'
 
@@ -53,17 +53,14 @@ export async function uploadClip(server: Server): Promise<string> {
 export async function startBittorrentTracker(mode: Transport): Promise<Server> {
   const child = spawnChild(process.execPath, [programPath('bittorrent-tracker-server.mjs')], { cpu: SERVER_CPU, env: { ...process.env, BT_MODE: mode } })
   const logs: string[] = []
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bittorrent-tracker (${mode}) did not start within 15 s: ${logs.join('\n')}`)), 15_000)
-    let out = ''
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d
-      const m = /\{"port":(\d+)\}/.exec(out)
-      if (m) { clearTimeout(timer); resolve(Number(m[1])) }
-    })
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => logs.push(d))
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`bittorrent-tracker (${mode}) exited (${code}): ${logs.join('')}`)) })
-  })
+  let out = ''
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d })
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => logs.push(d))
+  const port = await waitFor(`bittorrent-tracker (${mode}) to listen`, 15_000, () => {
+    if (!isRunning(child)) throw new Error(`bittorrent-tracker (${mode}) exited (${child.exitCode ?? child.signalCode}): ${logs.join('')}`)
+    const m = /\{"port":(\d+)\}/.exec(out)
+    return m ? Number(m[1]) : undefined
+  }, 50)
   return { name: 'bittorrent-tracker', child, pid: child.pid!, ...(mode === 'http' ? { httpPort: port } : { udpPort: port }), logs }
 }
 
@@ -113,23 +110,25 @@ async function checkHttp(server: Server, infoHash: string): Promise<string> {
 
 export async function checkHttpWithRetry(server: Server, infoHash: string): Promise<string> {
   // opentracker loads its whitelist in the background a moment after start.
-  const deadline = performance.now() + 10_000
-  for (;;) {
+  let last = ''
+  return waitFor(`an announce reply from ${server.name} over HTTP`, 10_000, async () => {
     try {
       return await checkHttp(server, infoHash)
     } catch (err) {
-      if (performance.now() > deadline || !isRunning(server.child)) throw new Error(`${(err as Error).message}\n${server.logs.join('\n')}`)
-      await sleep(250)
+      last = (err as Error).message
+      if (!isRunning(server.child)) throw err
+      return undefined
     }
-  }
+  }, 250).catch((err: Error) => { throw new Error(`${last || err.message}\n${server.logs.join('\n')}`) })
 }
 
 export async function checkUdp(server: Server, infoHash: string): Promise<string> {
-  const deadline = performance.now() + 10_000
-  for (;;) {
+  let last = ''
+  return waitFor(`an announce reply from ${server.name} over UDP`, 10_000, async () => {
     const r = await collect(spawnChild(process.execPath, ['bench/udp-load.ts', '--port', String(server.udpPort), '--info-hash', infoHash, '--check']))
     if (r.code === 0) return r.stdout.trim()
-    if (performance.now() > deadline || !isRunning(server.child)) throw new Error(`${server.name} UDP check failed: ${r.stdout.trim()} ${r.stderr.trim()}`)
-    await sleep(250)
-  }
+    last = `${r.stdout.trim()} ${r.stderr.trim()}`
+    if (!isRunning(server.child)) throw new Error(last)
+    return undefined
+  }, 250).catch((err: Error) => { throw new Error(`${server.name} UDP check failed: ${last || err.message}`) })
 }
