@@ -2,10 +2,10 @@
 // as a child process on free loopback ports, with its data in a folder of the benchmark's.
 import type { ChildProcess } from 'node:child_process'
 import { NODE_FLAGS } from '../../src/runtimeFlags.ts'
-import { onExit } from './cleanup.ts'
+import { onCleanup, onExit } from './cleanup.ts'
 import { freePort } from './ports.ts'
 import { envHas, pidAlive, processTree } from './procfs.ts'
-import { keepLines, now, sleep, spawnChild, stopChild, waitFor } from './processes.ts'
+import { isRunning, keepLines, now, sleep, spawnChild, stopChild, waitFor } from './processes.ts'
 
 export const ADMIN_PASSWORD = 'bench-password-123'
 export const authHeader = 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')
@@ -65,6 +65,7 @@ export async function startSeedcast(opts: StartOptions): Promise<Seedcast> {
   const child = spawnChild(process.execPath, [...NODE_FLAGS, ...(opts.nodeArgs ?? []), 'src/main.ts'], { env, cpu: opts.cpu })
   const logs = keepLines(child, opts.logLines)
   const s: Seedcast = { child, pid: child.pid!, port, url, seederPort, storageDir: opts.storageDir, logs, seederPids: new Set() }
+  onCleanup(() => stopSeedcast(s)) // a no-op when the benchmark stopped it already
   await waitFor('Seedcast to answer /healthz', 60_000, async () => {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`server exited during start-up (${child.signalCode ?? `exit ${child.exitCode}`}):\n${logs.join('\n')}`)
@@ -93,7 +94,7 @@ export function noteSeeder(s: Seedcast, pid: number): void {
 
 /** Stops the web app; then makes sure its seeder processes are gone too. */
 export async function stopSeedcast(s: Seedcast): Promise<void> {
-  for (const pid of processTree(s.pid).slice(1)) s.seederPids.add(pid)
+  if (isRunning(s.child)) for (const pid of processTree(s.pid).slice(1)) s.seederPids.add(pid)
   await stopChild(s.child)
   for (const pid of s.seederPids) {
     const deadline = now() + 5000
