@@ -19,6 +19,8 @@
 // announce reply (action 1).
 import dgram from 'node:dgram'
 import { parseArgs } from 'node:util'
+import { sleep } from './lib/processes.ts'
+import { ACTION_ANNOUNCE, ACTION_CONNECT, ACTION_ERROR, announceRequest, connectRequest } from './lib/udpPackets.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -48,10 +50,6 @@ const CONNECT_RETRY_MS = 500
 if (!Number.isInteger(PORT) || PORT <= 0 || PORT > 65535) throw new Error('--port: expected a UDP port')
 if (INFO_HASH.length !== 20) throw new Error('--info-hash: expected 40 hex digits')
 
-const PROTOCOL_ID = 0x41727101980n
-const ACTION_CONNECT = 0
-const ACTION_ANNOUNCE = 1
-const ACTION_ERROR = 3
 const CONNECT_TX = 0x80000000 // connect transaction ids have the top bit set; announces never do
 const SLOT_BITS = 8 // announce transaction id: generation << 8 | slot
 const MAX_SLOTS = 1 << SLOT_BITS
@@ -67,30 +65,14 @@ function rand(): number {
   return seed
 }
 
-// Fixed part of every announce: action, info_hash, downloaded, uploaded, event 0, ip 0, numwant 50.
-const TEMPLATE = Buffer.alloc(98)
-TEMPLATE.writeUInt32BE(ACTION_ANNOUNCE, 8)
-INFO_HASH.copy(TEMPLATE, 16)
-TEMPLATE.writeInt32BE(50, 92)
+const peerId = Buffer.alloc(20) // refilled per announce; announceRequest copies it
 
-function connectPacket(tx: number): Buffer {
-  const b = Buffer.alloc(16)
-  b.writeBigUInt64BE(PROTOCOL_ID, 0)
-  b.writeUInt32BE(ACTION_CONNECT, 8)
-  b.writeUInt32BE(tx, 12)
-  return b
-}
-
+// A fresh random peer_id, port, key and left (a third are seeders) per announce; numwant 50.
 function announcePacket(connId: Buffer, tx: number): Buffer {
-  const b = Buffer.allocUnsafe(98) // fresh each time: dgram may still hold the last one
-  TEMPLATE.copy(b, 0)
-  connId.copy(b, 0)
-  b.writeUInt32BE(tx, 12)
-  for (let off = 36; off < 56; off += 4) b.writeUInt32BE(rand(), off) // peer_id
-  b.writeUInt32BE(rand() % 3 === 0 ? 0 : 1048576, 68) // left (high word stays 0)
-  b.writeUInt32BE(rand(), 88) // key
-  b.writeUInt16BE(1024 + (rand() % 64512), 96) // port
-  return b
+  for (let off = 0; off < 20; off += 4) peerId.writeUInt32BE(rand(), off)
+  const left = rand() % 3 === 0 ? 0 : 1048576
+  const key = rand()
+  return announceRequest(connId, tx, INFO_HASH, peerId, 1024 + (rand() % 64512), { left, key, numwant: 50 })
 }
 
 // Round trips in a histogram of 5 us buckets up to 1 s (the last bucket takes the rest).
@@ -146,7 +128,7 @@ class Client {
   sendConnect(now: number): void {
     this.connectTx = (CONNECT_TX | (rand() & 0x7fffffff)) >>> 0
     this.connectSentAt = now
-    this.sock.send(connectPacket(this.connectTx))
+    this.sock.send(connectRequest(this.connectTx))
   }
 
   sendAnnounce(slot: number, now: number): void {
@@ -215,7 +197,6 @@ class Client {
 }
 
 let stopping = false
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 async function check(): Promise<number> {
   const c = new Client(1)

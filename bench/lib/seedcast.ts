@@ -1,0 +1,131 @@
+// A real Seedcast server (node src/main.ts, the web app; it forks its seeder unless SEEDER=off)
+// as a child process on free loopback ports, with its data in a folder of the benchmark's.
+import type { ChildProcess } from 'node:child_process'
+import { NODE_FLAGS } from '../../src/runtimeFlags.ts'
+import { onCleanup, onExit } from './cleanup.ts'
+import { freePort } from './ports.ts'
+import { envHas, pidAlive, processTree } from './procfs.ts'
+import { isRunning, keepLines, now, sleep, spawnChild, stopChild, waitFor } from './processes.ts'
+
+export const ADMIN_PASSWORD = 'bench-password-123'
+export const authHeader = 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')
+
+export interface Health { ok: boolean; seeder: { state: string; pid: number | null; seeding: number | null; port: number | null; problems?: unknown[] } }
+
+export interface Seedcast {
+  child: ChildProcess
+  /** The web app's pid. */
+  pid: number
+  port: number
+  url: string
+  seederPort: number
+  storageDir: string
+  logs: string[]
+  /** Seeder processes seen (stopped with the server). */
+  seederPids: Set<number>
+}
+
+export interface StartOptions {
+  storageDir: string
+  /** Settings on top of the ports, storage and admin password. */
+  env?: NodeJS.ProcessEnv
+  /** Extra node flags (before src/main.ts). */
+  nodeArgs?: string[]
+  /** taskset CPU list for the web app. */
+  cpu?: string
+  logLines?: number
+  /** Ready when /healthz answers 2xx and this holds (default: always). */
+  ready?: (h: Health) => boolean
+}
+
+// Seeders started by any server here; killed on exit when still ours (the web app stops its
+// seeder itself, unless it is killed).
+const allSeeders = new Map<number, string>()
+onExit(() => {
+  for (const [pid, storage] of allSeeders) {
+    if (envHas(pid, `STORAGE_DIR=${storage}`)) { try { process.kill(pid, 'SIGKILL') } catch { /* gone */ } }
+  }
+})
+
+export async function startSeedcast(opts: StartOptions): Promise<Seedcast> {
+  const port = await freePort()
+  const seederPort = await freePort() // not the fixed default 6881: another instance may hold it
+  const url = `http://127.0.0.1:${port}`
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: url,
+    STORAGE_DIR: opts.storageDir,
+    ADMIN_PASSWORD,
+    DATABASE_URL: '', // empty = unset: the SQLite file goes inside STORAGE_DIR
+    SEEDER_PORT: String(seederPort),
+    ...opts.env,
+  }
+  const child = spawnChild(process.execPath, [...NODE_FLAGS, ...(opts.nodeArgs ?? []), 'src/main.ts'], { env, cpu: opts.cpu })
+  const logs = keepLines(child, opts.logLines)
+  const s: Seedcast = { child, pid: child.pid!, port, url, seederPort, storageDir: opts.storageDir, logs, seederPids: new Set() }
+  onCleanup(() => stopSeedcast(s)) // a no-op when the benchmark stopped it already
+  await waitFor('Seedcast to answer /healthz', 60_000, async () => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`server exited during start-up (${child.signalCode ?? `exit ${child.exitCode}`}):\n${logs.join('\n')}`)
+    }
+    const res = await fetch(`${url}/healthz`).catch(() => undefined)
+    if (!res?.ok) return undefined
+    if (!opts.ready) return true
+    const h = (await res.json()) as Health
+    if (h.seeder.pid) noteSeeder(s, h.seeder.pid)
+    return opts.ready(h) ? true : undefined
+  })
+  return s
+}
+
+export async function getHealth(s: Seedcast): Promise<Health> {
+  const h = (await (await fetch(`${s.url}/healthz`)).json()) as Health
+  if (h.seeder.pid) noteSeeder(s, h.seeder.pid)
+  return h
+}
+
+/** Remembers a seeder process that belongs to this server's storage (stopped with it). */
+export function noteSeeder(s: Seedcast, pid: number): void {
+  s.seederPids.add(pid)
+  allSeeders.set(pid, s.storageDir)
+}
+
+/** Stops the web app; then makes sure its seeder processes are gone too. */
+export async function stopSeedcast(s: Seedcast): Promise<void> {
+  if (isRunning(s.child)) for (const pid of processTree(s.pid).slice(1)) s.seederPids.add(pid)
+  await stopChild(s.child)
+  for (const pid of s.seederPids) {
+    const deadline = now() + 5000
+    while (pidAlive(pid) && now() < deadline) await sleep(100)
+    if (pidAlive(pid) && envHas(pid, `STORAGE_DIR=${s.storageDir}`)) { try { process.kill(pid, 'SIGKILL') } catch { /* gone */ } }
+    allSeeders.delete(pid)
+  }
+  s.seederPids.clear()
+}
+
+export interface VideoJson { id: string; fileUrl: string; size: number; status: string; torrent: { infoHash: string; torrentUrl: string; pieceLength?: number } | null }
+
+/** Uploads one file through POST /api/videos; resolves when the 201 has arrived. */
+export async function uploadVideo(s: { url: string }, fields: { title: string; description?: string }, file: Blob, fileName: string): Promise<{ video: VideoJson; at: number }> {
+  const form = new FormData()
+  form.append('title', fields.title)
+  if (fields.description !== undefined) form.append('description', fields.description)
+  form.append('file', file, fileName)
+  const res = await fetch(`${s.url}/api/videos`, { method: 'POST', body: form, headers: { Authorization: authHeader } })
+  const at = now()
+  const body = await res.text()
+  if (res.status !== 201) throw new Error(`upload of ${fileName} answered ${res.status}: ${body.slice(0, 1000)}`)
+  const video = JSON.parse(body) as VideoJson
+  if (video.status !== 'ready' || !video.torrent || !/^[0-9a-f]{40}$/.test(video.torrent.infoHash)) {
+    throw new Error(`upload of ${fileName}: no torrent in the answer (status ${video.status}): ${body.slice(0, 1000)}`)
+  }
+  return { video, at }
+}
+
+/** Reads a counter (first capture group) from /metrics text; NaN when absent. */
+export function metric(text: string, re: RegExp): number {
+  const m = re.exec(text)
+  return m ? Number(m[1]) : NaN
+}
