@@ -13,7 +13,6 @@ import { announceReply } from '../src/bittorrent/tracker/httpReplies.ts';
 import * as udp from '../src/bittorrent/tracker/udp.ts';
 import { ConnectionIds } from '../src/tracker/connectionIds.ts';
 import { SwarmStore } from '../src/tracker/swarmStore.ts';
-import { announceRequest } from './lib/udpPackets.ts';
 
 const OPS = Number(process.env.BENCH_OPS ?? 1_000_000);
 const SWARMS = 100;
@@ -73,7 +72,7 @@ time('HTTP announce: parse + announce + reply', OPS, (i) => {
 
 const ids = new ConnectionIds();
 const connId = ids.issue('10.0.0.1', 6881, now);
-const packets = parsed.map((r, i) => announceRequest(connId, i, Buffer.from(r.infoHash, 'hex'), r.peerId, r.port, { left: i % 3 === 0 ? 0 : 1048576 }));
+const packets = parsed.map((r, i) => udp.udpAnnounceRequest(connId, i, { infoHash: Buffer.from(r.infoHash, 'hex'), peerId: r.peerId, port: r.port, uploaded: 0, downloaded: 0, left: i % 3 === 0 ? 0 : 1048576, event: 'update', numwant: -1, key: 0 }));
 time('ConnectionIds.verify', Math.min(OPS, 200_000), () => ids.verify(connId, '10.0.0.1', 6881, now));
 time('UDP announce: parse + announce + reply', OPS, (i) => {
   const k = i % PEERS;

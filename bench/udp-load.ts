@@ -20,7 +20,7 @@
 import dgram from 'node:dgram'
 import { parseArgs } from 'node:util'
 import { sleep } from './lib/processes.ts'
-import { ACTION_ANNOUNCE, ACTION_CONNECT, ACTION_ERROR, announceRequest, connectRequest } from './lib/udpPackets.ts'
+import { ACTION_ANNOUNCE, ACTION_CONNECT, ACTION_ERROR, udpAnnounceRequest, udpConnectRequest } from '../src/bittorrent/tracker/udp.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -65,14 +65,15 @@ function rand(): number {
   return seed
 }
 
-const peerId = Buffer.alloc(20) // refilled per announce; announceRequest copies it
+const peerId = Buffer.alloc(20) // refilled per announce; udpAnnounceRequest copies it
 
 // A fresh random peer_id, port, key and left (a third are seeders) per announce; numwant 50.
 function announcePacket(connId: Buffer, tx: number): Buffer {
   for (let off = 0; off < 20; off += 4) peerId.writeUInt32BE(rand(), off)
   const left = rand() % 3 === 0 ? 0 : 1048576
   const key = rand()
-  return announceRequest(connId, tx, INFO_HASH, peerId, 1024 + (rand() % 64512), { left, key, numwant: 50 })
+  const port = 1024 + (rand() % 64512)
+  return udpAnnounceRequest(connId, tx, { infoHash: INFO_HASH, peerId, port, uploaded: 0, downloaded: 0, left, event: 'update', numwant: 50, key })
 }
 
 // Round trips in a histogram of 5 us buckets up to 1 s (the last bucket takes the rest).
@@ -128,7 +129,7 @@ class Client {
   sendConnect(now: number): void {
     this.connectTx = (CONNECT_TX | (rand() & 0x7fffffff)) >>> 0
     this.connectSentAt = now
-    this.sock.send(connectRequest(this.connectTx))
+    this.sock.send(udpConnectRequest(this.connectTx))
   }
 
   sendAnnounce(slot: number, now: number): void {

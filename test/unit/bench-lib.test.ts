@@ -4,7 +4,6 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { envList, envNumber, fmtMB, fmtMs, fmtRatioPct, fmtSec, markdownTable, parseSize, ratio, GiB, MiB } from '../../bench/lib/format.ts'
 import { waitFor } from '../../bench/lib/processes.ts'
-import { announceRequest, connectRequest } from '../../bench/lib/udpPackets.ts'
 
 test('markdownTable: header, separator with one cell per column, rows', () => {
   assert.deepEqual(markdownTable(['Metric', 'lean', 'Pass'], [['a', '1 MB', 'yes'], ['b', '', '']]), [
@@ -58,32 +57,4 @@ test('waitFor: the first value, a timeout naming what it waited for, a probe err
   const waited = performance.now() - start
   assert.ok(waited >= 200 && waited < 1000, `waited ${waited} ms`)
   await assert.rejects(waitFor('x', 5000, () => { throw new Error('probe failed') }), /probe failed/)
-})
-
-test('connectRequest and announceRequest: BEP 15 layouts', () => {
-  const c = connectRequest(0x80000001)
-  assert.equal(c.toString('hex'), '0000041727101980' + '00000000' + '80000001')
-
-  const connId = Buffer.from('0123456789abcdef', 'hex')
-  const infoHash = Buffer.alloc(20, 0xaa)
-  const peerId = Buffer.alloc(20, 0xbb)
-  const a = announceRequest(connId, 7, infoHash, peerId, 51413, { left: 2 ** 32 + 5, key: 0xdeadbeef, numwant: 50, event: 2 })
-  assert.equal(a.length, 98)
-  assert.deepEqual(a.subarray(0, 8), connId)
-  assert.equal(a.readUInt32BE(8), 1) // announce
-  assert.equal(a.readUInt32BE(12), 7)
-  assert.deepEqual(a.subarray(16, 36), infoHash)
-  assert.deepEqual(a.subarray(36, 56), peerId)
-  assert.equal(a.readBigUInt64BE(56), 0n) // downloaded
-  assert.equal(a.readBigUInt64BE(64), 2n ** 32n + 5n) // left
-  assert.equal(a.readBigUInt64BE(72), 0n) // uploaded
-  assert.equal(a.readUInt32BE(80), 2) // started
-  assert.equal(a.readUInt32BE(84), 0) // ip
-  assert.equal(a.readUInt32BE(88), 0xdeadbeef)
-  assert.equal(a.readInt32BE(92), 50)
-  assert.equal(a.readUInt16BE(96), 51413)
-  const d = announceRequest(connId, 8, infoHash, peerId, 6881)
-  assert.equal(d.readInt32BE(92), -1) // numwant: the tracker's default
-  assert.equal(d.readBigUInt64BE(64), 0n)
-  assert.equal(d.readUInt32BE(80), 0)
 })

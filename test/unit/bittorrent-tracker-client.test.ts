@@ -97,3 +97,31 @@ test('UDP: connect and announce packets parse on the tracker side; its replies p
   assert.throws(() => parseUdpConnectReply(errorReply(1, 'go away')), /go away/)
   assert.equal(udpReplyHeader(Buffer.alloc(7)), null)
 })
+
+test('UDP requests as the bench load generator sends them: BEP 15 layouts, 64-bit fields beyond 2^32', () => {
+  const c = udpConnectRequest(0x80000001)
+  assert.equal(c.toString('hex'), '0000041727101980' + '00000000' + '80000001')
+
+  const connId = Buffer.from('0123456789abcdef', 'hex')
+  const infoHash = Buffer.alloc(20, 0xaa)
+  const peerId = Buffer.alloc(20, 0xbb)
+  const a = udpAnnounceRequest(connId, 7, { infoHash, peerId, port: 51413, uploaded: 2 ** 40 + 3, downloaded: 0, left: 2 ** 32 + 5, event: 'started', numwant: 50, key: 0xdeadbeef })
+  assert.equal(a.length, 98)
+  assert.deepEqual(a.subarray(0, 8), connId)
+  assert.equal(a.readUInt32BE(8), 1) // announce
+  assert.equal(a.readUInt32BE(12), 7)
+  assert.deepEqual(a.subarray(16, 36), infoHash)
+  assert.deepEqual(a.subarray(36, 56), peerId)
+  assert.equal(a.readBigUInt64BE(56), 0n) // downloaded
+  assert.equal(a.readBigUInt64BE(64), 2n ** 32n + 5n) // left
+  assert.equal(a.readBigUInt64BE(72), 2n ** 40n + 3n) // uploaded
+  assert.equal(a.readUInt32BE(80), 2) // started
+  assert.equal(a.readUInt32BE(84), 0) // ip
+  assert.equal(a.readUInt32BE(88), 0xdeadbeef)
+  assert.equal(a.readInt32BE(92), 50)
+  assert.equal(a.readUInt16BE(96), 51413)
+  const d = udpAnnounceRequest(connId, 8, { infoHash, peerId, port: 6881, uploaded: 0, downloaded: -1, left: 0, event: 'update', numwant: -1, key: 0 })
+  assert.equal(d.readInt32BE(92), -1) // numwant: the tracker's default
+  assert.equal(d.readBigUInt64BE(56), 0n) // a negative count is sent as 0
+  assert.equal(d.readUInt32BE(80), 0)
+})
