@@ -10,13 +10,17 @@ import type { VideoRow } from './videoRepository.ts'
 import { publishUpload } from './uploadHandler.ts'
 import { listVideosSchemas, listVideosValidator, uploadValidator } from './videoValidators.ts'
 
-export interface VideoApiDeps {
+/** What every router that shows or receives videos needs (the API here, the pages in web/). */
+export interface VideoRouteDeps {
   videos: VideoService
   tracker: EmbeddedTracker
   settings: SettingsService
   urls: SiteUrls
-  requireAdmin: RequestHandler
   receiveUpload: RequestHandler
+}
+
+export interface VideoApiDeps extends VideoRouteDeps {
+  requireAdmin: RequestHandler
 }
 
 export function videoApiRouter(deps: VideoApiDeps): Router {

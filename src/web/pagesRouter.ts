@@ -1,31 +1,23 @@
 // The HTML pages for viewers and uploaders: home, video page, upload form.
 import { Router } from 'express'
-import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import type { NextFunction, Request, Response } from 'express'
 import { AppError, toAppError } from '../errors.ts'
 import { validate, validated } from '../validate.ts'
 import { presentVideo } from '../media/videoPresenter.ts'
-import type { VideoService } from '../media/videoService.ts'
+import type { VideoRouteDeps } from '../media/videoApiRouter.ts'
 import type { VideoRow } from '../media/videoRepository.ts'
 import { publishUpload } from '../media/uploadHandler.ts'
 import { homePageSchemas, homePageValidator, uploadValidator } from '../media/videoValidators.ts'
 import { requireCsrf, requirePageLogin } from '../auth/middleware.ts'
-import type { SettingsService } from '../admin/settingsService.ts'
-import type { EmbeddedTracker } from '../tracker/embeddedTracker.ts'
 import { historyRangeSchemas } from '../tracker/swarmApiRouter.ts'
 import { HISTORY_RANGES, type HistoryRange, type SwarmHistory } from '../tracker/swarmHistory.ts'
-import type { SiteUrls } from '../siteUrls.ts'
 import { renderSwarmChart } from './swarmChart.ts'
 
 const PAGE_SIZE = 24
 const CHART_SIZE = { width: 440, height: 150 }
 
-export interface PagesDeps {
-  videos: VideoService
-  tracker: EmbeddedTracker
-  settings: SettingsService
+export interface PagesDeps extends VideoRouteDeps {
   swarm: SwarmHistory
-  urls: SiteUrls
-  receiveUpload: RequestHandler
   maxUploadBytes: number
 }
 
