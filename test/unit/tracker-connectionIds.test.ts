@@ -67,5 +67,6 @@ test('fast enough per packet', (t) => {
   for (let i = 0; i < n; i++) ids.verify(id, '192.0.2.1', 80);
   const ns = Number(process.hrtime.bigint() - start) / n;
   t.diagnostic(`verify: ${ns.toFixed(0)} ns/op`);
-  assert.ok(ns < 50_000);
+  // ~0.7-1 µs measured here, on a loaded 2-core machine too.
+  assert.ok(ns < 5_000, `${ns.toFixed(0)} ns/op`);
 });
