@@ -41,11 +41,6 @@ export function onExit(hook: () => void): void {
   exitHooks.push(hook)
 }
 
-/** True once clean-up has begun (a child's failure after Ctrl-C is then no news). */
-export function isCleanedUp(): boolean {
-  return cleanedUp
-}
-
 async function cleanup(stopChild: (c: ChildProcess) => Promise<void>): Promise<void> {
   if (cleanedUp) return
   cleanedUp = true

@@ -12,7 +12,7 @@ export const fmtRate = (bytes: number, ms: number): string => `${rate(bytes, ms)
 export const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US')
 /** A duration in microseconds, as ms (two decimals below 10 ms). */
 export const fmtMs = (us: number): string => (us >= 10_000 ? `${(us / 1000).toFixed(0)} ms` : `${(us / 1000).toFixed(2)} ms`)
-export const fmtPct = (x: number): string => `${x.toFixed(0)} %`
+const fmtPct = (x: number): string => `${x.toFixed(0)} %`
 export const fmtCpu = (x: number | null): string => (x === null ? '?' : fmtPct(x))
 /** a ÷ b with two decimals; '' when b is missing or 0. */
 export const ratio = (a: number, b: number | undefined): string => (b === undefined || b === 0 ? '' : (a / b).toFixed(2))

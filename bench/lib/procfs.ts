@@ -80,7 +80,7 @@ export function udpRcvbufErrors(): number {
 }
 
 /** Busy ticks (all but idle and iowait) of each CPU, from /proc/stat. */
-export function coreBusy(): Map<string, number> {
+function coreBusy(): Map<string, number> {
   const busy = new Map<string, number>()
   for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
     const m = /^cpu(\d+) (.*)$/.exec(line)

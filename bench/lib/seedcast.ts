@@ -7,7 +7,7 @@ import { freePort } from './ports.ts'
 import { envHas, pidAlive, processTree } from './procfs.ts'
 import { isRunning, keepLines, now, sleep, spawnChild, stopChild, waitFor } from './processes.ts'
 
-export const ADMIN_PASSWORD = 'bench-password-123'
+const ADMIN_PASSWORD = 'bench-password-123'
 export const authHeader = 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')
 
 export interface Health { ok: boolean; seeder: { state: string; pid: number | null; seeding: number | null; port: number | null; problems?: unknown[] } }

@@ -65,7 +65,7 @@ async function requestFirstBlock(port: number, infoHash: string, length: number)
   })
 }
 
-export interface FirstByte { ms: number; attempts: number; alreadySeeded: number }
+interface FirstByte { ms: number; attempts: number; alreadySeeded: number }
 
 /** (c) Uploads one small file and reconnects every 20 ms until the seeder serves its first block. */
 async function timeToFirstByte(s: Seedcast, header: Buffer, label: string, seededBefore: number): Promise<FirstByte> {
@@ -87,7 +87,7 @@ async function timeToFirstByte(s: Seedcast, header: Buffer, label: string, seede
   }
 }
 
-export interface LoadPoint { n: number; rssKB: number; hwmKB: number; cpuPct: number; idleSeconds: number; uploadMs: number; seededMs: number }
+interface LoadPoint { n: number; rssKB: number; hwmKB: number; cpuPct: number; idleSeconds: number; uploadMs: number; seededMs: number }
 
 /** (b) The seeder's memory and CPU over an idle window. */
 async function measureIdle(pid: number, n: number, idleSeconds: number, uploadMs: number, seededMs: number): Promise<LoadPoint> {

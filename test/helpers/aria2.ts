@@ -36,7 +36,7 @@ export interface Aria2Options {
 }
 
 /** Options that keep aria2c on loopback and off every discovery channel but the site's tracker. */
-export async function aria2Args(opts: { dir: string; logFile: string }): Promise<string[]> {
+async function aria2Args(opts: { dir: string; logFile: string }): Promise<string[]> {
   const listenPort = await freePort()
   return [
     '--no-conf=true',
@@ -67,7 +67,7 @@ export async function aria2Args(opts: { dir: string; logFile: string }): Promise
 }
 
 /** aria2c writes each tracker request line into its debug log: "GET /announce?... HTTP/1.1". */
-export function parseAnnounces(log: string): Announce[] {
+function parseAnnounces(log: string): Announce[] {
   const announces: Announce[] = []
   for (const match of log.matchAll(/^GET \S*\/announce\?(\S+) HTTP\/1\.1$/gm)) {
     // info_hash/peer_id are raw bytes, so read only the plain fields by hand.

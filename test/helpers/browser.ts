@@ -2,7 +2,7 @@
 // is used, headless, with its own temporary profile (playwright makes and removes it).
 import { chromium, type Browser } from 'playwright-core'
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({

@@ -24,7 +24,7 @@ export interface SeederHealth {
   problems: { fileName: string; reason: string }[]
 }
 
-export const sha256 = (buf: Buffer) => createHash('sha256').update(buf).digest('hex')
+const sha256 = (buf: Buffer) => createHash('sha256').update(buf).digest('hex')
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 // ---- site -------------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ export function peerHandshake(port: number, infoHash: string, timeoutMs = 5000):
   })
 }
 
-export function describeAria2(run: Aria2Result): string {
+function describeAria2(run: Aria2Result): string {
   return `aria2c exit ${run.code}${run.signal ? ` (${run.signal})` : ''}${run.timedOut ? ' after the time-out' : ''}\n${run.output.slice(-3000)}`
 }
 

@@ -37,7 +37,7 @@ export function handshakeBytes(infoHash: string, opts: { extended?: boolean; pee
 }
 
 /** <length><id><payload> */
-export function message(id: number, payload: Buffer = Buffer.alloc(0)): Buffer {
+function message(id: number, payload: Buffer = Buffer.alloc(0)): Buffer {
   const head = Buffer.alloc(5)
   head.writeUInt32BE(1 + payload.length, 0)
   head[4] = id

@@ -20,7 +20,7 @@ export class Rng {
   shuffle<T>(xs: T[]): T[] { for (let i = xs.length - 1; i > 0; i--) { const j = this.int(i + 1); [xs[i], xs[j]] = [xs[j]!, xs[i]!] } return xs }
 }
 
-export type Expect = 'ok' | 'fail' | 'any'
+type Expect = 'ok' | 'fail' | 'any'
 export interface HttpCase { kind: 'announce' | 'scrape'; path: string; expect: Expect; what: string }
 
 type Param = [name: string, value: string]
@@ -39,7 +39,7 @@ function enc(rng: Rng, b: Buffer): string {
 }
 
 /** The query as it goes on the wire: bytes a request line cannot carry (controls, space, DEL, 0x80+) percent-encoded. */
-export function wire(query: string): string {
+function wire(query: string): string {
   let s = ''
   for (let i = 0; i < query.length; i++) {
     const c = query.charCodeAt(i) & 0xff

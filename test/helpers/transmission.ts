@@ -73,7 +73,7 @@ export async function startTransmission(opts: { torrent: Buffer; workDir: string
  * transmission-cli's settings for loopback tests: no DHT, LPD, PEX, port mapping, blocklist or RPC,
  * bound to loopback. uTP stays on (its default).
  */
-export async function writeTransmissionSettings(configDir: string): Promise<void> {
+async function writeTransmissionSettings(configDir: string): Promise<void> {
   await writeFile(path.join(configDir, 'settings.json'), JSON.stringify({
     'dht-enabled': false,
     'lpd-enabled': false,

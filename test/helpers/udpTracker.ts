@@ -46,7 +46,7 @@ export function scrapePacket(connectionId: Buffer, tid: number, infoHashes: stri
 export interface UdpAnnounceReply { interval: number; leechers: number; seeders: number; peers: { ip: string; port: number }[] }
 export interface UdpScrapeEntry { seeders: number; completed: number; leechers: number }
 
-export class UdpError extends Error {}
+class UdpError extends Error {}
 
 export class UdpTrackerClient {
   readonly socket: dgram.Socket

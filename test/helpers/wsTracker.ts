@@ -10,7 +10,7 @@ import { makeVideo } from './media.ts'
 import { uploadOk } from './http.ts'
 
 /** A 20-byte id as the "binary string" WebTorrent puts in its JSON. */
-export const bin = (hex: string): string => Buffer.from(hex, 'hex').toString('latin1')
+const bin = (hex: string): string => Buffer.from(hex, 'hex').toString('latin1')
 export const randomId = (): string => randomBytes(20).toString('hex')
 
 export type Connected = { ws: WebSocket; status?: undefined } | { ws?: undefined; status: number }
