@@ -53,7 +53,9 @@ const SHM = '/dev/shm'
 async function checkTools(): Promise<void> {
   await requireCommands(['aria2c', 'ffmpeg', 'cat', 'getconf'])
   await run(SYSTEM_PYTHON, ['-c', 'import libtorrent']).catch((err: Error) => {
-    throw new Error(`${SYSTEM_PYTHON} cannot import libtorrent (Debian: apt-get install python3-libtorrent): ${err.message}`)
+    throw new Error(
+      `${SYSTEM_PYTHON} cannot import libtorrent (Debian: apt-get install python3-libtorrent): ${err.message}`,
+    )
   })
 }
 
@@ -62,11 +64,13 @@ async function makeFolders(c: SeederBenchConfig): Promise<{ dir: string; shmDir:
   const shmStat = await statfs(SHM).catch(() => null)
   if (!shmStat) throw new Error(`${SHM} is not available for the download target`)
   const shmFree = shmStat.bavail * shmStat.bsize
-  if (shmFree < c.bigBytes + 256 * MiB) throw new Error(`${SHM} has ${fmtMB(shmFree)} free; ${fmtMB(c.bigBytes + 256 * MiB)} needed`)
+  if (shmFree < c.bigBytes + 256 * MiB)
+    throw new Error(`${SHM} has ${fmtMB(shmFree)} free; ${fmtMB(c.bigBytes + 256 * MiB)} needed`)
   const shmDir = await tempDir('seedcast-bench-', SHM)
   const dir = await tempDir('seedcast-bench-seeder-')
   const tmpStat = await statfs(dir)
-  if (tmpStat.bavail * tmpStat.bsize < 2 * c.bigBytes + 2 * c.counts.at(-1)! * SMALL_BYTES) throw new Error(`not enough free space in ${tmpdir()}`)
+  if (tmpStat.bavail * tmpStat.bsize < 2 * c.bigBytes + 2 * c.counts.at(-1)! * SMALL_BYTES)
+    throw new Error(`not enough free space in ${tmpdir()}`)
   log(`temporary folders ${dir} and ${shmDir}`)
   return { dir, shmDir }
 }
@@ -81,14 +85,21 @@ async function main(): Promise<number> {
   const dl = await downloadComparison(dir, shmDir, header, c.bigBytes, c.rescanSeconds, c.engines, c.rounds)
   // Per engine: (c) on an empty site, then (b), then (c) again with the most torrents.
   const loads = new Map<Engine, EngineLoad>()
-  for (const engine of c.engines) loads.set(engine, await measureLoad(dir, engine, header, c.counts, c.idleSeconds, c.rescanSeconds))
+  for (const engine of c.engines)
+    loads.set(engine, await measureLoad(dir, engine, header, c.counts, c.idleSeconds, c.rescanSeconds))
 
   console.log('')
-  console.log(`## Seedcast seeder benchmark (${new Date().toISOString()}, Node ${process.version}, total ${fmtSec(now() - started)})`)
+  console.log(
+    `## Seedcast seeder benchmark (${new Date().toISOString()}, Node ${process.version}, total ${fmtSec(now() - started)})`,
+  )
   console.log('')
   const missed = report(dl, loads, c.engines, c.rescanSeconds, SHM)
   console.log('')
-  console.log(missed.length ? `TARGET MISSED (${c.engines[0]} engine): ${missed.join('; ')}` : `All targets met (${c.engines[0]} engine).`)
+  console.log(
+    missed.length
+      ? `TARGET MISSED (${c.engines[0]} engine): ${missed.join('; ')}`
+      : `All targets met (${c.engines[0]} engine).`,
+  )
   return 0
 }
 

@@ -5,101 +5,160 @@
 // and the three together (what an HTTP announce costs before any I/O), plus the UDP path pieces
 // and ConnectionIds.verify. Steady state: 10,000 peers in 100 swarms of 100 (two thirds leechers)
 // re-announcing with numwant=50, compact. Ends with the store's memory per peer (200k peers).
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { randomBytes } from 'node:crypto';
-import { parseAnnounceQuery } from '../src/bittorrent/tracker/http.ts';
-import { announceReply } from '../src/bittorrent/tracker/httpReplies.ts';
-import * as udp from '../src/bittorrent/tracker/udp.ts';
-import { ConnectionIds } from '../src/tracker/connectionIds.ts';
-import { SwarmStore } from '../src/tracker/swarmStore.ts';
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { randomBytes } from 'node:crypto'
+import { parseAnnounceQuery } from '../src/bittorrent/tracker/http.ts'
+import { announceReply } from '../src/bittorrent/tracker/httpReplies.ts'
+import * as udp from '../src/bittorrent/tracker/udp.ts'
+import { ConnectionIds } from '../src/tracker/connectionIds.ts'
+import { SwarmStore } from '../src/tracker/swarmStore.ts'
 
-const OPS = Number(process.env.BENCH_OPS ?? 1_000_000);
-const SWARMS = 100;
-const PER_SWARM = 100;
-const PEERS = SWARMS * PER_SWARM;
+const OPS = Number(process.env.BENCH_OPS ?? 1_000_000)
+const SWARMS = 100
+const PER_SWARM = 100
+const PEERS = SWARMS * PER_SWARM
 
 // libtorrent-style escaping: everything but alphanumerics and -_.!~*() as %XX.
 const esc = (b: Buffer) =>
-  Array.from(b, (c) => (/[A-Za-z0-9\-_.!~*()]/.test(String.fromCharCode(c)) ? String.fromCharCode(c) : '%' + c.toString(16).toUpperCase().padStart(2, '0'))).join('');
+  Array.from(b, (c) =>
+    /[A-Za-z0-9\-_.!~*()]/.test(String.fromCharCode(c))
+      ? String.fromCharCode(c)
+      : '%' + c.toString(16).toUpperCase().padStart(2, '0'),
+  ).join('')
 
-const hashes = Array.from({ length: SWARMS }, () => randomBytes(20));
-const peerIds = Array.from({ length: PEERS }, () => Buffer.concat([Buffer.from('-qB4650-'), randomBytes(12)]));
-const ips = Array.from({ length: PEERS }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+const hashes = Array.from({ length: SWARMS }, () => randomBytes(20))
+const peerIds = Array.from({ length: PEERS }, () => Buffer.concat([Buffer.from('-qB4650-'), randomBytes(12)]))
+const ips = Array.from({ length: PEERS }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`)
 // Requests as the HTTP server hands them over: a flat req.url string (built by the parser from
 // bytes), of which the tracker takes the part after '?'. Template-built strings are ropes, and
 // scanning a rope is several times slower, so they are flattened through a Buffer first.
-const urls = Array.from({ length: PEERS }, (_, i) => Buffer.from(`/announce?info_hash=${esc(hashes[i % SWARMS]!)}&peer_id=${esc(peerIds[i]!)}&port=${6881 + (i % 1000)}&uploaded=123456&downloaded=654321` +
-  `&left=${i % 3 === 0 ? 0 : 1048576}&corrupt=0&key=${(i * 2654435761 >>> 0).toString(16).toUpperCase()}&numwant=50&compact=1&no_peer_id=1&supportcrypto=1&redundant=0`, 'latin1').toString('latin1'));
-const queryOf = (k: number) => urls[k]!.slice(10);
-const queries = urls.map((_, k) => queryOf(k));
+const urls = Array.from({ length: PEERS }, (_, i) =>
+  Buffer.from(
+    `/announce?info_hash=${esc(hashes[i % SWARMS]!)}&peer_id=${esc(peerIds[i]!)}&port=${6881 + (i % 1000)}&uploaded=123456&downloaded=654321` +
+      `&left=${i % 3 === 0 ? 0 : 1048576}&corrupt=0&key=${((i * 2654435761) >>> 0).toString(16).toUpperCase()}&numwant=50&compact=1&no_peer_id=1&supportcrypto=1&redundant=0`,
+    'latin1',
+  ).toString('latin1'),
+)
+const queryOf = (k: number) => urls[k]!.slice(10)
+const queries = urls.map((_, k) => queryOf(k))
 
-const newStore = () => new SwarmStore({ peerTtlMs: 3_600_000, maxPeersPerSwarm: 100_000, maxNumwant: 80 });
-const now = Date.now();
+const newStore = () => new SwarmStore({ peerTtlMs: 3_600_000, maxPeersPerSwarm: 100_000, maxNumwant: 80 })
+const now = Date.now()
 
-let sink: unknown; // results go here so the work can't be optimised away
+let sink: unknown // results go here so the work can't be optimised away
 function time(name: string, ops: number, fn: (i: number) => unknown): void {
-  for (let i = 0; i < Math.min(ops, 200_000); i++) sink = fn(i); // warm-up: let the JIT settle
-  const start = process.hrtime.bigint();
-  for (let i = 0; i < ops; i++) sink = fn(i);
-  const ns = Number(process.hrtime.bigint() - start) / ops;
-  console.log(`${name.padEnd(44)} ${ns.toFixed(0).padStart(6)} ns/op`);
+  for (let i = 0; i < Math.min(ops, 200_000); i++) sink = fn(i) // warm-up: let the JIT settle
+  const start = process.hrtime.bigint()
+  for (let i = 0; i < ops; i++) sink = fn(i)
+  const ns = Number(process.hrtime.bigint() - start) / ops
+  console.log(`${name.padEnd(44)} ${ns.toFixed(0).padStart(6)} ns/op`)
 }
 
 // Pre-populate so the announce timings are re-announces into 100-peer swarms.
-const store = newStore();
-const parsed = queries.map((q) => parseAnnounceQuery(q));
+const store = newStore()
+const parsed = queries.map((q) => parseAnnounceQuery(q))
 const announceOf = (r: ReturnType<typeof parseAnnounceQuery>, i: number) => ({
-  infoHash: r.infoHash, peerKey: r.peerId.toString('hex'), peerId: r.peerId, ip: ips[i]!, port: r.port, left: r.left,
-  event: r.event, numwant: r.numwant, nowMs: now, downloaded: r.downloaded,
-});
-parsed.forEach((r, i) => store.announce(announceOf(r, i)));
-const results = parsed.map((r, i) => store.announce(announceOf(r, i)));
+  infoHash: r.infoHash,
+  peerKey: r.peerId.toString('hex'),
+  peerId: r.peerId,
+  ip: ips[i]!,
+  port: r.port,
+  left: r.left,
+  event: r.event,
+  numwant: r.numwant,
+  nowMs: now,
+  downloaded: r.downloaded,
+})
+parsed.forEach((r, i) => store.announce(announceOf(r, i)))
+const results = parsed.map((r, i) => store.announce(announceOf(r, i)))
 
-console.log(`tracker core, ${OPS.toLocaleString('en')} ops each, Node ${process.version}; ${SWARMS} swarms x ${PER_SWARM} peers, numwant 50`);
-time('parseAnnounceQuery (incl. slice after ?)', OPS, (i) => parseAnnounceQuery(queryOf(i % PEERS)));
-time('SwarmStore.announce (incl. peerKey hex)', OPS, (i) => store.announce(announceOf(parsed[i % PEERS]!, i % PEERS)));
+console.log(
+  `tracker core, ${OPS.toLocaleString('en')} ops each, Node ${process.version}; ${SWARMS} swarms x ${PER_SWARM} peers, numwant 50`,
+)
+time('parseAnnounceQuery (incl. slice after ?)', OPS, (i) => parseAnnounceQuery(queryOf(i % PEERS)))
+time('SwarmStore.announce (incl. peerKey hex)', OPS, (i) => store.announce(announceOf(parsed[i % PEERS]!, i % PEERS)))
 time('bencode announceReply (compact, ~50 peers)', OPS, (i) => {
-  const r = results[i % PEERS]!;
-  return announceReply({ interval: 1800, minInterval: 60, complete: r.complete, incomplete: r.incomplete, peers4: r.peers4, peers6: r.peers6, compact: true });
-});
+  const r = results[i % PEERS]!
+  return announceReply({
+    interval: 1800,
+    minInterval: 60,
+    complete: r.complete,
+    incomplete: r.incomplete,
+    peers4: r.peers4,
+    peers6: r.peers6,
+    compact: true,
+  })
+})
 time('HTTP announce: parse + announce + reply', OPS, (i) => {
-  const k = i % PEERS;
-  const q = parseAnnounceQuery(queryOf(k));
-  const r = store.announce(announceOf(q, k));
-  return announceReply({ interval: 1800, minInterval: 60, complete: r.complete, incomplete: r.incomplete, peers4: r.peers4, peers6: r.peers6, compact: q.compact });
-});
+  const k = i % PEERS
+  const q = parseAnnounceQuery(queryOf(k))
+  const r = store.announce(announceOf(q, k))
+  return announceReply({
+    interval: 1800,
+    minInterval: 60,
+    complete: r.complete,
+    incomplete: r.incomplete,
+    peers4: r.peers4,
+    peers6: r.peers6,
+    compact: q.compact,
+  })
+})
 
-const ids = new ConnectionIds();
-const connId = ids.issue('10.0.0.1', 6881, now);
-const packets = parsed.map((r, i) => udp.udpAnnounceRequest(connId, i, { infoHash: Buffer.from(r.infoHash, 'hex'), peerId: r.peerId, port: r.port, uploaded: 0, downloaded: 0, left: i % 3 === 0 ? 0 : 1048576, event: 'update', numwant: -1, key: 0 }));
-time('ConnectionIds.verify', Math.min(OPS, 200_000), () => ids.verify(connId, '10.0.0.1', 6881, now));
+const ids = new ConnectionIds()
+const connId = ids.issue('10.0.0.1', 6881, now)
+const packets = parsed.map((r, i) =>
+  udp.udpAnnounceRequest(connId, i, {
+    infoHash: Buffer.from(r.infoHash, 'hex'),
+    peerId: r.peerId,
+    port: r.port,
+    uploaded: 0,
+    downloaded: 0,
+    left: i % 3 === 0 ? 0 : 1048576,
+    event: 'update',
+    numwant: -1,
+    key: 0,
+  }),
+)
+time('ConnectionIds.verify', Math.min(OPS, 200_000), () => ids.verify(connId, '10.0.0.1', 6881, now))
 time('UDP announce: parse + announce + reply', OPS, (i) => {
-  const k = i % PEERS;
-  const q = udp.parseUdpRequest(packets[k]!);
-  if (q.action !== 'announce') throw new Error('unexpected');
-  const r = store.announce({ ...announceOf(parsed[k]!, k), left: q.left, event: q.event, numwant: q.numwant });
-  return udp.announceReply(q.transactionId, 1800, r.incomplete, r.complete, r.peers4);
-});
+  const k = i % PEERS
+  const q = udp.parseUdpRequest(packets[k]!)
+  if (q.action !== 'announce') throw new Error('unexpected')
+  const r = store.announce({ ...announceOf(parsed[k]!, k), left: q.left, event: q.event, numwant: q.numwant })
+  return udp.announceReply(q.transactionId, 1800, r.incomplete, r.complete, r.peers4)
+})
 
 // Memory per stored peer: fresh inputs per announce, so only what the store retains counts.
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-const big = newStore();
-const bigHashes = Array.from({ length: 2000 }, () => randomBytes(20).toString('hex'));
-gc();
-gc();
-const before = process.memoryUsage();
+setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc') as () => void
+const big = newStore()
+const bigHashes = Array.from({ length: 2000 }, () => randomBytes(20).toString('hex'))
+gc()
+gc()
+const before = process.memoryUsage()
 for (let n = 0; n < 200_000; n++) {
-  const id = randomBytes(20);
-  big.announce({ infoHash: bigHashes[n % 2000]!, peerKey: id.toString('hex'), peerId: id, ip: `10.${n >> 16}.${(n >> 8) & 255}.${n & 255}`,
-    port: 6881, left: n % 3 ? 100 : 0, event: 'started', numwant: 0, nowMs: now, downloaded: 0 });
+  const id = randomBytes(20)
+  big.announce({
+    infoHash: bigHashes[n % 2000]!,
+    peerKey: id.toString('hex'),
+    peerId: id,
+    ip: `10.${n >> 16}.${(n >> 8) & 255}.${n & 255}`,
+    port: 6881,
+    left: n % 3 ? 100 : 0,
+    event: 'started',
+    numwant: 0,
+    nowMs: now,
+    downloaded: 0,
+  })
 }
-gc();
-gc();
-const after = process.memoryUsage();
-const perPeer = (after.heapUsed - before.heapUsed + after.arrayBuffers - before.arrayBuffers) / 200_000;
-if (sink === null) console.log('');
+gc()
+gc()
+const after = process.memoryUsage()
+const perPeer = (after.heapUsed - before.heapUsed + after.arrayBuffers - before.arrayBuffers) / 200_000
+if (sink === null) console.log('')
 // Reading the store after the measurement keeps it alive until then (V8 may collect locals
 // past their last use).
-console.log(`${`SwarmStore memory (${big.stats().peers / 1000}k peers, 2000 swarms)`.padEnd(44)} ${perPeer.toFixed(0).padStart(6)} bytes/peer`);
+console.log(
+  `${`SwarmStore memory (${big.stats().peers / 1000}k peers, 2000 swarms)`.padEnd(44)} ${perPeer.toFixed(0).padStart(6)} bytes/peer`,
+)

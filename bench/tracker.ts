@@ -42,15 +42,39 @@ import { log } from './lib/log.ts'
 import { clockTicks } from './lib/procfs.ts'
 import { isRunning, requireCommands, runBench, stopChild } from './lib/processes.ts'
 import { metric } from './lib/seedcast.ts'
-import { CLK_TCK, CONNS, LOAD_CPU, ROUNDS, SECONDS, SERVER_CPU, SERVER_NODE_ARGS, TRACKERS, TRANSPORTS, WARMUP_SECONDS, type TrackerName, type Transport } from './tracker/config.ts'
+import {
+  CLK_TCK,
+  CONNS,
+  LOAD_CPU,
+  ROUNDS,
+  SECONDS,
+  SERVER_CPU,
+  SERVER_NODE_ARGS,
+  TRACKERS,
+  TRANSPORTS,
+  WARMUP_SECONDS,
+  type TrackerName,
+  type Transport,
+} from './tracker/config.ts'
 import { report, summarizeProfile, type SeedcastCounters } from './tracker/report.ts'
 import { bottleneck, httpRun, udpRun, type RunResult } from './tracker/runs.ts'
-import { checkHttpWithRetry, checkUdp, startBittorrentTracker, startOpentracker, startSeedcastTracker, uploadClip, type Server } from './tracker/servers.ts'
+import {
+  checkHttpWithRetry,
+  checkUdp,
+  startBittorrentTracker,
+  startOpentracker,
+  startSeedcastTracker,
+  uploadClip,
+  type Server,
+} from './tracker/servers.ts'
 
 type Servers = Partial<Record<`${TrackerName}/${Transport}`, Server>>
 
 async function checkTools(): Promise<void> {
-  await requireCommands(['wrk', 'opentracker', 'taskset', 'curl', 'ffmpeg'], 'Debian: apt-get install -y wrk opentracker util-linux curl ffmpeg')
+  await requireCommands(
+    ['wrk', 'opentracker', 'taskset', 'curl', 'ffmpeg'],
+    'Debian: apt-get install -y wrk opentracker util-linux curl ffmpeg',
+  )
   const clkTck = await clockTicks()
   if (clkTck !== CLK_TCK) throw new Error(`CLK_TCK is ${clkTck}, expected ${CLK_TCK}`)
   if (cpus().length < 2) log(`only ${cpus().length} CPU: server and load generator will share it`)
@@ -58,7 +82,10 @@ async function checkTools(): Promise<void> {
 
 /** --cpu-prof without a folder: write the profile in the temporary folder and summarise it. */
 function profileDir(dir: string): string | undefined {
-  if (SERVER_NODE_ARGS.some((a) => a.startsWith('--cpu-prof')) && !SERVER_NODE_ARGS.some((a) => a.startsWith('--cpu-prof-dir'))) {
+  if (
+    SERVER_NODE_ARGS.some((a) => a.startsWith('--cpu-prof')) &&
+    !SERVER_NODE_ARGS.some((a) => a.startsWith('--cpu-prof-dir'))
+  ) {
     SERVER_NODE_ARGS.push(`--cpu-prof-dir=${path.join(dir, 'profile')}`)
   }
   return SERVER_NODE_ARGS.find((a) => a.startsWith('--cpu-prof-dir='))?.slice('--cpu-prof-dir='.length)
@@ -71,7 +98,9 @@ function profileDir(dir: string): string | undefined {
 async function startServers(dir: string): Promise<{ seedcast: Server; servers: Servers; infoHash: string }> {
   const seedcast = await startSeedcastTracker(path.join(dir, 'storage'))
   const infoHash = await uploadClip(seedcast)
-  log(`Seedcast pid ${seedcast.pid} on http://127.0.0.1:${seedcast.httpPort} (UDP ${seedcast.udpPort}); uploaded a clip, infohash ${infoHash}`)
+  log(
+    `Seedcast pid ${seedcast.pid} on http://127.0.0.1:${seedcast.httpPort} (UDP ${seedcast.udpPort}); uploaded a clip, infohash ${infoHash}`,
+  )
   const servers: Servers = {}
   const want = (t: TrackerName, tr: Transport) => TRACKERS.includes(t) && TRANSPORTS.includes(tr)
   if (want('seedcast', 'http')) servers['seedcast/http'] = seedcast
@@ -99,7 +128,8 @@ async function checkServers(servers: Servers, infoHash: string): Promise<void> {
 async function runRounds(servers: Servers, infoHash: string): Promise<RunResult[]> {
   const results: RunResult[] = []
   const order = (round: number) => TRACKERS.map((_, i) => TRACKERS[(i + round) % TRACKERS.length]!)
-  const describe = (r: RunResult) => `${r.tracker} ${r.transport} ${r.transport === 'http' ? `c=${r.load}` : `${r.load} in flight`}: ${fmtInt(r.perSecond)}/s, p99 ${fmtMs(r.p99us)}, ` +
+  const describe = (r: RunResult) =>
+    `${r.tracker} ${r.transport} ${r.transport === 'http' ? `c=${r.load}` : `${r.load} in flight`}: ${fmtInt(r.perSecond)}/s, p99 ${fmtMs(r.p99us)}, ` +
     `server CPU ${fmtCpu(r.serverCpu)} (its core ${fmtCpu(r.serverCore)} busy), load-gen CPU ${fmtCpu(r.loadCpu)} (its core ${fmtCpu(r.loadCore)} busy) → ${bottleneck(r)}${r.errorText ? `; ${r.errorText}` : ''}`
   for (let round = 0; round < ROUNDS; round++) {
     if (TRANSPORTS.includes('http')) {
@@ -128,13 +158,20 @@ async function runRounds(servers: Servers, infoHash: string): Promise<RunResult[
 
 /** Seedcast's own counters: every announce answered, none refused. */
 async function seedcastCounters(seedcast: Server): Promise<SeedcastCounters> {
-  const metrics = await fetch(`http://127.0.0.1:${seedcast.httpPort}/metrics`).then((r) => r.text(), (err: Error) => `unavailable: ${err.message}`)
+  const metrics = await fetch(`http://127.0.0.1:${seedcast.httpPort}/metrics`).then(
+    (r) => r.text(),
+    (err: Error) => `unavailable: ${err.message}`,
+  )
   return {
     scHttp: metric(metrics, /seedcast_tracker_announces_total\{transport="http"\} (\d+)/),
     scUdp: metric(metrics, /seedcast_tracker_announces_total\{transport="udp"\} (\d+)/),
-    rejected: [...metrics.matchAll(/seedcast_tracker_rejected_total\{reason="([^"]+)"\} (\d+)/g)].map((m) => `${m[1]} ${m[2]}`),
+    rejected: [...metrics.matchAll(/seedcast_tracker_rejected_total\{reason="([^"]+)"\} (\d+)/g)].map(
+      (m) => `${m[1]} ${m[2]}`,
+    ),
     dropped: metric(metrics, /seedcast_tracker_udp_dropped_total (\d+)/),
-    peers: [...metrics.matchAll(/seedcast_tracker_peers\{kind="(seeder|leecher)"\} (\d+)/g)].map((m) => `${m[2]} ${m[1]}s`).join(', '),
+    peers: [...metrics.matchAll(/seedcast_tracker_peers\{kind="(seeder|leecher)"\} (\d+)/g)]
+      .map((m) => `${m[2]} ${m[1]}s`)
+      .join(', '),
   }
 }
 
@@ -147,7 +184,9 @@ async function stopServers(servers: Servers, seedcast: Server): Promise<string[]
 }
 
 function printProfiles(profDir: string, dir: string): void {
-  const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(profDir, f))
+  const files = readdirSync(profDir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => path.join(profDir, f))
   for (const f of files) console.log('\n```\n' + summarizeProfile(f).join('\n') + '\n```')
   if (!files.length) log(`no .cpuprofile in ${profDir}`)
   else if (profDir.startsWith(dir)) log('profile removed with the temporary folder; pass --cpu-prof-dir=DIR to keep it')
@@ -157,7 +196,9 @@ async function main(): Promise<number> {
   await checkTools()
   const dir = await tempDir('seedcast-tracker-bench-')
   const profDir = profileDir(dir)
-  log(`temporary folder ${dir}; ${SECONDS} s runs after ${WARMUP_SECONDS} s warm-up, ${ROUNDS} round(s); servers on CPU ${SERVER_CPU}, load on CPU ${LOAD_CPU}`)
+  log(
+    `temporary folder ${dir}; ${SECONDS} s runs after ${WARMUP_SECONDS} s warm-up, ${ROUNDS} round(s); servers on CPU ${SERVER_CPU}, load on CPU ${LOAD_CPU}`,
+  )
   const loadBefore = loadavg()
   const { seedcast, servers, infoHash } = await startServers(dir)
   await checkServers(servers, infoHash)

@@ -20,7 +20,13 @@
 import dgram from 'node:dgram'
 import { parseArgs } from 'node:util'
 import { sleep } from './lib/processes.ts'
-import { ACTION_ANNOUNCE, ACTION_CONNECT, ACTION_ERROR, udpAnnounceRequest, udpConnectRequest } from '../src/bittorrent/tracker/udp.ts'
+import {
+  ACTION_ANNOUNCE,
+  ACTION_CONNECT,
+  ACTION_ERROR,
+  udpAnnounceRequest,
+  udpConnectRequest,
+} from '../src/bittorrent/tracker/udp.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -73,7 +79,17 @@ function announcePacket(connId: Buffer, tx: number): Buffer {
   const left = rand() % 3 === 0 ? 0 : 1048576
   const key = rand()
   const port = 1024 + (rand() % 64512)
-  return udpAnnounceRequest(connId, tx, { infoHash: INFO_HASH, peerId, port, uploaded: 0, downloaded: 0, left, event: 'update', numwant: 50, key })
+  return udpAnnounceRequest(connId, tx, {
+    infoHash: INFO_HASH,
+    peerId,
+    port,
+    uploaded: 0,
+    downloaded: 0,
+    left,
+    event: 'update',
+    numwant: 50,
+    key,
+  })
 }
 
 // Round trips in a histogram of 5 us buckets up to 1 s (the last bucket takes the rest).
@@ -114,15 +130,22 @@ class Client {
     this.slots = slots
     this.sentAt = new Float64Array(slots)
     this.txids = new Uint32Array(slots)
-    this.ready = new Promise((resolve) => { this.resolveReady = resolve })
+    this.ready = new Promise((resolve) => {
+      this.resolveReady = resolve
+    })
     this.sock.on('message', (msg) => this.onMessage(msg))
-    this.sock.on('error', (err) => { if (!stopping) console.error(`[udp-load] socket error: ${err.message}`) })
+    this.sock.on('error', (err) => {
+      if (!stopping) console.error(`[udp-load] socket error: ${err.message}`)
+    })
   }
 
   open(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.sock.once('error', reject)
-      this.sock.connect(PORT, HOST, () => { this.sock.removeListener('error', reject); resolve() })
+      this.sock.connect(PORT, HOST, () => {
+        this.sock.removeListener('error', reject)
+        resolve()
+      })
     })
   }
 
@@ -193,7 +216,11 @@ class Client {
   }
 
   close(): void {
-    try { this.sock.close() } catch { /* already closed */ }
+    try {
+      this.sock.close()
+    } catch {
+      /* already closed */
+    }
   }
 }
 
@@ -206,7 +233,11 @@ async function check(): Promise<number> {
   const timer = setInterval(() => c.tick(performance.now()), 100)
   const connected = await Promise.race([c.ready.then(() => true), sleep(3000).then(() => false)])
   clearInterval(timer)
-  if (!connected) { console.log('no connect reply within 3 s'); c.close(); return 1 }
+  if (!connected) {
+    console.log('no connect reply within 3 s')
+    c.close()
+    return 1
+  }
   const reply = await new Promise<Buffer | null>((resolve) => {
     c.sock.removeAllListeners('message')
     c.sock.on('message', (msg) => resolve(msg))
@@ -214,13 +245,20 @@ async function check(): Promise<number> {
     setTimeout(() => resolve(null), 3000)
   })
   c.close()
-  if (!reply) { console.log('no announce reply within 3 s'); return 1 }
-  const action = reply.readUInt32BE(0)
-  if (action !== ACTION_ANNOUNCE || reply.length < 20 || (reply.length - 20) % 6 !== 0) {
-    console.log(`not an announce reply: action ${action}${action === ACTION_ERROR ? `: ${reply.toString('utf8', 8)}` : ''} (${reply.length} bytes)`)
+  if (!reply) {
+    console.log('no announce reply within 3 s')
     return 1
   }
-  console.log(`announce reply: interval ${reply.readUInt32BE(8)}, leechers ${reply.readUInt32BE(12)}, seeders ${reply.readUInt32BE(16)}, ${(reply.length - 20) / 6} peers`)
+  const action = reply.readUInt32BE(0)
+  if (action !== ACTION_ANNOUNCE || reply.length < 20 || (reply.length - 20) % 6 !== 0) {
+    console.log(
+      `not an announce reply: action ${action}${action === ACTION_ERROR ? `: ${reply.toString('utf8', 8)}` : ''} (${reply.length} bytes)`,
+    )
+    return 1
+  }
+  console.log(
+    `announce reply: interval ${reply.readUInt32BE(8)}, leechers ${reply.readUInt32BE(12)}, seeders ${reply.readUInt32BE(16)}, ${(reply.length - 20) / 6} peers`,
+  )
   return 0
 }
 
@@ -232,8 +270,14 @@ async function load(): Promise<number> {
   await Promise.all(clients.map((c) => c.open()))
   const t0 = performance.now()
   for (const c of clients) c.sendConnect(t0)
-  const timer = setInterval(() => { const now = performance.now(); for (const c of clients) c.tick(now) }, 100)
-  const connected = await Promise.race([Promise.all(clients.map((c) => c.ready)).then(() => true), sleep(5000).then(() => false)])
+  const timer = setInterval(() => {
+    const now = performance.now()
+    for (const c of clients) c.tick(now)
+  }, 100)
+  const connected = await Promise.race([
+    Promise.all(clients.map((c) => c.ready)).then(() => true),
+    sleep(5000).then(() => false),
+  ])
   if (!connected) {
     clearInterval(timer)
     for (const c of clients) c.close()

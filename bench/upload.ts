@@ -55,13 +55,21 @@ function uploadFile(port: number, file: string, size: number, progress: { sent: 
   const boundary = `----SeedcastBench${randomBytes(12).toString('hex')}`
   const head = Buffer.from(
     `--${boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nUpload benchmark\r\n` +
-    `--${boundary}\r\nContent-Disposition: form-data; name="description"\r\n\r\n${size} bytes streamed by bench/upload.ts\r\n` +
-    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="bench.mp4"\r\nContent-Type: video/mp4\r\n\r\n`)
+      `--${boundary}\r\nContent-Disposition: form-data; name="description"\r\n\r\n${size} bytes streamed by bench/upload.ts\r\n` +
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="bench.mp4"\r\nContent-Type: video/mp4\r\n\r\n`,
+  )
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`)
 
   return new Promise((resolve, reject) => {
     let settled = false
-    const fail = (err: Error) => { if (!settled) { settled = true; source.destroy(); req.destroy(); reject(err) } }
+    const fail = (err: Error) => {
+      if (!settled) {
+        settled = true
+        source.destroy()
+        req.destroy()
+        reject(err)
+      }
+    }
     let lastByteAt: number | undefined
     let response: { status: number; body: string; at: number } | undefined
     const finishIfDone = () => {
@@ -75,7 +83,11 @@ function uploadFile(port: number, file: string, size: number, progress: { sent: 
 
     const startAt = now()
     const req = http.request({
-      host: '127.0.0.1', port, method: 'POST', path: '/api/videos', agent: false,
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/api/videos',
+      agent: false,
       headers: {
         'Content-Type': `multipart/form-data; boundary=${boundary}`,
         'Content-Length': String(head.length + size + tail.length),
@@ -94,9 +106,13 @@ function uploadFile(port: number, file: string, size: number, progress: { sent: 
         finishIfDone()
       })
     })
-    req.on('error', (err) => { if (!response) fail(err) })
+    req.on('error', (err) => {
+      if (!response) fail(err)
+    })
     source.on('error', fail)
-    source.on('data', (chunk) => { progress.sent += chunk.length })
+    source.on('data', (chunk) => {
+      progress.sent += chunk.length
+    })
     source.on('end', () => {
       req.end(tail, () => {
         lastByteAt = now()
@@ -120,7 +136,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /** infohash, length and piece length of a single-file .torrent (re-encoding its info dict). */
-async function readTorrentInfo(file: string): Promise<{ infoHash: string; length: number; pieceLength: number; pieceCount: number }> {
+async function readTorrentInfo(
+  file: string,
+): Promise<{ infoHash: string; length: number; pieceLength: number; pieceCount: number }> {
   const top = bencode.decode(await readFile(file))
   if (!isRecord(top) || !isRecord(top.info)) throw new Error(`${file}: no info dictionary`)
   const info = top.info
@@ -128,10 +146,19 @@ async function readTorrentInfo(file: string): Promise<{ infoHash: string; length
   if (typeof info.length !== 'number' || typeof info['piece length'] !== 'number' || !(pieces instanceof Uint8Array)) {
     throw new Error(`${file}: not a single-file torrent`)
   }
-  return { infoHash: sha1Hex(bencode.encode(info)), length: info.length, pieceLength: info['piece length'], pieceCount: pieces.length / 20 }
+  return {
+    infoHash: sha1Hex(bencode.encode(info)),
+    length: info.length,
+    pieceLength: info['piece length'],
+    pieceCount: pieces.length / 20,
+  }
 }
 
-interface Check { name: string; value: string; ok: boolean }
+interface Check {
+  name: string
+  value: string
+  ok: boolean
+}
 
 // ---------------------------------------------------------------------------------------------
 // Phases
@@ -146,7 +173,12 @@ async function makeInput(input: string, size: number): Promise<number> {
   return ms
 }
 
-interface References { sha1: { ms: number; hex: string }; cat: number; cp: number; cpSync: number }
+interface References {
+  sha1: { ms: number; hex: string }
+  cat: number
+  cp: number
+  cpSync: number
+}
 
 /** References on the same file and disk, before the server runs (nothing competes for CPU). */
 async function measureReferences(dir: string, input: string): Promise<References> {
@@ -160,7 +192,12 @@ async function measureReferences(dir: string, input: string): Promise<References
   await rm(copyTarget)
   await run('sync', [])
   log(`cp: ${fmtSec(cpRef.ms)} (+ sync ${fmtSec(cpSync.ms)})`)
-  return { sha1: { ms: sha1Ref.ms, hex: sha1Ref.stdout.split(/\s/)[0]! }, cat: catRef.ms, cp: cpRef.ms, cpSync: cpSync.ms }
+  return {
+    sha1: { ms: sha1Ref.ms, hex: sha1Ref.stdout.split(/\s/)[0]! },
+    cat: catRef.ms,
+    cp: cpRef.ms,
+    cpSync: cpSync.ms,
+  }
 }
 
 function startServer(storageDir: string, fileBytes: number): Promise<Seedcast> {
@@ -172,7 +209,12 @@ function startServer(storageDir: string, fileBytes: number): Promise<Seedcast> {
   })
 }
 
-interface Sample { ms: number; sent: number; rssKB: number; helpersKB: number }
+interface Sample {
+  ms: number
+  sent: number
+  rssKB: number
+  helpersKB: number
+}
 
 interface Measured {
   result: UploadResult
@@ -217,7 +259,9 @@ async function measureUpload(server: Seedcast, input: string, size: number): Pro
     if (!m) return
     samples.push({ ms: now() - uploadStart, sent: progress.sent, rssKB: m.rssKB, helpersKB: readHelpers() })
     if (progress.sent / size >= nextReport) {
-      log(`${String(Math.round(progress.sent / size * 100)).padStart(3)}%  sent ${fmtMB(progress.sent).padStart(9)}  server RSS ${fmtMB(kbToBytes(m.rssKB))}`)
+      log(
+        `${String(Math.round((progress.sent / size) * 100)).padStart(3)}%  sent ${fmtMB(progress.sent).padStart(9)}  server RSS ${fmtMB(kbToBytes(m.rssKB))}`,
+      )
       while (progress.sent / size >= nextReport) nextReport += 0.1
     }
   }, SAMPLE_MS)
@@ -235,17 +279,45 @@ async function measureUpload(server: Seedcast, input: string, size: number): Pro
   const helpersAfterKB = readHelpers()
   const loadAfter = loadavg()[0]!
   if (result.status !== 201) {
-    throw new Error(`upload answered ${result.status}: ${result.body.slice(0, 2000)}\nserver log:\n${server.logs.join('\n')}`)
+    throw new Error(
+      `upload answered ${result.status}: ${result.body.slice(0, 2000)}\nserver log:\n${server.logs.join('\n')}`,
+    )
   }
-  log(`upload: last byte after ${fmtSec(result.lastByteAt! - result.startAt)}, 201 after ${fmtSec(result.responseAt - result.startAt)}`)
+  log(
+    `upload: last byte after ${fmtSec(result.lastByteAt! - result.startAt)}, 201 after ${fmtSec(result.responseAt - result.startAt)}`,
+  )
   const helpersPeakKB = [...helperHwmKB.values()].reduce((a, b) => Math.max(a, b), 0)
-  return { result, pid, baseline, after, samples, helpersBaselineKB, helpersAfterKB, helpersPeakKB, helperCount: helperHwmKB.size, loadBefore, loadAfter }
+  return {
+    result,
+    pid,
+    baseline,
+    after,
+    samples,
+    helpersBaselineKB,
+    helpersAfterKB,
+    helpersPeakKB,
+    helperCount: helperHwmKB.size,
+    loadBefore,
+    loadAfter,
+  }
 }
 
 /** The stored file, its .torrent and the API answer against the input (and mktorrent). */
-async function checkIntegrity(dir: string, storageDir: string, m: Measured, size: number, inputSha1: string, haveMktorrent: boolean): Promise<{ checks: Check[]; mktorrentMs?: number }> {
+async function checkIntegrity(
+  dir: string,
+  storageDir: string,
+  m: Measured,
+  size: number,
+  inputSha1: string,
+  haveMktorrent: boolean,
+): Promise<{ checks: Check[]; mktorrentMs?: number }> {
   const checks: Check[] = []
-  const video = JSON.parse(m.result.body) as { status?: string; size?: number; fileUrl?: string; torrent?: { infoHash?: string; pieceLength?: number } | null }
+  const video = JSON.parse(m.result.body) as {
+    status?: string
+    size?: number
+    fileUrl?: string
+    torrent?: { infoHash?: string; pieceLength?: number } | null
+  }
   const apiHash = video.torrent?.infoHash ?? ''
   checks.push({
     name: 'API answer: status ready, infohash, size',
@@ -254,13 +326,24 @@ async function checkIntegrity(dir: string, storageDir: string, m: Measured, size
   })
   const fileName = decodeURIComponent(new URL(video.fileUrl ?? 'http://x/').pathname.split('/').pop() ?? '')
   const stored = path.join(storageDir, 'media', fileName)
-  const storedSize = await stat(stored).then((s) => s.size, () => -1)
+  const storedSize = await stat(stored).then(
+    (s) => s.size,
+    () => -1,
+  )
   checks.push({ name: 'Stored file size = input size', value: `${storedSize} bytes`, ok: storedSize === size })
   const leftovers = await readdir(path.join(storageDir, 'incoming')).catch(() => [] as string[])
-  checks.push({ name: 'Nothing left in incoming/', value: leftovers.length ? leftovers.join(', ') : 'empty', ok: leftovers.length === 0 })
+  checks.push({
+    name: 'Nothing left in incoming/',
+    value: leftovers.length ? leftovers.join(', ') : 'empty',
+    ok: leftovers.length === 0,
+  })
   if (storedSize === size) {
     const storedSha1 = (await run('sha1sum', [stored])).stdout.split(/\s/)[0]!
-    checks.push({ name: 'Stored file SHA-1 = input SHA-1', value: storedSha1.slice(0, 12) + '…', ok: storedSha1 === inputSha1 })
+    checks.push({
+      name: 'Stored file SHA-1 = input SHA-1',
+      value: storedSha1.slice(0, 12) + '…',
+      ok: storedSha1 === inputSha1,
+    })
   }
   let torrentInfo: Awaited<ReturnType<typeof readTorrentInfo>> | undefined
   try {
@@ -268,7 +351,10 @@ async function checkIntegrity(dir: string, storageDir: string, m: Measured, size
     checks.push({
       name: '.torrent beside the file: infohash, length = API',
       value: `${torrentInfo.pieceCount} pieces of ${torrentInfo.pieceLength / MiB} MiB`,
-      ok: torrentInfo.infoHash === apiHash && torrentInfo.length === size && torrentInfo.pieceLength === video.torrent?.pieceLength,
+      ok:
+        torrentInfo.infoHash === apiHash &&
+        torrentInfo.length === size &&
+        torrentInfo.pieceLength === video.torrent?.pieceLength,
     })
   } catch (err) {
     checks.push({ name: '.torrent beside the file', value: (err as Error).message, ok: false })
@@ -281,15 +367,31 @@ async function checkIntegrity(dir: string, storageDir: string, m: Measured, size
     const ref = await run('mktorrent', ['-d', '-l', String(exponent), '-n', fileName, '-o', refTorrent, stored])
     mktorrentMs = ref.ms
     const refInfo = await readTorrentInfo(refTorrent)
-    checks.push({ name: 'infohash = mktorrent of the stored file', value: refInfo.infoHash, ok: refInfo.infoHash === apiHash })
+    checks.push({
+      name: 'infohash = mktorrent of the stored file',
+      value: refInfo.infoHash,
+      ok: refInfo.infoHash === apiHash,
+    })
   } else if (!haveMktorrent) {
-    checks.push({ name: 'infohash = mktorrent of the stored file', value: 'skipped (mktorrent not installed)', ok: true })
+    checks.push({
+      name: 'infohash = mktorrent of the stored file',
+      value: 'skipped (mktorrent not installed)',
+      ok: true,
+    })
   }
   return { checks, mktorrentMs }
 }
 
 /** Prints the table; returns the exit code (1 when an integrity check failed). */
-function report(size: number, createMs: number, refs: References, m: Measured, checks: Check[], mktorrentMs: number | undefined, server: Seedcast): number {
+function report(
+  size: number,
+  createMs: number,
+  refs: References,
+  m: Measured,
+  checks: Check[],
+  mktorrentMs: number | undefined,
+  server: Seedcast,
+): number {
   const { result, pid, baseline, after, samples } = m
   const uploadMs = result.lastByteAt! - result.startAt
   const readyMs = result.responseAt - result.lastByteAt!
@@ -297,7 +399,12 @@ function report(size: number, createMs: number, refs: References, m: Measured, c
   const sampledPeakKB = Math.max(baseline.rssKB, ...samples.map((s) => s.rssKB))
   const sampledTreePeakKB = Math.max(baseline.rssKB + m.helpersBaselineKB, ...samples.map((s) => s.rssKB + s.helpersKB))
   const rssAt = (fraction: number) => samples.find((s) => s.sent >= fraction * size)?.rssKB
-  const growth = [0.25, 0.5, 0.75, 1].map((f) => { const kb = rssAt(f); return kb === undefined ? '?' : (kbToBytes(kb) / MB).toFixed(0) }).join(' / ')
+  const growth = [0.25, 0.5, 0.75, 1]
+    .map((f) => {
+      const kb = rssAt(f)
+      return kb === undefined ? '?' : (kbToBytes(kb) / MB).toFixed(0)
+    })
+    .join(' / ')
   const peakBytes = kbToBytes(after.hwmKB)
   const peakOk = peakBytes < TARGET_PEAK_RSS_MB * MB
   const readyOk = readyMs <= TARGET_READY_MS
@@ -310,26 +417,72 @@ function report(size: number, createMs: number, refs: References, m: Measured, c
     ['File size', `${fmtMB(size)} (${(size / GiB).toFixed(2)} GiB; made in ${fmtSec(createMs)})`, '', ''],
     ['Server RSS before upload (VmRSS)', fmtMB(kbToBytes(baseline.rssKB)), '', ''],
     ['Server RSS at 25 / 50 / 75 / 100 % sent (MB)', growth, '', ''],
-    [`Server RSS peak, sampled every ${SAMPLE_MS} ms (${samples.length} samples)`, fmtMB(kbToBytes(sampledPeakKB)), '', ''],
+    [
+      `Server RSS peak, sampled every ${SAMPLE_MS} ms (${samples.length} samples)`,
+      fmtMB(kbToBytes(sampledPeakKB)),
+      '',
+      '',
+    ],
     [`Server RSS ${AFTER_MS / 1000} s after the 201`, fmtMB(kbToBytes(after.rssKB)), '', ''],
-    [`**Server peak RSS (VmHWM of pid ${pid}, whole process life)**`, fmtMB(peakBytes), `< ${TARGET_PEAK_RSS_MB} MB`, peakOk ? yes : no],
-    ['Seeder child process(es): RSS before / after / peak VmHWM', m.helperCount
-      ? `${fmtMB(kbToBytes(m.helpersBaselineKB))} / ${fmtMB(kbToBytes(m.helpersAfterKB))} / ${fmtMB(kbToBytes(m.helpersPeakKB))}`
-      : 'none (SEEDER=off?)', '', ''],
+    [
+      `**Server peak RSS (VmHWM of pid ${pid}, whole process life)**`,
+      fmtMB(peakBytes),
+      `< ${TARGET_PEAK_RSS_MB} MB`,
+      peakOk ? yes : no,
+    ],
+    [
+      'Seeder child process(es): RSS before / after / peak VmHWM',
+      m.helperCount
+        ? `${fmtMB(kbToBytes(m.helpersBaselineKB))} / ${fmtMB(kbToBytes(m.helpersAfterKB))} / ${fmtMB(kbToBytes(m.helpersPeakKB))}`
+        : 'none (SEEDER=off?)',
+      '',
+      '',
+    ],
     ['Web app + seeder RSS, sampled peak of the sum', fmtMB(kbToBytes(sampledTreePeakKB)), '', ''],
     ['Upload time (first to last body byte written)', fmtSec(uploadMs), '', ''],
     ['Upload throughput', `${uploadRate.toFixed(0)} MB/s`, '', ''],
-    ['**Torrent ready latency (201 − last byte written)**', `${readyMs.toFixed(0)} ms`, `≤ ${TARGET_READY_MS} ms`, readyOk ? yes : no],
+    [
+      '**Torrent ready latency (201 − last byte written)**',
+      `${readyMs.toFixed(0)} ms`,
+      `≤ ${TARGET_READY_MS} ms`,
+      readyOk ? yes : no,
+    ],
     ['Request start to 201', fmtSec(totalMs), '', ''],
-    ['Load average (1 min) before / after the upload, 2 cores', `${m.loadBefore.toFixed(2)} / ${m.loadAfter.toFixed(2)}`, '', ''],
-    ['Reference: cp into the storage disk (no fsync, like the server)', `${fmtSec(refs.cp)}, ${fmtRate(size, refs.cp)}`, '', ''],
+    [
+      'Load average (1 min) before / after the upload, 2 cores',
+      `${m.loadBefore.toFixed(2)} / ${m.loadAfter.toFixed(2)}`,
+      '',
+      '',
+    ],
+    [
+      'Reference: cp into the storage disk (no fsync, like the server)',
+      `${fmtSec(refs.cp)}, ${fmtRate(size, refs.cp)}`,
+      '',
+      '',
+    ],
     ['Reference: sync after that cp', fmtSec(refs.cpSync), '', ''],
     ['Seedcast upload throughput ÷ cp throughput', (uploadRate / cpRate).toFixed(2), '', ''],
-    ['Seedcast upload throughput ÷ (cp + sync) throughput', (uploadRate / (size / MB / ((refs.cp + refs.cpSync) / 1000))).toFixed(2), '', ''],
+    [
+      'Seedcast upload throughput ÷ (cp + sync) throughput',
+      (uploadRate / (size / MB / ((refs.cp + refs.cpSync) / 1000))).toFixed(2),
+      '',
+      '',
+    ],
     ['Reference: cat > /dev/null', `${fmtSec(refs.cat)}, ${fmtRate(size, refs.cat)}`, '', ''],
-    ['Reference: sha1sum (whole-file SHA-1, one core)', `${fmtSec(refs.sha1.ms)}, ${fmtRate(size, refs.sha1.ms)}`, '', ''],
+    [
+      'Reference: sha1sum (whole-file SHA-1, one core)',
+      `${fmtSec(refs.sha1.ms)}, ${fmtRate(size, refs.sha1.ms)}`,
+      '',
+      '',
+    ],
   ]
-  if (mktorrentMs !== undefined) rows.push(['Reference: mktorrent of the stored file (all cores)', `${fmtSec(mktorrentMs)}, ${fmtRate(size, mktorrentMs)}`, '', ''])
+  if (mktorrentMs !== undefined)
+    rows.push([
+      'Reference: mktorrent of the stored file (all cores)',
+      `${fmtSec(mktorrentMs)}, ${fmtRate(size, mktorrentMs)}`,
+      '',
+      '',
+    ])
   for (const c of checks) rows.push([`Check: ${c.name}`, c.value, 'pass', c.ok ? yes : no])
 
   console.log('')
@@ -338,9 +491,14 @@ function report(size: number, createMs: number, refs: References, m: Measured, c
   for (const line of markdownTable(['Metric', 'Value', 'Target', 'Pass'], rows)) console.log(line)
   console.log('')
   console.log('MB = 1,000,000 bytes. The input file was just written, so it is read from the page cache;')
-  console.log('the server, cp and the references all write without fsync. Other work on the machine shows in the load average.')
+  console.log(
+    'the server, cp and the references all write without fsync. Other work on the machine shows in the load average.',
+  )
   console.log('')
-  const missed = [!peakOk && `peak RSS ${fmtMB(peakBytes)} ≥ ${TARGET_PEAK_RSS_MB} MB`, !readyOk && `torrent ready latency ${readyMs.toFixed(0)} ms > ${TARGET_READY_MS} ms`].filter(Boolean)
+  const missed = [
+    !peakOk && `peak RSS ${fmtMB(peakBytes)} ≥ ${TARGET_PEAK_RSS_MB} MB`,
+    !readyOk && `torrent ready latency ${readyMs.toFixed(0)} ms > ${TARGET_READY_MS} ms`,
+  ].filter(Boolean)
   console.log(missed.length ? `TARGET MISSED: ${missed.join('; ')}` : 'All targets met.')
   if (process.env.BENCH_SERVER_LOG === '1') console.error(`[bench] server output:\n${server.logs.join('\n')}`)
   const failed = checks.filter((c) => !c.ok)

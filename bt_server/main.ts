@@ -10,7 +10,14 @@ import { findSeedable } from './seedRepository.ts'
 import { readGeneration, writeHeartbeat } from '../src/seeder/seederLink.ts'
 
 export type SeederMessage = { type: 'rescan' }
-export type SeederReport = { type: 'status'; seeding: number; port: number; problems: { fileName: string; reason: string }[]; uploadedBytes: number; refusals: Record<string, number> }
+export type SeederReport = {
+  type: 'status'
+  seeding: number
+  port: number
+  problems: { fileName: string; reason: string }[]
+  uploadedBytes: number
+  refusals: Record<string, number>
+}
 /** Status goes to the web app this often (and after every rescan), so /metrics stays current. */
 const REPORT_MS = 5000
 /** Run as its own service: how often it looks for the web app's rescan notice. */
@@ -27,17 +34,27 @@ async function createSeeder(engine: 'lean' | 'webtorrent', opts: SeederOptions):
 async function main() {
   const config = loadConfig()
   const db = await openDatabase(config, { migrate: false })
-  const seeder = await createSeeder(config.seederEngine, { mediaDir: path.join(config.storageDir, 'media'), port: config.seederPort, log, limits: config.seederLimits })
+  const seeder = await createSeeder(config.seederEngine, {
+    mediaDir: path.join(config.storageDir, 'media'),
+    port: config.seederPort,
+    log,
+    limits: config.seederLimits,
+  })
   const port = await seeder.listening()
-  log(`[seeder] ${config.seederEngine} engine listening on port ${port} (TCP and uTP); rescanning every ${config.seederRescanSeconds}s`)
+  log(
+    `[seeder] ${config.seederEngine} engine listening on port ${port} (TCP and uTP); rescanning every ${config.seederRescanSeconds}s`,
+  )
 
   const supervised = Boolean(process.send)
   const report = () => {
     // The callback takes a send error (the web app going away) instead of an 'error' event.
-    if (process.send && process.connected) process.send({ type: 'status', ...seeder.status() } satisfies SeederReport, undefined, {}, () => {})
+    if (process.send && process.connected)
+      process.send({ type: 'status', ...seeder.status() } satisfies SeederReport, undefined, {}, () => {})
     if (!supervised) {
       const { seeding, port, problems, refusals } = seeder.status()
-      writeHeartbeat(db, { at: Date.now(), pid: process.pid, seeding, port, problems, refusals }).catch((err) => log(`[seeder] could not write its heartbeat: ${(err as Error).message}`))
+      writeHeartbeat(db, { at: Date.now(), pid: process.pid, seeding, port, problems, refusals }).catch((err) =>
+        log(`[seeder] could not write its heartbeat: ${(err as Error).message}`),
+      )
     }
   }
   // One rescan at a time; notices during one (a burst of uploads sends one each) make a single
@@ -45,7 +62,10 @@ async function main() {
   let scanning: Promise<void> | null = null
   let again = false
   const rescan = (): Promise<void> => {
-    if (scanning) { again = true; return scanning }
+    if (scanning) {
+      again = true
+      return scanning
+    }
     scanning = (async () => {
       do {
         again = false
@@ -56,7 +76,9 @@ async function main() {
         }
         report()
       } while (again)
-    })().finally(() => { scanning = null })
+    })().finally(() => {
+      scanning = null
+    })
     return scanning
   }
 
@@ -64,14 +86,21 @@ async function main() {
   await rescan()
   const timer = setInterval(() => void rescan(), config.seederRescanSeconds * 1000)
   const reporter = setInterval(report, REPORT_MS)
-  const notices = supervised ? null : setInterval(() => {
-    readGeneration(db).then((now) => {
-      if (now === generation) return
-      generation = now
-      void rescan()
-    }, () => {})
-  }, NOTICE_POLL_MS)
-  process.on('message', (msg: SeederMessage) => { if (msg?.type === 'rescan') void rescan() })
+  const notices = supervised
+    ? null
+    : setInterval(() => {
+        readGeneration(db).then(
+          (now) => {
+            if (now === generation) return
+            generation = now
+            void rescan()
+          },
+          () => {},
+        )
+      }, NOTICE_POLL_MS)
+  process.on('message', (msg: SeederMessage) => {
+    if (msg?.type === 'rescan') void rescan()
+  })
   process.on('SIGHUP', () => void rescan())
 
   // Once, whatever asks first: Ctrl-C signals the whole group, so SIGINT, the web app's SIGTERM
@@ -95,6 +124,8 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(`seedcast seeder: ${err instanceof ConfigError ? err.message : `failed: ${(err as Error).stack ?? err}`}`)
+  console.error(
+    `seedcast seeder: ${err instanceof ConfigError ? err.message : `failed: ${(err as Error).stack ?? err}`}`,
+  )
   process.exit(1)
 })

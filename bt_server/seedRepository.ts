@@ -19,7 +19,14 @@ export interface Seedable {
 // the default 30 s interval; see prisma/orm#30276, #29774). Quoted identifiers keep the SQL valid
 // for PostgreSQL too. The BitTorrent switch is read in the same statement, so a rescan sees one
 // state of both; no `bittorrentEnabled` row means on.
-interface SeedableRow { videoId: string; fileName: string; size: bigint | number; infoHash: string; fileMtimeMs: bigint | number | null; trackers: string }
+interface SeedableRow {
+  videoId: string
+  fileName: string
+  size: bigint | number
+  infoHash: string
+  fileMtimeMs: bigint | number | null
+  trackers: string
+}
 
 export async function findSeedable(db: Db): Promise<Seedable[]> {
   const rows = await db.$queryRaw<SeedableRow[]>`

@@ -44,7 +44,12 @@ export interface SeedEngine {
 }
 
 /** `trackers`: the Seedable's key when its tracker list was last read from the .torrent. */
-interface Seeded { fileName: string; size: number; mtimeMs: number; trackers: string }
+interface Seeded {
+  fileName: string
+  size: number
+  mtimeMs: number
+  trackers: string
+}
 
 export class SeedSync {
   private readonly engine: SeedEngine
@@ -91,7 +96,9 @@ export class SeedSync {
         this.syncAgain = false
         await this.syncOnce(this.latest)
       } while (this.syncAgain)
-    })().finally(() => { this.syncing = null })
+    })().finally(() => {
+      this.syncing = null
+    })
     return this.syncing
   }
 
@@ -107,7 +114,11 @@ export class SeedSync {
       const now = await statFile(this.filePath(seeded.fileName))
       if (!now || now.size !== seeded.size || now.mtimeMs !== seeded.mtimeMs) {
         await this.stop(infoHash)
-        this.report(infoHash, seeded.fileName, now ? 'the media file changed while seeded' : 'the media file has vanished')
+        this.report(
+          infoHash,
+          seeded.fileName,
+          now ? 'the media file changed while seeded' : 'the media file has vanished',
+        )
         continue
       }
       const trackers = byHash.get(infoHash)!.trackers
@@ -121,13 +132,23 @@ export class SeedSync {
       // One torrent that cannot be read or added (a damaged .torrent file) is reported as that
       // torrent's problem; it must not end the scan and leave every later video unseeded.
       try {
-        const verdict = await checkFile({ filePath, torrentPath: `${filePath}.torrent`, size: w.size, fileMtimeMs: w.fileMtimeMs })
+        const verdict = await checkFile({
+          filePath,
+          torrentPath: `${filePath}.torrent`,
+          size: w.size,
+          fileMtimeMs: w.fileMtimeMs,
+        })
         if (!verdict.ok) {
           this.report(w.infoHash, w.fileName, verdict.reason)
           continue
         }
         await this.engine.add(w.infoHash, verdict.torrent, filePath)
-        this.seeded.set(w.infoHash, { fileName: w.fileName, size: verdict.size, mtimeMs: verdict.mtimeMs, trackers: w.trackers })
+        this.seeded.set(w.infoHash, {
+          fileName: w.fileName,
+          size: verdict.size,
+          mtimeMs: verdict.mtimeMs,
+          trackers: w.trackers,
+        })
         if (this.problems.delete(w.infoHash)) this.opts.log(`[seeder] ${w.fileName} is fine again`)
         this.opts.log(`[seeder] seeding ${w.fileName} (${w.infoHash})${verdict.rehashed ? ' after rehashing it' : ''}`)
       } catch (err) {

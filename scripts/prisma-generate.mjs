@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os'
 const dir = join(tmpdir(), 'seedcast-prisma')
 mkdirSync(dir, { recursive: true })
 const dummy = join(dir, 'schema-engine-unused')
-if (!existsSync(dummy)) { writeFileSync(dummy, '#!/bin/sh\nexit 1\n'); chmodSync(dummy, 0o755) }
+if (!existsSync(dummy)) {
+  writeFileSync(dummy, '#!/bin/sh\nexit 1\n')
+  chmodSync(dummy, 0o755)
+}
 
 const env = {
   ...process.env,
@@ -18,5 +21,8 @@ const env = {
   PRISMA_ENGINES_CHECKSUM_IGNORE_MISSING: '1',
 }
 const cli = join('node_modules', 'prisma', 'build', 'index.js')
-const result = spawnSync(process.execPath, [cli, 'generate', '--schema', 'prisma/schema.prisma'], { stdio: 'inherit', env })
+const result = spawnSync(process.execPath, [cli, 'generate', '--schema', 'prisma/schema.prisma'], {
+  stdio: 'inherit',
+  env,
+})
 process.exit(result.status ?? 1)

@@ -69,7 +69,9 @@ export function createApp(s: AppServices): express.Express {
   // Express: src/server.ts hands them to the tracker.)
   app.get('/metrics', async (_req, res) => {
     // A seeder run as its own service reports its counters in its heartbeat.
-    const seederCounts = s.seeder ? s.seeder.refusalCounts() : ((await readHeartbeat(s.db).catch(() => null))?.refusals ?? {})
+    const seederCounts = s.seeder
+      ? s.seeder.refusalCounts()
+      : ((await readHeartbeat(s.db).catch(() => null))?.refusals ?? {})
     res.type('text/plain; version=0.0.4').send(s.tracker.metricsText() + s.refusals.metricsText(seederCounts))
   })
   // The tracker is down when a transport stopped taking requests: the UDP socket closed, or the
@@ -78,7 +80,9 @@ export function createApp(s: AppServices): express.Express {
   app.get('/healthz', async (_req, res) => {
     const failed = await health.failing()
     // The seeder's state is reported, but the site is ready without it.
-    const seeder = s.seeder ? s.seeder.health() : separateSeederHealth(await readHeartbeat(s.db).catch(() => null), Date.now())
+    const seeder = s.seeder
+      ? s.seeder.health()
+      : separateSeederHealth(await readHeartbeat(s.db).catch(() => null), Date.now())
     if (failed.length) res.status(503).json({ ok: false, failing: failed, seeder })
     else res.json({ ok: true, seeder })
   })
@@ -87,18 +91,39 @@ export function createApp(s: AppServices): express.Express {
 
   const apiAdmin = requireApiAdmin(s.auth)
   const upload = receiveUpload(s.paths, s.config.maxUploadBytes)
-  app.use(videoApiRouter({ videos: s.videos, tracker: s.tracker, settings: s.settings, urls: s.urls, requireAdmin: apiAdmin, receiveUpload: upload }))
+  app.use(
+    videoApiRouter({
+      videos: s.videos,
+      tracker: s.tracker,
+      settings: s.settings,
+      urls: s.urls,
+      requireAdmin: apiAdmin,
+      receiveUpload: upload,
+    }),
+  )
   app.use(swarmApiRouter({ swarm: s.swarm, bittorrentEnabled: () => s.settings.get().bittorrentEnabled }))
 
   app.use(loadSession(s.auth))
   app.use(authRouter(s.auth, s.urls.base.startsWith('https:')))
-  app.use(settingsRouter({
-    settings: s.settings,
-    requireApiAdmin: apiAdmin,
-    siteTrackerUrl: s.urls.announce(),
-    jobs: () => ({ backfill: s.videos.backfillProgress(), rewrite: s.rewriter.progress() }),
-  }))
-  app.use(pagesRouter({ videos: s.videos, tracker: s.tracker, settings: s.settings, swarm: s.swarm, urls: s.urls, receiveUpload: upload, maxUploadBytes: s.config.maxUploadBytes }))
+  app.use(
+    settingsRouter({
+      settings: s.settings,
+      requireApiAdmin: apiAdmin,
+      siteTrackerUrl: s.urls.announce(),
+      jobs: () => ({ backfill: s.videos.backfillProgress(), rewrite: s.rewriter.progress() }),
+    }),
+  )
+  app.use(
+    pagesRouter({
+      videos: s.videos,
+      tracker: s.tracker,
+      settings: s.settings,
+      swarm: s.swarm,
+      urls: s.urls,
+      receiveUpload: upload,
+      maxUploadBytes: s.config.maxUploadBytes,
+    }),
+  )
 
   app.use((_req, _res, next) => next(new AppError('not_found', 'Page not found')))
   app.use(errorHandler)

@@ -7,68 +7,103 @@ import type { SeederLimits } from '../bt_server/lean/limits.ts'
 
 const GiB = 1024 ** 3
 
-const schema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
-  STORAGE_DIR: z.string().min(1).default('./storage'),
-  DATABASE_URL: z.string().regex(/^file:.+/, 'must be file:<path> (SQLite)').optional(),
-  ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
-  MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(20 * GiB),
-  SEEDER: z.enum(['on', 'off']).default('on'),
-  TRUST_PROXY: z.enum(['on', 'off']).default('off'),
-  SEEDER_PORT: z.coerce.number().int().min(0).max(65535).default(6881),
-  SEEDER_RESCAN_SECONDS: z.coerce.number().int().min(1).max(86400).default(30),
-  SEEDER_ENGINE: z.enum(['lean', 'webtorrent']).default('lean'),
-  // Lean seeder bounds (bt_server/lean/limits.ts; counted in /metrics as seeder_*).
-  SEEDER_MAX_PEERS: z.coerce.number().int().min(1).max(1_000_000).default(2000),
-  SEEDER_PEERS_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(16),
-  SEEDER_HANDSHAKES_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(8),
-  SEEDER_PEERS_PER_TORRENT: z.coerce.number().int().min(1).max(100_000).default(100),
-  SEEDER_UNCHOKED_PER_TORRENT: z.coerce.number().int().min(1).max(100_000).default(50),
-  SEEDER_HANDSHAKE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(20),
-  SEEDER_UNCHOKED_IDLE_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
-  SEEDER_PEER_SEND_BUFFER_BYTES: z.coerce.number().int().min(64 * 1024).max(1024 ** 3).default(1024 ** 2),
-  SEEDER_PEER_RECV_BUFFER_BYTES: z.coerce.number().int().min(140 * 1024).max(1024 ** 3).default(256 * 1024),
-  SEEDER_SEND_BUFFER_TOTAL_BYTES: z.coerce.number().int().min(1024 ** 2).max(64 * GiB).default(64 * 1024 ** 2),
-  SEEDER_SEND_STALL_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
-  TRACKER_UDP_PORT: z.coerce.number().int().min(0).max(65535).default(6969),
-  TRACKER_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86400).default(300),
-  TRACKER_MIN_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86400).default(60),
-  TRACKER_MAX_NUMWANT: z.coerce.number().int().min(1).max(500).default(50),
-  TRACKER_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
-  TRACKER_SAMPLE_SECONDS: z.coerce.number().int().min(1).max(86400).default(300),
-  // Tracker bounds (src/tracker/embeddedTracker.ts); "address" is an IPv4 address or an IPv6 /64.
-  TRACKER_MAX_PEERS: z.coerce.number().int().min(1).max(100_000_000).default(200_000),
-  TRACKER_MAX_PEERS_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(16),
-  TRACKER_COMPLETIONS_PER_ADDRESS: z.coerce.number().int().min(0).max(1_000_000).default(3),
-  TRACKER_MAX_COMPLETION_RECORDS: z.coerce.number().int().min(4).max(100_000_000).default(100_000),
-  TRACKER_WS_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 ** 2).default(64 * 1024),
-  // Below WEB_MAX_CONNECTIONS: WebSocket peers hold web connections, and pages need some too.
-  TRACKER_WS_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(10_000_000).default(256),
-  TRACKER_WS_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).max(10_000_000).default(16),
-  TRACKER_WS_MAX_PEERS_PER_CONNECTION: z.coerce.number().int().min(1).max(1_000_000).default(32),
-  TRACKER_WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(16 * 1024).max(GiB).default(128 * 1024),
-  // Web server bounds (src/web/httpGuards.ts). Each connection may hold a second file descriptor
-  // (the file it serves or receives), so keep WEB_MAX_CONNECTIONS under half of `ulimit -n`.
-  WEB_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(400),
-  // Per TCP peer (IPv6 by /64); 0 = none. Not applied with TRUST_PROXY=on: every connection is the proxy's.
-  WEB_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).max(1_000_000).default(64),
-  WEB_HEADERS_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(20),
-  // A request body that delivers less than WEB_BODY_MIN_KIB in WEB_BODY_WINDOW_SECONDS is dropped; 0 = no minimum.
-  WEB_BODY_MIN_KIB: z.coerce.number().int().min(0).max(1_048_576).default(16),
-  WEB_BODY_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
-  // Failed log-ins + Basic auth per client address (IPv6 by /64): a bucket of AUTH_MAX_FAILURES
-  // refilled over AUTH_FAILURE_WINDOW_SECONDS; 0 = no limit.
-  AUTH_MAX_FAILURES: z.coerce.number().int().min(0).max(1_000_000).default(10),
-  AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86400).default(600),
-  AUTH_THROTTLE_MAX_ADDRESSES: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
-  // Password hashes (scrypt, on libuv's 4-thread pool shared with file I/O) at once, and waiting.
-  AUTH_MAX_CONCURRENT_HASHES: z.coerce.number().int().min(1).max(64).default(2),
-  AUTH_HASH_QUEUE: z.coerce.number().int().min(0).max(10_000).default(16),
-}).refine((c) => c.TRACKER_MIN_INTERVAL_SECONDS <= c.TRACKER_INTERVAL_SECONDS, {
-  path: ['TRACKER_MIN_INTERVAL_SECONDS'], message: 'must not be larger than TRACKER_INTERVAL_SECONDS',
-})
+const schema = z
+  .object({
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+    STORAGE_DIR: z.string().min(1).default('./storage'),
+    DATABASE_URL: z
+      .string()
+      .regex(/^file:.+/, 'must be file:<path> (SQLite)')
+      .optional(),
+    ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+    MAX_UPLOAD_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(20 * GiB),
+    SEEDER: z.enum(['on', 'off']).default('on'),
+    TRUST_PROXY: z.enum(['on', 'off']).default('off'),
+    SEEDER_PORT: z.coerce.number().int().min(0).max(65535).default(6881),
+    SEEDER_RESCAN_SECONDS: z.coerce.number().int().min(1).max(86400).default(30),
+    SEEDER_ENGINE: z.enum(['lean', 'webtorrent']).default('lean'),
+    // Lean seeder bounds (bt_server/lean/limits.ts; counted in /metrics as seeder_*).
+    SEEDER_MAX_PEERS: z.coerce.number().int().min(1).max(1_000_000).default(2000),
+    SEEDER_PEERS_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(16),
+    SEEDER_HANDSHAKES_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(8),
+    SEEDER_PEERS_PER_TORRENT: z.coerce.number().int().min(1).max(100_000).default(100),
+    SEEDER_UNCHOKED_PER_TORRENT: z.coerce.number().int().min(1).max(100_000).default(50),
+    SEEDER_HANDSHAKE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(20),
+    SEEDER_UNCHOKED_IDLE_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
+    SEEDER_PEER_SEND_BUFFER_BYTES: z.coerce
+      .number()
+      .int()
+      .min(64 * 1024)
+      .max(1024 ** 3)
+      .default(1024 ** 2),
+    SEEDER_PEER_RECV_BUFFER_BYTES: z.coerce
+      .number()
+      .int()
+      .min(140 * 1024)
+      .max(1024 ** 3)
+      .default(256 * 1024),
+    SEEDER_SEND_BUFFER_TOTAL_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024 ** 2)
+      .max(64 * GiB)
+      .default(64 * 1024 ** 2),
+    SEEDER_SEND_STALL_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+    TRACKER_UDP_PORT: z.coerce.number().int().min(0).max(65535).default(6969),
+    TRACKER_INTERVAL_SECONDS: z.coerce.number().int().min(10).max(86400).default(300),
+    TRACKER_MIN_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86400).default(60),
+    TRACKER_MAX_NUMWANT: z.coerce.number().int().min(1).max(500).default(50),
+    TRACKER_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
+    TRACKER_SAMPLE_SECONDS: z.coerce.number().int().min(1).max(86400).default(300),
+    // Tracker bounds (src/tracker/embeddedTracker.ts); "address" is an IPv4 address or an IPv6 /64.
+    TRACKER_MAX_PEERS: z.coerce.number().int().min(1).max(100_000_000).default(200_000),
+    TRACKER_MAX_PEERS_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(16),
+    TRACKER_COMPLETIONS_PER_ADDRESS: z.coerce.number().int().min(0).max(1_000_000).default(3),
+    TRACKER_MAX_COMPLETION_RECORDS: z.coerce.number().int().min(4).max(100_000_000).default(100_000),
+    TRACKER_WS_MAX_MESSAGE_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(100 * 1024 ** 2)
+      .default(64 * 1024),
+    // Below WEB_MAX_CONNECTIONS: WebSocket peers hold web connections, and pages need some too.
+    TRACKER_WS_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(10_000_000).default(256),
+    TRACKER_WS_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).max(10_000_000).default(16),
+    TRACKER_WS_MAX_PEERS_PER_CONNECTION: z.coerce.number().int().min(1).max(1_000_000).default(32),
+    TRACKER_WS_MAX_BUFFERED_BYTES: z.coerce
+      .number()
+      .int()
+      .min(16 * 1024)
+      .max(GiB)
+      .default(128 * 1024),
+    // Web server bounds (src/web/httpGuards.ts). Each connection may hold a second file descriptor
+    // (the file it serves or receives), so keep WEB_MAX_CONNECTIONS under half of `ulimit -n`.
+    WEB_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(400),
+    // Per TCP peer (IPv6 by /64); 0 = none. Not applied with TRUST_PROXY=on: every connection is the proxy's.
+    WEB_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).max(1_000_000).default(64),
+    WEB_HEADERS_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(20),
+    // A request body that delivers less than WEB_BODY_MIN_KIB in WEB_BODY_WINDOW_SECONDS is dropped; 0 = no minimum.
+    WEB_BODY_MIN_KIB: z.coerce.number().int().min(0).max(1_048_576).default(16),
+    WEB_BODY_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+    // Failed log-ins + Basic auth per client address (IPv6 by /64): a bucket of AUTH_MAX_FAILURES
+    // refilled over AUTH_FAILURE_WINDOW_SECONDS; 0 = no limit.
+    AUTH_MAX_FAILURES: z.coerce.number().int().min(0).max(1_000_000).default(10),
+    AUTH_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86400).default(600),
+    AUTH_THROTTLE_MAX_ADDRESSES: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
+    // Password hashes (scrypt, on libuv's 4-thread pool shared with file I/O) at once, and waiting.
+    AUTH_MAX_CONCURRENT_HASHES: z.coerce.number().int().min(1).max(64).default(2),
+    AUTH_HASH_QUEUE: z.coerce.number().int().min(0).max(10_000).default(16),
+  })
+  .refine((c) => c.TRACKER_MIN_INTERVAL_SECONDS <= c.TRACKER_INTERVAL_SECONDS, {
+    path: ['TRACKER_MIN_INTERVAL_SECONDS'],
+    message: 'must not be larger than TRACKER_INTERVAL_SECONDS',
+  })
 
 /** Every variable the configuration reads (the guide's env file is checked against it). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape)

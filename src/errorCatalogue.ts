@@ -17,12 +17,18 @@ export const ERROR_CATALOGUE = {
   no_torrent: { status: 404, message: 'This video has no torrent (yet)' },
   body_too_slow: { status: 408, message: 'The request body arrived too slowly' },
   too_large: { status: 413, message: 'Request body too large' },
-  unsupported_media_type: { status: 415, message: 'Only video and audio files are accepted (the file\'s content is not a known audio or video container)' },
+  unsupported_media_type: {
+    status: 415,
+    message: "Only video and audio files are accepted (the file's content is not a known audio or video container)",
+  },
   range_not_satisfiable: { status: 416, message: 'Requested range not satisfiable' },
   too_many_attempts: { status: 429, message: 'Too many wrong passwords from your address' },
   internal: { status: 500, message: 'Internal server error' },
   busy: { status: 503, message: 'Too many log-ins are being checked right now; try again in a second' },
-  insufficient_storage: { status: 507, message: 'The server has no room left to store this upload; ask the site\'s admin to free some disk space' },
+  insufficient_storage: {
+    status: 507,
+    message: "The server has no room left to store this upload; ask the site's admin to free some disk space",
+  },
 } as const satisfies Record<string, { status: number; message: string }>
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE

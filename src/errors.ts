@@ -8,7 +8,11 @@ export class AppError extends Error {
   /** Sent as Retry-After (seconds) with 429 and 503. */
   retryAfterSeconds?: number
   /** The status comes from the code; the message defaults to the catalogue's. */
-  constructor(code: ErrorCode, message: string = ERROR_CATALOGUE[code].message, opts: { retryAfterSeconds?: number } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string = ERROR_CATALOGUE[code].message,
+    opts: { retryAfterSeconds?: number } = {},
+  ) {
     super(message)
     this.status = ERROR_CATALOGUE[code].status
     this.code = code
@@ -17,7 +21,11 @@ export class AppError extends Error {
 }
 
 export const tooManyAttempts = (retryAfterSeconds: number) =>
-  new AppError('too_many_attempts', `Too many wrong passwords from your address; try again in ${describeWait(retryAfterSeconds)}`, { retryAfterSeconds })
+  new AppError(
+    'too_many_attempts',
+    `Too many wrong passwords from your address; try again in ${describeWait(retryAfterSeconds)}`,
+    { retryAfterSeconds },
+  )
 export const passwordCheckBusy = () => new AppError('busy', undefined, { retryAfterSeconds: 1 })
 export const insufficientStorage = () => new AppError('insufficient_storage')
 export const bodyTooSlow = (minKib: number, windowSeconds: number) =>
@@ -34,7 +42,13 @@ export function isDiskFull(err: unknown): boolean {
 }
 
 // The 4xx statuses that body-parser, send and friends use, to the catalogue's code for each.
-const CLIENT_ERROR_CODES: Record<number, ErrorCode> = { 403: 'forbidden', 404: 'not_found', 413: 'too_large', 415: 'unsupported_media_type', 416: 'range_not_satisfiable' }
+const CLIENT_ERROR_CODES: Record<number, ErrorCode> = {
+  403: 'forbidden',
+  404: 'not_found',
+  413: 'too_large',
+  415: 'unsupported_media_type',
+  416: 'range_not_satisfiable',
+}
 
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err
@@ -55,9 +69,14 @@ function wantsJson(req: Parameters<ErrorRequestHandler>[1]): boolean {
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const appErr = toAppError(err)
   // A full disk is the admin's to fix: one line, no stack. A 503 is a bound refusing (counted in /metrics).
-  if (appErr.status === 507) console.error(`[error] ${req.method} ${req.originalUrl}: storage full: ${(err as Error).message}`)
-  else if (appErr.status >= 500 && appErr.status !== 503) console.error(`[error] ${req.method} ${req.originalUrl}:`, err)
-  if (res.headersSent) { res.destroy(); return }
+  if (appErr.status === 507)
+    console.error(`[error] ${req.method} ${req.originalUrl}: storage full: ${(err as Error).message}`)
+  else if (appErr.status >= 500 && appErr.status !== 503)
+    console.error(`[error] ${req.method} ${req.originalUrl}:`, err)
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
   if (appErr.status === 401 && req.originalUrl.startsWith('/api/')) {
     res.set('WWW-Authenticate', 'Basic realm="Seedcast", charset="UTF-8"')
   }
@@ -74,10 +93,21 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
  * For replies written outside Express (the HTTP server's own guards): the same JSON body, or a
  * bare page for browsers. The connection closes after it.
  */
-export function rawErrorReply(accept: string | undefined, err: AppError): { status: number; headers: Record<string, string>; body: string } {
+export function rawErrorReply(
+  accept: string | undefined,
+  err: AppError,
+): { status: number; headers: Record<string, string>; body: string } {
   const html = /text\/html/.test(accept ?? '')
   const body = html
     ? `<!doctype html><title>Error ${err.status}</title><p>${err.message.replace(/[<>&]/g, '')}</p>\n`
     : JSON.stringify({ error: { code: err.code, message: err.message } })
-  return { status: err.status, headers: { 'Content-Type': html ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8', Connection: 'close', 'Content-Length': String(Buffer.byteLength(body)) }, body }
+  return {
+    status: err.status,
+    headers: {
+      'Content-Type': html ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8',
+      Connection: 'close',
+      'Content-Length': String(Buffer.byteLength(body)),
+    },
+    body,
+  }
 }

@@ -14,7 +14,9 @@ async function main() {
     throw err
   }
   const running = await startServer(config)
-  console.log(`Seedcast ${config.version} listening on ${config.host}:${running.port}${running.udpPort ? ` (UDP tracker on ${running.udpPort})` : ''}; public URL ${config.publicUrl}; storage ${config.storageDir}`)
+  console.log(
+    `Seedcast ${config.version} listening on ${config.host}:${running.port}${running.udpPort ? ` (UDP tracker on ${running.udpPort})` : ''}; public URL ${config.publicUrl}; storage ${config.storageDir}`,
+  )
   const stop = async (signal: string) => {
     console.log(`Received ${signal}, shutting down`)
     await running.close()

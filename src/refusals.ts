@@ -22,8 +22,12 @@ export class Refusals<B extends string = string> {
   metricsText(extra: Record<string, number> = {}): string {
     const all = new Map<string, number>(this.counts)
     for (const [k, v] of Object.entries(extra)) all.set(k, (all.get(k) ?? 0) + v)
-    const lines = ['# HELP seedcast_refused_total Requests, connections or messages refused by a bound, by bound.', '# TYPE seedcast_refused_total counter']
-    for (const [bound, n] of [...all].sort(([a], [b]) => a.localeCompare(b))) lines.push(`seedcast_refused_total{bound="${bound}"} ${n}`)
+    const lines = [
+      '# HELP seedcast_refused_total Requests, connections or messages refused by a bound, by bound.',
+      '# TYPE seedcast_refused_total counter',
+    ]
+    for (const [bound, n] of [...all].sort(([a], [b]) => a.localeCompare(b)))
+      lines.push(`seedcast_refused_total{bound="${bound}"} ${n}`)
     return lines.join('\n') + '\n'
   }
 }

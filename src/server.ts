@@ -45,7 +45,9 @@ export async function startServer(config: Config, log: (line: string) => void = 
   let videos: VideoService | undefined
   const tracker = new EmbeddedTracker({
     ...config.tracker,
-    onCompleted: (infoHash) => { videos?.recordCompleted(infoHash).catch((err) => log(`[tracker] could not store completed count: ${err.message}`)) },
+    onCompleted: (infoHash) => {
+      videos?.recordCompleted(infoHash).catch((err) => log(`[tracker] could not store completed count: ${err.message}`))
+    },
   })
   const seeder = config.seederEnabled ? new SeederSupervisor(seederEnv(config), log) : null
   // Supervised, the seeder hears of a change over IPC; run as its own service, through the database.
@@ -55,7 +57,12 @@ export async function startServer(config: Config, log: (line: string) => void = 
   }
   const rewriter = new TorrentRewriter({ db, paths, urls, settings, onTorrentsChanged: noticeSeeder, log })
   videos = new VideoService({
-    db, paths, urls, settings, tracker, createdBy: `Seedcast ${config.version}`,
+    db,
+    paths,
+    urls,
+    settings,
+    tracker,
+    createdBy: `Seedcast ${config.version}`,
     onTorrentsChanged: noticeSeeder,
     onStaleTorrent: () => void rewriter.request(),
   })
@@ -66,31 +73,61 @@ export async function startServer(config: Config, log: (line: string) => void = 
     // Told at once: the seeder stops (or starts) seeding everything now, not at its next rescan.
     if (next.bittorrentEnabled !== previous.bittorrentEnabled) noticeSeeder()
     if (next.bittorrentEnabled && !previous.bittorrentEnabled) void videos.backfillTorrents()
-    if (JSON.stringify(next.trackerUrls) !== JSON.stringify(previous.trackerUrls) || next.webSeedEnabled !== previous.webSeedEnabled) void rewriter.request()
+    if (
+      JSON.stringify(next.trackerUrls) !== JSON.stringify(previous.trackerUrls) ||
+      next.webSeedEnabled !== previous.webSeedEnabled
+    )
+      void rewriter.request()
   })
 
-  for (const line of describeRecovery(await recoverStorage(db, paths, videos, settings.get().bittorrentEnabled))) log(`[start-up check] ${line}`)
+  for (const line of describeRecovery(await recoverStorage(db, paths, videos, settings.get().bittorrentEnabled)))
+    log(`[start-up check] ${line}`)
 
   const swarm = new SwarmHistory({ db, tracker, sampleSeconds: config.tracker.sampleSeconds, log })
   // Bound after the web port; made now so that /healthz can check it.
   const udp = config.tracker.udpPort ? new UdpTracker(tracker) : null
   // Read by /healthz, which is only answered once the server below exists.
   const webListening = () => guarded.server.listening
-  const services: AppServices = { config, db, paths, urls, auth, settings, videos, rewriter, tracker, udp, webListening, swarm, seeder, refusals }
+  const services: AppServices = {
+    config,
+    db,
+    paths,
+    urls,
+    auth,
+    settings,
+    videos,
+    rewriter,
+    tracker,
+    udp,
+    webListening,
+    swarm,
+    seeder,
+    refusals,
+  }
   const app = createApp(services)
   // Requests that arrive between listen and the end of the start (the admin is made only once
   // the ports are ours) wait for it, rather than meet a site without its admin.
   let started = false
   let markStarted!: () => void
-  const startup = new Promise<void>((resolve) => { markStarted = () => { started = true; resolve() } })
+  const startup = new Promise<void>((resolve) => {
+    markStarted = () => {
+      started = true
+      resolve()
+    }
+  })
   // Tracker announces and scrapes skip Express: they are the hot path.
-  const dispatch = (req: IncomingMessage, res: ServerResponse) => { if (!handleTrackerHttp(tracker, req, res, config.trustProxy)) app(req, res) }
+  const dispatch = (req: IncomingMessage, res: ServerResponse) => {
+    if (!handleTrackerHttp(tracker, req, res, config.trustProxy)) app(req, res)
+  }
   const guarded = createGuardedServer(config.web, config.trustProxy, refusals, (req, res) => {
     if (started) dispatch(req, res)
     else void startup.then(() => dispatch(req, res))
   })
   const { server } = guarded
-  const fileLimit = openFilesWarning(config.web.maxConnections, await readFile('/proc/self/limits', 'utf8').catch(() => null))
+  const fileLimit = openFilesWarning(
+    config.web.maxConnections,
+    await readFile('/proc/self/limits', 'utf8').catch(() => null),
+  )
   if (fileLimit) log(`[start-up check] ${fileLimit}`)
   server.on('upgrade', (req, socket, head) => {
     // The WebSocket tracker (browser peers) shares the web port: ws(s)://host/announce.
@@ -99,7 +136,10 @@ export async function startServer(config: Config, log: (line: string) => void = 
   })
   const closeEarly = async () => {
     guarded.stop()
-    await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections() })
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve())
+      server.closeAllConnections()
+    })
     await tracker.close()
     await db.$disconnect()
   }
@@ -119,13 +159,16 @@ export async function startServer(config: Config, log: (line: string) => void = 
   } catch (err) {
     // A taken UDP port stops the start with one clear line, and leaves nothing listening.
     await closeEarly()
-    throw new Error(`cannot listen on UDP port ${config.tracker.udpPort} for the tracker (TRACKER_UDP_PORT): ${(err as Error).message}`)
+    throw new Error(
+      `cannot listen on UDP port ${config.tracker.udpPort} for the tracker (TRACKER_UDP_PORT): ${(err as Error).message}`,
+    )
   }
   // Only once the ports are ours: a start that fails before this must not create the admin and
   // print a password that the next (good) start would never show again.
   try {
     const { generatedPassword } = await auth.ensureAdmin(config.adminPassword)
-    if (generatedPassword) log(`Created user "admin" with password: ${generatedPassword}  (shown once; set ADMIN_PASSWORD to choose one)`)
+    if (generatedPassword)
+      log(`Created user "admin" with password: ${generatedPassword}  (shown once; set ADMIN_PASSWORD to choose one)`)
   } catch (err) {
     await udp?.close()
     await closeEarly()
@@ -134,11 +177,16 @@ export async function startServer(config: Config, log: (line: string) => void = 
   markStarted()
   seeder?.start()
   if (publicUrlChangedFrom) {
-    log(`[start-up check] PUBLIC_URL changed from ${publicUrlChangedFrom} to ${config.publicUrl}: rewriting every .torrent for the new tracker and web seed URLs`)
-    void rewriter.request({ all: true }).then(async (finished) => {
-      // Confirmed only when every file was reached: a stop before that redoes it at the next start.
-      if (finished) await settings.confirmPublicUrl(config.publicUrl)
-    }).catch((err) => log(`[torrents] ${(err as Error).message}`))
+    log(
+      `[start-up check] PUBLIC_URL changed from ${publicUrlChangedFrom} to ${config.publicUrl}: rewriting every .torrent for the new tracker and web seed URLs`,
+    )
+    void rewriter
+      .request({ all: true })
+      .then(async (finished) => {
+        // Confirmed only when every file was reached: a stop before that redoes it at the next start.
+        if (finished) await settings.confirmPublicUrl(config.publicUrl)
+      })
+      .catch((err) => log(`[torrents] ${(err as Error).message}`))
   } else {
     // Finishes a rewrite that a stop or a crash cut short (a no-op when every file is current).
     void rewriter.request()
@@ -172,7 +220,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
 // What the seeder reads besides the settings below: its own SEEDER_* ones (bt_server/), and what
 // any process needs to run. Nothing else of this process's environment (ADMIN_PASSWORD, other
 // services' secrets) reaches it.
-const SEEDER_PASSTHROUGH = /^(SEEDER_.*|PATH|HOME|USER|LANG|LC_[A-Z]+|TZ|TMPDIR|NODE_OPTIONS|NODE_EXTRA_CA_CERTS|UV_THREADPOOL_SIZE)$/
+const SEEDER_PASSTHROUGH =
+  /^(SEEDER_.*|PATH|HOME|USER|LANG|LC_[A-Z]+|TZ|TMPDIR|NODE_OPTIONS|NODE_EXTRA_CA_CERTS|UV_THREADPOOL_SIZE)$/
 
 /** The seeder child reads the same storage and database as this web app, whatever env started it. */
 function seederEnv(config: Config, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {

@@ -13,7 +13,11 @@ export interface RequestSchemas {
 }
 
 type Part<S, K extends keyof RequestSchemas> = S extends { [P in K]: z.ZodType } ? z.output<S[K]> : undefined
-export type Validated<S extends RequestSchemas> = { params: Part<S, 'params'>; query: Part<S, 'query'>; body: Part<S, 'body'> }
+export type Validated<S extends RequestSchemas> = {
+  params: Part<S, 'params'>
+  query: Part<S, 'query'>
+  body: Part<S, 'body'>
+}
 
 export interface ValidatorOptions {
   /** The error code for an issue about a given field (the first path element); bad_request otherwise. */
@@ -56,13 +60,17 @@ export function validated<S extends RequestSchemas>(res: Response, _schemas: S):
 /** A query number as `Number()` reads it, absent = `fallback`; anything else than a whole number in range is refused. */
 export function wholeNumber(name: string, min: number, max: number, fallback: number) {
   const message = `${name} must be a whole number from ${min} to ${max}`
-  return z.unknown()
+  return z
+    .unknown()
     .transform((v) => (v === undefined ? fallback : Number(v)))
-    .pipe(z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message }))
+    .pipe(
+      z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message }),
+    )
 }
 
 /** A form field that is a string when sent once; anything else (absent, repeated) reads as `fallback`. */
-export const formString = <F extends string | undefined>(fallback: F) => z.unknown().transform((v) => (typeof v === 'string' ? v : fallback))
+export const formString = <F extends string | undefined>(fallback: F) =>
+  z.unknown().transform((v) => (typeof v === 'string' ? v : fallback))
 
 /** An HTML checkbox: on when sent as "on". */
 export const checkbox = z.unknown().transform((v) => v === 'on')

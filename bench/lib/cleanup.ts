@@ -54,7 +54,10 @@ async function cleanup(stopChild: (c: ChildProcess) => Promise<void>): Promise<v
  * Runs a benchmark's main() with clean-up on every way out; main's result is the exit code
  * (an exception: 1).
  */
-export async function runBench(main: () => Promise<number>, stopChild: (c: ChildProcess) => Promise<void>): Promise<void> {
+export async function runBench(
+  main: () => Promise<number>,
+  stopChild: (c: ChildProcess) => Promise<void>,
+): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       log(`${signal}: stopping child processes and removing temporary files`)

@@ -22,14 +22,21 @@ export interface SpawnOptions {
 /** Spawns a child that clean-up will stop; stdout and stderr are pipes. */
 export function spawnChild(cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
   const [file, argv] = opts.cpu === undefined ? [cmd, args] : ['taskset', ['-c', opts.cpu, cmd, ...args]]
-  return trackChild(spawn(file, argv, {
-    cwd: opts.cwd ?? REPO_ROOT,
-    env: opts.env ?? process.env,
-    stdio: [opts.stdin ?? 'ignore', opts.stdoutTo === 'devnull' ? 'ignore' : 'pipe', 'pipe'],
-  }))
+  return trackChild(
+    spawn(file, argv, {
+      cwd: opts.cwd ?? REPO_ROOT,
+      env: opts.env ?? process.env,
+      stdio: [opts.stdin ?? 'ignore', opts.stdoutTo === 'devnull' ? 'ignore' : 'pipe', 'pipe'],
+    }),
+  )
 }
 
-export interface Collected { code: number | null; signal: string | null; stdout: string; stderr: string }
+export interface Collected {
+  code: number | null
+  signal: string | null
+  stdout: string
+  stderr: string
+}
 
 /** A child's output and exit; `onLine` sees each stdout line as it comes. */
 export function collect(child: ChildProcess, onLine?: (line: string) => void): Promise<Collected> {
@@ -42,22 +49,36 @@ export function collect(child: ChildProcess, onLine?: (line: string) => void): P
       if (!onLine) return
       pending += d
       let nl
-      while ((nl = pending.indexOf('\n')) >= 0) { onLine(pending.slice(0, nl)); pending = pending.slice(nl + 1) }
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        onLine(pending.slice(0, nl))
+        pending = pending.slice(nl + 1)
+      }
     })
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr = (stderr + d).slice(-8000) })
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      stderr = (stderr + d).slice(-8000)
+    })
     child.once('error', reject)
     child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
   })
 }
 
 /** Runs a command to completion; resolves with its wall time and stdout, rejects unless exit 0. */
-export async function run(cmd: string, args: string[], opts: SpawnOptions & { timeoutMs?: number } = {}): Promise<{ ms: number; stdout: string }> {
+export async function run(
+  cmd: string,
+  args: string[],
+  opts: SpawnOptions & { timeoutMs?: number } = {},
+): Promise<{ ms: number; stdout: string }> {
   const start = now()
   const child = spawnChild(cmd, args, opts)
   const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined
   try {
-    const r = await collect(child).catch((err: Error) => { throw new Error(`${cmd}: ${err.message}`) })
-    if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.signal ?? `exit ${r.code}`}): ${(r.stderr || r.stdout).trim().slice(-2000)}`)
+    const r = await collect(child).catch((err: Error) => {
+      throw new Error(`${cmd}: ${err.message}`)
+    })
+    if (r.code !== 0)
+      throw new Error(
+        `${cmd} ${args.join(' ')} failed (${r.signal ?? `exit ${r.code}`}): ${(r.stderr || r.stdout).trim().slice(-2000)}`,
+      )
     return { ms: now() - start, stdout: r.stdout }
   } finally {
     clearTimeout(timer)
@@ -65,7 +86,10 @@ export async function run(cmd: string, args: string[], opts: SpawnOptions & { ti
 }
 
 export async function haveCommand(cmd: string): Promise<boolean> {
-  return run('sh', ['-c', `command -v ${cmd}`]).then(() => true, () => false)
+  return run('sh', ['-c', `command -v ${cmd}`]).then(
+    () => true,
+    () => false,
+  )
 }
 
 /** Throws naming the first missing command (and the Debian packages to install, if given). */
@@ -93,7 +117,12 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'S
  * Calls `probe` every `everyMs` until it gives a value other than undefined; throws after
  * `timeoutMs` (a probe that throws ends the wait with its error).
  */
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined> | T | undefined,
+  everyMs = 100,
+): Promise<T> {
   const deadline = now() + timeoutMs
   for (;;) {
     const value = await probe()
@@ -105,7 +134,10 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
 
 /** The last `max` lines a child printed (stdout and stderr), kept in `lines` as they come. */
 export function keepLines(child: ChildProcess, max = 200, lines: string[] = []): string[] {
-  const keep = (d: string) => { for (const line of d.split('\n')) if (line) lines.push(line); lines.splice(0, Math.max(0, lines.length - max)) }
+  const keep = (d: string) => {
+    for (const line of d.split('\n')) if (line) lines.push(line)
+    lines.splice(0, Math.max(0, lines.length - max))
+  }
   child.stdout?.setEncoding('utf8').on('data', keep)
   child.stderr?.setEncoding('utf8').on('data', keep)
   return lines

@@ -2,7 +2,10 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { run } from './processes.ts'
 
-export interface Memory { rssKB: number; hwmKB: number }
+export interface Memory {
+  rssKB: number
+  hwmKB: number
+}
 
 /** VmRSS and VmHWM of a process; null when it is gone. */
 export function readMemory(pid: number): Memory | null {
@@ -53,13 +56,20 @@ export function processTree(pid: number): number[] {
         const text = readFileSync(`/proc/${all[i]}/task/${task}/children`, 'utf8').trim()
         if (text) all.push(...text.split(/\s+/).map(Number))
       }
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return all
 }
 
 export function pidAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true } catch { return false }
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** Whether a process's environment holds `entry` (e.g. STORAGE_DIR=...): guards against pid reuse. */
@@ -73,7 +83,9 @@ export function envHas(pid: number, entry: string): boolean {
 
 /** The kernel's count of UDP datagrams dropped because a socket's receive buffer was full. */
 export function udpRcvbufErrors(): number {
-  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp: '))
+  const lines = readFileSync('/proc/net/snmp', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('Udp: '))
   if (lines.length < 2) return NaN
   const names = lines[0]!.split(/\s+/)
   return Number(lines[1]!.split(/\s+/)[names.indexOf('RcvbufErrors')])
@@ -91,7 +103,11 @@ function coreBusy(): Map<string, number> {
   return busy
 }
 
-export interface CpuUse { server: number | null; serverCore: number | null; loadCore: number | null }
+export interface CpuUse {
+  server: number | null
+  serverCore: number | null
+  loadCore: number | null
+}
 
 /** CPU use over a window: a server process, and how busy the server's and the load's cores were. */
 export class CpuWindow {
@@ -100,15 +116,26 @@ export class CpuWindow {
   private t0: number | null = null
   private c0 = new Map<string, number>()
   private w0 = 0
-  constructor(pid: number, cores: { server: string; load: string; ticks: number }) { this.pid = pid; this.cores = cores }
-  start(): void { this.t0 = cpuTicks(this.pid); this.c0 = coreBusy(); this.w0 = performance.now() }
+  constructor(pid: number, cores: { server: string; load: string; ticks: number }) {
+    this.pid = pid
+    this.cores = cores
+  }
+  start(): void {
+    this.t0 = cpuTicks(this.pid)
+    this.c0 = coreBusy()
+    this.w0 = performance.now()
+  }
   /** Percentages of one core: server process, server core busy, load core busy. */
   end(): CpuUse {
     const secs = (performance.now() - this.w0) / 1000
     const t1 = cpuTicks(this.pid)
     const c1 = coreBusy()
     const tck = this.cores.ticks
-    const core = (id: string) => { const a = this.c0.get(id); const b = c1.get(id); return a === undefined || b === undefined ? null : ((b - a) / tck / secs) * 100 }
+    const core = (id: string) => {
+      const a = this.c0.get(id)
+      const b = c1.get(id)
+      return a === undefined || b === undefined ? null : ((b - a) / tck / secs) * 100
+    }
     return {
       server: this.t0 === null || t1 === null || secs <= 0 ? null : ((t1 - this.t0) / tck / secs) * 100,
       serverCore: /^\d+$/.test(this.cores.server) ? core(this.cores.server) : null,

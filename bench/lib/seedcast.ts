@@ -10,7 +10,10 @@ import { isRunning, keepLines, now, sleep, spawnChild, stopChild, waitFor } from
 const ADMIN_PASSWORD = 'bench-password-123'
 export const authHeader = 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')
 
-export interface Health { ok: boolean; seeder: { state: string; pid: number | null; seeding: number | null; port: number | null; problems?: unknown[] } }
+export interface Health {
+  ok: boolean
+  seeder: { state: string; pid: number | null; seeding: number | null; port: number | null; problems?: unknown[] }
+}
 
 export interface Seedcast {
   child: ChildProcess
@@ -43,7 +46,13 @@ export interface StartOptions {
 const allSeeders = new Map<number, string>()
 onExit(() => {
   for (const [pid, storage] of allSeeders) {
-    if (envHas(pid, `STORAGE_DIR=${storage}`)) { try { process.kill(pid, 'SIGKILL') } catch { /* gone */ } }
+    if (envHas(pid, `STORAGE_DIR=${storage}`)) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        /* gone */
+      }
+    }
   }
 })
 
@@ -62,13 +71,27 @@ export async function startSeedcast(opts: StartOptions): Promise<Seedcast> {
     SEEDER_PORT: String(seederPort),
     ...opts.env,
   }
-  const child = spawnChild(process.execPath, [...NODE_FLAGS, ...(opts.nodeArgs ?? []), 'src/main.ts'], { env, cpu: opts.cpu })
+  const child = spawnChild(process.execPath, [...NODE_FLAGS, ...(opts.nodeArgs ?? []), 'src/main.ts'], {
+    env,
+    cpu: opts.cpu,
+  })
   const logs = keepLines(child, opts.logLines)
-  const s: Seedcast = { child, pid: child.pid!, port, url, seederPort, storageDir: opts.storageDir, logs, seederPids: new Set() }
+  const s: Seedcast = {
+    child,
+    pid: child.pid!,
+    port,
+    url,
+    seederPort,
+    storageDir: opts.storageDir,
+    logs,
+    seederPids: new Set(),
+  }
   onCleanup(() => stopSeedcast(s)) // a no-op when the benchmark stopped it already
   await waitFor('Seedcast to answer /healthz', 60_000, async () => {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`server exited during start-up (${child.signalCode ?? `exit ${child.exitCode}`}):\n${logs.join('\n')}`)
+      throw new Error(
+        `server exited during start-up (${child.signalCode ?? `exit ${child.exitCode}`}):\n${logs.join('\n')}`,
+      )
     }
     const res = await fetch(`${url}/healthz`).catch(() => undefined)
     if (!res?.ok) return undefined
@@ -99,16 +122,33 @@ export async function stopSeedcast(s: Seedcast): Promise<void> {
   for (const pid of s.seederPids) {
     const deadline = now() + 5000
     while (pidAlive(pid) && now() < deadline) await sleep(100)
-    if (pidAlive(pid) && envHas(pid, `STORAGE_DIR=${s.storageDir}`)) { try { process.kill(pid, 'SIGKILL') } catch { /* gone */ } }
+    if (pidAlive(pid) && envHas(pid, `STORAGE_DIR=${s.storageDir}`)) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        /* gone */
+      }
+    }
     allSeeders.delete(pid)
   }
   s.seederPids.clear()
 }
 
-export interface VideoJson { id: string; fileUrl: string; size: number; status: string; torrent: { infoHash: string; torrentUrl: string; pieceLength?: number } | null }
+export interface VideoJson {
+  id: string
+  fileUrl: string
+  size: number
+  status: string
+  torrent: { infoHash: string; torrentUrl: string; pieceLength?: number } | null
+}
 
 /** Uploads one file through POST /api/videos; resolves when the 201 has arrived. */
-export async function uploadVideo(s: { url: string }, fields: { title: string; description?: string }, file: Blob, fileName: string): Promise<{ video: VideoJson; at: number }> {
+export async function uploadVideo(
+  s: { url: string },
+  fields: { title: string; description?: string },
+  file: Blob,
+  fileName: string,
+): Promise<{ video: VideoJson; at: number }> {
   const form = new FormData()
   form.append('title', fields.title)
   if (fields.description !== undefined) form.append('description', fields.description)

@@ -3,7 +3,10 @@
 import Server from 'bittorrent-tracker/server'
 const mode = process.env.BT_MODE
 const server = new Server({ http: mode === 'http', udp: mode === 'udp', ws: false, stats: false })
-server.on('error', (err) => { console.error('bittorrent-tracker error: ' + err.message); process.exit(1) })
+server.on('error', (err) => {
+  console.error('bittorrent-tracker error: ' + err.message)
+  process.exit(1)
+})
 server.on('warning', () => {})
 server.on('listening', () => {
   const port = mode === 'http' ? server.http.address().port : server.udp4.address().port

@@ -23,8 +23,14 @@ function envCounts(): number[] {
 
 function envEngines(): Engine[] {
   const engines = envList('BENCH_ENGINES', ['lean', 'webtorrent'])
-  if (!engines.length || engines.some((e) => e !== 'lean' && e !== 'webtorrent') || new Set(engines).size !== engines.length) {
-    throw new Error(`BENCH_ENGINES=${JSON.stringify(process.env.BENCH_ENGINES)}: expected lean and/or webtorrent, e.g. lean,webtorrent`)
+  if (
+    !engines.length ||
+    engines.some((e) => e !== 'lean' && e !== 'webtorrent') ||
+    new Set(engines).size !== engines.length
+  ) {
+    throw new Error(
+      `BENCH_ENGINES=${JSON.stringify(process.env.BENCH_ENGINES)}: expected lean and/or webtorrent, e.g. lean,webtorrent`,
+    )
   }
   return engines as Engine[]
 }

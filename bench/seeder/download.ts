@@ -39,9 +39,16 @@ function startFixedPeerTracker(): Promise<{ url: string; setPeer(port: number | 
     const query = (req.url ?? '').split('?')[1] ?? ''
     const isAria2 = /(^|&)peer_id=A2-/.test(query)
     const peers = Buffer.alloc(isAria2 && peerPort ? 6 : 0)
-    if (peers.length) { peers.set([127, 0, 0, 1]); peers.writeUInt16BE(peerPort!, 4) }
+    if (peers.length) {
+      peers.set([127, 0, 0, 1])
+      peers.writeUInt16BE(peerPort!, 4)
+    }
     res.setHeader('Content-Type', 'text/plain')
-    res.end(Buffer.from(bencode.encode({ interval: 1800, 'min interval': 1800, complete: peers.length ? 1 : 0, incomplete: 0, peers })))
+    res.end(
+      Buffer.from(
+        bencode.encode({ interval: 1800, 'min interval': 1800, complete: peers.length ? 1 : 0, incomplete: 0, peers }),
+      ),
+    )
   })
   return new Promise((resolve, reject) => {
     srv.once('error', reject)
@@ -49,18 +56,34 @@ function startFixedPeerTracker(): Promise<{ url: string; setPeer(port: number | 
       const port = (srv.address() as net.AddressInfo).port
       resolve({
         url: `http://127.0.0.1:${port}/announce`,
-        setPeer: (p) => { peerPort = p },
-        close: () => new Promise<void>((r) => { srv.close(() => r()); srv.closeAllConnections() }),
+        setPeer: (p) => {
+          peerPort = p
+        },
+        close: () =>
+          new Promise<void>((r) => {
+            srv.close(() => r())
+            srv.closeAllConnections()
+          }),
       })
     })
   })
 }
 
-async function startLibtorrent(torrent: string, saveDir: string, port: number): Promise<{ child: ChildProcess; version: string }> {
-  const child = spawnChild(SYSTEM_PYTHON, [programPath('libtorrent_seed.py'), torrent, saveDir, String(port)], { stdin: 'pipe' })
+async function startLibtorrent(
+  torrent: string,
+  saveDir: string,
+  port: number,
+): Promise<{ child: ChildProcess; version: string }> {
+  const child = spawnChild(SYSTEM_PYTHON, [programPath('libtorrent_seed.py'), torrent, saveDir, String(port)], {
+    stdin: 'pipe',
+  })
   let out = ''
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d })
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { out += d })
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    out += d
+  })
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    out += d
+  })
   const version = await waitFor('libtorrent to seed', 40_000, async () => {
     if (child.exitCode !== null) throw new Error(`libtorrent seeder exited (${child.exitCode}): ${out.trim()}`)
     const m = /^ready (\d+) (\S+)$/m.exec(out)
@@ -80,7 +103,13 @@ export interface Transfer {
   seederCpuMs: number
 }
 
-async function aria2cDownload(torrent: string, outDir: string, expectedName: string, size: number, sourcePid: number): Promise<Transfer> {
+async function aria2cDownload(
+  torrent: string,
+  outDir: string,
+  expectedName: string,
+  size: number,
+  sourcePid: number,
+): Promise<Transfer> {
   await rm(outDir, { recursive: true, force: true })
   await mkdir(outDir, { recursive: true })
   const listenPort = await freePort()
@@ -94,26 +123,56 @@ async function aria2cDownload(torrent: string, outDir: string, expectedName: str
   const poll = setInterval(() => {
     if (polling || full !== undefined) return
     polling = true
-    stat(target).then((st) => {
-      const at = now()
-      if (st.blocks > 0 && first === undefined) first = at
-      if (st.blocks * 512 >= size) full = at
-    }, () => {}).finally(() => { polling = false })
+    stat(target)
+      .then(
+        (st) => {
+          const at = now()
+          if (st.blocks > 0 && first === undefined) first = at
+          if (st.blocks * 512 >= size) full = at
+        },
+        () => {},
+      )
+      .finally(() => {
+        polling = false
+      })
   }, 5)
   let wallMs: number
   try {
-    wallMs = (await run('aria2c', [
-      `--dir=${outDir}`, `--listen-port=${listenPort}`,
-      '--seed-time=0', '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false',
-      '--file-allocation=none', '--disk-cache=0', '--check-integrity=false', '--bt-hash-check-seed=false', '--bt-save-metadata=false',
-      '--summary-interval=0', '--console-log-level=error', '--download-result=hide', '--auto-save-interval=0',
-      '--bt-stop-timeout=30', '--allow-overwrite=true', torrent,
-    ], { timeoutMs: 180_000 })).ms
+    wallMs = (
+      await run(
+        'aria2c',
+        [
+          `--dir=${outDir}`,
+          `--listen-port=${listenPort}`,
+          '--seed-time=0',
+          '--enable-dht=false',
+          '--enable-dht6=false',
+          '--bt-enable-lpd=false',
+          '--enable-peer-exchange=false',
+          '--file-allocation=none',
+          '--disk-cache=0',
+          '--check-integrity=false',
+          '--bt-hash-check-seed=false',
+          '--bt-save-metadata=false',
+          '--summary-interval=0',
+          '--console-log-level=error',
+          '--download-result=hide',
+          '--auto-save-interval=0',
+          '--bt-stop-timeout=30',
+          '--allow-overwrite=true',
+          torrent,
+        ],
+        { timeoutMs: 180_000 },
+      )
+    ).ms
   } finally {
     clearInterval(poll)
   }
   const seederCpuMs = (((cpuTicks(sourcePid) ?? NaN) - cpu0) / (await clockTicks())) * 1000
-  const got = await stat(target).then((st) => st.size, () => -1)
+  const got = await stat(target).then(
+    (st) => st.size,
+    () => -1,
+  )
   await rm(outDir, { recursive: true, force: true })
   if (got !== size) throw new Error(`aria2c finished but saved ${got} bytes, expected ${size}`)
   if (first === undefined || full === undefined) throw new Error('could not follow the download on the tmpfs')
@@ -127,7 +186,15 @@ export interface DownloadResult {
   pieceLength: number
 }
 
-export async function downloadComparison(dir: string, shmDir: string, header: Buffer, bigBytes: number, rescanSeconds: number, engines: Engine[], rounds: number): Promise<DownloadResult> {
+export async function downloadComparison(
+  dir: string,
+  shmDir: string,
+  header: Buffer,
+  bigBytes: number,
+  rescanSeconds: number,
+  engines: Engine[],
+  rounds: number,
+): Promise<DownloadResult> {
   const storageDir = path.join(dir, 'storage-a')
   const input = path.join(dir, 'big.mp4')
   let t = now()
@@ -137,7 +204,12 @@ export async function downloadComparison(dir: string, shmDir: string, header: Bu
   const server = await startServer(storageDir, rescanSeconds, engines[0]!)
   try {
     t = now()
-    const { video } = await upload(server, 'Seeder bench big file', await openAsBlob(input, { type: 'video/mp4' }), 'big.mp4')
+    const { video } = await upload(
+      server,
+      'Seeder bench big file',
+      await openAsBlob(input, { type: 'video/mp4' }),
+      'big.mp4',
+    )
     log(`(a) uploaded in ${fmtSec(now() - t)}; infohash ${video.torrent!.infoHash}`)
     await rm(input) // the stored copy is the one both seeders serve
     await waitSeeding(server, 1, 60_000)
@@ -159,7 +231,9 @@ export async function downloadComparison(dir: string, shmDir: string, header: Bu
     const ltPort = await freePort()
     const lt = await startLibtorrent(torrentFile, mediaDir, ltPort)
     log(`(a) libtorrent ${lt.version} seeding on port ${ltPort}`)
-    const seeders = new Map<Source, { port: number; pid: number }>([[engines[0]!, { port: server.seederPort, pid: await seederPid(server) }]])
+    const seeders = new Map<Source, { port: number; pid: number }>([
+      [engines[0]!, { port: server.seederPort, pid: await seederPid(server) }],
+    ])
     const standalones: ChildProcess[] = []
     for (const engine of engines.slice(1)) {
       const standalone = await startStandaloneSeeder(server, engine, 1)
@@ -174,15 +248,22 @@ export async function downloadComparison(dir: string, shmDir: string, header: Bu
     log(`(a) read the stored file once (${fmtSec(cat.ms)}) so both seeders serve it from the page cache`)
 
     const outDir = path.join(shmDir, 'download')
-    const result: DownloadResult = { size: bigBytes, runs: new Map([...seeders.keys()].map((k) => [k, []])), libtorrentVersion: lt.version, pieceLength: bench.pieceLength }
+    const result: DownloadResult = {
+      size: bigBytes,
+      runs: new Map([...seeders.keys()].map((k) => [k, []])),
+      libtorrentVersion: lt.version,
+      pieceLength: bench.pieceLength,
+    }
     for (let round = 1; round <= rounds; round++) {
       for (const [who, seeder] of seeders) {
         tracker.setPeer(seeder.port)
         const x = await aria2cDownload(torrentFile, outDir, bench.name, bigBytes, seeder.pid)
         result.runs.get(who)!.push(x)
-        log(`(a) round ${round}: aria2c from ${who.padEnd(10)} ${rate(bigBytes, x.transferMs).toFixed(0)} MB/s first→last byte ` +
-          `(${fmtSec(x.transferMs)}; first byte after ${fmtSec(x.firstByteMs)}; aria2c wall ${fmtSec(x.wallMs)}, ${rate(bigBytes, x.wallMs).toFixed(0)} MB/s; ` +
-          `seeder CPU ${fmtSec(x.seederCpuMs)})`)
+        log(
+          `(a) round ${round}: aria2c from ${who.padEnd(10)} ${rate(bigBytes, x.transferMs).toFixed(0)} MB/s first→last byte ` +
+            `(${fmtSec(x.transferMs)}; first byte after ${fmtSec(x.firstByteMs)}; aria2c wall ${fmtSec(x.wallMs)}, ${rate(bigBytes, x.wallMs).toFixed(0)} MB/s; ` +
+            `seeder CPU ${fmtSec(x.seederCpuMs)})`,
+        )
         await sleep(1000)
       }
     }

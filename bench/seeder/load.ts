@@ -12,7 +12,15 @@ import { clockTicks, cpuTicks, kbToBytes, memoryOf } from '../lib/procfs.ts'
 import { now, sleep } from '../lib/processes.ts'
 import { stopSeedcast, type Seedcast } from '../lib/seedcast.ts'
 import { SMALL_BYTES, UPLOAD_CONCURRENCY, type Engine } from './config.ts'
-import { seederPid, startServer, trackerCounters, upload, uploadMany, waitSeeding, type TrackerCounters } from './servers.ts'
+import {
+  seederPid,
+  startServer,
+  trackerCounters,
+  upload,
+  uploadMany,
+  waitSeeding,
+  type TrackerCounters,
+} from './servers.ts'
 
 const BLOCK = 16 * 1024
 
@@ -65,12 +73,21 @@ async function requestFirstBlock(port: number, infoHash: string, length: number)
   })
 }
 
-interface FirstByte { ms: number; attempts: number; alreadySeeded: number }
+interface FirstByte {
+  ms: number
+  attempts: number
+  alreadySeeded: number
+}
 
 /** (c) Uploads one small file and reconnects every 20 ms until the seeder serves its first block. */
 async function timeToFirstByte(s: Seedcast, header: Buffer, label: string, seededBefore: number): Promise<FirstByte> {
   const data = smallMedia(header, SMALL_BYTES)
-  const { video, at } = await upload(s, `First byte ${label}`, new Blob([new Uint8Array(data)], { type: 'video/mp4' }), `first-byte-${label}.mp4`)
+  const { video, at } = await upload(
+    s,
+    `First byte ${label}`,
+    new Blob([new Uint8Array(data)], { type: 'video/mp4' }),
+    `first-byte-${label}.mp4`,
+  )
   const length = Math.min(BLOCK, data.length)
   let attempts = 0
   const deadline = at + 60_000
@@ -79,7 +96,8 @@ async function timeToFirstByte(s: Seedcast, header: Buffer, label: string, seede
     const block = await requestFirstBlock(s.seederPort, video.torrent!.infoHash, length)
     if (block) {
       const ms = now() - at
-      if (!Buffer.from(block).equals(data.subarray(0, length))) throw new Error('the seeder served a first block that differs from the upload')
+      if (!Buffer.from(block).equals(data.subarray(0, length)))
+        throw new Error('the seeder served a first block that differs from the upload')
       return { ms, attempts, alreadySeeded: seededBefore }
     }
     if (now() > deadline) throw new Error(`no block from the seeder within 60 s of the 201 (${attempts} attempts)`)
@@ -87,10 +105,24 @@ async function timeToFirstByte(s: Seedcast, header: Buffer, label: string, seede
   }
 }
 
-interface LoadPoint { n: number; rssKB: number; hwmKB: number; cpuPct: number; idleSeconds: number; uploadMs: number; seededMs: number }
+interface LoadPoint {
+  n: number
+  rssKB: number
+  hwmKB: number
+  cpuPct: number
+  idleSeconds: number
+  uploadMs: number
+  seededMs: number
+}
 
 /** (b) The seeder's memory and CPU over an idle window. */
-async function measureIdle(pid: number, n: number, idleSeconds: number, uploadMs: number, seededMs: number): Promise<LoadPoint> {
+async function measureIdle(
+  pid: number,
+  n: number,
+  idleSeconds: number,
+  uploadMs: number,
+  seededMs: number,
+): Promise<LoadPoint> {
   await sleep(5000) // let the last rescan and announces settle
   const before = memoryOf(pid)
   const ticks0 = cpuTicks(pid) ?? NaN
@@ -103,14 +135,33 @@ async function measureIdle(pid: number, n: number, idleSeconds: number, uploadMs
   const ticks1 = cpuTicks(pid) ?? NaN
   const wallSec = (now() - t0) / 1000
   const after = memoryOf(pid)
-  const cpuPct = ((ticks1 - ticks0) / (await clockTicks())) / wallSec * 100
-  return { n, rssKB: Math.max(maxRss, after.rssKB), hwmKB: after.hwmKB, cpuPct, idleSeconds: wallSec, uploadMs, seededMs }
+  const cpuPct = ((ticks1 - ticks0) / (await clockTicks()) / wallSec) * 100
+  return {
+    n,
+    rssKB: Math.max(maxRss, after.rssKB),
+    hwmKB: after.hwmKB,
+    cpuPct,
+    idleSeconds: wallSec,
+    uploadMs,
+    seededMs,
+  }
 }
 
-export interface EngineLoad { points: LoadPoint[]; firstBytes: FirstByte[]; tracker: TrackerCounters | null }
+export interface EngineLoad {
+  points: LoadPoint[]
+  firstBytes: FirstByte[]
+  tracker: TrackerCounters | null
+}
 
 /** One server for this engine: (c) on an empty site, then (b) at each count, then (c) again with the most torrents. */
-export async function measureLoad(dir: string, engine: Engine, header: Buffer, counts: number[], idleSeconds: number, rescanSeconds: number): Promise<EngineLoad> {
+export async function measureLoad(
+  dir: string,
+  engine: Engine,
+  header: Buffer,
+  counts: number[],
+  idleSeconds: number,
+  rescanSeconds: number,
+): Promise<EngineLoad> {
   const storageDir = path.join(dir, `storage-bc-${engine}`)
   const server = await startServer(storageDir, rescanSeconds, engine)
   const load: EngineLoad = { points: [], firstBytes: [], tracker: null }
@@ -118,7 +169,9 @@ export async function measureLoad(dir: string, engine: Engine, header: Buffer, c
     const pid = await seederPid(server)
     const fb0 = await timeToFirstByte(server, header, 'empty', 0)
     load.firstBytes.push(fb0)
-    log(`(c) ${engine}: first block ${fmtSec(fb0.ms)} after the 201 (${fb0.attempts} connection attempts), site had 0 torrents`)
+    log(
+      `(c) ${engine}: first block ${fmtSec(fb0.ms)} after the 201 (${fb0.attempts} connection attempts), site had 0 torrents`,
+    )
     let have = 1
     for (const n of counts) {
       let uploadMs = 0
@@ -136,13 +189,17 @@ export async function measureLoad(dir: string, engine: Engine, header: Buffer, c
       }
       if ((await seederPid(server)) !== pid) throw new Error('the seeder restarted during the benchmark')
       const point = await measureIdle(pid, n, idleSeconds, uploadMs, seededMs)
-      log(`(b) ${engine}: N=${n}: VmRSS ${fmtMB(kbToBytes(point.rssKB))}, VmHWM ${fmtMB(kbToBytes(point.hwmKB))}, idle CPU ${point.cpuPct.toFixed(2)} % over ${point.idleSeconds.toFixed(0)} s`)
+      log(
+        `(b) ${engine}: N=${n}: VmRSS ${fmtMB(kbToBytes(point.rssKB))}, VmHWM ${fmtMB(kbToBytes(point.hwmKB))}, idle CPU ${point.cpuPct.toFixed(2)} % over ${point.idleSeconds.toFixed(0)} s`,
+      )
       load.points.push(point)
     }
     load.tracker = await trackerCounters(server)
     const fbN = await timeToFirstByte(server, header, 'loaded', have)
     load.firstBytes.push(fbN)
-    log(`(c) ${engine}: first block ${fmtSec(fbN.ms)} after the 201 (${fbN.attempts} connection attempts), site had ${have} torrents`)
+    log(
+      `(c) ${engine}: first block ${fmtSec(fbN.ms)} after the 201 (${fbN.attempts} connection attempts), site had ${have} torrents`,
+    )
     if ((await seederPid(server)) !== pid) throw new Error('the seeder restarted during the benchmark')
   } catch (err) {
     log(`server log (last lines):\n${server.logs.slice(-40).join('\n')}`)

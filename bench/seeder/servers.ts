@@ -4,7 +4,15 @@ import type { ChildProcess } from 'node:child_process'
 import { SEEDER_EXEC_ARGV } from '../../src/seeder/supervisor.ts'
 import { freePort } from '../lib/ports.ts'
 import { spawnChild, waitFor } from '../lib/processes.ts'
-import { getHealth, metric, noteSeeder, startSeedcast, uploadVideo, type Seedcast, type VideoJson } from '../lib/seedcast.ts'
+import {
+  getHealth,
+  metric,
+  noteSeeder,
+  startSeedcast,
+  uploadVideo,
+  type Seedcast,
+  type VideoJson,
+} from '../lib/seedcast.ts'
 import { smallMedia } from '../lib/media.ts'
 import { now } from '../lib/processes.ts'
 import { SMALL_BYTES, UPLOAD_CONCURRENCY, type Engine } from './config.ts'
@@ -32,18 +40,30 @@ export async function seederPid(s: Seedcast): Promise<number> {
 }
 
 export async function waitSeeding(s: Seedcast, n: number, timeoutMs: number): Promise<void> {
-  await waitFor(`the seeder to seed ${n} torrents`, timeoutMs, async () => {
-    const h = await getHealth(s)
-    if (h.seeder.problems?.length) throw new Error(`seeder reports problems: ${JSON.stringify(h.seeder.problems).slice(0, 1000)}`)
-    return (h.seeder.seeding ?? 0) >= n ? true : undefined
-  }, 200)
+  await waitFor(
+    `the seeder to seed ${n} torrents`,
+    timeoutMs,
+    async () => {
+      const h = await getHealth(s)
+      if (h.seeder.problems?.length)
+        throw new Error(`seeder reports problems: ${JSON.stringify(h.seeder.problems).slice(0, 1000)}`)
+      return (h.seeder.seeding ?? 0) >= n ? true : undefined
+    },
+    200,
+  )
 }
 
-export interface TrackerCounters { announces: number; rateLimited: number }
+export interface TrackerCounters {
+  announces: number
+  rateLimited: number
+}
 
 /** The site tracker's HTTP announce and rate-limit counters from /metrics (null if not exposed). */
 export async function trackerCounters(s: Seedcast): Promise<TrackerCounters | null> {
-  const text = await fetch(`${s.url}/metrics`).then((r) => (r.ok ? r.text() : ''), () => '')
+  const text = await fetch(`${s.url}/metrics`).then(
+    (r) => (r.ok ? r.text() : ''),
+    () => '',
+  )
   const announces = metric(text, /^seedcast_tracker_announces_total\{transport="http"\} (\d+)/m)
   if (Number.isNaN(announces)) return null
   const limited = metric(text, /^seedcast_tracker_rejected_total\{reason="rate_limited"\} (\d+)/m)
@@ -54,7 +74,11 @@ export async function trackerCounters(s: Seedcast): Promise<TrackerCounters | nu
  * A second seeder on the same storage and database, run alone (`npm run seeder`), with another
  * engine; resolves once it logs that it seeds `n` torrents.
  */
-export async function startStandaloneSeeder(server: Seedcast, engine: Engine, n: number): Promise<{ child: ChildProcess; port: number; pid: number }> {
+export async function startStandaloneSeeder(
+  server: Seedcast,
+  engine: Engine,
+  n: number,
+): Promise<{ child: ChildProcess; port: number; pid: number }> {
   const port = await freePort()
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -68,18 +92,26 @@ export async function startStandaloneSeeder(server: Seedcast, engine: Engine, n:
   const child = spawnChild(process.execPath, [...SEEDER_EXEC_ARGV, 'bt_server/main.ts'], { env })
   noteSeeder(server, child.pid!)
   let out = ''
-  const keep = (d: string) => { out = (out + d).slice(-20_000) }
+  const keep = (d: string) => {
+    out = (out + d).slice(-20_000)
+  }
   child.stdout!.setEncoding('utf8').on('data', keep)
   child.stderr!.setEncoding('utf8').on('data', keep)
   await waitFor(`the standalone ${engine} seeder to seed ${n} torrents`, 60_000, async () => {
-    if (child.exitCode !== null) throw new Error(`standalone ${engine} seeder exited (${child.exitCode}): ${out.trim().slice(-2000)}`)
+    if (child.exitCode !== null)
+      throw new Error(`standalone ${engine} seeder exited (${child.exitCode}): ${out.trim().slice(-2000)}`)
     return (out.match(/\[seeder\] seeding /g)?.length ?? 0) >= n ? true : undefined
   })
   return { child, port, pid: child.pid! }
 }
 
 /** Uploads one file; resolves when the 201 has arrived (headers and JSON body). */
-export function upload(s: Seedcast, title: string, file: Blob, fileName: string): Promise<{ video: VideoJson; at: number }> {
+export function upload(
+  s: Seedcast,
+  title: string,
+  file: Blob,
+  fileName: string,
+): Promise<{ video: VideoJson; at: number }> {
   return uploadVideo(s, { title }, file, fileName)
 }
 
@@ -91,7 +123,12 @@ export async function uploadMany(s: Seedcast, header: Buffer, from: number, to: 
     while (next < to) {
       const i = next++
       const data = smallMedia(header, SMALL_BYTES)
-      await upload(s, `Seeder bench ${i}`, new Blob([new Uint8Array(data)], { type: 'video/mp4' }), `seeder-bench-${String(i).padStart(5, '0')}.mp4`)
+      await upload(
+        s,
+        `Seeder bench ${i}`,
+        new Blob([new Uint8Array(data)], { type: 'video/mp4' }),
+        `seeder-bench-${String(i).padStart(5, '0')}.mp4`,
+      )
     }
   }
   await Promise.all(Array.from({ length: UPLOAD_CONCURRENCY }, worker))

@@ -4,7 +4,10 @@
 // nothing lately (no block requested), from the address holding the most connections, rather
 // than turn away a newcomer from an address that holds few.
 
-interface Entry<P> { peers: Set<P>; handshaking: number }
+interface Entry<P> {
+  peers: Set<P>
+  handshaking: number
+}
 
 /** Connections by address key, and how many of them have not finished their handshake. */
 export class AddressBook<P> {
@@ -13,7 +16,10 @@ export class AddressBook<P> {
   /** A new connection, in its handshake until `handshakeDone`. */
   add(key: string, p: P): void {
     let e = this.byKey.get(key)
-    if (!e) { e = { peers: new Set(), handshaking: 0 }; this.byKey.set(key, e) }
+    if (!e) {
+      e = { peers: new Set(), handshaking: 0 }
+      this.byKey.set(key, e)
+    }
     e.peers.add(p)
     e.handshaking++
   }
@@ -31,9 +37,15 @@ export class AddressBook<P> {
     if (e.peers.size === 0) this.byKey.delete(key)
   }
 
-  count(key: string): number { return this.byKey.get(key)?.peers.size ?? 0 }
-  handshaking(key: string): number { return this.byKey.get(key)?.handshaking ?? 0 }
-  get addresses(): number { return this.byKey.size }
+  count(key: string): number {
+    return this.byKey.get(key)?.peers.size ?? 0
+  }
+  handshaking(key: string): number {
+    return this.byKey.get(key)?.handshaking ?? 0
+  }
+  get addresses(): number {
+    return this.byKey.size
+  }
 }
 
 /** What the victim choice needs to know of a connection. */
@@ -52,7 +64,14 @@ export interface VictimView {
  * more than the newcomer's, or the connection has been idle for `staleMs` (many addresses, one
  * connection each, must not hold a full cap for ever either).
  */
-export function pickVictim<P>(candidates: Iterable<P>, view: (p: P) => VictimView, countOf: (key: string) => number, newCount: number, now: number, staleMs: number): P | null {
+export function pickVictim<P>(
+  candidates: Iterable<P>,
+  view: (p: P) => VictimView,
+  countOf: (key: string) => number,
+  newCount: number,
+  now: number,
+  staleMs: number,
+): P | null {
   let best: P | null = null
   let bestCount = -1
   let bestSince = Infinity
@@ -67,7 +86,10 @@ export function pickVictim<P>(candidates: Iterable<P>, view: (p: P) => VictimVie
       bestCount = c
       bestSince = v.since
     }
-    if (v.since < oldestSince) { oldest = p; oldestSince = v.since }
+    if (v.since < oldestSince) {
+      oldest = p
+      oldestSince = v.since
+    }
   }
   if (best !== null && bestCount > newCount) return best
   return oldest !== null && now - oldestSince >= staleMs ? oldest : null

@@ -22,11 +22,30 @@ const DEFAULT_SCHEDULE: ScheduleOptions = {
 }
 
 export type AnnounceOutcome = { ok: true; intervalSec: number; minIntervalSec?: number } | { ok: false }
-export interface DueAnnounce { key: string; event: Extract<AnnounceEvent, 'started' | 'update'> }
+export interface DueAnnounce {
+  key: string
+  event: Extract<AnnounceEvent, 'started' | 'update'>
+}
 
-interface Job { key: string; lane: Lane; dueAt: number; version: number; inFlight: boolean; removed: boolean; started: boolean; failures: number }
-interface HeapItem { dueAt: number; job: Job; version: number }
-interface Lane { heap: HeapItem[]; nextFreeAt: number }
+interface Job {
+  key: string
+  lane: Lane
+  dueAt: number
+  version: number
+  inFlight: boolean
+  removed: boolean
+  started: boolean
+  failures: number
+}
+interface HeapItem {
+  dueAt: number
+  job: Job
+  version: number
+}
+interface Lane {
+  heap: HeapItem[]
+  nextFreeAt: number
+}
 
 export class AnnounceSchedule {
   private readonly opts: ScheduleOptions
@@ -39,13 +58,18 @@ export class AnnounceSchedule {
     this.gapMs = 1000 / this.opts.ratePerSecond
   }
 
-  get size(): number { return this.jobs.size }
+  get size(): number {
+    return this.jobs.size
+  }
 
   /** A new job, due now (its lane's pace permitting). Adding a known key does nothing. */
   add(key: string, laneName: string, now: number): void {
     if (this.jobs.has(key)) return
     let lane = this.lanes.get(laneName)
-    if (!lane) { lane = { heap: [], nextFreeAt: 0 }; this.lanes.set(laneName, lane) }
+    if (!lane) {
+      lane = { heap: [], nextFreeAt: 0 }
+      this.lanes.set(laneName, lane)
+    }
     const job: Job = { key, lane, dueAt: now, version: 0, inFlight: false, removed: false, started: false, failures: 0 }
     this.jobs.set(key, job)
     push(lane.heap, { dueAt: now, job, version: 0 })

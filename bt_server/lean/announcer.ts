@@ -4,16 +4,32 @@
 // from the replies go to `onPeers`.
 import { randomInt } from 'node:crypto'
 import { AnnounceSchedule, type ScheduleOptions } from './announceSchedule.ts'
-import { DEFAULT_NUMWANT, type AnnounceEvent, type AnnounceReply, type PeerAddress } from '../../src/bittorrent/tracker/announce.ts'
+import {
+  DEFAULT_NUMWANT,
+  type AnnounceEvent,
+  type AnnounceReply,
+  type PeerAddress,
+} from '../../src/bittorrent/tracker/announce.ts'
 import { TrackerClient } from './trackerClient.ts'
 
-export interface AnnounceTarget { infoHash: string; infoHashBuf: Buffer; trackers: string[]; uploaded: number }
+export interface AnnounceTarget {
+  infoHash: string
+  infoHashBuf: Buffer
+  trackers: string[]
+  uploaded: number
+}
 
 /** `stopped` announces sent per tracker at shutdown; the tracker expires the rest itself. */
 const STOPPED_AT_SHUTDOWN = 10
 
 /** `sending`: an announce is in flight; `dropped`: gone from the list meanwhile (see `drop`). */
-interface Job { target: AnnounceTarget; url: string; key: string; sending: boolean; dropped: boolean }
+interface Job {
+  target: AnnounceTarget
+  url: string
+  key: string
+  sending: boolean
+  dropped: boolean
+}
 
 export class Announcer {
   private readonly schedule: AnnounceSchedule
@@ -31,7 +47,13 @@ export class Announcer {
   private readonly onPeers: (infoHash: string, peers: PeerAddress[]) => void
   private readonly log: (line: string) => void
 
-  constructor(opts: { peerId: Buffer; port: number; onPeers: (infoHash: string, peers: PeerAddress[]) => void; log: (line: string) => void; schedule?: Partial<ScheduleOptions> }) {
+  constructor(opts: {
+    peerId: Buffer
+    port: number
+    onPeers: (infoHash: string, peers: PeerAddress[]) => void
+    log: (line: string) => void
+    schedule?: Partial<ScheduleOptions>
+  }) {
     this.peerId = opts.peerId
     this.port = opts.port
     this.onPeers = opts.onPeers
@@ -61,7 +83,10 @@ export class Announcer {
         continue
       }
       if (!TrackerClient.supports(url)) {
-        if (!this.skipped.has(url)) { this.skipped.add(url); this.log(`[seeder] not announcing to ${url}: only http(s) and udp trackers`) }
+        if (!this.skipped.has(url)) {
+          this.skipped.add(url)
+          this.log(`[seeder] not announcing to ${url}: only http(s) and udp trackers`)
+        }
         continue
       }
       const job: Job = { target, url, key: `${target.infoHash} ${url}`, sending: false, dropped: false }
@@ -112,7 +137,14 @@ export class Announcer {
     if (at === null || at >= this.timerAt) return
     if (this.timer) clearTimeout(this.timer)
     this.timerAt = at
-    this.timer = setTimeout(() => { this.timer = null; this.timerAt = Infinity; this.run() }, Math.max(0, at - Date.now()))
+    this.timer = setTimeout(
+      () => {
+        this.timer = null
+        this.timerAt = Infinity
+        this.run()
+      },
+      Math.max(0, at - Date.now()),
+    )
     this.timer.unref()
   }
 
@@ -122,19 +154,33 @@ export class Announcer {
       const job = this.jobs.get(due.key)
       if (!job) continue
       job.sending = true
-      this.send(job, due.event).then((reply) => {
-        if (job.dropped) {
-          if (reply.ok && !this.jobs.has(job.key)) void this.send(job, 'stopped').catch(() => {})
-          return
-        }
-        if (reply.ok) {
-          this.schedule.done(job.key, Date.now(), { ok: true, intervalSec: reply.intervalSec, ...(reply.minIntervalSec !== undefined ? { minIntervalSec: reply.minIntervalSec } : {}) })
-          if (this.lastError.delete(job.url)) this.log(`[seeder] announces to ${job.url} work again`)
-          if (reply.peers.length && this.jobs.has(job.key)) this.onPeers(job.target.infoHash, reply.peers)
-        } else {
-          this.failed(job, `tracker said: ${reply.failure}`)
-        }
-      }, (err: Error) => { if (!job.dropped) this.failed(job, err.message) }).finally(() => { job.sending = false; this.arm() })
+      this.send(job, due.event)
+        .then(
+          (reply) => {
+            if (job.dropped) {
+              if (reply.ok && !this.jobs.has(job.key)) void this.send(job, 'stopped').catch(() => {})
+              return
+            }
+            if (reply.ok) {
+              this.schedule.done(job.key, Date.now(), {
+                ok: true,
+                intervalSec: reply.intervalSec,
+                ...(reply.minIntervalSec !== undefined ? { minIntervalSec: reply.minIntervalSec } : {}),
+              })
+              if (this.lastError.delete(job.url)) this.log(`[seeder] announces to ${job.url} work again`)
+              if (reply.peers.length && this.jobs.has(job.key)) this.onPeers(job.target.infoHash, reply.peers)
+            } else {
+              this.failed(job, `tracker said: ${reply.failure}`)
+            }
+          },
+          (err: Error) => {
+            if (!job.dropped) this.failed(job, err.message)
+          },
+        )
+        .finally(() => {
+          job.sending = false
+          this.arm()
+        })
     }
     this.arm()
   }

@@ -65,7 +65,10 @@ export class LeanEngine implements PeerHost {
   private totalOutputAt = 0
   private readonly fds = new FdCache(OPEN_FILES, {
     // A symlink put into media/ must not make the seeder serve what it points at (the web side refuses them too).
-    open: (p) => new Promise((resolve, reject) => fs.open(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW, (err, fd) => (err ? reject(err) : resolve(fd)))),
+    open: (p) =>
+      new Promise((resolve, reject) =>
+        fs.open(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW, (err, fd) => (err ? reject(err) : resolve(fd))),
+      ),
     close: (fd) => fs.close(fd, () => {}),
   })
   private readonly infoDicts = new Map<string, Promise<Buffer>>()
@@ -82,14 +85,23 @@ export class LeanEngine implements PeerHost {
   constructor(opts: LeanEngineOptions) {
     this.opts = opts
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits }
-    this.cache = new PieceCache<LeanTorrent>({ maxWindows: CACHE_WINDOWS, maxPooled: CACHE_WINDOWS, read: (t, pos, targets) => this.readv(t, pos, targets) })
+    this.cache = new PieceCache<LeanTorrent>({
+      maxWindows: CACHE_WINDOWS,
+      maxPooled: CACHE_WINDOWS,
+      read: (t, pos, targets) => this.readv(t, pos, targets),
+    })
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket, true))
     this.server.on('error', (err) => opts.log(`[seeder] peer listener error: ${err.message}`))
     this.ready = new Promise((resolve, reject) => {
       this.server.once('error', reject)
       this.server.listen(opts.port, () => {
         this.port = (this.server.address() as net.AddressInfo).port
-        this.announcer = new Announcer({ peerId: this.peerId, port: this.port, log: opts.log, onPeers: (h, peers) => this.onPeers(h, peers) })
+        this.announcer = new Announcer({
+          peerId: this.peerId,
+          port: this.port,
+          log: opts.log,
+          onPeers: (h, peers) => this.onPeers(h, peers),
+        })
         if (opts.utp === false) resolve(this.port)
         else this.listenUtp(this.port).finally(() => resolve(this.port))
       })
@@ -98,14 +110,22 @@ export class LeanEngine implements PeerHost {
     this.housekeeping.unref()
   }
 
-  get listenPort(): number { return this.port }
+  get listenPort(): number {
+    return this.port
+  }
 
-  listening(): Promise<number> { return this.ready }
+  listening(): Promise<number> {
+    return this.ready
+  }
 
-  uploadedBytes(): number { return this.totalUploaded }
+  uploadedBytes(): number {
+    return this.totalUploaded
+  }
 
   /** Bound -> how often it refused or dropped a peer (for /metrics via the status message). */
-  refusalCounts(): Record<string, number> { return this.refusals.snapshot() }
+  refusalCounts(): Record<string, number> {
+    return this.refusals.snapshot()
+  }
 
   async add(infoHash: string, torrentFile: Buffer, filePath: string): Promise<void> {
     await this.ready
@@ -189,13 +209,20 @@ export class LeanEngine implements PeerHost {
     if (t.dialled?.size === 0) t.dialled = null
     if (peer.torrent && t.peers?.delete(peer)) {
       this.releaseSlot(peer)
-      if (t.peers.size === 0) { t.peers = null; t.slots = null }
+      if (t.peers.size === 0) {
+        t.peers = null
+        t.slots = null
+      }
     }
     this.runDials()
   }
 
   wantUnchoke(peer: Peer): void {
-    if (peer.torrent && slotsOf(peer.torrent, this.limits.unchokedPerTorrent, (p) => this.book.count(p.key)).request(peer)) peer.unchoke()
+    if (
+      peer.torrent &&
+      slotsOf(peer.torrent, this.limits.unchokedPerTorrent, (p) => this.book.count(p.key)).request(peer)
+    )
+      peer.unchoke()
   }
 
   releaseSlot(peer: Peer): void {
@@ -268,7 +295,10 @@ export class LeanEngine implements PeerHost {
   // ---- connections -----------------------------------------------------------------------
 
   private accept(socket: PeerSocket, tcp: boolean): void {
-    if (this.destroying) { socket.destroy(); return }
+    if (this.destroying) {
+      socket.destroy()
+      return
+    }
     const key = addressKey(socket.remoteAddress)
     const refused = this.admit(key)
     if (refused) {
@@ -299,7 +329,11 @@ export class LeanEngine implements PeerHost {
 
   private async listenUtp(port: number): Promise<void> {
     try {
-      const server = await listenUtp(port, (socket) => this.accept(socket, false), (err) => this.opts.log(`[seeder] uTP listener error: ${err.message}`))
+      const server = await listenUtp(
+        port,
+        (socket) => this.accept(socket, false),
+        (err) => this.opts.log(`[seeder] uTP listener error: ${err.message}`),
+      )
       if (this.destroying) server.close()
       else this.utpServer = server
     } catch (err) {
@@ -351,7 +385,10 @@ export class LeanEngine implements PeerHost {
     socket.once('connect', () => {
       settle()
       socket.setTimeout(0)
-      if (t.removed || this.destroying) { socket.destroy(); return }
+      if (t.removed || this.destroying) {
+        socket.destroy()
+        return
+      }
       // The handshake timeout (housekeeping) takes over from here.
       this.track(new Peer(socket, this, { tcp: true, dialledFor: t, address, key: addressKey(ip) }))
       this.runDials()
@@ -367,19 +404,29 @@ export class LeanEngine implements PeerHost {
   /** Timeouts, keep-alives, stuck output and the cache's idle clean-up, for every peer at once. */
   private tidy(): void {
     const now = Date.now()
-    tidyPeers(this.peers, {
-      limits: this.limits,
-      refuse: (bound) => this.refusals.add(bound),
-      releaseSlot: (p) => this.releaseSlot(p),
-      wantUnchoke: (p) => this.wantUnchoke(p),
-    }, now, this.measureOutput(now))
+    tidyPeers(
+      this.peers,
+      {
+        limits: this.limits,
+        refuse: (bound) => this.refusals.add(bound),
+        releaseSlot: (p) => this.releaseSlot(p),
+        wantUnchoke: (p) => this.wantUnchoke(p),
+      },
+      now,
+      this.measureOutput(now),
+    )
     this.cache.expire(CACHE_IDLE_MS)
   }
 
   private readv(t: LeanTorrent, position: number, targets: Buffer[]): Promise<number> {
     const fdp = this.fds.acquire(t.filePath)
-    return fdp.then((fd) => new Promise<number>((resolve, reject) => {
-      fs.readv(fd, targets, position, (err, n) => (err ? reject(err) : resolve(n)))
-    })).finally(() => this.fds.release(t.filePath, fdp))
+    return fdp
+      .then(
+        (fd) =>
+          new Promise<number>((resolve, reject) => {
+            fs.readv(fd, targets, position, (err, n) => (err ? reject(err) : resolve(n)))
+          }),
+      )
+      .finally(() => this.fds.release(t.filePath, fdp))
   }
 }

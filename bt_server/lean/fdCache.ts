@@ -7,7 +7,11 @@ export interface FdOps {
   close(fd: number): void
 }
 
-interface Entry { fd: Promise<number>; refs: number; closed: boolean }
+interface Entry {
+  fd: Promise<number>
+  refs: number
+  closed: boolean
+}
 
 export class FdCache {
   private readonly entries = new Map<string, Entry>()
@@ -21,7 +25,9 @@ export class FdCache {
     this.ops = ops
   }
 
-  get size(): number { return this.entries.size }
+  get size(): number {
+    return this.entries.size
+  }
 
   /** An open descriptor of `path`; pair every acquire with a release. */
   acquire(path: string): Promise<number> {
@@ -34,7 +40,9 @@ export class FdCache {
       e = { fd, refs: 0, closed: false }
       this.entries.set(path, e)
       const entry = e
-      fd.catch(() => { if (this.entries.get(path) === entry) this.entries.delete(path) })
+      fd.catch(() => {
+        if (this.entries.get(path) === entry) this.entries.delete(path)
+      })
       this.evict()
     }
     e.refs++
@@ -44,7 +52,11 @@ export class FdCache {
   release(path: string, fdPromise: Promise<number>): void {
     const e = this.entries.get(path)
     const entry = e && e.fd === fdPromise ? e : null
-    if (entry) { entry.refs--; this.evict(); return }
+    if (entry) {
+      entry.refs--
+      this.evict()
+      return
+    }
     // Evicted or dropped while in use: the detached entry is closed by its last user.
     const detached = this.detached.get(fdPromise)
     if (!detached) return
@@ -74,7 +86,10 @@ export class FdCache {
   private closeEntry(e: Entry): void {
     if (e.closed) return
     e.closed = true
-    e.fd.then((fd) => this.ops.close(fd), () => {})
+    e.fd.then(
+      (fd) => this.ops.close(fd),
+      () => {},
+    )
   }
 
   private evict(): void {

@@ -12,7 +12,11 @@ export const WINDOW_BUFFER_BYTES = WINDOW_BLOCKS * SLOT
 /** Largest request we serve (clients use 16 KiB; some allow up to 128 KiB). */
 const MAX_REQUEST = 128 * 1024
 
-export interface Geometry { size: number; pieceLength: number; pieceCount: number }
+export interface Geometry {
+  size: number
+  pieceLength: number
+  pieceCount: number
+}
 
 function pieceSize(g: Geometry, index: number): number {
   return index === g.pieceCount - 1 ? g.size - index * g.pieceLength : g.pieceLength

@@ -23,23 +23,43 @@ export interface TidyHost {
 /** `totalOutput`: what is queued for all peers together right now. */
 export function tidyPeers(peers: Set<Peer>, host: TidyHost, now: number, totalOutput: number): void {
   const L = host.limits
-  const drop = (p: Peer, bound: Bound, why: string) => { host.refuse(bound); p.destroy(why) }
+  const drop = (p: Peer, bound: Bound, why: string) => {
+    host.refuse(bound)
+    p.destroy(why)
+  }
   for (const p of [...peers]) {
-    if (p.gate.stalled(now, p.outputBytes, L.sendStallMs)) { drop(p, 'seeder_send_stalled', 'does not read what we send'); continue }
+    if (p.gate.stalled(now, p.outputBytes, L.sendStallMs)) {
+      drop(p, 'seeder_send_stalled', 'does not read what we send')
+      continue
+    }
     if (!p.handshaken) {
       if (now - p.connectedAt > L.handshakeTimeoutMs) drop(p, 'seeder_handshake_timeout', 'no handshake')
       continue
     }
-    if (now - p.lastRecv > IDLE_TIMEOUT_MS) { drop(p, 'seeder_idle_timeout', 'idle'); continue }
-    if (!p.interested && now - p.uninterestedSince > UNINTERESTED_TIMEOUT_MS) { drop(p, 'seeder_idle_timeout', 'not interested'); continue }
+    if (now - p.lastRecv > IDLE_TIMEOUT_MS) {
+      drop(p, 'seeder_idle_timeout', 'idle')
+      continue
+    }
+    if (!p.interested && now - p.uninterestedSince > UNINTERESTED_TIMEOUT_MS) {
+      drop(p, 'seeder_idle_timeout', 'not interested')
+      continue
+    }
     if (!p.interested && !p.amChoking && p.queued === 0 && now - p.uninterestedSince > UNCHOKED_UNINTERESTED_MS) {
       host.releaseSlot(p)
       p.choke()
     }
-    if (p.interested && !p.amChoking && p.queued === 0 && now - Math.max(p.unchokedAt, p.lastRequest) > L.unchokedIdleMs) {
+    if (
+      p.interested &&
+      !p.amChoking &&
+      p.queued === 0 &&
+      now - Math.max(p.unchokedAt, p.lastRequest) > L.unchokedIdleMs
+    ) {
       // Unchoked and asking for nothing: a peer that never asked is holding a slot on purpose
       // (dropped); one that did gets choked and waits for its turn again if others wait.
-      if (p.requests === 0) { drop(p, 'seeder_idle_peer_timeout', 'unchoked and never requested'); continue }
+      if (p.requests === 0) {
+        drop(p, 'seeder_idle_peer_timeout', 'unchoked and never requested')
+        continue
+      }
       if (p.torrent?.slots && p.torrent.slots.queued > 0) {
         host.releaseSlot(p)
         p.choke()
@@ -54,7 +74,9 @@ export function tidyPeers(peers: Set<Peer>, host: TidyHost, now: number, totalOu
 
 /** Over the total's bound: drops peers whose output is stuck, the largest first, until under. */
 function shedStuck(peers: Set<Peer>, host: TidyHost, now: number, total: number): void {
-  const stuck = [...peers].filter((p) => !p.destroyed && p.gate.stuckFor(now) >= STUCK_MS).sort((a, b) => b.outputBytes - a.outputBytes)
+  const stuck = [...peers]
+    .filter((p) => !p.destroyed && p.gate.stuckFor(now) >= STUCK_MS)
+    .sort((a, b) => b.outputBytes - a.outputBytes)
   for (const p of stuck) {
     if (total < host.limits.sendBufferTotalBytes) return
     total -= p.outputBytes

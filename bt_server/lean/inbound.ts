@@ -27,14 +27,19 @@ export class Inbound {
   }
 
   /** Whether the opening (plain or MSE) is still under way. */
-  get opening(): boolean { return this.detecting !== null || this.mse !== null }
+  get opening(): boolean {
+    return this.detecting !== null || this.mse !== null
+  }
 
   feed(chunk: Buffer): InboundResult {
     const replies: Buffer[] = []
     if (this.detecting) {
       const head: Buffer = this.detecting.length ? Buffer.concat([this.detecting, chunk]) : chunk
       const plain = isPlainHandshakeStart(head)
-      if (plain === null) { this.detecting = Buffer.from(head); return { replies, items: [] } }
+      if (plain === null) {
+        this.detecting = Buffer.from(head)
+        return { replies, items: [] }
+      }
       this.detecting = null
       if (!plain) this.mse = new MseResponder(this.mseLookup)
       chunk = head

@@ -10,11 +10,39 @@
 // no back-pressure) is held up to a bound too.
 import type { Duplex } from 'node:stream'
 import { WireError } from '../../src/bittorrent/errors.ts'
-import { buildExtendedHandshake, buildMetadataData, buildMetadataReject, EXTENDED_HANDSHAKE_ID, METADATA_REQUEST, OUR_UT_METADATA_ID, parseExtendedHandshake, parseMetadataMessage } from '../../src/bittorrent/wire/extended.ts'
+import {
+  buildExtendedHandshake,
+  buildMetadataData,
+  buildMetadataReject,
+  EXTENDED_HANDSHAKE_ID,
+  METADATA_REQUEST,
+  OUR_UT_METADATA_ID,
+  parseExtendedHandshake,
+  parseMetadataMessage,
+} from '../../src/bittorrent/wire/extended.ts'
 import { buildHandshake } from '../../src/bittorrent/wire/handshake.ts'
-import { bitfieldIsFull, CHOKE, extendedMessage, fullBitfieldMessage, HAVE_ALL, KEEP_ALIVE, PIECE_HEADER_LENGTH, rejectMessage, UNCHOKE, writePieceHeader } from '../../src/bittorrent/wire/messages.ts'
+import {
+  bitfieldIsFull,
+  CHOKE,
+  extendedMessage,
+  fullBitfieldMessage,
+  HAVE_ALL,
+  KEEP_ALIVE,
+  PIECE_HEADER_LENGTH,
+  rejectMessage,
+  UNCHOKE,
+  writePieceHeader,
+} from '../../src/bittorrent/wire/messages.ts'
 import type { ParsedItem } from '../../src/bittorrent/wire/parser.ts'
-import { badRequest, blockInWindow, messageSpan, nextWindowInPiece, slotOf, WINDOW_BLOCKS, windowOfSlot } from './geometry.ts'
+import {
+  badRequest,
+  blockInWindow,
+  messageSpan,
+  nextWindowInPiece,
+  slotOf,
+  WINDOW_BLOCKS,
+  windowOfSlot,
+} from './geometry.ts'
 import { Inbound } from './inbound.ts'
 import { ReadGate } from './readGate.ts'
 import type { Bound, SeederLimits } from './limits.ts'
@@ -100,10 +128,17 @@ export class Peer {
   private directRead = false
   /** Bytes of ut_metadata replies being prepared: queued output not in the socket yet. */
   private reserved = 0
-  private readonly onWindow = () => { this.waitingOn = null; this.pump() }
+  private readonly onWindow = () => {
+    this.waitingOn = null
+    this.pump()
+  }
 
   /** `address`: for dialled peers, "ip:port" as dialled (the key in the torrent's `dialled` set). */
-  constructor(socket: PeerSocket, host: PeerHost, opts: { dialledFor?: LeanTorrent; address?: string; key: string; tcp: boolean }) {
+  constructor(
+    socket: PeerSocket,
+    host: PeerHost,
+    opts: { dialledFor?: LeanTorrent; address?: string; key: string; tcp: boolean },
+  ) {
     this.socket = socket
     this.host = host
     this.dialledFor = opts.dialledFor ?? null
@@ -120,14 +155,22 @@ export class Peer {
     socket.on('close', () => this.destroy())
     socket.on('end', () => this.destroy())
     if (this.dialledFor) {
-      this.send(buildHandshake({ infoHash: this.dialledFor.infoHashBuf, peerId: host.peerId, extended: true, fast: true }))
+      this.send(
+        buildHandshake({ infoHash: this.dialledFor.infoHashBuf, peerId: host.peerId, extended: true, fast: true }),
+      )
     }
   }
 
-  get handshaken(): boolean { return this.torrent !== null }
-  get queued(): number { return this.queue.size }
+  get handshaken(): boolean {
+    return this.torrent !== null
+  }
+  get queued(): number {
+    return this.queue.size
+  }
   /** Output queued for this peer: the socket's buffer and replies being prepared. */
-  get outputBytes(): number { return this.socket.writableLength + this.reserved }
+  get outputBytes(): number {
+    return this.socket.writableLength + this.reserved
+  }
 
   destroy(reason?: string): void {
     if (this.destroyed) return
@@ -166,7 +209,10 @@ export class Peer {
   private onData(chunk: Buffer): void {
     if (this.destroyed) return
     this.lastRecv = Date.now()
-    if (!this.gate.closed) { this.consume(chunk); return }
+    if (!this.gate.closed) {
+      this.consume(chunk)
+      return
+    }
     if (!this.gate.keep(chunk)) {
       this.host.refuse('seeder_recv_queue_full')
       this.destroy('sent too much while we waited for it to read')
@@ -189,7 +235,10 @@ export class Peer {
   /** Handles messages in order while its output is within bounds; the rest wait in the gate. */
   private handleAll(items: ParsedItem[]): void {
     for (let i = 0; i < items.length; i++) {
-      if (this.overLimit()) { this.stopReading(items.slice(i)); return }
+      if (this.overLimit()) {
+        this.stopReading(items.slice(i))
+        return
+      }
       this.handle(items[i]!)
       if (this.destroyed) return
     }
@@ -215,7 +264,10 @@ export class Peer {
     if (this.pausable) this.socket.resume()
     if (backlog) this.handleAll(backlog)
     for (let i = 0; i < held.length; i++) {
-      if (this.gate.closed || this.destroyed) { this.gate.putBack(held.slice(i)); return }
+      if (this.gate.closed || this.destroyed) {
+        this.gate.putBack(held.slice(i))
+        return
+      }
       this.consume(held[i]!)
     }
     if (!this.gate.closed) this.pump()
@@ -226,7 +278,10 @@ export class Peer {
   }
 
   private handle(m: ParsedItem): void {
-    if (m.type === 'handshake') { this.onHandshake(m.infoHash, m.peerId, m.extended, m.fast); return }
+    if (m.type === 'handshake') {
+      this.onHandshake(m.infoHash, m.peerId, m.extended, m.fast)
+      return
+    }
     const t = this.torrent
     if (!t) return
     switch (m.type) {
@@ -244,16 +299,23 @@ export class Peer {
         return
       case 'request': {
         const { index, begin, length } = m
-        if (this.amChoking) { if (this.fast) this.send(rejectMessage(index, begin, length)); return }
+        if (this.amChoking) {
+          if (this.fast) this.send(rejectMessage(index, begin, length))
+          return
+        }
         const bad = badRequest(t, index, begin, length)
-        if (bad) { this.destroy(`bad request: ${bad}`); return }
+        if (bad) {
+          this.destroy(`bad request: ${bad}`)
+          return
+        }
         this.requests++
         this.lastRequest = Date.now()
         if (!this.queue.push(index, begin, length) && this.fast) this.send(rejectMessage(index, begin, length))
         return
       }
       case 'cancel':
-        if (this.queue.cancel(m.index, m.begin, m.length) && this.fast) this.send(rejectMessage(m.index, m.begin, m.length))
+        if (this.queue.cancel(m.index, m.begin, m.length) && this.fast)
+          this.send(rejectMessage(m.index, m.begin, m.length))
         return
       case 'have-all':
         this.destroy('a seed') // we are one too: nothing to exchange
@@ -271,22 +333,45 @@ export class Peer {
 
   private onHandshake(infoHash: Buffer, peerId: Buffer, extended: boolean, fast: boolean): void {
     const t = this.host.findTorrent(infoHash)
-    if (!t || (this.dialledFor && t !== this.dialledFor)) { this.destroy('unknown torrent'); return }
+    if (!t || (this.dialledFor && t !== this.dialledFor)) {
+      this.destroy('unknown torrent')
+      return
+    }
     const mseInfoHash = this.inbound.mseInfoHash
-    if (mseInfoHash && !mseInfoHash.equals(infoHash)) { this.destroy('handshake for another torrent than the MSE one'); return }
-    if (peerId.equals(this.host.peerId)) { this.host.selfConnection(this); this.destroy('ourselves'); return }
-    if (!this.host.attach(this, t)) { this.destroy('no room'); return }
+    if (mseInfoHash && !mseInfoHash.equals(infoHash)) {
+      this.destroy('handshake for another torrent than the MSE one')
+      return
+    }
+    if (peerId.equals(this.host.peerId)) {
+      this.host.selfConnection(this)
+      this.destroy('ourselves')
+      return
+    }
+    if (!this.host.attach(this, t)) {
+      this.destroy('no room')
+      return
+    }
     this.torrent = t
     this.fast = fast
     const corked = typeof this.socket.cork === 'function'
     if (corked) this.socket.cork()
-    if (!this.dialledFor) this.send(buildHandshake({ infoHash: t.infoHashBuf, peerId: this.host.peerId, extended: true, fast: true }))
+    if (!this.dialledFor)
+      this.send(buildHandshake({ infoHash: t.infoHashBuf, peerId: this.host.peerId, extended: true, fast: true }))
     // BEP 6: have_all (or, without the fast extension, a full bitfield) is the first message.
     this.send(fast ? HAVE_ALL : fullBitfieldMessage(t.pieceCount))
     if (extended) {
-      this.send(extendedMessage(EXTENDED_HANDSHAKE_ID, buildExtendedHandshake({
-        utMetadata: OUR_UT_METADATA_ID, metadataSize: t.infoSize, version: VERSION, reqq: QUEUE_CAP, port: this.host.listenPort,
-      })))
+      this.send(
+        extendedMessage(
+          EXTENDED_HANDSHAKE_ID,
+          buildExtendedHandshake({
+            utMetadata: OUR_UT_METADATA_ID,
+            metadataSize: t.infoSize,
+            version: VERSION,
+            reqq: QUEUE_CAP,
+            port: this.host.listenPort,
+          }),
+        ),
+      )
     }
     if (corked) this.socket.uncork()
   }
@@ -334,7 +419,10 @@ export class Peer {
     let corked = false
     while (q.size > 0) {
       const slot = slotOf(t, q.index(), q.begin(), q.length())
-      if (slot < 0) { this.serveDirect(t, q.index(), q.begin(), q.length()); break }
+      if (slot < 0) {
+        this.serveDirect(t, q.index(), q.begin(), q.length())
+        break
+      }
       const w = windowOfSlot(slot)
       const win = cache.get(t.id, w) ?? cache.load(t, w)
       if (win.state === 'loading') {
@@ -351,7 +439,11 @@ export class Peer {
       const first = blockInWindow(slot)
       let last = first
       q.shift()
-      while (q.size > 0 && last < WINDOW_BLOCKS - 1 && slotOf(t, q.index(), q.begin(), q.length()) === slot + (last - first) + 1) {
+      while (
+        q.size > 0 &&
+        last < WINDOW_BLOCKS - 1 &&
+        slotOf(t, q.index(), q.begin(), q.length()) === slot + (last - first) + 1
+      ) {
         last++
         q.shift()
       }
@@ -361,7 +453,10 @@ export class Peer {
         if (nextWindowInPiece(t, w) && !cache.has(t.id, w + 1)) cache.load(t, w + 1)
       }
       const [from, to] = messageSpan(t, w, first, last)
-      if (!corked) { sock.cork(); corked = true }
+      if (!corked) {
+        sock.cork()
+        corked = true
+      }
       if (!this.poolWrites) win.poolable = false
       cache.retain(win)
       sock.write(win.buf.subarray(from, to), () => cache.release(win))
@@ -380,22 +475,28 @@ export class Peer {
     this.directRead = true
     const msg = Buffer.allocUnsafe(PIECE_HEADER_LENGTH + length)
     writePieceHeader(msg, 0, index, begin, length)
-    this.host.readDirect(t, index * t.pieceLength + begin, msg.subarray(PIECE_HEADER_LENGTH)).then((n) => {
-      this.directRead = false
-      if (this.destroyed) return
-      if (n !== length) { this.destroy('short read'); return }
-      // Still wanted? (It may have been cancelled, or the peer choked, meanwhile.)
-      const q = this.queue
-      if (q.size > 0 && q.index() === index && q.begin() === begin && q.length() === length) {
-        q.shift()
-        this.send(msg)
-        this.host.countUpload(t, length)
-      }
-      this.pump()
-    }, (err: Error) => {
-      this.directRead = false
-      this.host.log(`[seeder] cannot read ${t.filePath}: ${err.message}`)
-      this.destroy('read failed')
-    })
+    this.host.readDirect(t, index * t.pieceLength + begin, msg.subarray(PIECE_HEADER_LENGTH)).then(
+      (n) => {
+        this.directRead = false
+        if (this.destroyed) return
+        if (n !== length) {
+          this.destroy('short read')
+          return
+        }
+        // Still wanted? (It may have been cancelled, or the peer choked, meanwhile.)
+        const q = this.queue
+        if (q.size > 0 && q.index() === index && q.begin() === begin && q.length() === length) {
+          q.shift()
+          this.send(msg)
+          this.host.countUpload(t, length)
+        }
+        this.pump()
+      },
+      (err: Error) => {
+        this.directRead = false
+        this.host.log(`[seeder] cannot read ${t.filePath}: ${err.message}`)
+        this.destroy('read failed')
+      },
+    )
   }
 }

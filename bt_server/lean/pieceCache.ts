@@ -5,7 +5,9 @@
 // has the bytes). The file access itself is injected: this module does no I/O.
 import { layoutWindow, WINDOW_BUFFER_BYTES, WINDOW_BYTES, type Geometry } from './geometry.ts'
 
-export interface CacheTorrent extends Geometry { id: number }
+export interface CacheTorrent extends Geometry {
+  id: number
+}
 
 /** Reads file bytes from `position` into `targets` in order; resolves with the bytes read. */
 export type WindowReader<T> = (torrent: T, position: number, targets: Buffer[]) => Promise<number>
@@ -51,8 +53,12 @@ export class PieceCache<T extends CacheTorrent> {
     this.now = opts.now ?? Date.now
   }
 
-  get size(): number { return this.windows.size }
-  get pooled(): number { return this.pool.length }
+  get size(): number {
+    return this.windows.size
+  }
+  get pooled(): number {
+    return this.pool.length
+  }
 
   /** The window if cached (loading or ready); marks it recently used. */
   get(id: number, w: number): CachedWindow | undefined {
@@ -85,7 +91,10 @@ export class PieceCache<T extends CacheTorrent> {
       if (err) {
         win.state = 'failed'
         win.error = err
-        if (this.windows.get(win.key) === win) { this.windows.delete(win.key); this.release(win) }
+        if (this.windows.get(win.key) === win) {
+          this.windows.delete(win.key)
+          this.release(win)
+        }
       } else {
         win.state = 'ready'
       }
@@ -95,7 +104,12 @@ export class PieceCache<T extends CacheTorrent> {
       for (const wake of waiters) wake()
     }
     this.read(t, w * WINDOW_BYTES, targets).then(
-      (n) => finish(n === expected ? null : new Error(`short read: ${n} of ${expected} bytes at ${w * WINDOW_BYTES} (file changed?)`)),
+      (n) =>
+        finish(
+          n === expected
+            ? null
+            : new Error(`short read: ${n} of ${expected} bytes at ${w * WINDOW_BYTES} (file changed?)`),
+        ),
       (err: Error) => finish(err),
     )
     return win
@@ -114,7 +128,10 @@ export class PieceCache<T extends CacheTorrent> {
   /** Forgets every window of torrent `id` (removed torrent). */
   dropTorrent(id: number): void {
     for (const [k, win] of this.windows) {
-      if (Math.floor(k / 0x1000000) === id) { this.windows.delete(k); this.release(win) }
+      if (Math.floor(k / 0x1000000) === id) {
+        this.windows.delete(k)
+        this.release(win)
+      }
     }
   }
 
@@ -145,4 +162,3 @@ export class PieceCache<T extends CacheTorrent> {
     }
   }
 }
-

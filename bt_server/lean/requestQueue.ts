@@ -1,7 +1,11 @@
 // A peer's pending block requests, oldest first, bounded: a peer that pipelines more than `cap`
 // requests gets the extra ones refused (rejected with the fast extension, else dropped) instead
 // of growing our memory. Typed-array ring: no object per request on the hot path.
-export interface BlockRequest { index: number; begin: number; length: number }
+export interface BlockRequest {
+  index: number
+  begin: number
+  length: number
+}
 
 export class RequestQueue {
   readonly cap: number
@@ -15,7 +19,9 @@ export class RequestQueue {
     this.slots = new Uint32Array(cap * 3)
   }
 
-  get size(): number { return this.count }
+  get size(): number {
+    return this.count
+  }
 
   /** false when full (the request was not queued). */
   push(index: number, begin: number, length: number): boolean {
@@ -29,9 +35,15 @@ export class RequestQueue {
   }
 
   /** Fields of the i-th oldest request (0 = next to serve); call only with i < size. */
-  index(i = 0): number { return this.slots[((this.head + i) % this.cap) * 3]! }
-  begin(i = 0): number { return this.slots[((this.head + i) % this.cap) * 3 + 1]! }
-  length(i = 0): number { return this.slots[((this.head + i) % this.cap) * 3 + 2]! }
+  index(i = 0): number {
+    return this.slots[((this.head + i) % this.cap) * 3]!
+  }
+  begin(i = 0): number {
+    return this.slots[((this.head + i) % this.cap) * 3 + 1]!
+  }
+  length(i = 0): number {
+    return this.slots[((this.head + i) % this.cap) * 3 + 2]!
+  }
 
   /** Drops the oldest request. */
   shift(): void {
@@ -62,7 +74,8 @@ export class RequestQueue {
   /** Empties the queue; returns what was in it (to reject on choke). */
   clear(): BlockRequest[] {
     const out: BlockRequest[] = []
-    for (let i = 0; i < this.count; i++) out.push({ index: this.index(i), begin: this.begin(i), length: this.length(i) })
+    for (let i = 0; i < this.count; i++)
+      out.push({ index: this.index(i), begin: this.begin(i), length: this.length(i) })
     this.head = 0
     this.count = 0
     return out

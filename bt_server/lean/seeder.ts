@@ -5,6 +5,14 @@ import { LeanEngine } from './engine.ts'
 
 export class LeanSeeder extends SeedSync {
   constructor(opts: SeederOptions & { utp?: boolean }) {
-    super(new LeanEngine({ port: opts.port, log: opts.log, ...(opts.utp !== undefined ? { utp: opts.utp } : {}), ...(opts.limits ? { limits: opts.limits } : {}) }), opts)
+    super(
+      new LeanEngine({
+        port: opts.port,
+        log: opts.log,
+        ...(opts.utp !== undefined ? { utp: opts.utp } : {}),
+        ...(opts.limits ? { limits: opts.limits } : {}),
+      }),
+      opts,
+    )
   }
 }

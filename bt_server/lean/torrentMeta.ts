@@ -22,7 +22,8 @@ export function infoDictBytes(torrent: Buffer): Buffer {
 /** Reads and checks a stored single-file .torrent: it must be the one `infoHash` names. */
 export function readTorrentMeta(torrent: Buffer, infoHash: string): TorrentMeta {
   const decoded = decodeTorrent(torrent)
-  if (decoded.infoHash !== infoHash) throw new TorrentError('bad_torrent', `the .torrent is for ${decoded.infoHash}, not ${infoHash}`)
+  if (decoded.infoHash !== infoHash)
+    throw new TorrentError('bad_torrent', `the .torrent is for ${decoded.infoHash}, not ${infoHash}`)
   if (decoded.multiFile) throw new TorrentError('bad_torrent', 'a multi-file torrent')
   return {
     infoHash,

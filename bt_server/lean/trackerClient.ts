@@ -8,7 +8,13 @@ import https from 'node:https'
 import { randomInt } from 'node:crypto'
 import type { AnnounceParams, AnnounceReply } from '../../src/bittorrent/tracker/announce.ts'
 import { httpAnnounceUrl, parseHttpAnnounceReply } from '../../src/bittorrent/tracker/http.ts'
-import { parseUdpAnnounceReply, parseUdpConnectReply, udpAnnounceRequest, udpConnectRequest, udpReplyHeader } from '../../src/bittorrent/tracker/udp.ts'
+import {
+  parseUdpAnnounceReply,
+  parseUdpConnectReply,
+  udpAnnounceRequest,
+  udpConnectRequest,
+  udpReplyHeader,
+} from '../../src/bittorrent/tracker/udp.ts'
 
 const HTTP_TIMEOUT_MS = 15_000
 const MAX_REPLY_BYTES = 256 * 1024
@@ -16,7 +22,11 @@ const UDP_TRY_MS = 5_000
 const UDP_TRIES = 2
 const CONNECTION_ID_MS = 60_000
 
-interface Pending { resolve(msg: Buffer): void; reject(err: Error): void; timer: NodeJS.Timeout }
+interface Pending {
+  resolve(msg: Buffer): void
+  reject(err: Error): void
+  timer: NodeJS.Timeout
+}
 
 export class TrackerClient {
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 4 })
@@ -41,7 +51,10 @@ export class TrackerClient {
     this.httpsAgent.destroy()
     for (const s of this.sockets.values()) s.close()
     this.sockets.clear()
-    for (const p of this.pending.values()) { clearTimeout(p.timer); p.reject(new Error('closed')) }
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer)
+      p.reject(new Error('closed'))
+    }
     this.pending.clear()
   }
 
@@ -49,24 +62,31 @@ export class TrackerClient {
     const url = httpAnnounceUrl(base, p)
     const isHttps = url.toLowerCase().startsWith('https:')
     return new Promise((resolve, reject) => {
-      const req = (isHttps ? https : http).get(url, { agent: isHttps ? this.httpsAgent : this.httpAgent, timeout: HTTP_TIMEOUT_MS }, (res) => {
-        const chunks: Buffer[] = []
-        let size = 0
-        res.on('data', (c: Buffer) => {
-          size += c.length
-          if (size > MAX_REPLY_BYTES) { req.destroy(new Error('reply too large')); return }
-          chunks.push(c)
-        })
-        res.on('end', () => {
-          const body = Buffer.concat(chunks)
-          try {
-            resolve(parseHttpAnnounceReply(body))
-          } catch (err) {
-            reject(new Error(res.statusCode === 200 ? (err as Error).message : `HTTP ${res.statusCode}`))
-          }
-        })
-        res.on('error', reject)
-      })
+      const req = (isHttps ? https : http).get(
+        url,
+        { agent: isHttps ? this.httpsAgent : this.httpAgent, timeout: HTTP_TIMEOUT_MS },
+        (res) => {
+          const chunks: Buffer[] = []
+          let size = 0
+          res.on('data', (c: Buffer) => {
+            size += c.length
+            if (size > MAX_REPLY_BYTES) {
+              req.destroy(new Error('reply too large'))
+              return
+            }
+            chunks.push(c)
+          })
+          res.on('end', () => {
+            const body = Buffer.concat(chunks)
+            try {
+              resolve(parseHttpAnnounceReply(body))
+            } catch (err) {
+              reject(new Error(res.statusCode === 200 ? (err as Error).message : `HTTP ${res.statusCode}`))
+            }
+          })
+          res.on('error', reject)
+        },
+      )
       req.on('timeout', () => req.destroy(new Error('timed out')))
       req.on('error', reject)
     })
@@ -86,7 +106,10 @@ export class TrackerClient {
       const reply = await this.exchange(fam, address, port, tid, udpAnnounceRequest(connectionId, tid, p))
       const parsed = parseUdpAnnounceReply(reply, fam)
       // An error reply after a long pause is most likely an expired connection id: get a new one once.
-      if (!parsed.ok && attempt === 0 && this.connectionIds.has(target)) { this.connectionIds.delete(target); continue }
+      if (!parsed.ok && attempt === 0 && this.connectionIds.has(target)) {
+        this.connectionIds.delete(target)
+        continue
+      }
       return parsed
     }
   }
@@ -106,7 +129,10 @@ export class TrackerClient {
     for (let attempt = 1; ; attempt++) {
       try {
         return await new Promise<Buffer>((resolve, reject) => {
-          const timer = setTimeout(() => { this.pending.delete(tid); reject(new Error('timed out')) }, UDP_TRY_MS)
+          const timer = setTimeout(() => {
+            this.pending.delete(tid)
+            reject(new Error('timed out'))
+          }, UDP_TRY_MS)
           this.pending.set(tid, { resolve, reject, timer })
           socket.send(packet, port, address, (err) => {
             if (!err) return

@@ -14,9 +14,15 @@ export class UnchokeSlots<P> {
     this.rank = rank
   }
 
-  get count(): number { return this.unchoked.size }
-  get queued(): number { return this.waiting.size }
-  has(p: P): boolean { return this.unchoked.has(p) }
+  get count(): number {
+    return this.unchoked.size
+  }
+  get queued(): number {
+    return this.waiting.size
+  }
+  has(p: P): boolean {
+    return this.unchoked.has(p)
+  }
 
   /** An interested peer: true if it gets a slot now, false if it waits. */
   request(p: P): boolean {
@@ -37,7 +43,10 @@ export class UnchokeSlots<P> {
     let best = Infinity
     for (const w of this.waiting) {
       const r = this.rank(w)
-      if (r < best) { best = r; next = w }
+      if (r < best) {
+        best = r
+        next = w
+      }
     }
     if (next === undefined) return undefined
     this.waiting.delete(next)

@@ -23,7 +23,11 @@ export interface UtpListener {
 }
 
 /** Listens for uTP on `port`; rejects if utp-native is missing or the port is taken. */
-export async function listenUtp(port: number, onConnection: (socket: UtpSocket) => void, onError: (err: Error) => void): Promise<UtpListener> {
+export async function listenUtp(
+  port: number,
+  onConnection: (socket: UtpSocket) => void,
+  onError: (err: Error) => void,
+): Promise<UtpListener> {
   const utp = createRequire(import.meta.url)('utp-native') as { createServer(fn: (s: UtpSocket) => void): NativeServer }
   const server = utp.createServer(onConnection)
   await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,11 @@
 import type { Db } from '../db/client.ts'
 
-export interface AuditEntry { actor: string; field: string; before: string; after: string }
+export interface AuditEntry {
+  actor: string
+  field: string
+  before: string
+  after: string
+}
 
 export async function readSettingValues(db: Db): Promise<Map<string, string>> {
   const rows = await db.setting.findMany()

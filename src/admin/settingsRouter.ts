@@ -25,7 +25,11 @@ const auditSchemas = { query: z.object({ limit: wholeNumber('limit', 1, AUDIT_MA
 // The admin page's form: checkboxes are on when sent; the other trackers are one per line.
 const formSchemas = {
   body: z.object({
-    bittorrentEnabled: checkbox, siteTracker: checkbox, otherTrackers: z.string({ error: 'otherTrackers must be one text field, one URL per line' }).default(''), webSeedEnabled: checkbox, privateTorrents: checkbox,
+    bittorrentEnabled: checkbox,
+    siteTracker: checkbox,
+    otherTrackers: z.string({ error: 'otherTrackers must be one text field, one URL per line' }).default(''),
+    webSeedEnabled: checkbox,
+    privateTorrents: checkbox,
   }),
 }
 
@@ -37,8 +41,17 @@ export function settingsRouter(deps: SettingsRouterDeps): Router {
   router.put('/api/settings', deps.requireApiAdmin, json({ limit: '64kb', strict: false }), putSettings)
   router.get('/api/settings/audit', deps.requireApiAdmin, validate(auditSchemas), getAudit)
   router.get('/admin/settings', requirePageLogin('admin'), settingsPage)
-  router.get('/admin/settings/progress', requirePageLogin('admin'), (_req, res) => { res.set('Cache-Control', 'no-store').json(deps.jobs()) })
-  router.post('/admin/settings', requirePageLogin('admin'), form, requireCsrf(), validate(formSchemas), saveSettingsForm)
+  router.get('/admin/settings/progress', requirePageLogin('admin'), (_req, res) => {
+    res.set('Cache-Control', 'no-store').json(deps.jobs())
+  })
+  router.post(
+    '/admin/settings',
+    requirePageLogin('admin'),
+    form,
+    requireCsrf(),
+    validate(formSchemas),
+    saveSettingsForm,
+  )
 
   const view = () => ({ ...settings.get(), siteTrackerUrl: deps.siteTrackerUrl, ...deps.jobs() })
   const actor = (res: Response) => currentUser(res)?.username ?? 'unknown'
@@ -58,12 +71,30 @@ export function settingsRouter(deps: SettingsRouterDeps): Router {
   }
 
   async function auditEntries(limit: number) {
-    return (await settings.audit(limit)).map((e) => ({ at: e.at.toISOString(), actor: e.actor, field: e.field, from: decodeValue(e.field, e.before), to: decodeValue(e.field, e.after) }))
+    return (await settings.audit(limit)).map((e) => ({
+      at: e.at.toISOString(),
+      actor: e.actor,
+      field: e.field,
+      from: decodeValue(e.field, e.before),
+      to: decodeValue(e.field, e.after),
+    }))
   }
 
-  async function renderPage(res: Response, status: number, values: FormValues, error: { field: string; message: string } | null, saved: boolean) {
+  async function renderPage(
+    res: Response,
+    status: number,
+    values: FormValues,
+    error: { field: string; message: string } | null,
+    saved: boolean,
+  ) {
     res.status(status).render('settings', {
-      title: 'Settings', values, error, saved, siteTrackerUrl: deps.siteTrackerUrl, jobs: deps.jobs(), audit: await auditEntries(AUDIT_ON_PAGE),
+      title: 'Settings',
+      values,
+      error,
+      saved,
+      siteTrackerUrl: deps.siteTrackerUrl,
+      jobs: deps.jobs(),
+      audit: await auditEntries(AUDIT_ON_PAGE),
     })
   }
 
@@ -73,7 +104,10 @@ export function settingsRouter(deps: SettingsRouterDeps): Router {
 
   async function saveSettingsForm(_req: Request, res: Response) {
     const values: FormValues = validated(res, formSchemas).body
-    const others = values.otherTrackers.split(/\r?\n/).map((l) => l.trim()).filter(Boolean)
+    const others = values.otherTrackers
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter(Boolean)
     const input: Partial<Settings> = {
       bittorrentEnabled: values.bittorrentEnabled,
       trackerUrls: [...(values.siteTracker ? [deps.siteTrackerUrl] : []), ...others],
@@ -96,7 +130,13 @@ export function settingsRouter(deps: SettingsRouterDeps): Router {
   return router
 }
 
-interface FormValues { bittorrentEnabled: boolean; siteTracker: boolean; otherTrackers: string; webSeedEnabled: boolean; privateTorrents: boolean }
+interface FormValues {
+  bittorrentEnabled: boolean
+  siteTracker: boolean
+  otherTrackers: string
+  webSeedEnabled: boolean
+  privateTorrents: boolean
+}
 
 function formValues(s: Settings, siteTrackerUrl: string): FormValues {
   return {
@@ -111,7 +151,11 @@ function formValues(s: Settings, siteTrackerUrl: string): FormValues {
 function decodeValue(field: string, raw: string): unknown {
   if (raw === 'true' || raw === 'false') return raw === 'true'
   if (field === 'trackerUrls') {
-    try { return JSON.parse(raw) } catch { return raw }
+    try {
+      return JSON.parse(raw)
+    } catch {
+      return raw
+    }
   }
   return raw
 }

@@ -20,32 +20,53 @@ export interface Settings {
 }
 
 type SettingField = keyof Settings
-const SETTING_FIELDS: readonly SettingField[] = ['bittorrentEnabled', 'trackerUrls', 'webSeedEnabled', 'privateTorrents']
+const SETTING_FIELDS: readonly SettingField[] = [
+  'bittorrentEnabled',
+  'trackerUrls',
+  'webSeedEnabled',
+  'privateTorrents',
+]
 
 /** Fields GET /api/settings adds that PUT ignores, so a GET body can be sent back as it is. */
 const READ_ONLY_FIELDS = ['siteTrackerUrl', 'backfill', 'rewrite'] as const
 
 const TRACKER_PROTOCOLS = new Set(['http:', 'https:', 'udp:', 'ws:', 'wss:'])
 
-const trackerUrl = z.string().trim().min(1, 'a tracker URL is empty').max(2000).refine((value) => {
-  try {
-    const url = new URL(value)
-    return TRACKER_PROTOCOLS.has(url.protocol) && url.hostname !== '' && !/\s/.test(value)
-  } catch {
-    return false
-  }
-}, { message: 'must be an http(s), udp or ws(s) URL' })
+const trackerUrl = z
+  .string()
+  .trim()
+  .min(1, 'a tracker URL is empty')
+  .max(2000)
+  .refine(
+    (value) => {
+      try {
+        const url = new URL(value)
+        return TRACKER_PROTOCOLS.has(url.protocol) && url.hostname !== '' && !/\s/.test(value)
+      } catch {
+        return false
+      }
+    },
+    { message: 'must be an http(s), udp or ws(s) URL' },
+  )
 
-const settingsInput = z.object({
-  bittorrentEnabled: z.boolean(),
-  trackerUrls: z.array(trackerUrl).min(1, 'at least one tracker URL is needed').max(50, 'at most 50 tracker URLs'),
-  webSeedEnabled: z.boolean(),
-  privateTorrents: z.boolean(),
-  ...Object.fromEntries(READ_ONLY_FIELDS.map((f) => [f, z.unknown()])),
-}).partial().strict()
+const settingsInput = z
+  .object({
+    bittorrentEnabled: z.boolean(),
+    trackerUrls: z.array(trackerUrl).min(1, 'at least one tracker URL is needed').max(50, 'at most 50 tracker URLs'),
+    webSeedEnabled: z.boolean(),
+    privateTorrents: z.boolean(),
+    ...Object.fromEntries(READ_ONLY_FIELDS.map((f) => [f, z.unknown()])),
+  })
+  .partial()
+  .strict()
 
 function defaultSettings(publicUrl: string): Settings {
-  return { bittorrentEnabled: true, trackerUrls: [`${publicUrl}/announce`], webSeedEnabled: true, privateTorrents: false }
+  return {
+    bittorrentEnabled: true,
+    trackerUrls: [`${publicUrl}/announce`],
+    webSeedEnabled: true,
+    privateTorrents: false,
+  }
 }
 
 /** A bad value names its field, so the settings page can show the message beside it. */
@@ -63,7 +84,8 @@ export class InvalidSettings extends AppError {
 
 const d0 = (input: object, field: string): unknown => (input as Record<string, unknown>)[field]
 
-const encode = (s: Settings, field: SettingField): string => (field === 'trackerUrls' ? JSON.stringify(s.trackerUrls) : String(s[field]))
+const encode = (s: Settings, field: SettingField): string =>
+  field === 'trackerUrls' ? JSON.stringify(s.trackerUrls) : String(s[field])
 
 export class SettingsService extends EventEmitter<{ changed: [Settings, Settings] }> {
   private current: Settings
@@ -80,7 +102,10 @@ export class SettingsService extends EventEmitter<{ changed: [Settings, Settings
    * site's own tracker URLs in the list move to the new address (an audit entry says so); the
    * returned `publicUrlChangedFrom` tells the caller to rewrite every torrent.
    */
-  static async load(db: Db, publicUrl: string): Promise<{ settings: SettingsService; publicUrlChangedFrom: string | null }> {
+  static async load(
+    db: Db,
+    publicUrl: string,
+  ): Promise<{ settings: SettingsService; publicUrlChangedFrom: string | null }> {
     const values = await readSettingValues(db)
     const s = defaultSettings(publicUrl)
     const bool = (key: string, fallback: boolean) => (values.has(key) ? values.get(key) === 'true' : fallback)
@@ -94,7 +119,9 @@ export class SettingsService extends EventEmitter<{ changed: [Settings, Settings
     if (previousUrl === null || previousUrl === publicUrl) return { settings: service, publicUrlChangedFrom: null }
     const rebased = [...new Set(s.trackerUrls.map((u) => rebaseSiteUrl(u, previousUrl, publicUrl)))]
     const actor = 'system (PUBLIC_URL changed)'
-    await service.save({ ...s, trackerUrls: rebased }, actor, [{ actor, field: 'publicUrl', before: previousUrl, after: publicUrl }])
+    await service.save({ ...s, trackerUrls: rebased }, actor, [
+      { actor, field: 'publicUrl', before: previousUrl, after: publicUrl },
+    ])
     return { settings: service, publicUrlChangedFrom: previousUrl }
   }
 
@@ -114,14 +141,20 @@ export class SettingsService extends EventEmitter<{ changed: [Settings, Settings
 
   /** Any subset of the fields; all checked first, so a bad value changes nothing. */
   async update(input: unknown, actor: string): Promise<Settings> {
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new InvalidSettings('settings', 'expected a JSON object')
+    if (typeof input !== 'object' || input === null || Array.isArray(input))
+      throw new InvalidSettings('settings', 'expected a JSON object')
     const parsed = settingsInput.safeParse(input)
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!
-      if (issue.code === 'unrecognized_keys') throw new InvalidSettings(issue.keys[0] ?? 'settings', `unknown setting (known: ${SETTING_FIELDS.join(', ')})`)
+      if (issue.code === 'unrecognized_keys')
+        throw new InvalidSettings(issue.keys[0] ?? 'settings', `unknown setting (known: ${SETTING_FIELDS.join(', ')})`)
       const field = issue.path.length ? String(issue.path[0]) : 'settings'
       const index = issue.path[1]
-      throw new InvalidSettings(field, issue.message, typeof index === 'number' ? { index, value: (d0(input, field) as unknown[])[index] } : undefined)
+      throw new InvalidSettings(
+        field,
+        issue.message,
+        typeof index === 'number' ? { index, value: (d0(input, field) as unknown[])[index] } : undefined,
+      )
     }
     const d = parsed.data
     const next: Settings = {
@@ -138,7 +171,10 @@ export class SettingsService extends EventEmitter<{ changed: [Settings, Settings
     const previous = this.current
     const changed = SETTING_FIELDS.filter((f) => encode(previous, f) !== encode(next, f))
     if (changed.length === 0 && extra.length === 0) return
-    const audit: AuditEntry[] = [...extra, ...changed.map((field) => ({ actor, field, before: encode(previous, field), after: encode(next, field) }))]
+    const audit: AuditEntry[] = [
+      ...extra,
+      ...changed.map((field) => ({ actor, field, before: encode(previous, field), after: encode(next, field) })),
+    ]
     await writeSettingValues(this.db, Object.fromEntries(changed.map((f) => [f, encode(next, f)])), audit)
     this.current = next
     this.emit('changed', this.get(), previous)

@@ -15,8 +15,7 @@ export const updateUserPassword = (db: Db, id: number, passwordHash: string) =>
 export const createSession = (db: Db, data: { id: string; userId: number; csrfToken: string; expiresAt: Date }) =>
   db.session.create({ data })
 
-export const findSession = (db: Db, id: string) =>
-  db.session.findUnique({ where: { id }, include: { user: true } })
+export const findSession = (db: Db, id: string) => db.session.findUnique({ where: { id }, include: { user: true } })
 
 export const deleteSession = (db: Db, id: string) => db.session.deleteMany({ where: { id } })
 

@@ -6,7 +6,9 @@ import type { AuthService } from './authService.ts'
 import { SESSION_COOKIE, clientKey, currentSession, requireCsrf } from './middleware.ts'
 
 // A field sent twice (an array) is no answer: the form is shown again, as for a wrong password.
-const loginSchemas = { body: z.object({ username: formString(undefined), password: formString(undefined), next: formString(undefined) }) }
+const loginSchemas = {
+  body: z.object({ username: formString(undefined), password: formString(undefined), next: formString(undefined) }),
+}
 
 export function authRouter(auth: AuthService, secureCookies: boolean): Router {
   const router = Router()
@@ -34,7 +36,13 @@ export function authRouter(auth: AuthService, secureCookies: boolean): Router {
       return
     }
     const session = await auth.startSession(user)
-    res.cookie(SESSION_COOKIE, session.id, { httpOnly: true, sameSite: 'lax', secure: secureCookies, path: '/', maxAge: 14 * 24 * 3600 * 1000 })
+    res.cookie(SESSION_COOKIE, session.id, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: secureCookies,
+      path: '/',
+      maxAge: 14 * 24 * 3600 * 1000,
+    })
     res.redirect(303, safeNext(next))
   }
 

@@ -9,8 +9,16 @@ import { FailureThrottle } from './failureThrottle.ts'
 import { HashGate, HashGateFull } from './hashGate.ts'
 import * as repo from './authRepository.ts'
 
-export interface CurrentUser { id: number; username: string; role: string }
-export interface LoginSession { id: string; csrfToken: string; user: CurrentUser }
+export interface CurrentUser {
+  id: number
+  username: string
+  role: string
+}
+export interface LoginSession {
+  id: string
+  csrfToken: string
+  user: CurrentUser
+}
 
 /** The bounds on password checking (AUTH_* settings). */
 export interface AuthLimits {
@@ -23,7 +31,13 @@ export interface AuthLimits {
 
 const SESSION_TTL_MS = 14 * 24 * 3600 * 1000
 const ADMIN_USERNAME = 'admin'
-const UNLIMITED: AuthLimits = { maxFailures: 0, failureWindowSeconds: 60, throttleMaxAddresses: 1, maxConcurrentHashes: 64, hashQueue: 10_000 }
+const UNLIMITED: AuthLimits = {
+  maxFailures: 0,
+  failureWindowSeconds: 60,
+  throttleMaxAddresses: 1,
+  maxConcurrentHashes: 64,
+  hashQueue: 10_000,
+}
 
 export class AuthService {
   private readonly db: Db
@@ -34,7 +48,11 @@ export class AuthService {
   constructor(db: Db, limits: AuthLimits = UNLIMITED, refusals?: Refusals) {
     this.db = db
     this.refusals = refusals
-    this.throttle = new FailureThrottle({ maxFailures: limits.maxFailures, windowMs: limits.failureWindowSeconds * 1000, maxTracked: limits.throttleMaxAddresses })
+    this.throttle = new FailureThrottle({
+      maxFailures: limits.maxFailures,
+      windowMs: limits.failureWindowSeconds * 1000,
+      maxTracked: limits.throttleMaxAddresses,
+    })
     this.throttle.onForget = () => refusals?.add('auth_throttle_addresses')
     this.gate = new HashGate(limits.maxConcurrentHashes, limits.hashQueue)
   }
@@ -98,7 +116,12 @@ export class AuthService {
   async startSession(user: CurrentUser): Promise<LoginSession> {
     const id = randomBytes(32).toString('base64url')
     const csrfToken = randomBytes(24).toString('base64url')
-    await repo.createSession(this.db, { id, userId: user.id, csrfToken, expiresAt: new Date(Date.now() + SESSION_TTL_MS) })
+    await repo.createSession(this.db, {
+      id,
+      userId: user.id,
+      csrfToken,
+      expiresAt: new Date(Date.now() + SESSION_TTL_MS),
+    })
     return { id, csrfToken, user }
   }
 

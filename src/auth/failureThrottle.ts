@@ -2,9 +2,16 @@
 // `maxFailures` per window. An attempt takes a token before the password is hashed (so a burst
 // of parallel guesses cannot all slip in before the first one fails) and a correct password gives
 // it back. Memory is bounded: past `maxTracked` addresses the oldest is forgotten.
-export interface FailureThrottleOptions { maxFailures: number; windowMs: number; maxTracked: number }
+export interface FailureThrottleOptions {
+  maxFailures: number
+  windowMs: number
+  maxTracked: number
+}
 
-interface Bucket { tokens: number; updated: number }
+interface Bucket {
+  tokens: number
+  updated: number
+}
 
 const SWEEP_EVERY_MS = 60_000
 
@@ -21,7 +28,9 @@ export class FailureThrottle {
     this.perMs = opts.maxFailures / opts.windowMs
   }
 
-  get enabled(): boolean { return this.opts.maxFailures > 0 }
+  get enabled(): boolean {
+    return this.opts.maxFailures > 0
+  }
 
   /** Takes one attempt; 0 when allowed, else the whole seconds until the next one is. */
   reserve(key: string, nowMs = Date.now()): number {
@@ -42,7 +51,9 @@ export class FailureThrottle {
     bucket.tokens = Math.min(this.opts.maxFailures, bucket.tokens + 1)
   }
 
-  get tracked(): number { return this.buckets.size }
+  get tracked(): number {
+    return this.buckets.size
+  }
 
   private refilled(key: string, nowMs: number): Bucket {
     let bucket = this.buckets.get(key)
@@ -64,6 +75,7 @@ export class FailureThrottle {
   private sweep(nowMs: number): void {
     if (nowMs - this.lastSweep < SWEEP_EVERY_MS) return
     this.lastSweep = nowMs
-    for (const [key, b] of this.buckets) if (b.tokens + (nowMs - b.updated) * this.perMs >= this.opts.maxFailures) this.buckets.delete(key)
+    for (const [key, b] of this.buckets)
+      if (b.tokens + (nowMs - b.updated) * this.perMs >= this.opts.maxFailures) this.buckets.delete(key)
   }
 }

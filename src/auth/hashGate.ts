@@ -3,7 +3,9 @@
 // thread and made web-seed reads wait seconds. At most `maxConcurrent` hashes run, `queue` more
 // wait their turn, and beyond that the caller is refused at once instead of piling up.
 export class HashGateFull extends Error {
-  constructor() { super('password hashing is at capacity') }
+  constructor() {
+    super('password hashing is at capacity')
+  }
 }
 
 export class HashGate {
@@ -35,6 +37,10 @@ export class HashGate {
     }
   }
 
-  get running(): number { return this.active }
-  get queued(): number { return this.waiting.length }
+  get running(): number {
+    return this.active
+  }
+  get queued(): number {
+    return this.waiting.length
+  }
 }

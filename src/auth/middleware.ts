@@ -58,7 +58,9 @@ export function requireApiAdmin(auth: AuthService): RequestHandler {
     }
     const credentials = parseBasic(req.headers.authorization)
     if (!credentials) return refuse(new AppError('unauthorized', 'HTTP Basic authentication required'))
-    const user = await auth.authenticate(clientKey(req), credentials.username, credentials.password).catch((err: unknown) => err as Error)
+    const user = await auth
+      .authenticate(clientKey(req), credentials.username, credentials.password)
+      .catch((err: unknown) => err as Error)
     if (user instanceof Error) return refuse(user)
     if (!user) return refuse(new AppError('unauthorized', 'Wrong user name or password'))
     if (user.role !== 'admin') return refuse(new AppError('forbidden', 'Admin role required'))
@@ -90,7 +92,9 @@ export function requireCsrf(): RequestHandler {
   return (req, res, next) => {
     const session = currentSession(res)
     const body = req.body as Record<string, unknown> | undefined
-    const token = (typeof body?._csrf === 'string' ? body._csrf : undefined) ?? (typeof req.query._csrf === 'string' ? req.query._csrf : undefined)
+    const token =
+      (typeof body?._csrf === 'string' ? body._csrf : undefined) ??
+      (typeof req.query._csrf === 'string' ? req.query._csrf : undefined)
     if (!session || !sameSecret(token, session.csrfToken)) return next(new AppError('csrf'))
     next()
   }

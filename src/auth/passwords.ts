@@ -2,7 +2,8 @@ import { randomBytes, scrypt, timingSafeEqual, type BinaryLike } from 'node:cryp
 
 const scryptAsync = (password: BinaryLike, salt: BinaryLike, keylen: number) =>
   new Promise<Buffer>((resolve, reject) =>
-    scrypt(password, salt, keylen, { N: 16384, r: 8, p: 1 }, (err, key) => (err ? reject(err) : resolve(key))))
+    scrypt(password, salt, keylen, { N: 16384, r: 8, p: 1 }, (err, key) => (err ? reject(err) : resolve(key))),
+  )
 
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16)

@@ -1,19 +1,19 @@
 // The protocol core's errors: one family, each with a stable machine-readable `code` so callers
 // branch without parsing messages. Which class says which layer refused the input.
 export class BitTorrentError extends Error {
-  readonly code: string;
+  readonly code: string
 
   constructor(code: string, message: string) {
-    super(message);
-    this.name = new.target.name;
-    this.code = code;
+    super(message)
+    this.name = new.target.name
+    this.code = code
   }
 }
 
 /** Malformed or non-canonical bencode (code bad_bencode); callers rewrap it in their own layer's error. */
 export class BencodeError extends BitTorrentError {
   constructor(message: string) {
-    super('bad_bencode', message);
+    super('bad_bencode', message)
   }
 }
 
@@ -33,17 +33,17 @@ export class WireError extends BitTorrentError {}
  * packet; otherwise it drops it.
  */
 export class TrackerProtocolError extends BitTorrentError {
-  transactionId?: number;
+  transactionId?: number
 
   constructor(code: string, message: string, transactionId?: number) {
-    super(code, message);
-    if (transactionId !== undefined) this.transactionId = transactionId;
+    super(code, message)
+    if (transactionId !== undefined) this.transactionId = transactionId
   }
 }
 
 /** A tracker's reply the seeder's client cannot read (code bad_reply). */
 export class TrackerReplyError extends BitTorrentError {
   constructor(message: string) {
-    super('bad_reply', message);
+    super('bad_reply', message)
   }
 }

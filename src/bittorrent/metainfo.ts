@@ -1,101 +1,110 @@
 // BitTorrent v1 single-file metainfo (BEP 3) with multi-tracker (BEP 12) and GetRight-style web
 // seeds (BEP 19): building, reading (one strict pass) and re-tracking .torrent files. Pure: no
 // I/O, piece hashes come in.
-import { createHash } from 'node:crypto';
-import { dictEntries, encode, isDict, type BDict, type BValue, type DictEntry } from './bencode.ts';
-import { BencodeError, TorrentError } from './errors.ts';
-import { MIN_PIECE_LENGTH } from './pieceLength.ts';
+import { createHash } from 'node:crypto'
+import { dictEntries, encode, isDict, type BDict, type BValue, type DictEntry } from './bencode.ts'
+import { BencodeError, TorrentError } from './errors.ts'
+import { MIN_PIECE_LENGTH } from './pieceLength.ts'
 
 export interface TorrentSpec {
-  name: string;
-  length: number;
-  pieceLength: number;
-  pieces: Buffer;
-  trackers: string[];
-  webSeeds: string[];
-  comment?: string;
-  createdBy: string;
-  creationDate: number; // unix seconds
+  name: string
+  length: number
+  pieceLength: number
+  pieces: Buffer
+  trackers: string[]
+  webSeeds: string[]
+  comment?: string
+  createdBy: string
+  creationDate: number // unix seconds
   /** BEP 27: clients use only the torrent's trackers (no DHT, PEX, LSD). Part of the info dict. */
-  private?: boolean;
+  private?: boolean
 }
 
 export interface BuiltTorrent {
-  buffer: Buffer; // bencoded .torrent
-  infoHash: string; // 40 lowercase hex
-  infoHashBuffer: Buffer;
-  pieceCount: number;
+  buffer: Buffer // bencoded .torrent
+  infoHash: string // 40 lowercase hex
+  infoHashBuffer: Buffer
+  pieceCount: number
 }
 
 export interface DecodedTorrent {
-  infoHash: string;
-  name: string;
-  length: number;
-  pieceLength: number;
-  pieceCount: number;
+  infoHash: string
+  name: string
+  length: number
+  pieceLength: number
+  pieceCount: number
   /** The piece hashes, 20 bytes each (a view into the input). */
-  pieces: Buffer;
+  pieces: Buffer
   /** The info dict exactly as stored (its SHA-1 is infoHash; its length is BEP 9 metadata_size). */
-  infoBytes: Buffer;
+  infoBytes: Buffer
   /** info has `files` (read, never written here). */
-  multiFile: boolean;
-  trackers: string[];
-  webSeeds: string[];
-  comment?: string;
+  multiFile: boolean
+  trackers: string[]
+  webSeeds: string[]
+  comment?: string
   /** BEP 27 private flag set in the info dict. */
-  private: boolean;
+  private: boolean
 }
 
-const SHA1_LENGTH = 20;
-const MAX_NAME_BYTES = 255; // clients use the name as a file name
-const TRACKER_PROTOCOLS = new Set(['http:', 'https:', 'udp:', 'ws:', 'wss:']);
-const WEBSEED_PROTOCOLS = new Set(['http:', 'https:']);
+const SHA1_LENGTH = 20
+const MAX_NAME_BYTES = 255 // clients use the name as a file name
+const TRACKER_PROTOCOLS = new Set(['http:', 'https:', 'udp:', 'ws:', 'wss:'])
+const WEBSEED_PROTOCOLS = new Set(['http:', 'https:'])
 
 function bad(message: string): never {
-  throw new TorrentError('bad_spec', message);
+  throw new TorrentError('bad_spec', message)
 }
 
 function checkUrls(urls: unknown, what: string, protocols: Set<string>): string[] {
-  if (!Array.isArray(urls)) bad(`${what} must be an array`);
+  if (!Array.isArray(urls)) bad(`${what} must be an array`)
   for (const u of urls) {
     if (typeof u !== 'string' || !URL.canParse(u) || !protocols.has(new URL(u).protocol)) {
-      bad(`${what} entry is not a valid ${[...protocols].join('/')} URL: ${String(u)}`);
+      bad(`${what} entry is not a valid ${[...protocols].join('/')} URL: ${String(u)}`)
     }
   }
-  return [...new Set(urls as string[])]; // duplicates would only make clients announce twice
+  return [...new Set(urls as string[])] // duplicates would only make clients announce twice
 }
 
 function validateName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || name.length === 0) bad('name must be a non-empty string');
-  if (/[/\\\0]/.test(name) || name === '.' || name === '..') bad(`name is not a safe file name: ${JSON.stringify(name)}`);
-  if (!name.isWellFormed()) bad('name contains unpaired surrogates');
-  if (Buffer.byteLength(name) > MAX_NAME_BYTES) bad(`name longer than ${MAX_NAME_BYTES} bytes`);
+  if (typeof name !== 'string' || name.length === 0) bad('name must be a non-empty string')
+  if (/[/\\\0]/.test(name) || name === '.' || name === '..')
+    bad(`name is not a safe file name: ${JSON.stringify(name)}`)
+  if (!name.isWellFormed()) bad('name contains unpaired surrogates')
+  if (Buffer.byteLength(name) > MAX_NAME_BYTES) bad(`name longer than ${MAX_NAME_BYTES} bytes`)
 }
 
 function validateSpec(spec: TorrentSpec): { trackers: string[]; webSeeds: string[] } {
-  validateName(spec.name);
-  const { length, pieceLength, pieces } = spec;
-  if (!Number.isSafeInteger(length) || length <= 0) bad(`length must be a positive integer, got ${length}`);
+  validateName(spec.name)
+  const { length, pieceLength, pieces } = spec
+  if (!Number.isSafeInteger(length) || length <= 0) bad(`length must be a positive integer, got ${length}`)
   if (!Number.isSafeInteger(pieceLength) || pieceLength < MIN_PIECE_LENGTH || (pieceLength & (pieceLength - 1)) !== 0) {
-    bad(`piece length must be a power of two >= ${MIN_PIECE_LENGTH}, got ${pieceLength}`);
+    bad(`piece length must be a power of two >= ${MIN_PIECE_LENGTH}, got ${pieceLength}`)
   }
-  if (!Buffer.isBuffer(pieces)) bad('pieces must be a Buffer');
-  const expected = SHA1_LENGTH * Math.ceil(length / pieceLength);
-  if (pieces.length !== expected) bad(`pieces is ${pieces.length} bytes, expected ${expected} for this length/piece length`);
-  if (spec.comment !== undefined && typeof spec.comment !== 'string') bad('comment must be a string');
-  if (typeof spec.createdBy !== 'string') bad('createdBy must be a string');
-  if (!Number.isSafeInteger(spec.creationDate) || spec.creationDate < 0) bad('creationDate must be non-negative unix seconds');
+  if (!Buffer.isBuffer(pieces)) bad('pieces must be a Buffer')
+  const expected = SHA1_LENGTH * Math.ceil(length / pieceLength)
+  if (pieces.length !== expected)
+    bad(`pieces is ${pieces.length} bytes, expected ${expected} for this length/piece length`)
+  if (spec.comment !== undefined && typeof spec.comment !== 'string') bad('comment must be a string')
+  if (typeof spec.createdBy !== 'string') bad('createdBy must be a string')
+  if (!Number.isSafeInteger(spec.creationDate) || spec.creationDate < 0)
+    bad('creationDate must be non-negative unix seconds')
   return {
     trackers: checkUrls(spec.trackers, 'trackers', TRACKER_PROTOCOLS),
     webSeeds: checkUrls(spec.webSeeds, 'webSeeds', WEBSEED_PROTOCOLS),
-  };
+  }
 }
 
 export function buildTorrent(spec: TorrentSpec): BuiltTorrent {
-  const { trackers, webSeeds } = validateSpec(spec);
-  const info = { length: spec.length, name: spec.name, 'piece length': spec.pieceLength, pieces: spec.pieces, private: spec.private ? 1 : undefined };
-  const infoBuffer = encode(info);
-  const infoHashBuffer = createHash('sha1').update(infoBuffer).digest();
+  const { trackers, webSeeds } = validateSpec(spec)
+  const info = {
+    length: spec.length,
+    name: spec.name,
+    'piece length': spec.pieceLength,
+    pieces: spec.pieces,
+    private: spec.private ? 1 : undefined,
+  }
+  const infoBuffer = encode(info)
+  const infoHashBuffer = createHash('sha1').update(infoBuffer).digest()
   // bencode sorts dict keys and skips undefined values, so optional fields
   // can be left undefined.
   const top = {
@@ -106,84 +115,85 @@ export function buildTorrent(spec: TorrentSpec): BuiltTorrent {
     'creation date': spec.creationDate,
     info,
     'url-list': webSeeds.length > 0 ? webSeeds : undefined,
-  };
+  }
   return {
     buffer: encode(top),
     infoHash: infoHashBuffer.toString('hex'),
     infoHashBuffer,
     pieceCount: spec.pieces.length / SHA1_LENGTH,
-  };
+  }
 }
 
 // ---- reading ----------------------------------------------------------------
 
 function malformed(message: string): never {
-  throw new TorrentError('bad_torrent', message);
+  throw new TorrentError('bad_torrent', message)
 }
 
-const isBytes = (v: unknown): v is Buffer => Buffer.isBuffer(v);
-const text = (v: Buffer): string => v.toString('utf8');
+const isBytes = (v: unknown): v is Buffer => Buffer.isBuffer(v)
+const text = (v: Buffer): string => v.toString('utf8')
 
 function textList(v: BValue | undefined): string[] {
-  if (v === undefined) return [];
-  if (isBytes(v)) return v.length > 0 ? [text(v)] : []; // BEP 19 allows a bare string
-  if (!Array.isArray(v)) malformed('expected a list of strings');
-  return v.map((x) => (isBytes(x) ? text(x) : malformed('expected a list of strings')));
+  if (v === undefined) return []
+  if (isBytes(v)) return v.length > 0 ? [text(v)] : [] // BEP 19 allows a bare string
+  if (!Array.isArray(v)) malformed('expected a list of strings')
+  return v.map((x) => (isBytes(x) ? text(x) : malformed('expected a list of strings')))
 }
 
 function readTrackers(top: BDict): string[] {
-  const list = top['announce-list'];
+  const list = top['announce-list']
   if (Array.isArray(list) && list.length > 0) {
     // BEP 12: announce-list supersedes announce when present.
-    return [...new Set(list.flatMap((tier) => textList(tier)))];
+    return [...new Set(list.flatMap((tier) => textList(tier)))]
   }
-  return textList(top.announce);
+  return textList(top.announce)
 }
 
 function readLength(info: BDict): number {
   if (info.length !== undefined) {
-    if (typeof info.length !== 'number' || info.length < 0) malformed('info.length must be a non-negative integer');
-    return info.length;
+    if (typeof info.length !== 'number' || info.length < 0) malformed('info.length must be a non-negative integer')
+    return info.length
   }
   // Multi-file torrents aren't produced here, but stored/imported ones may be.
-  if (!Array.isArray(info.files)) malformed('info has neither length nor files');
+  if (!Array.isArray(info.files)) malformed('info has neither length nor files')
   return info.files.reduce<number>((sum, f) => {
-    if (!isDict(f) || typeof f.length !== 'number' || f.length < 0) malformed('bad entry in info.files');
-    return sum + f.length;
-  }, 0);
+    if (!isDict(f) || typeof f.length !== 'number' || f.length < 0) malformed('bad entry in info.files')
+    return sum + f.length
+  }, 0)
 }
 
 // The top-level entries with their spans; anything that is not strict bencode is bad_torrent.
 function entriesOf(buf: Buffer): DictEntry[] {
-  if (!(buf instanceof Uint8Array)) malformed('torrent must be a Buffer');
+  if (!(buf instanceof Uint8Array)) malformed('torrent must be a Buffer')
   try {
-    return dictEntries(buf);
+    return dictEntries(buf)
   } catch (err) {
-    if (err instanceof BencodeError) malformed(err.message);
-    throw err;
+    if (err instanceof BencodeError) malformed(err.message)
+    throw err
   }
 }
 
 /** Reads a .torrent in one strict pass: the fields, the info dict's stored bytes and its SHA-1. */
 export function decodeTorrent(buf: Buffer): DecodedTorrent {
-  return readTorrent(buf, entriesOf(buf));
+  return readTorrent(buf, entriesOf(buf))
 }
 
 function readTorrent(buf: Buffer, entries: DictEntry[]): DecodedTorrent {
-  const top: BDict = Object.create(null);
-  for (const e of entries) top[e.key] = e.value;
-  const infoEntry = entries.find((e) => e.key === 'info');
-  if (infoEntry === undefined) malformed('missing info dictionary');
-  const info = infoEntry.value;
-  if (!isDict(info)) malformed('info must be a dictionary');
-  const infoBytes = buf.subarray(infoEntry.valueStart, infoEntry.end);
-  if (!isBytes(info.name) || info.name.length === 0) malformed('info.name must be a non-empty string');
-  const pieceLength = info['piece length'];
-  if (typeof pieceLength !== 'number' || pieceLength <= 0) malformed('info["piece length"] must be a positive integer');
-  if (!isBytes(info.pieces) || info.pieces.length % SHA1_LENGTH !== 0) malformed('info.pieces must be a multiple of 20 bytes');
-  const length = readLength(info);
-  const pieceCount = info.pieces.length / SHA1_LENGTH;
-  if (pieceCount !== Math.ceil(length / pieceLength)) malformed(`${pieceCount} piece hashes for ${length} bytes`);
+  const top: BDict = Object.create(null)
+  for (const e of entries) top[e.key] = e.value
+  const infoEntry = entries.find((e) => e.key === 'info')
+  if (infoEntry === undefined) malformed('missing info dictionary')
+  const info = infoEntry.value
+  if (!isDict(info)) malformed('info must be a dictionary')
+  const infoBytes = buf.subarray(infoEntry.valueStart, infoEntry.end)
+  if (!isBytes(info.name) || info.name.length === 0) malformed('info.name must be a non-empty string')
+  const pieceLength = info['piece length']
+  if (typeof pieceLength !== 'number' || pieceLength <= 0) malformed('info["piece length"] must be a positive integer')
+  if (!isBytes(info.pieces) || info.pieces.length % SHA1_LENGTH !== 0)
+    malformed('info.pieces must be a multiple of 20 bytes')
+  const length = readLength(info)
+  const pieceCount = info.pieces.length / SHA1_LENGTH
+  if (pieceCount !== Math.ceil(length / pieceLength)) malformed(`${pieceCount} piece hashes for ${length} bytes`)
   const result: DecodedTorrent = {
     infoHash: createHash('sha1').update(infoBytes).digest('hex'),
     name: text(info.name),
@@ -196,50 +206,50 @@ function readTorrent(buf: Buffer, entries: DictEntry[]): DecodedTorrent {
     trackers: readTrackers(top),
     webSeeds: textList(top['url-list']),
     private: info.private === 1,
-  };
-  if (isBytes(top.comment)) result.comment = text(top.comment);
-  return result;
+  }
+  if (isBytes(top.comment)) result.comment = text(top.comment)
+  return result
 }
 
 // Replaces top-level entries by splicing the raw bytes: every other byte, notably the info
 // dict, is copied verbatim so the infohash cannot change. `undefined` removes a key. Keys stay
 // in byte order, as bencode requires.
 export function spliceTopLevel(torrentBuffer: Buffer, replace: Record<string, unknown>): Buffer {
-  const all = entriesOf(torrentBuffer);
-  readTorrent(torrentBuffer, all); // reject non-torrents with bad_torrent
-  if ('info' in replace) bad('the info dictionary cannot be replaced');
+  const all = entriesOf(torrentBuffer)
+  readTorrent(torrentBuffer, all) // reject non-torrents with bad_torrent
+  if ('info' in replace) bad('the info dictionary cannot be replaced')
   const entries = all
     .filter((e) => !(e.key in replace))
-    .map((e) => ({ key: Buffer.from(e.key, 'latin1'), bytes: torrentBuffer.subarray(e.keyStart, e.end) }));
+    .map((e) => ({ key: Buffer.from(e.key, 'latin1'), bytes: torrentBuffer.subarray(e.keyStart, e.end) }))
   for (const [key, value] of Object.entries(replace)) {
-    if (value === undefined) continue;
-    const k = Buffer.from(key, 'latin1');
-    entries.push({ key: k, bytes: Buffer.concat([Buffer.from(`${k.length}:`), k, encode(value)]) });
+    if (value === undefined) continue
+    const k = Buffer.from(key, 'latin1')
+    entries.push({ key: k, bytes: Buffer.concat([Buffer.from(`${k.length}:`), k, encode(value)]) })
   }
-  entries.sort((a, b) => Buffer.compare(a.key, b.key));
-  return Buffer.concat([Buffer.from('d'), ...entries.map((e) => e.bytes), Buffer.from('e')]);
+  entries.sort((a, b) => Buffer.compare(a.key, b.key))
+  return Buffer.concat([Buffer.from('d'), ...entries.map((e) => e.bytes), Buffer.from('e')])
 }
 
 export interface TorrentLinks {
-  trackers: string[];
-  webSeeds: string[];
-  comment?: string;
+  trackers: string[]
+  webSeeds: string[]
+  comment?: string
 }
 
 /** A stored torrent with new trackers, web seeds and comment; same info dict, same infohash. */
 export function retrackTorrent(torrentBuffer: Buffer, links: TorrentLinks): Buffer {
-  const trackers = checkUrls(links.trackers, 'trackers', TRACKER_PROTOCOLS);
-  const webSeeds = checkUrls(links.webSeeds, 'webSeeds', WEBSEED_PROTOCOLS);
+  const trackers = checkUrls(links.trackers, 'trackers', TRACKER_PROTOCOLS)
+  const webSeeds = checkUrls(links.webSeeds, 'webSeeds', WEBSEED_PROTOCOLS)
   return spliceTopLevel(torrentBuffer, {
     announce: trackers[0],
     'announce-list': trackers.length > 0 ? trackers.map((t) => [t]) : undefined,
     'url-list': webSeeds.length > 0 ? webSeeds : undefined,
     httpseeds: undefined, // BEP 17 seeds are ours to drop too: url-list is the one we write
     ...(links.comment !== undefined ? { comment: links.comment } : {}),
-  });
+  })
 }
 
 // Drops web seeds (url-list, and legacy BEP 17 httpseeds), for a client that must use peers.
 export function stripWebSeeds(torrentBuffer: Buffer): Buffer {
-  return spliceTopLevel(torrentBuffer, { 'url-list': undefined, httpseeds: undefined });
+  return spliceTopLevel(torrentBuffer, { 'url-list': undefined, httpseeds: undefined })
 }

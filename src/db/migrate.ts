@@ -28,7 +28,10 @@ export function migrateSqlite(file: string, dir = MIGRATIONS_DIR): string[] {
       if (done.has(m.name)) continue
       db.transaction(() => {
         db.exec(m.sql)
-        db.prepare('INSERT INTO _seedcast_migrations (name, appliedAt) VALUES (?, ?)').run(m.name, new Date().toISOString())
+        db.prepare('INSERT INTO _seedcast_migrations (name, appliedAt) VALUES (?, ?)').run(
+          m.name,
+          new Date().toISOString(),
+        )
       })()
       applied.push(m.name)
     }

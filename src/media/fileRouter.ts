@@ -30,14 +30,18 @@ export function fileRouter(paths: StoragePaths, videos: VideoService, settings: 
     // Browsers fetching pieces from the web seed (P2P playback) need CORS.
     res.set('Access-Control-Allow-Origin', '*')
     res.set('Access-Control-Expose-Headers', 'Content-Range, Content-Length, Accept-Ranges')
-    res.sendFile(full, { dotfiles: 'deny', acceptRanges: true, lastModified: true, cacheControl: true, maxAge: '1h' }, (err?: Error & { status?: number; code?: string; syscall?: string }) => {
-      if (!err) return
-      // The client went away (players cancel requests when they seek): nothing to answer or log.
-      if (clientGone(err)) return
-      if (err.code === 'ENOENT' || err.status === 404) return next(new AppError('not_found', 'No such file'))
-      if (err.status === 416) return next(new AppError('range_not_satisfiable'))
-      if (!res.headersSent) return next(err)
-    })
+    res.sendFile(
+      full,
+      { dotfiles: 'deny', acceptRanges: true, lastModified: true, cacheControl: true, maxAge: '1h' },
+      (err?: Error & { status?: number; code?: string; syscall?: string }) => {
+        if (!err) return
+        // The client went away (players cancel requests when they seek): nothing to answer or log.
+        if (clientGone(err)) return
+        if (err.code === 'ENOENT' || err.status === 404) return next(new AppError('not_found', 'No such file'))
+        if (err.status === 416) return next(new AppError('range_not_satisfiable'))
+        if (!res.headersSent) return next(err)
+      },
+    )
   }
 
   async function serveTorrent(req: Request, res: Response) {
@@ -47,10 +51,13 @@ export function fileRouter(paths: StoragePaths, videos: VideoService, settings: 
     if (!video.torrent || video.status !== 'ready') throw new AppError('no_torrent', 'This video has no torrent (yet)')
     const full = torrentPathFor(resolveInside(paths.mediaDir, video.fileName))
     // O_NOFOLLOW: a symlink in its place is refused (ELOOP), not followed.
-    let body: Buffer = await readFile(full, { flag: constants.O_RDONLY | constants.O_NOFOLLOW }).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT' || err.code === 'ELOOP') throw new AppError('no_torrent', 'The .torrent file is missing')
-      throw err
-    })
+    let body: Buffer = await readFile(full, { flag: constants.O_RDONLY | constants.O_NOFOLLOW }).catch(
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT' || err.code === 'ELOOP')
+          throw new AppError('no_torrent', 'The .torrent file is missing')
+        throw err
+      },
+    )
     // The background rewrite has not reached this file yet: hand out what it will write.
     const want = torrentLinks(current, videos.urls, video)
     if (linksDiffer(video.torrent, want)) body = retrackTorrent(body, want)

@@ -17,10 +17,25 @@ export interface RecoveryReport {
   torrentsResumed: string[]
 }
 
-const exists = (p: string) => stat(p).then(() => true, () => false)
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  )
 
-export async function recoverStorage(db: Db, paths: StoragePaths, videos: VideoService, bittorrentEnabled: boolean): Promise<RecoveryReport> {
-  const report: RecoveryReport = { removedPartialUploads: [], orphanFilesSetAside: [], strayTorrentsRemoved: [], missingFiles: [], torrentsResumed: [] }
+export async function recoverStorage(
+  db: Db,
+  paths: StoragePaths,
+  videos: VideoService,
+  bittorrentEnabled: boolean,
+): Promise<RecoveryReport> {
+  const report: RecoveryReport = {
+    removedPartialUploads: [],
+    orphanFilesSetAside: [],
+    strayTorrentsRemoved: [],
+    missingFiles: [],
+    torrentsResumed: [],
+  }
 
   for (const name of await readdir(paths.incomingDir)) {
     await unlink(path.join(paths.incomingDir, name)).catch(() => {})
@@ -46,11 +61,14 @@ export async function recoverStorage(db: Db, paths: StoragePaths, videos: VideoS
   for (const video of rows) {
     const file = path.join(paths.mediaDir, video.fileName)
     if (!(await exists(file))) {
-      if (video.status !== 'failed') await repo.setVideoStatus(db, video.id, 'failed', 'The media file is missing from storage')
+      if (video.status !== 'failed')
+        await repo.setVideoStatus(db, video.id, 'failed', 'The media file is missing from storage')
       report.missingFiles.push(video.fileName)
       continue
     }
-    const needsTorrent = video.status === 'processing' || (video.status === 'ready' && (!video.torrent || !(await exists(torrentPathFor(file)))))
+    const needsTorrent =
+      video.status === 'processing' ||
+      (video.status === 'ready' && (!video.torrent || !(await exists(torrentPathFor(file)))))
     if (bittorrentEnabled && needsTorrent) {
       if (video.status !== 'processing') await repo.setVideoStatus(db, video.id, 'processing')
       void videos.hashInBackground(video)
@@ -65,8 +83,14 @@ export async function recoverStorage(db: Db, paths: StoragePaths, videos: VideoS
 export function describeRecovery(r: RecoveryReport): string[] {
   const lines: string[] = []
   if (r.removedPartialUploads.length) lines.push(`removed ${r.removedPartialUploads.length} cut-off upload(s)`)
-  if (r.strayTorrentsRemoved.length) lines.push(`removed ${r.strayTorrentsRemoved.length} .torrent file(s) without a video: ${r.strayTorrentsRemoved.join(', ')}`)
-  if (r.orphanFilesSetAside.length) lines.push(`moved ${r.orphanFilesSetAside.length} file(s) without a video to orphans/: ${r.orphanFilesSetAside.join(', ')}`)
+  if (r.strayTorrentsRemoved.length)
+    lines.push(
+      `removed ${r.strayTorrentsRemoved.length} .torrent file(s) without a video: ${r.strayTorrentsRemoved.join(', ')}`,
+    )
+  if (r.orphanFilesSetAside.length)
+    lines.push(
+      `moved ${r.orphanFilesSetAside.length} file(s) without a video to orphans/: ${r.orphanFilesSetAside.join(', ')}`,
+    )
   if (r.missingFiles.length) lines.push(`marked failed, file missing: ${r.missingFiles.join(', ')}`)
   if (r.torrentsResumed.length) lines.push(`resumed torrent creation: ${r.torrentsResumed.join(', ')}`)
   return lines

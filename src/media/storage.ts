@@ -59,7 +59,10 @@ export function resolveInside(dir: string, name: string): string {
 }
 
 export function newVideoId(): string {
-  return randomBytes(8).toString('base64url').replace(/[-_]/g, (c) => (c === '-' ? 'x' : 'y')).slice(0, 11)
+  return randomBytes(8)
+    .toString('base64url')
+    .replace(/[-_]/g, (c) => (c === '-' ? 'x' : 'y'))
+    .slice(0, 11)
 }
 
 export function incomingPartPath(paths: StoragePaths): string {

@@ -4,7 +4,11 @@
 import type { Settings } from '../admin/settingsService.ts'
 import type { SiteUrls } from '../siteUrls.ts'
 
-export interface VideoLinks { trackers: string[]; webSeeds: string[]; comment: string }
+export interface VideoLinks {
+  trackers: string[]
+  webSeeds: string[]
+  comment: string
+}
 
 export function torrentLinks(settings: Settings, urls: SiteUrls, video: { id: string; fileName: string }): VideoLinks {
   return {
@@ -15,6 +19,9 @@ export function torrentLinks(settings: Settings, urls: SiteUrls, video: { id: st
 }
 
 /** Whether a torrent record (its JSON columns, which say what its file carries) differs from `want`. */
-export function linksDiffer(record: { trackers: string; webSeeds: string }, want: { trackers: string[]; webSeeds: string[] }): boolean {
+export function linksDiffer(
+  record: { trackers: string; webSeeds: string },
+  want: { trackers: string[]; webSeeds: string[] },
+): boolean {
   return record.trackers !== JSON.stringify(want.trackers) || record.webSeeds !== JSON.stringify(want.webSeeds)
 }

@@ -13,7 +13,10 @@ import { linksDiffer, torrentLinks } from './torrentLinks.ts'
 import * as repo from './videoRepository.ts'
 import type { StoragePaths } from './storage.ts'
 
-export interface JobProgress { done: number; total: number }
+export interface JobProgress {
+  done: number
+  total: number
+}
 
 export interface RewriterDeps {
   db: Db
@@ -63,10 +66,15 @@ export class TorrentRewriter {
         this.again = false
         const all = this.forceAll
         this.forceAll = false
-        await this.pass(all).catch((err) => this.deps.log(`[torrents] rewriting torrent files failed: ${(err as Error).message}`))
+        await this.pass(all).catch((err) =>
+          this.deps.log(`[torrents] rewriting torrent files failed: ${(err as Error).message}`),
+        )
       } while (this.again && !this.stopped)
       return !this.stopped
-    })().finally(() => { this.running = null; this.current = null })
+    })().finally(() => {
+      this.running = null
+      this.current = null
+    })
     return this.running
   }
 
@@ -80,7 +88,9 @@ export class TorrentRewriter {
     const { db, urls, settings, log } = this.deps
     const rows = await repo.allTorrentLinks(db)
     const current = settings.get()
-    const todo = all ? rows : rows.filter((r) => linksDiffer(r, torrentLinks(current, urls, { id: r.videoId, fileName: r.fileName })))
+    const todo = all
+      ? rows
+      : rows.filter((r) => linksDiffer(r, torrentLinks(current, urls, { id: r.videoId, fileName: r.fileName })))
     this.current = { done: 0, total: todo.length }
     if (todo.length === 0) return
     log(`[torrents] rewriting ${todo.length} torrent file(s) for the current settings`)
@@ -96,7 +106,9 @@ export class TorrentRewriter {
       }
     }
     this.deps.onTorrentsChanged?.()
-    log(`[torrents] rewrote ${todo.length - failed} torrent file(s)${failed ? `; ${failed} could not be rewritten (see above)` : ''}`)
+    log(
+      `[torrents] rewrote ${todo.length - failed} torrent file(s)${failed ? `; ${failed} could not be rewritten (see above)` : ''}`,
+    )
   }
 
   /** False when this file could not be brought up to date (logged). */

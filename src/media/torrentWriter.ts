@@ -32,7 +32,11 @@ export interface WrittenTorrent {
 
 export const torrentPathFor = (filePath: string) => `${filePath}.torrent`
 
-export async function writeTorrentFile(source: TorrentSource, hashed: { pieceLength: number; pieces: Buffer }, ctx: TorrentContext): Promise<WrittenTorrent> {
+export async function writeTorrentFile(
+  source: TorrentSource,
+  hashed: { pieceLength: number; pieces: Buffer },
+  ctx: TorrentContext,
+): Promise<WrittenTorrent> {
   const built = buildTorrent({
     name: source.fileName,
     length: source.size,
@@ -47,7 +51,14 @@ export async function writeTorrentFile(source: TorrentSource, hashed: { pieceLen
   })
   const torrentPath = torrentPathFor(source.filePath)
   await writeFileAtomic(torrentPath, built.buffer)
-  return { infoHash: built.infoHash, pieceLength: hashed.pieceLength, pieceCount: built.pieceCount, trackers: ctx.trackers, webSeeds: ctx.webSeeds, torrentPath }
+  return {
+    infoHash: built.infoHash,
+    pieceLength: hashed.pieceLength,
+    pieceCount: built.pieceCount,
+    trackers: ctx.trackers,
+    webSeeds: ctx.webSeeds,
+    torrentPath,
+  }
 }
 
 /** The temporary name writeFileAtomic uses; the start-up check removes leftovers. */
@@ -73,12 +84,17 @@ export async function writeFileAtomic(file: string, data: Buffer): Promise<void>
     throw err
   }
   const dir = await open(path.dirname(file), 'r')
-  try { await dir.sync() } finally { await dir.close() }
+  try {
+    await dir.sync()
+  } finally {
+    await dir.close()
+  }
 }
 
 /** For files whose pieces were not hashed on the way in: hash off the main thread, then write. */
 export async function hashAndWriteTorrent(source: TorrentSource, ctx: TorrentContext): Promise<WrittenTorrent> {
   const hashed = await hashFileInWorker(source.filePath, choosePieceLength(source.size))
-  if (hashed.length !== source.size) throw new Error(`file size changed while hashing (${hashed.length} != ${source.size})`)
+  if (hashed.length !== source.size)
+    throw new Error(`file size changed while hashing (${hashed.length} != ${source.size})`)
   return writeTorrentFile(source, hashed, ctx)
 }

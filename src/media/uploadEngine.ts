@@ -14,7 +14,10 @@ import { detectContainer, SNIFF_BYTES, type Container } from './sniff.ts'
 import { incomingPartPath, type StoragePaths } from './storage.ts'
 import { RECLAIM_EVERY_BYTES, reclaimUploadBuffers } from './reclaim.ts'
 
-interface StreamedPieces { pieceLength: number; pieces: Buffer }
+interface StreamedPieces {
+  pieceLength: number
+  pieces: Buffer
+}
 
 export interface ReceivedFile {
   path: string
@@ -47,7 +50,10 @@ class SniffAndHash extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void) {
     this.size += chunk.length
     this.sinceReclaim += chunk.length
-    if (this.sinceReclaim >= RECLAIM_EVERY_BYTES) { this.sinceReclaim = 0; reclaimUploadBuffers() }
+    if (this.sinceReclaim >= RECLAIM_EVERY_BYTES) {
+      this.sinceReclaim = 0
+      reclaimUploadBuffers()
+    }
     this.hasher?.update(chunk)
     if (this.container) return cb(null, chunk)
     this.head.push(chunk)
@@ -86,13 +92,20 @@ export function uploadEngine(paths: StoragePaths): StorageEngine {
       const sniffer = new SniffAndHash(guess ? choosePieceLength(guess) : undefined)
       const out = createWriteStream(target, { flags: 'wx' })
       // A client that goes away mid-upload must not leave a stream waiting forever.
-      const onClose = () => { if (!req.readableEnded) sniffer.destroy(new AppError('upload_cut_off')) }
+      const onClose = () => {
+        if (!req.readableEnded) sniffer.destroy(new AppError('upload_cut_off'))
+      }
       req.once('close', onClose)
       pipeline(file.stream, sniffer, out)
         .then(() => {
           const streamed = sniffer.digest()
           const fits = streamed && streamed.pieceLength === choosePieceLength(Math.max(1, sniffer.size))
-          const info: ReceivedFile = { path: target, size: sniffer.size, container: sniffer.container!, streamedPieces: fits ? streamed : undefined }
+          const info: ReceivedFile = {
+            path: target,
+            size: sniffer.size,
+            container: sniffer.container!,
+            streamedPieces: fits ? streamed : undefined,
+          }
           cb(null, info as unknown as Partial<Express.Multer.File>)
         })
         .catch(async (err: unknown) => {
@@ -102,7 +115,10 @@ export function uploadEngine(paths: StoragePaths): StorageEngine {
         .finally(() => req.off('close', onClose))
     },
     _removeFile(_req, file, cb) {
-      unlink(file.path).then(() => cb(null), () => cb(null))
+      unlink(file.path).then(
+        () => cb(null),
+        () => cb(null),
+      )
     },
   }
 }

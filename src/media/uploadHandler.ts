@@ -12,7 +12,12 @@ export function publishUpload(videos: VideoService, reply: (res: Response, video
     const file = receivedFile(req)!
     const { body } = validated(res, uploadSchemas)
     try {
-      const video = await videos.create({ ...body, originalName: file.originalname, received: file, uploaderId: res.locals.user?.id })
+      const video = await videos.create({
+        ...body,
+        originalName: file.originalname,
+        received: file,
+        uploaderId: res.locals.user?.id,
+      })
       reply(res, video)
     } catch (err) {
       // The service moved the file back (or never moved it): it goes, whatever the reply.

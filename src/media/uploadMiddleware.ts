@@ -13,8 +13,10 @@ function toUploadError(err: unknown, maxBytes: number): AppError {
   if (err instanceof AppError) return err
   if (isDiskFull(err)) return insufficientStorage()
   if (err instanceof multer.MulterError) {
-    if (err.code === 'LIMIT_FILE_SIZE') return new AppError('too_large', `The file is larger than the limit of ${maxBytes} bytes`)
-    if (err.code === 'LIMIT_UNEXPECTED_FILE') return new AppError('bad_request', `Unexpected file field "${err.field}"; send the file as "file"`)
+    if (err.code === 'LIMIT_FILE_SIZE')
+      return new AppError('too_large', `The file is larger than the limit of ${maxBytes} bytes`)
+    if (err.code === 'LIMIT_UNEXPECTED_FILE')
+      return new AppError('bad_request', `Unexpected file field "${err.field}"; send the file as "file"`)
     return new AppError('bad_request', `Upload rejected: ${err.message}`)
   }
   const message = (err as Error)?.message ?? String(err)
@@ -38,7 +40,9 @@ export function receiveUpload(paths: StoragePaths, maxUploadBytes: number): Requ
       return next(new AppError('too_large', `The upload is larger than the limit of ${maxUploadBytes} bytes`))
     }
     if (!req.is('multipart/form-data')) {
-      return next(new AppError('bad_request', 'Send the upload as multipart/form-data with fields title, description and file'))
+      return next(
+        new AppError('bad_request', 'Send the upload as multipart/form-data with fields title, description and file'),
+      )
     }
     upload(req, res, (err?: unknown) => {
       if (err) return next(toUploadError(err, maxUploadBytes))

@@ -26,7 +26,13 @@ export interface VideoApiDeps extends VideoRouteDeps {
 export function videoApiRouter(deps: VideoApiDeps): Router {
   const router = Router()
   router.get('/api/videos', listVideosValidator, listVideos)
-  router.post('/api/videos', deps.requireAdmin, deps.receiveUpload, uploadValidator, publishUpload(deps.videos, created))
+  router.post(
+    '/api/videos',
+    deps.requireAdmin,
+    deps.receiveUpload,
+    uploadValidator,
+    publishUpload(deps.videos, created),
+  )
   router.get('/api/videos/:id', getVideo)
   router.delete('/api/videos/:id', deps.requireAdmin, deleteVideo)
 

@@ -6,7 +6,11 @@ import type { SiteUrls } from '../siteUrls.ts'
 import { torrentLinks } from './torrentLinks.ts'
 import type { VideoRow } from './videoRepository.ts'
 
-interface SwarmView { seeders: number; leechers: number; completed: number }
+interface SwarmView {
+  seeders: number
+  leechers: number
+  completed: number
+}
 
 export interface VideoJson {
   id: string
@@ -18,7 +22,14 @@ export interface VideoJson {
   size: number
   mimeType: string
   createdAt: string
-  torrent: null | { infoHash: string; magnet: string; torrentUrl: string; pieceLength: number; trackers: string[]; webSeeds: string[] }
+  torrent: null | {
+    infoHash: string
+    magnet: string
+    torrentUrl: string
+    pieceLength: number
+    trackers: string[]
+    webSeeds: string[]
+  }
   /** null with BitTorrent off or no torrent. */
   swarm: SwarmView | null
 }
@@ -49,7 +60,13 @@ export function presentVideo(video: VideoRow, ctx: PresentContext): VideoJson {
     torrent: t
       ? {
           infoHash: t.infoHash,
-          magnet: buildMagnet({ infoHash: t.infoHash, name: video.fileName, length: size, trackers: links.trackers, webSeeds: links.webSeeds }),
+          magnet: buildMagnet({
+            infoHash: t.infoHash,
+            name: video.fileName,
+            length: size,
+            trackers: links.trackers,
+            webSeeds: links.webSeeds,
+          }),
           torrentUrl: urls.torrent(video.id),
           pieceLength: t.pieceLength,
           trackers: links.trackers,

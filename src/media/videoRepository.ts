@@ -12,8 +12,19 @@ export interface TorrentRecordInput {
 
 const withTorrent = { torrent: true } as const
 
-export const createVideo = (db: Db, data: { id: string; title: string; description: string; fileName: string; mimeType: string; size: bigint; status: string; uploaderId?: number }) =>
-  db.video.create({ data, include: withTorrent })
+export const createVideo = (
+  db: Db,
+  data: {
+    id: string
+    title: string
+    description: string
+    fileName: string
+    mimeType: string
+    size: bigint
+    status: string
+    uploaderId?: number
+  },
+) => db.video.create({ data, include: withTorrent })
 
 export const findVideo = (db: Db, id: string) => db.video.findUnique({ where: { id }, include: withTorrent })
 
@@ -40,7 +51,14 @@ export const findReadyVideosWithoutTorrent = (db: Db) =>
 export const allVideos = (db: Db) => db.video.findMany({ include: withTorrent })
 
 export async function publishTorrent(db: Db, videoId: string, t: TorrentRecordInput) {
-  const data = { infoHash: t.infoHash, pieceLength: t.pieceLength, pieceCount: t.pieceCount, trackers: JSON.stringify(t.trackers), webSeeds: JSON.stringify(t.webSeeds), fileMtimeMs: BigInt(t.fileMtimeMs) }
+  const data = {
+    infoHash: t.infoHash,
+    pieceLength: t.pieceLength,
+    pieceCount: t.pieceCount,
+    trackers: JSON.stringify(t.trackers),
+    webSeeds: JSON.stringify(t.webSeeds),
+    fileMtimeMs: BigInt(t.fileMtimeMs),
+  }
   await db.$transaction([
     db.torrent.upsert({ where: { videoId }, create: { videoId, ...data }, update: data }),
     db.video.update({ where: { id: videoId }, data: { status: 'ready', failReason: null } }),
@@ -55,7 +73,14 @@ export const incrementCompleted = (db: Db, infoHash: string) =>
 
 export const allTorrentCounts = (db: Db) => db.torrent.findMany({ select: { infoHash: true, completed: true } })
 
-export interface TorrentLinksRow { torrentId: number; videoId: string; fileName: string; infoHash: string; trackers: string; webSeeds: string }
+export interface TorrentLinksRow {
+  torrentId: number
+  videoId: string
+  fileName: string
+  infoHash: string
+  trackers: string
+  webSeeds: string
+}
 
 // Raw SQL rather than a nested relation select (that leaks native memory per row with Prisma
 // 7.10, see bt_server/seedRepository.ts); quoted identifiers keep it valid for PostgreSQL.
@@ -65,4 +90,7 @@ export const allTorrentLinks = (db: Db) => db.$queryRaw<TorrentLinksRow[]>`
   ORDER BY t."id"`
 
 export const updateTorrentLinks = (db: Db, torrentId: number, links: { trackers: string[]; webSeeds: string[] }) =>
-  db.torrent.updateMany({ where: { id: torrentId }, data: { trackers: JSON.stringify(links.trackers), webSeeds: JSON.stringify(links.webSeeds) } })
+  db.torrent.updateMany({
+    where: { id: torrentId },
+    data: { trackers: JSON.stringify(links.trackers), webSeeds: JSON.stringify(links.webSeeds) },
+  })

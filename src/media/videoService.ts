@@ -6,7 +6,14 @@ import type { Db } from '../db/client.ts'
 import { AppError } from '../errors.ts'
 import type { SettingsService } from '../admin/settingsService.ts'
 import type { EmbeddedTracker } from '../tracker/embeddedTracker.ts'
-import { hashAndWriteTorrent, torrentPathFor, writeTorrentFile, type TorrentContext, type TorrentSource, type WrittenTorrent } from './torrentWriter.ts'
+import {
+  hashAndWriteTorrent,
+  torrentPathFor,
+  writeTorrentFile,
+  type TorrentContext,
+  type TorrentSource,
+  type WrittenTorrent,
+} from './torrentWriter.ts'
 import type { SiteUrls } from '../siteUrls.ts'
 import { linksDiffer, torrentLinks } from './torrentLinks.ts'
 import type { JobProgress } from './torrentRewriter.ts'
@@ -23,7 +30,10 @@ export interface NewVideo {
   uploaderId?: number
 }
 
-export interface VideoPage { videos: VideoRow[]; next: string | null }
+export interface VideoPage {
+  videos: VideoRow[]
+  next: string | null
+}
 
 export interface VideoServiceDeps {
   db: Db
@@ -87,7 +97,8 @@ export class VideoService {
     this.deps.tracker.allow(written.infoHash)
     this.deps.onTorrentsChanged?.()
     const now = torrentLinks(this.deps.settings.get(), this.deps.urls, video)
-    if (linksDiffer({ trackers: JSON.stringify(written.trackers), webSeeds: JSON.stringify(written.webSeeds) }, now)) this.deps.onStaleTorrent?.()
+    if (linksDiffer({ trackers: JSON.stringify(written.trackers), webSeeds: JSON.stringify(written.webSeeds) }, now))
+      this.deps.onStaleTorrent?.()
   }
 
   async create(input: NewVideo): Promise<VideoRow> {
@@ -101,19 +112,29 @@ export class VideoService {
     let video: VideoRow
     try {
       video = await repo.createVideo(db, {
-        id, fileName, title: input.title, description: input.description,
-        mimeType: input.received.container.mimeType, size: BigInt(input.received.size),
-        status: bittorrent ? 'processing' : 'ready', uploaderId: input.uploaderId,
+        id,
+        fileName,
+        title: input.title,
+        description: input.description,
+        mimeType: input.received.container.mimeType,
+        size: BigInt(input.received.size),
+        status: bittorrent ? 'processing' : 'ready',
+        uploaderId: input.uploaderId,
       })
     } catch (err) {
       // No record: the file must not stay in media/, where it would be served to anyone. Moved
       // back, the caller's clean-up of the upload removes it.
-      await rename(this.filePath(fileName), input.received.path).catch(() => unlink(this.filePath(fileName)).catch(() => {}))
+      await rename(this.filePath(fileName), input.received.path).catch(() =>
+        unlink(this.filePath(fileName)).catch(() => {}),
+      )
       throw err
     }
     if (bittorrent && input.received.streamedPieces) {
       try {
-        await this.recordTorrent(video, await writeTorrentFile(this.source(video), input.received.streamedPieces, this.torrentContext(video)))
+        await this.recordTorrent(
+          video,
+          await writeTorrentFile(this.source(video), input.received.streamedPieces, this.torrentContext(video)),
+        )
       } catch (err) {
         // The client is told the upload failed (a full disk, the database gone): leave nothing of it.
         await this.delete(id).catch(() => {})
@@ -142,7 +163,9 @@ export class VideoService {
           return
         }
         console.error(`[torrent] hashing ${video.fileName} failed: ${(err as Error).message}`)
-        await repo.setVideoStatus(this.deps.db, video.id, 'failed', `Torrent creation failed: ${(err as Error).message}`).catch(() => {})
+        await repo
+          .setVideoStatus(this.deps.db, video.id, 'failed', `Torrent creation failed: ${(err as Error).message}`)
+          .catch(() => {})
       }
     })
     this.hashQueue = job
@@ -194,14 +217,18 @@ export class VideoService {
   }
 
   private endBackfillIfDone(progress: JobProgress): void {
-    if (this.backfill === progress && this.backfillsQueueing === 0 && progress.done === progress.total) this.backfill = null
+    if (this.backfill === progress && this.backfillsQueueing === 0 && progress.done === progress.total)
+      this.backfill = null
   }
 
   private async queueBackfill(progress: JobProgress): Promise<void> {
     try {
       for (const video of await repo.findReadyVideosWithoutTorrent(this.deps.db)) {
         // A video deleted in the meantime cannot be updated; skip it.
-        const marked = await repo.setVideoStatus(this.deps.db, video.id, 'processing').then(() => true, () => false)
+        const marked = await repo.setVideoStatus(this.deps.db, video.id, 'processing').then(
+          () => true,
+          () => false,
+        )
         if (!marked) continue
         progress.total++
         void this.hashInBackground(video).finally(() => {
@@ -224,6 +251,9 @@ export class VideoService {
   }
 
   async fileExists(fileName: string): Promise<boolean> {
-    return stat(this.filePath(fileName)).then((s) => s.isFile(), () => false)
+    return stat(this.filePath(fileName)).then(
+      (s) => s.isFile(),
+      () => false,
+    )
   }
 }

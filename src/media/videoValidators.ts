@@ -19,7 +19,10 @@ function cursor(invalid: string, ifNotString: 'refuse' | 'ignore') {
 }
 
 export const listVideosSchemas = {
-  query: z.object({ limit: wholeNumber('limit', 1, 100, 20), cursor: cursor('cursor is not one this API gave out', 'refuse') }),
+  query: z.object({
+    limit: wholeNumber('limit', 1, 100, 20),
+    cursor: cursor('cursor is not one this API gave out', 'refuse'),
+  }),
 }
 export const listVideosValidator = validate(listVideosSchemas)
 
@@ -28,16 +31,22 @@ export const homePageValidator = validate(homePageSchemas)
 
 export const uploadSchemas = {
   body: z.object({
-    title: formString('').transform((s) => s.trim())
+    title: formString('')
+      .transform((s) => s.trim())
       .pipe(z.string().min(1, 'A title is required').max(200, 'The title is longer than 200 characters')),
-    description: formString('').transform((s) => s.trim())
+    description: formString('')
+      .transform((s) => s.trim())
       .pipe(z.string().max(10_000, 'The description is longer than 10,000 characters')),
   }),
 }
 
 // After receiveUpload: the file is in storage/incoming, so every refusal removes it.
-const requireFile: RequestHandler = (req, _res, next) => next(receivedFile(req) ? undefined : new AppError('missing_file'))
+const requireFile: RequestHandler = (req, _res, next) =>
+  next(receivedFile(req) ? undefined : new AppError('missing_file'))
 export const uploadValidator: RequestHandler[] = [
   requireFile,
-  validate(uploadSchemas, { codes: { title: 'invalid_title', description: 'invalid_description' }, onRefused: discardUpload }),
+  validate(uploadSchemas, {
+    codes: { title: 'invalid_title', description: 'invalid_description' },
+    onRefused: discardUpload,
+  }),
 ]

@@ -49,6 +49,13 @@ export async function readHeartbeat(db: Db): Promise<SeederHeartbeat | null> {
 /** What /healthz says of a seeder that runs as its own service. */
 export function separateSeederHealth(beat: SeederHeartbeat | null, nowMs: number) {
   if (!beat) return { state: 'off' as const }
-  const base = { separate: true, pid: beat.pid, seeding: beat.seeding, port: beat.port, problems: beat.problems, lastSeen: new Date(beat.at).toISOString() }
+  const base = {
+    separate: true,
+    pid: beat.pid,
+    seeding: beat.seeding,
+    port: beat.port,
+    problems: beat.problems,
+    lastSeen: new Date(beat.at).toISOString(),
+  }
   return { state: nowMs - beat.at <= HEARTBEAT_STALE_MS ? ('running' as const) : ('unreachable' as const), ...base }
 }

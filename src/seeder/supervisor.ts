@@ -33,7 +33,12 @@ export class SeederSupervisor {
   private startedAt = 0
   private restartTimer: NodeJS.Timeout | null = null
   private stopping = false
-  private last: { seeding: number; port: number; problems: SeederHealth['problems']; refusals?: Record<string, number> } | null = null
+  private last: {
+    seeding: number
+    port: number
+    problems: SeederHealth['problems']
+    refusals?: Record<string, number>
+  } | null = null
   /** Refusals counted by seeder processes that have exited: /metrics counters must not go back. */
   private readonly carried = new Map<string, number>()
   private readonly env: NodeJS.ProcessEnv
@@ -52,29 +57,57 @@ export class SeederSupervisor {
   private spawn(): void {
     this.state = 'starting'
     this.startedAt = Date.now()
-    const child = fork(ENTRY, [], { env: this.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execPath: process.execPath, execArgv: [...process.execArgv, ...SEEDER_EXEC_ARGV] })
+    const child = fork(ENTRY, [], {
+      env: this.env,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      execPath: process.execPath,
+      execArgv: [...process.execArgv, ...SEEDER_EXEC_ARGV],
+    })
     this.child = child
-    const relay = (chunk: Buffer) => { for (const line of chunk.toString().split('\n')) if (line.trim()) this.log(line) }
+    const relay = (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) if (line.trim()) this.log(line)
+    }
     child.stdout?.on('data', relay)
     child.stderr?.on('data', relay)
-    child.on('message', (msg: { type?: string; seeding?: number; port?: number; problems?: SeederHealth['problems']; refusals?: Record<string, number> }) => {
-      if (msg?.type !== 'status') return
-      this.state = 'running'
-      this.last = { seeding: msg.seeding ?? 0, port: msg.port ?? 0, problems: msg.problems ?? [], refusals: msg.refusals ?? {} }
-    })
+    child.on(
+      'message',
+      (msg: {
+        type?: string
+        seeding?: number
+        port?: number
+        problems?: SeederHealth['problems']
+        refusals?: Record<string, number>
+      }) => {
+        if (msg?.type !== 'status') return
+        this.state = 'running'
+        this.last = {
+          seeding: msg.seeding ?? 0,
+          port: msg.port ?? 0,
+          problems: msg.problems ?? [],
+          refusals: msg.refusals ?? {},
+        }
+      },
+    )
     child.on('error', (err) => this.log(`[supervisor] seeder process error: ${err.message}`))
     child.on('exit', (code, signal) => {
       if (this.child !== child) return
       this.child = null
-      for (const [bound, n] of Object.entries(this.last?.refusals ?? {})) this.carried.set(bound, (this.carried.get(bound) ?? 0) + n)
+      for (const [bound, n] of Object.entries(this.last?.refusals ?? {}))
+        this.carried.set(bound, (this.carried.get(bound) ?? 0) + n)
       this.last = null
-      if (this.stopping) { this.state = 'stopped'; return }
+      if (this.stopping) {
+        this.state = 'stopped'
+        return
+      }
       // A seeder that ran a good while before dying starts over from the shortest back-off.
       if (Date.now() - this.startedAt > HEALTHY_AFTER_MS) this.backoffMs = MIN_BACKOFF_MS
       this.state = 'restarting'
       this.restarts++
       this.log(`[supervisor] seeder exited (${signal ?? `code ${code}`}); restarting in ${this.backoffMs} ms`)
-      this.restartTimer = setTimeout(() => { this.restartTimer = null; this.spawn() }, this.backoffMs)
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = null
+        this.spawn()
+      }, this.backoffMs)
       this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS)
     })
   }
@@ -106,10 +139,16 @@ export class SeederSupervisor {
     this.stopping = true
     if (this.restartTimer) clearTimeout(this.restartTimer)
     const child = this.child
-    if (!child) { this.state = 'stopped'; return }
+    if (!child) {
+      this.state = 'stopped'
+      return
+    }
     await new Promise<void>((resolve) => {
       const kill = setTimeout(() => child.kill('SIGKILL'), 5000)
-      child.once('exit', () => { clearTimeout(kill); resolve() })
+      child.once('exit', () => {
+        clearTimeout(kill)
+        resolve()
+      })
       child.kill('SIGTERM')
     })
   }

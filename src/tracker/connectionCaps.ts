@@ -4,7 +4,10 @@
 // total is reached, the address holding the most connections gives one up for a newcomer from an
 // address holding fewer (as the web port's connection guard does), so a real user is not locked
 // out by a few addresses that filled it; a newcomer from a biggest holder is refused. Pure.
-export interface ConnectionCapsOptions { max: number; maxPerAddress: number }
+export interface ConnectionCapsOptions {
+  max: number
+  maxPerAddress: number
+}
 
 type ConnectionRefusal = 'ws_connections' | 'ws_connections_per_address'
 

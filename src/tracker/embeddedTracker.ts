@@ -24,7 +24,10 @@ import { TrackerProtocolError } from '../bittorrent/errors.ts'
 import type { AnnounceEvent } from '../bittorrent/tracker/announce.ts'
 import { forwardedFor } from './httpTransport.ts'
 
-export interface SwarmCounts { seeders: number; leechers: number }
+export interface SwarmCounts {
+  seeders: number
+  leechers: number
+}
 
 export interface TrackerOptions {
   intervalSeconds: number
@@ -72,10 +75,23 @@ export interface PeerAnnouncement {
 }
 
 /** A refused request: `code` is what /metrics counts it as, `reason` the text the client is sent. */
-export interface Refusal { code: RejectReason; reason: string }
+export interface Refusal {
+  code: RejectReason
+  reason: string
+}
 
 export type AnnounceOutcome =
-  | { ok: true; interval: number; minInterval: number; complete: number; incomplete: number; downloaded: number; peers4: Buffer; peers6: Buffer; peerList: { ip: string; port: number; peerId: Buffer }[] }
+  | {
+      ok: true
+      interval: number
+      minInterval: number
+      complete: number
+      incomplete: number
+      downloaded: number
+      peers4: Buffer
+      peers6: Buffer
+      peerList: { ip: string; port: number; peerId: Buffer }[]
+    }
   | ({ ok: false } & Refusal)
 
 export type ScrapeOutcome =
@@ -83,7 +99,10 @@ export type ScrapeOutcome =
   | ({ ok: false } & Refusal)
 
 const DISABLED: Refusal = { code: 'disabled', reason: 'BitTorrent is switched off on this site' }
-const UNREGISTERED: Refusal = { code: 'unregistered', reason: 'unregistered torrent: this tracker only tracks this site\'s videos' }
+const UNREGISTERED: Refusal = {
+  code: 'unregistered',
+  reason: "unregistered torrent: this tracker only tracks this site's videos",
+}
 const FULL_SCRAPE: Refusal = { code: 'full_scrape', reason: 'full scrape is not offered: name the info_hash' }
 // A WebSocket failure reply names a torrent (wsFailureReply): a scrape naming none gets this one.
 const NO_INFO_HASH = '00'.repeat(20)
@@ -116,10 +135,25 @@ export class EmbeddedTracker {
     this.onCompleted = opts.onCompleted
     // A peer is dropped after missing two announces (plus a minute of slack for slow clients).
     this.peerTtlMs = (2 * opts.intervalSeconds + 60) * 1000
-    this.store = new SwarmStore({ peerTtlMs: this.peerTtlMs, maxPeersPerSwarm: opts.maxPeersPerSwarm ?? 50_000, maxNumwant: opts.maxNumwant, maxPeers: o.maxPeers, maxPeersPerAddress: o.maxPeersPerAddress })
-    this.limiter = new RateLimiter({ perMinute: opts.rateLimitPerMinute, burst: Math.max(1, opts.rateLimitPerMinute), maxTracked: 100_000 })
+    this.store = new SwarmStore({
+      peerTtlMs: this.peerTtlMs,
+      maxPeersPerSwarm: opts.maxPeersPerSwarm ?? 50_000,
+      maxNumwant: opts.maxNumwant,
+      maxPeers: o.maxPeers,
+      maxPeersPerAddress: o.maxPeersPerAddress,
+    })
+    this.limiter = new RateLimiter({
+      perMinute: opts.rateLimitPerMinute,
+      burst: Math.max(1, opts.rateLimitPerMinute),
+      maxTracked: 100_000,
+    })
     // One torrent may fill a quarter of the ledger: an attack on one video leaves the others counting.
-    this.ledger = new CompletionLedger({ perAddress: o.completionsPerAddress, windowMs: this.peerTtlMs, maxTotal: o.maxCompletionRecords, maxPerSwarm: Math.ceil(o.maxCompletionRecords / 4) })
+    this.ledger = new CompletionLedger({
+      perAddress: o.completionsPerAddress,
+      windowMs: this.peerTtlMs,
+      maxTotal: o.maxCompletionRecords,
+      maxPerSwarm: Math.ceil(o.maxCompletionRecords / 4),
+    })
     this.wsCaps = new ConnectionCaps({ max: o.wsMaxConnections, maxPerAddress: o.wsMaxConnectionsPerAddress })
     this.wsMaxPeers = o.wsMaxPeersPerConnection
     this.maxPeersPerAddress = o.maxPeersPerAddress
@@ -184,7 +218,9 @@ export class EmbeddedTracker {
 
   private limited(address: string, nowMs: number): Refusal | null {
     const wait = this.limiter.take(address, nowMs)
-    return wait ? { code: 'rate_limited', reason: `rate limit exceeded: too many requests from your address; retry in ${wait} s` } : null
+    return wait
+      ? { code: 'rate_limited', reason: `rate limit exceeded: too many requests from your address; retry in ${wait} s` }
+      : null
   }
 
   // A completion claimed by `peerId` (any stable text for it) from address `key`: counted unless
@@ -193,7 +229,14 @@ export class EmbeddedTracker {
     const entry = this.allowed.get(infoHash)
     if (!entry) return
     const claim = this.ledger.claim(infoHash, key, peerId, nowMs)
-    if (claim !== 'counted') return this.metrics.reject(claim === 'repeated' ? 'completion_repeated' : claim === 'full' ? 'completions_full' : 'completions_per_address')
+    if (claim !== 'counted')
+      return this.metrics.reject(
+        claim === 'repeated'
+          ? 'completion_repeated'
+          : claim === 'full'
+            ? 'completions_full'
+            : 'completions_per_address',
+      )
     entry.completed++
     this.metrics.completions++
     this.onCompleted(infoHash)
@@ -209,8 +252,17 @@ export class EmbeddedTracker {
     }
     this.metrics.announces[transport]++
     const result = this.store.announce({
-      infoHash: a.infoHash, peerKey: `${ip}|${a.peerId.toString('latin1')}`, peerId: a.peerId, ip, port: a.port,
-      left: a.left, downloaded: a.downloaded, event: a.event, numwant: a.numwant, nowMs, wantPeerList: a.wantPeerList,
+      infoHash: a.infoHash,
+      peerKey: `${ip}|${a.peerId.toString('latin1')}`,
+      peerId: a.peerId,
+      ip,
+      port: a.port,
+      left: a.left,
+      downloaded: a.downloaded,
+      event: a.event,
+      numwant: a.numwant,
+      nowMs,
+      wantPeerList: a.wantPeerList,
     })
     if (result.notStored !== null) this.metrics.reject(`peers_${result.notStored}`)
     if (result.evicted) this.metrics.reject('peers_evicted')
@@ -218,10 +270,15 @@ export class EmbeddedTracker {
     // The reply's counts include the swarm's WebSocket peers, so a client shows what the page shows.
     const ws = this.ws.counts(a.infoHash)
     return {
-      ok: true, interval: this.intervalSeconds, minInterval: this.minIntervalSeconds,
-      complete: result.complete + ws.complete, incomplete: result.incomplete + ws.incomplete,
+      ok: true,
+      interval: this.intervalSeconds,
+      minInterval: this.minIntervalSeconds,
+      complete: result.complete + ws.complete,
+      incomplete: result.incomplete + ws.incomplete,
       downloaded: this.completed(a.infoHash),
-      peers4: result.peers4, peers6: result.peers6, peerList: result.peerList,
+      peers4: result.peers4,
+      peers6: result.peers6,
+      peerList: result.peerList,
     }
   }
 
@@ -231,12 +288,20 @@ export class EmbeddedTracker {
     const limited = address === null ? null : this.limited(addressKey(normalizeAddress(address)), nowMs)
     // A full scrape would list every torrent; private videos (to come) must never be listed.
     const refusal = limited ?? (!this.enabled ? DISABLED : infoHashes.length === 0 ? FULL_SCRAPE : null)
-    if (refusal) { this.metrics.reject(refusal.code); return { ok: false, ...refusal } }
-    const files = infoHashes.filter((h) => this.allowed.has(h)).map((h) => {
-      const c = this.counts(h)
-      return { infoHash: h, complete: c.seeders, incomplete: c.leechers, downloaded: this.completed(h) }
-    })
-    if (files.length === 0) { this.metrics.reject('unregistered'); return { ok: false, ...UNREGISTERED } }
+    if (refusal) {
+      this.metrics.reject(refusal.code)
+      return { ok: false, ...refusal }
+    }
+    const files = infoHashes
+      .filter((h) => this.allowed.has(h))
+      .map((h) => {
+        const c = this.counts(h)
+        return { infoHash: h, complete: c.seeders, incomplete: c.leechers, downloaded: this.completed(h) }
+      })
+    if (files.length === 0) {
+      this.metrics.reject('unregistered')
+      return { ok: false, ...UNREGISTERED }
+    }
     this.metrics.scrapes[transport]++
     return { ok: true, files }
   }
@@ -247,7 +312,7 @@ export class EmbeddedTracker {
    * for HTTP announces); its connection counts against the caps until the socket closes.
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, trustProxy = false): void {
-    const address = trustProxy ? forwardedFor(req) ?? req.socket.remoteAddress : req.socket.remoteAddress
+    const address = trustProxy ? (forwardedFor(req) ?? req.socket.remoteAddress) : req.socket.remoteAddress
     if (address === undefined) {
       socket.destroy()
       return
@@ -256,7 +321,9 @@ export class EmbeddedTracker {
     const key = addressKey(ip)
     // Opening a connection is a request like an announce: it takes from the address's bucket.
     const wait = this.limiter.take(key, Date.now())
-    let verdict: ConnectionVerdict | { ok: false; reason: 'rate_limited' } = wait ? { ok: false, reason: 'rate_limited' } : this.wsCaps.take(key)
+    let verdict: ConnectionVerdict | { ok: false; reason: 'rate_limited' } = wait
+      ? { ok: false, reason: 'rate_limited' }
+      : this.wsCaps.take(key)
     // Full, and room taken from the biggest holder: its least recently heard connection goes.
     if (verdict.ok && verdict.evict !== undefined && !this.ws.closeQuietest(verdict.evict)) {
       // None of its connections is open yet (a handshake failing): refuse after all.
@@ -274,8 +341,12 @@ export class EmbeddedTracker {
     }
     // Released when the TCP socket closes (handshake or not), unless its slot went to a newcomer.
     let held = true
-    socket.once('close', () => { if (held) this.wsCaps.release(key) })
-    this.ws.upgrade(req, socket, head, ip, key, () => { held = false })
+    socket.once('close', () => {
+      if (held) this.wsCaps.release(key)
+    })
+    this.ws.upgrade(req, socket, head, ip, key, () => {
+      held = false
+    })
   }
 
   // Every WebSocket message: the address's rate limit (shared with HTTP and UDP), then a
@@ -303,20 +374,30 @@ export class EmbeddedTracker {
       // Answered here, from the counts every transport's scrape gives (the package's own would
       // count its WebSocket peers only); already rate-limited above, so address null.
       const out = this.scrape(req.infoHashes, null, 'ws')
-      return out.ok ? wsScrapeReply(out.files, this.intervalSeconds) : wsFailureReply(out.reason, 'scrape', req.infoHashes[0] ?? NO_INFO_HASH)
+      return out.ok
+        ? wsScrapeReply(out.files, this.intervalSeconds)
+        : wsFailureReply(out.reason, 'scrape', req.infoHashes[0] ?? NO_INFO_HASH)
     }
     if (req.event === 'stopped') return null
     const peer = req.infoHash + req.peerId
     if (conn.peers.has(peer)) return null
     if (conn.peers.size >= this.wsMaxPeers) {
       this.metrics.reject('ws_peers_per_connection')
-      return wsFailureReply(`too many peers on one connection (at most ${this.wsMaxPeers} torrent and peer_id pairs)`, 'announce', req.infoHash)
+      return wsFailureReply(
+        `too many peers on one connection (at most ${this.wsMaxPeers} torrent and peer_id pairs)`,
+        'announce',
+        req.infoHash,
+      )
     }
     const swarmKey = `${conn.key} ${req.infoHash}`
     const held = this.wsPeersPerAddress.get(swarmKey) ?? 0
     if (held >= this.maxPeersPerAddress) {
       this.metrics.reject('ws_peers_per_address')
-      return wsFailureReply(`too many peers from your address in this torrent (at most ${this.maxPeersPerAddress})`, 'announce', req.infoHash)
+      return wsFailureReply(
+        `too many peers from your address in this torrent (at most ${this.maxPeersPerAddress})`,
+        'announce',
+        req.infoHash,
+      )
     }
     this.wsPeersPerAddress.set(swarmKey, held + 1)
     conn.peers.add(peer)
@@ -349,8 +430,16 @@ export class EmbeddedTracker {
     const s = this.store.stats()
     const ws = this.ws.stats()
     return renderMetrics(this.metrics, {
-      swarms: s.swarms, seeders: s.seeders, leechers: s.leechers, peerAddresses: this.store.addresses, wsSwarms: ws.swarms, wsPeers: ws.peers,
-      wsConnections: ws.connections, allowed: this.allowed.size, rateLimitedAddresses: this.limiter.tracked, completionRecords: this.ledger.size,
+      swarms: s.swarms,
+      seeders: s.seeders,
+      leechers: s.leechers,
+      peerAddresses: this.store.addresses,
+      wsSwarms: ws.swarms,
+      wsPeers: ws.peers,
+      wsConnections: ws.connections,
+      allowed: this.allowed.size,
+      rateLimitedAddresses: this.limiter.tracked,
+      completionRecords: this.ledger.size,
     })
   }
 

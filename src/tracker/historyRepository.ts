@@ -1,12 +1,18 @@
 // All database access for the swarm history (SwarmSample) and the torrent facts it needs.
 import type { Db } from '../db/client.ts'
 
-export interface SampleInput { torrentId: number; at: Date; seeders: number; leechers: number }
+export interface SampleInput {
+  torrentId: number
+  at: Date
+  seeders: number
+  leechers: number
+}
 
 // SQLite allows a limited number of bound values per statement; stay well under it.
 const IDS_PER_STATEMENT = 500
 
-export const torrentsToSample = (db: Db) => db.torrent.findMany({ select: { id: true, infoHash: true }, orderBy: { id: 'asc' } })
+export const torrentsToSample = (db: Db) =>
+  db.torrent.findMany({ select: { id: true, infoHash: true }, orderBy: { id: 'asc' } })
 
 /** All samples of one round in one transaction: a chart never shows half a round. */
 export async function insertSamples(db: Db, rows: SampleInput[]): Promise<void> {
@@ -14,10 +20,16 @@ export async function insertSamples(db: Db, rows: SampleInput[]): Promise<void> 
   await db.$transaction([db.swarmSample.createMany({ data: rows })])
 }
 
-export const deleteSamplesBefore = (db: Db, before: Date) => db.swarmSample.deleteMany({ where: { at: { lt: before } } })
+export const deleteSamplesBefore = (db: Db, before: Date) =>
+  db.swarmSample.deleteMany({ where: { at: { lt: before } } })
 
 /** Samples of the given torrents with from <= at < to, as plain numbers for the retention rules. */
-export async function sampleRefs(db: Db, torrentIds: number[], from: Date, to: Date): Promise<{ id: number; torrentId: number; at: number }[]> {
+export async function sampleRefs(
+  db: Db,
+  torrentIds: number[],
+  from: Date,
+  to: Date,
+): Promise<{ id: number; torrentId: number; at: number }[]> {
   const rows = await db.swarmSample.findMany({
     where: { torrentId: { in: torrentIds }, at: { gte: from, lt: to } },
     select: { id: true, torrentId: true, at: true },
@@ -43,4 +55,7 @@ export const samplesSince = (db: Db, torrentId: number, from: Date) =>
 
 /** null: no such video; torrent null: the video has no torrent (yet). */
 export const findVideoTorrent = (db: Db, videoId: string) =>
-  db.video.findUnique({ where: { id: videoId }, select: { id: true, torrent: { select: { id: true, infoHash: true, completed: true } } } })
+  db.video.findUnique({
+    where: { id: videoId },
+    select: { id: true, torrent: { select: { id: true, infoHash: true, completed: true } } },
+  })

@@ -16,7 +16,12 @@ function send(res: ServerResponse, body: Buffer): void {
 }
 
 /** Answers /announce and /scrape; returns false for every other request. */
-export function handleTrackerHttp(tracker: EmbeddedTracker, req: IncomingMessage, res: ServerResponse, trustProxy = false): boolean {
+export function handleTrackerHttp(
+  tracker: EmbeddedTracker,
+  req: IncomingMessage,
+  res: ServerResponse,
+  trustProxy = false,
+): boolean {
   const url = req.url ?? ''
   const q = url.indexOf('?')
   const path = q < 0 ? url : url.slice(0, q)
@@ -25,7 +30,7 @@ export function handleTrackerHttp(tracker: EmbeddedTracker, req: IncomingMessage
   // Unlike Express, the raw server does not drain a body; trackers never get one, so just resume.
   req.resume()
   const query = q < 0 ? '' : url.slice(q + 1)
-  const address = trustProxy ? forwardedFor(req) ?? req.socket.remoteAddress : req.socket.remoteAddress
+  const address = trustProxy ? (forwardedFor(req) ?? req.socket.remoteAddress) : req.socket.remoteAddress
   // No address: the connection is already gone (a client that pipelined requests, then reset).
   // Nobody is left to answer, and an address-less peer must not reach the swarm store (it throws).
   if (address === undefined) {
@@ -40,11 +45,22 @@ export function handleTrackerHttp(tracker: EmbeddedTracker, req: IncomingMessage
         send(res, failureReply(out.reason))
         return true
       }
-      send(res, announceReply({
-        interval: out.interval, minInterval: out.minInterval, complete: out.complete, incomplete: out.incomplete,
-        downloaded: out.downloaded, peers4: out.peers4, peers6: out.peers6, compact: a.compact,
-        peerList: a.compact ? undefined : out.peerList.map((p) => ({ ip: p.ip, port: p.port, peerId: a.noPeerId ? undefined : p.peerId })),
-      }))
+      send(
+        res,
+        announceReply({
+          interval: out.interval,
+          minInterval: out.minInterval,
+          complete: out.complete,
+          incomplete: out.incomplete,
+          downloaded: out.downloaded,
+          peers4: out.peers4,
+          peers6: out.peers6,
+          compact: a.compact,
+          peerList: a.compact
+            ? undefined
+            : out.peerList.map((p) => ({ ip: p.ip, port: p.port, peerId: a.noPeerId ? undefined : p.peerId })),
+        }),
+      )
     } else {
       const out = tracker.scrape(parseScrapeQuery(query), address, 'http')
       send(res, out.ok ? scrapeReply(out.files) : failureReply(out.reason))

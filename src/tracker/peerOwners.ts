@@ -13,119 +13,119 @@
 // Keys: IPv4 as its int32, IPv6 as the 8 latin1 chars of its /64.
 
 export interface Owned<P, S> {
-  owner: Owner<P, S> | null; // null while its address holds only this peer
-  oslot: number;
-  readonly swarm: S;
+  owner: Owner<P, S> | null // null while its address holds only this peer
+  oslot: number
+  readonly swarm: S
 }
 
 export class Owner<P, S> {
-  readonly key: number | string;
-  readonly peers: P[];
-  readonly perSwarm = new Map<S, number>();
-  prev: Owner<P, S> | null = null;
-  next: Owner<P, S> | null = null;
+  readonly key: number | string
+  readonly peers: P[]
+  readonly perSwarm = new Map<S, number>()
+  prev: Owner<P, S> | null = null
+  next: Owner<P, S> | null = null
 
   constructor(key: number | string, peers: P[]) {
-    this.key = key;
-    this.peers = peers;
+    this.key = key
+    this.peers = peers
   }
 }
 
 export class OwnerIndex<P extends Owned<P, S>, S> {
-  private readonly byKey = new Map<number | string, P | Owner<P, S>>();
-  private readonly levels: (Owner<P, S> | null)[] = [null];
-  private top = 0;
+  private readonly byKey = new Map<number | string, P | Owner<P, S>>()
+  private readonly levels: (Owner<P, S> | null)[] = [null]
+  private top = 0
 
   /** How many peers address `key` holds, in all swarms. */
   count(key: number | string): number {
-    const v = this.byKey.get(key);
-    return v === undefined ? 0 : v instanceof Owner ? v.peers.length : 1;
+    const v = this.byKey.get(key)
+    return v === undefined ? 0 : v instanceof Owner ? v.peers.length : 1
   }
 
   /** How many peers address `key` holds in `swarm`. */
   countIn(key: number | string, swarm: S): number {
-    const v = this.byKey.get(key);
-    return v === undefined ? 0 : v instanceof Owner ? v.perSwarm.get(swarm) ?? 0 : v.swarm === swarm ? 1 : 0;
+    const v = this.byKey.get(key)
+    return v === undefined ? 0 : v instanceof Owner ? (v.perSwarm.get(swarm) ?? 0) : v.swarm === swarm ? 1 : 0
   }
 
   add(key: number | string, peer: P): void {
-    const v = this.byKey.get(key);
+    const v = this.byKey.get(key)
     if (v === undefined) {
-      peer.owner = null;
-      this.byKey.set(key, peer);
-      return;
+      peer.owner = null
+      this.byKey.set(key, peer)
+      return
     }
-    let owner: Owner<P, S>;
+    let owner: Owner<P, S>
     if (v instanceof Owner) {
-      owner = v;
-      this.unfile(owner);
+      owner = v
+      this.unfile(owner)
     } else {
-      owner = new Owner<P, S>(key, [v]);
-      v.owner = owner;
-      v.oslot = 0;
-      owner.perSwarm.set(v.swarm, 1);
-      this.byKey.set(key, owner);
+      owner = new Owner<P, S>(key, [v])
+      v.owner = owner
+      v.oslot = 0
+      owner.perSwarm.set(v.swarm, 1)
+      this.byKey.set(key, owner)
     }
-    peer.owner = owner;
-    peer.oslot = owner.peers.length;
-    owner.peers.push(peer);
-    owner.perSwarm.set(peer.swarm, (owner.perSwarm.get(peer.swarm) ?? 0) + 1);
-    this.file(owner);
+    peer.owner = owner
+    peer.oslot = owner.peers.length
+    owner.peers.push(peer)
+    owner.perSwarm.set(peer.swarm, (owner.perSwarm.get(peer.swarm) ?? 0) + 1)
+    this.file(owner)
   }
 
   remove(key: number | string, peer: P): void {
-    const owner = peer.owner;
+    const owner = peer.owner
     if (owner === null) {
-      if (this.byKey.get(key) === peer) this.byKey.delete(key);
-      return;
+      if (this.byKey.get(key) === peer) this.byKey.delete(key)
+      return
     }
-    this.unfile(owner);
-    const list = owner.peers;
-    const last = list.pop()!;
+    this.unfile(owner)
+    const list = owner.peers
+    const last = list.pop()!
     if (last !== peer) {
-      list[peer.oslot] = last;
-      last.oslot = peer.oslot;
+      list[peer.oslot] = last
+      last.oslot = peer.oslot
     }
-    peer.owner = null;
-    const n = owner.perSwarm.get(peer.swarm)! - 1;
-    if (n === 0) owner.perSwarm.delete(peer.swarm);
-    else owner.perSwarm.set(peer.swarm, n);
+    peer.owner = null
+    const n = owner.perSwarm.get(peer.swarm)! - 1
+    if (n === 0) owner.perSwarm.delete(peer.swarm)
+    else owner.perSwarm.set(peer.swarm, n)
     if (list.length === 1) {
       // Back to one peer: the Owner goes.
-      list[0]!.owner = null;
-      this.byKey.set(key, list[0]!);
+      list[0]!.owner = null
+      this.byKey.set(key, list[0]!)
     } else {
-      this.file(owner);
+      this.file(owner)
     }
   }
 
   /** The owner holding the most peers (any one of them on a tie); undefined when none holds two. */
   largest(): Owner<P, S> | undefined {
-    return this.levels[this.top] ?? undefined;
+    return this.levels[this.top] ?? undefined
   }
 
   /** Addresses holding peers. */
   get size(): number {
-    return this.byKey.size;
+    return this.byKey.size
   }
 
   // Links the owner at the head of the level for its peer count.
   private file(owner: Owner<P, S>): void {
-    const n = owner.peers.length;
-    while (this.levels.length <= n) this.levels.push(null);
-    const head = this.levels[n] ?? null;
-    owner.prev = null;
-    owner.next = head;
-    if (head !== null) head.prev = owner;
-    this.levels[n] = owner;
-    if (n > this.top) this.top = n;
+    const n = owner.peers.length
+    while (this.levels.length <= n) this.levels.push(null)
+    const head = this.levels[n] ?? null
+    owner.prev = null
+    owner.next = head
+    if (head !== null) head.prev = owner
+    this.levels[n] = owner
+    if (n > this.top) this.top = n
   }
 
   private unfile(owner: Owner<P, S>): void {
-    if (owner.prev !== null) owner.prev.next = owner.next;
-    else this.levels[owner.peers.length] = owner.next;
-    if (owner.next !== null) owner.next.prev = owner.prev;
-    owner.prev = owner.next = null;
-    while (this.top > 0 && this.levels[this.top] === null) this.top--;
+    if (owner.prev !== null) owner.prev.next = owner.next
+    else this.levels[owner.peers.length] = owner.next
+    if (owner.next !== null) owner.next.prev = owner.prev
+    owner.prev = owner.next = null
+    while (this.top > 0 && this.levels[this.top] === null) this.top--
   }
 }

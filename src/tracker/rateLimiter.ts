@@ -1,8 +1,15 @@
 // Per-address token buckets for tracker requests. Memory is bounded: idle buckets are swept,
 // and past `maxTracked` addresses the oldest are dropped (they start over with a full bucket).
-export interface RateLimitOptions { perMinute: number; burst: number; maxTracked: number }
+export interface RateLimitOptions {
+  perMinute: number
+  burst: number
+  maxTracked: number
+}
 
-interface Bucket { tokens: number; updated: number }
+interface Bucket {
+  tokens: number
+  updated: number
+}
 
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>()
@@ -40,7 +47,8 @@ export class RateLimiter {
   /** Forgets addresses whose bucket has refilled: they would start full anyway. */
   sweep(nowMs: number): void {
     const fullAfterMs = this.opts.burst / this.perMs
-    for (const [address, bucket] of this.buckets) if (nowMs - bucket.updated >= fullAfterMs) this.buckets.delete(address)
+    for (const [address, bucket] of this.buckets)
+      if (nowMs - bucket.updated >= fullAfterMs) this.buckets.delete(address)
   }
 
   get tracked(): number {

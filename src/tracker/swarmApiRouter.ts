@@ -18,7 +18,8 @@ export const historyRangeSchemas = {
 export function swarmApiRouter(deps: { swarm: SwarmHistory; bittorrentEnabled: () => boolean }): Router {
   const router = Router()
   // With BitTorrent off there are no swarms to show (the numbers would be of torrents that cannot work).
-  const whenOn: RequestHandler = (_req, _res, next) => next(deps.bittorrentEnabled() ? undefined : new AppError('bittorrent_off'))
+  const whenOn: RequestHandler = (_req, _res, next) =>
+    next(deps.bittorrentEnabled() ? undefined : new AppError('bittorrent_off'))
   router.get('/api/videos/:id/swarm', whenOn, getSwarm)
   router.get('/api/videos/:id/swarm/history', whenOn, validate(historyRangeSchemas), getHistory)
 
@@ -26,14 +27,22 @@ export function swarmApiRouter(deps: { swarm: SwarmHistory; bittorrentEnabled: (
     const now = await deps.swarm.current(String(req.params.id))
     // Polled every few seconds: always ask again, never show a stored copy.
     res.set('Cache-Control', 'no-cache')
-    res.json({ seeders: now.seeders, leechers: now.leechers, completed: now.completed, updatedAt: now.updatedAt.toISOString() })
+    res.json({
+      seeders: now.seeders,
+      leechers: now.leechers,
+      completed: now.completed,
+      updatedAt: now.updatedAt.toISOString(),
+    })
   }
 
   async function getHistory(req: Request, res: Response) {
     const { range } = validated(res, historyRangeSchemas).query
     const points = await deps.swarm.history(String(req.params.id), range)
     res.set('Cache-Control', 'no-cache')
-    res.json({ range, points: points.map((p) => ({ at: new Date(p.at).toISOString(), seeders: p.seeders, leechers: p.leechers })) })
+    res.json({
+      range,
+      points: points.map((p) => ({ at: new Date(p.at).toISOString(), seeders: p.seeders, leechers: p.leechers })),
+    })
   }
 
   return router

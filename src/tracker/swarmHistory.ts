@@ -10,8 +10,17 @@ import { DAY_MS, HOUR_MS, RETENTION, bucketStart, onePerBucket, samplesToDelete 
 export const HISTORY_RANGES = { '24h': DAY_MS, '30d': 30 * DAY_MS } as const
 export type HistoryRange = keyof typeof HISTORY_RANGES
 
-export interface SwarmNow { seeders: number; leechers: number; completed: number; updatedAt: Date }
-export interface HistoryPoint { at: number; seeders: number; leechers: number }
+export interface SwarmNow {
+  seeders: number
+  leechers: number
+  completed: number
+  updatedAt: Date
+}
+export interface HistoryPoint {
+  at: number
+  seeders: number
+  leechers: number
+}
 
 /** The part of EmbeddedTracker this needs. */
 interface TrackerCounts {
@@ -55,7 +64,9 @@ export class SwarmHistory {
   /** Takes a first round at once (a fresh page has a point), then one every sampleSeconds. */
   async start(): Promise<void> {
     await this.tick()
-    this.timer ??= setInterval(() => { void this.tick() }, this.deps.sampleSeconds * 1000).unref()
+    this.timer ??= setInterval(() => {
+      void this.tick()
+    }, this.deps.sampleSeconds * 1000).unref()
   }
 
   /** Stops the timer and waits for a round in progress: the database can be closed after this. */
@@ -68,7 +79,9 @@ export class SwarmHistory {
   // Rounds never overlap: a slow one makes the next tick a no-op.
   private tick(): Promise<void> {
     if (this.round) return this.round
-    this.round = this.runRound().finally(() => { this.round = null })
+    this.round = this.runRound().finally(() => {
+      this.round = null
+    })
     return this.round
   }
 
@@ -128,7 +141,12 @@ export class SwarmHistory {
     const counts = t ? tracker.counts(t.infoHash) : { seeders: 0, leechers: 0 }
     // The tracker counts a completion before its database write lands: take the larger.
     const completed = t ? Math.max(t.completed, tracker.completed(t.infoHash)) : 0
-    const value: SwarmNow = { seeders: counts.seeders, leechers: counts.leechers, completed, updatedAt: new Date(nowMs) }
+    const value: SwarmNow = {
+      seeders: counts.seeders,
+      leechers: counts.leechers,
+      completed,
+      updatedAt: new Date(nowMs),
+    }
     if (this.live.size >= LIVE_CACHE_MAX) this.live.clear()
     this.live.set(videoId, { expiresMs: nowMs + LIVE_CACHE_MS, value })
     return value

@@ -18,24 +18,38 @@ export interface RetentionPolicy {
 
 export const RETENTION: RetentionPolicy = { fullDetailMs: DAY_MS, bucketMs: HOUR_MS, keepMs: 30 * DAY_MS }
 
-export interface SampleRef { id: number; torrentId: number; at: number }
+export interface SampleRef {
+  id: number
+  torrentId: number
+  at: number
+}
 
 /**
  * The ids of the samples to delete. Within a torrent and a bucket the earliest sample stays (ties:
  * the lower id), so the bucket that straddles the full-detail line keeps the same sample as it
  * ages out. `samples` must include every sample of each bucket it touches.
  */
-export function samplesToDelete(samples: readonly SampleRef[], nowMs: number, policy: RetentionPolicy = RETENTION): number[] {
+export function samplesToDelete(
+  samples: readonly SampleRef[],
+  nowMs: number,
+  policy: RetentionPolicy = RETENTION,
+): number[] {
   const detailFrom = nowMs - policy.fullDetailMs
   const keepFrom = nowMs - policy.keepMs
   const drop: number[] = []
   const firstOf = new Map<string, SampleRef>()
   for (const s of samples) {
-    if (s.at < keepFrom) { drop.push(s.id); continue }
+    if (s.at < keepFrom) {
+      drop.push(s.id)
+      continue
+    }
     if (s.at >= detailFrom) continue
     const key = `${s.torrentId}:${Math.floor(s.at / policy.bucketMs)}`
     const first = firstOf.get(key)
-    if (!first) { firstOf.set(key, s); continue }
+    if (!first) {
+      firstOf.set(key, s)
+      continue
+    }
     if (s.at < first.at || (s.at === first.at && s.id < first.id)) {
       drop.push(first.id)
       firstOf.set(key, s)
@@ -65,4 +79,5 @@ export function onePerBucket<T extends { at: number }>(sortedPoints: readonly T[
 }
 
 /** Start of the bucket holding `ms`: thinning resumes there so it sees that bucket's first sample. */
-export const bucketStart = (ms: number, bucketMs: number = RETENTION.bucketMs): number => Math.floor(ms / bucketMs) * bucketMs
+export const bucketStart = (ms: number, bucketMs: number = RETENTION.bucketMs): number =>
+  Math.floor(ms / bucketMs) * bucketMs

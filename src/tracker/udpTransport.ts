@@ -28,7 +28,10 @@ export class UdpTracker {
     // A deep receive buffer rides out bursts instead of dropping them (the kernel caps it).
     const socket = dgram.createSocket({ type, ipv6Only: false, recvBufferSize: 4 * 1024 * 1024 })
     return new Promise<number>((resolve, reject) => {
-      socket.once('error', (err) => { socket.close(); reject(err) })
+      socket.once('error', (err) => {
+        socket.close()
+        reject(err)
+      })
       socket.bind(port, address, () => {
         socket.removeAllListeners('error')
         socket.on('error', (err) => console.error(`[tracker] udp: ${err.message}`))
@@ -62,23 +65,40 @@ export class UdpTracker {
       const out = this.tracker.announce(req, rinfo.address, 'udp')
       if (!out.ok) return reply(errorReply(req.transactionId, out.reason))
       const v6 = rinfo.family === 'IPv6' && !rinfo.address.toLowerCase().startsWith('::ffff:')
-      return reply(announceReply(req.transactionId, out.interval, out.incomplete, out.complete, v6 ? out.peers6 : out.peers4))
+      return reply(
+        announceReply(req.transactionId, out.interval, out.incomplete, out.complete, v6 ? out.peers6 : out.peers4),
+      )
     }
     const out = this.tracker.scrape(req.infoHashes, rinfo.address, 'udp')
     if (!out.ok) return reply(errorReply(req.transactionId, out.reason))
     // UDP scrape answers are positional: an unknown infohash in the list gets zeros.
     const byHash = new Map(out.files.map((f) => [f.infoHash, f]))
-    reply(scrapeReply(req.transactionId, req.infoHashes.map((h) => byHash.get(h) ?? { complete: 0, downloaded: 0, incomplete: 0 })))
+    reply(
+      scrapeReply(
+        req.transactionId,
+        req.infoHashes.map((h) => byHash.get(h) ?? { complete: 0, downloaded: 0, incomplete: 0 }),
+      ),
+    )
   }
 
   /** Whether it still takes announces (/healthz): a closed socket has no address any more. */
   listening(): boolean {
-    return this.sockets.length > 0 && this.sockets.every((s) => {
-      try { s.address(); return true } catch { return false }
-    })
+    return (
+      this.sockets.length > 0 &&
+      this.sockets.every((s) => {
+        try {
+          s.address()
+          return true
+        } catch {
+          return false
+        }
+      })
+    )
   }
 
   close(): Promise<void> {
-    return Promise.all(this.sockets.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve())))).then(() => {})
+    return Promise.all(
+      this.sockets.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+    ).then(() => {})
   }
 }

@@ -40,7 +40,12 @@ export type WsEvent = 'start' | 'update' | 'complete' | 'stop' | 'pause'
 type WsBound = 'ws_message_too_big' | 'ws_bad_frame' | 'ws_slow_reader' | 'ws_idle'
 
 /** A scrape's counts for one torrent (infohash as hex). */
-export interface WsScrapeFile { infoHash: string; complete: number; incomplete: number; downloaded: number }
+export interface WsScrapeFile {
+  infoHash: string
+  complete: number
+  incomplete: number
+  downloaded: number
+}
 
 export interface WsTrackerHooks {
   /** The failure reason to refuse an announce to this torrent with (the hook counts it), or null. */
@@ -92,7 +97,10 @@ interface PackageSwarm {
 interface Internals {
   torrents: Record<string, PackageSwarm | undefined>
   createSwarm(infoHash: string, cb: (err: Error | null, swarm: PackageSwarm) => void): void
-  ws: { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb: (client: Socket) => void): void; emit(event: 'connection', client: Socket, req: IncomingMessage): boolean }
+  ws: {
+    handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb: (client: Socket) => void): void
+    emit(event: 'connection', client: Socket, req: IncomingMessage): boolean
+  }
   _onWebSocketRequest(socket: Socket, opts: object, data: Buffer | string): void
 }
 
@@ -154,7 +162,8 @@ export class WsTracker {
     // one swarm each, every one replacing the last (the peers in the others were lost, and
     // uncounted): keep the first.
     const PackageSwarm = (Server as unknown as { Swarm: new (infoHash: string, server: Server) => PackageSwarm }).Swarm
-    this.internals.createSwarm = (infoHash, cb) => process.nextTick(() => cb(null, (this.internals.torrents[infoHash] ??= new PackageSwarm(infoHash, this.server))))
+    this.internals.createSwarm = (infoHash, cb) =>
+      process.nextTick(() => cb(null, (this.internals.torrents[infoHash] ??= new PackageSwarm(infoHash, this.server))))
     // Every message passes the tracker's rules first; refused ones (and scrapes) get their reply here.
     const packageRequest = this.internals._onWebSocketRequest.bind(this.server)
     this.internals._onWebSocketRequest = (socket, reqOpts, data) => {
@@ -210,7 +219,8 @@ export class WsTracker {
       const infoHash = peer.slice(0, 40)
       const peerId = peer.slice(40)
       const swarm = this.internals.torrents[infoHash]
-      if (swarm?.peers.peek(peerId)?.socket === socket) swarm.announce({ type: 'ws', event: 'stopped', numwant: 0, peer_id: peerId })
+      if (swarm?.peers.peek(peerId)?.socket === socket)
+        swarm.announce({ type: 'ws', event: 'stopped', numwant: 0, peer_id: peerId })
     }
   }
 
@@ -242,7 +252,8 @@ export class WsTracker {
    */
   closeQuietest(key: string): boolean {
     let quietest: [Socket, Connection] | undefined
-    for (const entry of this.live) if (entry[1].key === key && (!quietest || entry[1].lastSeenMs < quietest[1].lastSeenMs)) quietest = entry
+    for (const entry of this.live)
+      if (entry[1].key === key && (!quietest || entry[1].lastSeenMs < quietest[1].lastSeenMs)) quietest = entry
     if (!quietest) return false
     // Out of the live set now: its close event comes later, and it must not be picked again.
     this.live.delete(quietest[0])
@@ -277,6 +288,11 @@ export class WsTracker {
  */
 export function wsScrapeReply(files: WsScrapeFile[], intervalSeconds: number): string {
   const out: Record<string, { complete: number; incomplete: number; downloaded: number }> = {}
-  for (const f of files) out[Buffer.from(f.infoHash, 'hex').toString('latin1')] = { complete: f.complete, incomplete: f.incomplete, downloaded: f.downloaded }
+  for (const f of files)
+    out[Buffer.from(f.infoHash, 'hex').toString('latin1')] = {
+      complete: f.complete,
+      incomplete: f.incomplete,
+      downloaded: f.downloaded,
+    }
   return JSON.stringify({ action: 'scrape', files: out, flags: { min_request_interval: intervalSeconds } })
 }

@@ -35,10 +35,14 @@ export class ConnectionGuard {
   /** Admits a new connection or closes it; false when closed. */
   admit(socket: Socket): boolean {
     // Already reset by the peer before we saw it: nothing to count.
-    if (!socket.remoteAddress) { socket.destroy(); return false }
+    if (!socket.remoteAddress) {
+      socket.destroy()
+      return false
+    }
     const key = addressKey(socket.remoteAddress)
     const held = this.byAddress.get(key)?.size ?? 0
-    if (this.limits.maxPerAddress && held >= this.limits.maxPerAddress) return this.refuse(socket, 'web_connections_per_address')
+    if (this.limits.maxPerAddress && held >= this.limits.maxPerAddress)
+      return this.refuse(socket, 'web_connections_per_address')
     if (this.total >= this.limits.maxTotal) {
       const top = this.biggestHolder()
       if (!top || top.size <= held) return this.refuse(socket, 'web_connections_total')
@@ -56,7 +60,9 @@ export class ConnectionGuard {
     return true
   }
 
-  get open(): number { return this.total }
+  get open(): number {
+    return this.total
+  }
 
   private refuse(socket: Socket, bound: string): false {
     this.refusals.add(bound)
@@ -82,7 +88,11 @@ export class ConnectionGuard {
 }
 
 function reset(socket: Socket): void {
-  try { socket.resetAndDestroy() } catch { socket.destroy() }
+  try {
+    socket.resetAndDestroy()
+  } catch {
+    socket.destroy()
+  }
 }
 
 // A trickling attacker has moved few bytes either way; a download or an upload has moved many.
@@ -91,7 +101,10 @@ function leastProgress(sockets: Set<Socket>): Socket {
   let bestBytes = Infinity
   for (const s of sockets) {
     const bytes = s.bytesRead + s.bytesWritten
-    if (bytes < bestBytes) { best = s; bestBytes = bytes }
+    if (bytes < bestBytes) {
+      best = s
+      bestBytes = bytes
+    }
   }
   return best!
 }

@@ -21,7 +21,9 @@ export class HealthCheck {
 
   /** The failing parts; empty when healthy. Concurrent calls share one probe. */
   failing(): Promise<HealthPart[]> {
-    this.running ??= this.probe().finally(() => { this.running = null })
+    this.running ??= this.probe().finally(() => {
+      this.running = null
+    })
     return this.running
   }
 

@@ -15,25 +15,38 @@ export interface GuardedServer {
 }
 
 export function createGuardedServer(
-  web: Config['web'], trustProxy: boolean, refusals: Refusals,
+  web: Config['web'],
+  trustProxy: boolean,
+  refusals: Refusals,
   handler: (req: IncomingMessage, res: ServerResponse) => void,
 ): GuardedServer {
   const headersTimeoutMs = web.headersTimeoutSeconds * 1000
-  const bodies = new SlowBodyGuard({ minBytes: web.bodyMinKib * 1024, windowMs: web.bodyWindowSeconds * 1000 }, refusals)
+  const bodies = new SlowBodyGuard(
+    { minBytes: web.bodyMinKib * 1024, windowMs: web.bodyWindowSeconds * 1000 },
+    refusals,
+  )
   // Node checks the header timeout on this interval (30 s by default, which would let a trickled
   // header live up to timeout + 30 s).
-  const server = http.createServer({ connectionsCheckingInterval: Math.min(2000, Math.max(250, headersTimeoutMs / 4)) }, (req, res) => {
-    bodies.watch(req, res)
-    handler(req, res)
-  })
+  const server = http.createServer(
+    { connectionsCheckingInterval: Math.min(2000, Math.max(250, headersTimeoutMs / 4)) },
+    (req, res) => {
+      bodies.watch(req, res)
+      handler(req, res)
+    },
+  )
   // Uploads of many gigabytes take long: no overall request timeout (the body rate bounds them).
   server.requestTimeout = 0
   server.headersTimeout = headersTimeoutMs
   server.keepAliveTimeout = 5_000
 
-  const connections = new ConnectionGuard({ maxTotal: web.maxConnections, maxPerAddress: trustProxy ? 0 : web.maxConnectionsPerAddress }, refusals)
+  const connections = new ConnectionGuard(
+    { maxTotal: web.maxConnections, maxPerAddress: trustProxy ? 0 : web.maxConnectionsPerAddress },
+    refusals,
+  )
   // Before Node's own listener: a refused socket is closed before any of it is parsed.
-  server.prependListener('connection', (socket: Socket) => { connections.admit(socket) })
+  server.prependListener('connection', (socket: Socket) => {
+    connections.admit(socket)
+  })
 
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // Node's timeout of the headers (requestTimeout is off, so it can only be that one).

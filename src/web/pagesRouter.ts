@@ -28,7 +28,12 @@ export function pagesRouter(deps: PagesDeps): Router {
   router.get('/videos/:id/swarm.svg', validate(historyRangeSchemas), swarmChart)
   router.get('/upload', requirePageLogin(), uploadForm)
   // Its own router, so that only the upload's refusals (not the login's or CSRF's) show the form again.
-  const receiveForm = Router().use(deps.receiveUpload, uploadValidator, publishUpload(deps.videos, (res, video) => res.redirect(303, `/videos/${video.id}`)), showUploadRefusal)
+  const receiveForm = Router().use(
+    deps.receiveUpload,
+    uploadValidator,
+    publishUpload(deps.videos, (res, video) => res.redirect(303, `/videos/${video.id}`)),
+    showUploadRefusal,
+  )
   router.post('/upload', requirePageLogin(), requireCsrf(), receiveForm)
 
   const present = (v: VideoRow) => presentVideo(v, deps)
@@ -42,9 +47,10 @@ export function pagesRouter(deps: PagesDeps): Router {
   async function videoPage(req: Request, res: Response) {
     const row = await deps.videos.get(String(req.params.id))
     const video = present(row)
-    const charts = row.torrent && video.torrent
-      ? { '24h': await chartFor(row.torrent.id, '24h'), '30d': await chartFor(row.torrent.id, '30d') }
-      : null
+    const charts =
+      row.torrent && video.torrent
+        ? { '24h': await chartFor(row.torrent.id, '24h'), '30d': await chartFor(row.torrent.id, '30d') }
+        : null
     res.render('video', { title: video.title, video, charts })
   }
 
@@ -69,11 +75,18 @@ export function pagesRouter(deps: PagesDeps): Router {
     const appErr = toAppError(err)
     if (appErr.status >= 500) return next(err)
     const error = appErr.code === 'missing_file' ? 'Choose a file to upload' : appErr.message
-    res.status(appErr.status).render('upload', { title: 'Upload', error, values: req.body ?? {}, maxUploadBytes: deps.maxUploadBytes })
+    res
+      .status(appErr.status)
+      .render('upload', { title: 'Upload', error, values: req.body ?? {}, maxUploadBytes: deps.maxUploadBytes })
   }
 
   function uploadForm(_req: Request, res: Response) {
-    res.render('upload', { title: 'Upload', error: null, values: { title: '', description: '' }, maxUploadBytes: deps.maxUploadBytes })
+    res.render('upload', {
+      title: 'Upload',
+      error: null,
+      values: { title: '', description: '' },
+      maxUploadBytes: deps.maxUploadBytes,
+    })
   }
 
   return router

@@ -7,9 +7,17 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import { bodyTooSlow, rawErrorReply } from '../errors.ts'
 import type { Refusals } from '../refusals.ts'
 
-export interface BodyRate { minBytes: number; windowMs: number }
+export interface BodyRate {
+  minBytes: number
+  windowMs: number
+}
 
-interface Watched { req: IncomingMessage; res: ServerResponse; since: number; bytesAt: number }
+interface Watched {
+  req: IncomingMessage
+  res: ServerResponse
+  since: number
+  bytesAt: number
+}
 
 const CHECK_EVERY_MS = 1000
 
@@ -37,7 +45,10 @@ export class SlowBodyGuard {
   private check(now = Date.now()): void {
     for (const w of this.watched) {
       const { req } = w
-      if (req.complete || req.destroyed || req.socket.destroyed) { this.watched.delete(w); continue }
+      if (req.complete || req.destroyed || req.socket.destroyed) {
+        this.watched.delete(w)
+        continue
+      }
       if (now - w.since < this.rate.windowMs) continue
       const delivered = req.socket.bytesRead - w.bytesAt
       const heldBack = req.readableLength > 0 || req.isPaused()
@@ -49,18 +60,29 @@ export class SlowBodyGuard {
         w.bytesAt = req.socket.bytesRead
       }
     }
-    if (!this.watched.size && this.timer) { clearInterval(this.timer); this.timer = null }
+    if (!this.watched.size && this.timer) {
+      clearInterval(this.timer)
+      this.timer = null
+    }
   }
 
   private drop({ req, res }: Watched): void {
     this.refusals.add('web_body_too_slow')
     const socket = req.socket
-    if (res.headersSent) { socket.destroy(); return }
+    if (res.headersSent) {
+      socket.destroy()
+      return
+    }
     // Written on the socket itself, as Node does for its own timeouts: the handler still holds
     // `res` (waiting for the body) and finds the connection gone. The peer gets a moment to read
     // the answer; one that never reads is cut off all the same.
-    const reply = rawErrorReply(req.headers.accept, bodyTooSlow(Math.round(this.rate.minBytes / 1024), Math.round(this.rate.windowMs / 1000)))
-    const head = Object.entries(reply.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')
+    const reply = rawErrorReply(
+      req.headers.accept,
+      bodyTooSlow(Math.round(this.rate.minBytes / 1024), Math.round(this.rate.windowMs / 1000)),
+    )
+    const head = Object.entries(reply.headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('')
     socket.end(`HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status]}\r\n${head}\r\n${reply.body}`)
     setTimeout(() => socket.destroy(), 1000).unref()
   }

@@ -2,7 +2,11 @@
 // Pure. Only numbers and fixed words go into the markup (every input is passed through Number()),
 // so it needs no escaping and is safe to inline in a page.
 
-export interface ChartPoint { at: number | Date; seeders: number; leechers: number }
+export interface ChartPoint {
+  at: number | Date
+  seeders: number
+  leechers: number
+}
 
 export interface ChartOptions {
   width: number
@@ -69,22 +73,36 @@ export function renderSwarmChart(points: readonly ChartPoint[], opts: ChartOptio
   const plot = { x: PAD.left, y: PAD.top, w: width - PAD.left - PAD.right, h: height - PAD.top - PAD.bottom }
 
   const clean = points
-    .map((p) => ({ at: Number(p.at instanceof Date ? p.at.getTime() : p.at), seeders: count(p.seeders), leechers: count(p.leechers) }))
+    .map((p) => ({
+      at: Number(p.at instanceof Date ? p.at.getTime() : p.at),
+      seeders: count(p.seeders),
+      leechers: count(p.leechers),
+    }))
     .filter((p) => Number.isFinite(p.at) && p.at >= start && p.at <= now && p.seeders !== null && p.leechers !== null)
     .sort((a, b) => a.at - b.at) as { at: number; seeders: number; leechers: number }[]
 
   const x = (at: number) => plot.x + ((at - start) / rangeMs) * plot.w
   const out: string[] = []
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" class="swarm-chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="Swarm size over the last ${rangeLabel(rangeMs)}">`)
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" class="swarm-chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="Swarm size over the last ${rangeLabel(rangeMs)}">`,
+  )
   out.push(`<g font-family="system-ui, sans-serif" font-size="11" fill="${MUTED}">`)
   // Time axis: start, middle, now.
-  for (const [at, anchor] of [[start, 'start'], [start + rangeMs / 2, 'middle'], [now, 'end']] as const) {
+  for (const [at, anchor] of [
+    [start, 'start'],
+    [start + rangeMs / 2, 'middle'],
+    [now, 'end'],
+  ] as const) {
     out.push(`<text x="${n(x(at))}" y="${n(height - 6)}" text-anchor="${anchor}">${ago(now - at)}</text>`)
   }
 
   if (clean.length === 0) {
-    out.push(`<line x1="${n(plot.x)}" y1="${n(plot.y + plot.h)}" x2="${n(plot.x + plot.w)}" y2="${n(plot.y + plot.h)}" stroke="${GRID}"/>`)
-    out.push(`<text class="empty" x="${n(plot.x + plot.w / 2)}" y="${n(plot.y + plot.h / 2)}" text-anchor="middle" font-size="13">no data yet</text>`)
+    out.push(
+      `<line x1="${n(plot.x)}" y1="${n(plot.y + plot.h)}" x2="${n(plot.x + plot.w)}" y2="${n(plot.y + plot.h)}" stroke="${GRID}"/>`,
+    )
+    out.push(
+      `<text class="empty" x="${n(plot.x + plot.w / 2)}" y="${n(plot.y + plot.h / 2)}" text-anchor="middle" font-size="13">no data yet</text>`,
+    )
     out.push('</g></svg>')
     return out.join('')
   }

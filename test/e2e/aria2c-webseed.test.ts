@@ -31,7 +31,10 @@ async function workDir(t: import('node:test').TestContext): Promise<string> {
   return dir
 }
 
-async function uploadClip(t: import('node:test').TestContext, server: TestServer): Promise<{ video: UploadedVideo; original: Buffer }> {
+async function uploadClip(
+  t: import('node:test').TestContext,
+  server: TestServer,
+): Promise<{ video: UploadedVideo; original: Buffer }> {
   // 20 s of grainy 640x360: some 4 MB, several dozen pieces.
   const clip = await makeVideo({ seconds: 20, size: '640x360', noise: 10 })
   t.after(() => rm(path.dirname(clip), { recursive: true, force: true }))
@@ -80,8 +83,16 @@ function assertDownloadOk(run: Aria2Result, downloaded: Buffer, original: Buffer
 
 /** Counts the site shows once aria2c has gone: nobody in the swarm, one completed download. */
 async function assertCountedOnce(server: TestServer, video: UploadedVideo) {
-  const swarm = await waitFor(() => apiSwarm(server.url, video.id), (s) => s.completed >= 1, { what: 'swarm.completed to reach 1' })
-  assert.deepEqual(swarm, { seeders: 0, leechers: 0, completed: 1 }, 'aria2c announced stopped on exit; its download counts once')
+  const swarm = await waitFor(
+    () => apiSwarm(server.url, video.id),
+    (s) => s.completed >= 1,
+    { what: 'swarm.completed to reach 1' },
+  )
+  assert.deepEqual(
+    swarm,
+    { seeders: 0, leechers: 0, completed: 1 },
+    'aria2c announced stopped on exit; its download counts once',
+  )
 
   const page = await fetch(`${server.url}/videos/${video.id}`)
   assert.equal(page.status, 200)
@@ -98,7 +109,9 @@ async function assertCountedOnce(server: TestServer, video: UploadedVideo) {
 
 const lastEvent = (announces: Announce[]) => announces.at(-1)?.event
 
-test('aria2c downloads an upload from the web seed alone, byte for byte, and the tracker counts it', { timeout: 90_000 }, async (t) => {
+test('aria2c downloads an upload from the web seed alone, byte for byte, and the tracker counts it', {
+  timeout: 90_000,
+}, async (t) => {
   const server = await startTestServer()
   t.after(() => server.stop())
   const { video, original } = await uploadClip(t, server)
@@ -108,10 +121,23 @@ test('aria2c downloads an upload from the web seed alone, byte for byte, and the
   const downloadDir = path.join(dir, 'download')
   await mkdir(downloadDir)
 
-  const run = await runAria2c({ source: torrentFile, dir: downloadDir, logFile: path.join(dir, 'aria2c.log'), timeoutMs: 60_000 })
+  const run = await runAria2c({
+    source: torrentFile,
+    dir: downloadDir,
+    logFile: path.join(dir, 'aria2c.log'),
+    timeoutMs: 60_000,
+  })
   t.diagnostic(describeRun(run).split('\n')[0]!)
-  assertDownloadOk(run, await readFile(path.join(downloadDir, path.basename(new URL(video.fileUrl).pathname))), original)
-  assert.match(run.log, new RegExp(`selected ${video.fileUrl.replace(/[.?*+^$()[\]{}|\\]/g, '\\$&')}`), 'aria2c used the web seed')
+  assertDownloadOk(
+    run,
+    await readFile(path.join(downloadDir, path.basename(new URL(video.fileUrl).pathname))),
+    original,
+  )
+  assert.match(
+    run.log,
+    new RegExp(`selected ${video.fileUrl.replace(/[.?*+^$()[\]{}|\\]/g, '\\$&')}`),
+    'aria2c used the web seed',
+  )
 
   // On loopback the web seed usually delivers the whole file before aria2c's first announce;
   // aria2c then sends `started` with left=0 instead of `completed`. Either way: started first,
@@ -119,14 +145,21 @@ test('aria2c downloads an upload from the web seed alone, byte for byte, and the
   assert.ok(run.announces.length >= 2, describeRun(run))
   assert.equal(run.announces[0]!.event, 'started', describeRun(run))
   assert.equal(lastEvent(run.announces), 'stopped', describeRun(run))
-  const finished = run.announces.some((a) => a.event === 'completed') || (run.announces[0]!.left === 0 && run.announces[0]!.downloaded > 0)
+  const finished =
+    run.announces.some((a) => a.event === 'completed') ||
+    (run.announces[0]!.left === 0 && run.announces[0]!.downloaded > 0)
   assert.ok(finished, describeRun(run))
-  assert.ok(run.announces.every((a) => a.uploaded === 0), 'nobody to upload to')
+  assert.ok(
+    run.announces.every((a) => a.uploaded === 0),
+    'nobody to upload to',
+  )
 
   await assertCountedOnce(server, video)
 })
 
-test('aria2c that announces mid-download is a leecher, then sends completed, and is counted once', { timeout: 90_000 }, async (t) => {
+test('aria2c that announces mid-download is a leecher, then sends completed, and is counted once', {
+  timeout: 90_000,
+}, async (t) => {
   const server = await startTestServer()
   t.after(() => server.stop())
   const { video, original } = await uploadClip(t, server)
@@ -146,10 +179,18 @@ test('aria2c that announces mid-download is a leecher, then sends completed, and
     signal: stopAria2c.signal,
   })
   let finished = false
-  void running.finally(() => { finished = true }).catch(() => {})
+  void running
+    .finally(() => {
+      finished = true
+    })
+    .catch(() => {})
   try {
     // While it downloads, the API and the scrape both show one leecher.
-    const leeching = await waitFor(() => apiSwarm(server.url, video.id), (s) => s.leechers === 1 || finished, { timeoutMs: 20_000, intervalMs: 50, what: 'aria2c to show up as a leecher' })
+    const leeching = await waitFor(
+      () => apiSwarm(server.url, video.id),
+      (s) => s.leechers === 1 || finished,
+      { timeoutMs: 20_000, intervalMs: 50, what: 'aria2c to show up as a leecher' },
+    )
     assert.equal(finished, false, 'aria2c finished before it was seen leeching')
     assert.deepEqual(leeching, { seeders: 0, leechers: 1, completed: 0 })
     const midScrape = await scrape(server.url, video.torrent!.infoHash)
@@ -164,7 +205,11 @@ test('aria2c that announces mid-download is a leecher, then sends completed, and
 
   const run = await running
   t.diagnostic(describeRun(run).split('\n')[0]!)
-  assertDownloadOk(run, await readFile(path.join(downloadDir, path.basename(new URL(video.fileUrl).pathname))), original)
+  assertDownloadOk(
+    run,
+    await readFile(path.join(downloadDir, path.basename(new URL(video.fileUrl).pathname))),
+    original,
+  )
 
   const events = run.announces.map((a) => a.event)
   assert.equal(events[0], 'started', describeRun(run))

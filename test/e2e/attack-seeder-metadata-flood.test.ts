@@ -8,13 +8,24 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { waitFor } from '../helpers/http.ts'
-import { aria2cFromSeeder, health, seederReady, sleep, startSeededServer, torrentWithoutWebSeed, uploadClip, waitHealth } from '../helpers/seededSite.ts'
+import {
+  aria2cFromSeeder,
+  health,
+  seederReady,
+  sleep,
+  startSeededServer,
+  torrentWithoutWebSeed,
+  uploadClip,
+  waitHealth,
+} from '../helpers/seededSite.ts'
 import { extended, handshaken, refused, rssMb, rssPeak } from '../helpers/seederAttack.ts'
 
 const REQUESTS = 20_000
 const RSS_SLACK_MB = 64
 
-test('ut_metadata flood from a peer that never reads: seeder RSS bounded, refusals counted, aria2c served after', { timeout: 120_000 }, async (t) => {
+test('ut_metadata flood from a peer that never reads: seeder RSS bounded, refusals counted, aria2c served after', {
+  timeout: 120_000,
+}, async (t) => {
   const server = await startSeededServer(t)
   await seederReady(server)
   const upload = await uploadClip(t, server)
@@ -31,7 +42,7 @@ test('ut_metadata flood from a peer that never reads: seeder RSS bounded, refusa
 
   const peak = rssPeak(pid)
   const attacker = await handshaken(server.seederPort, infoHash, { extended: true })
-  assert.ok(attacker, 'the seeder answers the attacker\'s handshake')
+  assert.ok(attacker, "the seeder answers the attacker's handshake")
   const { socket } = attacker
   t.after(() => socket.destroy())
   // It reads the seeder's first messages (the handshake came with them) and then never again.
@@ -49,11 +60,23 @@ test('ut_metadata flood from a peer that never reads: seeder RSS bounded, refusa
   await sleep(1500)
   const after = await rssMb(pid)
   const highest = Math.max(await peak.stop(), during, after)
-  t.diagnostic(`seeder RSS: ${before.toFixed(1)} MB before, ${highest.toFixed(1)} MB at most during the flood, ${after.toFixed(1)} MB after; warm download ${warm} ms`)
-  assert.ok(highest <= before + RSS_SLACK_MB, `RSS ${highest.toFixed(1)} MB during the flood, more than ${before.toFixed(1)} + ${RSS_SLACK_MB} MB`)
-  assert.ok(after <= before + RSS_SLACK_MB, `RSS ${after.toFixed(1)} MB after the flood, more than ${before.toFixed(1)} + ${RSS_SLACK_MB} MB`)
+  t.diagnostic(
+    `seeder RSS: ${before.toFixed(1)} MB before, ${highest.toFixed(1)} MB at most during the flood, ${after.toFixed(1)} MB after; warm download ${warm} ms`,
+  )
+  assert.ok(
+    highest <= before + RSS_SLACK_MB,
+    `RSS ${highest.toFixed(1)} MB during the flood, more than ${before.toFixed(1)} + ${RSS_SLACK_MB} MB`,
+  )
+  assert.ok(
+    after <= before + RSS_SLACK_MB,
+    `RSS ${after.toFixed(1)} MB after the flood, more than ${before.toFixed(1)} + ${RSS_SLACK_MB} MB`,
+  )
   // The counter reaches /metrics with the seeder's status report (every 5 s).
-  await waitFor(async () => (await refused(server, 'seeder_send_queue_full')) > refusedBefore, 'seeder_send_queue_full to be counted in /metrics', 10_000)
+  await waitFor(
+    async () => (await refused(server, 'seeder_send_queue_full')) > refusedBefore,
+    'seeder_send_queue_full to be counted in /metrics',
+    10_000,
+  )
 
   const took = await aria2cFromSeeder(t, server, upload, torrent)
   t.diagnostic(`aria2c after the flood: ${took} ms`)

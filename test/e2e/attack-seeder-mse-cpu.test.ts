@@ -7,17 +7,33 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { aria2cFromSeeder, seederReady, sleep, startSeededServer, torrentWithoutWebSeed, uploadClip, waitHealth } from '../helpers/seededSite.ts'
+import {
+  aria2cFromSeeder,
+  seederReady,
+  sleep,
+  startSeededServer,
+  torrentWithoutWebSeed,
+  uploadClip,
+  waitHealth,
+} from '../helpers/seededSite.ts'
 import { connect } from '../helpers/seederAttack.ts'
 
 /** Attack loops at once, each from its own loopback address. */
 const LOOPS = 8
 
 /** One loop: connect, send 96 random bytes (an MSE public key), close at once; again. */
-async function mseLoop(port: number, localAddress: string, stop: { done: boolean }, count: { opened: number }): Promise<void> {
+async function mseLoop(
+  port: number,
+  localAddress: string,
+  stop: { done: boolean },
+  count: { opened: number },
+): Promise<void> {
   while (!stop.done) {
     const socket = await connect(port, localAddress).catch(() => null)
-    if (!socket) { await sleep(10); continue }
+    if (!socket) {
+      await sleep(10)
+      continue
+    }
     count.opened++
     socket.on('error', () => {})
     await new Promise<void>((resolve) => socket.end(randomBytes(96), () => resolve()))
@@ -25,7 +41,9 @@ async function mseLoop(port: number, localAddress: string, stop: { done: boolean
   }
 }
 
-test('MSE openings of 96 random bytes in a loop: aria2c keeps at least half its speed', { timeout: 120_000 }, async (t) => {
+test('MSE openings of 96 random bytes in a loop: aria2c keeps at least half its speed', {
+  timeout: 120_000,
+}, async (t) => {
   const server = await startSeededServer(t)
   await seederReady(server)
   const upload = await uploadClip(t, server, { seconds: 10 })
@@ -36,7 +54,9 @@ test('MSE openings of 96 random bytes in a loop: aria2c keeps at least half its 
 
   const stop = { done: false }
   const count = { opened: 0 }
-  t.after(() => { stop.done = true })
+  t.after(() => {
+    stop.done = true
+  })
   const loops = Array.from({ length: LOOPS }, (_, i) => mseLoop(server.seederPort, `127.0.1.${i + 1}`, stop, count))
   await sleep(1000) // the attack is in full swing before aria2c starts
   const openedBefore = count.opened
@@ -48,7 +68,9 @@ test('MSE openings of 96 random bytes in a loop: aria2c keeps at least half its 
     await Promise.all(loops)
   }
   const mb = upload.original.length / 1e6
-  t.diagnostic(`${mb.toFixed(1)} MB: ${quiet} ms (${(mb / quiet * 1000).toFixed(2)} MB/s) without attack, ${attacked} ms (${(mb / attacked * 1000).toFixed(2)} MB/s) during it; ${count.opened} attack connections (${count.opened - openedBefore} during the download)`)
+  t.diagnostic(
+    `${mb.toFixed(1)} MB: ${quiet} ms (${((mb / quiet) * 1000).toFixed(2)} MB/s) without attack, ${attacked} ms (${((mb / attacked) * 1000).toFixed(2)} MB/s) during it; ${count.opened} attack connections (${count.opened - openedBefore} during the download)`,
+  )
   assert.ok(count.opened > 200, `the attack ran (${count.opened} connections)`)
   assert.ok(attacked <= 2 * quiet, `aria2c took ${attacked} ms under attack, more than twice its ${quiet} ms without`)
 })

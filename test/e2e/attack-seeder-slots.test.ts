@@ -12,7 +12,15 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type net from 'node:net'
 import { waitFor } from '../helpers/http.ts'
-import { aria2cFromSeeder, seederReady, sleep, startSeededServer, torrentWithoutWebSeed, uploadClip, waitHealth } from '../helpers/seededSite.ts'
+import {
+  aria2cFromSeeder,
+  seederReady,
+  sleep,
+  startSeededServer,
+  torrentWithoutWebSeed,
+  uploadClip,
+  waitHealth,
+} from '../helpers/seededSite.ts'
 import { closedWithin, connect, handshaken, INTERESTED, refused } from '../helpers/seederAttack.ts'
 
 async function seededSite(t: import('node:test').TestContext) {
@@ -24,10 +32,14 @@ async function seededSite(t: import('node:test').TestContext) {
 }
 
 function closeAll(t: import('node:test').TestContext, sockets: net.Socket[]) {
-  t.after(() => { for (const s of sockets) s.destroy() })
+  t.after(() => {
+    for (const s of sockets) s.destroy()
+  })
 }
 
-test('100 interested connections that never request hold no slot: aria2c still downloads in time', { timeout: 120_000 }, async (t) => {
+test('100 interested connections that never request hold no slot: aria2c still downloads in time', {
+  timeout: 120_000,
+}, async (t) => {
   const { server, upload, torrent } = await seededSite(t)
   const quiet = await aria2cFromSeeder(t, server, upload, torrent)
   const infoHash = upload.video.torrent!.infoHash
@@ -36,15 +48,17 @@ test('100 interested connections that never request hold no slot: aria2c still d
   // torrent's 100 peers and its 50 unchoked slots.
   const holders: net.Socket[] = []
   closeAll(t, holders)
-  await Promise.all(Array.from({ length: 10 }, async (_, a) => {
-    for (let i = 0; i < 10; i++) {
-      const peer = await handshaken(server.seederPort, infoHash, { localAddress: `127.0.2.${a + 1}` })
-      assert.ok(peer, 'the seeder takes the holders in')
-      peer.socket.on('data', () => {}) // reads everything, asks for nothing
-      peer.socket.write(INTERESTED)
-      holders.push(peer.socket)
-    }
-  }))
+  await Promise.all(
+    Array.from({ length: 10 }, async (_, a) => {
+      for (let i = 0; i < 10; i++) {
+        const peer = await handshaken(server.seederPort, infoHash, { localAddress: `127.0.2.${a + 1}` })
+        assert.ok(peer, 'the seeder takes the holders in')
+        peer.socket.on('data', () => {}) // reads everything, asks for nothing
+        peer.socket.write(INTERESTED)
+        holders.push(peer.socket)
+      }
+    }),
+  )
   const started = Date.now()
   const attacked = await aria2cFromSeeder(t, server, upload, torrent)
   t.diagnostic(`aria2c: ${quiet} ms without the holders, ${attacked} ms with them (allowed ${2 * quiet + 8000} ms)`)
@@ -55,11 +69,17 @@ test('100 interested connections that never request hold no slot: aria2c still d
   const dropped = holders.filter((s) => s.destroyed || s.readableEnded).length
   t.diagnostic(`${dropped} of 100 holders dropped`)
   assert.ok(dropped >= 50, `at least the 50 unchoked holders were dropped (${dropped})`)
-  await waitFor(async () => (await refused(server, 'seeder_idle_peer_timeout')) >= 50, 'seeder_idle_peer_timeout in /metrics', 10_000)
-  assert.ok(await refused(server, 'seeder_peers_per_torrent') >= 1, 'the full torrent made room for aria2c (counted)')
+  await waitFor(
+    async () => (await refused(server, 'seeder_idle_peer_timeout')) >= 50,
+    'seeder_idle_peer_timeout in /metrics',
+    10_000,
+  )
+  assert.ok((await refused(server, 'seeder_peers_per_torrent')) >= 1, 'the full torrent made room for aria2c (counted)')
 })
 
-test('per address: connections beyond SEEDER_PEERS_PER_ADDRESS, and handshakes beyond SEEDER_HANDSHAKES_PER_ADDRESS, are refused and counted', { timeout: 60_000 }, async (t) => {
+test('per address: connections beyond SEEDER_PEERS_PER_ADDRESS, and handshakes beyond SEEDER_HANDSHAKES_PER_ADDRESS, are refused and counted', {
+  timeout: 60_000,
+}, async (t) => {
   const { server, upload } = await seededSite(t)
   const infoHash = upload.video.torrent!.infoHash
   const sockets: net.Socket[] = []
@@ -71,7 +91,10 @@ test('per address: connections beyond SEEDER_PEERS_PER_ADDRESS, and handshakes b
   for (let i = 0; i < 21; i++) {
     const peer = await handshaken(server.seederPort, infoHash, { localAddress: '127.0.3.1' })
     answered.push(peer?.socket ?? null)
-    if (peer) { peer.socket.on('data', () => {}); sockets.push(peer.socket) }
+    if (peer) {
+      peer.socket.on('data', () => {})
+      sockets.push(peer.socket)
+    }
   }
   assert.equal(answered.slice(0, 16).filter(Boolean).length, 16, 'the first 16 are served')
   assert.equal(answered.slice(16).filter(Boolean).length, 0, 'the 5 beyond are refused')
@@ -90,27 +113,42 @@ test('per address: connections beyond SEEDER_PEERS_PER_ADDRESS, and handshakes b
   assert.ok(other, 'another address is served')
   sockets.push(other.socket)
 
-  await waitFor(async () => (await refused(server, 'seeder_peers_per_address')) >= peersBefore + 5, 'seeder_peers_per_address +5 in /metrics', 10_000)
-  assert.ok(await refused(server, 'seeder_handshakes_per_address') >= 3, 'seeder_handshakes_per_address counted')
+  await waitFor(
+    async () => (await refused(server, 'seeder_peers_per_address')) >= peersBefore + 5,
+    'seeder_peers_per_address +5 in /metrics',
+    10_000,
+  )
+  assert.ok((await refused(server, 'seeder_handshakes_per_address')) >= 3, 'seeder_handshakes_per_address counted')
 })
 
-test('2,000 idle connections fill the global cap: aria2c is let in and downloads all the same', { timeout: 120_000 }, async (t) => {
+test('2,000 idle connections fill the global cap: aria2c is let in and downloads all the same', {
+  timeout: 120_000,
+}, async (t) => {
   const { server, upload, torrent } = await seededSite(t)
   const quiet = await aria2cFromSeeder(t, server, upload, torrent)
   const idle: net.Socket[] = []
   closeAll(t, idle)
   // 250 addresses x 8 (the most one address may have in their handshake): 2,000, the default cap.
-  await Promise.all(Array.from({ length: 250 }, async (_, a) => {
-    for (let i = 0; i < 8; i++) {
-      const s = await connect(server.seederPort, `127.0.${10 + (a >> 6)}.${(a & 63) + 1}`)
-      s.on('error', () => {})
-      idle.push(s)
-    }
-  }))
+  await Promise.all(
+    Array.from({ length: 250 }, async (_, a) => {
+      for (let i = 0; i < 8; i++) {
+        const s = await connect(server.seederPort, `127.0.${10 + (a >> 6)}.${(a & 63) + 1}`)
+        s.on('error', () => {})
+        idle.push(s)
+      }
+    }),
+  )
   const attacked = await aria2cFromSeeder(t, server, upload, torrent)
   const open = idle.filter((s) => !s.destroyed && !s.readableEnded).length
   t.diagnostic(`aria2c: ${quiet} ms without, ${attacked} ms with ${open} idle connections still open`)
-  assert.ok(attacked < 2 * quiet + 8000, `aria2c took ${attacked} ms beside 2,000 idle connections, ${quiet} ms without`)
+  assert.ok(
+    attacked < 2 * quiet + 8000,
+    `aria2c took ${attacked} ms beside 2,000 idle connections, ${quiet} ms without`,
+  )
   assert.ok(open < 2000, 'an idle connection made room for aria2c')
-  await waitFor(async () => (await refused(server, 'seeder_peers_total')) >= 1, 'seeder_peers_total in /metrics', 10_000)
+  await waitFor(
+    async () => (await refused(server, 'seeder_peers_total')) >= 1,
+    'seeder_peers_total in /metrics',
+    10_000,
+  )
 })

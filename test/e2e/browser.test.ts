@@ -27,13 +27,19 @@ test('log in, upload through the form, and watch and seek the video on its page'
   const pageErrors: string[] = []
   page.on('pageerror', (err) => pageErrors.push(err.message))
   // Injected script would set this; the title below tries.
-  await page.addInitScript(() => { (window as unknown as { __xss?: number }).__xss = 0 })
+  await page.addInitScript(() => {
+    ;(window as unknown as { __xss?: number }).__xss = 0
+  })
 
   // Every answer for a media file, to see the Range requests.
   const mediaResponses: { status: number; range: string | undefined; contentRange: string | undefined }[] = []
   page.on('response', (res) => {
     if (!new URL(res.url()).pathname.startsWith('/media/')) return
-    mediaResponses.push({ status: res.status(), range: res.request().headers().range, contentRange: res.headers()['content-range'] })
+    mediaResponses.push({
+      status: res.status(),
+      range: res.request().headers().range,
+      contentRange: res.headers()['content-range'],
+    })
   })
 
   // Log in; the upload page sends a visitor without a session to the login form and back.
@@ -50,11 +56,18 @@ test('log in, upload through the form, and watch and seek the video on its page'
   await page.fill('input[name=title]', title)
   await page.fill('textarea[name=description]', description)
   await page.setInputFiles('input[type=file][name=file]', clip)
-  await Promise.all([page.waitForURL(/\/videos\/[A-Za-z0-9]+$/, { timeout: 30_000 }), page.click('form.stacked button[type=submit]')])
+  await Promise.all([
+    page.waitForURL(/\/videos\/[A-Za-z0-9]+$/, { timeout: 30_000 }),
+    page.click('form.stacked button[type=submit]'),
+  ])
   const videoId = new URL(page.url()).pathname.split('/').pop()!
 
-  const api = await (await fetch(`${server.url}/api/videos/${videoId}`)).json() as {
-    title: string; status: string; fileUrl: string; size: number; torrent: { infoHash: string; magnet: string; torrentUrl: string }
+  const api = (await (await fetch(`${server.url}/api/videos/${videoId}`)).json()) as {
+    title: string
+    status: string
+    fileUrl: string
+    size: number
+    torrent: { infoHash: string; magnet: string; torrentUrl: string }
   }
   assert.equal(api.title, title, 'stored as typed')
   assert.equal(api.status, 'ready')
@@ -82,43 +95,71 @@ test('log in, upload through the form, and watch and seek the video on its page'
   const torrentRes = await page.request.get(torrentHref)
   assert.equal(torrentRes.status(), 200)
   assert.match(torrentRes.headers()['content-type'] ?? '', /^application\/x-bittorrent/)
-  for (const id of ['seeders', 'leechers', 'completed']) assert.equal(await page.locator(`#${id}`).textContent(), '0', id)
+  for (const id of ['seeders', 'leechers', 'completed'])
+    assert.equal(await page.locator(`#${id}`).textContent(), '0', id)
   assert.equal(await page.locator('#status').textContent(), 'ready')
 
   // The player loads the file from the site: metadata, the right length and picture size.
   const player = page.locator('video.player')
   assert.equal(await player.getAttribute('src'), api.fileUrl)
-  await page.waitForFunction(() => {
-    const v = document.querySelector('video')!
-    if (v.error) throw new Error(`media error ${v.error.code}: ${v.error.message}`)
-    return v.readyState >= 1 && Number.isFinite(v.duration)
-  }, undefined, { timeout: 20_000 })
-  const meta = await player.evaluate((v: HTMLVideoElement) => ({ duration: v.duration, width: v.videoWidth, height: v.videoHeight }))
+  await page.waitForFunction(
+    () => {
+      const v = document.querySelector('video')!
+      if (v.error) throw new Error(`media error ${v.error.code}: ${v.error.message}`)
+      return v.readyState >= 1 && Number.isFinite(v.duration)
+    },
+    undefined,
+    { timeout: 20_000 },
+  )
+  const meta = await player.evaluate((v: HTMLVideoElement) => ({
+    duration: v.duration,
+    width: v.videoWidth,
+    height: v.videoHeight,
+  }))
   assert.ok(Math.abs(meta.duration - CLIP_SECONDS) < 0.5, `duration ${meta.duration}`)
   assert.deepEqual([meta.width, meta.height], [640, 360])
 
   // Seek near the end: the browser asks for that part with a Range request and decodes a frame.
   const target = CLIP_SECONDS - 2
-  const seeked = await player.evaluate((v: HTMLVideoElement, to: number) => new Promise<{ currentTime: number; readyState: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no 'seeked' within 15 s (readyState ${v.readyState})`)), 15_000)
-    v.addEventListener('seeked', () => {
-      clearTimeout(timer)
-      resolve({ currentTime: v.currentTime, readyState: v.readyState })
-    }, { once: true })
-    v.currentTime = to
-  }), target)
+  const seeked = await player.evaluate(
+    (v: HTMLVideoElement, to: number) =>
+      new Promise<{ currentTime: number; readyState: number }>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no 'seeked' within 15 s (readyState ${v.readyState})`)),
+          15_000,
+        )
+        v.addEventListener(
+          'seeked',
+          () => {
+            clearTimeout(timer)
+            resolve({ currentTime: v.currentTime, readyState: v.readyState })
+          },
+          { once: true },
+        )
+        v.currentTime = to
+      }),
+    target,
+  )
   assert.ok(Math.abs(seeked.currentTime - target) < 0.5, `currentTime after seek ${seeked.currentTime}`)
   await page.waitForFunction(() => document.querySelector('video')!.readyState >= 2, undefined, { timeout: 10_000 })
 
   // Chromium asks for media with Range; the site answers 206 with a Content-Range.
   const ranged = mediaResponses.filter((r) => r.status === 206)
   assert.ok(ranged.length >= 1, `a 206 answer for the media (saw ${JSON.stringify(mediaResponses)})`)
-  assert.ok(ranged.every((r) => r.range && /^bytes \d+-\d+\/\d+$/.test(r.contentRange ?? '')), JSON.stringify(ranged))
+  assert.ok(
+    ranged.every((r) => r.range && /^bytes \d+-\d+\/\d+$/.test(r.contentRange ?? '')),
+    JSON.stringify(ranged),
+  )
   assert.ok(ranged.every((r) => r.contentRange!.endsWith(`/${api.size}`)))
   // preload=metadata stops the first request early, so the seek near the end asks for the file
   // from there on.
-  assert.ok(ranged.some((r) => Number(/^bytes=(\d+)-/.exec(r.range!)?.[1]) >= api.size / 2), `a Range request for the second half, for the seek (saw ${JSON.stringify(mediaResponses)})`)
-  t.diagnostic(`media requests: ${mediaResponses.map((r) => `${r.status} ${r.range ?? '(no range)'} -> ${r.contentRange ?? ''}`).join('; ')}`)
+  assert.ok(
+    ranged.some((r) => Number(/^bytes=(\d+)-/.exec(r.range!)?.[1]) >= api.size / 2),
+    `a Range request for the second half, for the seek (saw ${JSON.stringify(mediaResponses)})`,
+  )
+  t.diagnostic(
+    `media requests: ${mediaResponses.map((r) => `${r.status} ${r.range ?? '(no range)'} -> ${r.contentRange ?? ''}`).join('; ')}`,
+  )
 
   // The home page lists it, the title again as text.
   await page.goto(`${server.url}/`)

@@ -48,9 +48,17 @@ function tcpReply(port: number, timeoutMs = 1500): Promise<string | 'blocked'> {
   return new Promise((resolve) => {
     const s = net.connect({ host: NS_IP, port, localAddress: HOST_IP })
     let got = ''
-    const timer = setTimeout(() => { s.destroy(); resolve('blocked') }, timeoutMs)
-    s.on('data', (d) => { got += d })
-    s.on('close', () => { clearTimeout(timer); resolve(got || 'blocked') })
+    const timer = setTimeout(() => {
+      s.destroy()
+      resolve('blocked')
+    }, timeoutMs)
+    s.on('data', (d) => {
+      got += d
+    })
+    s.on('close', () => {
+      clearTimeout(timer)
+      resolve(got || 'blocked')
+    })
     s.on('error', () => {})
   })
 }
@@ -58,13 +66,23 @@ function tcpReply(port: number, timeoutMs = 1500): Promise<string | 'blocked'> {
 function udpEcho(port: number, timeoutMs = 1500): Promise<boolean> {
   return new Promise((resolve) => {
     const u = dgram.createSocket('udp4')
-    const timer = setTimeout(() => { u.close(); resolve(false) }, timeoutMs)
-    u.on('message', () => { clearTimeout(timer); u.close(); resolve(true) })
+    const timer = setTimeout(() => {
+      u.close()
+      resolve(false)
+    }, timeoutMs)
+    u.on('message', () => {
+      clearTimeout(timer)
+      u.close()
+      resolve(true)
+    })
     u.bind(0, HOST_IP, () => u.send('ping', port, NS_IP))
   })
 }
 
-test('the guide\'s nftables rules keep SSH and loopback open and only the guide\'s ports', { skip: isRoot ? false : 'needs root for a network namespace', timeout: 60_000 }, async (t) => {
+test("the guide's nftables rules keep SSH and loopback open and only the guide's ports", {
+  skip: isRoot ? false : 'needs root for a network namespace',
+  timeout: 60_000,
+}, async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'seedcast-fw-'))
   let listener: ChildProcess | undefined
   let host: net.Server | undefined
@@ -95,12 +113,32 @@ test('the guide\'s nftables rules keep SSH and loopback open and only the guide\
   const hostPort = (host.address() as net.AddressInfo).port
   const tcpPorts = [22, 80, 443, 6881, 3000, 8080]
   const udpPorts = [6881, 6969, 5353]
-  listener = spawn('ip', ['netns', 'exec', NS, process.execPath, '-e', LISTENER, tcpPorts.join(','), udpPorts.join(','), HOST_IP, String(hostPort)], { stdio: ['ignore', 'pipe', 'pipe'] })
+  listener = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      NS,
+      process.execPath,
+      '-e',
+      LISTENER,
+      tcpPorts.join(','),
+      udpPorts.join(','),
+      HOST_IP,
+      String(hostPort),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
   let out = ''
-  listener.stdout!.on('data', (d) => { out += d })
-  listener.stderr!.on('data', (d) => { out += d })
+  listener.stdout!.on('data', (d) => {
+    out += d
+  })
+  listener.stderr!.on('data', (d) => {
+    out += d
+  })
   const deadline = Date.now() + 10_000
-  while (!/outbound[:-][\s\S]*loopback[:-]|loopback[:-][\s\S]*outbound[:-]/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+  while (!/outbound[:-][\s\S]*loopback[:-]|loopback[:-][\s\S]*outbound[:-]/.test(out) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 100))
 
   assert.match(out, /outbound:from host/, `the namespace's own connection got its reply: ${out}`)
   assert.match(out, /loopback:hi 3000/, `loopback is open, even to the web port: ${out}`)

@@ -24,31 +24,60 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
 /** Replaces `from` by `to`, insisting it is there (so the test notices when the guide changes). */
 function swap(text: string, from: string | RegExp, to: string, times = 1): string {
-  const count = typeof from === 'string' ? text.split(from).length - 1 : (text.match(new RegExp(from.source, 'g')) ?? []).length
+  const count =
+    typeof from === 'string' ? text.split(from).length - 1 : (text.match(new RegExp(from.source, 'g')) ?? []).length
   assert.equal(count, times, `expected ${times} × ${from} in the guide's nginx site`)
   return typeof from === 'string' ? text.split(from).join(to) : text.replace(new RegExp(from.source, 'g'), to)
 }
 
 function get(url: string, ca: Buffer): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
-    https.get(url, { ca }, (res) => {
-      let body = ''
-      res.setEncoding('utf8').on('data', (d) => { body += d }).on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }))
-    }).on('error', reject)
+    https
+      .get(url, { ca }, (res) => {
+        let body = ''
+        res
+          .setEncoding('utf8')
+          .on('data', (d) => {
+            body += d
+          })
+          .on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }))
+      })
+      .on('error', reject)
   })
 }
 
-test('the guide\'s nginx site passes nginx -t and serves the site, the tracker and the web seed over TLS', { timeout: 120_000 }, async (t) => {
+test("the guide's nginx site passes nginx -t and serves the site, the tracker and the web seed over TLS", {
+  timeout: 120_000,
+}, async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'seedcast-nginx-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
   await chmod(dir, 0o755)
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost',
-    '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')])
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=DNS:localhost',
+    '-keyout',
+    path.join(dir, 'key.pem'),
+    '-out',
+    path.join(dir, 'cert.pem'),
+  ])
   const ca = await readFile(path.join(dir, 'cert.pem'))
   const [httpPort, tlsPort, webPort] = [await freePort(), await freePort(), await freePort()]
 
   // The site behind it, as the guide's env file sets it up: loopback only, TRUST_PROXY=on.
-  const server = await startTestServer({ PORT: String(webPort), PUBLIC_URL: `https://localhost:${tlsPort}`, TRUST_PROXY: 'on' })
+  const server = await startTestServer({
+    PORT: String(webPort),
+    PUBLIC_URL: `https://localhost:${tlsPort}`,
+    TRUST_PROXY: 'on',
+  })
   t.after(() => server.stop())
 
   let site = guideFiles().get('/etc/nginx/sites-available/seedcast')!
@@ -64,7 +93,9 @@ test('the guide\'s nginx site passes nginx -t and serves the site, the tracker a
   await chmod(path.join(dir, 'tmp'), 0o777)
   const conf = path.join(dir, 'nginx.conf')
   // What Debian's /etc/nginx/nginx.conf gives a site: the http block, mime types, logs.
-  await writeFile(conf, `worker_processes 1;
+  await writeFile(
+    conf,
+    `worker_processes 1;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log;
 events { worker_connections 256; }
@@ -75,20 +106,38 @@ http {
   uwsgi_temp_path ${dir}/tmp/uwsgi; scgi_temp_path ${dir}/tmp/scgi;
   ${site}
 }
-`)
+`,
+  )
   const check = await run('nginx', ['-t', '-c', conf]).catch((err) => err as { stderr: string; code: number })
   assert.match(String(check.stderr), /syntax is ok[\s\S]*test is successful/, String(check.stderr))
 
   const nginx = spawn('nginx', ['-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] })
   let nginxOut = ''
-  nginx.stderr.on('data', (d) => { nginxOut += d })
-  t.after(() => { nginx.kill('SIGQUIT') })
+  nginx.stderr.on('data', (d) => {
+    nginxOut += d
+  })
+  t.after(() => {
+    nginx.kill('SIGQUIT')
+  })
   const base = `https://localhost:${tlsPort}`
-  await waitFor(() => get(`${base}/healthz`, ca).then((r) => r.status === 200, () => false), `nginx to answer (${nginxOut})`, 10_000)
+  await waitFor(
+    () =>
+      get(`${base}/healthz`, ca).then(
+        (r) => r.status === 200,
+        () => false,
+      ),
+    `nginx to answer (${nginxOut})`,
+    10_000,
+  )
 
   // Port 80 only redirects to HTTPS.
   const redirect = await new Promise<http.IncomingMessage>((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port: httpPort, path: '/videos/x', headers: { host: 'localhost' } }, (res) => { res.resume(); resolve(res) }).on('error', reject)
+    http
+      .get({ host: '127.0.0.1', port: httpPort, path: '/videos/x', headers: { host: 'localhost' } }, (res) => {
+        res.resume()
+        resolve(res)
+      })
+      .on('error', reject)
   })
   assert.equal(redirect.statusCode, 301)
   assert.equal(redirect.headers.location, 'https://localhost/videos/x')
@@ -100,7 +149,10 @@ http {
   // The WebSocket tracker upgrades through nginx.
   await new Promise<void>((resolve, reject) => {
     const ws = new WebSocket(`wss://localhost:${tlsPort}/announce`, { ca })
-    ws.once('open', () => { ws.close(); resolve() })
+    ws.once('open', () => {
+      ws.close()
+      resolve()
+    })
     ws.once('error', reject)
   })
 
@@ -111,7 +163,13 @@ http {
   assert.ok(video.torrent!.trackers[0]!.startsWith(`${base}/announce`))
   const dl = path.join(dir, 'dl')
   await mkdir(dl)
-  const got = await runAria2c({ source: video.torrent!.torrentUrl, dir: dl, logFile: path.join(dir, 'aria2c.log'), timeoutMs: 60_000, extraArgs: [`--ca-certificate=${path.join(dir, 'cert.pem')}`] })
+  const got = await runAria2c({
+    source: video.torrent!.torrentUrl,
+    dir: dl,
+    logFile: path.join(dir, 'aria2c.log'),
+    timeoutMs: 60_000,
+    extraArgs: [`--ca-certificate=${path.join(dir, 'cert.pem')}`],
+  })
   assert.equal(got.code, 0, got.output.slice(-2000))
   const name = decodeURIComponent(path.basename(new URL(video.fileUrl).pathname))
   assert.equal(sha256(await readFile(path.join(dl, name))), sha256(await readFile(clip)))
@@ -119,5 +177,9 @@ http {
   assert.match(access, /GET \/announce\?/, 'the announce went through nginx')
   assert.match(access, new RegExp(`GET /media/${name.replace(/\./g, '\\.')}`), 'the web seed went through nginx')
   // The tracker knew aria2c by its own address (X-Forwarded-For), and counted the download.
-  await waitFor(async () => (await getJson(`${server.url}/api/videos/${video.id}`)).body.swarm.completed >= 1, 'the completed download to be counted', 10_000)
+  await waitFor(
+    async () => (await getJson(`${server.url}/api/videos/${video.id}`)).body.swarm.completed >= 1,
+    'the completed download to be counted',
+    10_000,
+  )
 })

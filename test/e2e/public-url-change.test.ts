@@ -17,7 +17,9 @@ import { runAria2c } from '../helpers/aria2.ts'
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 const stored = (v: VideoJson) => decodeURIComponent(path.basename(new URL(v.fileUrl).pathname))
 
-test('a restart with a new PUBLIC_URL leaves every .torrent, magnet and page on it; aria2c downloads through the new tracker and web seed', { timeout: 180_000 }, async (t) => {
+test('a restart with a new PUBLIC_URL leaves every .torrent, magnet and page on it; aria2c downloads through the new tracker and web seed', {
+  timeout: 180_000,
+}, async (t) => {
   const dir = await makeStorageDir()
   const clip = await makeVideo({ seconds: 3, noise: 20 })
   const work = await mkdtemp(path.join(tmpdir(), 'seedcast-url-aria2-'))
@@ -31,9 +33,16 @@ test('a restart with a new PUBLIC_URL leaves every .torrent, magnet and page on 
   const external = 'udp://tracker.example.org:1337/announce'
   server = await startTestServer({}, dir)
   const oldBase = server.services.config.publicUrl
-  const put = await getJson(`${server.url}/api/settings`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: server.basicAuth }, body: JSON.stringify({ trackerUrls: [`${oldBase}/announce`, external] }) })
+  const put = await getJson(`${server.url}/api/settings`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: server.basicAuth },
+    body: JSON.stringify({ trackerUrls: [`${oldBase}/announce`, external] }),
+  })
   assert.equal(put.status, 200)
-  const videos = [await uploadOk(server, { title: 'one' }, { path: clip }), await uploadOk(server, { title: 'two' }, { path: clip })]
+  const videos = [
+    await uploadOk(server, { title: 'one' }, { path: clip }),
+    await uploadOk(server, { title: 'two' }, { path: clip }),
+  ]
   await server.stop({ keepStorage: true })
   server = undefined
 
@@ -41,9 +50,17 @@ test('a restart with a new PUBLIC_URL leaves every .torrent, magnet and page on 
   const port = await freePort()
   const newBase = `http://localhost:${port}`
   server = await startTestServer({ PORT: String(port), PUBLIC_URL: newBase }, dir)
-  assert.ok(server.logs.some((l) => l.includes(`PUBLIC_URL changed from ${oldBase} to ${newBase}`)), server.logs.join('\n'))
-  const settings = async () => (await getJson(`${server!.url}/api/settings`, { headers: { authorization: server!.basicAuth } })).body
-  assert.deepEqual((await settings()).trackerUrls, [`${newBase}/announce`, external], 'the site\'s own tracker moved, the other stayed')
+  assert.ok(
+    server.logs.some((l) => l.includes(`PUBLIC_URL changed from ${oldBase} to ${newBase}`)),
+    server.logs.join('\n'),
+  )
+  const settings = async () =>
+    (await getJson(`${server!.url}/api/settings`, { headers: { authorization: server!.basicAuth } })).body
+  assert.deepEqual(
+    (await settings()).trackerUrls,
+    [`${newBase}/announce`, external],
+    "the site's own tracker moved, the other stayed",
+  )
   await waitFor(async () => (await settings()).rewrite === null, 'the rewrite to finish')
 
   for (const before of videos) {
@@ -70,10 +87,19 @@ test('a restart with a new PUBLIC_URL leaves every .torrent, magnet and page on 
   // aria2c with the .torrent as served: the new tracker (it announces there) and the new web seed.
   const dl = path.join(work, 'dl')
   await mkdir(dl)
-  const run = await runAria2c({ source: `${newBase}/videos/${videos[0]!.id}/torrent`, dir: dl, logFile: path.join(work, 'aria2c.log'), timeoutMs: 60_000 })
+  const run = await runAria2c({
+    source: `${newBase}/videos/${videos[0]!.id}/torrent`,
+    dir: dl,
+    logFile: path.join(work, 'aria2c.log'),
+    timeoutMs: 60_000,
+  })
   assert.equal(run.code, 0, run.output.slice(-2000))
   assert.equal(sha256(await readFile(path.join(dl, stored(videos[0]!)))), sha256(await readFile(clip)))
-  assert.ok(run.announces.length >= 1, 'aria2c announced to the site\'s tracker')
-  assert.match(run.log, new RegExp(`GET /media/${stored(videos[0]!).replace(/[.]/g, '\\.')}`), 'aria2c fetched from the web seed')
+  assert.ok(run.announces.length >= 1, "aria2c announced to the site's tracker")
+  assert.match(
+    run.log,
+    new RegExp(`GET /media/${stored(videos[0]!).replace(/[.]/g, '\\.')}`),
+    'aria2c fetched from the web seed',
+  )
   assert.match(run.log, new RegExp(`localhost:${port}`))
 })

@@ -11,22 +11,45 @@ import { freePort, startTestServer } from '../helpers/server.ts'
 import { getJson, waitFor } from '../helpers/http.ts'
 import { peerHandshake, uploadClip } from '../helpers/seededSite.ts'
 
-test('a seeder of its own seeds a new upload and stops for BitTorrent off within seconds; /healthz reports it', { timeout: 90_000 }, async (t) => {
+test('a seeder of its own seeds a new upload and stops for BitTorrent off within seconds; /healthz reports it', {
+  timeout: 90_000,
+}, async (t) => {
   const server = await startTestServer({ SEEDER: 'off' })
   t.after(() => server.stop())
   const seederPort = await freePort()
   const { config } = server.services
   const child = spawn(process.execPath, [...NODE_FLAGS, 'bt_server/main.ts'], {
-    env: { PATH: process.env.PATH, STORAGE_DIR: config.storageDir, DATABASE_URL: config.databaseUrl, PUBLIC_URL: config.publicUrl, PORT: String(config.port), SEEDER_PORT: String(seederPort), SEEDER_RESCAN_SECONDS: '300' },
+    env: {
+      PATH: process.env.PATH,
+      STORAGE_DIR: config.storageDir,
+      DATABASE_URL: config.databaseUrl,
+      PUBLIC_URL: config.publicUrl,
+      PORT: String(config.port),
+      SEEDER_PORT: String(seederPort),
+      SEEDER_RESCAN_SECONDS: '300',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''
-  child.stdout!.on('data', (d) => { out += d })
-  child.stderr!.on('data', (d) => { out += d })
-  t.after(() => { child.kill('SIGTERM') })
+  child.stdout!.on('data', (d) => {
+    out += d
+  })
+  child.stderr!.on('data', (d) => {
+    out += d
+  })
+  t.after(() => {
+    child.kill('SIGTERM')
+  })
 
   const health = async () => (await getJson(`${server.url}/healthz`)).body.seeder
-  const running = await waitFor(async () => { const h = await health(); return h.state === 'running' ? h : null }, `the seeder's heartbeat (${out})`, 20_000)
+  const running = await waitFor(
+    async () => {
+      const h = await health()
+      return h.state === 'running' ? h : null
+    },
+    `the seeder's heartbeat (${out})`,
+    20_000,
+  )
   assert.equal(running.separate, true)
   assert.equal(running.pid, child.pid)
   assert.equal(running.port, seederPort)
@@ -34,12 +57,20 @@ test('a seeder of its own seeds a new upload and stops for BitTorrent off within
   const started = Date.now()
   const upload = await uploadClip(t, server, { seconds: 2 })
   const hash = upload.video.torrent!.infoHash
-  await waitFor(async () => (await peerHandshake(seederPort, hash)) === 'answered', `the seeder to seed the new upload (${out})`, 5_000)
+  await waitFor(
+    async () => (await peerHandshake(seederPort, hash)) === 'answered',
+    `the seeder to seed the new upload (${out})`,
+    5_000,
+  )
   t.diagnostic(`seeded ${Date.now() - started} ms after the upload began`)
   await waitFor(async () => (await health()).seeding === 1, 'the heartbeat to count it', 10_000)
 
   const offAt = Date.now()
-  const put = await getJson(`${server.url}/api/settings`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: server.basicAuth }, body: JSON.stringify({ bittorrentEnabled: false }) })
+  const put = await getJson(`${server.url}/api/settings`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: server.basicAuth },
+    body: JSON.stringify({ bittorrentEnabled: false }),
+  })
   assert.equal(put.status, 200)
   await waitFor(async () => (await peerHandshake(seederPort, hash)) === 'refused', 'the seeder to stop', 5_000)
   t.diagnostic(`stopped ${Date.now() - offAt} ms after the switch`)

@@ -14,23 +14,48 @@ import { freePort, type TestServer } from '../helpers/server.ts'
 import { announceQuery, trackerGet, btext, waitFor } from '../helpers/http.ts'
 import { apiSwarm, encodeInfoHash } from '../helpers/swarm.ts'
 import { startTransmission } from '../helpers/transmission.ts'
-import { aria2cFromSeeder, magnetWithoutWebSeed, peerHandshake, seederReady, sleep, startSeededServer, torrentWithoutWebSeed, uploadClip, waitHealth, workDir, type Upload } from '../helpers/seededSite.ts'
+import {
+  aria2cFromSeeder,
+  magnetWithoutWebSeed,
+  peerHandshake,
+  seederReady,
+  sleep,
+  startSeededServer,
+  torrentWithoutWebSeed,
+  uploadClip,
+  waitHealth,
+  workDir,
+  type Upload,
+} from '../helpers/seededSite.ts'
 
 // ---- transmission-cli -------------------------------------------------------------------------
 
-interface TransmissionRun { output: string; tookMs: number }
+interface TransmissionRun {
+  output: string
+  tookMs: number
+}
 
 /**
  * transmission-cli (test/helpers/transmission.ts) from `opts.torrent`; the run is over when the
  * finished file is byte-identical to the upload, and transmission is then stopped.
  */
-async function runTransmission(t: TestContext, opts: { torrent: Buffer; upload: Upload; timeoutMs: number; onAnnounced?: () => Promise<void>; server: TestServer }): Promise<TransmissionRun> {
+async function runTransmission(
+  t: TestContext,
+  opts: { torrent: Buffer; upload: Upload; timeoutMs: number; onAnnounced?: () => Promise<void>; server: TestServer },
+): Promise<TransmissionRun> {
   const started = Date.now()
-  const peer = await startTransmission({ torrent: opts.torrent, workDir: await workDir(t, 'seedcast-seeder-transmission-') })
+  const peer = await startTransmission({
+    torrent: opts.torrent,
+    workDir: await workDir(t, 'seedcast-seeder-transmission-'),
+  })
   t.after(() => peer.stop())
   try {
     if (opts.onAnnounced) {
-      await waitFor(async () => peer.exited() || (await apiSwarm(opts.server.url, opts.upload.video.id)).leechers >= 1, 'transmission-cli to announce to the site\'s tracker', 20_000)
+      await waitFor(
+        async () => peer.exited() || (await apiSwarm(opts.server.url, opts.upload.video.id)).leechers >= 1,
+        "transmission-cli to announce to the site's tracker",
+        20_000,
+      )
       assert.equal(peer.exited(), false, `transmission-cli quit:\n${peer.output()}`)
       await opts.onAnnounced()
     }
@@ -43,14 +68,18 @@ async function runTransmission(t: TestContext, opts: { torrent: Buffer; upload: 
 
 // ---- tests ------------------------------------------------------------------------------------
 
-test('aria2c downloads a fresh upload from the seeder alone: .torrent without web seed, and magnet without ws=', { timeout: 150_000 }, async (t) => {
+test('aria2c downloads a fresh upload from the seeder alone: .torrent without web seed, and magnet without ws=', {
+  timeout: 150_000,
+}, async (t) => {
   const server = await startSeededServer(t)
   await seederReady(server)
   const uploadStarted = Date.now()
   const upload = await uploadClip(t, server)
   const uploadedAt = Date.now()
   await waitHealth(server, (h) => h.seeding === 1, 'to seed the upload')
-  t.diagnostic(`upload took ${uploadedAt - uploadStarted} ms; seeded ${Date.now() - uploadedAt} ms after the upload answered (${upload.original.length} bytes)`)
+  t.diagnostic(
+    `upload took ${uploadedAt - uploadStarted} ms; seeded ${Date.now() - uploadedAt} ms after the upload answered (${upload.original.length} bytes)`,
+  )
 
   const fromTorrent = await aria2cFromSeeder(t, server, upload, await torrentWithoutWebSeed(upload))
   t.diagnostic(`aria2c with the stripped .torrent: ${fromTorrent} ms`)
@@ -61,12 +90,18 @@ test('aria2c downloads a fresh upload from the seeder alone: .torrent without we
   t.diagnostic(`aria2c with the magnet (metadata from the seeder): ${fromMagnet} ms`)
 })
 
-test('transmission-cli downloads a fresh upload from the seeder alone (.torrent without web seed)', { timeout: 120_000 }, async (t) => {
+test('transmission-cli downloads a fresh upload from the seeder alone (.torrent without web seed)', {
+  timeout: 120_000,
+}, async (t) => {
   const server = await startSeededServer(t)
   await seederReady(server)
   const upload = await uploadClip(t, server)
   await waitHealth(server, (h) => h.seeding === 1, 'to seed the upload')
-  await waitFor(async () => (await apiSwarm(server.url, upload.video.id)).seeders >= 1, 'the tracker to list the seeder', 10_000)
+  await waitFor(
+    async () => (await apiSwarm(server.url, upload.video.id)).seeders >= 1,
+    'the tracker to list the seeder',
+    10_000,
+  )
   const torrent = await torrentWithoutWebSeed(upload)
 
   // transmission 3.00 never dials a peer in 127.0.0.0/8 or ::1 (libtransmission's isMartianAddr),
@@ -78,7 +113,10 @@ test('transmission-cli downloads a fresh upload from the seeder alone (.torrent 
   const supervisor = server.services.seeder!
   await supervisor.stop()
   const run = await runTransmission(t, {
-    torrent, upload, server, timeoutMs: 60_000,
+    torrent,
+    upload,
+    server,
+    timeoutMs: 60_000,
     onAnnounced: async () => {
       supervisor.start()
       await waitHealth(server, (h) => h.state === 'running' && h.seeding === 1, 'to seed again after its restart')
@@ -87,11 +125,16 @@ test('transmission-cli downloads a fresh upload from the seeder alone (.torrent 
   t.diagnostic(`transmission-cli finished in ${run.tookMs} ms`)
   // Everything transmission-cli reported talking to is on loopback.
   const addresses = new Set(run.output.match(/\b\d{1,3}(?:\.\d{1,3}){3}\b/g) ?? [])
-  assert.ok([...addresses].every((a) => a.startsWith('127.')), `only loopback addresses, got ${[...addresses].join(', ')}`)
+  assert.ok(
+    [...addresses].every((a) => a.startsWith('127.')),
+    `only loopback addresses, got ${[...addresses].join(', ')}`,
+  )
   assert.match(run.output, /Bound socket \d+ to port \d+ on 127\.0\.0\.1/)
 })
 
-test('a killed seeder is restarted and serves a download again; the site answers throughout', { timeout: 120_000 }, async (t) => {
+test('a killed seeder is restarted and serves a download again; the site answers throughout', {
+  timeout: 120_000,
+}, async (t) => {
   const server = await startSeededServer(t)
   await seederReady(server)
   const upload = await uploadClip(t, server, { seconds: 4 })
@@ -115,13 +158,23 @@ test('a killed seeder is restarted and serves a download again; the site answers
       await sleep(Math.max(0, 100 - (Date.now() - started)))
     }
   })()
-  t.after(async () => { polling = false; await poller })
+  t.after(async () => {
+    polling = false
+    await poller
+  })
 
   await sleep(300)
   process.kill(before.pid, 'SIGKILL')
   const killedAt = Date.now()
-  const after = await waitHealth(server, (h) => h.state === 'running' && h.pid !== before.pid && h.pid !== null && h.restarts >= 1 && h.seeding === 1, 'to be restarted and seeding', 20_000)
-  t.diagnostic(`seeder back (pid ${before.pid} -> ${after.pid}, restarts ${after.restarts}) and seeding ${Date.now() - killedAt} ms after SIGKILL`)
+  const after = await waitHealth(
+    server,
+    (h) => h.state === 'running' && h.pid !== before.pid && h.pid !== null && h.restarts >= 1 && h.seeding === 1,
+    'to be restarted and seeding',
+    20_000,
+  )
+  t.diagnostic(
+    `seeder back (pid ${before.pid} -> ${after.pid}, restarts ${after.restarts}) and seeding ${Date.now() - killedAt} ms after SIGKILL`,
+  )
   assert.equal(after.port, server.seederPort, 'the new seeder listens on the same port')
 
   const took = await aria2cFromSeeder(t, server, upload, await torrentWithoutWebSeed(upload))
@@ -141,7 +194,9 @@ test('a killed seeder is restarted and serves a download again; the site answers
   assert.ok(swarm.completed <= 1, `the seeder's two starts were counted as downloads: ${JSON.stringify(swarm)}`)
 })
 
-test('publish and delete reach the running seeder without a restart; the tracker then refuses the infohash', { timeout: 90_000 }, async (t) => {
+test('publish and delete reach the running seeder without a restart; the tracker then refuses the infohash', {
+  timeout: 90_000,
+}, async (t) => {
   const server = await startSeededServer(t)
   const first = await seederReady(server)
   assert.equal(first.seeding, 0)
@@ -153,27 +208,47 @@ test('publish and delete reach the running seeder without a restart; the tracker
   const seeding = await waitHealth(server, (h) => h.seeding === 1, 'to seed the upload', 5000)
   const seededIn = Date.now() - uploadedAt
   assert.equal(seeding.pid, first.pid, 'same seeder process: no restart')
-  const swarm = await waitFor(async () => { const s = await apiSwarm(server.url, upload.video.id); return s.seeders >= 1 ? s : undefined }, 'the tracker to count the site\'s seed', 5000)
-  t.diagnostic(`seeding ${seededIn} ms after the upload answered; tracker saw the seed ${Date.now() - uploadedAt} ms after it`)
+  const swarm = await waitFor(
+    async () => {
+      const s = await apiSwarm(server.url, upload.video.id)
+      return s.seeders >= 1 ? s : undefined
+    },
+    "the tracker to count the site's seed",
+    5000,
+  )
+  t.diagnostic(
+    `seeding ${seededIn} ms after the upload answered; tracker saw the seed ${Date.now() - uploadedAt} ms after it`,
+  )
   assert.deepEqual(swarm, { seeders: 1, leechers: 0, completed: 0 }, 'the seeder is a seed, not a completed download')
   assert.equal(await peerHandshake(server.seederPort, infoHash), 'answered')
 
-  const del = await fetch(`${server.url}/api/videos/${upload.video.id}`, { method: 'DELETE', headers: { authorization: server.basicAuth } })
+  const del = await fetch(`${server.url}/api/videos/${upload.video.id}`, {
+    method: 'DELETE',
+    headers: { authorization: server.basicAuth },
+  })
   assert.equal(del.status, 204)
   const afterDelete = await waitHealth(server, (h) => h.seeding === 0, 'to stop seeding the deleted video', 5000)
   assert.equal(afterDelete.pid, first.pid, 'same seeder process: no restart')
   assert.equal(afterDelete.restarts, 0)
   assert.deepEqual(afterDelete.problems, [])
-  assert.equal(await peerHandshake(server.seederPort, infoHash), 'refused', 'the seeder no longer serves the deleted torrent')
+  assert.equal(
+    await peerHandshake(server.seederPort, infoHash),
+    'refused',
+    'the seeder no longer serves the deleted torrent',
+  )
 
-  const announce = await trackerGet(`${server.url}/announce?${announceQuery(infoHash, { left: 100, event: 'started' })}`)
+  const announce = await trackerGet(
+    `${server.url}/announce?${announceQuery(infoHash, { left: 100, event: 'started' })}`,
+  )
   assert.ok(announce.body['failure reason'], `announce for a deleted video fails: ${JSON.stringify(announce.body)}`)
   assert.match(btext(announce.body['failure reason']), /unregistered/)
   const scraped = await trackerGet(`${server.url}/scrape?info_hash=${encodeInfoHash(infoHash)}`)
   assert.ok(scraped.body['failure reason'], 'scrape for a deleted video fails')
 })
 
-test('a stored file changed while the site was down is not seeded (nor one with a damaged .torrent); an untouched one still is', { timeout: 120_000 }, async (t) => {
+test('a stored file changed while the site was down is not seeded (nor one with a damaged .torrent); an untouched one still is', {
+  timeout: 120_000,
+}, async (t) => {
   const port = String(await freePort())
   const seederPort = String(await freePort())
   const first = await startSeededServer(t, { PORT: port, SEEDER_PORT: seederPort })
@@ -205,15 +280,31 @@ test('a stored file changed while the site was down is not seeded (nor one with 
 
   // Same site address, so the stored .torrent files still name this tracker.
   second = await startSeededServer(t, { PORT: port, SEEDER_PORT: seederPort }, storageDir)
-  const h = await waitHealth(second, (x) => x.state === 'running' && x.seeding !== null && x.problems.length > 0, 'to report the changed file')
+  const h = await waitHealth(
+    second,
+    (x) => x.state === 'running' && x.seeding !== null && x.problems.length > 0,
+    'to report the changed file',
+  )
   assert.equal(h.seeding, 1, 'only the untouched video is seeded')
   const problems = new Map(h.problems.map((p) => [p.fileName, p.reason]))
   assert.deepEqual([...problems.keys()].sort(), [changed.fileName, damaged.fileName].sort())
   assert.match(problems.get(changed.fileName)!, /no longer matches/)
   assert.match(problems.get(damaged.fileName)!, /cannot seed/)
-  assert.equal(await peerHandshake(second.seederPort, changed.video.torrent!.infoHash), 'refused', 'the changed file is not served')
-  assert.equal(await peerHandshake(second.seederPort, damaged.video.torrent!.infoHash), 'refused', 'the video with the damaged .torrent is not served')
-  assert.equal(await peerHandshake(second.seederPort, kept.video.torrent!.infoHash), 'answered', 'the untouched file is served')
+  assert.equal(
+    await peerHandshake(second.seederPort, changed.video.torrent!.infoHash),
+    'refused',
+    'the changed file is not served',
+  )
+  assert.equal(
+    await peerHandshake(second.seederPort, damaged.video.torrent!.infoHash),
+    'refused',
+    'the video with the damaged .torrent is not served',
+  )
+  assert.equal(
+    await peerHandshake(second.seederPort, kept.video.torrent!.infoHash),
+    'answered',
+    'the untouched file is served',
+  )
 
   const took = await aria2cFromSeeder(t, second, kept, await torrentWithoutWebSeed(kept))
   t.diagnostic(`aria2c fetched the untouched video from the restarted seeder in ${took} ms`)

@@ -14,26 +14,52 @@ import { announceQuery, getJson, trackerGet, btext, uploadOk, waitFor, type Vide
 import { runAria2c } from '../helpers/aria2.ts'
 import { UdpTrackerClient } from '../helpers/udpTracker.ts'
 import { startOpentracker } from '../helpers/opentracker.ts'
-import { aria2cFromSeeder, health, peerHandshake, seederReady, startSeededServer, uploadClip, workDir, type Upload } from '../helpers/seededSite.ts'
+import {
+  aria2cFromSeeder,
+  health,
+  peerHandshake,
+  seederReady,
+  startSeededServer,
+  uploadClip,
+  workDir,
+  type Upload,
+} from '../helpers/seededSite.ts'
 
 type Site = TestServer & { seederPort: number }
 
-const onDisk = async (s: Site, u: Upload): Promise<DecodedTorrent> => decodeTorrent(await readFile(path.join(s.storageDir, 'media', `${u.fileName}.torrent`)))
+const onDisk = async (s: Site, u: Upload): Promise<DecodedTorrent> =>
+  decodeTorrent(await readFile(path.join(s.storageDir, 'media', `${u.fileName}.torrent`)))
 
 async function put(s: Site, body: unknown): Promise<any> {
-  const res = await getJson(`${s.url}/api/settings`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: s.basicAuth }, body: JSON.stringify(body) })
+  const res = await getJson(`${s.url}/api/settings`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: s.basicAuth },
+    body: JSON.stringify(body),
+  })
   assert.equal(res.status, 200, JSON.stringify(res.body))
   return res.body
 }
 
-const rewriteDone = (s: Site) => waitFor(async () => (await getJson(`${s.url}/api/settings`, { headers: { authorization: s.basicAuth } })).body.rewrite === null, 'the .torrent rewrite to finish')
+const rewriteDone = (s: Site) =>
+  waitFor(
+    async () =>
+      (await getJson(`${s.url}/api/settings`, { headers: { authorization: s.basicAuth } })).body.rewrite === null,
+    'the .torrent rewrite to finish',
+  )
 
 /** Site tracker over HTTP and UDP: true when both accept the announce, false when both refuse. */
 async function siteTrackerAccepts(s: Site, udp: UdpTrackerClient, infoHash: string): Promise<boolean> {
   const http = await trackerGet(`${s.url}/announce?${announceQuery(infoHash, { left: 1000, port: 9 })}`)
   const httpOk = http.body['failure reason'] === undefined
-  const udpOk = await udp.announce({ infoHash, port: 9 }).then(() => true, () => false)
-  assert.equal(httpOk, udpOk, `HTTP ${httpOk ? 'accepted' : `refused (${btext(http.body['failure reason'])})`} but UDP ${udpOk ? 'accepted' : 'refused'}`)
+  const udpOk = await udp.announce({ infoHash, port: 9 }).then(
+    () => true,
+    () => false,
+  )
+  assert.equal(
+    httpOk,
+    udpOk,
+    `HTTP ${httpOk ? 'accepted' : `refused (${btext(http.body['failure reason'])})`} but UDP ${udpOk ? 'accepted' : 'refused'}`,
+  )
   // Leave no fake peer behind for the swarm counts.
   await trackerGet(`${s.url}/announce?${announceQuery(infoHash, { left: 1000, port: 9, event: 'stopped' })}`)
   return httpOk
@@ -53,7 +79,9 @@ async function page(s: Site, u: Upload): Promise<string> {
 
 const served = async (s: Site, u: Upload) => {
   // As a script or client asks for it (a browser gets the error as a page).
-  const res = await fetch(`${s.url}/videos/${u.video.id}/torrent`, { headers: { accept: 'application/x-bittorrent, application/json' } })
+  const res = await fetch(`${s.url}/videos/${u.video.id}/torrent`, {
+    headers: { accept: 'application/x-bittorrent, application/json' },
+  })
   return { status: res.status, body: Buffer.from(await res.arrayBuffer()), type: res.headers.get('content-type') }
 }
 
@@ -89,7 +117,9 @@ async function checkDisk(s: Site, uploads: Upload[], trackers: string[], webSeed
   }
 }
 
-test('on -> tracker URLs changed -> web seed off -> off -> on: disk, tracker, seeder, API and page follow; infohashes stay', { timeout: 420_000 }, async (t: TestContext) => {
+test('on -> tracker URLs changed -> web seed off -> off -> on: disk, tracker, seeder, API and page follow; infohashes stay', {
+  timeout: 420_000,
+}, async (t: TestContext) => {
   const udpPort = await freePortUdp()
   const site = await startSeededServer(t, { TRACKER_UDP_PORT: String(udpPort) })
   await seederReady(site)
@@ -119,7 +149,12 @@ test('on -> tracker URLs changed -> web seed off -> off -> on: disk, tracker, se
   await checkShown(site, a, trackers, webSeedOf(a))
   await rewriteDone(site)
   await checkDisk(site, all, trackers, webSeedOf)
-  for (const u of all) assert.equal(await siteTrackerAccepts(site, udp, u.video.torrent!.infoHash), true, 'the site still tracks its own torrents')
+  for (const u of all)
+    assert.equal(
+      await siteTrackerAccepts(site, udp, u.video.torrent!.infoHash),
+      true,
+      'the site still tracks its own torrents',
+    )
   const otSeeded = (u: Upload) => async () => (await ot.scrape(u.video.torrent!.infoHash)).complete >= 1
   await aria2cFromSeeder(t, site, b, stripWebSeeds((await served(site, b)).body), { seederListed: otSeeded(b) })
 
@@ -135,13 +170,28 @@ test('on -> tracker URLs changed -> web seed off -> off -> on: disk, tracker, se
   // tells the other tracker `stopped`; nothing is deleted.
   const offAt = Date.now()
   await put(site, { bittorrentEnabled: false })
-  await waitFor(async () => {
-    for (const u of all) if ((await peerHandshake(site.seederPort, u.video.torrent!.infoHash)) !== 'refused') return false
-    return true
-  }, 'the seeder to stop serving every torrent', 5_000)
-  await waitFor(async () => (await health(site)).seeding === 0, 'the seeder to report 0 torrents', 5_000 - (Date.now() - offAt))
+  await waitFor(
+    async () => {
+      for (const u of all)
+        if ((await peerHandshake(site.seederPort, u.video.torrent!.infoHash)) !== 'refused') return false
+      return true
+    },
+    'the seeder to stop serving every torrent',
+    5_000,
+  )
+  await waitFor(
+    async () => (await health(site)).seeding === 0,
+    'the seeder to report 0 torrents',
+    5_000 - (Date.now() - offAt),
+  )
   t.diagnostic(`seeder stopped ${Date.now() - offAt} ms after the switch`)
-  await waitFor(async () => (await ot.scrape(a.video.torrent!.infoHash)).complete === 0 && (await ot.scrape(b.video.torrent!.infoHash)).complete === 0, 'the seeder\'s `stopped` to reach opentracker', 5_000)
+  await waitFor(
+    async () =>
+      (await ot.scrape(a.video.torrent!.infoHash)).complete === 0 &&
+      (await ot.scrape(b.video.torrent!.infoHash)).complete === 0,
+    "the seeder's `stopped` to reach opentracker",
+    5_000,
+  )
   for (const u of all) {
     assert.equal(await siteTrackerAccepts(site, udp, u.video.torrent!.infoHash), false)
     const v = await api(site, u)
@@ -167,25 +217,45 @@ test('on -> tracker URLs changed -> web seed off -> off -> on: disk, tracker, se
   const dir = await workDir(t, 'seedcast-off-aria2-')
   await mkdir(path.join(dir, 'dl'))
   await writeFile(path.join(dir, 'a.torrent'), plain)
-  const offRun = await runAria2c({ source: path.join(dir, 'a.torrent'), dir: path.join(dir, 'dl'), logFile: path.join(dir, 'aria2c.log'), timeoutMs: 10_000 })
+  const offRun = await runAria2c({
+    source: path.join(dir, 'a.torrent'),
+    dir: path.join(dir, 'dl'),
+    logFile: path.join(dir, 'aria2c.log'),
+    timeoutMs: 10_000,
+  })
   assert.equal(offRun.timedOut || offRun.code !== 0, true, 'aria2c did not finish')
-  assert.notEqual(await readFile(path.join(dir, 'dl', a.fileName)).then((d) => d.equals(a.original), () => false), true, 'no complete copy')
+  assert.notEqual(
+    await readFile(path.join(dir, 'dl', a.fileName)).then(
+      (d) => d.equals(a.original),
+      () => false,
+    ),
+    true,
+    'no complete copy',
+  )
 
   // 5. On again: everything back within 5 s; the video uploaded while off gets its torrent.
   const onAt = Date.now()
   const on = await put(site, { bittorrentEnabled: true })
   assert.ok(on.backfill, 'the PUT answer shows the backfill under way')
-  await waitFor(async () => {
-    for (const u of all) if ((await peerHandshake(site.seederPort, u.video.torrent!.infoHash)) !== 'answered') return false
-    return true
-  }, 'the seeder to serve every torrent again', 5_000)
+  await waitFor(
+    async () => {
+      for (const u of all)
+        if ((await peerHandshake(site.seederPort, u.video.torrent!.infoHash)) !== 'answered') return false
+      return true
+    },
+    'the seeder to serve every torrent again',
+    5_000,
+  )
   t.diagnostic(`seeder back ${Date.now() - onAt} ms after the switch`)
   for (const u of all) {
     assert.equal(await siteTrackerAccepts(site, udp, u.video.torrent!.infoHash), true)
     await checkShown(site, u, trackers, [])
   }
   await checkDisk(site, all, trackers, () => [])
-  const madeOff = await waitFor(async () => { const v = (await getJson<VideoJson>(`${site.url}/api/videos/${c.id}`)).body; return v.torrent ? v : null }, 'the backfilled torrent')
+  const madeOff = await waitFor(async () => {
+    const v = (await getJson<VideoJson>(`${site.url}/api/videos/${c.id}`)).body
+    return v.torrent ? v : null
+  }, 'the backfilled torrent')
   assert.deepEqual(madeOff.torrent!.trackers, trackers)
   assert.deepEqual(madeOff.torrent!.webSeeds, [])
   await aria2cFromSeeder(t, site, a, (await served(site, a)).body, { seederListed: otSeeded(a) })

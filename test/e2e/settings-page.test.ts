@@ -25,12 +25,15 @@ const apiSettings = async (s: TestServer) => {
   return res.body
 }
 
-const rewriteDone = (s: TestServer) => waitFor(async () => {
-  const body = await apiSettings(s)
-  return body.rewrite === null ? body : undefined
-}, 'the .torrent rewrite to finish')
+const rewriteDone = (s: TestServer) =>
+  waitFor(async () => {
+    const body = await apiSettings(s)
+    return body.rewrite === null ? body : undefined
+  }, 'the .torrent rewrite to finish')
 
-test('settings page: tracker change reaches an earlier upload (page link and disk), audit row, bad URL refused beside the field', { timeout: 120_000 }, async (t) => {
+test('settings page: tracker change reaches an earlier upload (page link and disk), audit row, bad URL refused beside the field', {
+  timeout: 120_000,
+}, async (t) => {
   const serverErrors = captureConsoleErrors(t)
   const server = await startTestServer()
   t.after(() => server.stop())
@@ -74,8 +77,16 @@ test('settings page: tracker change reaches an earlier upload (page link and dis
     assert.ok(((await help.textContent()) ?? '').trim().length > 40, `${id} says something`)
     assert.equal(await help.getAttribute('class'), 'hint')
   }
-  for (const [control, help] of [['bittorrentEnabled', 'bittorrentEnabled-help'], ['otherTrackers', 'trackers-help'], ['webSeedEnabled', 'webSeedEnabled-help'], ['privateTorrents', 'privateTorrents-help']]) {
-    assert.ok(((await page.locator(`#${control}`).getAttribute('aria-describedby')) ?? '').split(/\s+/).includes(help!), `${control} is described by ${help}`)
+  for (const [control, help] of [
+    ['bittorrentEnabled', 'bittorrentEnabled-help'],
+    ['otherTrackers', 'trackers-help'],
+    ['webSeedEnabled', 'webSeedEnabled-help'],
+    ['privateTorrents', 'privateTorrents-help'],
+  ]) {
+    assert.ok(
+      ((await page.locator(`#${control}`).getAttribute('aria-describedby')) ?? '').split(/\s+/).includes(help!),
+      `${control} is described by ${help}`,
+    )
   }
   // The form as the defaults have it; the site's own tracker is named by its URL.
   const form = page.locator('form.settings')
@@ -94,14 +105,23 @@ test('settings page: tracker change reaches an earlier upload (page link and dis
   const rewriter = server.services.rewriter
   const request = rewriter.request.bind(rewriter)
   const held: (() => void)[] = []
-  rewriter.request = (opts = {}) => new Promise<boolean>((resolve) => { held.push(() => resolve(request(opts))) })
-  const release = () => { rewriter.request = request; for (const go of held.splice(0)) go() }
+  rewriter.request = (opts = {}) =>
+    new Promise<boolean>((resolve) => {
+      held.push(() => resolve(request(opts)))
+    })
+  const release = () => {
+    rewriter.request = request
+    for (const go of held.splice(0)) go()
+  }
   t.after(release)
 
   // Only the new tracker: untick the site's, type the other one, save.
   await siteBox.uncheck()
   await form.locator('textarea[name=otherTrackers]').fill(NEW_TRACKER)
-  await Promise.all([page.waitForURL(`${server.url}/admin/settings?saved=1`), form.locator('button[type=submit]').click()])
+  await Promise.all([
+    page.waitForURL(`${server.url}/admin/settings?saved=1`),
+    form.locator('button[type=submit]').click(),
+  ])
   const notice = page.locator('p.notice[role=status]')
   assert.ok(await notice.isVisible(), 'the saved notice is shown')
   assert.match((await notice.textContent()) ?? '', /^Saved\./)
@@ -113,8 +133,10 @@ test('settings page: tracker change reaches an earlier upload (page link and dis
 
   // 3. The earlier video's page: its link downloads the torrent with only the new tracker, at once.
   await page.goto(`${server.url}/videos/${video.id}`)
-  const magnet = new URLSearchParams(((await page.locator('#magnet-link').getAttribute('href')) ?? '').replace(/^magnet:\?/, ''))
-  assert.deepEqual(magnet.getAll('tr'), [NEW_TRACKER], 'the page\'s magnet link names the new tracker only')
+  const magnet = new URLSearchParams(
+    ((await page.locator('#magnet-link').getAttribute('href')) ?? '').replace(/^magnet:\?/, ''),
+  )
+  assert.deepEqual(magnet.getAll('tr'), [NEW_TRACKER], "the page's magnet link names the new tracker only")
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#torrent-link')])
   assert.equal(download.suggestedFilename(), `${fileName}.torrent`)
   const downloadedPath = path.join(work, 'downloaded.torrent')
@@ -125,7 +147,11 @@ test('settings page: tracker change reaches an earlier upload (page link and dis
   assert.equal(downloaded.infoHash, infoHash, 'same infohash as before the change')
   assert.deepEqual(downloaded.webSeeds, before.webSeeds, 'web seed untouched')
   assert.ok(held.length >= 1, 'saving asked for the rewrite')
-  assert.deepEqual(decodeTorrent(await readFile(torrentOnDisk)).trackers, [siteTracker], 'not rewritten on disk yet: the new trackers were served at once')
+  assert.deepEqual(
+    decodeTorrent(await readFile(torrentOnDisk)).trackers,
+    [siteTracker],
+    'not rewritten on disk yet: the new trackers were served at once',
+  )
   release()
 
   // The file on disk, once the background rewrite is done: rewritten in place, same infohash.
@@ -141,7 +167,10 @@ test('settings page: tracker change reaches an earlier upload (page link and dis
   await page.goto(`${server.url}/admin/settings`)
   // The progress bars go away once nothing runs.
   await page.locator('#jobs').waitFor({ state: 'hidden', timeout: 15_000 })
-  const auditRows = async () => page.locator('#audit tbody tr').evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent!.trim())))
+  const auditRows = async () =>
+    page
+      .locator('#audit tbody tr')
+      .evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent!.trim())))
   assert.deepEqual(await page.locator('#audit thead th').allTextContents(), ['When', 'Who', 'Setting', 'From', 'To'])
   const rows = await auditRows()
   const trackerRows = rows.filter((r) => r[2] === 'trackerUrls')
@@ -170,16 +199,30 @@ test('settings page: tracker change reaches an earlier upload (page link and dis
   const fieldError = page.locator('#trackerUrls-error')
   assert.ok(await fieldError.isVisible(), 'the error is shown')
   assert.equal(await page.locator('.field-error').count(), 1, 'one field marked')
-  assert.ok(await fieldError.evaluate((el) => el.classList.contains('field-error') && el.closest('fieldset')?.id === 'trackers'), 'in the trackers fieldset')
+  assert.ok(
+    await fieldError.evaluate(
+      (el) => el.classList.contains('field-error') && el.closest('fieldset')?.id === 'trackers',
+    ),
+    'in the trackers fieldset',
+  )
   assert.equal(await page.locator('#otherTrackers + .field-error').count(), 1, 'right after the textarea')
-  assert.ok(((await fieldError.textContent()) ?? '').includes(BAD_TRACKER), `names the bad entry: ${await fieldError.textContent()}`)
+  assert.ok(
+    ((await fieldError.textContent()) ?? '').includes(BAD_TRACKER),
+    `names the bad entry: ${await fieldError.textContent()}`,
+  )
   // Tied to the textarea for assistive technology as well.
   assert.equal(await textarea.getAttribute('aria-invalid'), 'true')
-  assert.ok(((await textarea.getAttribute('aria-describedby')) ?? '').split(/\s+/).includes('trackerUrls-error'), 'the textarea is described by its error')
+  assert.ok(
+    ((await textarea.getAttribute('aria-describedby')) ?? '').split(/\s+/).includes('trackerUrls-error'),
+    'the textarea is described by its error',
+  )
   // Beside it on screen too: just below the textarea, not somewhere else on the page.
   const areaBox = (await textarea.boundingBox())!
   const errBox = (await fieldError.boundingBox())!
-  assert.ok(errBox.y >= areaBox.y + areaBox.height - 1 && errBox.y - (areaBox.y + areaBox.height) < 40, `error at y=${errBox.y}, textarea ends at ${areaBox.y + areaBox.height}`)
+  assert.ok(
+    errBox.y >= areaBox.y + areaBox.height - 1 && errBox.y - (areaBox.y + areaBox.height) < 40,
+    `error at y=${errBox.y}, textarea ends at ${areaBox.y + areaBox.height}`,
+  )
   assert.equal(await textarea.inputValue(), typed, 'the textarea holds what was typed')
   assert.ok(!(await siteBox.isChecked()), 'the unticked box stays unticked')
   assert.deepEqual(await apiSettings(server), settled, 'nothing changed')

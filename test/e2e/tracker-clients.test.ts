@@ -20,7 +20,10 @@ import { infoBytes, withTrackers } from '../helpers/torrentTrackers.ts'
 import { bdecodeDict, compactPeers, failureOf, isDict } from '../helpers/trackerReply.ts'
 import { EVENT, UdpTrackerClient } from '../helpers/udpTracker.ts'
 
-interface SeederHealth { state: string; seeding: number | null }
+interface SeederHealth {
+  state: string
+  seeding: number | null
+}
 
 async function health(server: TestServer): Promise<SeederHealth> {
   const res = await getJson<{ seeder: SeederHealth }>(`${server.url}/healthz`)
@@ -28,7 +31,14 @@ async function health(server: TestServer): Promise<SeederHealth> {
   return res.body.seeder
 }
 const seeding = (server: TestServer, n: number) =>
-  waitFor(async () => { const h = await health(server); return h.state === 'running' && h.seeding === n }, `the seeder to seed ${n} video(s)`, 20_000)
+  waitFor(
+    async () => {
+      const h = await health(server)
+      return h.state === 'running' && h.seeding === n
+    },
+    `the seeder to seed ${n} video(s)`,
+    20_000,
+  )
 
 async function workDir(t: TestContext, prefix: string): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix))
@@ -41,14 +51,24 @@ async function metric(server: TestServer, series: string): Promise<number> {
   return line ? Number(line.slice(series.length + 1)) : 0
 }
 
-const describeAria2 = (run: Aria2Result) => `aria2c exit ${run.code}${run.timedOut ? ' (timed out)' : ''}\n${run.output.slice(-2000)}`
+const describeAria2 = (run: Aria2Result) =>
+  `aria2c exit ${run.code}${run.timedOut ? ' (timed out)' : ''}\n${run.output.slice(-2000)}`
 
-test('aria2c over HTTP and transmission-cli over UDP find the seed and each other, download byte-identical copies and are counted twice', { timeout: 180_000 }, async (t) => {
+test('aria2c over HTTP and transmission-cli over UDP find the seed and each other, download byte-identical copies and are counted twice', {
+  timeout: 180_000,
+}, async (t) => {
   const seederPort = await freePort()
-  const server = await startTestServer({ SEEDER: 'on', SEEDER_PORT: String(seederPort), TRACKER_UDP_PORT: String(await freePortUdp()) })
+  const server = await startTestServer({
+    SEEDER: 'on',
+    SEEDER_PORT: String(seederPort),
+    TRACKER_UDP_PORT: String(await freePortUdp()),
+  })
   t.after(() => server.stop())
   assert.ok(server.udpPort, 'the UDP tracker is on')
-  await waitFor(async () => { const h = await health(server); return h.state === 'running' && h.seeding !== null }, 'the seeder to start')
+  await waitFor(async () => {
+    const h = await health(server)
+    return h.state === 'running' && h.seeding !== null
+  }, 'the seeder to start')
 
   // A noisy 6 s clip: some 2.8 MB that barely compress, 170 pieces of 16 KiB.
   const clip = await makeVideo({ seconds: 6, noise: 20 })
@@ -58,7 +78,11 @@ test('aria2c over HTTP and transmission-cli over UDP find the seed and each othe
   const hash = video.torrent!.infoHash
   const fileName = decodeURIComponent(path.basename(new URL(video.fileUrl).pathname))
   await seeding(server, 1)
-  await waitFor(async () => (await apiSwarm(server.url, video.id)).seeders >= 1, 'the tracker to list the seeder', 10_000)
+  await waitFor(
+    async () => (await apiSwarm(server.url, video.id)).seeders >= 1,
+    'the tracker to list the seeder',
+    10_000,
+  )
 
   // One .torrent per client: no web seed, and one tracker each. Only the top-level announce keys
   // change; the info dict is byte-for-byte the served one, so the infohash is the same.
@@ -68,7 +92,10 @@ test('aria2c over HTTP and transmission-cli over UDP find the seed and each othe
   const udpUrl = `udp://127.0.0.1:${server.udpPort}/announce`
   const forAria2 = withTrackers(stripped, [httpUrl])
   const forTransmission = withTrackers(stripped, [udpUrl])
-  for (const [torrent, tracker] of [[forAria2, httpUrl], [forTransmission, udpUrl]] as const) {
+  for (const [torrent, tracker] of [
+    [forAria2, httpUrl],
+    [forTransmission, udpUrl],
+  ] as const) {
     const d = decodeTorrent(torrent)
     assert.equal(d.infoHash, hash)
     assert.deepEqual(d.trackers, [tracker])
@@ -82,9 +109,19 @@ test('aria2c over HTTP and transmission-cli over UDP find the seed and each othe
   const supervisor = server.services.seeder!
   await supervisor.stop()
   const udpBefore = await metric(server, 'seedcast_tracker_announces_total{transport="udp"}')
-  const transmission = await startTransmission({ torrent: forTransmission, workDir: await workDir(t, 'seedcast-tracker-transmission-') })
+  const transmission = await startTransmission({
+    torrent: forTransmission,
+    workDir: await workDir(t, 'seedcast-tracker-transmission-'),
+  })
   t.after(() => transmission.stop())
-  await waitFor(async () => transmission.exited() || ((await apiSwarm(server.url, video.id)).leechers >= 1 && (await metric(server, 'seedcast_tracker_announces_total{transport="udp"}')) > udpBefore), 'transmission-cli to announce over UDP', 30_000)
+  await waitFor(
+    async () =>
+      transmission.exited() ||
+      ((await apiSwarm(server.url, video.id)).leechers >= 1 &&
+        (await metric(server, 'seedcast_tracker_announces_total{transport="udp"}')) > udpBefore),
+    'transmission-cli to announce over UDP',
+    30_000,
+  )
   assert.equal(transmission.exited(), false, transmission.output().slice(-2000))
   supervisor.start()
   await seeding(server, 1)
@@ -99,8 +136,11 @@ test('aria2c over HTTP and transmission-cli over UDP find the seed and each othe
   t.after(() => abort.abort())
   const started = Date.now()
   const aria2 = runAria2c({
-    source: path.join(aria2Dir, 'aria2.torrent'), dir: path.join(aria2Dir, 'download'), logFile: path.join(aria2Dir, 'aria2c.log'),
-    timeoutMs: 90_000, signal: abort.signal,
+    source: path.join(aria2Dir, 'aria2.torrent'),
+    dir: path.join(aria2Dir, 'download'),
+    logFile: path.join(aria2Dir, 'aria2c.log'),
+    timeoutMs: 90_000,
+    signal: abort.signal,
     extraArgs: ['--bt-save-metadata=false', `--listen-port=${aria2Port}`, '--seed-time=0.1', '--seed-ratio=0.0'],
   })
 
@@ -122,37 +162,64 @@ test('aria2c over HTTP and transmission-cli over UDP find the seed and each othe
     return r.peers.map((p) => p.port)
   }
   const everyone = [seederPort, transmission.port, aria2Port]
-  const seen = await waitFor(async () => {
-    const [viaHttp, viaUdp] = [await httpPeers(), await udpPeers()]
-    return everyone.every((p) => viaHttp.includes(p) && viaUdp.includes(p)) ? { viaHttp, viaUdp } : undefined
-  }, `the tracker to list seeder ${seederPort}, transmission ${transmission.port} and aria2c ${aria2Port} over both transports`, 30_000)
-  t.diagnostic(`swarm ${Date.now() - started} ms after aria2c started: HTTP probe got ports ${seen.viaHttp}, UDP probe got ${seen.viaUdp}`)
+  const seen = await waitFor(
+    async () => {
+      const [viaHttp, viaUdp] = [await httpPeers(), await udpPeers()]
+      return everyone.every((p) => viaHttp.includes(p) && viaUdp.includes(p)) ? { viaHttp, viaUdp } : undefined
+    },
+    `the tracker to list seeder ${seederPort}, transmission ${transmission.port} and aria2c ${aria2Port} over both transports`,
+    30_000,
+  )
+  t.diagnostic(
+    `swarm ${Date.now() - started} ms after aria2c started: HTTP probe got ports ${seen.viaHttp}, UDP probe got ${seen.viaUdp}`,
+  )
 
   const run = await aria2
-  t.diagnostic(`aria2c done in ${Date.now() - started} ms (6 s of it seeding); its announces: ${run.announces.map((a) => `${a.event ?? 'update'}(left=${a.left}, downloaded=${a.downloaded})`).join(', ')}`)
+  t.diagnostic(
+    `aria2c done in ${Date.now() - started} ms (6 s of it seeding); its announces: ${run.announces.map((a) => `${a.event ?? 'update'}(left=${a.left}, downloaded=${a.downloaded})`).join(', ')}`,
+  )
   assert.equal(run.timedOut, false, describeAria2(run))
   assert.equal(run.code, 0, describeAria2(run))
   const fromAria2 = await readFile(path.join(aria2Dir, 'download', fileName))
   assert.ok(fromAria2.equals(original), 'aria2c: byte-identical to the upload')
-  assert.ok(run.announces.length > 0 && run.announces.every((a) => a.port === aria2Port), `aria2c announced over HTTP with its port: ${JSON.stringify(run.announces)}`)
+  assert.ok(
+    run.announces.length > 0 && run.announces.every((a) => a.port === aria2Port),
+    `aria2c announced over HTTP with its port: ${JSON.stringify(run.announces)}`,
+  )
   // It was handed both other peers and dialled them: the seeder and transmission.
-  for (const port of [seederPort, transmission.port]) assert.match(run.log, new RegExp(`127\\.0\\.0\\.1:${port}\\b`), `aria2c dialled 127.0.0.1:${port}`)
+  for (const port of [seederPort, transmission.port])
+    assert.match(run.log, new RegExp(`127\\.0\\.0\\.1:${port}\\b`), `aria2c dialled 127.0.0.1:${port}`)
   assert.doesNotMatch(run.log, /\/media\//, 'aria2c never fetched the file over HTTP')
 
   await transmission.waitForFile(fileName, original, 60_000)
   t.diagnostic(`transmission-cli done ${Date.now() - started} ms after aria2c started`)
   // Everything transmission-cli reported talking to is on loopback.
   const addresses = new Set(transmission.output().match(/\b\d{1,3}(?:\.\d{1,3}){3}\b/g) ?? [])
-  assert.ok([...addresses].every((a) => a.startsWith('127.')), `only loopback addresses, got ${[...addresses].join(', ')}`)
+  assert.ok(
+    [...addresses].every((a) => a.startsWith('127.')),
+    `only loopback addresses, got ${[...addresses].join(', ')}`,
+  )
 
   // Two completed downloads: the scrape (raw 20-byte infohash key), the API and the page agree,
   // and stay at two once transmission leaves (a stopped seeder is no new download).
   const scrape = async () => {
-    const r = bdecodeDict(Buffer.from(await (await fetch(`${server.url}/scrape?info_hash=${binParam(Buffer.from(hash, 'hex'))}`)).arrayBuffer()))
+    const r = bdecodeDict(
+      Buffer.from(
+        await (await fetch(`${server.url}/scrape?info_hash=${binParam(Buffer.from(hash, 'hex'))}`)).arrayBuffer(),
+      ),
+    )
     assert.equal(failureOf(r), undefined)
     assert.ok(isDict(r.files))
-    assert.deepEqual(Object.keys(r.files).map((k) => Buffer.from(k, 'latin1').toString('hex')), [hash], 'one file, keyed by the raw infohash')
-    return r.files[Buffer.from(hash, 'hex').toString('latin1')] as { complete: number; incomplete: number; downloaded: number }
+    assert.deepEqual(
+      Object.keys(r.files).map((k) => Buffer.from(k, 'latin1').toString('hex')),
+      [hash],
+      'one file, keyed by the raw infohash',
+    )
+    return r.files[Buffer.from(hash, 'hex').toString('latin1')] as {
+      complete: number
+      incomplete: number
+      downloaded: number
+    }
   }
   await waitFor(async () => (await scrape()).downloaded === 2, 'the scrape to count two completed downloads', 15_000)
   await transmission.stop()

@@ -71,10 +71,12 @@ function parseAnnounces(log: string): Announce[] {
   const announces: Announce[] = []
   for (const match of log.matchAll(/^GET \S*\/announce\?(\S+) HTTP\/1\.1$/gm)) {
     // info_hash/peer_id are raw bytes, so read only the plain fields by hand.
-    const fields = new Map(match[1]!.split('&').map((kv) => {
-      const eq = kv.indexOf('=')
-      return [kv.slice(0, eq), kv.slice(eq + 1)] as const
-    }))
+    const fields = new Map(
+      match[1]!.split('&').map((kv) => {
+        const eq = kv.indexOf('=')
+        return [kv.slice(0, eq), kv.slice(eq + 1)] as const
+      }),
+    )
     announces.push({
       event: fields.get('event') ?? null,
       left: Number(fields.get('left')),
@@ -92,10 +94,17 @@ export async function runAria2c(opts: Aria2Options): Promise<Aria2Result> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/_proxy$/i.test(k)))
   const child = spawn('aria2c', args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
-  child.stdout.on('data', (d: Buffer) => { output += d.toString() })
-  child.stderr.on('data', (d: Buffer) => { output += d.toString() })
+  child.stdout.on('data', (d: Buffer) => {
+    output += d.toString()
+  })
+  child.stderr.on('data', (d: Buffer) => {
+    output += d.toString()
+  })
   let timedOut = false
-  const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL') }, opts.timeoutMs ?? 60_000)
+  const timer = setTimeout(() => {
+    timedOut = true
+    child.kill('SIGKILL')
+  }, opts.timeoutMs ?? 60_000)
   const onAbort = () => child.kill('SIGKILL')
   opts.signal?.addEventListener('abort', onAbort, { once: true })
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {

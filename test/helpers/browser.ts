@@ -7,7 +7,16 @@ const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+    ],
   })
 }
 
@@ -15,7 +24,12 @@ export function launchChromium(): Promise<Browser> {
 export function captureConsoleErrors(t: { after(fn: () => void): void }): string[] {
   const errors: string[] = []
   const original = console.error
-  console.error = (...args: unknown[]) => { errors.push(args.map(String).join(' ')); original(...args) }
-  t.after(() => { console.error = original })
+  console.error = (...args: unknown[]) => {
+    errors.push(args.map(String).join(' '))
+    original(...args)
+  }
+  t.after(() => {
+    console.error = original
+  })
   return errors
 }

@@ -28,26 +28,49 @@ export interface ChildServer {
   stop(): Promise<void>
 }
 
-export async function startChildServer(env: Record<string, string> = {}, opts: { maxOpenFiles?: number } = {}): Promise<ChildServer> {
+export async function startChildServer(
+  env: Record<string, string> = {},
+  opts: { maxOpenFiles?: number } = {},
+): Promise<ChildServer> {
   const storageDir = await makeStorageDir()
   const port = await freePort()
   const { NODE_TEST_CONTEXT: _, ...inherited } = process.env
   const childEnv = {
-    ...inherited, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}`, STORAGE_DIR: storageDir,
-    ADMIN_PASSWORD, SEEDER: 'off', TRACKER_UDP_PORT: '0', ...env,
+    ...inherited,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    STORAGE_DIR: storageDir,
+    ADMIN_PASSWORD,
+    SEEDER: 'off',
+    TRACKER_UDP_PORT: '0',
+    ...env,
   }
   const limit = opts.maxOpenFiles ?? 1024
-  const child: ChildProcess = spawn('bash', ['-c', `ulimit -n ${limit} && exec "$0" "$@"`, process.execPath, ...NODE_FLAGS, 'src/main.ts'], {
-    cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child: ChildProcess = spawn(
+    'bash',
+    ['-c', `ulimit -n ${limit} && exec "$0" "$@"`, process.execPath, ...NODE_FLAGS, 'src/main.ts'],
+    {
+      cwd: ROOT,
+      env: childEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   let output = ''
-  child.stdout!.on('data', (d) => { output += d })
-  child.stderr!.on('data', (d) => { output += d })
+  child.stdout!.on('data', (d) => {
+    output += d
+  })
+  child.stderr!.on('data', (d) => {
+    output += d
+  })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const url = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 30_000
   for (;;) {
-    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false)
+    const ok = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    )
     if (ok) break
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL')
@@ -58,7 +81,10 @@ export async function startChildServer(env: Record<string, string> = {}, opts: {
   }
   const pid = child.pid!
   return {
-    url, port, pid, storageDir,
+    url,
+    port,
+    pid,
+    storageDir,
     basicAuth: 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64'),
     output: () => output,
     async rss() {

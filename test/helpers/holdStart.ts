@@ -9,7 +9,12 @@ import { syncBuiltinESMExports } from 'node:module'
 
 const scrypt = crypto.scrypt
 let held = false
-const release = new Promise<void>((resolve) => process.stdin.once('data', () => { process.stdin.destroy(); resolve() }))
+const release = new Promise<void>((resolve) =>
+  process.stdin.once('data', () => {
+    process.stdin.destroy()
+    resolve()
+  }),
+)
 crypto.scrypt = ((...args: Parameters<typeof scrypt>) => {
   if (held) return scrypt(...args)
   held = true

@@ -12,7 +12,11 @@ import { uploadForm } from './media.ts'
 import type { VideoJson } from '../../src/media/videoPresenter.ts'
 export type { VideoJson }
 
-export interface JsonResponse<T = any> { status: number; headers: Headers; body: T }
+export interface JsonResponse<T = any> {
+  status: number
+  headers: Headers
+  body: T
+}
 
 export async function getJson<T = any>(url: string, init: RequestInit = {}): Promise<JsonResponse<T>> {
   const res = await fetch(url, init)
@@ -21,27 +25,41 @@ export async function getJson<T = any>(url: string, init: RequestInit = {}): Pro
 }
 
 /** POST /api/videos as admin (or with `auth`), returning status and parsed JSON. */
-export async function apiUpload(server: TestServer, fields: Record<string, string>, file?: { path: string; name?: string; type?: string }, auth: string | null = server.basicAuth): Promise<JsonResponse> {
+export async function apiUpload(
+  server: TestServer,
+  fields: Record<string, string>,
+  file?: { path: string; name?: string; type?: string },
+  auth: string | null = server.basicAuth,
+): Promise<JsonResponse> {
   const headers: Record<string, string> = {}
   if (auth) headers.authorization = auth
   return getJson(`${server.url}/api/videos`, { method: 'POST', headers, body: await uploadForm(fields, file) })
 }
 
 /** Uploads and asserts 201; returns the video object. */
-export async function uploadOk(server: TestServer, fields: Record<string, string>, file: { path: string; name?: string; type?: string }): Promise<VideoJson> {
+export async function uploadOk(
+  server: TestServer,
+  fields: Record<string, string>,
+  file: { path: string; name?: string; type?: string },
+): Promise<VideoJson> {
   const res = await apiUpload(server, fields, file)
   if (res.status !== 201) throw new Error(`upload failed: ${res.status} ${JSON.stringify(res.body)}`)
   return res.body as VideoJson
 }
 
-export async function waitFor<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | null | false>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let last: unknown
   for (;;) {
     const value = await probe()
     if (value) return value
     last = value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`)
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`)
     await new Promise((r) => setTimeout(r, 50))
   }
 }
@@ -52,8 +70,16 @@ export async function getVideo(server: TestServer, id: string): Promise<VideoJso
   return res.body
 }
 
-export function waitForVideo(server: TestServer, id: string, accept: (v: VideoJson) => boolean, what = 'video state'): Promise<VideoJson> {
-  return waitFor(async () => { const v = await getVideo(server, id); return accept(v) ? v : undefined }, `${what} of ${id}`)
+export function waitForVideo(
+  server: TestServer,
+  id: string,
+  accept: (v: VideoJson) => boolean,
+  what = 'video state',
+): Promise<VideoJson> {
+  return waitFor(async () => {
+    const v = await getVideo(server, id)
+    return accept(v) ? v : undefined
+  }, `${what} of ${id}`)
 }
 
 /** Entries of a folder, sorted; [] if it does not exist. */
@@ -82,17 +108,37 @@ export function sql<T = any>(target: TestServer | string, query: string, ...para
 }
 
 export const countRows = (server: TestServer, table: string): number =>
-  (sql<{ n: number }>(server, `SELECT COUNT(*) AS n FROM "${table}"`)[0]!).n
+  sql<{ n: number }>(server, `SELECT COUNT(*) AS n FROM "${table}"`)[0]!.n
 
-export interface RawResponse { status: number; headers: http.IncomingHttpHeaders; body: Buffer }
+export interface RawResponse {
+  status: number
+  headers: http.IncomingHttpHeaders
+  body: Buffer
+}
 
 /**
  * A request written by hand. `destroyAfterBody` sends the body and then drops the connection
  * without waiting for an answer (a client going away mid-upload when the body is incomplete).
  */
-export function rawRequest(port: number, opts: { method?: string; path: string; headers?: Record<string, string | number>; body?: Buffer | string; destroyAfterBody?: boolean }): Promise<RawResponse | null> {
+export function rawRequest(
+  port: number,
+  opts: {
+    method?: string
+    path: string
+    headers?: Record<string, string | number>
+    body?: Buffer | string
+    destroyAfterBody?: boolean
+  },
+): Promise<RawResponse | null> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path, headers: opts.headers, agent: false })
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      method: opts.method ?? 'GET',
+      path: opts.path,
+      headers: opts.headers,
+      agent: false,
+    })
     req.on('response', (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
@@ -103,7 +149,10 @@ export function rawRequest(port: number, opts: { method?: string; path: string; 
     if (opts.body !== undefined) req.write(opts.body)
     if (opts.destroyAfterBody) {
       // Let the bytes reach the server, then vanish.
-      setTimeout(() => { req.destroy(); resolve(null) }, 300)
+      setTimeout(() => {
+        req.destroy()
+        resolve(null)
+      }, 300)
     } else {
       req.end()
     }
@@ -111,13 +160,22 @@ export function rawRequest(port: number, opts: { method?: string; path: string; 
 }
 
 /** A multipart body by hand, for requests fetch cannot make (cut off, lying Content-Length). */
-export function multipartBody(boundary: string, fields: Record<string, string>, file?: { name: string; data: Buffer; type?: string }, closing = true): Buffer {
+export function multipartBody(
+  boundary: string,
+  fields: Record<string, string>,
+  file?: { name: string; data: Buffer; type?: string },
+  closing = true,
+): Buffer {
   const parts: Buffer[] = []
   for (const [k, v] of Object.entries(fields)) {
     parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`))
   }
   if (file) {
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.name}"\r\nContent-Type: ${file.type ?? 'video/mp4'}\r\n\r\n`))
+    parts.push(
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.name}"\r\nContent-Type: ${file.type ?? 'video/mp4'}\r\n\r\n`,
+      ),
+    )
     parts.push(file.data)
     parts.push(Buffer.from('\r\n'))
   }
@@ -138,13 +196,17 @@ export function binParam(bytes: Buffer): string {
   return [...bytes].map((b) => '%' + b.toString(16).padStart(2, '0')).join('')
 }
 
-export function announceQuery(infoHashHex: string, opts: { peerId?: string; port?: number; left?: number; event?: string; extra?: string } = {}): string {
+export function announceQuery(
+  infoHashHex: string,
+  opts: { peerId?: string; port?: number; left?: number; event?: string; extra?: string } = {},
+): string {
   const peerId = Buffer.from((opts.peerId ?? '-SC0001-').padEnd(20, 'x').slice(0, 20), 'latin1')
   const parts = [
     `info_hash=${binParam(Buffer.from(infoHashHex, 'hex'))}`,
     `peer_id=${binParam(peerId)}`,
     `port=${opts.port ?? 6881}`,
-    'uploaded=0', 'downloaded=0',
+    'uploaded=0',
+    'downloaded=0',
     `left=${opts.left ?? 0}`,
     'compact=1',
   ]

@@ -66,7 +66,10 @@ export function unitSection(unit: string, section: string): Map<string, string> 
   let inside = false
   for (const line of unit.split('\n')) {
     const header = /^\[(.+)\]$/.exec(line.trim())
-    if (header) { inside = header[1] === section; continue }
+    if (header) {
+      inside = header[1] === section
+      continue
+    }
     if (!inside || line.trim() === '' || line.trim().startsWith('#')) continue
     const eq = line.indexOf('=')
     if (eq > 0) out.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim())

@@ -29,7 +29,11 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 // ---- site -------------------------------------------------------------------------------------
 
-export async function startSeededServer(t: TestContext, env: Record<string, string> = {}, storageDir?: string): Promise<TestServer & { seederPort: number }> {
+export async function startSeededServer(
+  t: TestContext,
+  env: Record<string, string> = {},
+  storageDir?: string,
+): Promise<TestServer & { seederPort: number }> {
   const seederPort = Number(env.SEEDER_PORT ?? (await freePort()))
   const engine: Record<string, string> = process.env.SEEDER_ENGINE ? { SEEDER_ENGINE: process.env.SEEDER_ENGINE } : {}
   const server = await startTestServer({ SEEDER: 'on', SEEDER_PORT: String(seederPort), ...engine, ...env }, storageDir)
@@ -37,12 +41,16 @@ export async function startSeededServer(t: TestContext, env: Record<string, stri
   t.after(async () => {
     if (!stopped) await server.stop()
     // `passed` is in Node 24's test runner, not yet in @types/node 24.9.
-    if ((t as TestContext & { passed?: boolean }).passed === false) t.diagnostic(`server log:\n${server.logs.join('\n')}`)
+    if ((t as TestContext & { passed?: boolean }).passed === false)
+      t.diagnostic(`server log:\n${server.logs.join('\n')}`)
   })
   const stop = server.stop
   return Object.assign(server, {
     seederPort,
-    async stop(opts?: { keepStorage?: boolean }) { stopped = true; await stop(opts) },
+    async stop(opts?: { keepStorage?: boolean }) {
+      stopped = true
+      await stop(opts)
+    },
   })
 }
 
@@ -52,17 +60,38 @@ export async function health(server: TestServer): Promise<SeederHealth> {
   return res.body.seeder
 }
 
-export function waitHealth(server: TestServer, accept: (h: SeederHealth) => boolean, what: string, timeoutMs = 15_000): Promise<SeederHealth> {
-  return waitFor(async () => { const h = await health(server); return accept(h) ? h : undefined }, `seeder ${what}`, timeoutMs)
+export function waitHealth(
+  server: TestServer,
+  accept: (h: SeederHealth) => boolean,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<SeederHealth> {
+  return waitFor(
+    async () => {
+      const h = await health(server)
+      return accept(h) ? h : undefined
+    },
+    `seeder ${what}`,
+    timeoutMs,
+  )
 }
 
 /** The seeder is up and has reported its first scan (seeding is a number, no longer null). */
-export const seederReady = (server: TestServer) => waitHealth(server, (h) => h.state === 'running' && h.seeding !== null, 'to report its first scan')
+export const seederReady = (server: TestServer) =>
+  waitHealth(server, (h) => h.state === 'running' && h.seeding !== null, 'to report its first scan')
 
-export interface Upload { video: VideoJson; original: Buffer; fileName: string }
+export interface Upload {
+  video: VideoJson
+  original: Buffer
+  fileName: string
+}
 
 /** Noisy video that barely compresses: 6 s make some 2.8 MB, 170 pieces of 16 KiB. */
-export async function uploadClip(t: TestContext, server: TestServer, opts: { seconds?: number; noise?: number; title?: string } = {}): Promise<Upload> {
+export async function uploadClip(
+  t: TestContext,
+  server: TestServer,
+  opts: { seconds?: number; noise?: number; title?: string } = {},
+): Promise<Upload> {
   const clip = await makeVideo({ seconds: opts.seconds ?? 6, noise: opts.noise ?? 20 })
   t.after(() => rm(path.dirname(clip), { recursive: true, force: true }))
   const original = await readFile(clip)
@@ -94,7 +123,10 @@ export function magnetWithoutWebSeed(magnet: string): string {
   const [head, query] = magnet.split('?') as [string, string]
   const kept = query.split('&').filter((kv) => !kv.startsWith('ws='))
   assert.ok(kept.length < query.split('&').length, 'the API magnet had a web seed to remove')
-  assert.ok(kept.some((kv) => kv.startsWith('tr=')), 'the magnet names the tracker')
+  assert.ok(
+    kept.some((kv) => kv.startsWith('tr=')),
+    'the magnet names the tracker',
+  )
   return `${head}?${kept.join('&')}`
 }
 
@@ -120,13 +152,29 @@ export function peerHandshake(port: number, infoHash: string, timeoutMs = 5000):
       if (result instanceof Error) reject(result)
       else resolve(result)
     }
-    const timer = setTimeout(() => done(new Error(`no answer from the seeder on port ${port} within ${timeoutMs} ms`)), timeoutMs)
+    const timer = setTimeout(
+      () => done(new Error(`no answer from the seeder on port ${port} within ${timeoutMs} ms`)),
+      timeoutMs,
+    )
     socket.on('connect', () => {
-      socket.write(Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), Buffer.alloc(8), Buffer.from(infoHash, 'hex'), Buffer.from('-SC0001-probe-peer-x')]))
+      socket.write(
+        Buffer.concat([
+          Buffer.from([19]),
+          Buffer.from('BitTorrent protocol'),
+          Buffer.alloc(8),
+          Buffer.from(infoHash, 'hex'),
+          Buffer.from('-SC0001-probe-peer-x'),
+        ]),
+      )
     })
     socket.on('data', (d: Buffer) => {
       got = Buffer.concat([got, d])
-      if (got.length >= 48) done(got.subarray(28, 48).toString('hex') === infoHash ? 'answered' : new Error(`handshake for another torrent: ${got.subarray(28, 48).toString('hex')}`))
+      if (got.length >= 48)
+        done(
+          got.subarray(28, 48).toString('hex') === infoHash
+            ? 'answered'
+            : new Error(`handshake for another torrent: ${got.subarray(28, 48).toString('hex')}`),
+        )
     })
     socket.on('close', () => done('refused'))
     socket.on('error', (err) => done(err))
@@ -138,7 +186,13 @@ function describeAria2(run: Aria2Result): string {
 }
 
 /** aria2c from the given source (stripped .torrent or magnet), checked byte for byte against the upload. */
-export async function aria2cFromSeeder(t: TestContext, server: TestServer & { seederPort: number }, upload: Upload, source: string | Buffer, opts: { seederListed?: () => Promise<boolean> } = {}): Promise<number> {
+export async function aria2cFromSeeder(
+  t: TestContext,
+  server: TestServer & { seederPort: number },
+  upload: Upload,
+  source: string | Buffer,
+  opts: { seederListed?: () => Promise<boolean> } = {},
+): Promise<number> {
   const dir = await workDir(t, 'seedcast-seeder-aria2-')
   const downloadDir = path.join(dir, 'download')
   await mkdir(downloadDir)
@@ -174,4 +228,3 @@ export async function aria2cFromSeeder(t: TestContext, server: TestServer & { se
   assert.doesNotMatch(run.log, /\/media\//, 'aria2c never requested the file over HTTP')
   return took
 }
-

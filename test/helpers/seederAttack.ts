@@ -17,8 +17,21 @@ export async function rssMb(pid: number): Promise<number> {
 export function rssPeak(pid: number, everyMs = 100): { stop(): Promise<number> } {
   let peak = 0
   let last: Promise<void> = Promise.resolve()
-  const timer = setInterval(() => { last = rssMb(pid).then((mb) => { peak = Math.max(peak, mb) }, () => {}) }, everyMs)
-  return { async stop() { clearInterval(timer); await last; return peak } }
+  const timer = setInterval(() => {
+    last = rssMb(pid).then(
+      (mb) => {
+        peak = Math.max(peak, mb)
+      },
+      () => {},
+    )
+  }, everyMs)
+  return {
+    async stop() {
+      clearInterval(timer)
+      await last
+      return peak
+    },
+  }
 }
 
 /** `seedcast_refused_total{bound="<bound>"}` from /metrics (0 if absent). */
@@ -32,8 +45,16 @@ export async function refused(server: { url: string }, bound: string): Promise<n
 export function handshakeBytes(infoHash: string, opts: { extended?: boolean; peerId?: string } = {}): Buffer {
   const reserved = Buffer.alloc(8)
   if (opts.extended) reserved[5] = 0x10
-  const peerId = Buffer.from((opts.peerId ?? `-AT0001-${Math.random().toString(36).slice(2)}`).padEnd(20, 'x').slice(0, 20))
-  return Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), reserved, Buffer.from(infoHash, 'hex'), peerId])
+  const peerId = Buffer.from(
+    (opts.peerId ?? `-AT0001-${Math.random().toString(36).slice(2)}`).padEnd(20, 'x').slice(0, 20),
+  )
+  return Buffer.concat([
+    Buffer.from([19]),
+    Buffer.from('BitTorrent protocol'),
+    reserved,
+    Buffer.from(infoHash, 'hex'),
+    peerId,
+  ])
 }
 
 /** <length><id><payload> */
@@ -45,15 +66,25 @@ function message(id: number, payload: Buffer = Buffer.alloc(0)): Buffer {
 }
 
 export const INTERESTED = message(2)
-export const extended = (extId: number, bencoded: string) => message(20, Buffer.concat([Buffer.from([extId]), Buffer.from(bencoded)]))
+export const extended = (extId: number, bencoded: string) =>
+  message(20, Buffer.concat([Buffer.from([extId]), Buffer.from(bencoded)]))
 
 /** Opens a TCP connection to the seeder, from `localAddress` (any 127.x.y.z works on Linux). */
 export function connect(port: number, localAddress = '127.0.0.1', timeoutMs = 5000): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: '127.0.0.1', port, localAddress })
-    const timer = setTimeout(() => { socket.destroy(); reject(new Error(`no connection to ${port} from ${localAddress} in ${timeoutMs} ms`)) }, timeoutMs)
-    socket.once('connect', () => { clearTimeout(timer); resolve(socket) })
-    socket.once('error', (err) => { clearTimeout(timer); reject(err) })
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new Error(`no connection to ${port} from ${localAddress} in ${timeoutMs} ms`))
+    }, timeoutMs)
+    socket.once('connect', () => {
+      clearTimeout(timer)
+      resolve(socket)
+    })
+    socket.once('error', (err) => {
+      clearTimeout(timer)
+      reject(err)
+    })
   })
 }
 
@@ -61,13 +92,20 @@ export function connect(port: number, localAddress = '127.0.0.1', timeoutMs = 50
  * Connects and handshakes for `infoHash`; resolves once the seeder's handshake has come back
  * (with what else it sent), or with null if the seeder closed the connection first.
  */
-export async function handshaken(port: number, infoHash: string, opts: { localAddress?: string; extended?: boolean; timeoutMs?: number } = {}): Promise<{ socket: net.Socket; received: Buffer } | null> {
+export async function handshaken(
+  port: number,
+  infoHash: string,
+  opts: { localAddress?: string; extended?: boolean; timeoutMs?: number } = {},
+): Promise<{ socket: net.Socket; received: Buffer } | null> {
   const socket = await connect(port, opts.localAddress)
   socket.on('error', () => {})
   socket.write(handshakeBytes(infoHash, { extended: opts.extended ?? false }))
   return new Promise((resolve, reject) => {
     let got = Buffer.alloc(0)
-    const timer = setTimeout(() => { socket.destroy(); reject(new Error(`no handshake back within ${opts.timeoutMs ?? 5000} ms`)) }, opts.timeoutMs ?? 5000)
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new Error(`no handshake back within ${opts.timeoutMs ?? 5000} ms`))
+    }, opts.timeoutMs ?? 5000)
     const onData = (d: Buffer) => {
       got = Buffer.concat([got, d])
       if (got.length < 68) return
@@ -76,7 +114,10 @@ export async function handshaken(port: number, infoHash: string, opts: { localAd
       socket.off('close', onClose)
       resolve({ socket, received: got })
     }
-    const onClose = () => { clearTimeout(timer); resolve(null) }
+    const onClose = () => {
+      clearTimeout(timer)
+      resolve(null)
+    }
     socket.on('data', onData)
     socket.once('close', onClose)
   })
@@ -87,6 +128,9 @@ export function closedWithin(socket: net.Socket, ms: number): Promise<boolean> {
   if (socket.destroyed) return Promise.resolve(true)
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), ms)
-    socket.once('close', () => { clearTimeout(timer); resolve(true) })
+    socket.once('close', () => {
+      clearTimeout(timer)
+      resolve(true)
+    })
   })
 }

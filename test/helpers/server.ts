@@ -29,9 +29,20 @@ export async function makeStorageDir(): Promise<string> {
 export async function startTestServer(env: Record<string, string> = {}, storageDir?: string): Promise<TestServer> {
   const dir = storageDir ?? (await makeStorageDir())
   const port = env.PORT ? Number(env.PORT) : await freePort()
-  const config = loadConfig({ PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}`, STORAGE_DIR: dir, ADMIN_PASSWORD, SEEDER: 'off', TRACKER_UDP_PORT: '0', ...env })
+  const config = loadConfig({
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    STORAGE_DIR: dir,
+    ADMIN_PASSWORD,
+    SEEDER: 'off',
+    TRACKER_UDP_PORT: '0',
+    ...env,
+  })
   const logs: string[] = []
-  const running = await startServer(config, (line) => { logs.push(line) })
+  const running = await startServer(config, (line) => {
+    logs.push(line)
+  })
   return {
     ...running,
     storageDir: dir,

@@ -34,14 +34,34 @@ export async function startTransmission(opts: { torrent: Buffer; workDir: string
   const port = await freePort()
   // No proxy from the environment may stand between it and the loopback tracker.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/_proxy$/i.test(k)))
-  const child = spawn('transmission-cli', ['-g', configDir, '-w', downloadDir, '-p', String(port), '-M', '-B', torrentFile], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(
+    'transmission-cli',
+    ['-g', configDir, '-w', downloadDir, '-p', String(port), '-M', '-B', torrentFile],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
   let output = ''
-  child.stdout.on('data', (d: Buffer) => { output += d.toString().replace(/\r/g, '\n') })
-  child.stderr.on('data', (d: Buffer) => { output += d.toString().replace(/\r/g, '\n') })
+  child.stdout.on('data', (d: Buffer) => {
+    output += d.toString().replace(/\r/g, '\n')
+  })
+  child.stderr.on('data', (d: Buffer) => {
+    output += d.toString().replace(/\r/g, '\n')
+  })
   let exited = false
-  const exit = new Promise<void>((resolve) => child.once('close', () => { exited = true; resolve() }))
-  child.once('error', (err) => { output += `\nspawn error: ${err.message}` })
-  const tail = () => output.split('\n').filter((l) => l.trim() && !/^Progress: 0\.0%/.test(l)).slice(-40).join('\n')
+  const exit = new Promise<void>((resolve) =>
+    child.once('close', () => {
+      exited = true
+      resolve()
+    }),
+  )
+  child.once('error', (err) => {
+    output += `\nspawn error: ${err.message}`
+  })
+  const tail = () =>
+    output
+      .split('\n')
+      .filter((l) => l.trim() && !/^Progress: 0\.0%/.test(l))
+      .slice(-40)
+      .join('\n')
   return {
     port,
     downloadDir,
@@ -53,9 +73,13 @@ export async function startTransmission(opts: { torrent: Buffer; workDir: string
       const want = sha256(expected)
       for (;;) {
         if (exited) throw new Error(`transmission-cli quit before finishing:\n${tail()}`)
-        const size = await stat(file).then((s) => s.size, () => -1)
+        const size = await stat(file).then(
+          (s) => s.size,
+          () => -1,
+        )
         if (size === expected.length && sha256(await readFile(file)) === want) return
-        if (Date.now() > deadline) throw new Error(`transmission-cli did not finish within ${timeoutMs} ms (file: ${size} bytes):\n${tail()}`)
+        if (Date.now() > deadline)
+          throw new Error(`transmission-cli did not finish within ${timeoutMs} ms (file: ${size} bytes):\n${tail()}`)
         await new Promise((r) => setTimeout(r, 200))
       }
     },
@@ -74,22 +98,29 @@ export async function startTransmission(opts: { torrent: Buffer; workDir: string
  * bound to loopback. uTP stays on (its default).
  */
 async function writeTransmissionSettings(configDir: string): Promise<void> {
-  await writeFile(path.join(configDir, 'settings.json'), JSON.stringify({
-    'dht-enabled': false,
-    'lpd-enabled': false,
-    'pex-enabled': false,
-    // uTP on, transmission's default (the webtorrent engine dials peers over uTP first).
-    'utp-enabled': true,
-    'port-forwarding-enabled': false,
-    'blocklist-enabled': false,
-    'rpc-enabled': false,
-    'bind-address-ipv4': '127.0.0.1',
-    'bind-address-ipv6': '::1',
-    'peer-port-random-on-start': false,
-    'incomplete-dir-enabled': false,
-    'rename-partial-files': true,
-    'script-torrent-done-enabled': false,
-    'speed-limit-down-enabled': false,
-    'message-level': 3,
-  }, null, 2))
+  await writeFile(
+    path.join(configDir, 'settings.json'),
+    JSON.stringify(
+      {
+        'dht-enabled': false,
+        'lpd-enabled': false,
+        'pex-enabled': false,
+        // uTP on, transmission's default (the webtorrent engine dials peers over uTP first).
+        'utp-enabled': true,
+        'port-forwarding-enabled': false,
+        'blocklist-enabled': false,
+        'rpc-enabled': false,
+        'bind-address-ipv4': '127.0.0.1',
+        'bind-address-ipv6': '::1',
+        'peer-port-random-on-start': false,
+        'incomplete-dir-enabled': false,
+        'rename-partial-files': true,
+        'script-torrent-done-enabled': false,
+        'speed-limit-down-enabled': false,
+        'message-level': 3,
+      },
+      null,
+      2,
+    ),
+  )
 }

@@ -26,7 +26,10 @@ export function dropAllWs(): void {
 }
 
 /** Opens a connection; resolves with it, or with the HTTP status the upgrade was refused with. */
-export function connectWs(port: number, opts: { localAddress?: string; headers?: Record<string, string> } = {}): Promise<Connected> {
+export function connectWs(
+  port: number,
+  opts: { localAddress?: string; headers?: Record<string, string> } = {},
+): Promise<Connected> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/announce`, { ...opts, perMessageDeflate: false })
     ws.once('open', () => {
@@ -34,15 +37,25 @@ export function connectWs(port: number, opts: { localAddress?: string; headers?:
       ws.once('close', () => opened.delete(ws))
       resolve({ ws })
     })
-    ws.once('unexpected-response', (_req, res) => { res.resume(); resolve({ status: res.statusCode! }); ws.terminate() })
+    ws.once('unexpected-response', (_req, res) => {
+      res.resume()
+      resolve({ status: res.statusCode! })
+      ws.terminate()
+    })
     ws.once('error', (err) => reject(err))
   })
 }
 
-interface Inbox { queue: unknown[]; waiting: ((msg: unknown) => void)[] }
+interface Inbox {
+  queue: unknown[]
+  waiting: ((msg: unknown) => void)[]
+}
 const inboxes = new WeakMap<WebSocket, Inbox>()
 
-export async function openWs(port: number, opts: { localAddress?: string; headers?: Record<string, string> } = {}): Promise<WebSocket> {
+export async function openWs(
+  port: number,
+  opts: { localAddress?: string; headers?: Record<string, string> } = {},
+): Promise<WebSocket> {
   const c = await connectWs(port, opts)
   if (!c.ws) throw new Error(`upgrade refused with ${c.status}`)
   // Replies wait here until a test reads them (nextMessage), in order.
@@ -62,8 +75,14 @@ export function nextMessage(ws: WebSocket, timeoutMs = 10_000): Promise<any> {
   const inbox = inboxes.get(ws)!
   if (inbox.queue.length > 0) return Promise.resolve(inbox.queue.shift())
   return new Promise((resolve, reject) => {
-    const w = (msg: unknown) => { clearTimeout(timer); resolve(msg) }
-    const timer = setTimeout(() => { inbox.waiting.splice(inbox.waiting.indexOf(w), 1); reject(new Error('no reply')) }, timeoutMs)
+    const w = (msg: unknown) => {
+      clearTimeout(timer)
+      resolve(msg)
+    }
+    const timer = setTimeout(() => {
+      inbox.waiting.splice(inbox.waiting.indexOf(w), 1)
+      reject(new Error('no reply'))
+    }, timeoutMs)
     inbox.waiting.push(w)
   })
 }
@@ -72,17 +91,34 @@ export function closeCode(ws: WebSocket, timeoutMs = 30_000): Promise<number> {
   if (ws.readyState === WebSocket.CLOSED) return Promise.resolve(-1)
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('not closed')), timeoutMs)
-    ws.once('close', (code) => { clearTimeout(timer); resolve(code) })
+    ws.once('close', (code) => {
+      clearTimeout(timer)
+      resolve(code)
+    })
   })
 }
 
-export interface WsAnnounce { infoHash: string; peerId: string; event?: string; left?: number; offers?: unknown[]; numwant?: number }
+export interface WsAnnounce {
+  infoHash: string
+  peerId: string
+  event?: string
+  left?: number
+  offers?: unknown[]
+  numwant?: number
+}
 
 /** An announce as WebTorrent sends one (ids as binary strings). */
 export function announceMessage(a: WsAnnounce): string {
   return JSON.stringify({
-    action: 'announce', info_hash: bin(a.infoHash), peer_id: bin(a.peerId), event: a.event, left: a.left ?? 1000,
-    uploaded: 0, downloaded: 0, numwant: a.numwant ?? a.offers?.length ?? 0, offers: a.offers ?? [],
+    action: 'announce',
+    info_hash: bin(a.infoHash),
+    peer_id: bin(a.peerId),
+    event: a.event,
+    left: a.left ?? 1000,
+    uploaded: 0,
+    downloaded: 0,
+    numwant: a.numwant ?? a.offers?.length ?? 0,
+    offers: a.offers ?? [],
   })
 }
 
@@ -106,7 +142,12 @@ export async function metrics(s: TestServer): Promise<Map<string, number>> {
 export const rejected = async (s: TestServer, reason: string): Promise<number> =>
   (await metrics(s)).get(`seedcast_tracker_rejected_total{reason="${reason}"}`) ?? 0
 
-export interface TrackerSite { server: TestServer; infoHash: string; videoId: string; stop(): Promise<void> }
+export interface TrackerSite {
+  server: TestServer
+  infoHash: string
+  videoId: string
+  stop(): Promise<void>
+}
 
 /** A real site with one uploaded clip, the target of the tracker's attack tests. */
 export async function startTrackerSite(env: Record<string, string> = {}): Promise<TrackerSite> {
@@ -114,7 +155,9 @@ export async function startTrackerSite(env: Record<string, string> = {}): Promis
   const clip = await makeVideo({ seconds: 1 })
   const v = await uploadOk(server, { title: 'target' }, { path: clip })
   return {
-    server, infoHash: v.torrent!.infoHash, videoId: v.id,
+    server,
+    infoHash: v.torrent!.infoHash,
+    videoId: v.id,
     async stop() {
       dropAllWs()
       await server.stop()

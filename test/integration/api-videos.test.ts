@@ -10,8 +10,22 @@ import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeAudio, makeVideo } from '../helpers/media.ts'
 import { decodeTorrent } from '../../src/bittorrent/metainfo.ts'
 import {
-  announceQuery, apiUpload, bdecode, btext, countRows, getJson, incomingDir, ls, mediaDir, multipartBody, rawRequest, sql, trackerGet, uploadOk,
-  waitForVideo, type VideoJson,
+  announceQuery,
+  apiUpload,
+  bdecode,
+  btext,
+  countRows,
+  getJson,
+  incomingDir,
+  ls,
+  mediaDir,
+  multipartBody,
+  rawRequest,
+  sql,
+  trackerGet,
+  uploadOk,
+  waitForVideo,
+  type VideoJson,
 } from '../helpers/http.ts'
 
 let server: TestServer
@@ -41,7 +55,11 @@ describe('health', () => {
 
 describe('POST /api/videos', () => {
   test('stores the upload and answers 201 with the full video object on PUBLIC_URL', async () => {
-    const res = await apiUpload(server, { title: '  First clip ', description: 'A test pattern' }, { path: clip, name: 'My Holiday.mp4' })
+    const res = await apiUpload(
+      server,
+      { title: '  First clip ', description: 'A test pattern' },
+      { path: clip, name: 'My Holiday.mp4' },
+    )
     assert.equal(res.status, 201, JSON.stringify(res.body))
     const v = res.body as VideoJson
     const base = server.services.config.publicUrl
@@ -64,8 +82,27 @@ describe('POST /api/videos', () => {
     const magnet = new URLSearchParams(v.torrent.magnet.slice('magnet:?'.length))
     assert.equal(magnet.get('tr'), `${base}/announce`)
     assert.equal(magnet.get('ws'), v.fileUrl)
-    for (const key of ['id', 'title', 'description', 'status', 'pageUrl', 'fileUrl', 'size', 'createdAt', 'torrent', 'swarm']) assert.ok(key in v, key)
-    assert.deepEqual(Object.keys(v.torrent).sort(), ['infoHash', 'magnet', 'pieceLength', 'torrentUrl', 'trackers', 'webSeeds'])
+    for (const key of [
+      'id',
+      'title',
+      'description',
+      'status',
+      'pageUrl',
+      'fileUrl',
+      'size',
+      'createdAt',
+      'torrent',
+      'swarm',
+    ])
+      assert.ok(key in v, key)
+    assert.deepEqual(Object.keys(v.torrent).sort(), [
+      'infoHash',
+      'magnet',
+      'pieceLength',
+      'torrentUrl',
+      'trackers',
+      'webSeeds',
+    ])
 
     // The stored file is the upload, byte for byte, and is what fileUrl serves.
     const stored = decodeURIComponent(new URL(v.fileUrl).pathname.slice('/media/'.length))
@@ -95,15 +132,23 @@ describe('POST /api/videos', () => {
 
     const top = bdecode(buf)
     assert.equal(btext(top.announce), `${server.services.config.publicUrl}/announce`)
-    assert.deepEqual(top['announce-list'].map((tier: unknown[]) => tier.map(btext)), [[`${server.services.config.publicUrl}/announce`]])
+    assert.deepEqual(
+      top['announce-list'].map((tier: unknown[]) => tier.map(btext)),
+      [[`${server.services.config.publicUrl}/announce`]],
+    )
     assert.equal(btext(top['created by']), 'Seedcast 0.1.0')
     assert.equal(top.info.files, undefined, 'single-file torrent')
     assert.equal(top.info['meta version'], undefined, 'v1 torrent')
-    assert.ok(top['creation date'] >= uploadedFrom && top['creation date'] <= uploadedBy, `creation date ${top['creation date']} not within the upload (${uploadedFrom}-${uploadedBy})`)
+    assert.ok(
+      top['creation date'] >= uploadedFrom && top['creation date'] <= uploadedBy,
+      `creation date ${top['creation date']} not within the upload (${uploadedFrom}-${uploadedBy})`,
+    )
     // Every piece hash matches the file.
     const pieces = Buffer.from(top.info.pieces)
     for (let i = 0; i * t.pieceLength < clipBytes.length; i++) {
-      const digest = createHash('sha1').update(clipBytes.subarray(i * t.pieceLength, (i + 1) * t.pieceLength)).digest()
+      const digest = createHash('sha1')
+        .update(clipBytes.subarray(i * t.pieceLength, (i + 1) * t.pieceLength))
+        .digest()
       assert.deepEqual(digest, pieces.subarray(i * 20, i * 20 + 20), `piece ${i}`)
     }
 
@@ -118,7 +163,11 @@ describe('POST /api/videos', () => {
   test('accepts audio by its content too', async () => {
     const wav = await makeAudio()
     try {
-      const v = await uploadOk(server, { title: 'A tone' }, { path: wav, name: 'tone.bin', type: 'application/octet-stream' })
+      const v = await uploadOk(
+        server,
+        { title: 'A tone' },
+        { path: wav, name: 'tone.bin', type: 'application/octet-stream' },
+      )
       assert.equal(v.status, 'ready')
       assert.equal(v.description, '', 'description is optional')
       assert.match(v.fileUrl, /\.wav$/)
@@ -132,8 +181,14 @@ describe('POST /api/videos', () => {
     const boundary = '----seedcast-chunked'
     const body = multipartBody(boundary, { title: 'Chunked' }, { name: 'chunked.mp4', data: clipBytes })
     const res = await rawRequest(server.port, {
-      method: 'POST', path: '/api/videos', body,
-      headers: { authorization: server.basicAuth, 'content-type': `multipart/form-data; boundary=${boundary}`, 'transfer-encoding': 'chunked' },
+      method: 'POST',
+      path: '/api/videos',
+      body,
+      headers: {
+        authorization: server.basicAuth,
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+        'transfer-encoding': 'chunked',
+      },
     })
     assert.ok(res)
     assert.equal(res.status, 201, res.body.toString())
@@ -167,7 +222,12 @@ describe('POST /api/videos', () => {
     assert.equal(none.body.error.code, 'unauthorized')
     assert.equal(typeof none.body.error.message, 'string')
     assert.match(none.headers.get('www-authenticate') ?? '', /^Basic /)
-    const wrong = await apiUpload(server, { title: 'x' }, { path: clip }, 'Basic ' + Buffer.from('admin:not-the-password').toString('base64'))
+    const wrong = await apiUpload(
+      server,
+      { title: 'x' },
+      { path: clip },
+      'Basic ' + Buffer.from('admin:not-the-password').toString('base64'),
+    )
     assert.equal(wrong.status, 401)
     assert.deepEqual(await ls(mediaDir(server)), before)
   })
@@ -183,7 +243,11 @@ describe('POST /api/videos', () => {
     const noFile = await apiUpload(server, { title: 'no file' })
     assert.equal(noFile.status, 400)
     assert.equal(noFile.body.error.code, 'missing_file')
-    const notMultipart = await getJson(`${server.url}/api/videos`, { method: 'POST', headers: { authorization: server.basicAuth, 'content-type': 'application/json' }, body: '{"title":"x"}' })
+    const notMultipart = await getJson(`${server.url}/api/videos`, {
+      method: 'POST',
+      headers: { authorization: server.basicAuth, 'content-type': 'application/json' },
+      body: '{"title":"x"}',
+    })
     assert.equal(notMultipart.status, 400)
     assert.deepEqual(await ls(mediaDir(server)), before)
     assert.deepEqual(await ls(incomingDir(server)), [])
@@ -230,13 +294,18 @@ describe('GET /api/videos', () => {
     const ids: string[] = all.body.videos.map((v: VideoJson) => v.id)
     assert.deepEqual(ids.slice(0, 3), [...made].reverse())
     const times = all.body.videos.map((v: VideoJson) => Date.parse(v.createdAt))
-    assert.deepEqual(times, [...times].sort((a, b) => b - a))
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => b - a),
+    )
 
     // Walk the whole list two at a time: same order, nothing twice, nothing missed.
     const walked: string[] = []
     let cursor: string | null = null
     do {
-      const page: any = await getJson(`${server.url}/api/videos?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
+      const page: any = await getJson(
+        `${server.url}/api/videos?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      )
       assert.equal(page.status, 200)
       assert.ok(page.body.videos.length <= 2)
       walked.push(...page.body.videos.map((v: VideoJson) => v.id))
@@ -283,9 +352,12 @@ describe('DELETE /api/videos/:id', () => {
     const ok = await trackerGet(`${server.url}/announce?${announceQuery(infoHash)}`)
     assert.equal(ok.body['failure reason'], undefined, 'announce works before the delete')
 
-    const res = await fetch(`${server.url}/api/videos/${v.id}`, { method: 'DELETE', headers: { authorization: server.basicAuth } })
+    const res = await fetch(`${server.url}/api/videos/${v.id}`, {
+      method: 'DELETE',
+      headers: { authorization: server.basicAuth },
+    })
     assert.equal(res.status, 204)
-    assert.equal((await res.text()), '')
+    assert.equal(await res.text(), '')
 
     assert.ok(!(await ls(mediaDir(server))).some((n) => n.startsWith(stored)), 'file and .torrent are gone')
     assert.deepEqual(sql(server, 'SELECT id FROM "Video" WHERE id = ?', v.id), [])
@@ -298,7 +370,10 @@ describe('DELETE /api/videos/:id', () => {
     const listed = await getJson(`${server.url}/api/videos?limit=100`)
     assert.ok(!listed.body.videos.some((x: VideoJson) => x.id === v.id))
 
-    const again = await getJson(`${server.url}/api/videos/${v.id}`, { method: 'DELETE', headers: { authorization: server.basicAuth } })
+    const again = await getJson(`${server.url}/api/videos/${v.id}`, {
+      method: 'DELETE',
+      headers: { authorization: server.basicAuth },
+    })
     assert.equal(again.status, 404)
   })
 })

@@ -21,14 +21,20 @@ before(async () => {
 after(() => site?.stop())
 
 async function announceAs(ip: string, peer: string): Promise<{ failure?: string; incomplete?: number }> {
-  const res = await fetch(`${s.url}/announce?${announceQuery(infoHash, { peerId: peer, port: 6881, left: 100, event: 'started' })}&numwant=0`, { headers: { 'X-Forwarded-For': ip } })
+  const res = await fetch(
+    `${s.url}/announce?${announceQuery(infoHash, { peerId: peer, port: 6881, left: 100, event: 'started' })}&numwant=0`,
+    { headers: { 'X-Forwarded-For': ip } },
+  )
   const r = bdecode(new Uint8Array(await res.arrayBuffer()))
   return r['failure reason'] ? { failure: Buffer.from(r['failure reason']).toString() } : { incomplete: r.incomplete }
 }
 
 test('forty addresses of one /64 share one rate-limit bucket and one peer cap; the next /64 is not limited', async () => {
   const replies = []
-  for (let i = 1; i <= 40; i++) replies.push(await announceAs(`2001:db8:1:2:${i.toString(16)}:${((i * 7919) & 0xffff).toString(16)}::${i}`, `-FK0001-v6-${i}`))
+  for (let i = 1; i <= 40; i++)
+    replies.push(
+      await announceAs(`2001:db8:1:2:${i.toString(16)}:${((i * 7919) & 0xffff).toString(16)}::${i}`, `-FK0001-v6-${i}`),
+    )
   const limited = replies.filter((r) => /rate limit/.test(r.failure ?? '')).length
   // One bucket of 30 for the whole /64 (a token more comes back every 2 s on a slow run).
   assert.ok(limited >= 8 && limited <= 10, `${limited} refused`)

@@ -34,14 +34,23 @@ async function fakePeers(from: string, n: number, first: number): Promise<any[]>
   try {
     const out = []
     for (let i = 0; i < n; i++) {
-      const query = announceQuery(infoHash, { peerId: `-FK0001-${first + i}`, port: 1024 + ((first + i) % 60000), left: 100, event: 'started' })
-      out.push(await new Promise<any>((resolve, reject) => {
-        http.get(`${s.url}/announce?${query}&numwant=0`, { agent }, (res) => {
-          const chunks: Buffer[] = []
-          res.on('data', (c: Buffer) => chunks.push(c))
-          res.on('end', () => resolve(bdecode(Buffer.concat(chunks))))
-        }).on('error', reject)
-      }))
+      const query = announceQuery(infoHash, {
+        peerId: `-FK0001-${first + i}`,
+        port: 1024 + ((first + i) % 60000),
+        left: 100,
+        event: 'started',
+      })
+      out.push(
+        await new Promise<any>((resolve, reject) => {
+          http
+            .get(`${s.url}/announce?${query}&numwant=0`, { agent }, (res) => {
+              const chunks: Buffer[] = []
+              res.on('data', (c: Buffer) => chunks.push(c))
+              res.on('end', () => resolve(bdecode(Buffer.concat(chunks))))
+            })
+            .on('error', reject)
+        }),
+      )
     }
     return out
   } finally {
@@ -52,7 +61,13 @@ async function fakePeers(from: string, n: number, first: number): Promise<any[]>
 const series = async () => {
   const m = await metrics(s)
   const r = (reason: string) => m.get(`seedcast_tracker_rejected_total{reason="${reason}"}`) ?? 0
-  return { peers: m.get('seedcast_tracker_peers{kind="leecher"}')! + m.get('seedcast_tracker_peers{kind="seeder"}')!, addresses: m.get('seedcast_tracker_peer_addresses')!, perAddress: r('peers_per_address'), full: r('peers_full'), evicted: r('peers_evicted') }
+  return {
+    peers: m.get('seedcast_tracker_peers{kind="leecher"}')! + m.get('seedcast_tracker_peers{kind="seeder"}')!,
+    addresses: m.get('seedcast_tracker_peer_addresses')!,
+    perAddress: r('peers_per_address'),
+    full: r('peers_full'),
+    evicted: r('peers_evicted'),
+  }
 }
 
 function heap(): number {
@@ -62,7 +77,9 @@ function heap(): number {
   return m.heapUsed + m.arrayBuffers
 }
 
-test('fake peers: 500 from one address store 16; 25,500 from 1,500 addresses stop at the global cap; memory bounded; a real peer still gets in', { timeout: 90_000 }, async (t) => {
+test('fake peers: 500 from one address store 16; 25,500 from 1,500 addresses stop at the global cap; memory bounded; a real peer still gets in', {
+  timeout: 90_000,
+}, async (t) => {
   // One address, 500 fake peers in one swarm: 16 stored, every one still answered.
   const one = await fakePeers('127.0.0.2', 500, 0)
   assert.ok(one.every((r) => r['failure reason'] === undefined))
@@ -78,7 +95,9 @@ test('fake peers: 500 from one address store 16; 25,500 from 1,500 addresses sto
   }
   const grown = heap() - base
   const after = await series()
-  t.diagnostic(`25,500 announces from 1,500 addresses in ${Date.now() - started} ms; ${JSON.stringify(after)}; heap +${(grown / MB).toFixed(1)} MB (${(grown / MAX_PEERS).toFixed(0)} bytes/peer)`)
+  t.diagnostic(
+    `25,500 announces from 1,500 addresses in ${Date.now() - started} ms; ${JSON.stringify(after)}; heap +${(grown / MB).toFixed(1)} MB (${(grown / MAX_PEERS).toFixed(0)} bytes/peer)`,
+  )
   assert.equal(after.peers, MAX_PEERS, 'the store stops at its cap')
   // Every announce is accounted for: stored (some later dropped for room), or refused by a cap.
   assert.equal(after.peers + after.evicted + after.perAddress + after.full, 500 + 25_500)

@@ -53,11 +53,19 @@ console.log(JSON.stringify(codes))
 
 function attack(count: number, mode: 'whole' | 'fragments'): Promise<number[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', ATTACKER, String(s.port), String(count), mode, infoHash], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(
+      process.execPath,
+      ['--input-type=module', '-e', ATTACKER, String(s.port), String(count), mode, infoHash],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
     let out = ''
-    child.stdout.on('data', (d: Buffer) => { out += d })
+    child.stdout.on('data', (d: Buffer) => {
+      out += d
+    })
     child.on('error', reject)
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`attacker exited with ${code}`))))
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`attacker exited with ${code}`)),
+    )
   })
 }
 
@@ -67,10 +75,14 @@ function rss(): number {
   return process.memoryUsage().rss
 }
 
-test('95 MB WebSocket announces (one, sixteen at once, one in fragments) are closed with 1009; RSS within +64 MB; counted; the site and a real announce still work', { timeout: 120_000 }, async (t) => {
+test('95 MB WebSocket announces (one, sixteen at once, one in fragments) are closed with 1009; RSS within +64 MB; counted; the site and a real announce still work', {
+  timeout: 120_000,
+}, async (t) => {
   const base = rss()
   let peak = base
-  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()) }, 20)
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss())
+  }, 20)
   const started = Date.now()
   try {
     assert.deepEqual(await attack(1, 'whole'), [1009])
@@ -87,7 +99,9 @@ test('95 MB WebSocket announces (one, sixteen at once, one in fragments) are clo
     clearInterval(sampler)
   }
   const settled = rss()
-  t.diagnostic(`18 x 95 MB in ${Date.now() - started} ms; RSS ${(base / MB).toFixed(0)} MB before, peak +${((peak - base) / MB).toFixed(1)} MB, +${((settled - base) / MB).toFixed(1)} MB after`)
+  t.diagnostic(
+    `18 x 95 MB in ${Date.now() - started} ms; RSS ${(base / MB).toFixed(0)} MB before, peak +${((peak - base) / MB).toFixed(1)} MB, +${((settled - base) / MB).toFixed(1)} MB after`,
+  )
   assert.ok(peak - base < 64 * MB, `RSS peaked at +${((peak - base) / MB).toFixed(0)} MB`)
   assert.ok(settled - base < 64 * MB, `RSS +${((settled - base) / MB).toFixed(0)} MB after`)
   assert.ok((await rejected(s, 'ws_message_too_big')) >= 18, 'each refusal counted')
@@ -96,7 +110,10 @@ test('95 MB WebSocket announces (one, sixteen at once, one in fragments) are clo
   assert.equal((await fetch(`${s.url}/`)).status, 200)
   const ws = await openWs(s.port)
   try {
-    const offers = Array.from({ length: 5 }, (_, i) => ({ offer_id: `offer-${i}`.padEnd(20, '.'), offer: { type: 'offer', sdp: 'v=0\r\n'.padEnd(3000, 'a') } }))
+    const offers = Array.from({ length: 5 }, (_, i) => ({
+      offer_id: `offer-${i}`.padEnd(20, '.'),
+      offer: { type: 'offer', sdp: 'v=0\r\n'.padEnd(3000, 'a') },
+    }))
     const reply = await wsAnnounce(ws, { infoHash, peerId: randomId(), event: 'started', offers })
     assert.equal(reply['failure reason'], undefined)
     assert.equal(reply.action, 'announce')

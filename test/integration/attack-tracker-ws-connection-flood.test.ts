@@ -12,7 +12,17 @@ import assert from 'node:assert/strict'
 import type WebSocket from 'ws'
 import type { TestServer } from '../helpers/server.ts'
 import { getVideo, waitFor } from '../helpers/http.ts'
-import { closeCode, connectWs, metrics, openWs, randomId, rejected, wsAnnounce, startTrackerSite, type TrackerSite } from '../helpers/wsTracker.ts'
+import {
+  closeCode,
+  connectWs,
+  metrics,
+  openWs,
+  randomId,
+  rejected,
+  wsAnnounce,
+  startTrackerSite,
+  type TrackerSite,
+} from '../helpers/wsTracker.ts'
 
 const TOTAL = 40
 let s: TestServer
@@ -31,7 +41,9 @@ async function flood(from: string, n: number): Promise<{ open: WebSocket[]; refu
   const open: WebSocket[] = []
   const refused: number[] = []
   for (let i = 0; i < n; i += 8) {
-    const batch = await Promise.all(Array.from({ length: Math.min(8, n - i) }, () => connectWs(s.port, { localAddress: from })))
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(8, n - i) }, () => connectWs(s.port, { localAddress: from })),
+    )
     for (const c of batch) c.ws ? open.push(c.ws) : refused.push(c.status)
   }
   return { open, refused }
@@ -41,7 +53,9 @@ const gauge = async () => (await metrics(s)).get('seedcast_tracker_ws_connection
 
 const isOpen = (ws: WebSocket) => ws.readyState === 1
 
-test('a connection flood from one address stops at its cap (429); when full the biggest holders give room to a newcomer (503 for them); a real user stays in; slots come back; idle ones are closed', { timeout: 60_000 }, async () => {
+test('a connection flood from one address stops at its cap (429); when full the biggest holders give room to a newcomer (503 for them); a real user stays in; slots come back; idle ones are closed', {
+  timeout: 60_000,
+}, async () => {
   const attacker = await flood('127.0.0.2', 100)
   assert.equal(attacker.open.length, 16)
   assert.deepEqual(new Set(attacker.refused), new Set([429]))
@@ -57,9 +71,15 @@ test('a connection flood from one address stops at its cap (429); when full the 
   // Two more attacker addresses: 16 + 1 + 16 + 7 fill the 40. Then each newcomer of the third
   // takes room from the biggest holder until it is one of them: 13 each, 3 refused with 503.
   const third = [await flood('127.0.0.3', 16), await flood('127.0.0.4', 16)]
-  assert.deepEqual(third.map((f) => f.open.length), [16, 13])
+  assert.deepEqual(
+    third.map((f) => f.open.length),
+    [16, 13],
+  )
   assert.deepEqual(third[1]!.refused, [503, 503, 503])
-  await waitFor(async () => [...attacker.open, ...third[0]!.open].filter(isOpen).length === 26, 'six attacker connections closed for room')
+  await waitFor(
+    async () => [...attacker.open, ...third[0]!.open].filter(isOpen).length === 26,
+    'six attacker connections closed for room',
+  )
   assert.equal(await gauge(), TOTAL)
   // A newcomer from a fresh address gets in too (an attacker connection goes), the user stays.
   const newcomer = await openWs(s.port, { localAddress: '127.0.0.10' })
@@ -70,7 +90,13 @@ test('a connection flood from one address stops at its cap (429); when full the 
 
   // The first attacker's sockets close: their slots come back.
   const stillOpen = attacker.open.filter(isOpen)
-  await Promise.all(stillOpen.map((ws) => { const closed = closeCode(ws); ws.close(); return closed }))
+  await Promise.all(
+    stillOpen.map((ws) => {
+      const closed = closeCode(ws)
+      ws.close()
+      return closed
+    }),
+  )
   await waitFor(async () => (await gauge()) === TOTAL - stillOpen.length, 'slots given back')
 
   // The sweep closes connections silent for a peer TTL (2 x 300 s + 60 s): sweeping as of a

@@ -15,16 +15,39 @@ import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
 import { announceQuery, bdecode, binParam, getVideo, sql, uploadOk, waitFor } from '../helpers/http.ts'
 import { requestFrom } from '../helpers/fromAddress.ts'
-import { announceMessage, dropAllWs, metrics, nextMessage, openWs, randomId, rejected, wsAnnounce } from '../helpers/wsTracker.ts'
+import {
+  announceMessage,
+  dropAllWs,
+  metrics,
+  nextMessage,
+  openWs,
+  randomId,
+  rejected,
+  wsAnnounce,
+} from '../helpers/wsTracker.ts'
 
 let clip: string
-before(async () => { clip = await makeVideo({ seconds: 1 }) })
-after(async () => { if (clip) await rm(path.dirname(clip), { recursive: true, force: true }) })
+before(async () => {
+  clip = await makeVideo({ seconds: 1 })
+})
+after(async () => {
+  if (clip) await rm(path.dirname(clip), { recursive: true, force: true })
+})
 
-const stored = (s: TestServer, infoHash: string) => sql<{ completed: number }>(s, 'SELECT completed FROM "Torrent" WHERE "infoHash" = ?', infoHash)[0]!.completed
+const stored = (s: TestServer, infoHash: string) =>
+  sql<{ completed: number }>(s, 'SELECT completed FROM "Torrent" WHERE "infoHash" = ?', infoHash)[0]!.completed
 
-async function httpAnnounce(s: TestServer, from: string, infoHash: string, peerId: string, event?: string): Promise<any> {
-  const res = await requestFrom(from, `${s.url}/announce?${announceQuery(infoHash, { peerId, port: 6881, left: event === 'completed' ? 0 : 100, event })}`)
+async function httpAnnounce(
+  s: TestServer,
+  from: string,
+  infoHash: string,
+  peerId: string,
+  event?: string,
+): Promise<any> {
+  const res = await requestFrom(
+    from,
+    `${s.url}/announce?${announceQuery(infoHash, { peerId, port: 6881, left: event === 'completed' ? 0 : 100, event })}`,
+  )
   const reply = bdecode(new Uint8Array(res.body))
   return { ...reply, 'failure reason': reply['failure reason'] && Buffer.from(reply['failure reason']).toString() }
 }
@@ -58,20 +81,35 @@ describe('no rate limit (every other bound on its own)', () => {
     infoHash = v.torrent!.infoHash
     videoId = v.id
   })
-  after(async () => { dropAllWs(); await s?.stop() })
+  after(async () => {
+    dropAllWs()
+    await s?.stop()
+  })
 
-  test('3,200 fake completions from one address over 16 sockets count 3; HTTP ones after them none; real ones from other addresses count', { timeout: 60_000 }, async (t) => {
+  test('3,200 fake completions from one address over 16 sockets count 3; HTTP ones after them none; real ones from other addresses count', {
+    timeout: 60_000,
+  }, async (t) => {
     const sockets = await Promise.all(Array.from({ length: 16 }, () => openWs(s.port, { localAddress: '127.0.0.2' })))
     try {
       const results = await Promise.all(sockets.map((ws) => fakeCompletions(ws, infoHash, 200)))
-      assert.equal(results.reduce((n, r) => n + r.ok, 0), 16, 'the address holds at most 16 peers in the swarm, over all its sockets')
-      assert.ok(results.every((r) => r.refused.every((f) => /too many peers from your address in this torrent/.test(f))))
+      assert.equal(
+        results.reduce((n, r) => n + r.ok, 0),
+        16,
+        'the address holds at most 16 peers in the swarm, over all its sockets',
+      )
+      assert.ok(
+        results.every((r) => r.refused.every((f) => /too many peers from your address in this torrent/.test(f))),
+      )
       assert.equal((await getVideo(s, videoId)).swarm!.seeders, 16)
     } finally {
       for (const ws of sockets) ws.close()
     }
     // The same address over HTTP, fresh peer ids again: its share for this torrent is used up.
-    for (let i = 0; i < 100; i++) assert.equal((await httpAnnounce(s, '127.0.0.2', infoHash, `-FK0001-${i}`, 'completed'))['failure reason'], undefined)
+    for (let i = 0; i < 100; i++)
+      assert.equal(
+        (await httpAnnounce(s, '127.0.0.2', infoHash, `-FK0001-${i}`, 'completed'))['failure reason'],
+        undefined,
+      )
     const tracker = s.services.tracker
     assert.equal(tracker.completed(infoHash), 3)
     await waitFor(async () => stored(s, infoHash) === 3, 'the count stored')
@@ -80,7 +118,10 @@ describe('no rate limit (every other bound on its own)', () => {
     const real = await openWs(s.port, { localAddress: '127.0.0.5' })
     const browser = randomId()
     assert.equal((await wsAnnounce(real, { infoHash, peerId: browser, event: 'started' }))['failure reason'], undefined)
-    assert.equal((await wsAnnounce(real, { infoHash, peerId: browser, event: 'completed', left: 0 }))['failure reason'], undefined)
+    assert.equal(
+      (await wsAnnounce(real, { infoHash, peerId: browser, event: 'completed', left: 0 }))['failure reason'],
+      undefined,
+    )
     await httpAnnounce(s, '127.0.0.6', infoHash, '-TR4060-real', 'started')
     await httpAnnounce(s, '127.0.0.6', infoHash, '-TR4060-real', 'completed')
     real.close()
@@ -90,8 +131,15 @@ describe('no rate limit (every other bound on its own)', () => {
     assert.equal(await scrapeDownloaded(s, infoHash), 5)
 
     const m = await metrics(s)
-    const reasons = Object.fromEntries(['ws_peers_per_address', 'completions_per_address', 'completion_repeated'].map((r) => [r, m.get(`seedcast_tracker_rejected_total{reason="${r}"}`) ?? 0]))
-    t.diagnostic(`refusals: ${JSON.stringify(reasons)}; completion records ${m.get('seedcast_tracker_completion_records')}`)
+    const reasons = Object.fromEntries(
+      ['ws_peers_per_address', 'completions_per_address', 'completion_repeated'].map((r) => [
+        r,
+        m.get(`seedcast_tracker_rejected_total{reason="${r}"}`) ?? 0,
+      ]),
+    )
+    t.diagnostic(
+      `refusals: ${JSON.stringify(reasons)}; completion records ${m.get('seedcast_tracker_completion_records')}`,
+    )
     assert.equal(reasons.ws_peers_per_address, 16 * 200 - 16)
     assert.equal(reasons.completions_per_address, 16 - 3 + 100)
     // The ledger holds one entry per (torrent, address), and is pruned with the peers.
@@ -108,7 +156,10 @@ describe('no per-address peer cap', () => {
     s = await startTestServer({ TRACKER_RATE_LIMIT_PER_MINUTE: '0', TRACKER_MAX_PEERS_PER_ADDRESS: '100000' })
     infoHash = (await uploadOk(s, { title: 'target' }, { path: clip })).torrent!.infoHash
   })
-  after(async () => { dropAllWs(); await s?.stop() })
+  after(async () => {
+    dropAllWs()
+    await s?.stop()
+  })
 
   test('one socket holds at most 32 peers; a peer that stops gives its place back; a new socket starts empty', async () => {
     const ws = await openWs(s.port, { localAddress: '127.0.0.3' })
@@ -122,7 +173,10 @@ describe('no per-address peer cap', () => {
     // Stopping an unknown peer frees nothing; stopping a known one does.
     // (Each stop's reply is read before going on: a refusal is answered at once, an admitted
     // message a tick later, so replies need not come in order.)
-    assert.equal((await wsAnnounce(ws, { infoHash, peerId: randomId(), event: 'stopped' }))['failure reason'], undefined)
+    assert.equal(
+      (await wsAnnounce(ws, { infoHash, peerId: randomId(), event: 'stopped' }))['failure reason'],
+      undefined,
+    )
     assert.match((await fakeCompletions(ws, infoHash, 1)).refused[0]!, /too many peers/)
     assert.equal((await wsAnnounce(ws, { infoHash, peerId: known, event: 'stopped' }))['failure reason'], undefined)
     assert.equal((await fakeCompletions(ws, infoHash, 2)).ok, 1)
@@ -140,13 +194,17 @@ describe('rate limit 30 a minute', () => {
     s = await startTestServer({ TRACKER_RATE_LIMIT_PER_MINUTE: '30' })
     infoHash = (await uploadOk(s, { title: 'target' }, { path: clip })).torrent!.infoHash
   })
-  after(async () => { dropAllWs(); await s?.stop() })
+  after(async () => {
+    dropAllWs()
+    await s?.stop()
+  })
 
-  test('WebSocket messages take from the address\'s bucket, shared with HTTP; another address is not limited', async () => {
+  test("WebSocket messages take from the address's bucket, shared with HTTP; another address is not limited", async () => {
     const ws = await openWs(s.port, { localAddress: '127.0.0.7' })
     try {
       const peerId = randomId()
-      for (let i = 0; i < 50; i++) ws.send(announceMessage({ infoHash, peerId, event: i === 0 ? 'started' : undefined }))
+      for (let i = 0; i < 50; i++)
+        ws.send(announceMessage({ infoHash, peerId, event: i === 0 ? 'started' : undefined }))
       const replies = await Promise.all(Array.from({ length: 50 }, () => nextMessage(ws)))
       const limited = replies.filter((r) => /rate limit/.test(r['failure reason'] ?? ''))
       // 30 tokens: one went on opening the connection (and one more may come back on a slow run).

@@ -5,7 +5,16 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { TestServer } from '../helpers/server.ts'
-import { announceMessage, nextMessage, openWs, randomId, rejected, wsAnnounce, startTrackerSite, type TrackerSite } from '../helpers/wsTracker.ts'
+import {
+  announceMessage,
+  nextMessage,
+  openWs,
+  randomId,
+  rejected,
+  wsAnnounce,
+  startTrackerSite,
+  type TrackerSite,
+} from '../helpers/wsTracker.ts'
 
 let s: TestServer
 let infoHash: string
@@ -16,9 +25,14 @@ before(async () => {
 })
 after(() => site?.stop())
 
-test('a peer that stops reading is closed once 128 KiB are queued for it; the announcer is still answered', { timeout: 60_000 }, async (t) => {
+test('a peer that stops reading is closed once 128 KiB are queued for it; the announcer is still answered', {
+  timeout: 60_000,
+}, async (t) => {
   const sink = await openWs(s.port, { localAddress: '127.0.0.2' })
-  assert.equal((await wsAnnounce(sink, { infoHash, peerId: randomId(), event: 'started' }))['failure reason'], undefined)
+  assert.equal(
+    (await wsAnnounce(sink, { infoHash, peerId: randomId(), event: 'started' }))['failure reason'],
+    undefined,
+  )
   sink.pause() // reads nothing from here on (so it will not see its own close either)
 
   // Another peer announces with one 60 KB offer at a time; each is relayed to the sink. The
@@ -35,7 +49,9 @@ test('a peer that stops reading is closed once 128 KiB are queued for it; the an
         assert.equal((await nextMessage(announcer))['failure reason'], undefined)
       }
     }
-    t.diagnostic(`closed after ${sent} relayed offers (${(sent * 60_000 / 1e6).toFixed(0)} MB, most of it in kernel buffers)`)
+    t.diagnostic(
+      `closed after ${sent} relayed offers (${((sent * 60_000) / 1e6).toFixed(0)} MB, most of it in kernel buffers)`,
+    )
     // It is gone from the swarm, and the announcer is still served.
     const reply = await wsAnnounce(announcer, { infoHash, peerId })
     assert.equal(reply['failure reason'], undefined)

@@ -26,10 +26,18 @@ before(async () => {
   raiseOpenFileLimit(8192)
   server = await startChildServer()
   clip = await makeVideo({ seconds: 3 })
-  const res = await fetch(`${server.url}/api/videos`, { method: 'POST', headers: { authorization: server.basicAuth }, body: await uploadForm({ title: 'target' }, { path: clip }) })
+  const res = await fetch(`${server.url}/api/videos`, {
+    method: 'POST',
+    headers: { authorization: server.basicAuth },
+    body: await uploadForm({ title: 'target' }, { path: clip }),
+  })
   assert.equal(res.status, 201)
   const body = await res.json()
-  video = { fileName: decodeURIComponent(new URL(body.fileUrl).pathname.split('/').pop()!), infoHash: body.torrent.infoHash, fileBytes: await readFile(clip) }
+  video = {
+    fileName: decodeURIComponent(new URL(body.fileUrl).pathname.split('/').pop()!),
+    infoHash: body.torrent.infoHash,
+    fileBytes: await readFile(clip),
+  }
 })
 after(async () => {
   await server?.stop()
@@ -42,7 +50,9 @@ class Trickle {
   private stopped = false
   connected = 0
   private readonly port: number
-  constructor(port: number) { this.port = port }
+  constructor(port: number) {
+    this.port = port
+  }
 
   start(addresses: string[], perAddress: number): void {
     for (let i = 0; i < perAddress; i++) for (const a of addresses) this.open(a, i % 2 ? 'headers' : 'body')
@@ -57,9 +67,11 @@ class Trickle {
     s.on('connect', () => {
       up = true
       this.connected++
-      s.write(kind === 'headers'
-        ? 'GET / HTTP/1.1\r\nHost: victim\r\nX-Pad: '
-        : 'POST /login HTTP/1.1\r\nHost: victim\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 8000\r\n\r\nusername=')
+      s.write(
+        kind === 'headers'
+          ? 'GET / HTTP/1.1\r\nHost: victim\r\nX-Pad: '
+          : 'POST /login HTTP/1.1\r\nHost: victim\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 8000\r\n\r\nusername=',
+      )
       timer = setInterval(() => s.write('a'), 2000)
     })
     s.on('data', () => {})
@@ -84,10 +96,17 @@ async function realClient(from = REAL_CLIENT): Promise<number> {
   const page = await requestFrom(from, `${server.url}/`, { timeoutMs: 5000 })
   assert.equal(page.status, 200, 'home page')
   assert.match(page.body.toString(), /target/)
-  const range = await requestFrom(from, `${server.url}/media/${encodeURIComponent(video.fileName)}`, { headers: { range: 'bytes=1000-17383' }, timeoutMs: 5000 })
+  const range = await requestFrom(from, `${server.url}/media/${encodeURIComponent(video.fileName)}`, {
+    headers: { range: 'bytes=1000-17383' },
+    timeoutMs: 5000,
+  })
   assert.equal(range.status, 206, 'web seed Range GET')
   assert.deepEqual(range.body, video.fileBytes.subarray(1000, 17384))
-  const announce = await requestFrom(from, `${server.url}/announce?${announceQuery(video.infoHash, { peerId: `-RC0001-${from}` })}`, { timeoutMs: 5000 })
+  const announce = await requestFrom(
+    from,
+    `${server.url}/announce?${announceQuery(video.infoHash, { peerId: `-RC0001-${from}` })}`,
+    { timeoutMs: 5000 },
+  )
   assert.equal(announce.status, 200, '/announce')
   assert.ok(bdecode(announce.body).interval > 0, 'announce answered with an interval')
   return performance.now() - started
@@ -124,13 +143,18 @@ async function recovered(before: { rssBefore: number }) {
   assert.ok(files <= 40, `open files back to normal after the attack (${files})`)
   await realClient()
   await realClient('127.0.0.1')
-  return { files, rss: await server.rss() - before.rssBefore }
+  return { files, rss: (await server.rss()) - before.rssBefore }
 }
 
 test('1,000 trickling connections from one address: pages, web seed and /announce keep answering another', async () => {
   const r = await underAttack(['127.0.0.1'], 1000, 26)
-  console.log(`one address: baseline ${r.baselineMs.toFixed(0)} ms, under attack max ${Math.max(...r.probes).toFixed(0)} ms over ${r.probes.length} probes; RSS +${((r.peakRss - r.rssBefore) / MB).toFixed(1)} MB; attacker sockets open at most ${r.peakAttackers}`)
-  assert.ok(r.peakRss - r.rssBefore < 64 * MB, `memory within +64 MB (${((r.peakRss - r.rssBefore) / MB).toFixed(1)} MB)`)
+  console.log(
+    `one address: baseline ${r.baselineMs.toFixed(0)} ms, under attack max ${Math.max(...r.probes).toFixed(0)} ms over ${r.probes.length} probes; RSS +${((r.peakRss - r.rssBefore) / MB).toFixed(1)} MB; attacker sockets open at most ${r.peakAttackers}`,
+  )
+  assert.ok(
+    r.peakRss - r.rssBefore < 64 * MB,
+    `memory within +64 MB (${((r.peakRss - r.rssBefore) / MB).toFixed(1)} MB)`,
+  )
   const perAddress = await server.refused('web_connections_per_address')
   const slowBodies = await server.refused('web_body_too_slow')
   const slowHeaders = await server.refused('web_headers_timeout')
@@ -146,8 +170,13 @@ test('1,000 trickling connections from 25 addresses (under the per-address cap):
   const addresses = Array.from({ length: 25 }, (_, i) => `127.0.1.${i + 1}`)
   const evictedBefore = await server.refused('web_connections_total')
   const r = await underAttack(addresses, 40, 14)
-  console.log(`25 addresses: baseline ${r.baselineMs.toFixed(0)} ms, under attack max ${Math.max(...r.probes).toFixed(0)} ms over ${r.probes.length} probes; RSS +${((r.peakRss - r.rssBefore) / MB).toFixed(1)} MB; attacker sockets open at most ${r.peakAttackers}`)
-  assert.ok(r.peakRss - r.rssBefore < 64 * MB, `memory within +64 MB (${((r.peakRss - r.rssBefore) / MB).toFixed(1)} MB)`)
+  console.log(
+    `25 addresses: baseline ${r.baselineMs.toFixed(0)} ms, under attack max ${Math.max(...r.probes).toFixed(0)} ms over ${r.probes.length} probes; RSS +${((r.peakRss - r.rssBefore) / MB).toFixed(1)} MB; attacker sockets open at most ${r.peakAttackers}`,
+  )
+  assert.ok(
+    r.peakRss - r.rssBefore < 64 * MB,
+    `memory within +64 MB (${((r.peakRss - r.rssBefore) / MB).toFixed(1)} MB)`,
+  )
   assert.ok(r.peakAttackers <= 400 + 50, `the total cap held (${r.peakAttackers} attacker sockets open)`)
   const total = (await server.refused('web_connections_total')) - evictedBefore
   console.log(`refused by the total cap: ${total}`)

@@ -20,9 +20,12 @@ after(async () => {
   if (clip) await rm(path.dirname(clip), { recursive: true, force: true })
 })
 
-const putSettings = (body: object) => getJson(`${server.url}/api/settings`, {
-  method: 'PUT', headers: { authorization: server.basicAuth, 'content-type': 'application/json' }, body: JSON.stringify(body),
-})
+const putSettings = (body: object) =>
+  getJson(`${server.url}/api/settings`, {
+    method: 'PUT',
+    headers: { authorization: server.basicAuth, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
 
 test('a torrent that cannot be made in the background marks its video failed and is logged', async () => {
   assert.equal((await putSettings({ bittorrentEnabled: false })).status, 200)
@@ -33,7 +36,9 @@ test('a torrent that cannot be made in the background marks its video failed and
 
   const logged: string[] = []
   const original = console.error
-  console.error = (...args: unknown[]) => { logged.push(args.map(String).join(' ')) }
+  console.error = (...args: unknown[]) => {
+    logged.push(args.map(String).join(' '))
+  }
   try {
     const on = await putSettings({ bittorrentEnabled: true })
     assert.equal(on.status, 200)
@@ -44,7 +49,10 @@ test('a torrent that cannot be made in the background marks its video failed and
   } finally {
     console.error = original
   }
-  assert.ok(logged.some((l) => l.includes('[torrent] hashing') && l.includes('failed')), logged.join('\n'))
+  assert.ok(
+    logged.some((l) => l.includes('[torrent] hashing') && l.includes('failed')),
+    logged.join('\n'),
+  )
   const row = await getJson(`${server.url}/api/settings`, { headers: { authorization: server.basicAuth } })
   assert.equal(row.body.backfill, null, 'the job ends, failure included')
 })

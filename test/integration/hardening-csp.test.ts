@@ -14,7 +14,10 @@ import { launchChromium } from '../helpers/browser.ts'
 const VIEWS = fileURLToPath(new URL('../../views/', import.meta.url))
 
 test('views have no inline script, style or event handler', async () => {
-  const files = [...(await readdir(VIEWS)).map((f) => path.join(VIEWS, f)), ...(await readdir(path.join(VIEWS, 'partials'))).map((f) => path.join(VIEWS, 'partials', f))].filter((f) => f.endsWith('.ejs'))
+  const files = [
+    ...(await readdir(VIEWS)).map((f) => path.join(VIEWS, f)),
+    ...(await readdir(path.join(VIEWS, 'partials'))).map((f) => path.join(VIEWS, 'partials', f)),
+  ].filter((f) => f.endsWith('.ejs'))
   assert.ok(files.length >= 5)
   for (const file of files) {
     const text = await readFile(file, 'utf8')
@@ -37,11 +40,17 @@ test('every page runs in Chromium without a CSP violation', { timeout: 90_000 },
   t.after(() => browser.close())
   const page = await (await browser.newContext()).newPage()
   const violations: string[] = []
-  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()) })
-  await page.exposeFunction('__cspViolation', (v: string) => { violations.push(v) })
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) violations.push(m.text())
+  })
+  await page.exposeFunction('__cspViolation', (v: string) => {
+    violations.push(v)
+  })
   await page.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (e) => {
-      (window as unknown as { __cspViolation(v: string): void }).__cspViolation(`${e.violatedDirective} ${e.blockedURI}`)
+      ;(window as unknown as { __cspViolation(v: string): void }).__cspViolation(
+        `${e.violatedDirective} ${e.blockedURI}`,
+      )
     })
   })
 
@@ -58,7 +67,11 @@ test('every page runs in Chromium without a CSP violation', { timeout: 90_000 },
   // The video page: the player loads the file, the script polls the counts (every 5 s).
   const polled = page.waitForResponse((r) => r.url().endsWith(`/api/videos/${video.id}/swarm`), { timeout: 15_000 })
   await page.goto(`${server.url}/videos/${video.id}`)
-  await page.waitForFunction(() => ((document.querySelector('video') as HTMLVideoElement | null)?.readyState ?? 0) >= 1, undefined, { timeout: 15_000 })
+  await page.waitForFunction(
+    () => ((document.querySelector('video') as HTMLVideoElement | null)?.readyState ?? 0) >= 1,
+    undefined,
+    { timeout: 15_000 },
+  )
   assert.equal((await polled).status(), 200)
   assert.deepEqual(violations, [])
 })

@@ -8,7 +8,8 @@ import { sql } from '../helpers/http.ts'
 
 async function logIn(server: TestServer, password = ADMIN_PASSWORD): Promise<string> {
   const res = await fetch(`${server.url}/login`, {
-    method: 'POST', redirect: 'manual',
+    method: 'POST',
+    redirect: 'manual',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: `username=admin&password=${encodeURIComponent(password)}&next=%2F`,
   })

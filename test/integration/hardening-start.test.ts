@@ -21,7 +21,9 @@ test('a start that fails (port taken) creates no admin, so the next good start p
       const line = server.logs.find((l) => l.startsWith('Created user "admin" with password: '))
       assert.ok(line, `the good start prints the password:\n${server.logs.join('\n')}`)
       const password = /password: (\S+)/.exec(line)![1]!
-      const res = await fetch(`${server.url}/api/settings`, { headers: { authorization: 'Basic ' + Buffer.from(`admin:${password}`).toString('base64') } })
+      const res = await fetch(`${server.url}/api/settings`, {
+        headers: { authorization: 'Basic ' + Buffer.from(`admin:${password}`).toString('base64') },
+      })
       assert.equal(res.status, 200, 'and it is the password')
     } finally {
       await server.stop({ keepStorage: true })
@@ -38,7 +40,10 @@ test('the seeder child is not given ADMIN_PASSWORD or the rest of the environmen
   process.env.UNRELATED_SECRET = 'an-api-key'
   const server = await startTestServer({ SEEDER: 'on', SEEDER_PORT: String(await freePort()) })
   try {
-    const health = await waitFor(async () => { const h = server.services.seeder!.health(); return h.state === 'running' && h.pid ? h : null }, 'the seeder running')
+    const health = await waitFor(async () => {
+      const h = server.services.seeder!.health()
+      return h.state === 'running' && h.pid ? h : null
+    }, 'the seeder running')
     const environ = (await readFile(`/proc/${health.pid}/environ`, 'utf8')).split('\0').filter(Boolean)
     const names = environ.map((e) => e.slice(0, e.indexOf('=')))
     assert.ok(!names.includes('ADMIN_PASSWORD'), 'no ADMIN_PASSWORD')
@@ -47,6 +52,8 @@ test('the seeder child is not given ADMIN_PASSWORD or the rest of the environmen
     assert.ok(environ.includes(`STORAGE_DIR=${server.storageDir}`), 'what it needs is there')
   } finally {
     await server.stop()
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) delete process.env[k]
+      else process.env[k] = v
   }
 })

@@ -49,7 +49,10 @@ describe('STORAGE_DIR on a full 4 MiB file system (tmpfs)', () => {
   let mounted = false
   before(async () => {
     mountPoint = await mkdtemp(path.join(tmpdir(), 'seedcast-tinyfs-'))
-    mounted = await run('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mountPoint]).then(() => true, () => false)
+    mounted = await run('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mountPoint]).then(
+      () => true,
+      () => false,
+    )
     if (mounted) server = await startTestServer({}, mountPoint)
   })
   after(async () => {
@@ -89,11 +92,18 @@ describe('STORAGE_DIR on a full 4 MiB file system (tmpfs)', () => {
 
 describe('database failures', () => {
   let server: TestServer
-  before(async () => { server = await startTestServer() })
-  after(async () => { await server?.stop() })
+  before(async () => {
+    server = await startTestServer()
+  })
+  after(async () => {
+    await server?.stop()
+  })
 
   test('a failed insert leaves no file in media/ (nothing served without a record)', async () => {
-    sql(server, `CREATE TRIGGER refuse_videos BEFORE INSERT ON "Video" BEGIN SELECT RAISE(ABORT, 'simulated database failure'); END`)
+    sql(
+      server,
+      `CREATE TRIGGER refuse_videos BEFORE INSERT ON "Video" BEGIN SELECT RAISE(ABORT, 'simulated database failure'); END`,
+    )
     const original = console.error
     console.error = () => {}
     try {

@@ -27,14 +27,22 @@ after(async () => {
 async function errorsLoggedDuring(fn: () => Promise<void>): Promise<string[]> {
   const logged: string[] = []
   const original = console.error
-  console.error = (...args: unknown[]) => { logged.push(args.map(String).join(' ')) }
-  try { await fn() } finally { console.error = original }
+  console.error = (...args: unknown[]) => {
+    logged.push(args.map(String).join(' '))
+  }
+  try {
+    await fn()
+  } finally {
+    console.error = original
+  }
   return logged
 }
 
 describe('a cursor outside the date range', () => {
   // Safe integers, but beyond what a Date holds (±8.64e15 ms).
-  const cursors = [`${2 ** 53 - 1}:x`, '8640000000000001:abc', '-9000000000000000:abc'].map((c) => Buffer.from(c).toString('base64url'))
+  const cursors = [`${2 ** 53 - 1}:x`, '8640000000000001:abc', '-9000000000000000:abc'].map((c) =>
+    Buffer.from(c).toString('base64url'),
+  )
 
   test('GET /api/videos answers 400, logs nothing', async () => {
     const logged = await errorsLoggedDuring(async () => {
@@ -49,7 +57,8 @@ describe('a cursor outside the date range', () => {
 
   test('the home page (?after=) answers 400, logs nothing', async () => {
     const logged = await errorsLoggedDuring(async () => {
-      for (const cursor of cursors) assert.equal((await fetch(`${server.url}/?after=${cursor}`, { headers: { accept: 'text/html' } })).status, 400)
+      for (const cursor of cursors)
+        assert.equal((await fetch(`${server.url}/?after=${cursor}`, { headers: { accept: 'text/html' } })).status, 400)
     })
     assert.deepEqual(logged, [])
   })
@@ -64,7 +73,9 @@ test('an upload file name in UTF-8 is read as UTF-8', async () => {
 
 describe('symlinks in media/ are not followed', () => {
   const outside = () => path.join(server.storageDir, 'outside-secret.txt')
-  before(async () => { await writeFile(outside(), 'not for the web\n') })
+  before(async () => {
+    await writeFile(outside(), 'not for the web\n')
+  })
 
   test('a symlink under a media name answers 404', async () => {
     const link = path.join(mediaDir(server), 'planted-abc123.mp4')
@@ -93,7 +104,11 @@ describe('symlinks in media/ are not followed', () => {
         await unlink(target)
         await import('node:fs/promises').then((fs) => fs.rename(saved, target))
       }
-      assert.equal((await fetch(target === file ? video.fileUrl : `${server.url}/videos/${video.id}/torrent`)).status, 200, 'the real file serves again')
+      assert.equal(
+        (await fetch(target === file ? video.fileUrl : `${server.url}/videos/${video.id}/torrent`)).status,
+        200,
+        'the real file serves again',
+      )
     }
   })
 })
@@ -118,7 +133,11 @@ describe('security headers', () => {
       for (const url of ['/', '/login', '/healthz', '/api/videos']) {
         const res = await fetch(`${tls.url}${url}`)
         assert.match(res.headers.get('strict-transport-security') ?? '', /^max-age=\d{7,}/, url)
-        assert.match(res.headers.get('content-security-policy') ?? '', /media-src 'self' https:\/\/video\.example\.org/, url)
+        assert.match(
+          res.headers.get('content-security-policy') ?? '',
+          /media-src 'self' https:\/\/video\.example\.org/,
+          url,
+        )
       }
     } finally {
       await tls.stop()
@@ -135,7 +154,15 @@ describe('security headers', () => {
 
 test('a session cookie that is not valid percent-encoding is no session, not a 500', async () => {
   const logged = await errorsLoggedDuring(async () => {
-    for (const cookie of ['seedcast_session=%E0%A4%A', 'seedcast_session=%', 'other=1; seedcast_session=%zz', 'seedcast_session="unclosed', 'seedcast_session', '=;;; =x; seedcast_session=;', `seedcast_session=${'%'.repeat(2000)}`]) {
+    for (const cookie of [
+      'seedcast_session=%E0%A4%A',
+      'seedcast_session=%',
+      'other=1; seedcast_session=%zz',
+      'seedcast_session="unclosed',
+      'seedcast_session',
+      '=;;; =x; seedcast_session=;',
+      `seedcast_session=${'%'.repeat(2000)}`,
+    ]) {
       const page = await fetch(`${server.url}/`, { headers: { cookie } })
       assert.equal(page.status, 200, cookie)
       assert.match(await page.text(), /Log in/, 'shown as logged out')

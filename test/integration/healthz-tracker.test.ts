@@ -8,8 +8,12 @@ import { getJson } from '../helpers/http.ts'
 import { connectPacket } from '../helpers/udpTracker.ts'
 
 let server: TestServer
-before(async () => { server = await startTestServer({ TRACKER_UDP_PORT: String(await freePortUdp()) }) })
-after(async () => { await server?.stop() })
+before(async () => {
+  server = await startTestServer({ TRACKER_UDP_PORT: String(await freePortUdp()) })
+})
+after(async () => {
+  await server?.stop()
+})
 
 /** A BEP 15 connect request answered: the socket /healthz vouches for is really serving. */
 async function udpAnswers(port: number): Promise<boolean> {

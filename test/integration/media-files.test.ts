@@ -6,7 +6,16 @@ import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
-import { getJson, ls, mediaDir, multipartBody, orphansDir, rawRequest, uploadOk, type VideoJson } from '../helpers/http.ts'
+import {
+  getJson,
+  ls,
+  mediaDir,
+  multipartBody,
+  orphansDir,
+  rawRequest,
+  uploadOk,
+  type VideoJson,
+} from '../helpers/http.ts'
 
 let server: TestServer
 let clip: string
@@ -87,11 +96,21 @@ describe('storage confinement', () => {
   test('no URL reaches files outside STORAGE_DIR/media', async () => {
     const stored = decodeURIComponent(new URL(video.fileUrl).pathname.slice('/media/'.length))
     const paths = [
-      '/media/..%2fsecret.txt', '/media/%2e%2e%2fsecret.txt', '/media/..%5csecret.txt', '/media/%2e%2e%5csecret.txt',
-      '/media/../secret.txt', '/media/..%2forphans%2fsecret.mp4', '/media/..%2fseedcast.db', '/media/seedcast.db',
-      '/media/%2fetc%2fpasswd', '/media/..%2f..%2f..%2f..%2f..%2fetc%2fpasswd', '/media/secret.txt%00.mp4',
-      '/static/..%2f..%2fsrc%2fconfig.ts', '/static/%2e%2e/%2e%2e/package.json',
-      '/videos/..%2f..%2fsecret.txt/torrent', '/videos/..%2fsecret.txt',
+      '/media/..%2fsecret.txt',
+      '/media/%2e%2e%2fsecret.txt',
+      '/media/..%5csecret.txt',
+      '/media/%2e%2e%5csecret.txt',
+      '/media/../secret.txt',
+      '/media/..%2forphans%2fsecret.mp4',
+      '/media/..%2fseedcast.db',
+      '/media/seedcast.db',
+      '/media/%2fetc%2fpasswd',
+      '/media/..%2f..%2f..%2f..%2f..%2fetc%2fpasswd',
+      '/media/secret.txt%00.mp4',
+      '/static/..%2f..%2fsrc%2fconfig.ts',
+      '/static/%2e%2e/%2e%2e/package.json',
+      '/videos/..%2f..%2fsecret.txt/torrent',
+      '/videos/..%2fsecret.txt',
       `/media/${encodeURIComponent(stored)}.torrent`,
       `/media/.${encodeURIComponent(stored)}`,
     ]
@@ -120,10 +139,20 @@ describe('storage confinement', () => {
     const before = new Set(await ls(mediaDir(server)))
     const boundary = '----seedcast-names'
     for (const name of names) {
-      const body = multipartBody(boundary, { title: `name ${name.slice(0, 40)}` }, { name, data: clipBytes, type: 'text/plain' })
+      const body = multipartBody(
+        boundary,
+        { title: `name ${name.slice(0, 40)}` },
+        { name, data: clipBytes, type: 'text/plain' },
+      )
       const res = await rawRequest(server.port, {
-        method: 'POST', path: '/api/videos', body,
-        headers: { authorization: server.basicAuth, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': body.length },
+        method: 'POST',
+        path: '/api/videos',
+        body,
+        headers: {
+          authorization: server.basicAuth,
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+          'content-length': body.length,
+        },
       })
       assert.ok(res)
       assert.equal(res.status, 201, `${name}: ${res.body}`)
@@ -141,7 +170,10 @@ describe('storage confinement', () => {
     }
     const added = (await ls(mediaDir(server))).filter((n) => !before.has(n))
     assert.equal(added.length, names.length * 2, 'one file and one .torrent per upload')
-    assert.deepEqual((await readdir('/tmp')).filter((n) => n.startsWith('seedcast-evil')), [])
+    assert.deepEqual(
+      (await readdir('/tmp')).filter((n) => n.startsWith('seedcast-evil')),
+      [],
+    )
     // Nothing else appeared in STORAGE_DIR.
     const top = (await readdir(server.storageDir)).filter((n) => !n.startsWith('seedcast.db'))
     assert.deepEqual(top.sort(), ['incoming', 'media', 'orphans', 'secret.txt'])

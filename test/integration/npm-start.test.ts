@@ -13,12 +13,24 @@ test('npm start serves the site and prints the generated admin password', async 
   const port = await freePort()
   // Only what a second instance on this machine needs: its own port and storage; no seeder or
   // UDP tracker so nothing else is bound.
-  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', STORAGE_DIR: storage, SEEDER: 'off', TRACKER_UDP_PORT: '0', ADMIN_PASSWORD: '' }
+  const env = {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    STORAGE_DIR: storage,
+    SEEDER: 'off',
+    TRACKER_UDP_PORT: '0',
+    ADMIN_PASSWORD: '',
+  }
   // Its own process group, so the SIGTERM reaches node under npm too.
   const child = spawn('npm', ['start', '--silent'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   let output = ''
-  child.stdout.on('data', (d) => { output += d })
-  child.stderr.on('data', (d) => { output += d })
+  child.stdout.on('data', (d) => {
+    output += d
+  })
+  child.stderr.on('data', (d) => {
+    output += d
+  })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   try {
     const deadline = Date.now() + 30_000
@@ -35,7 +47,9 @@ test('npm start serves the site and prints the generated admin password', async 
     assert.match(await home.text(), /Seedcast/)
     const password = /Created user "admin" with password: (\S+)/.exec(output)?.[1]
     assert.ok(password, `no generated password printed:\n${output}`)
-    const me = await fetch(`http://127.0.0.1:${port}/api/settings`, { headers: { Authorization: 'Basic ' + Buffer.from(`admin:${password}`).toString('base64') } })
+    const me = await fetch(`http://127.0.0.1:${port}/api/settings`, {
+      headers: { Authorization: 'Basic ' + Buffer.from(`admin:${password}`).toString('base64') },
+    })
     assert.equal(me.status, 200, 'the printed password works')
   } finally {
     process.kill(-child.pid!, 'SIGTERM')

@@ -10,12 +10,21 @@ import { uploadOk, type VideoJson } from '../helpers/http.ts'
 import { decodeTorrent } from '../../src/bittorrent/metainfo.ts'
 
 let clip: string
-before(async () => { clip = await makeVideo({ seconds: 1 }) })
-after(async () => { if (clip) await rm(path.dirname(clip), { recursive: true, force: true }) })
+before(async () => {
+  clip = await makeVideo({ seconds: 1 })
+})
+after(async () => {
+  if (clip) await rm(path.dirname(clip), { recursive: true, force: true })
+})
 
 /** Undoes EJS's escaping (& < > " ') so attribute values can be compared with API values. */
 const unescapeHtml = (s: string) =>
-  s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#34;|&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&')
+  s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&#34;|&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&')
 
 async function html(url: string): Promise<{ status: number; type: string; body: string }> {
   const res = await fetch(url)
@@ -37,9 +46,15 @@ describe('video page', () => {
   let video: VideoJson
   before(async () => {
     server = await startTestServer()
-    video = await uploadOk(server, { title: 'Sunset over the bay', description: 'Filmed from the pier.' }, { path: clip })
+    video = await uploadOk(
+      server,
+      { title: 'Sunset over the bay', description: 'Filmed from the pier.' },
+      { path: clip },
+    )
   })
-  after(async () => { await server?.stop() })
+  after(async () => {
+    await server?.stop()
+  })
 
   test('shows the player, title, description and size', async () => {
     const page = await html(`${server.url}/videos/${video.id}`)
@@ -68,7 +83,11 @@ describe('video page', () => {
     assert.equal(magnetHref, video.torrent!.magnet)
     assert.ok(magnetHref!.startsWith(`magnet:?xt=urn:btih:${video.torrent!.infoHash}`))
     assert.ok(page.includes(video.torrent!.infoHash))
-    for (const [id, value] of [['seeders', 0], ['leechers', 0], ['completed', 0]] as const) {
+    for (const [id, value] of [
+      ['seeders', 0],
+      ['leechers', 0],
+      ['completed', 0],
+    ] as const) {
       assert.match(page, new RegExp(`id="${id}">${value}<`), id)
     }
     assert.match(page, /Seeders/)
@@ -84,8 +103,12 @@ describe('video page', () => {
 
 describe('user-written text is escaped', () => {
   let server: TestServer
-  before(async () => { server = await startTestServer() })
-  after(async () => { await server?.stop() })
+  before(async () => {
+    server = await startTestServer()
+  })
+  after(async () => {
+    await server?.stop()
+  })
 
   test('title and description with markup appear as text on the video page and the home page', async () => {
     const title = '<script>alert(1)</script>'
@@ -102,7 +125,10 @@ describe('user-written text is escaped', () => {
       assert.ok(page.includes('&lt;script&gt;alert(1)&lt;/script&gt;'), `${url}: escaped title`)
     }
     const videoPage = (await html(`${server.url}/videos/${v.id}`)).body
-    assert.ok(videoPage.includes('&#34;&gt;&lt;img src=x onerror=alert(2)&gt; &amp; &lt;b&gt;bold&lt;/b&gt;'), 'escaped description')
+    assert.ok(
+      videoPage.includes('&#34;&gt;&lt;img src=x onerror=alert(2)&gt; &amp; &lt;b&gt;bold&lt;/b&gt;'),
+      'escaped description',
+    )
     assert.match(videoPage, /<title>&lt;script&gt;/)
   })
 })
@@ -118,7 +144,9 @@ describe('home page', () => {
       titles.push(title)
     }
   })
-  after(async () => { await server?.stop() })
+  after(async () => {
+    await server?.stop()
+  })
 
   test('lists the newest 24 first and links to older videos with ?after=', async () => {
     const first = await html(`${server.url}/`)
@@ -138,7 +166,7 @@ describe('home page', () => {
 
   test('links each video to its page', async () => {
     const first = (await html(`${server.url}/`)).body
-    const api = await (await fetch(`${server.url}/api/videos?limit=1`)).json() as { videos: VideoJson[] }
+    const api = (await (await fetch(`${server.url}/api/videos?limit=1`)).json()) as { videos: VideoJson[] }
     assert.ok(first.includes(`href="/videos/${api.videos[0]!.id}"`))
   })
 

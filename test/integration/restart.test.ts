@@ -10,7 +10,18 @@ import { makeStorageDir, startTestServer, type TestServer } from '../helpers/ser
 import { makeVideo } from '../helpers/media.ts'
 import { decodeTorrent } from '../../src/bittorrent/metainfo.ts'
 import {
-  announceQuery, getJson, getVideo, incomingDir, ls, mediaDir, orphansDir, sql, trackerGet, uploadOk, waitForVideo, type VideoJson,
+  announceQuery,
+  getJson,
+  getVideo,
+  incomingDir,
+  ls,
+  mediaDir,
+  orphansDir,
+  sql,
+  trackerGet,
+  uploadOk,
+  waitForVideo,
+  type VideoJson,
 } from '../helpers/http.ts'
 
 let clip: string
@@ -28,7 +39,8 @@ after(async () => {
 })
 
 const storedName = (v: VideoJson) => decodeURIComponent(new URL(v.fileUrl).pathname.slice('/media/'.length))
-const failure = (body: any): string | undefined => (body?.['failure reason'] ? Buffer.from(body['failure reason']).toString() : undefined)
+const failure = (body: any): string | undefined =>
+  body?.['failure reason'] ? Buffer.from(body['failure reason']).toString() : undefined
 
 test('a restart finishes interrupted hashing, sets orphans aside, removes leftovers, marks missing files failed', async () => {
   // 1. A site with four videos.
@@ -59,15 +71,28 @@ test('a restart finishes interrupted hashing, sets orphans aside, removes leftov
   server = await startTestServer({ PORT: String(port) }, dir)
   const s = server
 
-  const resumed = await waitForVideo(s, interrupted.id, (v) => v.status === 'ready' && v.torrent !== null, 'resumed torrent')
+  const resumed = await waitForVideo(
+    s,
+    interrupted.id,
+    (v) => v.status === 'ready' && v.torrent !== null,
+    'resumed torrent',
+  )
   assert.equal(resumed.torrent!.infoHash, interrupted.torrent!.infoHash, 'same infohash as before the crash')
   const rewritten = await readFile(path.join(media, `${storedName(interrupted)}.torrent`))
   assert.equal(decodeTorrent(rewritten).infoHash, interrupted.torrent!.infoHash)
   assert.deepEqual(decodeTorrent(rewritten), decodeTorrent(torrentBytes))
 
-  const restored = await waitForVideo(s, torrentLost.id, (v) => v.status === 'ready' && v.torrent !== null, 'rewritten .torrent')
+  const restored = await waitForVideo(
+    s,
+    torrentLost.id,
+    (v) => v.status === 'ready' && v.torrent !== null,
+    'rewritten .torrent',
+  )
   assert.equal(restored.torrent!.infoHash, torrentLost.torrent!.infoHash)
-  assert.equal(decodeTorrent(await readFile(path.join(media, `${storedName(torrentLost)}.torrent`))).infoHash, torrentLost.torrent!.infoHash)
+  assert.equal(
+    decodeTorrent(await readFile(path.join(media, `${storedName(torrentLost)}.torrent`))).infoHash,
+    torrentLost.torrent!.infoHash,
+  )
   const served = await fetch(`${s.url}/videos/${torrentLost.id}/torrent`)
   assert.equal(served.status, 200)
   await served.arrayBuffer()
@@ -104,7 +129,10 @@ test('a restart finishes interrupted hashing, sets orphans aside, removes leftov
 
   // Nothing lost from the list.
   const list = await getJson(`${s.url}/api/videos?limit=100`)
-  assert.deepEqual(list.body.videos.map((v: VideoJson) => v.id).sort(), [interrupted.id, torrentLost.id, vanished.id, untouched.id].sort())
+  assert.deepEqual(
+    list.body.videos.map((v: VideoJson) => v.id).sort(),
+    [interrupted.id, torrentLost.id, vanished.id, untouched.id].sort(),
+  )
 
   // The start-up check said what it did.
   const report = s.logs.filter((l) => l.startsWith('[start-up check]')).join('\n')
@@ -118,7 +146,10 @@ test('a restart finishes interrupted hashing, sets orphans aside, removes leftov
   await s.stop({ keepStorage: true })
   server = undefined
   server = await startTestServer({ PORT: String(port) }, dir)
-  assert.deepEqual(server.logs.filter((l) => l.startsWith('[start-up check]') && !/marked failed/.test(l)), [])
+  assert.deepEqual(
+    server.logs.filter((l) => l.startsWith('[start-up check]') && !/marked failed/.test(l)),
+    [],
+  )
   assert.equal((await ls(orphansDir(server))).length, 1)
   for (const v of [interrupted, torrentLost, untouched]) {
     const again = await getVideo(server, v.id)
@@ -135,10 +166,12 @@ test('a video left processing while BitTorrent is off is ready after a restart, 
     s = await startTestServer({}, own)
     const port = s.port
     const v = await uploadOk(s, { title: 'Interrupted, then switched off' }, { path: clip })
-    const put = (srv: TestServer, on: boolean) => fetch(`${srv.url}/api/settings`, {
-      method: 'PUT', headers: { authorization: srv.basicAuth, 'content-type': 'application/json' },
-      body: JSON.stringify({ bittorrentEnabled: on, trackerUrls: [`${srv.services.config.publicUrl}/announce`] }),
-    })
+    const put = (srv: TestServer, on: boolean) =>
+      fetch(`${srv.url}/api/settings`, {
+        method: 'PUT',
+        headers: { authorization: srv.basicAuth, 'content-type': 'application/json' },
+        body: JSON.stringify({ bittorrentEnabled: on, trackerUrls: [`${srv.services.config.publicUrl}/announce`] }),
+      })
     assert.equal((await put(s, false)).status, 200)
     await s.stop({ keepStorage: true })
     s = undefined
@@ -152,7 +185,7 @@ test('a video left processing while BitTorrent is off is ready after a restart, 
     const off = await getVideo(s, v.id)
     assert.equal(off.status, 'ready', 'playable while BitTorrent is off')
     assert.equal(off.torrent, null)
-    assert.deepEqual((await ls(path.join(own, 'media'))), [storedName(v)])
+    assert.deepEqual(await ls(path.join(own, 'media')), [storedName(v)])
 
     assert.equal((await put(s, true)).status, 200)
     const on = await waitForVideo(s, v.id, (x) => x.status === 'ready' && x.torrent !== null, 'backfilled torrent')

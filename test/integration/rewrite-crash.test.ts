@@ -16,24 +16,41 @@ const VIDEOS = 240
 const auth = 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')
 
 function startSite(dir: string, port: number): { child: ChildProcess; output: () => string; url: string } {
-  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}`, STORAGE_DIR: dir, ADMIN_PASSWORD, SEEDER: 'off', TRACKER_UDP_PORT: '0' }
+  const env = {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    STORAGE_DIR: dir,
+    ADMIN_PASSWORD,
+    SEEDER: 'off',
+    TRACKER_UDP_PORT: '0',
+  }
   const child = spawn(process.execPath, [...NODE_FLAGS, 'src/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
-  child.stdout!.on('data', (d) => { out += d })
-  child.stderr!.on('data', (d) => { out += d })
+  child.stdout!.on('data', (d) => {
+    out += d
+  })
+  child.stderr!.on('data', (d) => {
+    out += d
+  })
   return { child, output: () => out, url: `http://127.0.0.1:${port}` }
 }
 
-const healthy = (url: string) => waitFor(async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok, 'the site to answer /healthz', 30_000)
+const healthy = (url: string) =>
+  waitFor(async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok, 'the site to answer /healthz', 30_000)
 
 async function torrentsOnDisk(dir: string): Promise<Map<string, Buffer>> {
   const media = path.join(dir, 'media')
   const files = new Map<string, Buffer>()
-  for (const name of await readdir(media)) if (name.endsWith('.torrent')) files.set(name, await readFile(path.join(media, name)))
+  for (const name of await readdir(media))
+    if (name.endsWith('.torrent')) files.set(name, await readFile(path.join(media, name)))
   return files
 }
 
-test('a rewrite interrupted by kill -9 and restarted ends with every .torrent complete and parseable', { timeout: 300_000 }, async (t) => {
+test('a rewrite interrupted by kill -9 and restarted ends with every .torrent complete and parseable', {
+  timeout: 300_000,
+}, async (t) => {
   const dir = await makeStorageDir()
   const clip = await makeVideo({ seconds: 1 })
   let child: ChildProcess | undefined
@@ -46,8 +63,13 @@ test('a rewrite interrupted by kill -9 and restarted ends with every .torrent co
   const seed = await startTestServer({ PORT: String(port) }, dir)
   const hashes = new Map<string, string>() // .torrent name -> infohash
   for (let i = 0; i < VIDEOS; i += 8) {
-    const batch = await Promise.all(Array.from({ length: Math.min(8, VIDEOS - i) }, (_, k) => uploadOk(seed, { title: `clip ${i + k}` }, { path: clip })))
-    for (const v of batch) hashes.set(`${decodeURIComponent(path.basename(new URL(v.fileUrl).pathname))}.torrent`, v.torrent!.infoHash)
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(8, VIDEOS - i) }, (_, k) =>
+        uploadOk(seed, { title: `clip ${i + k}` }, { path: clip }),
+      ),
+    )
+    for (const v of batch)
+      hashes.set(`${decodeURIComponent(path.basename(new URL(v.fileUrl).pathname))}.torrent`, v.torrent!.infoHash)
   }
   await seed.stop({ keepStorage: true })
 
@@ -55,13 +77,21 @@ test('a rewrite interrupted by kill -9 and restarted ends with every .torrent co
   const site = startSite(dir, port)
   child = site.child
   await healthy(site.url)
-  const put = await getJson(`${site.url}/api/settings`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: auth }, body: JSON.stringify({ trackerUrls: [newTracker] }) })
+  const put = await getJson(`${site.url}/api/settings`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: auth },
+    body: JSON.stringify({ trackerUrls: [newTracker] }),
+  })
   assert.equal(put.status, 200)
   // Kill once the rewrite is under way and not yet done.
-  const at = await waitFor(async () => {
-    const p = (await getJson(`${site.url}/api/settings`, { headers: { authorization: auth } })).body.rewrite
-    return p && p.done >= 5 && p.done < p.total - 5 ? p : null
-  }, 'the rewrite to be under way', 30_000)
+  const at = await waitFor(
+    async () => {
+      const p = (await getJson(`${site.url}/api/settings`, { headers: { authorization: auth } })).body.rewrite
+      return p && p.done >= 5 && p.done < p.total - 5 ? p : null
+    },
+    'the rewrite to be under way',
+    30_000,
+  )
   site.child.kill('SIGKILL')
   await new Promise((r) => site.child.once('exit', r))
   t.diagnostic(`killed at ${at.done}/${at.total}`)
@@ -77,10 +107,14 @@ test('a rewrite interrupted by kill -9 and restarted ends with every .torrent co
   const again = startSite(dir, port)
   child = again.child
   await healthy(again.url)
-  await waitFor(async () => {
-    const s = (await getJson(`${again.url}/api/settings`, { headers: { authorization: auth } })).body
-    return s.rewrite === null && s.trackerUrls[0] === newTracker
-  }, 'the restarted site to finish the rewrite', 60_000)
+  await waitFor(
+    async () => {
+      const s = (await getJson(`${again.url}/api/settings`, { headers: { authorization: auth } })).body
+      return s.rewrite === null && s.trackerUrls[0] === newTracker
+    },
+    'the restarted site to finish the rewrite',
+    60_000,
+  )
   assert.match(again.output(), /rewriting \d+ torrent file\(s\)/)
   const final = await torrentsOnDisk(dir)
   assert.equal(final.size, VIDEOS)
@@ -89,7 +123,11 @@ test('a rewrite interrupted by kill -9 and restarted ends with every .torrent co
     assert.equal(d.infoHash, hashes.get(name), name)
     assert.deepEqual(d.trackers, [newTracker], name)
   }
-  assert.deepEqual((await readdir(path.join(dir, 'media'))).filter((n) => n.endsWith('.tmp')), [], 'no temporary file left')
+  assert.deepEqual(
+    (await readdir(path.join(dir, 'media'))).filter((n) => n.endsWith('.tmp')),
+    [],
+    'no temporary file left',
+  )
   again.child.kill('SIGTERM')
   await new Promise((r) => again.child.once('exit', r))
 })

@@ -9,16 +9,38 @@ import { promisify } from 'node:util'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
 import { decodeTorrent } from '../../src/bittorrent/metainfo.ts'
-import { announceQuery, binParam, getJson, ls, mediaDir, sql, trackerGet, uploadOk, waitFor, waitForVideo, type VideoJson } from '../helpers/http.ts'
+import {
+  announceQuery,
+  binParam,
+  getJson,
+  ls,
+  mediaDir,
+  sql,
+  trackerGet,
+  uploadOk,
+  waitFor,
+  waitForVideo,
+  type VideoJson,
+} from '../helpers/http.ts'
 
 const run = promisify(execFile)
 
 let server: TestServer
 let clip: string
-interface SettingsBody { bittorrentEnabled: boolean; trackerUrls: string[]; webSeedEnabled: boolean; privateTorrents: boolean }
+interface SettingsBody {
+  bittorrentEnabled: boolean
+  trackerUrls: string[]
+  webSeedEnabled: boolean
+  privateTorrents: boolean
+}
 let defaults: SettingsBody
 
-const siteDefaults = (): SettingsBody => ({ bittorrentEnabled: true, trackerUrls: [`${server.services.config.publicUrl}/announce`], webSeedEnabled: true, privateTorrents: false })
+const siteDefaults = (): SettingsBody => ({
+  bittorrentEnabled: true,
+  trackerUrls: [`${server.services.config.publicUrl}/announce`],
+  webSeedEnabled: true,
+  privateTorrents: false,
+})
 
 before(async () => {
   server = await startTestServer()
@@ -57,10 +79,12 @@ async function putOk(body: unknown) {
 
 const current = async () => writable((await getSettings()).body)
 /** Waits for the background rewrite of .torrent files to finish. */
-const rewriteDone = () => waitFor(async () => (await getSettings()).body.rewrite === null, 'the torrent rewrite to finish')
+const rewriteDone = () =>
+  waitFor(async () => (await getSettings()).body.rewrite === null, 'the torrent rewrite to finish')
 
 const storedName = (v: VideoJson) => decodeURIComponent(new URL(v.fileUrl).pathname.slice('/media/'.length))
-const failure = (body: any): string | undefined => (body?.['failure reason'] ? Buffer.from(body['failure reason']).toString() : undefined)
+const failure = (body: any): string | undefined =>
+  body?.['failure reason'] ? Buffer.from(body['failure reason']).toString() : undefined
 
 describe('GET/PUT /api/settings', () => {
   test('admin only', async () => {
@@ -157,7 +181,11 @@ describe('GET/PUT /api/settings', () => {
   test('PUT takes any subset of the fields; the others keep their values', async () => {
     await putOk(defaults)
     assert.deepEqual(await putOk({ webSeedEnabled: false }), { ...defaults, webSeedEnabled: false })
-    assert.deepEqual(await putOk({ privateTorrents: true }), { ...defaults, webSeedEnabled: false, privateTorrents: true })
+    assert.deepEqual(await putOk({ privateTorrents: true }), {
+      ...defaults,
+      webSeedEnabled: false,
+      privateTorrents: true,
+    })
     assert.deepEqual(await putOk({}), { ...defaults, webSeedEnabled: false, privateTorrents: true })
     // A GET body sent back as it is (read-only fields included) is accepted.
     const echoed = await putSettings((await getSettings()).body)
@@ -175,7 +203,8 @@ describe('GET/PUT /api/settings', () => {
     const before = await uploadOk(server, { title: 'public one' }, { path: clip })
     await putOk({ privateTorrents: true })
     const priv = await uploadOk(server, { title: 'private one' }, { path: clip })
-    const readT = async (v: VideoJson) => decodeTorrent(await readFile(path.join(mediaDir(server), `${storedName(v)}.torrent`)))
+    const readT = async (v: VideoJson) =>
+      decodeTorrent(await readFile(path.join(mediaDir(server), `${storedName(v)}.torrent`)))
     assert.equal((await readT(priv)).private, true)
     const old = await readT(before)
     assert.equal(old.private, false)
@@ -189,10 +218,15 @@ describe('GET/PUT /api/settings', () => {
     const changedFrom = Date.now()
     await putOk({ webSeedEnabled: true })
     const changedBy = Date.now()
-    const res = await getJson(`${server.url}/api/settings/audit?limit=3`, { headers: { authorization: server.basicAuth } })
+    const res = await getJson(`${server.url}/api/settings/audit?limit=3`, {
+      headers: { authorization: server.basicAuth },
+    })
     assert.equal(res.status, 200)
     const [last, ...earlier] = res.body.entries
-    assert.deepEqual({ ...last, at: undefined }, { at: undefined, actor: 'admin', field: 'webSeedEnabled', from: false, to: true })
+    assert.deepEqual(
+      { ...last, at: undefined },
+      { at: undefined, actor: 'admin', field: 'webSeedEnabled', from: false, to: true },
+    )
     assert.ok(Date.parse(last.at) >= changedFrom && Date.parse(last.at) <= changedBy, `${last.at} not within the PUT`)
     const fields = earlier.map((e: any) => e.field).sort()
     assert.deepEqual(fields, ['trackerUrls', 'webSeedEnabled'])
@@ -200,7 +234,11 @@ describe('GET/PUT /api/settings', () => {
     assert.deepEqual(trackers.from, defaults.trackerUrls)
     assert.deepEqual(trackers.to, ['udp://tracker.example:1/announce'])
     assert.equal((await getJson(`${server.url}/api/settings/audit`)).status, 401)
-    assert.equal((await getJson(`${server.url}/api/settings/audit?limit=0`, { headers: { authorization: server.basicAuth } })).status, 400)
+    assert.equal(
+      (await getJson(`${server.url}/api/settings/audit?limit=0`, { headers: { authorization: server.basicAuth } }))
+        .status,
+      400,
+    )
     await putOk(defaults)
     await rewriteDone()
   })
@@ -211,7 +249,12 @@ describe('GET/PUT /api/settings', () => {
     await putOk({ bittorrentEnabled: true, trackerUrls, webSeedEnabled: false, privateTorrents: true })
     await server.stop({ keepStorage: true })
     server = await startTestServer({ PORT: String(server.port) }, dir)
-    assert.deepEqual(await current(), { bittorrentEnabled: true, trackerUrls, webSeedEnabled: false, privateTorrents: true })
+    assert.deepEqual(await current(), {
+      bittorrentEnabled: true,
+      trackerUrls,
+      webSeedEnabled: false,
+      privateTorrents: true,
+    })
     defaults = siteDefaults()
     await putOk(defaults)
     await rewriteDone()
@@ -229,13 +272,19 @@ describe('BitTorrent switched off, then on', () => {
     assert.equal(v.status, 'ready')
     assert.equal(v.torrent, null)
     const name = storedName(v)
-    assert.deepEqual((await ls(mediaDir(server))).filter((n) => n.startsWith(name)), [name], 'no .torrent file')
+    assert.deepEqual(
+      (await ls(mediaDir(server))).filter((n) => n.startsWith(name)),
+      [name],
+      'no .torrent file',
+    )
     assert.equal((await fetch(`${server.url}/videos/${v.id}/torrent`)).status, 404)
     const page = await (await fetch(`${server.url}/videos/${v.id}`)).text()
     assert.match(page, /switched off/)
     assert.ok(!page.includes('Download .torrent'))
     // The file itself still plays.
-    const file = await fetch(v.fileUrl.replace(server.services.config.publicUrl, server.url), { headers: { range: 'bytes=0-9' } })
+    const file = await fetch(v.fileUrl.replace(server.services.config.publicUrl, server.url), {
+      headers: { range: 'bytes=0-9' },
+    })
     assert.equal(file.status, 206)
     await file.arrayBuffer()
 
@@ -248,7 +297,12 @@ describe('BitTorrent switched off, then on', () => {
     // New tracker URLs set together with switching on are the ones the backfilled torrent gets.
     const trackerUrls = [`${server.services.config.publicUrl}/announce`, 'udp://tracker.example:1337/announce']
     await putOk({ bittorrentEnabled: true, trackerUrls })
-    const done = await waitForVideo(server, v.id, (x) => x.status === 'ready' && x.torrent !== null, 'backfilled torrent')
+    const done = await waitForVideo(
+      server,
+      v.id,
+      (x) => x.status === 'ready' && x.torrent !== null,
+      'backfilled torrent',
+    )
     assert.deepEqual(done.torrent!.trackers, trackerUrls)
     const torrentFile = path.join(mediaDir(server), `${name}.torrent`)
     await stat(torrentFile)
@@ -295,7 +349,10 @@ describe('deleting while a torrent is being backfilled', () => {
     const pipe = await open(file, 'w') // returns once the worker has opened the other end
     try {
       await pipe.write(bytes.subarray(0, bytes.length >> 1))
-      const del = await fetch(`${server.url}/api/videos/${v.id}`, { method: 'DELETE', headers: { authorization: server.basicAuth } })
+      const del = await fetch(`${server.url}/api/videos/${v.id}`, {
+        method: 'DELETE',
+        headers: { authorization: server.basicAuth },
+      })
       assert.equal(del.status, 204)
       assert.equal((await getJson(`${server.url}/api/videos/${v.id}`)).status, 404)
       await pipe.write(bytes.subarray(bytes.length >> 1))
@@ -304,7 +361,10 @@ describe('deleting while a torrent is being backfilled', () => {
     }
     await waitFor(async () => !(await isOpenHere(file)), 'the hash worker to finish', 10_000)
     await waitFor(async () => (await getSettings()).body.backfill === null, 'the backfill to end')
-    assert.deepEqual((await ls(mediaDir(server))).filter((n) => n.startsWith(storedName(v))), [])
+    assert.deepEqual(
+      (await ls(mediaDir(server))).filter((n) => n.startsWith(storedName(v))),
+      [],
+    )
     assert.deepEqual(sql(server, 'SELECT id FROM "Torrent" WHERE "videoId" = ?', v.id), [])
     // The server is still up and still makes torrents.
     const later = await uploadOk(server, { title: 'after the race' }, { path: clip })

@@ -7,7 +7,16 @@ import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { makeStorageDir, startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
-import { announceQuery, getJson, getVideo, sql, trackerGet, uploadOk, waitFor, type VideoJson } from '../helpers/http.ts'
+import {
+  announceQuery,
+  getJson,
+  getVideo,
+  sql,
+  trackerGet,
+  uploadOk,
+  waitFor,
+  type VideoJson,
+} from '../helpers/http.ts'
 import { SwarmHistory } from '../../src/tracker/swarmHistory.ts'
 
 const ENV = { TRACKER_SAMPLE_SECONDS: '1' }
@@ -15,8 +24,14 @@ const MIN = 60_000
 const HOUR = 60 * MIN
 const DAY = 24 * HOUR
 
-interface Point { at: string; seeders: number; leechers: number }
-interface ErrorBody { error: { code: string; message: string } }
+interface Point {
+  at: string
+  seeders: number
+  leechers: number
+}
+interface ErrorBody {
+  error: { code: string; message: string }
+}
 
 let clip: string
 let dir: string
@@ -35,16 +50,22 @@ after(async () => {
 })
 
 const s = () => server!
-const failure = (body: any): string | undefined => (body?.['failure reason'] ? Buffer.from(body['failure reason']).toString() : undefined)
+const failure = (body: any): string | undefined =>
+  body?.['failure reason'] ? Buffer.from(body['failure reason']).toString() : undefined
 async function announce(peerId: string, port: number, left: number, event?: string): Promise<void> {
   const res = await trackerGet(`${s().url}/announce?${announceQuery(hash, { peerId, port, left, event })}`)
   assert.equal(failure(res.body), undefined, `announce ${peerId} ${event}`)
 }
 const swarmNow = (id = video.id) => getJson(`${s().url}/api/videos/${id}/swarm`)
-const history = (query = '?range=24h', id = video.id) => getJson<{ range: string; points: Point[] } & ErrorBody>(`${s().url}/api/videos/${id}/swarm/history${query}`)
+const history = (query = '?range=24h', id = video.id) =>
+  getJson<{ range: string; points: Point[] } & ErrorBody>(`${s().url}/api/videos/${id}/swarm/history${query}`)
 const torrentId = (): number => sql<{ id: number }>(s(), 'SELECT id FROM "Torrent" WHERE "infoHash" = ?', hash)[0]!.id
-const storedSamples = () => sql<{ at: string; seeders: number; leechers: number }>(s(), 'SELECT at, seeders, leechers FROM "SwarmSample" WHERE "torrentId" = ? ORDER BY at, id', torrentId())
-  .map((r) => ({ ...r, ms: new Date(r.at).getTime() }))
+const storedSamples = () =>
+  sql<{ at: string; seeders: number; leechers: number }>(
+    s(),
+    'SELECT at, seeders, leechers FROM "SwarmSample" WHERE "torrentId" = ? ORDER BY at, id',
+    torrentId(),
+  ).map((r) => ({ ...r, ms: new Date(r.at).getTime() }))
 
 test('the swarm is sampled every TRACKER_SAMPLE_SECONDS; the API serves the live numbers and the history', async () => {
   server = await startTestServer(ENV, dir)
@@ -52,13 +73,22 @@ test('the swarm is sampled every TRACKER_SAMPLE_SECONDS; the API serves the live
   hash = video.torrent!.infoHash
 
   // A new torrent gets a sample (of an empty swarm) in the next round.
-  const empty = await waitFor(async () => { const h = await history(); return h.body.points.length > 0 && h.body }, 'a first sample')
-  assert.deepEqual(empty.points.map((p) => [p.seeders, p.leechers]), empty.points.map(() => [0, 0]))
+  const empty = await waitFor(async () => {
+    const h = await history()
+    return h.body.points.length > 0 && h.body
+  }, 'a first sample')
+  assert.deepEqual(
+    empty.points.map((p) => [p.seeders, p.leechers]),
+    empty.points.map(() => [0, 0]),
+  )
 
   await announce('-LE0001-leecher-one', 51001, 1000, 'started')
   await announce('-LE0001-leecher-two', 51002, 1000, 'started')
   await announce('-SE0001-seeder-one!', 51003, 0, 'started')
-  const live = await waitFor(async () => { const r = await swarmNow(); return r.body.leechers === 2 && r }, 'live counts')
+  const live = await waitFor(async () => {
+    const r = await swarmNow()
+    return r.body.leechers === 2 && r
+  }, 'live counts')
   assert.equal(live.status, 200)
   assert.equal(live.headers.get('cache-control'), 'no-cache')
   assert.deepEqual(Object.keys(live.body).sort(), ['completed', 'leechers', 'seeders', 'updatedAt'])
@@ -67,12 +97,25 @@ test('the swarm is sampled every TRACKER_SAMPLE_SECONDS; the API serves the live
   const age = Date.now() - Date.parse(live.body.updatedAt)
   assert.ok(age >= 0 && age < 2000, `${live.body.updatedAt} is ${age} ms old`)
 
-  const h = (await waitFor(async () => { const r = await history(); return r.body.points.some((p) => p.seeders === 1 && p.leechers === 2) && r }, 'a sample with the peers')).body
+  const h = (
+    await waitFor(async () => {
+      const r = await history()
+      return r.body.points.some((p) => p.seeders === 1 && p.leechers === 2) && r
+    }, 'a sample with the peers')
+  ).body
   assert.equal(h.range, '24h')
   const times = h.points.map((p) => Date.parse(p.at))
-  assert.deepEqual(times, [...times].sort((a, b) => a - b), 'oldest first')
+  assert.deepEqual(
+    times,
+    [...times].sort((a, b) => a - b),
+    'oldest first',
+  )
   assert.ok(times.every((t) => t > Date.now() - DAY && t <= Date.now()))
-  assert.ok(h.points.every((p) => Object.keys(p).sort().join() === 'at,leechers,seeders' && new Date(p.at).toISOString() === p.at))
+  assert.ok(
+    h.points.every(
+      (p) => Object.keys(p).sort().join() === 'at,leechers,seeders' && new Date(p.at).toISOString() === p.at,
+    ),
+  )
 
   // One sample a second: a few more after a few seconds, not dozens.
   const count = storedSamples().length
@@ -101,7 +144,10 @@ test('the swarm is sampled every TRACKER_SAMPLE_SECONDS; the API serves the live
   // A completion shows in the live numbers and is stored.
   await announce('-LE0001-leecher-one', 51001, 0, 'completed')
   await waitFor(async () => (await swarmNow()).body.completed === 1, 'completed = 1')
-  await waitFor(async () => sql(s(), 'SELECT completed FROM "Torrent" WHERE "infoHash" = ?', hash)[0].completed === 1, 'the stored count')
+  await waitFor(
+    async () => sql(s(), 'SELECT completed FROM "Torrent" WHERE "infoHash" = ?', hash)[0].completed === 1,
+    'the stored count',
+  )
 
   // The chart on its own, as the page's script fetches it.
   const svg = await fetch(`${s().url}/videos/${video.id}/swarm.svg?range=24h`)
@@ -120,8 +166,18 @@ test('a restart keeps the completed count and the history, and thins old samples
   // Samples an earlier life of the site left: two days old, every 5 minutes for three hours from
   // 7 minutes past an hour (so touching four clock hours); and some older than 30 days.
   const hourStart = Math.floor((Date.now() - 2 * DAY) / HOUR) * HOUR
-  const old = Array.from({ length: 36 }, (_, i) => ({ torrentId: torrentId(), at: new Date(hourStart + 7 * MIN + i * 5 * MIN), seeders: 10 + i, leechers: 1 }))
-  const ancient = [31, 40].map((days) => ({ torrentId: torrentId(), at: new Date(Date.now() - days * DAY), seeders: 99, leechers: 99 }))
+  const old = Array.from({ length: 36 }, (_, i) => ({
+    torrentId: torrentId(),
+    at: new Date(hourStart + 7 * MIN + i * 5 * MIN),
+    seeders: 10 + i,
+    leechers: 1,
+  }))
+  const ancient = [31, 40].map((days) => ({
+    torrentId: torrentId(),
+    at: new Date(Date.now() - days * DAY),
+    seeders: 99,
+    leechers: 99,
+  }))
   await s().services.db.swarmSample.createMany({ data: [...old, ...ancient] })
 
   await s().stop({ keepStorage: true })
@@ -131,9 +187,17 @@ test('a restart keeps the completed count and the history, and thins old samples
 
   // Everything from before the restart is still there.
   const afterRestart = (await history()).body.points
-  for (const p of before) assert.ok(afterRestart.some((q) => q.at === p.at && q.seeders === p.seeders && q.leechers === p.leechers), `kept: ${JSON.stringify(p)}`)
+  for (const p of before)
+    assert.ok(
+      afterRestart.some((q) => q.at === p.at && q.seeders === p.seeders && q.leechers === p.leechers),
+      `kept: ${JSON.stringify(p)}`,
+    )
   // The swarm itself lives in memory: after the restart it is empty, and sampled as such.
-  await waitFor(async () => (await history()).body.points.some((p) => Date.parse(p.at) >= restartedAt && p.seeders === 0 && p.leechers === 0), 'a sample after the restart')
+  await waitFor(
+    async () =>
+      (await history()).body.points.some((p) => Date.parse(p.at) >= restartedAt && p.seeders === 0 && p.leechers === 0),
+    'a sample after the restart',
+  )
 
   const stored = sql(s(), 'SELECT completed FROM "Torrent" WHERE "infoHash" = ?', hash)[0].completed
   assert.equal(stored, 1)
@@ -143,20 +207,45 @@ test('a restart keeps the completed count and the history, and thins old samples
 
   // Thinned at start: the first sample of each of the four hours, nothing older than 30 days.
   const older = storedSamples().filter((r) => r.ms < Date.now() - DAY)
-  assert.deepEqual(older.map((r) => [(r.ms - hourStart) / MIN, r.seeders]), [[7, 10], [62, 21], [122, 33], [182, 45]])
+  assert.deepEqual(
+    older.map((r) => [(r.ms - hourStart) / MIN, r.seeders]),
+    [
+      [7, 10],
+      [62, 21],
+      [122, 33],
+      [182, 45],
+    ],
+  )
   // The 30-day history shows them.
   const month = (await history('?range=30d')).body.points
-  for (const r of older) assert.ok(month.some((p) => Date.parse(p.at) === r.ms && p.seeders === r.seeders), `30d has ${r.at}`)
+  for (const r of older)
+    assert.ok(
+      month.some((p) => Date.parse(p.at) === r.ms && p.seeders === r.seeders),
+      `30d has ${r.at}`,
+    )
 })
 
 test('thinning resumes where it stopped: the hour straddling the 24-hour line keeps its first sample', async () => {
   let now = 0
-  const history = new SwarmHistory({ db: s().services.db, tracker: s().services.tracker, sampleSeconds: 3600, clock: () => now })
+  const history = new SwarmHistory({
+    db: s().services.db,
+    tracker: s().services.tracker,
+    sampleSeconds: 3600,
+    clock: () => now,
+  })
   // An hour of samples every 5 minutes, that hour being 25 hours ago.
   const hourStart = Math.floor(Date.now() / HOUR) * HOUR - DAY - HOUR
-  const data = Array.from({ length: 12 }, (_, i) => ({ torrentId: torrentId(), at: new Date(hourStart + i * 5 * MIN), seeders: i, leechers: 0 }))
+  const data = Array.from({ length: 12 }, (_, i) => ({
+    torrentId: torrentId(),
+    at: new Date(hourStart + i * 5 * MIN),
+    seeders: i,
+    leechers: 0,
+  }))
   await s().services.db.swarmSample.createMany({ data })
-  const inThatHour = () => storedSamples().filter((r) => r.ms >= hourStart && r.ms < hourStart + HOUR).map((r) => (r.ms - hourStart) / MIN)
+  const inThatHour = () =>
+    storedSamples()
+      .filter((r) => r.ms >= hourStart && r.ms < hourStart + HOUR)
+      .map((r) => (r.ms - hourStart) / MIN)
 
   // The 24-hour line half way through that hour: the first half is thinned to its first sample.
   now = hourStart + DAY + 30 * MIN
@@ -171,7 +260,12 @@ test('thinning resumes where it stopped: the hour straddling the 24-hour line ke
 test('a day of very frequent samples is served at most one point a minute, ending at the newest', async () => {
   const history = new SwarmHistory({ db: s().services.db, tracker: s().services.tracker, sampleSeconds: 3600 })
   const from = Date.now() - 23 * HOUR
-  const data = Array.from({ length: 3000 }, (_, i) => ({ torrentId: torrentId(), at: new Date(from + i * 20_000), seeders: i % 7, leechers: 0 }))
+  const data = Array.from({ length: 3000 }, (_, i) => ({
+    torrentId: torrentId(),
+    at: new Date(from + i * 20_000),
+    seeders: i % 7,
+    leechers: 0,
+  }))
   await s().services.db.swarmSample.createMany({ data })
   // The server keeps sampling every second: the newest sample is this one or a later one.
   const newestBefore = storedSamples().at(-1)!

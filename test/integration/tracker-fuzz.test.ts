@@ -36,7 +36,11 @@ let ttlMs: number
 
 before(async () => {
   // Every fuzzed peer comes from 127.0.0.1: no per-address rate limit or peer cap.
-  server = await startTestServer({ TRACKER_UDP_PORT: String(await freePortUdp()), TRACKER_RATE_LIMIT_PER_MINUTE: '0', TRACKER_MAX_PEERS_PER_ADDRESS: '1000000' })
+  server = await startTestServer({
+    TRACKER_UDP_PORT: String(await freePortUdp()),
+    TRACKER_RATE_LIMIT_PER_MINUTE: '0',
+    TRACKER_MAX_PEERS_PER_ADDRESS: '1000000',
+  })
   clip = await makeVideo({ seconds: 1 })
   hash = (await uploadOk(server, { title: 'Fuzz target' }, { path: clip })).torrent!.infoHash
   agent = new http.Agent({ keepAlive: true, maxSockets: 32 })
@@ -50,12 +54,14 @@ after(async () => {
 
 function get(p: string): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port: server.port, path: p, agent }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks) }))
-      res.on('error', reject)
-    }).on('error', reject)
+    http
+      .get({ host: '127.0.0.1', port: server.port, path: p, agent }, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks) }))
+        res.on('error', reject)
+      })
+      .on('error', reject)
   })
 }
 
@@ -85,7 +91,8 @@ function judge(c: HttpCase, status: number, raw: Buffer): string | null {
     }
     return null
   }
-  if (!int(body.interval) || !int(body['min interval']) || !int(body.complete) || !int(body.incomplete)) return `bad announce counts ${Object.keys(body)}`
+  if (!int(body.interval) || !int(body['min interval']) || !int(body.complete) || !int(body.incomplete))
+    return `bad announce counts ${Object.keys(body)}`
   const peers = body.peers
   if (Buffer.isBuffer(peers)) {
     if (peers.length % 6 !== 0) return 'compact peers not in 6-byte entries'
@@ -100,16 +107,18 @@ async function fuzzHttp(rng: Rng, count: number): Promise<{ problems: string[]; 
   const problems: string[] = []
   const byExpect: Record<string, number> = { ok: 0, fail: 0, any: 0 }
   let next = 0
-  await Promise.all(Array.from({ length: 32 }, async () => {
-    while (next < count) {
-      next++
-      const c = httpCase(rng, hash)
-      byExpect[c.expect]!++
-      const res = await get(c.path)
-      const problem = judge(c, res.status, res.body)
-      if (problem && problems.length < 20) problems.push(`${problem}  <- ${c.what}: ${c.path.slice(0, 300)}`)
-    }
-  }))
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (next < count) {
+        next++
+        const c = httpCase(rng, hash)
+        byExpect[c.expect]!++
+        const res = await get(c.path)
+        const problem = judge(c, res.status, res.body)
+        if (problem && problems.length < 20) problems.push(`${problem}  <- ${c.what}: ${c.path.slice(0, 300)}`)
+      }
+    }),
+  )
   return { problems, byExpect }
 }
 
@@ -124,7 +133,8 @@ type Reply = 'none' | 'connect' | 'announce' | 'scrape' | 'error'
 function allowed(p: Buffer, validIds: Buffer[]): Reply[] {
   if (p.length < 16) return ['none']
   const action = p.readUInt32BE(8)
-  if (action === ACTION.connect) return p.subarray(0, 8).equals(connectPacket(0).subarray(0, 8)) ? ['connect'] : ['none']
+  if (action === ACTION.connect)
+    return p.subarray(0, 8).equals(connectPacket(0).subarray(0, 8)) ? ['connect'] : ['none']
   if (action !== ACTION.announce && action !== ACTION.scrape) return ['none']
   // No valid connection id: never answered, not even with an error (no reflection, no spoofing).
   if (!validIds.some((id) => id.equals(p.subarray(0, 8)))) return ['none']
@@ -143,7 +153,8 @@ function replyKind(r: Buffer, sent: Buffer): Reply | string {
   if (action === ACTION.connect) return r.length === 16 ? 'connect' : 'bad connect reply'
   if (action === ACTION.announce) return r.length >= 20 && (r.length - 20) % 6 === 0 ? 'announce' : 'bad announce reply'
   if (action === ACTION.scrape) return r.length === 8 + 12 * ((sent.length - 16) / 20) ? 'scrape' : 'bad scrape reply'
-  if (action === ACTION.error) return r.length > 8 && r.subarray(8).toString('utf8').isWellFormed() ? 'error' : 'bad error reply'
+  if (action === ACTION.error)
+    return r.length > 8 && r.subarray(8).toString('utf8').isWellFormed() ? 'error' : 'bad error reply'
   return `reply with action ${action}`
 }
 
@@ -152,67 +163,131 @@ function udpPacket(rng: Rng, id: Buffer, tid: number): { packet: Buffer; what: s
   const valid = (): Buffer => {
     const r = rng.int(3)
     if (r === 0) return connectPacket(tid)
-    if (r === 1) return announcePacket(id, tid, { infoHash: known(), peerId: rng.bytes(20), left: BigInt(rng.int(1e6)), event: rng.int(4), numwant: rng.int(200) - 100, port: 1 + rng.int(65535) })
+    if (r === 1)
+      return announcePacket(id, tid, {
+        infoHash: known(),
+        peerId: rng.bytes(20),
+        left: BigInt(rng.int(1e6)),
+        event: rng.int(4),
+        numwant: rng.int(200) - 100,
+        port: 1 + rng.int(65535),
+      })
     return scrapePacket(id, tid, Array.from({ length: 1 + rng.int(5) }, known))
   }
   const mode = rng.int(10)
   let packet: Buffer
   let what: string
   switch (mode) {
-    case 0: packet = rng.bytes(rng.int(120)); what = 'random bytes'; break
-    case 1: { const v = valid(); packet = v.subarray(0, rng.int(v.length)); what = 'truncated'; break }
-    case 2: case 3: { packet = Buffer.from(valid()); for (let k = 1 + rng.int(3); k > 0; k--) { const i = rng.int(packet.length); packet[i]! ^= 1 << rng.int(8) } what = 'bit flips'; break }
-    case 4: packet = rng.chance(0.5) ? announcePacket(rng.bytes(8), tid, { infoHash: hash }) : scrapePacket(rng.bytes(8), tid, [hash]); what = 'foreign connection id'; break
+    case 0:
+      packet = rng.bytes(rng.int(120))
+      what = 'random bytes'
+      break
+    case 1: {
+      const v = valid()
+      packet = v.subarray(0, rng.int(v.length))
+      what = 'truncated'
+      break
+    }
+    case 2:
+    case 3: {
+      packet = Buffer.from(valid())
+      for (let k = 1 + rng.int(3); k > 0; k--) {
+        const i = rng.int(packet.length)
+        packet[i]! ^= 1 << rng.int(8)
+      }
+      what = 'bit flips'
+      break
+    }
+    case 4:
+      packet = rng.chance(0.5)
+        ? announcePacket(rng.bytes(8), tid, { infoHash: hash })
+        : scrapePacket(rng.bytes(8), tid, [hash])
+      what = 'foreign connection id'
+      break
     case 5: {
       packet = announcePacket(id, tid, { infoHash: known(), peerId: rng.bytes(20) })
       const field = rng.int(5)
-      if (field === 0) packet.writeUInt32BE(4 + rng.int(2 ** 31), 80) // event
-      else if (field === 1) packet.writeUInt16BE(0, 96) // port 0
-      else if (field === 2) packet.fill(0xff, 56, 80) // 2^64-1 downloaded, left, uploaded
-      else if (field === 3) packet.writeInt32BE(rng.int(2 ** 31) * (rng.chance(0.5) ? -1 : 1), 92) // numwant
+      if (field === 0)
+        packet.writeUInt32BE(4 + rng.int(2 ** 31), 80) // event
+      else if (field === 1)
+        packet.writeUInt16BE(0, 96) // port 0
+      else if (field === 2)
+        packet.fill(0xff, 56, 80) // 2^64-1 downloaded, left, uploaded
+      else if (field === 3)
+        packet.writeInt32BE(rng.int(2 ** 31) * (rng.chance(0.5) ? -1 : 1), 92) // numwant
       else packet = Buffer.concat([packet, rng.bytes(rng.int(60))]) // BEP 41 options / junk
       what = `announce field ${field}`
       break
     }
     case 6: {
       const n = rng.pick([0, 75, 100, 1 + rng.int(74)])
-      packet = Buffer.concat([scrapePacket(id, tid, Array.from({ length: n }, known)), rng.bytes(rng.chance(0.5) ? 0 : 1 + rng.int(19))])
+      packet = Buffer.concat([
+        scrapePacket(id, tid, Array.from({ length: n }, known)),
+        rng.bytes(rng.chance(0.5) ? 0 : 1 + rng.int(19)),
+      ])
       what = `scrape of ${n} hashes`
       break
     }
-    case 7: { packet = Buffer.from(valid()); packet.writeUInt32BE(rng.pick([3, 4, 0xffffffff, rng.int(2 ** 32)]), 8); what = 'bad action'; break }
-    case 8: { packet = Buffer.from(connectPacket(tid)); packet[rng.int(8)]! ^= 1 << rng.int(8); what = 'connect with bad magic'; break }
-    default: packet = valid(); what = 'valid'
+    case 7: {
+      packet = Buffer.from(valid())
+      packet.writeUInt32BE(rng.pick([3, 4, 0xffffffff, rng.int(2 ** 32)]), 8)
+      what = 'bad action'
+      break
+    }
+    case 8: {
+      packet = Buffer.from(connectPacket(tid))
+      packet[rng.int(8)]! ^= 1 << rng.int(8)
+      what = 'connect with bad magic'
+      break
+    }
+    default:
+      packet = valid()
+      what = 'valid'
   }
   if (packet.length >= 16) packet.writeUInt32BE(tid, 12) // a unique transaction id to match the reply
   return { packet, what }
 }
 
-async function fuzzUdp(rng: Rng, count: number): Promise<{ problems: string[]; replies: Record<string, number>; lost: number }> {
+async function fuzzUdp(
+  rng: Rng,
+  count: number,
+): Promise<{ problems: string[]; replies: Record<string, number>; lost: number }> {
   const socket = dgram.createSocket('udp4')
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()))
   const problems: string[] = []
-  const note = (p: string) => { if (problems.length < 20) problems.push(p) }
+  const note = (p: string) => {
+    if (problems.length < 20) problems.push(p)
+  }
   const replies: Record<string, number> = {}
   const sent = new Map<number, { packet: Buffer; allowed: Reply[]; what: string }>()
   let tid = rng.int(2 ** 31)
   let connecting: { tid: number; resolve: (id: Buffer) => void } | null = null
   socket.on('message', (r: Buffer) => {
     const t = r.length >= 8 ? r.readUInt32BE(4) : -1
-    if (connecting && t === connecting.tid && r.length === 16 && r.readUInt32BE(0) === ACTION.connect) return connecting.resolve(Buffer.from(r.subarray(8)))
+    if (connecting && t === connecting.tid && r.length === 16 && r.readUInt32BE(0) === ACTION.connect)
+      return connecting.resolve(Buffer.from(r.subarray(8)))
     const s = sent.get(t)
     if (!s) return note(`reply to no packet (or a second reply): ${r.toString('hex').slice(0, 80)}`)
     sent.delete(t)
     const kind = replyKind(r, s.packet)
     replies[kind] = (replies[kind] ?? 0) + 1
-    if (!(s.allowed as string[]).includes(kind)) note(`${kind} for ${s.what} (allowed: ${s.allowed}): ${s.packet.toString('hex')}`)
+    if (!(s.allowed as string[]).includes(kind))
+      note(`${kind} for ${s.what} (allowed: ${s.allowed}): ${s.packet.toString('hex')}`)
   })
   const send = (b: Buffer) => socket.send(b, server.udpPort!, '127.0.0.1')
-  const connect = () => new Promise<Buffer>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no reply to connect')), 2000)
-    connecting = { tid: ++tid, resolve: (id) => { clearTimeout(timer); connecting = null; resolve(id) } }
-    send(connectPacket(connecting.tid))
-  })
+  const connect = () =>
+    new Promise<Buffer>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no reply to connect')), 2000)
+      connecting = {
+        tid: ++tid,
+        resolve: (id) => {
+          clearTimeout(timer)
+          connecting = null
+          resolve(id)
+        },
+      }
+      send(connectPacket(connecting.tid))
+    })
   let ids: { id: Buffer; at: number }[] = []
   let lost = 0
   try {
@@ -230,10 +305,14 @@ async function fuzzUdp(rng: Rng, count: number): Promise<{ problems: string[]; r
       }
       // Let this batch be answered before the next (the socket buffers hold only a few hundred).
       const deadline = Date.now() + 1000
-      while ([...sent.values()].some((s) => !s.allowed.includes('none')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1))
+      while ([...sent.values()].some((s) => !s.allowed.includes('none')) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 1))
       await new Promise((r) => setImmediate(r))
       for (const [t, s] of sent) {
-        if (!s.allowed.includes('none')) { lost++; note(`no reply to ${s.what}: ${s.packet.toString('hex')}`) }
+        if (!s.allowed.includes('none')) {
+          lost++
+          note(`no reply to ${s.what}: ${s.packet.toString('hex')}`)
+        }
         sent.delete(t)
       }
     }
@@ -251,19 +330,26 @@ async function rawGarbage(rng: Rng, count: number): Promise<string[]> {
   for (let i = 0; i < count; i++) {
     const junk = rng.bytes(1 + rng.int(60))
     const head = rng.chance(0.7)
-      ? Buffer.concat([Buffer.from(`GET /${rng.pick(['announce', 'scrape'])}?info_hash=`), junk, Buffer.from(' HTTP/1.1\r\nHost: x\r\n\r\n')])
+      ? Buffer.concat([
+          Buffer.from(`GET /${rng.pick(['announce', 'scrape'])}?info_hash=`),
+          junk,
+          Buffer.from(' HTTP/1.1\r\nHost: x\r\n\r\n'),
+        ])
       : Buffer.concat([junk, Buffer.from('\r\n\r\n')])
     const answer = await new Promise<string>((resolve) => {
       const socket = net.connect(server.port, '127.0.0.1')
       let got = ''
       socket.setTimeout(3000, () => socket.destroy())
-      socket.on('data', (d: Buffer) => { got += d.toString('latin1') })
+      socket.on('data', (d: Buffer) => {
+        got += d.toString('latin1')
+      })
       socket.on('error', () => {})
       socket.on('close', () => resolve(got))
       socket.end(head)
     })
     // Anything the parser lets through is an ordinary request (200 from the tracker or Express).
-    if (!/^HTTP\/1\.1 (400|200|404|431) /.test(answer)) problems.push(`${JSON.stringify(answer.slice(0, 60))} <- ${head.toString('hex').slice(0, 120)}`)
+    if (!/^HTTP\/1\.1 (400|200|404|431) /.test(answer))
+      problems.push(`${JSON.stringify(answer.slice(0, 60))} <- ${head.toString('hex').slice(0, 120)}`)
   }
   return problems
 }
@@ -285,7 +371,9 @@ function heap(): NodeJS.MemoryUsage {
 
 const MB = 1024 * 1024
 
-test('150,000 random and mutated announces and scrapes over HTTP and UDP: right answers, no crash, memory back to its level', { timeout: 150_000 }, async (t) => {
+test('150,000 random and mutated announces and scrapes over HTTP and UDP: right answers, no crash, memory back to its level', {
+  timeout: 150_000,
+}, async (t) => {
   const rng = new Rng(seed)
   t.diagnostic(`FUZZ_SEED=${seed}`)
   const tracker = server.services.tracker
@@ -295,16 +383,23 @@ test('150,000 random and mutated announces and scrapes over HTTP and UDP: right 
   await fuzzUdp(rng, 2000)
   tracker.sweep(Date.now() + ttlMs + 1000)
   const empty = gauges()
-  assert.ok(Object.values(empty).every((v) => v === 0), `no peers left after the sweep: ${JSON.stringify(empty)}`)
+  assert.ok(
+    Object.values(empty).every((v) => v === 0),
+    `no peers left after the sweep: ${JSON.stringify(empty)}`,
+  )
   const before = heap()
 
   const started = Date.now()
   const h = await fuzzHttp(rng, HTTP_REQUESTS)
   const httpMs = Date.now() - started
-  t.diagnostic(`HTTP: ${HTTP_REQUESTS} requests in ${httpMs} ms (${Math.round(HTTP_REQUESTS / (httpMs / 1000))}/s); expected ok/fail/any: ${JSON.stringify(h.byExpect)}`)
+  t.diagnostic(
+    `HTTP: ${HTTP_REQUESTS} requests in ${httpMs} ms (${Math.round(HTTP_REQUESTS / (httpMs / 1000))}/s); expected ok/fail/any: ${JSON.stringify(h.byExpect)}`,
+  )
   const udpStarted = Date.now()
   const u = await fuzzUdp(rng, UDP_PACKETS)
-  t.diagnostic(`UDP: ${UDP_PACKETS} packets in ${Date.now() - udpStarted} ms; replies ${JSON.stringify(u.replies)}; ${tracker.metrics.udpDropped} dropped by the tracker`)
+  t.diagnostic(
+    `UDP: ${UDP_PACKETS} packets in ${Date.now() - udpStarted} ms; replies ${JSON.stringify(u.replies)}; ${tracker.metrics.udpDropped} dropped by the tracker`,
+  )
   const raw = await rawGarbage(rng, 200)
   const peak = process.memoryUsage()
   const live = gauges()
@@ -316,13 +411,27 @@ test('150,000 random and mutated announces and scrapes over HTTP and UDP: right 
   assert.deepEqual(raw, [], 'raw garbage request lines')
   // The generators really produced all three kinds, and valid announces really joined the swarm.
   assert.ok(h.byExpect.ok! > 5000 && h.byExpect.fail! > 10_000 && h.byExpect.any! > 10_000, JSON.stringify(h.byExpect))
-  assert.ok((u.replies.announce ?? 0) > 1000 && (u.replies.error ?? 0) > 100 && (u.replies.connect ?? 0) > 1000 && (u.replies.scrape ?? 0) > 500, JSON.stringify(u.replies))
+  assert.ok(
+    (u.replies.announce ?? 0) > 1000 &&
+      (u.replies.error ?? 0) > 100 &&
+      (u.replies.connect ?? 0) > 1000 &&
+      (u.replies.scrape ?? 0) > 500,
+    JSON.stringify(u.replies),
+  )
   assert.ok(tracker.metrics.udpDropped > 10_000, `garbage was dropped: ${tracker.metrics.udpDropped}`)
   assert.ok(live['seedcast_tracker_peers{kind="leecher"}']! + live['seedcast_tracker_peers{kind="seeder"}']! > 1000)
 
   // Still serving: the site, a valid HTTP announce, and a UDP connect + announce.
   assert.equal((await fetch(`${server.url}/healthz`)).status, 200)
-  const ok = bdecodeDict(Buffer.from(await (await fetch(`${server.url}/announce?${announceQuery(hash, { peerId: '-OK0001-after-fuzz!!', left: 5, event: 'started' })}`)).arrayBuffer()))
+  const ok = bdecodeDict(
+    Buffer.from(
+      await (
+        await fetch(
+          `${server.url}/announce?${announceQuery(hash, { peerId: '-OK0001-after-fuzz!!', left: 5, event: 'started' })}`,
+        )
+      ).arrayBuffer(),
+    ),
+  )
   assert.equal(failureOf(ok), undefined)
   assert.equal(typeof ok.interval, 'number')
   const udp = await UdpTrackerClient.open('127.0.0.1', server.udpPort!)
@@ -334,7 +443,13 @@ test('150,000 random and mutated announces and scrapes over HTTP and UDP: right 
   }
 
   // Every counted completion reaches the database (nothing left queued), then all peers expire.
-  await waitFor(async () => sql<{ completed: number }>(server, 'SELECT completed FROM "Torrent" WHERE "infoHash" = ?', hash)[0]!.completed === tracker.completed(hash), 'completed counts stored', 30_000)
+  await waitFor(
+    async () =>
+      sql<{ completed: number }>(server, 'SELECT completed FROM "Torrent" WHERE "infoHash" = ?', hash)[0]!.completed ===
+      tracker.completed(hash),
+    'completed counts stored',
+    30_000,
+  )
   tracker.sweep(Date.now() + ttlMs + 1000)
   assert.deepEqual(gauges(), empty, 'swarm and peer gauges back to the baseline')
   agent.destroy()
@@ -342,10 +457,15 @@ test('150,000 random and mutated announces and scrapes over HTTP and UDP: right 
   await new Promise((r) => setTimeout(r, 200))
   const afterGc = heap()
   const growth = afterGc.heapUsed - before.heapUsed
-  t.diagnostic(`heapUsed ${(before.heapUsed / MB).toFixed(1)} MB -> peak ${(peak.heapUsed / MB).toFixed(1)} -> ${(afterGc.heapUsed / MB).toFixed(1)} after gc; arrayBuffers ${(before.arrayBuffers / MB).toFixed(1)} -> ${(afterGc.arrayBuffers / MB).toFixed(1)} MB; rss ${(before.rss / MB).toFixed(0)} -> ${(peak.rss / MB).toFixed(0)} -> ${(afterGc.rss / MB).toFixed(0)} MB; completed ${tracker.completed(hash)}`)
+  t.diagnostic(
+    `heapUsed ${(before.heapUsed / MB).toFixed(1)} MB -> peak ${(peak.heapUsed / MB).toFixed(1)} -> ${(afterGc.heapUsed / MB).toFixed(1)} after gc; arrayBuffers ${(before.arrayBuffers / MB).toFixed(1)} -> ${(afterGc.arrayBuffers / MB).toFixed(1)} MB; rss ${(before.rss / MB).toFixed(0)} -> ${(peak.rss / MB).toFixed(0)} -> ${(afterGc.rss / MB).toFixed(0)} MB; completed ${tracker.completed(hash)}`,
+  )
   assert.ok(growth < 20 * MB, `heap grew by ${(growth / MB).toFixed(1)} MB`)
   // Buffers outside the JS heap (a peer id pinning a pool slab, say) would show here.
-  assert.ok(afterGc.arrayBuffers - before.arrayBuffers < 20 * MB, `arrayBuffers grew by ${((afterGc.arrayBuffers - before.arrayBuffers) / MB).toFixed(1)} MB`)
+  assert.ok(
+    afterGc.arrayBuffers - before.arrayBuffers < 20 * MB,
+    `arrayBuffers grew by ${((afterGc.arrayBuffers - before.arrayBuffers) / MB).toFixed(1)} MB`,
+  )
   // RSS seldom shrinks (the allocator keeps freed pages): only a gross leak fails this.
   assert.ok(afterGc.rss - before.rss < 400 * MB, `rss grew by ${((afterGc.rss - before.rss) / MB).toFixed(0)} MB`)
 })
@@ -359,7 +479,10 @@ test('a client that pipelines announces and then resets the connection cannot cr
     const one = `GET /announce?${announceQuery(hash, { peerId: '-RS0001-pipelined!!', left: 5 })} HTTP/1.1\r\nHost: x\r\n\r\n`
     for (let i = 0; i < 100; i++) {
       await new Promise<void>((resolve) => {
-        const c = net.connect(server.port, '127.0.0.1', () => { c.write(one.repeat(50)); setImmediate(() => c.resetAndDestroy()) })
+        const c = net.connect(server.port, '127.0.0.1', () => {
+          c.write(one.repeat(50))
+          setImmediate(() => c.resetAndDestroy())
+        })
         c.on('error', () => {})
         c.on('close', () => resolve())
       })

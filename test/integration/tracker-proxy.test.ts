@@ -10,13 +10,20 @@ import { makeVideo } from '../helpers/media.ts'
 import { announceQuery, bdecode, uploadOk } from '../helpers/http.ts'
 
 let clip: string
-before(async () => { clip = await makeVideo({ seconds: 1 }) })
-after(async () => { if (clip) await rm(path.dirname(clip), { recursive: true, force: true }) })
+before(async () => {
+  clip = await makeVideo({ seconds: 1 })
+})
+after(async () => {
+  if (clip) await rm(path.dirname(clip), { recursive: true, force: true })
+})
 
 /** Announces two leechers, the first with an X-Forwarded-For header; returns the addresses the second is given. */
 async function peersSeenBySecond(s: TestServer, infoHash: string): Promise<string[]> {
   const announce = async (peerId: string, port: number, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${s.url}/announce?${announceQuery(infoHash, { peerId, port, left: 100, event: 'started' })}`, { headers })
+    const res = await fetch(
+      `${s.url}/announce?${announceQuery(infoHash, { peerId, port, left: 100, event: 'started' })}`,
+      { headers },
+    )
     return bdecode(new Uint8Array(await res.arrayBuffer()))
   }
   await announce('-PX0001-first', 50001, { 'X-Forwarded-For': '198.51.100.9, 203.0.113.7' })
@@ -24,7 +31,8 @@ async function peersSeenBySecond(s: TestServer, infoHash: string): Promise<strin
   assert.equal(reply['failure reason'], undefined)
   const peers = Buffer.from(reply.peers as Uint8Array)
   const out: string[] = []
-  for (let i = 0; i < peers.length; i += 6) out.push(`${peers[i]}.${peers[i + 1]}.${peers[i + 2]}.${peers[i + 3]}:${peers.readUInt16BE(i + 4)}`)
+  for (let i = 0; i < peers.length; i += 6)
+    out.push(`${peers[i]}.${peers[i + 1]}.${peers[i + 2]}.${peers[i + 3]}:${peers.readUInt16BE(i + 4)}`)
   return out
 }
 

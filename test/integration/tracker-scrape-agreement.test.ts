@@ -14,7 +14,11 @@ import { binParam, uploadOk } from '../helpers/http.ts'
 import { apiSwarm, scrape, waitFor } from '../helpers/swarm.ts'
 import { EVENT, UdpTrackerClient } from '../helpers/udpTracker.ts'
 
-interface Numbers { seeders: number; leechers: number; completed: number }
+interface Numbers {
+  seeders: number
+  leechers: number
+  completed: number
+}
 
 let clip: string
 let s: TestServer
@@ -34,25 +38,40 @@ test('HTTP, UDP and WebSocket scrapes, the video page and the API agree on one m
   const v = await uploadOk(s, { title: 'mixed swarm' }, { path: clip })
   const hash = v.torrent!.infoHash
   const httpAnnounce = async (left: number, event: string) => {
-    const q = [`info_hash=${binParam(Buffer.from(hash, 'hex'))}`, `peer_id=${binParam(Buffer.from('-TB0001-http-seeder.', 'latin1'))}`,
-      'port=47001', 'uploaded=0', 'downloaded=0', `left=${left}`, 'compact=1', `event=${event}`]
+    const q = [
+      `info_hash=${binParam(Buffer.from(hash, 'hex'))}`,
+      `peer_id=${binParam(Buffer.from('-TB0001-http-seeder.', 'latin1'))}`,
+      'port=47001',
+      'uploaded=0',
+      'downloaded=0',
+      `left=${left}`,
+      'compact=1',
+      `event=${event}`,
+    ]
     const res = await fetch(`${s.url}/announce?${q.join('&')}`)
     assert.equal(res.status, 200)
     await res.arrayBuffer()
   }
   const ws = { left: 1000 }
   const browser = new Client({
-    infoHash: hash, peerId: Buffer.from('-WW0001-browser-peer', 'latin1'), announce: [`ws://127.0.0.1:${s.port}/announce`], port: 6881,
+    infoHash: hash,
+    peerId: Buffer.from('-WW0001-browser-peer', 'latin1'),
+    announce: [`ws://127.0.0.1:${s.port}/announce`],
+    port: 6881,
     // numwant 0: no WebRTC offers, so no ICE sockets on other interfaces; loopback only.
-    rtcConfig: { iceServers: [] }, getAnnounceOpts: () => ({ numwant: 0, left: ws.left }),
+    rtcConfig: { iceServers: [] },
+    getAnnounceOpts: () => ({ numwant: 0, left: ws.left }),
   })
   browser.on('warning', () => {})
   const wsAnswered = () => new Promise<void>((resolve) => browser.once('update', () => resolve()))
-  const wsScrape = () => new Promise<Numbers>((resolve, reject) => {
-    browser.once('scrape', (r: { complete: number; incomplete: number; downloaded: number }) => resolve({ seeders: r.complete, leechers: r.incomplete, completed: r.downloaded }))
-    setTimeout(() => reject(new Error('no WebSocket scrape reply')), 10_000).unref()
-    browser.scrape()
-  })
+  const wsScrape = () =>
+    new Promise<Numbers>((resolve, reject) => {
+      browser.once('scrape', (r: { complete: number; incomplete: number; downloaded: number }) =>
+        resolve({ seeders: r.complete, leechers: r.incomplete, completed: r.downloaded }),
+      )
+      setTimeout(() => reject(new Error('no WebSocket scrape reply')), 10_000).unref()
+      browser.scrape()
+    })
   const page = async (): Promise<Numbers> => {
     const html = await (await fetch(`${s.url}/videos/${v.id}`)).text()
     const dd = (id: string) => Number(new RegExp(`<dd id="${id}">(\\d+)</dd>`).exec(html)?.[1])
@@ -60,7 +79,11 @@ test('HTTP, UDP and WebSocket scrapes, the video page and the API agree on one m
   }
   // Every view of the swarm, once the API's one-second cache and the stored count have caught up.
   const agree = async (expected: Numbers, what: string) => {
-    await waitFor(() => apiSwarm(s.url, v.id), (n) => n.completed === expected.completed && n.seeders === expected.seeders && n.leechers === expected.leechers, { what: `the API to show ${what}` })
+    await waitFor(
+      () => apiSwarm(s.url, v.id),
+      (n) => n.completed === expected.completed && n.seeders === expected.seeders && n.leechers === expected.leechers,
+      { what: `the API to show ${what}` },
+    )
     const h = await scrape(s.url, hash)
     const [u] = await udp.scrape([hash])
     const views = {
@@ -81,7 +104,11 @@ test('HTTP, UDP and WebSocket scrapes, the video page and the API agree on one m
     await agree({ seeders: 1, leechers: 2, completed: 0 }, 'one seeder, two leechers')
     // An announce reply counts the WebSocket peer too, so a client shows the page's numbers.
     const reply = await udp.announce({ infoHash: hash, port: 47002, left: 1000n, event: EVENT.none })
-    assert.deepEqual({ seeders: reply.seeders, leechers: reply.leechers }, { seeders: 1, leechers: 2 }, 'UDP announce reply')
+    assert.deepEqual(
+      { seeders: reply.seeders, leechers: reply.leechers },
+      { seeders: 1, leechers: 2 },
+      'UDP announce reply',
+    )
 
     const completed = wsAnswered()
     ws.left = 0

@@ -23,7 +23,8 @@ after(async () => {
 
 const announce = (q: string) => trackerGet(`${server.url}/announce?${q}`)
 const scrape = (q: string) => trackerGet(`${server.url}/scrape?${q}`)
-const failure = (body: any): string | undefined => (body?.['failure reason'] ? Buffer.from(body['failure reason']).toString() : undefined)
+const failure = (body: any): string | undefined =>
+  body?.['failure reason'] ? Buffer.from(body['failure reason']).toString() : undefined
 
 describe('announce and scrape for a site video', () => {
   let video: VideoJson
@@ -38,7 +39,9 @@ describe('announce and scrape for a site video', () => {
   })
 
   test('a leecher and a seeder announce; the counts show on the API and the page', async () => {
-    const leech = await announce(announceQuery(hash, { peerId: '-LE0001-leecher-one', port: 51001, left: 1000, event: 'started' }))
+    const leech = await announce(
+      announceQuery(hash, { peerId: '-LE0001-leecher-one', port: 51001, left: 1000, event: 'started' }),
+    )
     assert.equal(leech.status, 200)
     assert.equal(failure(leech.body), undefined, failure(leech.body))
     assert.equal(typeof leech.body.interval, 'number')
@@ -46,7 +49,9 @@ describe('announce and scrape for a site video', () => {
     assert.equal(leech.body.incomplete, 1)
     assert.equal(leech.body.complete, 0)
 
-    const seed = await announce(announceQuery(hash, { peerId: '-SE0001-seeder-one!', port: 51002, left: 0, event: 'started' }))
+    const seed = await announce(
+      announceQuery(hash, { peerId: '-SE0001-seeder-one!', port: 51002, left: 0, event: 'started' }),
+    )
     assert.equal(failure(seed.body), undefined)
     assert.equal(seed.body.complete, 1)
     assert.equal(seed.body.incomplete, 1)
@@ -67,8 +72,9 @@ describe('announce and scrape for a site video', () => {
     assert.equal(s.status, 200)
     assert.equal(failure(s.body), undefined)
     const files = s.body.files as Record<string, any>
-    const entry = Object.entries(files).find(([k]) => Buffer.from(k, 'latin1').toString('hex') === hash)?.[1]
-      ?? Object.values(files)[0]
+    const entry =
+      Object.entries(files).find(([k]) => Buffer.from(k, 'latin1').toString('hex') === hash)?.[1] ??
+      Object.values(files)[0]
     assert.equal(Object.keys(files).length, 1)
     assert.equal(entry.complete, 1)
     assert.equal(entry.incomplete, 1)
@@ -118,10 +124,17 @@ describe('refusals', () => {
     const peer = binParam(Buffer.from('-XX0001-abcdefghijkl'))
     const hash = binParam(Buffer.from(v.torrent!.infoHash, 'hex'))
     const bad = [
-      '', 'info_hash=short', good.replace(/info_hash=[^&]+/, 'info_hash=' + hash.slice(0, -3)),
-      `info_hash=${hash}&port=6881`, `info_hash=${hash}&peer_id=short&port=6881`,
-      `info_hash=${hash}&peer_id=${peer}`, `info_hash=${hash}&peer_id=${peer}&port=0`, `info_hash=${hash}&peer_id=${peer}&port=70000`,
-      `info_hash=${hash}&peer_id=${peer}&port=abc`, 'info_hash=%ZZ%ZZ&peer_id=%&port=1', 'info_hash[]=x&info_hash[]=y',
+      '',
+      'info_hash=short',
+      good.replace(/info_hash=[^&]+/, 'info_hash=' + hash.slice(0, -3)),
+      `info_hash=${hash}&port=6881`,
+      `info_hash=${hash}&peer_id=short&port=6881`,
+      `info_hash=${hash}&peer_id=${peer}`,
+      `info_hash=${hash}&peer_id=${peer}&port=0`,
+      `info_hash=${hash}&peer_id=${peer}&port=70000`,
+      `info_hash=${hash}&peer_id=${peer}&port=abc`,
+      'info_hash=%ZZ%ZZ&peer_id=%&port=1',
+      'info_hash[]=x&info_hash[]=y',
     ]
     for (const q of bad) {
       const res = await announce(q)

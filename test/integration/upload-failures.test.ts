@@ -7,7 +7,17 @@ import { readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
-import { apiUpload, countRows, getJson, incomingDir, ls, mediaDir, multipartBody, rawRequest, waitFor } from '../helpers/http.ts'
+import {
+  apiUpload,
+  countRows,
+  getJson,
+  incomingDir,
+  ls,
+  mediaDir,
+  multipartBody,
+  rawRequest,
+  waitFor,
+} from '../helpers/http.ts'
 
 let clip: string
 let clipBytes: Buffer
@@ -16,7 +26,9 @@ before(async () => {
   clip = await makeVideo({ seconds: 3 })
   clipBytes = await readFile(clip)
 })
-after(async () => { if (clip) await rm(path.dirname(clip), { recursive: true, force: true }) })
+after(async () => {
+  if (clip) await rm(path.dirname(clip), { recursive: true, force: true })
+})
 
 /** Nothing stored: both folders empty (after any pending clean-up) and no Video rows. */
 async function assertNothingLeft(server: TestServer, what: string) {
@@ -31,7 +43,10 @@ async function assertStillWorks(server: TestServer) {
   assert.equal((await getJson(`${server.url}/healthz`)).body.ok, true)
   const ok = await apiUpload(server, { title: 'after the failures' }, { path: clip })
   assert.equal(ok.status, 201, JSON.stringify(ok.body))
-  const del = await fetch(`${server.url}/api/videos/${ok.body.id}`, { method: 'DELETE', headers: { authorization: server.basicAuth } })
+  const del = await fetch(`${server.url}/api/videos/${ok.body.id}`, {
+    method: 'DELETE',
+    headers: { authorization: server.basicAuth },
+  })
   assert.equal(del.status, 204)
 }
 
@@ -44,17 +59,37 @@ const multipartHeaders = (server: TestServer, length: number) => ({
 
 describe('cut-off uploads', () => {
   let server: TestServer
-  before(async () => { server = await startTestServer() })
-  after(async () => { await server?.stop() })
+  before(async () => {
+    server = await startTestServer()
+  })
+  after(async () => {
+    await server?.stop()
+  })
 
-  for (const [label, fraction] of [['inside the signature bytes', 0], ['half way through the file', 0.5], ['one byte short', 1]] as const) {
+  for (const [label, fraction] of [
+    ['inside the signature bytes', 0],
+    ['half way through the file', 0.5],
+    ['one byte short', 1],
+  ] as const) {
     test(`a client that disconnects ${label} leaves nothing`, async () => {
-      const body = multipartBody(BOUNDARY, { title: 'cut off', description: 'never finished' }, { name: 'clip.mp4', data: clipBytes })
+      const body = multipartBody(
+        BOUNDARY,
+        { title: 'cut off', description: 'never finished' },
+        { name: 'clip.mp4', data: clipBytes },
+      )
       const fileStart = body.indexOf(clipBytes.subarray(0, 64))
-      const cut = fraction === 0 ? fileStart + 1000 : fraction === 1 ? body.length - 1 : fileStart + Math.floor(clipBytes.length * fraction)
+      const cut =
+        fraction === 0
+          ? fileStart + 1000
+          : fraction === 1
+            ? body.length - 1
+            : fileStart + Math.floor(clipBytes.length * fraction)
       const res = await rawRequest(server.port, {
-        method: 'POST', path: '/api/videos', headers: multipartHeaders(server, body.length),
-        body: body.subarray(0, cut), destroyAfterBody: true,
+        method: 'POST',
+        path: '/api/videos',
+        headers: multipartHeaders(server, body.length),
+        body: body.subarray(0, cut),
+        destroyAfterBody: true,
       })
       assert.equal(res, null, 'no answer is expected on a dropped connection')
       await assertNothingLeft(server, label)
@@ -64,9 +99,15 @@ describe('cut-off uploads', () => {
   test('a chunked upload (no Content-Length) cut off mid-file leaves nothing', async () => {
     const body = multipartBody(BOUNDARY, { title: 'chunked' }, { name: 'clip.mp4', data: clipBytes })
     await rawRequest(server.port, {
-      method: 'POST', path: '/api/videos',
-      headers: { authorization: server.basicAuth, 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, 'transfer-encoding': 'chunked' },
-      body: body.subarray(0, Math.floor(body.length / 2)), destroyAfterBody: true,
+      method: 'POST',
+      path: '/api/videos',
+      headers: {
+        authorization: server.basicAuth,
+        'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
+        'transfer-encoding': 'chunked',
+      },
+      body: body.subarray(0, Math.floor(body.length / 2)),
+      destroyAfterBody: true,
     })
     await assertNothingLeft(server, 'chunked')
   })
@@ -79,21 +120,37 @@ describe('cut-off uploads', () => {
 
 describe('too large (MAX_UPLOAD_BYTES)', () => {
   let server: TestServer
-  before(async () => { server = await startTestServer({ MAX_UPLOAD_BYTES: String(clipBytes.length) }) })
-  after(async () => { await server?.stop() })
+  before(async () => {
+    server = await startTestServer({ MAX_UPLOAD_BYTES: String(clipBytes.length) })
+  })
+  after(async () => {
+    await server?.stop()
+  })
 
   test('a file of exactly the limit is accepted', async () => {
     const res = await apiUpload(server, { title: 'exactly the limit' }, { path: clip })
     assert.equal(res.status, 201, JSON.stringify(res.body))
     assert.equal(res.body.size, clipBytes.length)
-    const del = await fetch(`${server.url}/api/videos/${res.body.id}`, { method: 'DELETE', headers: { authorization: server.basicAuth } })
+    const del = await fetch(`${server.url}/api/videos/${res.body.id}`, {
+      method: 'DELETE',
+      headers: { authorization: server.basicAuth },
+    })
     assert.equal(del.status, 204)
     await assertNothingLeft(server, 'after delete')
   })
 
   test('one byte over the limit is 413 and leaves nothing', async () => {
-    const body = multipartBody(BOUNDARY, { title: 'one byte too many' }, { name: 'clip.mp4', data: Buffer.concat([clipBytes, Buffer.from([0])]) })
-    const res = await rawRequest(server.port, { method: 'POST', path: '/api/videos', headers: multipartHeaders(server, body.length), body })
+    const body = multipartBody(
+      BOUNDARY,
+      { title: 'one byte too many' },
+      { name: 'clip.mp4', data: Buffer.concat([clipBytes, Buffer.from([0])]) },
+    )
+    const res = await rawRequest(server.port, {
+      method: 'POST',
+      path: '/api/videos',
+      headers: multipartHeaders(server, body.length),
+      body,
+    })
     assert.ok(res)
     assert.equal(res.status, 413)
     const err = JSON.parse(res.body.toString())
@@ -107,7 +164,9 @@ describe('too large (MAX_UPLOAD_BYTES)', () => {
     clipBytes.copy(big)
     const body = multipartBody(BOUNDARY, { title: 'far too big' }, { name: 'big.mp4', data: big })
     const res = await getJson(`${server.url}/api/videos`, {
-      method: 'POST', headers: { authorization: server.basicAuth, 'content-type': `multipart/form-data; boundary=${BOUNDARY}` }, body: new Uint8Array(body),
+      method: 'POST',
+      headers: { authorization: server.basicAuth, 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
+      body: new Uint8Array(body),
     }).catch((err: Error) => ({ status: -1, body: String(err.cause ?? err) }))
     assert.equal(res.status, 413, JSON.stringify(res.body))
     assert.equal(res.body.error.code, 'too_large')
@@ -121,29 +180,67 @@ describe('too large (MAX_UPLOAD_BYTES)', () => {
 
 describe('malformed multipart', () => {
   let server: TestServer
-  before(async () => { server = await startTestServer() })
-  after(async () => { await server?.stop() })
+  before(async () => {
+    server = await startTestServer()
+  })
+  after(async () => {
+    await server?.stop()
+  })
 
   async function post(body: Buffer | string, contentType: string) {
     const buf = typeof body === 'string' ? Buffer.from(body, 'latin1') : body
     const res = await rawRequest(server.port, {
-      method: 'POST', path: '/api/videos',
-      headers: { authorization: server.basicAuth, 'content-type': contentType, 'content-length': buf.length }, body: buf,
+      method: 'POST',
+      path: '/api/videos',
+      headers: { authorization: server.basicAuth, 'content-type': contentType, 'content-length': buf.length },
+      body: buf,
     })
     assert.ok(res)
     return { status: res.status, body: res.body.length ? JSON.parse(res.body.toString()) : undefined }
   }
 
   const cases: [string, () => [Buffer | string, string]][] = [
-    ['no closing boundary after the file', () => [multipartBody(BOUNDARY, { title: 'x' }, { name: 'clip.mp4', data: clipBytes }, false), `multipart/form-data; boundary=${BOUNDARY}`]],
-    ['the body stops inside the file part', () => [multipartBody(BOUNDARY, { title: 'x' }, { name: 'clip.mp4', data: clipBytes }).subarray(0, 30_000), `multipart/form-data; boundary=${BOUNDARY}`]],
-    ['no boundary parameter', () => [multipartBody(BOUNDARY, { title: 'x' }, { name: 'clip.mp4', data: clipBytes }), 'multipart/form-data']],
-    ['garbage instead of parts', () => ['this is not multipart at all\r\n'.repeat(100), `multipart/form-data; boundary=${BOUNDARY}`]],
-    ['the file under another field name', () => [multipartBody(BOUNDARY, { title: 'x' }, { name: 'clip.mp4', data: clipBytes }).toString('latin1').replace('name="file"', 'name="video"'), `multipart/form-data; boundary=${BOUNDARY}`]],
-    ['two files', () => {
-      const one = multipartBody(BOUNDARY, { title: 'x' }, { name: 'a.mp4', data: clipBytes }, false)
-      return [Buffer.concat([one, multipartBody(BOUNDARY, {}, { name: 'b.mp4', data: clipBytes })]), `multipart/form-data; boundary=${BOUNDARY}`]
-    }],
+    [
+      'no closing boundary after the file',
+      () => [
+        multipartBody(BOUNDARY, { title: 'x' }, { name: 'clip.mp4', data: clipBytes }, false),
+        `multipart/form-data; boundary=${BOUNDARY}`,
+      ],
+    ],
+    [
+      'the body stops inside the file part',
+      () => [
+        multipartBody(BOUNDARY, { title: 'x' }, { name: 'clip.mp4', data: clipBytes }).subarray(0, 30_000),
+        `multipart/form-data; boundary=${BOUNDARY}`,
+      ],
+    ],
+    [
+      'no boundary parameter',
+      () => [multipartBody(BOUNDARY, { title: 'x' }, { name: 'clip.mp4', data: clipBytes }), 'multipart/form-data'],
+    ],
+    [
+      'garbage instead of parts',
+      () => ['this is not multipart at all\r\n'.repeat(100), `multipart/form-data; boundary=${BOUNDARY}`],
+    ],
+    [
+      'the file under another field name',
+      () => [
+        multipartBody(BOUNDARY, { title: 'x' }, { name: 'clip.mp4', data: clipBytes })
+          .toString('latin1')
+          .replace('name="file"', 'name="video"'),
+        `multipart/form-data; boundary=${BOUNDARY}`,
+      ],
+    ],
+    [
+      'two files',
+      () => {
+        const one = multipartBody(BOUNDARY, { title: 'x' }, { name: 'a.mp4', data: clipBytes }, false)
+        return [
+          Buffer.concat([one, multipartBody(BOUNDARY, {}, { name: 'b.mp4', data: clipBytes })]),
+          `multipart/form-data; boundary=${BOUNDARY}`,
+        ]
+      },
+    ],
     ['not multipart at all', () => ['title=x', 'application/x-www-form-urlencoded']],
   ]
 

@@ -24,7 +24,8 @@ const noFollow = { redirect: 'manual' } as const
 
 async function login(username = 'admin', password = ADMIN_PASSWORD, next = '/upload'): Promise<Response> {
   return fetch(`${server.url}/login`, {
-    ...noFollow, method: 'POST',
+    ...noFollow,
+    method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ username, password, next }).toString(),
   })
@@ -90,7 +91,14 @@ describe('login', () => {
   })
 
   test('next cannot send the browser to another site', async () => {
-    for (const next of ['//evil.example/', 'https://evil.example/', '/\\evil.example/', '\\\\evil.example', 'javascript:alert(1)', '/%2F%2Fevil.example']) {
+    for (const next of [
+      '//evil.example/',
+      'https://evil.example/',
+      '/\\evil.example/',
+      '\\\\evil.example',
+      'javascript:alert(1)',
+      '/%2F%2Fevil.example',
+    ]) {
       const res = await login('admin', ADMIN_PASSWORD, next)
       assert.equal(res.status, 303)
       const location = res.headers.get('location')!
@@ -108,10 +116,19 @@ describe('upload form', () => {
 
     const videos = countRows(server, 'Video')
     const media = await ls(mediaDir(server))
-    const post = await fetch(`${server.url}/upload?_csrf=whatever`, { ...noFollow, method: 'POST', body: await uploadForm({ title: 'anon' }, { path: clip }) })
+    const post = await fetch(`${server.url}/upload?_csrf=whatever`, {
+      ...noFollow,
+      method: 'POST',
+      body: await uploadForm({ title: 'anon' }, { path: clip }),
+    })
     assert.equal(post.status, 303)
     assert.match(post.headers.get('location')!, /^\/login/)
-    const forged = await fetch(`${server.url}/upload`, { ...noFollow, method: 'POST', headers: { cookie: 'seedcast_session=forged' }, body: await uploadForm({ title: 'forged' }, { path: clip }) })
+    const forged = await fetch(`${server.url}/upload`, {
+      ...noFollow,
+      method: 'POST',
+      headers: { cookie: 'seedcast_session=forged' },
+      body: await uploadForm({ title: 'forged' }, { path: clip }),
+    })
     assert.equal(forged.status, 303)
     assert.match(forged.headers.get('location')!, /^\/login/)
     await assertNothingStored(videos, media)
@@ -119,7 +136,11 @@ describe('upload form', () => {
 
   test('a session cookie does not authorise the Basic-auth API', async () => {
     const cookie = await sessionCookie()
-    const res = await getJson(`${server.url}/api/videos`, { method: 'POST', headers: { cookie }, body: await uploadForm({ title: 'x' }, { path: clip }) })
+    const res = await getJson(`${server.url}/api/videos`, {
+      method: 'POST',
+      headers: { cookie },
+      body: await uploadForm({ title: 'x' }, { path: clip }),
+    })
     assert.equal(res.status, 401)
   })
 
@@ -127,7 +148,9 @@ describe('upload form', () => {
     const cookie = await sessionCookie()
     const { action } = await csrfFromForm(cookie)
     const res = await fetch(`${server.url}${action}`, {
-      ...noFollow, method: 'POST', headers: { cookie },
+      ...noFollow,
+      method: 'POST',
+      headers: { cookie },
       body: await uploadForm({ title: 'From the form', description: 'Sent by a browser' }, { path: clip }),
     })
     assert.equal(res.status, 303, await res.clone().text())
@@ -148,13 +171,23 @@ describe('upload form', () => {
     const videos = countRows(server, 'Video')
     const media = await ls(mediaDir(server))
     for (const query of [`?_csrf=${encodeURIComponent(token)}x`, '?_csrf=', '']) {
-      const res = await fetch(`${server.url}/upload${query}`, { ...noFollow, method: 'POST', headers: { cookie }, body: await uploadForm({ title: 'csrf' }, { path: clip }) })
+      const res = await fetch(`${server.url}/upload${query}`, {
+        ...noFollow,
+        method: 'POST',
+        headers: { cookie },
+        body: await uploadForm({ title: 'csrf' }, { path: clip }),
+      })
       assert.equal(res.status, 403, query)
       await res.text()
     }
     // Another session's token does not work either.
     const other = await csrfFromForm(await sessionCookie())
-    const cross = await fetch(`${server.url}${other.action}`, { ...noFollow, method: 'POST', headers: { cookie }, body: await uploadForm({ title: 'csrf' }, { path: clip }) })
+    const cross = await fetch(`${server.url}${other.action}`, {
+      ...noFollow,
+      method: 'POST',
+      headers: { cookie },
+      body: await uploadForm({ title: 'csrf' }, { path: clip }),
+    })
     assert.equal(cross.status, 403)
     await assertNothingStored(videos, media)
   })
@@ -166,13 +199,23 @@ describe('upload form', () => {
     await writeFile(fake, 'just some text, not a video\n'.repeat(500))
     const videos = countRows(server, 'Video')
     const media = await ls(mediaDir(server))
-    const res = await fetch(`${server.url}${action}`, { ...noFollow, method: 'POST', headers: { cookie }, body: await uploadForm({ title: '<i>kept</i>' }, { path: fake }) })
+    const res = await fetch(`${server.url}${action}`, {
+      ...noFollow,
+      method: 'POST',
+      headers: { cookie },
+      body: await uploadForm({ title: '<i>kept</i>' }, { path: fake }),
+    })
     assert.equal(res.status, 415)
     const page = await res.text()
     assert.match(page, /role="alert"/)
     assert.match(page, /enctype="multipart\/form-data"/)
     assert.ok(!page.includes('<i>kept</i>'), 'the kept title is escaped')
-    const missingTitle = await fetch(`${server.url}${action}`, { ...noFollow, method: 'POST', headers: { cookie }, body: await uploadForm({ title: '' }, { path: clip }) })
+    const missingTitle = await fetch(`${server.url}${action}`, {
+      ...noFollow,
+      method: 'POST',
+      headers: { cookie },
+      body: await uploadForm({ title: '' }, { path: clip }),
+    })
     assert.equal(missingTitle.status, 400)
     await missingTitle.text()
     await assertNothingStored(videos, media)
@@ -184,7 +227,10 @@ describe('upload form', () => {
     const token = /name="_csrf" value="([^"]+)"/.exec(home)?.[1]
     assert.ok(token, 'the logout form carries the CSRF token')
     const out = await fetch(`${server.url}/logout`, {
-      ...noFollow, method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: `_csrf=${encodeURIComponent(token)}`,
+      ...noFollow,
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: `_csrf=${encodeURIComponent(token)}`,
     })
     assert.equal(out.status, 303)
     const again = await fetch(`${server.url}/upload`, { ...noFollow, headers: { cookie } })

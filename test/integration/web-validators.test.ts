@@ -21,11 +21,16 @@ after(async () => {
 
 async function sessionCookie(): Promise<string> {
   const res = await fetch(`${server.url}/login`, {
-    redirect: 'manual', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    redirect: 'manual',
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ username: 'admin', password: ADMIN_PASSWORD }).toString(),
   })
   assert.equal(res.status, 303)
-  return res.headers.getSetCookie().find((c) => c.startsWith('seedcast_session='))!.split(';')[0]!
+  return res.headers
+    .getSetCookie()
+    .find((c) => c.startsWith('seedcast_session='))!
+    .split(';')[0]!
 }
 
 async function assertNothingStored(videosBefore: number) {
@@ -42,10 +47,16 @@ test('query validators: 400 bad_request naming the parameter, JSON on the API', 
   }
   for (const q of ['cursor=garbage', 'cursor=a&cursor=b']) {
     const res = await getJson(`${server.url}/api/videos?${q}`)
-    assert.deepEqual([res.status, res.body.error.code, res.body.error.message], [400, 'bad_request', 'cursor is not one this API gave out'], q)
+    assert.deepEqual(
+      [res.status, res.body.error.code, res.body.error.message],
+      [400, 'bad_request', 'cursor is not one this API gave out'],
+      q,
+    )
   }
   assert.equal((await getJson(`${server.url}/api/videos?limit=100`)).status, 200)
-  const audit = await getJson(`${server.url}/api/settings/audit?limit=501`, { headers: { authorization: server.basicAuth } })
+  const audit = await getJson(`${server.url}/api/settings/audit?limit=501`, {
+    headers: { authorization: server.basicAuth },
+  })
   assert.deepEqual([audit.status, audit.body.error.message], [400, 'limit must be a whole number from 1 to 500'])
   const range = await getJson(`${server.url}/api/videos/whatever/swarm/history?range=7d`)
   assert.deepEqual([range.status, range.body.error.message], [400, 'range must be one of: 24h, 30d'])
@@ -72,28 +83,51 @@ test('a form upload refused by its validator shows the form again and keeps noth
   const page = await (await fetch(`${server.url}/upload`, { headers: { cookie } })).text()
   const action = /action="([^"]*_csrf=[^"]*)"/.exec(page)![1]!.replace(/&amp;/g, '&')
   const videos = countRows(server, 'Video')
-  for (const [fields, reason] of [[{ title: '  ' }, /A title is required/], [{ title: 't', description: 'd'.repeat(10_001) }, /longer than 10,000/]] as const) {
-    const res = await fetch(`${server.url}${action}`, { redirect: 'manual', method: 'POST', headers: { cookie }, body: await uploadForm(fields, { path: clip }) })
+  for (const [fields, reason] of [
+    [{ title: '  ' }, /A title is required/],
+    [{ title: 't', description: 'd'.repeat(10_001) }, /longer than 10,000/],
+  ] as const) {
+    const res = await fetch(`${server.url}${action}`, {
+      redirect: 'manual',
+      method: 'POST',
+      headers: { cookie },
+      body: await uploadForm(fields, { path: clip }),
+    })
     assert.equal(res.status, 400)
     const html = await res.text()
     assert.match(html, reason)
     assert.match(html, /enctype="multipart\/form-data"/, 'the form again')
     await assertNothingStored(videos)
   }
-  const noFile = await fetch(`${server.url}${action}`, { redirect: 'manual', method: 'POST', headers: { cookie }, body: await uploadForm({ title: 'no file' }) })
+  const noFile = await fetch(`${server.url}${action}`, {
+    redirect: 'manual',
+    method: 'POST',
+    headers: { cookie },
+    body: await uploadForm({ title: 'no file' }),
+  })
   assert.equal(noFile.status, 400)
   assert.match(await noFile.text(), /Choose a file to upload/)
 })
 
 test('form bodies of the wrong shape are refused or read as absent, never a 500', async () => {
   const twice = 'username=admin&username=admin&password=x'
-  const login = await fetch(`${server.url}/login`, { redirect: 'manual', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: twice })
+  const login = await fetch(`${server.url}/login`, {
+    redirect: 'manual',
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: twice,
+  })
   assert.equal(login.status, 401)
   const cookie = await sessionCookie()
   const page = await (await fetch(`${server.url}/admin/settings`, { headers: { cookie } })).text()
   const token = /name="_csrf" value="([^"]+)"/.exec(page)?.[1]
   assert.ok(token, 'the settings form carries its CSRF token')
   const body = `_csrf=${encodeURIComponent(token)}&bittorrentEnabled=on&otherTrackers=a&otherTrackers=b`
-  const save = await fetch(`${server.url}/admin/settings`, { redirect: 'manual', method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body })
+  const save = await fetch(`${server.url}/admin/settings`, {
+    redirect: 'manual',
+    method: 'POST',
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body,
+  })
   assert.equal(save.status, 400)
 })

@@ -5,7 +5,8 @@ declare module 'ws' {
   import type { ClientRequestArgs, IncomingMessage } from 'node:http'
   import type { SecureContextOptions } from 'node:tls'
 
-  export interface ClientOptions extends Partial<Pick<ClientRequestArgs, 'localAddress' | 'headers' | 'agent' | 'family'>> {
+  export interface ClientOptions
+    extends Partial<Pick<ClientRequestArgs, 'localAddress' | 'headers' | 'agent' | 'family'>> {
     ca?: SecureContextOptions['ca']
     maxPayload?: number
     perMessageDeflate?: boolean
@@ -19,7 +20,11 @@ declare module 'ws' {
     constructor(url: string, opts?: ClientOptions)
     readonly readyState: number
     readonly bufferedAmount: number
-    send(data: string | Buffer, opts?: { fin?: boolean; binary?: boolean; mask?: boolean }, cb?: (err?: Error) => void): void
+    send(
+      data: string | Buffer,
+      opts?: { fin?: boolean; binary?: boolean; mask?: boolean },
+      cb?: (err?: Error) => void,
+    ): void
     send(data: string | Buffer, cb?: (err?: Error) => void): void
     close(code?: number, reason?: string): void
     terminate(): void

@@ -2,16 +2,32 @@
 // deadline, and the UDP request builders (checked field by field against BEP 15's tables).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { envList, envNumber, fmtMB, fmtMs, fmtRatioPct, fmtSec, markdownTable, parseSize, ratio, GiB, MiB } from '../../bench/lib/format.ts'
+import {
+  envList,
+  envNumber,
+  fmtMB,
+  fmtMs,
+  fmtRatioPct,
+  fmtSec,
+  markdownTable,
+  parseSize,
+  ratio,
+  GiB,
+  MiB,
+} from '../../bench/lib/format.ts'
 import { waitFor } from '../../bench/lib/processes.ts'
 
 test('markdownTable: header, separator with one cell per column, rows', () => {
-  assert.deepEqual(markdownTable(['Metric', 'lean', 'Pass'], [['a', '1 MB', 'yes'], ['b', '', '']]), [
-    '| Metric | lean | Pass |',
-    '|---|---|---|',
-    '| a | 1 MB | yes |',
-    '| b |  |  |',
-  ])
+  assert.deepEqual(
+    markdownTable(
+      ['Metric', 'lean', 'Pass'],
+      [
+        ['a', '1 MB', 'yes'],
+        ['b', '', ''],
+      ],
+    ),
+    ['| Metric | lean | Pass |', '|---|---|---|', '| a | 1 MB | yes |', '| b |  |  |'],
+  )
 })
 
 test('number formats of the reports', () => {
@@ -53,8 +69,16 @@ test('waitFor: the first value, a timeout naming what it waited for, a probe err
   let n = 0
   assert.equal(await waitFor('n to reach 3', 5000, () => (++n >= 3 ? n : undefined), 1), 3)
   const start = performance.now()
-  await assert.rejects(waitFor('never', 200, () => undefined, 20), /timed out after 0\.20 s waiting for never/)
+  await assert.rejects(
+    waitFor('never', 200, () => undefined, 20),
+    /timed out after 0\.20 s waiting for never/,
+  )
   const waited = performance.now() - start
   assert.ok(waited >= 200 && waited < 1000, `waited ${waited} ms`)
-  await assert.rejects(waitFor('x', 5000, () => { throw new Error('probe failed') }), /probe failed/)
+  await assert.rejects(
+    waitFor('x', 5000, () => {
+      throw new Error('probe failed')
+    }),
+    /probe failed/,
+  )
 })

@@ -13,18 +13,24 @@ test('libtorrent_seed.py parses, and uses only names this libtorrent has', async
   const file = programPath('libtorrent_seed.py')
   // ast.parse, not py_compile: nothing is written next to the script.
   await exec(PYTHON, ['-c', 'import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])', file])
-  const hasLibtorrent = await exec(PYTHON, ['-c', 'import libtorrent']).then(() => true, () => false)
+  const hasLibtorrent = await exec(PYTHON, ['-c', 'import libtorrent']).then(
+    () => true,
+    () => false,
+  )
   if (!hasLibtorrent) return // the seeder bench checks this itself at start
-  const { stdout } = await exec(PYTHON, ['-c', [
-    'import libtorrent as lt',
-    'for n in ("session", "add_torrent_params", "torrent_info", "__version__"): getattr(lt, n)',
-    'lt.torrent_flags.seed_mode; lt.alert_category.error',
-    'print("ok")',
-  ].join('\n')])
+  const { stdout } = await exec(PYTHON, [
+    '-c',
+    [
+      'import libtorrent as lt',
+      'for n in ("session", "add_torrent_params", "torrent_info", "__version__"): getattr(lt, n)',
+      'lt.torrent_flags.seed_mode; lt.alert_category.error',
+      'print("ok")',
+    ].join('\n'),
+  ])
   assert.equal(stdout.trim(), 'ok')
 })
 
-test('announce.lua parses in LuaJIT (wrk\'s Lua) and builds announces with a fresh peer_id, port and left', async () => {
+test("announce.lua parses in LuaJIT (wrk's Lua) and builds announces with a fresh peer_id, port and left", async () => {
   const file = programPath('announce.lua')
   await exec('luajit', ['-bl', file]) // compiles only: a syntax error fails here
   // The wrk API the script touches, stubbed: init, request and response as wrk calls them.
@@ -52,7 +58,10 @@ test('announce.lua parses in LuaJIT (wrk\'s Lua) and builds announces with a fre
 test('bittorrent-tracker-server.mjs parses, listens and reports its port, stops on SIGTERM', async () => {
   const file = programPath('bittorrent-tracker-server.mjs')
   await exec(process.execPath, ['--check', file])
-  const child = spawn(process.execPath, [file], { env: { ...process.env, BT_MODE: 'udp' }, stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, [file], {
+    env: { ...process.env, BT_MODE: 'udp' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
   try {
     const port = await new Promise<number>((resolve, reject) => {

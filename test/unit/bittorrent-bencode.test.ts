@@ -4,12 +4,21 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import bencode from 'bencode'
-import { decode, decodeDict, decodePrefix, dictEntries, encode, isDict, type BValue } from '../../src/bittorrent/bencode.ts'
+import {
+  decode,
+  decodeDict,
+  decodePrefix,
+  dictEntries,
+  encode,
+  isDict,
+  type BValue,
+} from '../../src/bittorrent/bencode.ts'
 import { BencodeError, BitTorrentError } from '../../src/bittorrent/errors.ts'
 import { buildTorrent, decodeTorrent } from '../../src/bittorrent/metainfo.ts'
 
 const b = (s: string) => Buffer.from(s, 'latin1')
-const isBad = (err: unknown) => err instanceof BencodeError && err instanceof BitTorrentError && err.code === 'bad_bencode'
+const isBad = (err: unknown) =>
+  err instanceof BencodeError && err instanceof BitTorrentError && err.code === 'bad_bencode'
 
 test('values: integers, byte strings as views, lists, dicts with latin1 keys', () => {
   const v = decode(b('d1:ai-42e1:bl0:i0ee2:\xff\x00i7ee'))
@@ -28,7 +37,10 @@ test('values: integers, byte strings as views, lists, dicts with latin1 keys', (
 test('spans: each top-level entry says where its key and value lie; the infohash is the SHA-1 of the stored info bytes', () => {
   const buf = b('d8:announce3:url4:infod6:lengthi5e4:name1:xe3:zzzi1ee')
   const entries = dictEntries(buf)
-  assert.deepEqual(entries.map((e) => e.key), ['announce', 'info', 'zzz'])
+  assert.deepEqual(
+    entries.map((e) => e.key),
+    ['announce', 'info', 'zzz'],
+  )
   const info = entries[1]!
   assert.equal(buf.toString('latin1', info.keyStart, info.valueStart), '4:info')
   assert.equal(buf.toString('latin1', info.valueStart, info.end), 'd6:lengthi5e4:name1:xe')
@@ -37,7 +49,16 @@ test('spans: each top-level entry says where its key and value lie; the infohash
 
   // An info dict with its keys out of order (valid, not canonical): re-encoding would sort them
   // and give another hash; the span keeps the bytes as stored.
-  const built = buildTorrent({ name: 'a.webm', length: 20, pieceLength: 16384, pieces: randomBytes(20), trackers: [], webSeeds: [], createdBy: 't', creationDate: 1 })
+  const built = buildTorrent({
+    name: 'a.webm',
+    length: 20,
+    pieceLength: 16384,
+    pieces: randomBytes(20),
+    trackers: [],
+    webSeeds: [],
+    createdBy: 't',
+    creationDate: 1,
+  })
   const infoBytes = decodeTorrent(built.buffer).infoBytes
   const swapped = b(`d4:info${infoBytes.toString('latin1').replace(/^d(6:lengthi20e)(4:name6:a\.webm)/, 'd$2$1')}e`)
   assert.notEqual(swapped.toString('latin1'), `d4:info${infoBytes.toString('latin1')}e`)
@@ -47,7 +68,7 @@ test('spans: each top-level entry says where its key and value lie; the infohash
   assert.throws(() => decode(swapped, { canonical: true }), isBad, 'canonical mode refuses unsorted keys')
 })
 
-test('decodePrefix: the value and where it ends; what follows is the caller\'s', () => {
+test("decodePrefix: the value and where it ends; what follows is the caller's", () => {
   const { value, end } = decodePrefix(b('d1:ai1e1:bl1:xi-2eee-tail'))
   assert.equal(end, 'd1:ai1e1:bl1:xi-2eee'.length)
   assert.ok(isDict(value))
@@ -57,8 +78,25 @@ test('decodePrefix: the value and where it ends; what follows is the caller\'s',
 
 test('strictness: every malformed or ambiguous form is a BencodeError', () => {
   for (const bad of [
-    '', 'i01e', 'i-0e', 'ie', 'i-e', 'i1', 'i12345678901234567890e', '5:abc', '01:a', '-1:a', '1a', 'd1:a', 'di1ei2ee',
-    'd1:ai1e1:ai2ee', 'l', 'x', 'i1ei2e', '3:abcd', 'd1:ae',
+    '',
+    'i01e',
+    'i-0e',
+    'ie',
+    'i-e',
+    'i1',
+    'i12345678901234567890e',
+    '5:abc',
+    '01:a',
+    '-1:a',
+    '1a',
+    'd1:a',
+    'di1ei2ee',
+    'd1:ai1e1:ai2ee',
+    'l',
+    'x',
+    'i1ei2e',
+    '3:abcd',
+    'd1:ae',
   ]) {
     assert.throws(() => decode(b(bad)), isBad, JSON.stringify(bad))
   }
@@ -82,13 +120,27 @@ test('agrees with the bencode package: its encoding of random values reads back 
     for (let i = 0; i < 4; i++) o[randomBytes(3).toString('hex')] = rand(depth + 1)
     return o
   }
-  const plain = (v: BValue): unknown => (Buffer.isBuffer(v) ? v.toString('hex') : Array.isArray(v) ? v.map(plain) : isDict(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)])) : v)
-  const plainIn = (v: unknown): unknown => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : Array.isArray(v) ? v.map(plainIn) : typeof v === 'object' && v !== null ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainIn(x)])) : v)
+  const plain = (v: BValue): unknown =>
+    Buffer.isBuffer(v)
+      ? v.toString('hex')
+      : Array.isArray(v)
+        ? v.map(plain)
+        : isDict(v)
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]))
+          : v
+  const plainIn = (v: unknown): unknown =>
+    v instanceof Uint8Array
+      ? Buffer.from(v).toString('hex')
+      : Array.isArray(v)
+        ? v.map(plainIn)
+        : typeof v === 'object' && v !== null
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plainIn(x)]))
+          : v
   for (let i = 0; i < 300; i++) {
     const v = rand(0)
     const bytes = Buffer.from(bencode.encode(v))
     assert.deepEqual(plain(decode(bytes, { canonical: true })), plainIn(v))
-    assert.deepEqual(encode(v), bytes, 'encode is the package\'s')
+    assert.deepEqual(encode(v), bytes, "encode is the package's")
   }
 })
 

@@ -5,7 +5,16 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { WireError } from '../../src/bittorrent/errors.ts'
 import { buildHandshake } from '../../src/bittorrent/wire/handshake.ts'
-import { CRYPTO_PLAINTEXT, CRYPTO_RC4, isPlainHandshakeStart, mseInitiatorForTests, mseTorrentKey, MseResponder, Rc4, type MseDone } from '../../src/bittorrent/wire/mse.ts'
+import {
+  CRYPTO_PLAINTEXT,
+  CRYPTO_RC4,
+  isPlainHandshakeStart,
+  mseInitiatorForTests,
+  mseTorrentKey,
+  MseResponder,
+  Rc4,
+  type MseDone,
+} from '../../src/bittorrent/wire/mse.ts'
 
 const infoHash = randomBytes(20)
 const known = new Map([[mseTorrentKey(infoHash).toString('hex'), infoHash]])
@@ -14,18 +23,28 @@ const isWireError = (code: string) => (err: unknown) => err instanceof WireError
 
 test('RC4: the classic test vectors', () => {
   assert.equal(new Rc4(Buffer.from('Key')).update(Buffer.from('Plaintext')).toString('hex'), 'bbf316e8d940af0ad3')
-  assert.equal(new Rc4(Buffer.from('Secret')).update(Buffer.from('Attack at dawn')).toString('hex'), '45a01f645fc35b383552544b9bf5')
+  assert.equal(
+    new Rc4(Buffer.from('Secret')).update(Buffer.from('Attack at dawn')).toString('hex'),
+    '45a01f645fc35b383552544b9bf5',
+  )
 })
 
 test('plain or MSE: decided on the first bytes', () => {
-  assert.equal(isPlainHandshakeStart(buildHandshake({ infoHash, peerId: randomBytes(20), extended: true, fast: true })), true)
+  assert.equal(
+    isPlainHandshakeStart(buildHandshake({ infoHash, peerId: randomBytes(20), extended: true, fast: true })),
+    true,
+  )
   assert.equal(isPlainHandshakeStart(Buffer.from([19, 0x42])), null)
   assert.equal(isPlainHandshakeStart(Buffer.from([19, 0x42, 0x69, 0x74])), true)
   assert.equal(isPlainHandshakeStart(Buffer.from([19, 0x43])), false)
   assert.equal(isPlainHandshakeStart(Buffer.from([0x8f])), false)
 })
 
-function handshakeThrough(step: number, provide = CRYPTO_PLAINTEXT | CRYPTO_RC4, ia = buildHandshake({ infoHash, peerId: randomBytes(20), extended: true, fast: false })) {
+function handshakeThrough(
+  step: number,
+  provide = CRYPTO_PLAINTEXT | CRYPTO_RC4,
+  ia = buildHandshake({ infoHash, peerId: randomBytes(20), extended: true, fast: false }),
+) {
   const responder = new MseResponder(lookup)
   const initiator = mseInitiatorForTests(infoHash, provide, ia)
   const feed = (bytes: Buffer) => {
@@ -34,7 +53,10 @@ function handshakeThrough(step: number, provide = CRYPTO_PLAINTEXT | CRYPTO_RC4,
     for (let i = 0; i < bytes.length; i += step) {
       const chunk = bytes.subarray(i, i + step)
       // Once through, the rest is the plaintext stream (the peer's parser gets it, not MSE).
-      if (done) { done.payload = Buffer.concat([done.payload, chunk]); continue }
+      if (done) {
+        done.payload = Buffer.concat([done.payload, chunk])
+        continue
+      }
       const r = responder.feed(chunk)
       replies.push(...r.reply)
       done = r.done

@@ -4,9 +4,39 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { WireError } from '../../src/bittorrent/errors.ts'
-import { buildExtendedHandshake, buildMetadataData, buildMetadataReject, METADATA_PIECE_SIZE, metadataPieceCount, parseExtendedHandshake, parseMetadataMessage } from '../../src/bittorrent/wire/extended.ts'
-import { buildHandshake, checkHandshakeStart, HANDSHAKE_LENGTH, parseHandshake } from '../../src/bittorrent/wire/handshake.ts'
-import { bitfieldIsFull, cancelMessage, CHOKE, extendedMessage, fullBitfieldMessage, HAVE_ALL, HAVE_NONE, haveMessage, INTERESTED, KEEP_ALIVE, NOT_INTERESTED, rejectMessage, requestMessage, UNCHOKE, writePieceHeader, allowedFastMessage } from '../../src/bittorrent/wire/messages.ts'
+import {
+  buildExtendedHandshake,
+  buildMetadataData,
+  buildMetadataReject,
+  METADATA_PIECE_SIZE,
+  metadataPieceCount,
+  parseExtendedHandshake,
+  parseMetadataMessage,
+} from '../../src/bittorrent/wire/extended.ts'
+import {
+  buildHandshake,
+  checkHandshakeStart,
+  HANDSHAKE_LENGTH,
+  parseHandshake,
+} from '../../src/bittorrent/wire/handshake.ts'
+import {
+  bitfieldIsFull,
+  cancelMessage,
+  CHOKE,
+  extendedMessage,
+  fullBitfieldMessage,
+  HAVE_ALL,
+  HAVE_NONE,
+  haveMessage,
+  INTERESTED,
+  KEEP_ALIVE,
+  NOT_INTERESTED,
+  rejectMessage,
+  requestMessage,
+  UNCHOKE,
+  writePieceHeader,
+  allowedFastMessage,
+} from '../../src/bittorrent/wire/messages.ts'
 import { MAX_MESSAGE_LENGTH, MessageParser, type ParsedItem } from '../../src/bittorrent/wire/parser.ts'
 
 const infoHash = Buffer.from('0b54622203284c7908cc73c70b9cfbe41c8b2267', 'hex')
@@ -39,7 +69,9 @@ test('handshake: another protocol is refused on its first bytes (an MSE key, HTT
 
 /** The item with every Buffer as hex, so it survives the next feed and compares plainly. */
 function norm(item: ParsedItem): ParsedItem {
-  return Object.fromEntries(Object.entries(item).map(([k, v]) => [k, v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v])) as ParsedItem
+  return Object.fromEntries(
+    Object.entries(item).map(([k, v]) => [k, v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v]),
+  ) as ParsedItem
 }
 
 function allItems(parser: MessageParser, bytes: Buffer, step: number): ParsedItem[] {
@@ -53,8 +85,18 @@ function allItems(parser: MessageParser, bytes: Buffer, step: number): ParsedIte
 
 const stream = Buffer.concat([
   buildHandshake({ infoHash, peerId, extended: true, fast: false }),
-  KEEP_ALIVE, INTERESTED, NOT_INTERESTED, CHOKE, UNCHOKE, HAVE_ALL, HAVE_NONE,
-  haveMessage(7), requestMessage(3, 16384, 16384), cancelMessage(3, 16384, 16384), rejectMessage(1, 0, 100), allowedFastMessage(9),
+  KEEP_ALIVE,
+  INTERESTED,
+  NOT_INTERESTED,
+  CHOKE,
+  UNCHOKE,
+  HAVE_ALL,
+  HAVE_NONE,
+  haveMessage(7),
+  requestMessage(3, 16384, 16384),
+  cancelMessage(3, 16384, 16384),
+  rejectMessage(1, 0, 100),
+  allowedFastMessage(9),
   fullBitfieldMessage(10),
   extendedMessage(0, buildExtendedHandshake({ utMetadata: 3, metadataSize: 1234 })),
   Buffer.from([0, 0, 0, 3, 9, 0x1a, 0xe1]), // port 6881
@@ -63,19 +105,30 @@ const stream = Buffer.concat([
 
 const expected = [
   { type: 'handshake', infoHash, peerId, extended: true, fast: false },
-  { type: 'keep-alive' }, { type: 'interested' }, { type: 'not-interested' }, { type: 'choke' }, { type: 'unchoke' }, { type: 'have-all' }, { type: 'have-none' },
-  { type: 'have', index: 7 }, { type: 'request', index: 3, begin: 16384, length: 16384 }, { type: 'cancel', index: 3, begin: 16384, length: 16384 },
-  { type: 'reject', index: 1, begin: 0, length: 100 }, { type: 'allowed-fast', index: 9 },
+  { type: 'keep-alive' },
+  { type: 'interested' },
+  { type: 'not-interested' },
+  { type: 'choke' },
+  { type: 'unchoke' },
+  { type: 'have-all' },
+  { type: 'have-none' },
+  { type: 'have', index: 7 },
+  { type: 'request', index: 3, begin: 16384, length: 16384 },
+  { type: 'cancel', index: 3, begin: 16384, length: 16384 },
+  { type: 'reject', index: 1, begin: 0, length: 100 },
+  { type: 'allowed-fast', index: 9 },
   { type: 'bitfield', bits: Buffer.from([0xff, 0xc0]) },
   { type: 'extended', id: 0, payload: buildExtendedHandshake({ utMetadata: 3, metadataSize: 1234 }) },
   { type: 'port', port: 6881 },
   { type: 'unknown', id: 99 },
 ]
 
-
 for (const step of [1, 2, 3, 5, 17, 68, 1000]) {
   test(`parser: the same messages whatever the chunking (chunks of ${step} bytes)`, () => {
-    assert.deepEqual(allItems(new MessageParser({ handshake: true }), stream, step), (expected as ParsedItem[]).map(norm))
+    assert.deepEqual(
+      allItems(new MessageParser({ handshake: true }), stream, step),
+      (expected as ParsedItem[]).map(norm),
+    )
   })
 }
 
@@ -129,10 +182,21 @@ test('bitfield: spare bits clear; full or not', () => {
 })
 
 test('extended handshake: our dict is sorted bencode; theirs is read leniently', () => {
-  const ours = buildExtendedHandshake({ utMetadata: 1, metadataSize: 3483, version: 'Seedcast 0.1.0', reqq: 250, port: 6881 })
-  assert.equal(ours.toString('latin1'), 'd1:md11:ut_metadatai1ee13:metadata_sizei3483e1:pi6881e4:reqqi250e1:v14:Seedcast 0.1.0e')
+  const ours = buildExtendedHandshake({
+    utMetadata: 1,
+    metadataSize: 3483,
+    version: 'Seedcast 0.1.0',
+    reqq: 250,
+    port: 6881,
+  })
+  assert.equal(
+    ours.toString('latin1'),
+    'd1:md11:ut_metadatai1ee13:metadata_sizei3483e1:pi6881e4:reqqi250e1:v14:Seedcast 0.1.0e',
+  )
   // aria2c's, as seen on the wire.
-  const aria = Buffer.from('d12:complete_agoi-1e1:md11:ut_metadatai9e6:ut_pexi8ee13:metadata_sizei3483e1:pi42157e4:reqqi250e1:v12:aria2/1.36.0e')
+  const aria = Buffer.from(
+    'd12:complete_agoi-1e1:md11:ut_metadatai9e6:ut_pexi8ee13:metadata_sizei3483e1:pi42157e4:reqqi250e1:v12:aria2/1.36.0e',
+  )
   const h = parseExtendedHandshake(aria)
   assert.equal(h.m.get('ut_metadata'), 9)
   assert.equal(h.m.get('ut_pex'), 8)

@@ -35,12 +35,19 @@ for (const [name, value, why] of [
   ['SEEDER_ENGINE', 'libtorrent', /SEEDER_ENGINE/],
 ] as const) {
   test(`a bad ${name} (${value}) is refused with a message naming it`, () => {
-    assert.throws(() => loadConfig({ [name]: value }), (err: Error) => err instanceof ConfigError && why.test(err.message) && !err.message.includes('\n'))
+    assert.throws(
+      () => loadConfig({ [name]: value }),
+      (err: Error) => err instanceof ConfigError && why.test(err.message) && !err.message.includes('\n'),
+    )
   })
 }
 
 test('npm start with a bad value stops at once with one line on stderr', () => {
-  const result = spawnSync(process.execPath, ['src/main.ts'], { env: { ...process.env, PORT: 'nope' }, encoding: 'utf8', timeout: 20_000 })
+  const result = spawnSync(process.execPath, ['src/main.ts'], {
+    env: { ...process.env, PORT: 'nope' },
+    encoding: 'utf8',
+    timeout: 20_000,
+  })
   assert.equal(result.status, 1)
   const lines = result.stderr.trim().split('\n')
   assert.equal(lines.length, 1, result.stderr)

@@ -14,8 +14,14 @@ test('requireCsrf compares tokens with timingSafeEqual and still tells right fro
     const check = (token: unknown) => {
       let passed: unknown = 'not called'
       const req = { body: { _csrf: token }, query: {} }
-      const res = { locals: { session: { id: 's', csrfToken: 'the-right-token-abcdef', user: { id: 1, username: 'admin', role: 'admin' } } } }
-      requireCsrf()(req as never, res as never, (err?: unknown) => { passed = err ?? null })
+      const res = {
+        locals: {
+          session: { id: 's', csrfToken: 'the-right-token-abcdef', user: { id: 1, username: 'admin', role: 'admin' } },
+        },
+      }
+      requireCsrf()(req as never, res as never, (err?: unknown) => {
+        passed = err ?? null
+      })
       return passed
     }
     assert.equal(check('the-right-token-abcdef'), null)

@@ -10,10 +10,18 @@ import { NODE_FLAGS } from '../../src/runtimeFlags.ts'
 import { guideFiles, readEnvironmentFile, unitSection } from '../helpers/installGuide.ts'
 
 const files = guideFiles()
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  scripts: Record<string, string>
+}
 
 test('the guide names every file it asks for', () => {
-  for (const f of ['/etc/seedcast.env', '/etc/nftables.conf', '/etc/nginx/sites-available/seedcast', '/etc/systemd/system/seedcast.service', '/etc/systemd/system/seedcast-seeder.service']) {
+  for (const f of [
+    '/etc/seedcast.env',
+    '/etc/nftables.conf',
+    '/etc/nginx/sites-available/seedcast',
+    '/etc/systemd/system/seedcast.service',
+    '/etc/systemd/system/seedcast-seeder.service',
+  ]) {
     assert.ok(files.has(f), `INSTALL.txt has no ${f} block (found: ${[...files.keys()].join(', ')})`)
   }
 })
@@ -34,7 +42,9 @@ test('the env file, read as systemd reads it, loads without error and means what
 })
 
 test('a comment after a value is caught by the reader (the mistake the old guide made)', () => {
-  const env = readEnvironmentFile('PUBLIC_URL=https://video.example.org # written into torrents\n# a comment\n; another\nA="quoted # kept"\n')
+  const env = readEnvironmentFile(
+    'PUBLIC_URL=https://video.example.org # written into torrents\n# a comment\n; another\nA="quoted # kept"\n',
+  )
   assert.equal(env.PUBLIC_URL, 'https://video.example.org # written into torrents')
   assert.equal(env.A, 'quoted # kept')
   assert.throws(() => loadConfig({ PUBLIC_URL: env.PUBLIC_URL }), /PUBLIC_URL/)
@@ -73,7 +83,8 @@ test('the README documents every setting and every refusal counter', async () =>
       // The bounds' names are literals with these prefixes (some are passed through a table first).
       for (const m of code.matchAll(/'((?:web|auth|seeder|ws|peers|completions?|rate)_[a-z0-9_]+)'/g)) names.add(m[1]!)
       // The swarm store's reasons become peers_<reason>.
-      for (const m of code.matchAll(/notStored: ('[a-z_]+'(?: \| '[a-z_]+')*)/g)) for (const r of m[1]!.matchAll(/'([a-z_]+)'/g)) names.add(`peers_${r[1]}`)
+      for (const m of code.matchAll(/notStored: ('[a-z_]+'(?: \| '[a-z_]+')*)/g))
+        for (const r of m[1]!.matchAll(/'([a-z_]+)'/g)) names.add(`peers_${r[1]}`)
     }
   }
   assert.ok(names.size >= 10, `found the counters (${[...names].join(', ')})`)

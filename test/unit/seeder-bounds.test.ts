@@ -26,7 +26,10 @@ test('address book: connections and handshakes in progress per address', () => {
   assert.equal(book.addresses, 1)
 })
 
-interface P { name: string; view: VictimView }
+interface P {
+  name: string
+  view: VictimView
+}
 const peer = (name: string, key: string, idle: boolean, since: number): P => ({ name, view: { key, idle, since } })
 
 test('victim: an idle connection of the address holding most, oldest first; never a busy one', () => {
@@ -37,18 +40,45 @@ test('victim: an idle connection of the address holding most, oldest first; neve
     peer('attacker-old', 'A', true, 80_000),
     peer('user', 'U', true, 70_000),
   ]
-  const counts = new Map([['A', 3], ['U', 1]])
-  const pick = (newCount: number, stale = 60_000) => pickVictim(peers, (p) => p.view, (k) => counts.get(k) ?? 0, newCount, now, stale)?.name ?? null
-  assert.equal(pick(1), 'attacker-old', 'a newcomer from a fresh address drops the big holder\'s oldest idle one')
+  const counts = new Map([
+    ['A', 3],
+    ['U', 1],
+  ])
+  const pick = (newCount: number, stale = 60_000) =>
+    pickVictim(
+      peers,
+      (p) => p.view,
+      (k) => counts.get(k) ?? 0,
+      newCount,
+      now,
+      stale,
+    )?.name ?? null
+  assert.equal(pick(1), 'attacker-old', "a newcomer from a fresh address drops the big holder's oldest idle one")
   // A newcomer whose address holds as many as the biggest holder does not push anyone out,
   // unless an idle connection is stale.
   assert.equal(pick(3, Infinity), null)
   assert.equal(pick(3, 25_000), 'user', 'the oldest idle one, once stale, whatever its address')
-  assert.equal(pickVictim([peer('busy', 'A', false, 0)], (p) => p.view, () => 9, 1, now, 0), null, 'busy peers are never dropped')
+  assert.equal(
+    pickVictim(
+      [peer('busy', 'A', false, 0)],
+      (p) => p.view,
+      () => 9,
+      1,
+      now,
+      0,
+    ),
+    null,
+    'busy peers are never dropped',
+  )
 })
 
 test('slots: the next free slot goes to the waiting peer of the lowest rank, arrival order among equals', () => {
-  const rank = new Map([['a1', 5], ['a2', 5], ['u', 1], ['a3', 5]])
+  const rank = new Map([
+    ['a1', 5],
+    ['a2', 5],
+    ['u', 1],
+    ['a3', 5],
+  ])
   const s = new UnchokeSlots<string>(1, (p) => rank.get(p) ?? 0)
   assert.equal(s.request('a1'), true)
   assert.equal(s.request('a2'), false)

@@ -27,7 +27,16 @@ async function seeding(t: TestContext, limits: Partial<SeederLimits>, utp = fals
   const file = path.join(dir, 'clip.mp4')
   await writeFile(file, data)
   const { pieces } = await hashFile(file, PIECE)
-  const built = buildTorrent({ name: 'clip.mp4', length: data.length, pieceLength: PIECE, pieces, trackers: [], webSeeds: [], createdBy: 'test', creationDate: 0 })
+  const built = buildTorrent({
+    name: 'clip.mp4',
+    length: data.length,
+    pieceLength: PIECE,
+    pieces,
+    trackers: [],
+    webSeeds: [],
+    createdBy: 'test',
+    creationDate: 0,
+  })
   await writeFile(`${file}.torrent`, built.buffer)
   const e = new LeanEngine({ port: 0, utp, log: () => {}, limits })
   t.after(() => e.destroy())
@@ -89,21 +98,42 @@ test('a reading peer gets every ut_metadata reply it asked for, even past the se
 })
 
 test('total output bound: peers that do not read wait at a share of it, and the stuck ones are dropped', async (t) => {
-  const { e, infoHash, port } = await seeding(t, { peerSendBufferBytes: 8 * 1024 * 1024, sendBufferTotalBytes: 1024 * 1024, sendStallMs: 60_000 })
-  const peers = await Promise.all([1, 2, 3].map((i) => handshaken(port, infoHash, { extended: true, localAddress: `127.0.8.${i}` })))
-  t.after(() => { for (const p of peers) p?.socket.destroy() })
-  for (const p of peers) { assert.ok(p); p.socket.pause(); p.socket.write(metadataFlood(20_000)) }
+  const { e, infoHash, port } = await seeding(t, {
+    peerSendBufferBytes: 8 * 1024 * 1024,
+    sendBufferTotalBytes: 1024 * 1024,
+    sendStallMs: 60_000,
+  })
+  const peers = await Promise.all(
+    [1, 2, 3].map((i) => handshaken(port, infoHash, { extended: true, localAddress: `127.0.8.${i}` })),
+  )
+  t.after(() => {
+    for (const p of peers) p?.socket.destroy()
+  })
+  for (const p of peers) {
+    assert.ok(p)
+    p.socket.pause()
+    p.socket.write(metadataFlood(20_000))
+  }
   // Each alone is far under its own 8 MiB bound; together they pass the 1 MiB total.
   await until('stuck peers to be dropped for the total', () => e.refusals.get('seeder_send_queue_total') >= 1, 10_000)
   assert.equal(e.refusals.get('seeder_send_stalled'), 0, 'not the per-peer stall: that is a minute here')
 })
 
 test('uTP: input beyond SEEDER_PEER_RECV_BUFFER_BYTES while we do not read is refused', async (t) => {
-  const { e, infoHash, port } = await seeding(t, { peerSendBufferBytes: 64 * 1024, peerRecvBufferBytes: 140 * 1024, sendStallMs: 60_000 }, true)
-  const utp = (createRequire(import.meta.url)('utp-native') as () => { connect(port: number, host: string): Duplex; unref(): void })()
+  const { e, infoHash, port } = await seeding(
+    t,
+    { peerSendBufferBytes: 64 * 1024, peerRecvBufferBytes: 140 * 1024, sendStallMs: 60_000 },
+    true,
+  )
+  const utp = (
+    createRequire(import.meta.url)('utp-native') as () => { connect(port: number, host: string): Duplex; unref(): void }
+  )()
   const socket = utp.connect(port, '127.0.0.1')
   socket.on('error', () => {})
-  t.after(() => { utp.unref(); socket.destroy() })
+  t.after(() => {
+    utp.unref()
+    socket.destroy()
+  })
   socket.write(handshakeBytes(infoHash, { extended: true }))
   await new Promise((r) => socket.once('data', r))
   socket.pause() // never reads the replies
@@ -114,11 +144,17 @@ test('uTP: input beyond SEEDER_PEER_RECV_BUFFER_BYTES while we do not read is re
 test('per address: connections and handshakes in progress beyond their caps are closed at once', async (t) => {
   const { e, infoHash, port } = await seeding(t, { peersPerAddress: 3, handshakesPerAddress: 2 })
   const sockets: net.Socket[] = []
-  t.after(() => { for (const s of sockets) s.destroy() })
+  t.after(() => {
+    for (const s of sockets) s.destroy()
+  })
   const a = [await connect(port, '127.0.5.1'), await connect(port, '127.0.5.1'), await connect(port, '127.0.5.1')]
   sockets.push(...a)
   for (const s of a) s.on('error', () => {})
-  assert.deepEqual(await Promise.all(a.map((s) => closedWithin(s, 500))), [false, false, true], '2 in their handshake at once')
+  assert.deepEqual(
+    await Promise.all(a.map((s) => closedWithin(s, 500))),
+    [false, false, true],
+    '2 in their handshake at once',
+  )
   assert.equal(e.refusals.get('seeder_handshakes_per_address'), 1)
   a[0]!.write(handshakeBytes(infoHash))
   await new Promise((r) => a[0]!.once('data', r))
@@ -139,7 +175,9 @@ test('per torrent: a full torrent drops an idle peer of the address holding most
   const a2 = (await handshaken(port, infoHash, { localAddress: '127.0.6.1' }))!
   const b = (await handshaken(port, infoHash, { localAddress: '127.0.6.2' }))!
   const c = await handshaken(port, infoHash, { localAddress: '127.0.6.3' })
-  t.after(() => { for (const p of [a1, a2, b, c]) p?.socket.destroy() })
+  t.after(() => {
+    for (const p of [a1, a2, b, c]) p?.socket.destroy()
+  })
   assert.ok(c, 'the newcomer is let in')
   assert.equal(await closedWithin(a1.socket, 1000), true, 'the oldest idle peer of the address holding two is dropped')
   assert.equal(a2.socket.destroyed || a2.socket.readableEnded, false)
@@ -154,9 +192,14 @@ test('an unchoked peer that never requests loses its slot (dropped), and the wai
   holder.socket.write(INTERESTED)
   await new Promise((r) => setTimeout(r, 100))
   const waiting = (await handshaken(port, infoHash, { localAddress: '127.0.7.2' }))!
-  t.after(() => { holder.socket.destroy(); waiting.socket.destroy() })
+  t.after(() => {
+    holder.socket.destroy()
+    waiting.socket.destroy()
+  })
   let got = waiting.received.subarray(68)
-  waiting.socket.on('data', (d: Buffer) => { got = Buffer.concat([got, d]) })
+  waiting.socket.on('data', (d: Buffer) => {
+    got = Buffer.concat([got, d])
+  })
   waiting.socket.write(INTERESTED)
   assert.equal(await closedWithin(holder.socket, 3000), true, 'the holder is dropped')
   await until('the waiting peer to be unchoked', () => got.includes(Buffer.from([0, 0, 0, 1, 1])))

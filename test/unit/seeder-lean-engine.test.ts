@@ -44,7 +44,16 @@ async function fixture(t: TestContext, trackerUrl: string) {
   const file = path.join(dir, 'clip.mp4')
   await writeFile(file, data)
   const { pieces } = await hashFile(file, PIECE)
-  const built = buildTorrent({ name: 'clip.mp4', length: data.length, pieceLength: PIECE, pieces, trackers: [trackerUrl, 'wss://tracker.example/'], webSeeds: [], createdBy: 'test', creationDate: 0 })
+  const built = buildTorrent({
+    name: 'clip.mp4',
+    length: data.length,
+    pieceLength: PIECE,
+    pieces,
+    trackers: [trackerUrl, 'wss://tracker.example/'],
+    webSeeds: [],
+    createdBy: 'test',
+    creationDate: 0,
+  })
   await writeFile(`${file}.torrent`, built.buffer)
   return { data, file, torrent: built.buffer, infoHash: built.infoHash }
 }
@@ -58,11 +67,16 @@ async function fakeTracker(t: TestContext) {
     res.end(Buffer.concat([Buffer.from(`d8:intervali300e5:peers${peers.length}:`), peers, Buffer.from('e')]))
   })
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
-  t.after(() => { srv.closeAllConnections(); srv.close() })
+  t.after(() => {
+    srv.closeAllConnections()
+    srv.close()
+  })
   return {
     url: `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}/announce`,
     queries,
-    setPeer(port: number) { peers = Buffer.from([127, 0, 0, 1, port >> 8, port & 0xff]) },
+    setPeer(port: number) {
+      peers = Buffer.from([127, 0, 0, 1, port >> 8, port & 0xff])
+    },
   }
 }
 
@@ -86,7 +100,9 @@ function connectWire(port: number, encryption = 0): Promise<{ wire: Wire; socket
 }
 
 const request = (wire: Wire, index: number, offset: number, length: number) =>
-  new Promise<Buffer>((resolve, reject) => wire.request(index, offset, length, (err, block) => (err ? reject(err) : resolve(Buffer.from(block!)))))
+  new Promise<Buffer>((resolve, reject) =>
+    wire.request(index, offset, length, (err, block) => (err ? reject(err) : resolve(Buffer.from(block!)))),
+  )
 
 const until = async (what: string, probe: () => boolean, ms = 5000) => {
   const end = Date.now() + ms
@@ -108,7 +124,10 @@ test('lean engine: serves every block byte-exact (standard and odd requests), me
   assert.equal(q.get('downloaded'), '0')
   assert.equal(q.get('port'), String(e.listenPort))
   assert.equal(q.get('compact'), '1')
-  assert.ok(lines.some((l) => /not announcing to wss:/.test(l)), 'ws trackers are skipped, said once')
+  assert.ok(
+    lines.some((l) => /not announcing to wss:/.test(l)),
+    'ws trackers are skipped, said once',
+  )
 
   const { wire } = await connectWire(e.listenPort)
   wire.extendedMapping = { 3: 'ut_metadata' }
@@ -121,7 +140,11 @@ test('lean engine: serves every block byte-exact (standard and odd requests), me
   assert.equal(wire.peerExtendedHandshake.metadata_size, infoDictBytes(f.torrent).length)
 
   // ut_metadata piece 0: the info dict exactly as in the .torrent.
-  const meta = new Promise<Buffer>((r) => wire.on('extended', (ext: string, buf: Uint8Array) => { if (ext === 'ut_metadata') r(Buffer.from(buf)) }))
+  const meta = new Promise<Buffer>((r) =>
+    wire.on('extended', (ext: string, buf: Uint8Array) => {
+      if (ext === 'ut_metadata') r(Buffer.from(buf))
+    }),
+  )
   wire.extended('ut_metadata', { msg_type: 0, piece: 0 })
   const m = parseMetadataMessage(await meta)
   assert.equal(m.msgType, 1)
@@ -221,7 +244,10 @@ test('lean engine: announces over UDP (BEP 15: connect, then announce as a seed)
   const f = await fixture(t, `udp://127.0.0.1:${udp.address().port}/announce`)
   const seen: string[] = []
   const dialled = new Promise<void>((resolve) => {
-    const leecher = net.createServer((socket) => { socket.destroy(); resolve() })
+    const leecher = net.createServer((socket) => {
+      socket.destroy()
+      resolve()
+    })
     leecher.listen(0, '127.0.0.1', () => {
       const port = (leecher.address() as net.AddressInfo).port
       udp.on('message', (msg, rinfo) => {
@@ -230,8 +256,14 @@ test('lean engine: announces over UDP (BEP 15: connect, then announce as a seed)
           seen.push('connect')
           udp.send(connectReply(req.transactionId, Buffer.alloc(8, 7)), rinfo.port, rinfo.address)
         } else if (req.action === 'announce') {
-          seen.push(`announce ${req.event} left=${req.left} downloaded=${req.downloaded} port=${req.port} cid=${req.connectionId.toString('hex')}`)
-          udp.send(announceReply(req.transactionId, 300, 1, 1, Buffer.from([127, 0, 0, 1, port >> 8, port & 0xff])), rinfo.port, rinfo.address)
+          seen.push(
+            `announce ${req.event} left=${req.left} downloaded=${req.downloaded} port=${req.port} cid=${req.connectionId.toString('hex')}`,
+          )
+          udp.send(
+            announceReply(req.transactionId, 300, 1, 1, Buffer.from([127, 0, 0, 1, port >> 8, port & 0xff])),
+            rinfo.port,
+            rinfo.address,
+          )
         }
       })
     })
@@ -249,11 +281,18 @@ test('lean engine: accepts uTP connections on the same port number', async (t) =
   const f = await fixture(t, tracker.url)
   const { e, lines } = await engine(t, true)
   await e.add(f.infoHash, f.torrent, f.file)
-  assert.deepEqual(lines.filter((l) => /uTP/.test(l)), [], 'the uTP listener started')
+  assert.deepEqual(
+    lines.filter((l) => /uTP/.test(l)),
+    [],
+    'the uTP listener started',
+  )
   const utp = createRequire(import.meta.url)('utp-native') as { connect(port: number, host: string): Duplex }
   const socket = utp.connect(e.listenPort, '127.0.0.1') as Duplex & { _utp?: { unref(): void } }
   // The client's own UDP socket lingers while the uTP close handshake times out: not our concern.
-  t.after(() => { socket.destroy(); socket._utp?.unref() })
+  t.after(() => {
+    socket.destroy()
+    socket._utp?.unref()
+  })
   const wire = new Wire()
   socket.pipe(wire).pipe(socket)
   const unchoked = new Promise((r) => wire.once('unchoke', r))
@@ -261,5 +300,8 @@ test('lean engine: accepts uTP connections on the same port number', async (t) =
   wire.interested()
   await unchoked
   const blocks = await Promise.all([0, 1, 2, 3].map((i) => request(wire, i, 0, 16384)))
-  assert.deepEqual(blocks, [0, 1, 2, 3].map((i) => f.data.subarray(i * PIECE, i * PIECE + 16384)))
+  assert.deepEqual(
+    blocks,
+    [0, 1, 2, 3].map((i) => f.data.subarray(i * PIECE, i * PIECE + 16384)),
+  )
 })

@@ -4,7 +4,20 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { AnnounceSchedule } from '../../bt_server/lean/announceSchedule.ts'
 import { FdCache } from '../../bt_server/lean/fdCache.ts'
-import { badRequest, BLOCK, layoutWindow, messageSpan, nextWindowInPiece, slotOf, SLOT, WINDOW_BUFFER_BYTES, WINDOW_BYTES, windowBlockCount, windowCount, type Geometry } from '../../bt_server/lean/geometry.ts'
+import {
+  badRequest,
+  BLOCK,
+  layoutWindow,
+  messageSpan,
+  nextWindowInPiece,
+  slotOf,
+  SLOT,
+  WINDOW_BUFFER_BYTES,
+  WINDOW_BYTES,
+  windowBlockCount,
+  windowCount,
+  type Geometry,
+} from '../../bt_server/lean/geometry.ts'
 import { PieceCache, type CacheTorrent } from '../../bt_server/lean/pieceCache.ts'
 import { RequestQueue } from '../../bt_server/lean/requestQueue.ts'
 import { UnchokeSlots } from '../../bt_server/lean/unchokeSlots.ts'
@@ -25,18 +38,28 @@ test('request queue: FIFO, bounded, cancel closes the gap, clear returns the res
   assert.equal(q.push(4, 0, 100), true)
   assert.equal(q.push(5, 0, 100), true) // wraps around the ring
   assert.deepEqual(q.clear(), [
-    { index: 2, begin: 2 * BLOCK, length: BLOCK }, { index: 3, begin: 3 * BLOCK, length: BLOCK },
-    { index: 4, begin: 0, length: 100 }, { index: 5, begin: 0, length: 100 },
+    { index: 2, begin: 2 * BLOCK, length: BLOCK },
+    { index: 3, begin: 3 * BLOCK, length: BLOCK },
+    { index: 4, begin: 0, length: 100 },
+    { index: 5, begin: 0, length: 100 },
   ])
   assert.equal(q.size, 0)
 })
 
 test('request queue: cancel in a wrapped ring keeps the order', () => {
   const q = new RequestQueue(3)
-  q.push(1, 0, 1); q.push(2, 0, 1); q.shift(); q.shift()
-  q.push(3, 0, 1); q.push(4, 0, 1); q.push(5, 0, 1) // head at slot 2, wrapping
+  q.push(1, 0, 1)
+  q.push(2, 0, 1)
+  q.shift()
+  q.shift()
+  q.push(3, 0, 1)
+  q.push(4, 0, 1)
+  q.push(5, 0, 1) // head at slot 2, wrapping
   assert.equal(q.cancel(4, 0, 1), true)
-  assert.deepEqual(q.clear().map((r) => r.index), [3, 5])
+  assert.deepEqual(
+    q.clear().map((r) => r.index),
+    [3, 5],
+  )
 })
 
 // ---- upload slots -----------------------------------------------------------------------------
@@ -74,7 +97,11 @@ test('geometry: standard blocks map to window slots, others to -1', () => {
   assert.equal(slotOf(g, 3, BLOCK, 20_000 - BLOCK), (3 * 1048576 + BLOCK) / BLOCK, 'the short last block')
   assert.equal(slotOf(g, 0, 8192, BLOCK), -1, 'unaligned')
   assert.equal(slotOf(g, 0, 0, 8192), -1, 'short')
-  assert.equal(slotOf({ size: 100_000, pieceLength: 24_576, pieceCount: 5 }, 0, 0, BLOCK), -1, 'piece length not a block multiple')
+  assert.equal(
+    slotOf({ size: 100_000, pieceLength: 24_576, pieceCount: 5 }, 0, 0, BLOCK),
+    -1,
+    'piece length not a block multiple',
+  )
   assert.equal(windowCount(g), 13)
   assert.equal(windowBlockCount(g, 12), 2)
   assert.equal(windowBlockCount(g, 13), 0)
@@ -85,14 +112,24 @@ test('geometry: a window is ready-made piece messages back to back, parseable as
   const buf = Buffer.alloc(WINDOW_BUFFER_BYTES)
   const targets = layoutWindow(small, 0, buf)
   assert.equal(targets.length, 6)
-  assert.deepEqual(targets.map((t) => t.length), [BLOCK, BLOCK, BLOCK, BLOCK, BLOCK, 100])
+  assert.deepEqual(
+    targets.map((t) => t.length),
+    [BLOCK, BLOCK, BLOCK, BLOCK, BLOCK, 100],
+  )
   targets.forEach((t, i) => t.fill(i + 1))
   const [from, to] = messageSpan(small, 0, 1, 5)
   assert.equal(from, SLOT)
   const msgs = new MessageParser().feed(buf.subarray(from, to))
-  assert.deepEqual(msgs.map((m) => m.type === 'piece' ? [m.index, m.begin, m.block.length, m.block[0]] : m.type), [
-    [0, BLOCK, BLOCK, 2], [1, 0, BLOCK, 3], [1, BLOCK, BLOCK, 4], [2, 0, BLOCK, 5], [2, BLOCK, 100, 6],
-  ])
+  assert.deepEqual(
+    msgs.map((m) => (m.type === 'piece' ? [m.index, m.begin, m.block.length, m.block[0]] : m.type)),
+    [
+      [0, BLOCK, BLOCK, 2],
+      [1, 0, BLOCK, 3],
+      [1, BLOCK, BLOCK, 4],
+      [2, 0, BLOCK, 5],
+      [2, BLOCK, 100, 6],
+    ],
+  )
 })
 
 test('geometry: read-ahead only within a piece larger than a window', () => {
@@ -104,18 +141,39 @@ test('geometry: read-ahead only within a piece larger than a window', () => {
 
 // ---- piece cache ------------------------------------------------------------------------------
 
-interface FakeRead { t: CacheTorrent; position: number; targets: Buffer[]; resolve(n?: number): void; reject(e: Error): void }
+interface FakeRead {
+  t: CacheTorrent
+  position: number
+  targets: Buffer[]
+  resolve(n?: number): void
+  reject(e: Error): void
+}
 
 function fakeCache(maxWindows = 2, maxPooled = 2) {
   const reads: FakeRead[] = []
   let clock = 1000
   const cache = new PieceCache<CacheTorrent>({
-    maxWindows, maxPooled, now: () => clock,
-    read: (t, position, targets) => new Promise((res, rej) => {
-      reads.push({ t, position, targets, resolve: (n) => res(n ?? targets.reduce((s, x) => s + x.length, 0)), reject: rej })
-    }),
+    maxWindows,
+    maxPooled,
+    now: () => clock,
+    read: (t, position, targets) =>
+      new Promise((res, rej) => {
+        reads.push({
+          t,
+          position,
+          targets,
+          resolve: (n) => res(n ?? targets.reduce((s, x) => s + x.length, 0)),
+          reject: rej,
+        })
+      }),
   })
-  return { cache, reads, tick: (ms: number) => { clock += ms } }
+  return {
+    cache,
+    reads,
+    tick: (ms: number) => {
+      clock += ms
+    },
+  }
 }
 
 const T1: CacheTorrent = { id: 1, size: 4 * WINDOW_BYTES, pieceLength: 1048576, pieceCount: 1 }
@@ -130,7 +188,10 @@ test('piece cache: one read per window, waiters woken, then served from memory',
   assert.equal(reads[0]!.position, WINDOW_BYTES)
   assert.equal(reads[0]!.targets.length, 16)
   let woken = 0
-  win.waiters.push(() => woken++, () => woken++)
+  win.waiters.push(
+    () => woken++,
+    () => woken++,
+  )
   assert.equal(cache.get(1, 1), win, 'the loading window is found')
   reads[0]!.resolve()
   await settle()
@@ -159,14 +220,17 @@ test('piece cache: LRU eviction skips loading windows; buffers are pooled only w
   assert.equal(cache.has(1, 1), false)
   assert.equal(cache.has(2, 0), true, 'loading windows stay')
   assert.equal(cache.allocated, 3)
-  void b; void c
+  void b
+  void c
 })
 
 test('piece cache: a failed or short read fails the window and forgets it', async () => {
   const { cache, reads } = fakeCache()
   const win = cache.load(T1, 0)
   let woken = false
-  win.waiters.push(() => { woken = true })
+  win.waiters.push(() => {
+    woken = true
+  })
   reads[0]!.resolve(1000)
   await settle()
   assert.equal(win.state, 'failed')
@@ -181,7 +245,9 @@ test('piece cache: a failed or short read fails the window and forgets it', asyn
 
 test('piece cache: dropTorrent and idle expiry', async () => {
   const { cache, reads, tick } = fakeCache(8, 8)
-  cache.load(T1, 0); cache.load(T1, 1); cache.load(T2, 0)
+  cache.load(T1, 0)
+  cache.load(T1, 1)
+  cache.load(T2, 0)
   reads.forEach((r) => r.resolve())
   await settle()
   cache.dropTorrent(1)
@@ -205,14 +271,22 @@ test('fd cache: opens once, evicts the least recently used idle descriptor, neve
   const opened: string[] = []
   const closed: number[] = []
   let next = 10
-  const fds = new FdCache(2, { open: async (p) => { opened.push(p); return next++ }, close: (fd) => closed.push(fd) })
+  const fds = new FdCache(2, {
+    open: async (p) => {
+      opened.push(p)
+      return next++
+    },
+    close: (fd) => closed.push(fd),
+  })
   const a = fds.acquire('a')
   assert.equal(await a, 10)
   const a2 = fds.acquire('a')
   assert.equal(await a2, 10)
   assert.deepEqual(opened, ['a'])
-  fds.release('a', a); fds.release('a', a2)
-  const b = fds.acquire('b'); fds.release('b', b)
+  fds.release('a', a)
+  fds.release('a', a2)
+  const b = fds.acquire('b')
+  fds.release('b', b)
   const c = fds.acquire('c') // evicts a
   await c
   await settle()
@@ -235,7 +309,13 @@ test('fd cache: opens once, evicts the least recently used idle descriptor, neve
 
 test('fd cache: a failed open is not cached', async () => {
   let fail = true
-  const fds = new FdCache(4, { open: async () => { if (fail) throw new Error('ENOENT'); return 3 }, close: () => {} })
+  const fds = new FdCache(4, {
+    open: async () => {
+      if (fail) throw new Error('ENOENT')
+      return 3
+    },
+    close: () => {},
+  })
   const p = fds.acquire('x')
   await assert.rejects(p, /ENOENT/)
   fds.release('x', p)
@@ -269,14 +349,21 @@ test('announce schedule: a thousand torrents start paced per tracker host, withi
   const site = sent.get('site')!
   assert.equal(site.length, 1000, 'every torrent announced')
   // No 60 s window holds more than 8/s x 60 (the site tracker allows 600 per minute).
-  for (let i = 0; i + 480 < site.length; i++) assert.ok(site[i + 480]! - site[i]! >= 60_000 - 1, `481 announces within a minute at ${site[i]}`)
+  for (let i = 0; i + 480 < site.length; i++)
+    assert.ok(site[i + 480]! - site[i]! >= 60_000 - 1, `481 announces within a minute at ${site[i]}`)
   assert.ok(site.at(-1)! <= 125_000, `the last started by ${site.at(-1)} ms`)
   assert.equal(sent.get('other')!.length, 100, 'another tracker has its own lane')
   assert.ok(sent.get('other')!.at(-1)! < 13_000)
 })
 
 test('announce schedule: next one at the tracker interval (clamped); updates after started; back-off on failure', () => {
-  const s = new AnnounceSchedule({ ratePerSecond: 10, minIntervalMs: 60_000, maxIntervalMs: 3_600_000, retryMinMs: 30_000, retryMaxMs: 120_000 })
+  const s = new AnnounceSchedule({
+    ratePerSecond: 10,
+    minIntervalMs: 60_000,
+    maxIntervalMs: 3_600_000,
+    retryMinMs: 30_000,
+    retryMaxMs: 120_000,
+  })
   s.add('k', 'lane', 0)
   assert.deepEqual(s.take(0), [{ key: 'k', event: 'started' }])
   assert.deepEqual(s.take(0), [], 'in flight: not taken twice')

@@ -53,11 +53,24 @@ async function fixture(t: TestContext, trackers: string[]) {
   const file = path.join(mediaDir, 'clip.mp4')
   await writeFile(file, data)
   const { pieces } = await hashFile(file, PIECE)
-  const built = buildTorrent({ name: 'clip.mp4', length: data.length, pieceLength: PIECE, pieces, trackers, webSeeds: [], createdBy: 'test', creationDate: 0 })
+  const built = buildTorrent({
+    name: 'clip.mp4',
+    length: data.length,
+    pieceLength: PIECE,
+    pieces,
+    trackers,
+    webSeeds: [],
+    createdBy: 'test',
+    creationDate: 0,
+  })
   await writeFile(`${file}.torrent`, built.buffer)
   const seedable: Seedable = {
-    videoId: 'v1', fileName: 'clip.mp4', size: data.length, infoHash: built.infoHash,
-    fileMtimeMs: Math.floor((await stat(file)).mtimeMs), trackers: JSON.stringify(trackers),
+    videoId: 'v1',
+    fileName: 'clip.mp4',
+    size: data.length,
+    infoHash: built.infoHash,
+    fileMtimeMs: Math.floor((await stat(file)).mtimeMs),
+    trackers: JSON.stringify(trackers),
   }
   return { dir, mediaDir, data, file, torrent: built.buffer, infoHash: built.infoHash, seedable }
 }
@@ -67,7 +80,10 @@ const rawParam = (url: string, name: string): Buffer => {
   const m = new RegExp(`[?&]${name}=([^&]*)`).exec(url)
   const bytes: number[] = []
   for (let i = 0, s = m?.[1] ?? ''; i < s.length; i++) {
-    if (s[i] === '%') { bytes.push(parseInt(s.slice(i + 1, i + 3), 16)); i += 2 } else bytes.push(s.charCodeAt(i))
+    if (s[i] === '%') {
+      bytes.push(parseInt(s.slice(i + 1, i + 3), 16))
+      i += 2
+    } else bytes.push(s.charCodeAt(i))
   }
   return Buffer.from(bytes)
 }
@@ -79,17 +95,26 @@ async function tracker(t: TestContext, opts: { hold?: boolean } = {}) {
   let holding = opts.hold ?? false
   const reply = (res: http.ServerResponse) => res.end('d8:intervali300e5:peers0:e')
   const srv = http.createServer((req, res) => {
-    got.push({ event: new URL(req.url!, 'http://x').searchParams.get('event') ?? 'update', infoHash: rawParam(req.url!, 'info_hash').toString('hex') })
+    got.push({
+      event: new URL(req.url!, 'http://x').searchParams.get('event') ?? 'update',
+      infoHash: rawParam(req.url!, 'info_hash').toString('hex'),
+    })
     if (holding) held.push(res)
     else reply(res)
   })
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
-  t.after(() => { srv.closeAllConnections(); srv.close() })
+  t.after(() => {
+    srv.closeAllConnections()
+    srv.close()
+  })
   return {
     url: `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}/announce`,
     got,
     events: () => got.map((g) => g.event),
-    release() { holding = false; for (const res of held.splice(0)) reply(res) },
+    release() {
+      holding = false
+      for (const res of held.splice(0)) reply(res)
+    },
   }
 }
 
@@ -100,12 +125,35 @@ async function database(t: TestContext, dir: string): Promise<Db> {
 }
 
 async function insertVideo(db: Db, s: Seedable, status = 'ready') {
-  await db.video.create({ data: { id: s.videoId, title: s.videoId, fileName: s.fileName, mimeType: 'video/mp4', size: BigInt(s.size), status } })
-  await db.torrent.create({ data: { videoId: s.videoId, infoHash: s.infoHash, pieceLength: PIECE, pieceCount: 4, trackers: s.trackers, webSeeds: '[]', fileMtimeMs: s.fileMtimeMs === null ? null : BigInt(s.fileMtimeMs) } })
+  await db.video.create({
+    data: {
+      id: s.videoId,
+      title: s.videoId,
+      fileName: s.fileName,
+      mimeType: 'video/mp4',
+      size: BigInt(s.size),
+      status,
+    },
+  })
+  await db.torrent.create({
+    data: {
+      videoId: s.videoId,
+      infoHash: s.infoHash,
+      pieceLength: PIECE,
+      pieceCount: 4,
+      trackers: s.trackers,
+      webSeeds: '[]',
+      fileMtimeMs: s.fileMtimeMs === null ? null : BigInt(s.fileMtimeMs),
+    },
+  })
 }
 
 const setBittorrent = (db: Db, on: boolean) =>
-  db.setting.upsert({ where: { key: 'bittorrentEnabled' }, create: { key: 'bittorrentEnabled', value: String(on) }, update: { value: String(on) } })
+  db.setting.upsert({
+    where: { key: 'bittorrentEnabled' },
+    create: { key: 'bittorrentEnabled', value: String(on) },
+    update: { value: String(on) },
+  })
 
 // ---- findSeedable -------------------------------------------------------------------------------
 
@@ -113,7 +161,11 @@ test('findSeedable: published torrents while BitTorrent is on (no setting row: o
   const f = await fixture(t, ['http://a.example/announce'])
   const db = await database(t, f.dir)
   await insertVideo(db, f.seedable)
-  await insertVideo(db, { ...f.seedable, videoId: 'v2', fileName: 'other.mp4', infoHash: 'ab'.repeat(20) }, 'processing')
+  await insertVideo(
+    db,
+    { ...f.seedable, videoId: 'v2', fileName: 'other.mp4', infoHash: 'ab'.repeat(20) },
+    'processing',
+  )
 
   assert.deepEqual(await findSeedable(db), [f.seedable], 'one published torrent, its trackers column as stored')
   await setBittorrent(db, false)
@@ -133,19 +185,32 @@ class FakeEngine implements SeedEngine {
   readonly listenPort = 6881
   readonly calls: { op: 'add' | 'remove' | 'retrack'; infoHash: string; file?: Buffer }[] = []
   failRetrack = false
-  listening(): Promise<number> { return Promise.resolve(this.listenPort) }
-  uploadedBytes(): number { return 0 }
-  async add(infoHash: string, torrentFile: Buffer): Promise<void> { this.calls.push({ op: 'add', infoHash, file: torrentFile }) }
-  async remove(infoHash: string): Promise<void> { this.calls.push({ op: 'remove', infoHash }) }
+  listening(): Promise<number> {
+    return Promise.resolve(this.listenPort)
+  }
+  uploadedBytes(): number {
+    return 0
+  }
+  async add(infoHash: string, torrentFile: Buffer): Promise<void> {
+    this.calls.push({ op: 'add', infoHash, file: torrentFile })
+  }
+  async remove(infoHash: string): Promise<void> {
+    this.calls.push({ op: 'remove', infoHash })
+  }
   async retrack(infoHash: string, torrentFile: Buffer): Promise<void> {
     this.calls.push({ op: 'retrack', infoHash, file: torrentFile })
-    if (this.failRetrack) { this.failRetrack = false; throw new Error('bad .torrent') }
+    if (this.failRetrack) {
+      this.failRetrack = false
+      throw new Error('bad .torrent')
+    }
   }
   async destroy(): Promise<void> {}
-  take() { return this.calls.splice(0).map((c) => c.op) }
+  take() {
+    return this.calls.splice(0).map((c) => c.op)
+  }
 }
 
-test('SeedSync: a changed trackers key hands the engine the .torrent as it is now; a failure is that torrent\'s problem', async (t) => {
+test("SeedSync: a changed trackers key hands the engine the .torrent as it is now; a failure is that torrent's problem", async (t) => {
   const f = await fixture(t, ['http://a.example/announce'])
   const engine = new FakeEngine()
   const lines: string[] = []
@@ -160,9 +225,12 @@ test('SeedSync: a changed trackers key hands the engine the .torrent as it is no
   await writeFile(`${f.file}.torrent`, rewritten)
   const moved = { ...f.seedable, trackers: JSON.stringify(['http://b.example/announce']) }
   await sync.sync([moved])
-  assert.deepEqual(engine.calls.map((c) => c.op), ['retrack'])
+  assert.deepEqual(
+    engine.calls.map((c) => c.op),
+    ['retrack'],
+  )
   assert.equal(engine.calls[0]!.infoHash, f.infoHash)
-  assert.deepEqual(engine.calls[0]!.file, rewritten, 'the file\'s new contents')
+  assert.deepEqual(engine.calls[0]!.file, rewritten, "the file's new contents")
   engine.take()
   assert.equal(sync.isSeeding(f.infoHash), true)
   await sync.sync([moved])
@@ -205,7 +273,9 @@ function connectWire(port: number): Promise<{ wire: Wire; socket: net.Socket }> 
 }
 
 const request = (wire: Wire, index: number, offset: number, length: number) =>
-  new Promise<Buffer>((resolve, reject) => wire.request(index, offset, length, (err, block) => (err ? reject(err) : resolve(Buffer.from(block!)))))
+  new Promise<Buffer>((resolve, reject) =>
+    wire.request(index, offset, length, (err, block) => (err ? reject(err) : resolve(Buffer.from(block!)))),
+  )
 
 test('lean engine: retrack from [A, K] to [K, B] stops A, starts B, leaves K alone and keeps its peer', async (t) => {
   const [a, k, b] = [await tracker(t), await tracker(t), await tracker(t)]
@@ -219,7 +289,9 @@ test('lean engine: retrack from [A, K] to [K, B] stops A, starts B, leaves K alo
 
   const { wire, socket } = await connectWire(e.listenPort)
   let closed = false
-  socket.once('close', () => { closed = true })
+  socket.once('close', () => {
+    closed = true
+  })
   const unchoked = new Promise((r) => wire.once('unchoke', r))
   wire.handshake(f.infoHash, randomBytes(20).toString('hex'))
   wire.interested()
@@ -235,14 +307,26 @@ test('lean engine: retrack from [A, K] to [K, B] stops A, starts B, leaves K alo
   assert.deepEqual(b.events(), ['started'])
   assert.deepEqual(k.events(), ['started'], 'an unchanged tracker keeps its schedule')
   for (const g of [...a.got, ...b.got, ...k.got]) assert.equal(g.infoHash, f.infoHash)
-  assert.ok(lines.some((l) => l.includes('not announcing to wss://new.example/announce')), 'ws trackers skipped, as in add')
+  assert.ok(
+    lines.some((l) => l.includes('not announcing to wss://new.example/announce')),
+    'ws trackers skipped, as in add',
+  )
 
   // Same peer connection, still served.
   assert.deepEqual(await request(wire, 3, 0, 999), f.data.subarray(3 * PIECE))
   assert.equal(closed, false)
 
   // Another torrent's file is refused; the torrent keeps its trackers.
-  const other = buildTorrent({ name: 'x', length: 5, pieceLength: PIECE, pieces: randomBytes(20), trackers: [a.url], webSeeds: [], createdBy: 'test', creationDate: 0 })
+  const other = buildTorrent({
+    name: 'x',
+    length: 5,
+    pieceLength: PIECE,
+    pieces: randomBytes(20),
+    trackers: [a.url],
+    webSeeds: [],
+    createdBy: 'test',
+    creationDate: 0,
+  })
   await assert.rejects(e.retrack(f.infoHash, other.buffer), /is for/)
   await assert.rejects(e.retrack(other.infoHash, other.buffer), /not seeding/)
   await new Promise((r) => setTimeout(r, 100))
@@ -254,7 +338,12 @@ test('lean announcer: a tracker dropped while our `started` is still on its way 
   const b = await tracker(t)
   const announcer = new Announcer({ peerId: randomBytes(20), port: 6881, onPeers: () => {}, log: () => {} })
   t.after(() => announcer.close(500))
-  const target = { infoHash: 'cd'.repeat(20), infoHashBuf: Buffer.from('cd'.repeat(20), 'hex'), trackers: [a.url], uploaded: 0 }
+  const target = {
+    infoHash: 'cd'.repeat(20),
+    infoHashBuf: Buffer.from('cd'.repeat(20), 'hex'),
+    trackers: [a.url],
+    uploaded: 0,
+  }
   announcer.add(target)
   await until('started at A', () => a.got.length === 1)
   announcer.update({ ...target, trackers: [b.url] })

@@ -15,10 +15,13 @@ const day = (points: ChartPoint[], extra: Partial<Parameters<typeof renderSwarmC
   renderSwarmChart(points, { ...SIZE, rangeMs: DAY, now: NOW, ...extra })
 
 const tags = (svg: string) => new Set([...svg.matchAll(/<\/?([a-zA-Z][\w-]*)/g)].map((m) => m[1]))
-const seriesGroup = (svg: string, key: string) => new RegExp(`<g class="series ${key}"[^>]*>(.*?)</g>`).exec(svg)?.[1] ?? ''
+const seriesGroup = (svg: string, key: string) =>
+  new RegExp(`<g class="series ${key}"[^>]*>(.*?)</g>`).exec(svg)?.[1] ?? ''
 /** Path commands of a series as [command, x, y]. */
 const pathOf = (svg: string, key: string) =>
-  [...(/d="([^"]*)"/.exec(seriesGroup(svg, key))?.[1] ?? '').matchAll(/([ML])([\d.-]+) ([\d.-]+)/g)].map((m) => [m[1], Number(m[2]), Number(m[3])] as const)
+  [...(/d="([^"]*)"/.exec(seriesGroup(svg, key))?.[1] ?? '').matchAll(/([ML])([\d.-]+) ([\d.-]+)/g)].map(
+    (m) => [m[1], Number(m[2]), Number(m[3])] as const,
+  )
 
 describe('renderSwarmChart', () => {
   test('no samples: the axis and "no data yet", no series', () => {
@@ -31,7 +34,10 @@ describe('renderSwarmChart', () => {
   })
 
   test('samples outside the range count as none', () => {
-    const svg = day([{ at: NOW - DAY - 1, seeders: 3, leechers: 1 }, { at: NOW + HOUR, seeders: 3, leechers: 1 }])
+    const svg = day([
+      { at: NOW - DAY - 1, seeders: 3, leechers: 1 },
+      { at: NOW + HOUR, seeders: 3, leechers: 1 },
+    ])
     assert.match(svg, /no data yet/)
   })
 
@@ -42,7 +48,10 @@ describe('renderSwarmChart', () => {
     const seeders = pathOf(svg, 'seeders')
     const leechers = pathOf(svg, 'leechers')
     assert.equal(seeders.length, 5)
-    assert.deepEqual(seeders.map((p) => p[0]), ['M', 'L', 'L', 'L', 'L'])
+    assert.deepEqual(
+      seeders.map((p) => p[0]),
+      ['M', 'L', 'L', 'L', 'L'],
+    )
     assert.deepEqual([seeders[0]![1], seeders[4]![1]], [PLOT.left, PLOT.right])
     assert.equal(seeders[2]![1], (PLOT.left + PLOT.right) / 2)
     // y axis top is 4: seeders climb from the bottom to the top, leechers the other way.
@@ -50,7 +59,8 @@ describe('renderSwarmChart', () => {
     assert.deepEqual([leechers[0]![2], leechers[4]![2]], [PLOT.top, PLOT.bottom])
     assert.match(seriesGroup(svg, 'seeders') + svg, /stroke="#12805c"/)
     // Grid labels 0..4 and the time labels.
-    for (const label of ['0', '1', '2', '3', '4', '24 h ago', '12 h ago', 'now']) assert.match(svg, new RegExp(`>${label}</text>`), label)
+    for (const label of ['0', '1', '2', '3', '4', '24 h ago', '12 h ago', 'now'])
+      assert.match(svg, new RegExp(`>${label}</text>`), label)
   })
 
   test('the 30-day range labels days', () => {
@@ -70,14 +80,23 @@ describe('renderSwarmChart', () => {
       { at: NOW - HOUR, seeders: 5, leechers: 2 },
     ]
     const svg = day(points)
-    assert.deepEqual(pathOf(svg, 'seeders').map((p) => p[0]), ['M', 'L', 'M', 'L'])
+    assert.deepEqual(
+      pathOf(svg, 'seeders').map((p) => p[0]),
+      ['M', 'L', 'M', 'L'],
+    )
     assert.equal((seriesGroup(svg, 'seeders').match(/<circle/g) ?? []).length, 1)
     // With a larger allowed gap, one line through all five.
-    assert.deepEqual(pathOf(day(points, { maxGapMs: 11 * HOUR }), 'seeders').map((p) => p[0]), ['M', 'L', 'L', 'L', 'L'])
+    assert.deepEqual(
+      pathOf(day(points, { maxGapMs: 11 * HOUR }), 'seeders').map((p) => p[0]),
+      ['M', 'L', 'L', 'L', 'L'],
+    )
   })
 
   test('unsorted input is drawn in time order', () => {
-    const points = [{ at: NOW - HOUR, seeders: 1, leechers: 0 }, { at: NOW - 2 * HOUR, seeders: 0, leechers: 0 }]
+    const points = [
+      { at: NOW - HOUR, seeders: 1, leechers: 0 },
+      { at: NOW - 2 * HOUR, seeders: 0, leechers: 0 },
+    ]
     const xs = pathOf(day(points, { maxGapMs: 2 * HOUR }), 'seeders').map((p) => p[1])
     assert.ok(xs[0]! < xs[1]!, `x in order: ${xs}`)
   })
@@ -92,7 +111,13 @@ describe('renderSwarmChart', () => {
         { at: NOW - 3 * HOUR, seeders: Number.NaN, leechers: -1 },
         { at: NOW - 4 * HOUR, seeders: Infinity, leechers: 1 },
       ],
-      { width: hostile as unknown as number, height: '1e400' as unknown as number, rangeMs: hostile as unknown as number, now: NOW, maxGapMs: hostile as unknown as number },
+      {
+        width: hostile as unknown as number,
+        height: '1e400' as unknown as number,
+        rangeMs: hostile as unknown as number,
+        now: NOW,
+        maxGapMs: hostile as unknown as number,
+      },
     )
     assert.doesNotMatch(svg, /script|alert|<x|Infinity|NaN|e\+/)
     assert.deepEqual([...tags(svg)].sort(), ['circle', 'g', 'line', 'svg', 'text'])
@@ -107,7 +132,19 @@ describe('renderSwarmChart', () => {
 
 describe('yScale', () => {
   test('a round top with at most four steps of 1, 2 or 5 × 10^k', () => {
-    const cases: [number, number, number][] = [[0, 1, 1], [1, 1, 1], [3, 3, 1], [4, 4, 1], [5, 6, 2], [7, 8, 2], [13, 15, 5], [20, 20, 5], [21, 30, 10], [101, 150, 50], [999, 1000, 500]]
+    const cases: [number, number, number][] = [
+      [0, 1, 1],
+      [1, 1, 1],
+      [3, 3, 1],
+      [4, 4, 1],
+      [5, 6, 2],
+      [7, 8, 2],
+      [13, 15, 5],
+      [20, 20, 5],
+      [21, 30, 10],
+      [101, 150, 50],
+      [999, 1000, 500],
+    ]
     for (const [max, top, step] of cases) assert.deepEqual(yScale(max), { top, step }, `max ${max}`)
     for (let max = 1; max < 5000; max += 7) {
       const { top, step } = yScale(max)

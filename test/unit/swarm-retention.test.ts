@@ -3,7 +3,15 @@
 // test/integration/swarm-history.test.ts.
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { DAY_MS, HOUR_MS, RETENTION, bucketStart, onePerBucket, samplesToDelete, type SampleRef } from '../../src/tracker/swarmRetention.ts'
+import {
+  DAY_MS,
+  HOUR_MS,
+  RETENTION,
+  bucketStart,
+  onePerBucket,
+  samplesToDelete,
+  type SampleRef,
+} from '../../src/tracker/swarmRetention.ts'
 import { ConfigError, loadConfig } from '../../src/config.ts'
 
 const MIN = 60_000
@@ -34,12 +42,15 @@ describe('samplesToDelete', () => {
     const from = NOW - 2 * DAY_MS + 10 * MIN
     const old = series(1, from, from + 3 * HOUR_MS, 5 * MIN)
     const kept = survivors(old, NOW)
-    assert.deepEqual(kept.map((s) => new Date(s.at).toISOString()), [
-      new Date(from).toISOString(), // 12:10, first of its hour (12:00-13:00)
-      new Date(NOW - 2 * DAY_MS + HOUR_MS).toISOString(), // 13:00
-      new Date(NOW - 2 * DAY_MS + 2 * HOUR_MS).toISOString(), // 14:00
-      new Date(NOW - 2 * DAY_MS + 3 * HOUR_MS).toISOString(), // 15:00 (the series stops at 15:05)
-    ])
+    assert.deepEqual(
+      kept.map((s) => new Date(s.at).toISOString()),
+      [
+        new Date(from).toISOString(), // 12:10, first of its hour (12:00-13:00)
+        new Date(NOW - 2 * DAY_MS + HOUR_MS).toISOString(), // 13:00
+        new Date(NOW - 2 * DAY_MS + 2 * HOUR_MS).toISOString(), // 14:00
+        new Date(NOW - 2 * DAY_MS + 3 * HOUR_MS).toISOString(), // 15:00 (the series stops at 15:05)
+      ],
+    )
     assert.equal(samplesToDelete(old, NOW).length, old.length - kept.length)
   })
 
@@ -83,10 +94,17 @@ describe('samplesToDelete', () => {
     const first = NOW - 30 * MIN
     stored = survivors(stored, first)
     assert.equal(stored[0]!.at, hourStart, 'the first sample of the hour stays')
-    assert.deepEqual(stored.slice(1).map((s) => (s.at - hourStart) / MIN), [30, 35, 40, 45, 50, 55], 'the part inside 24 hours is untouched')
+    assert.deepEqual(
+      stored.slice(1).map((s) => (s.at - hourStart) / MIN),
+      [30, 35, 40, 45, 50, 55],
+      'the part inside 24 hours is untouched',
+    )
     // Later run: the whole hour is old now; what was kept before is still the one kept.
     stored = survivors(stored, NOW + 30 * MIN)
-    assert.deepEqual(stored.map((s) => s.at), [hourStart])
+    assert.deepEqual(
+      stored.map((s) => s.at),
+      [hourStart],
+    )
   })
 
   test('a custom policy', () => {
@@ -102,8 +120,15 @@ describe('samplesToDelete', () => {
 describe('onePerBucket and bucketStart', () => {
   test('the first point of each hour, and the newest one', () => {
     const points = [0, 10, 59, 60, 61, 180, 185].map((m) => ({ at: NOW + m * MIN, v: m }))
-    assert.deepEqual(onePerBucket(points, HOUR_MS).map((p) => p.v), [0, 60, 180, 185])
-    assert.deepEqual(onePerBucket(points.slice(0, 6), HOUR_MS).map((p) => p.v), [0, 60, 180], 'the newest is a first already')
+    assert.deepEqual(
+      onePerBucket(points, HOUR_MS).map((p) => p.v),
+      [0, 60, 180, 185],
+    )
+    assert.deepEqual(
+      onePerBucket(points.slice(0, 6), HOUR_MS).map((p) => p.v),
+      [0, 60, 180],
+      'the newest is a first already',
+    )
     assert.deepEqual(onePerBucket([points[0]!], HOUR_MS), [points[0]])
     assert.deepEqual(onePerBucket([], HOUR_MS), [])
   })
@@ -123,7 +148,11 @@ describe('TRACKER_SAMPLE_SECONDS', () => {
 
   test('must be a whole number of at least 1', () => {
     for (const bad of ['0', '-5', '1.5', 'often']) {
-      assert.throws(() => loadConfig({ TRACKER_SAMPLE_SECONDS: bad }), (err: unknown) => err instanceof ConfigError && /TRACKER_SAMPLE_SECONDS/.test(err.message), bad)
+      assert.throws(
+        () => loadConfig({ TRACKER_SAMPLE_SECONDS: bad }),
+        (err: unknown) => err instanceof ConfigError && /TRACKER_SAMPLE_SECONDS/.test(err.message),
+        bad,
+      )
     }
   })
 })

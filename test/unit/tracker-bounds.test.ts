@@ -20,7 +20,13 @@ test('addressKey: IPv4 as is (also IPv4-mapped), IPv6 by its /64 whatever the sp
   assert.equal(addressKey('203.0.113.7'), '203.0.113.7')
   assert.equal(addressKey('::ffff:203.0.113.7'), '203.0.113.7')
   assert.equal(addressKey('::FFFF:cb00:7107'), '203.0.113.7')
-  const oneSubnet = ['2001:db8:1:2::1', '2001:0db8:0001:0002:ffff:ffff:ffff:ffff', '2001:db8:1:2:a:b:c:d', '2001:DB8:1:2::dead:beef', '2001:db8:1:2::1%eth0']
+  const oneSubnet = [
+    '2001:db8:1:2::1',
+    '2001:0db8:0001:0002:ffff:ffff:ffff:ffff',
+    '2001:db8:1:2:a:b:c:d',
+    '2001:DB8:1:2::dead:beef',
+    '2001:db8:1:2::1%eth0',
+  ]
   for (const ip of oneSubnet) assert.equal(addressKey(ip), '2001:db8:1:2::/64', ip)
   assert.notEqual(addressKey('2001:db8:1:3::1'), addressKey('2001:db8:1:2::1'))
   assert.equal(addressKey('::1'), '0:0:0:0::/64')
@@ -30,7 +36,8 @@ test('addressKey: IPv4 as is (also IPv4-mapped), IPv6 by its /64 whatever the sp
 test('a rate-limit bucket per /64: a thousand addresses of one subnet share one', () => {
   const limiter = new RateLimiter({ perMinute: 10, burst: 10, maxTracked: 1000 })
   let allowed = 0
-  for (let i = 0; i < 1000; i++) if (limiter.take(addressKey(`2001:db8:aa:bb:${i.toString(16)}::1`), 1000) === 0) allowed++
+  for (let i = 0; i < 1000; i++)
+    if (limiter.take(addressKey(`2001:db8:aa:bb:${i.toString(16)}::1`), 1000) === 0) allowed++
   assert.equal(allowed, 10)
   assert.equal(limiter.tracked, 1)
   assert.equal(limiter.take(addressKey('2001:db8:aa:bc::1'), 1000), 0, 'the next /64 has its own')
@@ -51,7 +58,11 @@ test('completion ledger: a few per address per torrent, each peer id once, until
   assert.equal(l.size, 1)
   assert.equal(l.expire(10 ** 9), 1)
   assert.equal(l.size, 0)
-  assert.equal(new CompletionLedger({ perAddress: 0, windowMs: 1, maxPerSwarm: 1, maxTotal: 1 }).claim(H1, 'a', 'p', 0), 'per_address', '0 counts none')
+  assert.equal(
+    new CompletionLedger({ perAddress: 0, windowMs: 1, maxPerSwarm: 1, maxTotal: 1 }).claim(H1, 'a', 'p', 0),
+    'per_address',
+    '0 counts none',
+  )
 })
 
 test('completion ledger: bounded per torrent and in total; full means not counted', () => {
@@ -68,7 +79,16 @@ test('completion ledger: bounded per torrent and in total; full means not counte
 
 const pid = (n: number) => Buffer.from(`-XX0001-${String(n).padStart(12, '0')}`)
 const ann = (ip: string, n: number, infoHash = H1, nowMs = 1_000_000) => ({
-  infoHash, peerKey: `${ip}|${n}`, peerId: pid(n), ip, port: 10000 + (n % 50000), left: 100, event: 'started' as const, numwant: 0, nowMs, downloaded: 0,
+  infoHash,
+  peerKey: `${ip}|${n}`,
+  peerId: pid(n),
+  ip,
+  port: 10000 + (n % 50000),
+  left: 100,
+  event: 'started' as const,
+  numwant: 0,
+  nowMs,
+  downloaded: 0,
 })
 
 test('swarm store: per address per swarm cap; a seeder with one peer in many swarms is not capped', () => {
@@ -80,7 +100,8 @@ test('swarm store: per address per swarm cap; a seeder with one peer in many swa
   const v6 = Array.from({ length: 6 }, (_, n) => s.announce(ann(`2001:db8::${n + 1}`, 100 + n)).notStored)
   assert.deepEqual(v6, [null, null, null, null, 'per_address', 'per_address'])
   // One peer in each of 500 swarms from one address: all stored.
-  for (let i = 0; i < 500; i++) assert.equal(s.announce(ann('192.0.2.9', 7, i.toString(16).padStart(40, '0'))).notStored, null)
+  for (let i = 0; i < 500; i++)
+    assert.equal(s.announce(ann('192.0.2.9', 7, i.toString(16).padStart(40, '0'))).notStored, null)
   assert.equal(s.stats().peers, 508)
   assert.equal(s.addresses, 3)
   // Re-announces of stored peers are never refused; a stopped one makes room.
@@ -92,7 +113,13 @@ test('swarm store: per address per swarm cap; a seeder with one peer in many swa
 })
 
 test('swarm store: a full store takes room from the address holding the most; a real newcomer gets in', () => {
-  const s = new SwarmStore({ peerTtlMs: 60_000, maxPeersPerSwarm: 10_000, maxNumwant: 50, maxPeers: 100, maxPeersPerAddress: 1000 })
+  const s = new SwarmStore({
+    peerTtlMs: 60_000,
+    maxPeersPerSwarm: 10_000,
+    maxNumwant: 50,
+    maxPeers: 100,
+    maxPeersPerAddress: 1000,
+  })
   for (let n = 0; n < 60; n++) s.announce(ann('198.51.100.66', n)) // the attacker
   for (let n = 0; n < 40; n++) s.announce(ann(`203.0.113.${n}`, 1000 + n)) // 40 real peers
   assert.equal(s.stats().peers, 100)
@@ -110,7 +137,10 @@ test('swarm store: a full store takes room from the address holding the most; a 
   assert.deepEqual([s.stats().peers, s.addresses], [100, 83])
   // Every real peer (40 + 41 newcomers) is still stored: its re-announce finds it.
   for (let n = 0; n < 40; n++) {
-    for (const [ip, id] of [[`203.0.113.${n}`, 1000 + n], [`192.0.2.${n}`, 6000 + n]] as const) {
+    for (const [ip, id] of [
+      [`203.0.113.${n}`, 1000 + n],
+      [`192.0.2.${n}`, 6000 + n],
+    ] as const) {
       const r = s.announce({ ...ann(ip, id), event: 'update' })
       assert.deepEqual([r.notStored, r.evicted], [null, false], ip)
     }
@@ -119,11 +149,20 @@ test('swarm store: a full store takes room from the address holding the most; a 
 })
 
 test('owner index: counts, per-swarm counts and the largest owner agree with a brute-force model', () => {
-  interface P { owner: Owner<P, string> | null; oslot: number; swarm: string; key: number; id: number }
+  interface P {
+    owner: Owner<P, string> | null
+    oslot: number
+    swarm: string
+    key: number
+    id: number
+  }
   const idx = new OwnerIndex<P, string>()
   const live: P[] = []
   let seed = 12345
-  const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n }
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff
+    return seed % n
+  }
   for (let step = 0; step < 20_000; step++) {
     if (live.length > 0 && rnd(3) === 0) {
       const p = live.splice(rnd(live.length), 1)[0]!
@@ -157,24 +196,59 @@ const bin = (hex: string) => Buffer.from(hex, 'hex').toString('latin1')
 
 test('WebSocket messages: announce and scrape read, ids as hex; anything else refused', () => {
   const peer = 'cc'.repeat(20)
-  assert.deepEqual(parseWsRequest(JSON.stringify({ action: 'announce', info_hash: bin(H1), peer_id: bin(peer), event: 'completed', offers: [] })),
-    { action: 'announce', infoHash: H1, peerId: peer, event: 'completed', answer: false })
-  assert.deepEqual(parseWsRequest(Buffer.from(JSON.stringify({ action: 'announce', info_hash: bin(H1), peer_id: bin(peer), answer: {}, to_peer_id: bin(H2) }))),
-    { action: 'announce', infoHash: H1, peerId: peer, event: 'update', answer: true })
-  assert.deepEqual(parseWsRequest(JSON.stringify({ action: 'scrape', info_hash: [bin(H1), bin(H2)] })), { action: 'scrape', infoHashes: [H1, H2] })
-  assert.deepEqual(parseWsRequest(JSON.stringify({ action: 'scrape', info_hash: bin(H1) })), { action: 'scrape', infoHashes: [H1] })
+  assert.deepEqual(
+    parseWsRequest(
+      JSON.stringify({ action: 'announce', info_hash: bin(H1), peer_id: bin(peer), event: 'completed', offers: [] }),
+    ),
+    { action: 'announce', infoHash: H1, peerId: peer, event: 'completed', answer: false },
+  )
+  assert.deepEqual(
+    parseWsRequest(
+      Buffer.from(
+        JSON.stringify({ action: 'announce', info_hash: bin(H1), peer_id: bin(peer), answer: {}, to_peer_id: bin(H2) }),
+      ),
+    ),
+    { action: 'announce', infoHash: H1, peerId: peer, event: 'update', answer: true },
+  )
+  assert.deepEqual(parseWsRequest(JSON.stringify({ action: 'scrape', info_hash: [bin(H1), bin(H2)] })), {
+    action: 'scrape',
+    infoHashes: [H1, H2],
+  })
+  assert.deepEqual(parseWsRequest(JSON.stringify({ action: 'scrape', info_hash: bin(H1) })), {
+    action: 'scrape',
+    infoHashes: [H1],
+  })
   assert.deepEqual(parseWsRequest(JSON.stringify({ action: 'scrape' })), { action: 'scrape', infoHashes: [] })
-  const bad = ['{', '[]', '"x"', 'null', JSON.stringify({ action: 'connect' }), JSON.stringify({ action: 'announce', info_hash: 'short', peer_id: bin(peer) }),
-    JSON.stringify({ action: 'announce', info_hash: bin(H1) }), JSON.stringify({ action: 'announce', info_hash: '\u0100'.repeat(20), peer_id: bin(peer) }),
-    JSON.stringify({ action: 'announce', info_hash: bin(H1), peer_id: bin(peer), answer: 'x' }), JSON.stringify({ action: 'scrape', info_hash: [1] })]
+  const bad = [
+    '{',
+    '[]',
+    '"x"',
+    'null',
+    JSON.stringify({ action: 'connect' }),
+    JSON.stringify({ action: 'announce', info_hash: 'short', peer_id: bin(peer) }),
+    JSON.stringify({ action: 'announce', info_hash: bin(H1) }),
+    JSON.stringify({ action: 'announce', info_hash: '\u0100'.repeat(20), peer_id: bin(peer) }),
+    JSON.stringify({ action: 'announce', info_hash: bin(H1), peer_id: bin(peer), answer: 'x' }),
+    JSON.stringify({ action: 'scrape', info_hash: [1] }),
+  ]
   for (const b of bad) assert.throws(() => parseWsRequest(b), TrackerProtocolError, b)
-  assert.deepEqual(JSON.parse(wsFailureReply('nope', 'announce', H1)), { action: 'announce', 'failure reason': 'nope', info_hash: bin(H1) })
+  assert.deepEqual(JSON.parse(wsFailureReply('nope', 'announce', H1)), {
+    action: 'announce',
+    'failure reason': 'nope',
+    info_hash: bin(H1),
+  })
 })
 
 test('connection caps: per address first; when full the biggest holder gives one up, unless the newcomer is one', () => {
   const caps = new ConnectionCaps({ max: 5, maxPerAddress: 2 })
-  assert.deepEqual(['a', 'a', 'a'].map((k) => caps.take(k)), [{ ok: true }, { ok: true }, { ok: false, reason: 'ws_connections_per_address' }])
-  assert.deepEqual(['b', 'c', 'd'].map((k) => caps.take(k)), [{ ok: true }, { ok: true }, { ok: true }])
+  assert.deepEqual(
+    ['a', 'a', 'a'].map((k) => caps.take(k)),
+    [{ ok: true }, { ok: true }, { ok: false, reason: 'ws_connections_per_address' }],
+  )
+  assert.deepEqual(
+    ['b', 'c', 'd'].map((k) => caps.take(k)),
+    [{ ok: true }, { ok: true }, { ok: true }],
+  )
   // Full: `a` holds two, the newcomer none.
   assert.deepEqual(caps.take('e'), { ok: true, evict: 'a' })
   assert.equal(caps.total, 5)

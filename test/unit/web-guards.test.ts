@@ -30,9 +30,20 @@ class FakeSocket extends EventEmitter {
   remoteAddress: string
   bytesRead: number
   bytesWritten = 0
-  constructor(address: string, bytes = 0) { super(); this.remoteAddress = address; this.bytesRead = bytes }
-  resetAndDestroy() { this.destroy() }
-  destroy() { if (!this.destroyed) { this.destroyed = true; queueMicrotask(() => this.emit('close')) } }
+  constructor(address: string, bytes = 0) {
+    super()
+    this.remoteAddress = address
+    this.bytesRead = bytes
+  }
+  resetAndDestroy() {
+    this.destroy()
+  }
+  destroy() {
+    if (!this.destroyed) {
+      this.destroyed = true
+      queueMicrotask(() => this.emit('close'))
+    }
+  }
 }
 const sock = (address: string, bytes = 0) => new FakeSocket(address, bytes) as unknown as Socket & FakeSocket
 
@@ -61,7 +72,10 @@ test('connection guard: at the total cap the biggest holder gives up its least-p
   assert.equal(greedy.destroyed, true)
   // A newcomer from a quiet address gets in; the biggest holder's quietest connection goes.
   assert.equal(guard.admit(sock('10.0.0.3')), true)
-  assert.deepEqual(big.map((s) => s.destroyed), [false, true, false])
+  assert.deepEqual(
+    big.map((s) => s.destroyed),
+    [false, true, false],
+  )
   assert.equal(guard.open, 5)
   assert.equal(refusals.get('web_connections_total'), 2)
   // Closed sockets free their place.
@@ -86,7 +100,9 @@ test('failure throttle: 10 attempts, then a wait; right passwords are given back
 test('failure throttle: memory bounded, forgetting counted', () => {
   const t = new FailureThrottle({ maxFailures: 2, windowMs: 60_000, maxTracked: 3 })
   let forgotten = 0
-  t.onForget = () => { forgotten++ }
+  t.onForget = () => {
+    forgotten++
+  }
   for (const a of ['a', 'b', 'c', 'd', 'e']) t.reserve(a, 1)
   assert.equal(t.tracked, 3)
   assert.equal(forgotten, 2)
@@ -98,8 +114,21 @@ test('hash gate: at most N run, a bounded queue waits, beyond it refused at once
   let running = 0
   let peak = 0
   const release: (() => void)[] = []
-  const job = () => gate.run(() => new Promise<void>((resolve) => { running++; peak = Math.max(peak, running); release.push(() => { running--; resolve() }) }))
-  const a = job(), b = job(), c = job()
+  const job = () =>
+    gate.run(
+      () =>
+        new Promise<void>((resolve) => {
+          running++
+          peak = Math.max(peak, running)
+          release.push(() => {
+            running--
+            resolve()
+          })
+        }),
+    )
+  const a = job(),
+    b = job(),
+    c = job()
   await assert.rejects(job(), HashGateFull)
   assert.equal(gate.running, 2)
   assert.equal(gate.queued, 1)
@@ -107,7 +136,8 @@ test('hash gate: at most N run, a bounded queue waits, beyond it refused at once
   await a
   await new Promise((r) => setImmediate(r))
   assert.equal(gate.running, 2, 'the queued job took the freed slot')
-  release.shift()!(); release.shift()!()
+  release.shift()!()
+  release.shift()!()
   await Promise.all([b, c])
   assert.equal(peak, 2)
   assert.equal(gate.running, 0)
@@ -118,7 +148,16 @@ async function guardedServer(env: Record<string, string>, handler: Parameters<ty
   const g = createGuardedServer(loadConfig(env).web, false, refusals, handler)
   await new Promise<void>((r) => g.server.listen(0, '127.0.0.1', () => r()))
   const port = (g.server.address() as net.AddressInfo).port
-  return { refusals, port, close: () => new Promise<void>((r) => { g.stop(); g.server.close(() => r()); g.server.closeAllConnections() }) }
+  return {
+    refusals,
+    port,
+    close: () =>
+      new Promise<void>((r) => {
+        g.stop()
+        g.server.close(() => r())
+        g.server.closeAllConnections()
+      }),
+  }
 }
 
 /** Sends `head`, then `chunk` every `everyMs`, and collects what comes back until the server closes. */
@@ -127,9 +166,14 @@ function trickle(port: number, head: string, chunk: string, everyMs: number): Pr
     const s = net.connect(port, '127.0.0.1', () => s.write(head))
     const timer = setInterval(() => s.write(chunk), everyMs)
     let got = ''
-    s.on('data', (d) => { got += d })
+    s.on('data', (d) => {
+      got += d
+    })
     s.on('error', () => {})
-    s.on('close', () => { clearInterval(timer); resolve(got) })
+    s.on('close', () => {
+      clearInterval(timer)
+      resolve(got)
+    })
   })
 }
 
@@ -152,7 +196,13 @@ test('body rate: a trickled body gets 408 body_too_slow; a steady one and one th
   const env = { WEB_BODY_MIN_KIB: '4', WEB_BODY_WINDOW_SECONDS: '1' }
   const srv = await guardedServer(env, (req, res) => {
     // /later reads nothing for 4.5 s: the client is held back by us, not slow.
-    const read = () => { let n = 0; req.on('data', (c: Buffer) => { n += c.length }); req.on('end', () => res.end(`got ${n}`)) }
+    const read = () => {
+      let n = 0
+      req.on('data', (c: Buffer) => {
+        n += c.length
+      })
+      req.on('end', () => res.end(`got ${n}`))
+    }
     if (req.url === '/later') setTimeout(read, 4500)
     else read()
   })
@@ -165,20 +215,36 @@ test('body rate: a trickled body gets 408 body_too_slow; a steady one and one th
     // 8 KiB every 500 ms (16 KiB/s) for 3 s: above the minimum, never dropped.
     const total = 6 * 8192
     const steady = await new Promise<string>((resolve) => {
-      const s = net.connect(srv.port, '127.0.0.1', () => s.write(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${total}\r\nConnection: close\r\n\r\n`))
+      const s = net.connect(srv.port, '127.0.0.1', () =>
+        s.write(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${total}\r\nConnection: close\r\n\r\n`),
+      )
       let sent = 0
-      const timer = setInterval(() => { s.write(Buffer.alloc(8192, 1)); sent += 8192; if (sent >= total) clearInterval(timer) }, 500)
+      const timer = setInterval(() => {
+        s.write(Buffer.alloc(8192, 1))
+        sent += 8192
+        if (sent >= total) clearInterval(timer)
+      }, 500)
       let got = ''
-      s.on('data', (d) => { got += d })
-      s.on('close', () => { clearInterval(timer); resolve(got) })
+      s.on('data', (d) => {
+        got += d
+      })
+      s.on('close', () => {
+        clearInterval(timer)
+        resolve(got)
+      })
     })
     assert.match(steady, /^HTTP\/1\.1 200 [\s\S]*got 49152$/)
 
     const big = 2 * 1024 * 1024
     const held = await new Promise<string>((resolve) => {
-      const s = net.connect(srv.port, '127.0.0.1', () => { s.write(`POST /later HTTP/1.1\r\nHost: x\r\nContent-Length: ${big}\r\nConnection: close\r\n\r\n`); s.write(Buffer.alloc(big, 2)) })
+      const s = net.connect(srv.port, '127.0.0.1', () => {
+        s.write(`POST /later HTTP/1.1\r\nHost: x\r\nContent-Length: ${big}\r\nConnection: close\r\n\r\n`)
+        s.write(Buffer.alloc(big, 2))
+      })
       let got = ''
-      s.on('data', (d) => { got += d })
+      s.on('data', (d) => {
+        got += d
+      })
       s.on('close', () => resolve(got))
     })
     assert.match(held, /^HTTP\/1\.1 200 [\s\S]*got 2097152$/)
@@ -189,8 +255,12 @@ test('body rate: a trickled body gets 408 body_too_slow; a steady one and one th
 })
 
 test('a start-up warning when the open-file limit is below what WEB_MAX_CONNECTIONS needs', () => {
-  const limits = (soft: string) => `Limit                     Soft Limit           Hard Limit           Units\nMax open files            ${soft}                 524288               files\n`
-  assert.match(openFilesWarning(400, limits('512'))!, /WEB_MAX_CONNECTIONS=400 needs about 864 open files but this process may open 512/)
+  const limits = (soft: string) =>
+    `Limit                     Soft Limit           Hard Limit           Units\nMax open files            ${soft}                 524288               files\n`
+  assert.match(
+    openFilesWarning(400, limits('512'))!,
+    /WEB_MAX_CONNECTIONS=400 needs about 864 open files but this process may open 512/,
+  )
   assert.equal(openFilesWarning(400, limits('1024')), null, 'the default 1,024 is enough for the default 400')
   assert.equal(openFilesWarning(400, limits('unlimited')), null)
   assert.equal(openFilesWarning(400, null), null)

@@ -14,7 +14,9 @@ function importGraph(): Map<string, string[]> {
     const file = path.join(entry.parentPath, entry.name)
     if (!entry.isFile() || !file.endsWith('.ts') || file.includes(`${path.sep}generated${path.sep}`)) continue
     const text = readFileSync(file, 'utf8')
-    const targets = [...text.matchAll(/^(?:import|export)\s[^'"]*?from\s+'(\.{1,2}\/[^']+)'/gm)].map((m) => path.resolve(path.dirname(file), m[1]!))
+    const targets = [...text.matchAll(/^(?:import|export)\s[^'"]*?from\s+'(\.{1,2}\/[^']+)'/gm)].map((m) =>
+      path.resolve(path.dirname(file), m[1]!),
+    )
     graph.set(file, targets)
   }
   return graph

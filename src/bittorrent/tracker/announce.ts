@@ -2,27 +2,37 @@
 // the server parsing requests and the seeder's client sending them.
 
 /** BEP 3 events plus BEP 21 `paused`; 'update' is a regular announce (no event sent). */
-export type AnnounceEvent = 'started' | 'completed' | 'stopped' | 'paused' | 'update';
+export type AnnounceEvent = 'started' | 'completed' | 'stopped' | 'paused' | 'update'
 
 /** Peers returned when the client does not say how many it wants (or asks for a negative number). */
-export const DEFAULT_NUMWANT = 50;
+export const DEFAULT_NUMWANT = 50
 
 /** An announce as the seeder's client sends it, over HTTP or UDP. */
 export interface AnnounceParams {
-  infoHash: Buffer; // 20 bytes
-  peerId: Buffer; // 20 bytes
-  port: number;
-  uploaded: number;
-  downloaded: number;
-  left: number;
-  event: AnnounceEvent;
-  numwant: number;
-  key: number; // uint32
+  infoHash: Buffer // 20 bytes
+  peerId: Buffer // 20 bytes
+  port: number
+  uploaded: number
+  downloaded: number
+  left: number
+  event: AnnounceEvent
+  numwant: number
+  key: number // uint32
 }
 
-export interface PeerAddress { ip: string; port: number }
+export interface PeerAddress {
+  ip: string
+  port: number
+}
 
 /** A tracker's answer as the client reads it. */
 export type AnnounceReply =
-  | { ok: true; intervalSec: number; minIntervalSec?: number; peers: PeerAddress[]; seeders?: number; leechers?: number }
-  | { ok: false; failure: string };
+  | {
+      ok: true
+      intervalSec: number
+      minIntervalSec?: number
+      peers: PeerAddress[]
+      seeders?: number
+      leechers?: number
+    }
+  | { ok: false; failure: string }

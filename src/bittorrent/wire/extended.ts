@@ -34,8 +34,20 @@ function decodePeerBencode(payload: Buffer): { value: BValue; end: number } {
   }
 }
 
-export function buildExtendedHandshake(h: { utMetadata: number; metadataSize?: number; version?: string; reqq?: number; port?: number }): Buffer {
-  return encode({ m: { ut_metadata: h.utMetadata }, metadata_size: h.metadataSize, p: h.port, reqq: h.reqq, v: h.version })
+export function buildExtendedHandshake(h: {
+  utMetadata: number
+  metadataSize?: number
+  version?: string
+  reqq?: number
+  port?: number
+}): Buffer {
+  return encode({
+    m: { ut_metadata: h.utMetadata },
+    metadata_size: h.metadataSize,
+    p: h.port,
+    reqq: h.reqq,
+    v: h.version,
+  })
 }
 
 export function parseExtendedHandshake(payload: Buffer): ExtendedHandshake {
@@ -58,14 +70,20 @@ export function parseExtendedHandshake(payload: Buffer): ExtendedHandshake {
   return out
 }
 
-export interface MetadataMessage { msgType: number; piece: number; totalSize?: number; data?: Buffer }
+export interface MetadataMessage {
+  msgType: number
+  piece: number
+  totalSize?: number
+  data?: Buffer
+}
 
 export function parseMetadataMessage(payload: Buffer): MetadataMessage {
   const { value, end } = decodePeerBencode(payload)
   if (!isDict(value)) throw new WireError('bad_metadata', 'ut_metadata message is not a dict')
   const msgType = int(value.msg_type)
   const piece = int(value.piece)
-  if (msgType === undefined || piece === undefined || piece < 0) throw new WireError('bad_metadata', 'ut_metadata message without msg_type or piece')
+  if (msgType === undefined || piece === undefined || piece < 0)
+    throw new WireError('bad_metadata', 'ut_metadata message without msg_type or piece')
   const out: MetadataMessage = { msgType, piece }
   const total = int(value.total_size)
   if (total !== undefined) out.totalSize = total

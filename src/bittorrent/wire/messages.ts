@@ -37,7 +37,8 @@ export type WireMessage =
 const SIMPLE = ['choke', 'unchoke', 'interested', 'not-interested'] as const
 
 function expectLength(id: number, payload: Buffer, n: number): void {
-  if (payload.length !== n) throw new WireError('bad_message', `message ${id}: ${payload.length} payload bytes, expected ${n}`)
+  if (payload.length !== n)
+    throw new WireError('bad_message', `message ${id}: ${payload.length} payload bytes, expected ${n}`)
 }
 
 /**
@@ -46,26 +47,44 @@ function expectLength(id: number, payload: Buffer, n: number): void {
  */
 export function decodeMessage(id: number, payload: Buffer): WireMessage {
   switch (id) {
-    case MSG_CHOKE: case MSG_UNCHOKE: case MSG_INTERESTED: case MSG_NOT_INTERESTED:
+    case MSG_CHOKE:
+    case MSG_UNCHOKE:
+    case MSG_INTERESTED:
+    case MSG_NOT_INTERESTED:
       expectLength(id, payload, 0)
       return { type: SIMPLE[id]! }
-    case MSG_HAVE_ALL: case MSG_HAVE_NONE:
+    case MSG_HAVE_ALL:
+    case MSG_HAVE_NONE:
       expectLength(id, payload, 0)
       return { type: id === MSG_HAVE_ALL ? 'have-all' : 'have-none' }
-    case MSG_HAVE: case MSG_SUGGEST: case MSG_ALLOWED_FAST:
+    case MSG_HAVE:
+    case MSG_SUGGEST:
+    case MSG_ALLOWED_FAST:
       expectLength(id, payload, 4)
-      return { type: id === MSG_HAVE ? 'have' : id === MSG_SUGGEST ? 'suggest' : 'allowed-fast', index: payload.readUInt32BE(0) }
+      return {
+        type: id === MSG_HAVE ? 'have' : id === MSG_SUGGEST ? 'suggest' : 'allowed-fast',
+        index: payload.readUInt32BE(0),
+      }
     case MSG_BITFIELD:
       return { type: 'bitfield', bits: payload }
-    case MSG_REQUEST: case MSG_CANCEL: case MSG_REJECT:
+    case MSG_REQUEST:
+    case MSG_CANCEL:
+    case MSG_REJECT:
       expectLength(id, payload, 12)
       return {
         type: id === MSG_REQUEST ? 'request' : id === MSG_CANCEL ? 'cancel' : 'reject',
-        index: payload.readUInt32BE(0), begin: payload.readUInt32BE(4), length: payload.readUInt32BE(8),
+        index: payload.readUInt32BE(0),
+        begin: payload.readUInt32BE(4),
+        length: payload.readUInt32BE(8),
       }
     case MSG_PIECE:
       if (payload.length < 8) throw new WireError('bad_message', 'piece message too short')
-      return { type: 'piece', index: payload.readUInt32BE(0), begin: payload.readUInt32BE(4), block: payload.subarray(8) }
+      return {
+        type: 'piece',
+        index: payload.readUInt32BE(0),
+        begin: payload.readUInt32BE(4),
+        block: payload.subarray(8),
+      }
     case MSG_PORT:
       expectLength(id, payload, 2)
       return { type: 'port', port: payload.readUInt16BE(0) }
@@ -104,9 +123,12 @@ export const HAVE_ALL: Buffer = bare(MSG_HAVE_ALL)
 export const HAVE_NONE: Buffer = bare(MSG_HAVE_NONE)
 
 export const haveMessage = (index: number): Buffer => withIndexes(MSG_HAVE, index)
-export const requestMessage = (index: number, begin: number, length: number): Buffer => withIndexes(MSG_REQUEST, index, begin, length)
-export const cancelMessage = (index: number, begin: number, length: number): Buffer => withIndexes(MSG_CANCEL, index, begin, length)
-export const rejectMessage = (index: number, begin: number, length: number): Buffer => withIndexes(MSG_REJECT, index, begin, length)
+export const requestMessage = (index: number, begin: number, length: number): Buffer =>
+  withIndexes(MSG_REQUEST, index, begin, length)
+export const cancelMessage = (index: number, begin: number, length: number): Buffer =>
+  withIndexes(MSG_CANCEL, index, begin, length)
+export const rejectMessage = (index: number, begin: number, length: number): Buffer =>
+  withIndexes(MSG_REJECT, index, begin, length)
 export const allowedFastMessage = (index: number): Buffer => withIndexes(MSG_ALLOWED_FAST, index)
 
 /** A bitfield with all `pieceCount` pieces set (spare bits of the last byte clear, as BEP 3 wants). */

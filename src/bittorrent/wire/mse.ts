@@ -52,7 +52,9 @@ export class Rc4 {
     for (let i = 0; i < 256; i++) s[i] = i
     for (let i = 0, j = 0; i < 256; i++) {
       j = (j + s[i]! + key[i % key.length]!) & 0xff
-      const t = s[i]!; s[i] = s[j]!; s[j] = t
+      const t = s[i]!
+      s[i] = s[j]!
+      s[j] = t
     }
     if (discard) this.update(Buffer.alloc(discard))
   }
@@ -64,7 +66,9 @@ export class Rc4 {
     for (let n = 0; n < buf.length; n++) {
       i = (i + 1) & 0xff
       j = (j + s[i]!) & 0xff
-      const t = s[i]!; s[i] = s[j]!; s[j] = t
+      const t = s[i]!
+      s[i] = s[j]!
+      s[j] = t
       buf[n]! ^= s[(s[i]! + s[j]!) & 0xff]!
     }
     this.i = i
@@ -166,7 +170,8 @@ export class MseResponder {
       case 'vc': {
         if (have < 14) return 'wait'
         const head = this.decrypt!.update(Buffer.from(this.take(14)))
-        if (!head.subarray(0, 8).equals(Buffer.alloc(8))) throw new WireError('bad_mse', 'bad MSE verification constant')
+        if (!head.subarray(0, 8).equals(Buffer.alloc(8)))
+          throw new WireError('bad_mse', 'bad MSE verification constant')
         this.provide = head.readUInt32BE(8)
         this.padLength = head.readUInt16BE(12)
         if (this.padLength > MAX_PAD) throw new WireError('bad_mse', 'MSE padding too long')
@@ -184,7 +189,8 @@ export class MseResponder {
       case 'ia': {
         if (have < this.iaLength) return 'wait'
         const ia = this.decrypt!.update(Buffer.from(this.take(this.iaLength)))
-        if (!(this.provide & CRYPTO_PLAINTEXT)) throw new WireError('mse_rc4_only', 'the peer wants RC4 for the whole stream; we only do plaintext')
+        if (!(this.provide & CRYPTO_PLAINTEXT))
+          throw new WireError('mse_rc4_only', 'the peer wants RC4 for the whole stream; we only do plaintext')
         const select = Buffer.alloc(14) // VC, crypto_select, len(padD) = 0
         select.writeUInt32BE(CRYPTO_PLAINTEXT, 8)
         reply.push(this.encrypt!.update(select))

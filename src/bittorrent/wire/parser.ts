@@ -39,15 +39,25 @@ export class MessageParser {
       const left = chunk.length - off
       if (this.wantHandshake) {
         checkHandshakeStart(chunk.subarray(off, off + Math.min(left, 20)))
-        if (left < HANDSHAKE_LENGTH) { this.keep(chunk, off, HANDSHAKE_LENGTH, 'handshake'); break }
+        if (left < HANDSHAKE_LENGTH) {
+          this.keep(chunk, off, HANDSHAKE_LENGTH, 'handshake')
+          break
+        }
         out.push({ type: 'handshake', ...parseHandshake(chunk.subarray(off, off + HANDSHAKE_LENGTH)) })
         this.wantHandshake = false
         off += HANDSHAKE_LENGTH
         continue
       }
-      if (left < 4) { this.keep(chunk, off, 4, 'length'); break }
+      if (left < 4) {
+        this.keep(chunk, off, 4, 'length')
+        break
+      }
       const length = this.checkLength(chunk.readUInt32BE(off))
-      if (length === 0) { out.push({ type: 'keep-alive' }); off += 4; continue }
+      if (length === 0) {
+        out.push({ type: 'keep-alive' })
+        off += 4
+        continue
+      }
       if (left < 4 + length) {
         off += 4
         this.keep(chunk, off, length, 'body')
@@ -60,7 +70,8 @@ export class MessageParser {
   }
 
   private checkLength(length: number): number {
-    if (length > this.maxLength) throw new WireError('message_too_long', `message of ${length} bytes (at most ${this.maxLength})`)
+    if (length > this.maxLength)
+      throw new WireError('message_too_long', `message of ${length} bytes (at most ${this.maxLength})`)
     return length
   }
 
