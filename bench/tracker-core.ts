@@ -1,12 +1,11 @@
-// Micro-benchmark of the tracker's pure core: `node bench/tracker-core.ts` (BENCH_OPS=1000000;
+// Micro-benchmark of the tracker's pure core: `npm run bench:tracker-core`, i.e.
+// `node --expose-gc bench/tracker-core.ts` (BENCH_OPS=1000000;
 // a short trial: BENCH_OPS=20000, about 5 s).
 //
 // Times, in ns per operation: parseAnnounceQuery, SwarmStore.announce, bencode announceReply,
 // and the three together (what an HTTP announce costs before any I/O), plus the UDP path pieces
 // and ConnectionIds.verify. Steady state: 10,000 peers in 100 swarms of 100 (two thirds leechers)
 // re-announcing with numwant=50, compact. Ends with the store's memory per peer (200k peers).
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import { randomBytes } from 'node:crypto'
 import { parseAnnounceQuery } from '../src/bittorrent/tracker/http.ts'
 import { announceReply } from '../src/bittorrent/tracker/httpReplies.ts'
@@ -130,8 +129,8 @@ time('UDP announce: parse + announce + reply', OPS, (i) => {
 })
 
 // Memory per stored peer: fresh inputs per announce, so only what the store retains counts.
-setFlagsFromString('--expose-gc')
-const gc = runInNewContext('gc') as () => void
+if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc (npm run bench:tracker-core does)')
+const gc = globalThis.gc
 const big = newStore()
 const bigHashes = Array.from({ length: 2000 }, () => randomBytes(20).toString('hex'))
 gc()

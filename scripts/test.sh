@@ -16,6 +16,7 @@ SERIAL=(
   test/e2e/attack-seeder-slots.test.ts
   test/integration/attack-web-password-guessing.test.ts
 )
+# --expose-gc as the site's own processes have it (src/runtimeFlags.ts); memory tests call gc().
 # Most of a test's time is spent waiting (child processes, timers, the network), so more files
 # than cores at once keeps the cores busy.
 CONCURRENCY=${TEST_CONCURRENCY:-6}
@@ -33,6 +34,6 @@ done
 [ $((${#concurrent[@]} + ${#serial[@]})) -gt 0 ] || { echo "scripts/test.sh: no test files in: ${tiers[*]}" >&2; exit 1; }
 
 status=0
-[ ${#concurrent[@]} -eq 0 ] || node --test --test-concurrency="$CONCURRENCY" --test-timeout=600000 "${concurrent[@]}" || status=$?
-[ ${#serial[@]} -eq 0 ] || node --test --test-concurrency=1 --test-timeout=600000 "${serial[@]}" || status=$?
+[ ${#concurrent[@]} -eq 0 ] || node --expose-gc --test --test-concurrency="$CONCURRENCY" --test-timeout=600000 "${concurrent[@]}" || status=$?
+[ ${#serial[@]} -eq 0 ] || node --expose-gc --test --test-concurrency=1 --test-timeout=600000 "${serial[@]}" || status=$?
 exit "$status"

@@ -8,14 +8,11 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import type { TestServer } from '../helpers/server.ts'
 import { announceQuery, bdecode } from '../helpers/http.ts'
 import { metrics, startTrackerSite, type TrackerSite } from '../helpers/wsTracker.ts'
+import { collectGarbage } from '../helpers/gc.ts'
 
-setFlagsFromString('--expose-gc')
-const gc = runInNewContext('gc') as () => void
 const MAX_PEERS = 20_000
 const MB = 1024 * 1024
 
@@ -71,8 +68,7 @@ const series = async () => {
 }
 
 function heap(): number {
-  gc()
-  gc()
+  collectGarbage()
   const m = process.memoryUsage()
   return m.heapUsed + m.arrayBuffers
 }

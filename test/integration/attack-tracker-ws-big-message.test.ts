@@ -8,14 +8,11 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import path from 'node:path'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import type { TestServer } from '../helpers/server.ts'
 import { getVideo } from '../helpers/http.ts'
 import { openWs, randomId, rejected, wsAnnounce, startTrackerSite, type TrackerSite } from '../helpers/wsTracker.ts'
+import { collectGarbage } from '../helpers/gc.ts'
 
-setFlagsFromString('--expose-gc')
-const gc = runInNewContext('gc') as () => void
 const MB = 1024 * 1024
 const WS_MODULE = path.resolve('node_modules/ws/wrapper.mjs')
 
@@ -70,8 +67,7 @@ function attack(count: number, mode: 'whole' | 'fragments'): Promise<number[]> {
 }
 
 function rss(): number {
-  gc()
-  gc()
+  collectGarbage()
   return process.memoryUsage().rss
 }
 

@@ -10,8 +10,6 @@ import assert from 'node:assert/strict'
 import http from 'node:http'
 import net from 'node:net'
 import dgram from 'node:dgram'
-import v8 from 'node:v8'
-import vm from 'node:vm'
 import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { freePortUdp, startTestServer, type TestServer } from '../helpers/server.ts'
@@ -20,13 +18,11 @@ import { announceQuery, sql, uploadOk, waitFor } from '../helpers/http.ts'
 import { bdecodeDict, failureOf, isDict, type BDict } from '../helpers/trackerReply.ts'
 import { ACTION, UdpTrackerClient, announcePacket, connectPacket, scrapePacket } from '../helpers/udpTracker.ts'
 import { Rng, httpCase, type HttpCase } from '../helpers/trackerFuzz.ts'
+import { collectGarbage } from '../helpers/gc.ts'
 
 const HTTP_REQUESTS = 100_000
 const UDP_PACKETS = 50_000
 const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31)
-
-v8.setFlagsFromString('--expose-gc')
-const gc = vm.runInNewContext('gc') as () => void
 
 let server: TestServer
 let clip: string
@@ -364,8 +360,7 @@ function gauges(): Record<string, number> {
 }
 
 function heap(): NodeJS.MemoryUsage {
-  gc()
-  gc()
+  collectGarbage()
   return process.memoryUsage()
 }
 

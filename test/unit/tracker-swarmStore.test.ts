@@ -1,8 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import { SwarmStore, type PeerAnnounce } from '../../src/tracker/swarmStore.ts'
+import { collectGarbage } from '../helpers/gc.ts'
 
 const H1 = 'aa'.repeat(20)
 const H2 = 'bb'.repeat(20)
@@ -220,19 +219,15 @@ test('maxPeersPerSwarm: a full swarm answers newcomers without storing them', ()
 })
 
 test('memory per peer: 200k peers in 2000 swarms stay under 1 KB each', (t) => {
-  setFlagsFromString('--expose-gc')
-  const gc = runInNewContext('gc') as () => void
   const s = store({ maxPeersPerSwarm: 10_000 })
   const hashes = Array.from({ length: 2000 }, (_, i) => i.toString(16).padStart(40, '0'))
-  gc()
-  gc()
+  collectGarbage()
   const before = process.memoryUsage()
   // Each announce is built fresh, as a request would be: the delta is what the store keeps (its
   // objects, plus the key strings it holds on to).
   for (let n = 0; n < 200_000; n++)
     s.announce(ann(n, { infoHash: hashes[n % 2000]!, left: n % 3 === 0 ? 0 : 100, numwant: 0 }))
-  gc()
-  gc()
+  collectGarbage()
   const after = process.memoryUsage()
   const perPeer = (after.heapUsed - before.heapUsed + after.arrayBuffers - before.arrayBuffers) / 200_000
   t.diagnostic(`memory: ${perPeer.toFixed(0)} bytes/peer (heap + array buffers)`)
