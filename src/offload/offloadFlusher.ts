@@ -8,9 +8,9 @@ import { OffloadTally, type OffloadIncrement } from './offloadTally.ts'
 import { bucketStart } from '../tracker/swarmRetention.ts'
 
 /** How often counts are written: the page and dashboard lag the wire by at most this. */
-export const OFFLOAD_FLUSH_MS = 5000
+const OFFLOAD_FLUSH_MS = 5000
 
-export interface OffloadFlusherOptions {
+interface OffloadFlusherOptions {
   db: Db
   /** Counters kept elsewhere (the tracker's per swarm, the seeder's per torrent), taken at each flush. */
   sources?: (() => OffloadIncrement[])[]

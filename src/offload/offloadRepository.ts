@@ -71,7 +71,7 @@ export async function addIncrements(db: Db, incs: readonly OffloadIncrement[], a
 const PEER_BYTES = Prisma.raw(`CASE WHEN o."downloadedBytes" > o."seederBytes" + o."webSeedBytes"
   THEN o."downloadedBytes" - o."seederBytes" - o."webSeedBytes" ELSE 0 END`)
 
-export interface SiteSums {
+interface SiteSums {
   seeder: number
   webseed: number
   playback: number
@@ -92,7 +92,7 @@ export async function siteSums(db: Db): Promise<SiteSums> {
   }
 }
 
-export interface TopVideoRow extends OffloadCounters {
+interface TopVideoRow extends OffloadCounters {
   id: string
   title: string
 }

@@ -8,7 +8,7 @@ import { RETENTION, bucketStart, type RetentionPolicy } from '../tracker/swarmRe
 
 export const OFFLOAD_BUCKET_MS = 5 * 60_000
 
-export interface Amounts {
+interface Amounts {
   seederBytes: number
   webSeedBytes: number
   playbackBytes: number
@@ -17,7 +17,7 @@ export interface Amounts {
 export interface AmountsAt extends Amounts {
   at: number
 }
-export interface Merge {
+interface Merge {
   at: number
   replaced: number[]
   sums: Amounts

@@ -20,7 +20,7 @@ export interface OffloadPoint {
   peerBytes: number
 }
 
-export interface SiteOffload extends OffloadFigures {
+interface SiteOffload extends OffloadFigures {
   videos: (OffloadFigures & { id: string; title: string; pageUrl: string })[]
   history: { range: HistoryRange; bucketSeconds: number; points: OffloadPoint[] }
 }

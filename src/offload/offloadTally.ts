@@ -5,7 +5,7 @@
 // tracker and the seeder its infohash; the store resolves either to the video in the same write.
 
 /** Where the origin sent bytes: the seeder (peer wire), the web seed (BEP 19 over HTTP), page playback. */
-export type OriginVia = 'seeder' | 'webseed' | 'playback'
+type OriginVia = 'seeder' | 'webseed' | 'playback'
 export type HttpVia = Exclude<OriginVia, 'seeder'>
 
 export interface OffloadIncrement {
@@ -18,7 +18,7 @@ export interface OffloadIncrement {
   downloaded: number
 }
 
-export type OffloadField = OriginVia | 'downloaded'
+type OffloadField = OriginVia | 'downloaded'
 
 /**
  * Distinct videos held between two flushes. Only real files (200/206 answers) and allowed

@@ -27,7 +27,7 @@ export interface ChartSeries<K extends string> {
 }
 
 /** A generic chart's words and y axis, all chosen by the caller (fixed text, never user input). */
-export interface LineChartOptions extends ChartOptions {
+interface LineChartOptions extends ChartOptions {
   className: string
   /** "… over the last 24 hours" is appended. */
   ariaLabel: string
