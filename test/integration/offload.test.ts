@@ -127,13 +127,10 @@ describe('origin bytes: the file route counts what it sends', () => {
     const before = await stored()
     const got = await readSlowlyThenLeave(1 * MiB)
     // The server sees the close a moment after the client leaves.
-    const counted = await waitFor(
-      async () => {
-        const n = (await stored()).playbackBytes - before.playbackBytes
-        return n > 0 ? n : undefined
-      },
-      'the cut-off response to be counted',
-    )
+    const counted = await waitFor(async () => {
+      const n = (await stored()).playbackBytes - before.playbackBytes
+      return n > 0 ? n : undefined
+    }, 'the cut-off response to be counted')
     // Besides what the client read, the server counts what was still in the kernel's socket
     // buffers when it left: its send buffer (at most 4 MiB here: net.ipv4.tcp_wmem) and the
     // client's receive buffer (it read slowly, so that stayed small).
