@@ -88,9 +88,14 @@ test('aria2c from the seeder alone: the seeder process stores the payload it sen
     'the seeder bytes to be stored',
     20_000,
   )
-  assert.equal(Number(stored.seederBytes), size, 'every block once: the payload is the file')
+  const sent = Number(stored.seederBytes)
+  // The lean engine counts the blocks' payload: the file, exactly. webtorrent's own `uploaded`
+  // counts a little more (2,476 bytes over 2.7 MB in one run).
+  if ((process.env.SEEDER_ENGINE ?? 'lean') === 'lean')
+    assert.equal(sent, size, 'every block once: the payload is the file')
+  else assert.ok(sent >= size && sent <= size * 1.01, `webtorrent: ${sent} for a file of ${size}`)
   assert.equal(Number(stored.webSeedBytes), 0, 'no web seed in the .torrent')
   const api = await getVideo(server, upload.video.id)
-  assert.equal(api.offload.originBytes, size)
+  assert.equal(api.offload.originBytes, sent)
   assert.equal(api.offload.peerBytes, 0, 'one client, every byte from the seeder')
 })
