@@ -42,6 +42,8 @@ const urls = Array.from({ length: PEERS }, (_, i) =>
 const queryOf = (k: number) => urls[k]!.slice(10)
 const queries = urls.map((_, k) => queryOf(k))
 
+// Each swarm's tally of peers' downloads, looked up per announce as the tracker does (its allow list).
+const tallies = new Map(hashes.map((h) => [h.toString('hex'), { size: 2 ** 31, downloaded: 0 }]))
 const newStore = () => new SwarmStore({ peerTtlMs: 3_600_000, maxPeersPerSwarm: 100_000, maxNumwant: 80 })
 const now = Date.now()
 
@@ -68,6 +70,7 @@ const announceOf = (r: ReturnType<typeof parseAnnounceQuery>, i: number) => ({
   numwant: r.numwant,
   nowMs: now,
   downloaded: r.downloaded,
+  tally: tallies.get(r.infoHash),
 })
 parsed.forEach((r, i) => store.announce(announceOf(r, i)))
 const results = parsed.map((r, i) => store.announce(announceOf(r, i)))

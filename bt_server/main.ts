@@ -8,6 +8,7 @@ import { openDatabase } from '../src/db/client.ts'
 import type { SeedSync, SeederOptions } from './seedSync.ts'
 import { findSeedable } from './seedRepository.ts'
 import { readGeneration, writeHeartbeat } from '../src/seeder/seederLink.ts'
+import { OffloadFlusher } from '../src/offload/offloadFlusher.ts'
 
 export type SeederMessage = { type: 'rescan' }
 export type SeederReport = {
@@ -44,6 +45,26 @@ async function main() {
   log(
     `[seeder] ${config.seederEngine} engine listening on port ${port} (TCP and uTP); rescanning every ${config.seederRescanSeconds}s`,
   )
+
+  // Bytes sent per torrent go to the database every few seconds over this process's own
+  // connection, as increments beside the web app's (not over IPC: a seeder run as its own
+  // service has none, and counts must outlive a web app restart).
+  const offload = new OffloadFlusher({
+    db,
+    log,
+    sources: [
+      () =>
+        seeder.takeUploaded().map((u) => ({
+          by: 'infoHash' as const,
+          key: u.infoHash,
+          seeder: u.bytes,
+          webseed: 0,
+          playback: 0,
+          downloaded: 0,
+        })),
+    ],
+  })
+  offload.start()
 
   const supervised = Boolean(process.send)
   const report = () => {
@@ -112,6 +133,7 @@ async function main() {
       clearInterval(reporter)
       if (notices) clearInterval(notices)
       await seeder.destroy()
+      await offload.stop()
       await db.$disconnect()
       process.exit(0)
     })()

@@ -29,6 +29,8 @@ export interface SeedEngine {
   listening(): Promise<number>
   readonly listenPort: number
   uploadedBytes(): number
+  /** Piece bytes sent per seeded torrent (infohash -> bytes) since it was added. */
+  uploadedByTorrent(): Map<string, number>
   /** Bound -> count of refusals, for engines that keep them. */
   refusalCounts?(): Record<string, number>
   /** Seeds `torrentFile` (already verified against `filePath`); throws if it cannot. */
@@ -59,6 +61,10 @@ export class SeedSync {
   private syncing: Promise<void> | null = null
   private syncAgain = false
   private latest: Seedable[] = []
+  // Per torrent, the engine's upload count already handed to takeUploaded; what torrents stopped
+  // since then had sent beyond it.
+  private readonly reported = new Map<string, number>()
+  private readonly unreported = new Map<string, number>()
 
   constructor(engine: SeedEngine, opts: SeederOptions) {
     this.engine = engine
@@ -78,6 +84,21 @@ export class SeedSync {
       uploadedBytes: this.engine.uploadedBytes(),
       refusals: this.engine.refusalCounts?.() ?? {},
     }
+  }
+
+  /** Bytes sent per torrent since the last call (the offload counts: src/offload/). */
+  takeUploaded(): { infoHash: string; bytes: number }[] {
+    const out = [...this.unreported].map(([infoHash, bytes]) => ({ infoHash, bytes }))
+    this.unreported.clear()
+    for (const [infoHash, total] of this.engine.uploadedByTorrent()) {
+      const before = this.reported.get(infoHash) ?? 0
+      // Below the last report: the engine began the torrent anew (webtorrent's retrack re-adds it).
+      const bytes = total >= before ? total - before : total
+      if (bytes <= 0) continue
+      this.reported.set(infoHash, total)
+      out.push({ infoHash, bytes })
+    }
+    return out
   }
 
   isSeeding(infoHash: string): boolean {
@@ -185,6 +206,10 @@ export class SeedSync {
 
   private async stop(infoHash: string): Promise<void> {
     this.seeded.delete(infoHash)
+    // Its count goes with it: keep what it sent since the last report.
+    const unsent = (this.engine.uploadedByTorrent().get(infoHash) ?? 0) - (this.reported.get(infoHash) ?? 0)
+    if (unsent > 0) this.unreported.set(infoHash, (this.unreported.get(infoHash) ?? 0) + unsent)
+    this.reported.delete(infoHash)
     await this.engine.remove(infoHash)
   }
 

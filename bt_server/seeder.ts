@@ -42,6 +42,10 @@ class WebtorrentEngine implements SeedEngine {
     return this.client.torrents.reduce((sum, t) => sum + t.uploaded, 0)
   }
 
+  uploadedByTorrent(): Map<string, number> {
+    return new Map(this.client.torrents.map((t) => [t.infoHash, t.uploaded]))
+  }
+
   add(infoHash: string, torrentFile: Buffer, filePath: string): Promise<void> {
     return new Promise((resolve, reject) => {
       const torrent = this.client.add(torrentFile, {

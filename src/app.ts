@@ -17,6 +17,8 @@ import { receiveUpload } from './media/uploadMiddleware.ts'
 import type { StoragePaths } from './media/storage.ts'
 import type { EmbeddedTracker } from './tracker/embeddedTracker.ts'
 import type { SwarmHistory } from './tracker/swarmHistory.ts'
+import type { OffloadService } from './offload/offloadService.ts'
+import { offloadRouter } from './offload/offloadRouter.ts'
 import type { UdpTracker } from './tracker/udpTransport.ts'
 import { swarmApiRouter } from './tracker/swarmApiRouter.ts'
 import type { SeederSupervisor } from './seeder/supervisor.ts'
@@ -45,6 +47,8 @@ export interface AppServices {
   webListening: () => boolean
   /** Stored swarm sizes (charts) and the live numbers the video page polls. */
   swarm: SwarmHistory
+  /** Bytes the site sent and bytes peers served (video page, API, the admin's dashboard). */
+  offload: OffloadService
   /** null when SEEDER=off (the seeder then runs elsewhere, or not at all). */
   seeder: SeederSupervisor | null
   /** Bounds that refused something a stranger sent (the tracker counts its own). */
@@ -86,7 +90,7 @@ export function createApp(s: AppServices): express.Express {
     if (failed.length) res.status(503).json({ ok: false, failing: failed, seeder })
     else res.json({ ok: true, seeder })
   })
-  app.use(fileRouter(s.paths, s.videos, s.settings))
+  app.use(fileRouter(s.paths, s.videos, s.settings, s.offload.tally))
   app.use('/static', express.static(PUBLIC_DIR, { maxAge: '1h' }))
 
   const apiAdmin = requireApiAdmin(s.auth)
@@ -113,6 +117,7 @@ export function createApp(s: AppServices): express.Express {
       jobs: () => ({ backfill: s.videos.backfillProgress(), rewrite: s.rewriter.progress() }),
     }),
   )
+  app.use(offloadRouter({ offload: s.offload, requireApiAdmin: apiAdmin }))
   app.use(
     pagesRouter({
       videos: s.videos,

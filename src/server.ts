@@ -14,6 +14,8 @@ import { EmbeddedTracker } from './tracker/embeddedTracker.ts'
 import { handleTrackerHttp } from './tracker/httpTransport.ts'
 import { UdpTracker } from './tracker/udpTransport.ts'
 import { SwarmHistory } from './tracker/swarmHistory.ts'
+import { OffloadFlusher } from './offload/offloadFlusher.ts'
+import { OffloadService } from './offload/offloadService.ts'
 import { TorrentRewriter } from './media/torrentRewriter.ts'
 import { Refusals } from './refusals.ts'
 import { bumpGeneration } from './seeder/seederLink.ts'
@@ -84,6 +86,14 @@ export async function startServer(config: Config, log: (line: string) => void = 
     log(`[start-up check] ${line}`)
 
   const swarm = new SwarmHistory({ db, tracker, sampleSeconds: config.tracker.sampleSeconds, log })
+  // Bytes the file route sends (its tally) and peers' downloads (the tracker's), stored every few
+  // seconds; the seeder process stores its own.
+  const offload = new OffloadService({
+    db,
+    urls,
+    log,
+    flusher: new OffloadFlusher({ db, log, sources: [() => tracker.takeDownloaded()] }),
+  })
   // Bound after the web port; made now so that /healthz can check it.
   const udp = config.tracker.udpPort ? new UdpTracker(tracker) : null
   // Read by /healthz, which is only answered once the server below exists.
@@ -101,6 +111,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     udp,
     webListening,
     swarm,
+    offload,
     seeder,
     refusals,
   }
@@ -193,6 +204,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   }
   // After listen: the first round (a sample now, old samples thinned) runs while the site serves.
   await swarm.start()
+  offload.start()
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -209,6 +221,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
         server.closeAllConnections()
       })
       await swarm.stop()
+      // After the web port: what the last responses and announces counted is stored too.
+      await offload.stop()
       await rewriter.stop()
       await seeder?.stop()
       await udp?.close()

@@ -21,7 +21,7 @@ import { PieceCache } from './pieceCache.ts'
 import { infoDictBytes, readTorrentMeta, sha1Hex } from './torrentMeta.ts'
 import { mseTorrentKey } from '../../src/bittorrent/wire/mse.ts'
 import { newTorrent, slotsOf, type LeanTorrent } from './torrents.ts'
-import type { PeerAddress } from '../../src/bittorrent/tracker/announce.ts'
+import { SEEDER_PEER_ID_PREFIX, type PeerAddress } from '../../src/bittorrent/tracker/announce.ts'
 import { listenUtp, type UtpListener } from './utp.ts'
 
 const DIAL_CONCURRENCY = 8
@@ -48,7 +48,10 @@ export interface LeanEngineOptions {
 }
 
 export class LeanEngine implements PeerHost {
-  readonly peerId: Buffer = Buffer.concat([Buffer.from('-SC0100-'), Buffer.from(randomBytes(6).toString('hex'))])
+  readonly peerId: Buffer = Buffer.concat([
+    Buffer.from(SEEDER_PEER_ID_PREFIX),
+    Buffer.from(randomBytes(6).toString('hex')),
+  ])
   readonly cache: PieceCache<LeanTorrent>
   readonly limits: SeederLimits
   readonly refusals = new RefusalCounts()
@@ -120,6 +123,10 @@ export class LeanEngine implements PeerHost {
 
   uploadedBytes(): number {
     return this.totalUploaded
+  }
+
+  uploadedByTorrent(): Map<string, number> {
+    return new Map([...this.torrents.values()].map((t) => [t.infoHash, t.uploaded]))
   }
 
   /** Bound -> how often it refused or dropped a peer (for /metrics via the status message). */

@@ -10,13 +10,22 @@ import { torrentPathFor } from './torrentWriter.ts'
 import { resolveInside, type StoragePaths } from './storage.ts'
 import { linksDiffer, torrentLinks } from './torrentLinks.ts'
 import type { VideoService } from './videoService.ts'
+import { countOrigin, mediaVia } from '../offload/originCounter.ts'
+import type { OffloadTally } from '../offload/offloadTally.ts'
 
 // What Express's own sendFile callback ignores: an aborted request, a failed write to the socket.
 const clientGone = (err: { code?: string; syscall?: string }) => err.code === 'ECONNABORTED' || err.syscall === 'write'
 
-export function fileRouter(paths: StoragePaths, videos: VideoService, settings: SettingsService): Router {
+export function fileRouter(
+  paths: StoragePaths,
+  videos: VideoService,
+  settings: SettingsService,
+  origin: OffloadTally,
+): Router {
   const router = Router()
-  router.get('/media/:fileName', serveMedia)
+  // Bytes sent are counted per file and `via` (src/offload/originCounter.ts): a web seed route of
+  // its own counts as `countOrigin(origin, 'webseed')`; here, BitTorrent clients by User-Agent.
+  router.get('/media/:fileName', countOrigin(origin, mediaVia), serveMedia)
   router.get('/videos/:id/torrent', serveTorrent)
 
   async function serveMedia(req: Request, res: Response, next: NextFunction) {

@@ -2,6 +2,7 @@
 // from the current settings, so a change shows at once; with BitTorrent off there are none.
 import type { Settings } from '../admin/settingsService.ts'
 import { buildMagnet } from '../bittorrent/magnet.ts'
+import { offloadFigures } from '../offload/offloadMath.ts'
 import type { SiteUrls } from '../siteUrls.ts'
 import { torrentLinks } from './torrentLinks.ts'
 import type { VideoRow } from './videoRepository.ts'
@@ -32,6 +33,8 @@ export interface VideoJson {
   }
   /** null with BitTorrent off or no torrent. */
   swarm: SwarmView | null
+  /** Bytes the site sent for this video (seeder, web seed, playback) and bytes peers served (src/offload/offloadMath.ts). */
+  offload: { originBytes: number; peerBytes: number }
 }
 
 export interface PresentContext {
@@ -47,6 +50,7 @@ export function presentVideo(video: VideoRow, ctx: PresentContext): VideoJson {
   const t = settings.bittorrentEnabled && video.status === 'ready' ? video.torrent : null
   const size = Number(video.size)
   const links = torrentLinks(settings, urls, video)
+  const offload = offloadFigures(video.offload)
   return {
     id: video.id,
     title: video.title,
@@ -74,5 +78,6 @@ export function presentVideo(video: VideoRow, ctx: PresentContext): VideoJson {
         }
       : null,
     swarm: t ? { ...ctx.tracker.counts(t.infoHash), completed: t.completed } : null,
+    offload: { originBytes: offload.originBytes.total, peerBytes: offload.peerBytes },
   }
 }

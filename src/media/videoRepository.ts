@@ -10,7 +10,8 @@ export interface TorrentRecordInput {
   fileMtimeMs: number
 }
 
-const withTorrent = { torrent: true } as const
+// Every video read carries its torrent record and its offload counters (src/offload/).
+const withRelations = { torrent: true, offload: true } as const
 
 export const createVideo = (
   db: Db,
@@ -24,9 +25,9 @@ export const createVideo = (
     status: string
     uploaderId?: number
   },
-) => db.video.create({ data, include: withTorrent })
+) => db.video.create({ data, include: withRelations })
 
-export const findVideo = (db: Db, id: string) => db.video.findUnique({ where: { id }, include: withTorrent })
+export const findVideo = (db: Db, id: string) => db.video.findUnique({ where: { id }, include: withRelations })
 
 export type VideoRow = NonNullable<Awaited<ReturnType<typeof findVideo>>>
 
@@ -37,7 +38,7 @@ export async function listVideos(db: Db, limit: number, after?: { createdAt: Dat
       : undefined,
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take: limit,
-    include: withTorrent,
+    include: withRelations,
   })
 }
 
@@ -46,9 +47,9 @@ export const countVideos = (db: Db) => db.video.count()
 export const deleteVideo = (db: Db, id: string) => db.video.deleteMany({ where: { id } })
 
 export const findReadyVideosWithoutTorrent = (db: Db) =>
-  db.video.findMany({ where: { status: 'ready', torrent: null }, include: withTorrent })
+  db.video.findMany({ where: { status: 'ready', torrent: null }, include: withRelations })
 
-export const allVideos = (db: Db) => db.video.findMany({ include: withTorrent })
+export const allVideos = (db: Db) => db.video.findMany({ include: withRelations })
 
 export async function publishTorrent(db: Db, videoId: string, t: TorrentRecordInput) {
   const data = {
@@ -71,7 +72,12 @@ export const setVideoStatus = (db: Db, id: string, status: string, failReason: s
 export const incrementCompleted = (db: Db, infoHash: string) =>
   db.torrent.updateMany({ where: { infoHash }, data: { completed: { increment: 1 } } })
 
-export const allTorrentCounts = (db: Db) => db.torrent.findMany({ select: { infoHash: true, completed: true } })
+/** Every torrent with its completed count and file size, for the tracker's allow list at start. */
+export const allTorrentCounts = async (db: Db) =>
+  (
+    await db.$queryRaw<{ infoHash: string; completed: bigint | number; size: bigint | number }[]>`
+      SELECT t."infoHash", t."completed", v."size" FROM "Torrent" t JOIN "Video" v ON v."id" = t."videoId"`
+  ).map((r) => ({ infoHash: r.infoHash, completed: Number(r.completed), size: Number(r.size) }))
 
 export interface TorrentLinksRow {
   torrentId: number

@@ -90,11 +90,14 @@ export class VideoService {
     return { fileName: video.fileName, filePath: this.filePath(video.fileName), size: Number(video.size) }
   }
 
-  private async recordTorrent(video: { id: string; fileName: string }, written: WrittenTorrent): Promise<void> {
+  private async recordTorrent(
+    video: { id: string; fileName: string; size: bigint },
+    written: WrittenTorrent,
+  ): Promise<void> {
     // The mtime lets the seeder trust the file later without rehashing it.
     const { mtimeMs } = await stat(this.filePath(video.fileName))
     await repo.publishTorrent(this.deps.db, video.id, { ...written, fileMtimeMs: Math.floor(mtimeMs) })
-    this.deps.tracker.allow(written.infoHash)
+    this.deps.tracker.allow(written.infoHash, 0, Number(video.size))
     this.deps.onTorrentsChanged?.()
     const now = torrentLinks(this.deps.settings.get(), this.deps.urls, video)
     if (linksDiffer({ trackers: JSON.stringify(written.trackers), webSeeds: JSON.stringify(written.webSeeds) }, now))
@@ -247,7 +250,7 @@ export class VideoService {
   }
 
   async loadAllowList(): Promise<void> {
-    for (const t of await repo.allTorrentCounts(this.deps.db)) this.deps.tracker.allow(t.infoHash, t.completed)
+    for (const t of await repo.allTorrentCounts(this.deps.db)) this.deps.tracker.allow(t.infoHash, t.completed, t.size)
   }
 
   async fileExists(fileName: string): Promise<boolean> {

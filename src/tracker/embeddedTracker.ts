@@ -7,6 +7,10 @@
 // are counted once per peer, a few per address (completionLedger.ts), and handed to
 // `onCompleted` to be stored.
 //
+// Each allowed torrent also keeps a tally of what its peers announced they downloaded (HTTP and
+// UDP; swarmStore.ts, peerDownloads.ts), taken by the offload flusher (takeDownloaded). The
+// site's own seeder is left out by its peer id; it announces downloaded=0 anyway.
+//
 // Every per-address bound (rate limit, peer and connection caps, completions) counts an IPv4
 // address, or an IPv6 /64, as one address. Each bound that bites is counted in /metrics as
 // seedcast_tracker_rejected_total{reason}: a refusal carries that reason as its code.
@@ -23,6 +27,8 @@ import { parseWsRequest, wsFailureReply } from '../bittorrent/tracker/ws.ts'
 import { TrackerProtocolError } from '../bittorrent/errors.ts'
 import type { AnnounceEvent } from '../bittorrent/tracker/announce.ts'
 import { forwardedFor } from './httpTransport.ts'
+import { SEEDER_PEER_ID_PREFIX } from '../bittorrent/tracker/announce.ts'
+import type { OffloadIncrement } from '../offload/offloadTally.ts'
 
 export interface SwarmCounts {
   seeders: number
@@ -124,7 +130,8 @@ export class EmbeddedTracker {
   // WebSocket peers per address per swarm ("key infoHash"), across that address's connections.
   private readonly wsPeersPerAddress = new Map<string, number>()
   private readonly peerTtlMs: number
-  private readonly allowed = new Map<string, { completed: number }>()
+  // Per allowed torrent: completed downloads, the file size and the tally of peers' downloads.
+  private readonly allowed = new Map<string, { completed: number; size: number; downloaded: number }>()
   private readonly onCompleted: (infoHash: string) => void
   private readonly sweepTimer: NodeJS.Timeout
 
@@ -180,11 +187,25 @@ export class EmbeddedTracker {
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), SWEEP_EVERY_MS).unref()
   }
 
-  allow(infoHash: string, completed = 0): void {
+  /** `size`: the file's, the most a peer's download can count (0: peers' downloads are not counted). */
+  allow(infoHash: string, completed = 0, size = 0): void {
     const key = infoHash.toLowerCase()
     const known = this.allowed.get(key)
-    if (known) known.completed = Math.max(known.completed, completed)
-    else this.allowed.set(key, { completed })
+    if (known) {
+      known.completed = Math.max(known.completed, completed)
+      if (size > 0) known.size = size
+    } else this.allowed.set(key, { completed, size, downloaded: 0 })
+  }
+
+  /** What peers announced they downloaded since the last call, per torrent (the offload flusher's source). */
+  takeDownloaded(): OffloadIncrement[] {
+    const out: OffloadIncrement[] = []
+    for (const [infoHash, entry] of this.allowed) {
+      if (entry.downloaded <= 0) continue
+      out.push({ by: 'infoHash', key: infoHash, seeder: 0, webseed: 0, playback: 0, downloaded: entry.downloaded })
+      entry.downloaded = 0
+    }
+    return out
   }
 
   disallow(infoHash: string): void {
@@ -263,6 +284,7 @@ export class EmbeddedTracker {
       numwant: a.numwant,
       nowMs,
       wantPeerList: a.wantPeerList,
+      tally: isSiteSeeder(a.peerId) ? undefined : this.allowed.get(a.infoHash),
     })
     if (result.notStored !== null) this.metrics.reject(`peers_${result.notStored}`)
     if (result.evicted) this.metrics.reject('peers_evicted')
@@ -447,6 +469,13 @@ export class EmbeddedTracker {
     clearInterval(this.sweepTimer)
     return this.ws.close()
   }
+}
+
+/** The site's own seeder (bt_server/lean) by its peer id's prefix: its bytes are the origin's. */
+function isSiteSeeder(peerId: Buffer): boolean {
+  for (let i = 0; i < SEEDER_PEER_ID_PREFIX.length; i++)
+    if (peerId[i] !== SEEDER_PEER_ID_PREFIX.charCodeAt(i)) return false
+  return true
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

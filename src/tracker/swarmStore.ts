@@ -14,10 +14,14 @@
 // (peerOwners.ts), as long as that address holds more than the newcomer's would: an attacker's
 // fake peers go first and a real newcomer still gets in. Addresses are IPv4 or an IPv6 /64.
 // For that each peer also points at its swarm, key and owner: ~+70 bytes per peer (measured).
+//
+// Bytes peers downloaded (offload figures): each peer keeps its last announced `downloaded` as
+// two small integers, and each announce adds its increase to the swarm's tally (peerDownloads.ts).
 import { randomInt } from 'node:crypto'
 import { addressText, compactAddress, ipv4Number } from '../bittorrent/address.ts'
 import type { AnnounceEvent } from '../bittorrent/tracker/announce.ts'
 import { OwnerIndex, type Owner } from './peerOwners.ts'
+import { clampTo, countDownloaded, type SwarmTally } from './peerDownloads.ts'
 
 export interface PeerAnnounce {
   infoHash: string
@@ -29,6 +33,8 @@ export interface PeerAnnounce {
   event: AnnounceEvent
   numwant: number
   nowMs: number
+  /** Where this announce's increase of `downloaded` goes; none: not counted (not this site's torrent, its own seeder). */
+  tally?: SwarmTally
 }
 
 export interface AnnounceResult {
@@ -68,6 +74,8 @@ class Peer {
   readonly swarm: Swarm
   owner: Owner<Peer, Swarm> | null // its address, when that holds several peers (peerOwners.ts)
   oslot: number // index in owner.peers
+  dlHi: number // last announced `downloaded`, clamped to the file size: dlHi * 2^30 + dlLo
+  dlLo: number
 
   constructor(
     swarm: Swarm,
@@ -84,6 +92,8 @@ class Peer {
     this.key = key
     this.owner = null
     this.oslot = 0
+    this.dlHi = 0
+    this.dlLo = 0
     this.ip4 = ip4
     this.ip6 = ip6
     this.port = port
@@ -144,7 +154,10 @@ export class SwarmStore {
       // aria2c that finishes over the peer wire sends `stopped` with left=0 and never `completed`:
       // a leecher leaving complete has completed.
       const finished = peer !== undefined && !peer.counted && !peer.seeder && a.left === 0
-      if (peer !== undefined) this.remove(peer)
+      if (peer !== undefined) {
+        if (a.tally !== undefined) countDownloaded(a.tally, peer, a.downloaded, true, false)
+        this.remove(peer)
+      }
       return this.result(swarm, 0, false, finished, false, null, false)
     }
 
@@ -183,6 +196,7 @@ export class SwarmStore {
       if (!sameBytes(peer.peerId, a.peerId)) peer.peerId = a.peerId.toString('latin1', 0, 20)
       if (first) peer.counted = true
       if (peer.seeder !== seeder) this.move(swarm, peer, seeder)
+      if (a.tally !== undefined) countDownloaded(a.tally, peer, a.downloaded, true, a.event === 'started')
     } else {
       // Unknown peer: no history, so only the event itself can say it completed. A peer that
       // stopped and comes back is a new session, and can complete again.
@@ -199,8 +213,11 @@ export class SwarmStore {
         swarm.peers.set(a.peerKey, peer)
         this.insert(swarm, peer)
         this.owners.add(key, peer)
-      } else if (swarm.peers.size === 0) {
-        this.swarms.delete(a.infoHash) // don't leave an empty swarm behind
+        if (a.tally !== undefined) countDownloaded(a.tally, peer, a.downloaded, false, a.event === 'started')
+      } else {
+        // Not kept, so no baseline: only a session's start can be counted (from 0).
+        if (a.tally !== undefined && a.event === 'started') a.tally.downloaded += clampTo(a.downloaded, a.tally.size)
+        if (swarm.peers.size === 0) this.swarms.delete(a.infoHash) // don't leave an empty swarm behind
       }
     }
     const want = Math.min(a.numwant, this.opts.maxNumwant)

@@ -1,6 +1,7 @@
-// The video page's swarm chart: seeders and downloaders over a time range, as an SVG string.
-// Pure. Only numbers and fixed words go into the markup (every input is passed through Number()),
-// so it needs no escaping and is safe to inline in a page.
+// Line charts over a time range as SVG strings: the video page's swarm chart (seeders and
+// downloaders) and the offload dashboard's (bytes from the origin and from peers). Pure. Only
+// numbers and the caller's fixed words go into the markup (every input is passed through
+// Number()), so it needs no escaping and is safe to inline in a page.
 
 export interface ChartPoint {
   at: number | Date
@@ -16,6 +17,26 @@ export interface ChartOptions {
   now: number | Date
   /** Samples further apart than this are not joined by a line (the site was down); default rangeMs / 48. */
   maxGapMs?: number
+}
+
+/** One line: `key` names the point field it plots and its class in the markup. */
+export interface ChartSeries<K extends string> {
+  key: K
+  label: string
+  color: string
+}
+
+/** A generic chart's words and y axis, all chosen by the caller (fixed text, never user input). */
+interface LineChartOptions extends ChartOptions {
+  className: string
+  /** "… over the last 24 hours" is appended. */
+  ariaLabel: string
+  /** Values are divided by this for the axis (e.g. 1024² to label MiB); default 1. */
+  yDivisor?: number
+  /** Appended to each y label, e.g. " MiB". */
+  ySuffix?: string
+  /** Room for the y labels; default 30 px. */
+  padLeft?: number
 }
 
 const CHART_SERIES = [
@@ -64,27 +85,43 @@ function within(v: unknown, min: number, max: number, fallback: number): number 
 }
 
 export function renderSwarmChart(points: readonly ChartPoint[], opts: ChartOptions): string {
+  return renderLineChart(points, CHART_SERIES, { ...opts, className: 'swarm-chart', ariaLabel: 'Swarm size' })
+}
+
+export function renderLineChart<K extends string>(
+  points: readonly ({ at: number | Date } & Record<K, number>)[],
+  series: readonly ChartSeries<K>[],
+  opts: LineChartOptions,
+): string {
   const width = Math.round(within(opts.width, 120, 4000, 480))
   const height = Math.round(within(opts.height, 60, 2000, 140))
   const rangeMs = within(opts.rangeMs, 1, 3650 * DAY_MS, DAY_MS)
   const now = within(opts.now, 0, Number.MAX_SAFE_INTEGER, 0)
   const maxGapMs = within(opts.maxGapMs, 1, Number.MAX_SAFE_INTEGER, rangeMs / 48)
   const start = now - rangeMs
-  const plot = { x: PAD.left, y: PAD.top, w: width - PAD.left - PAD.right, h: height - PAD.top - PAD.bottom }
+  const divisor = within(opts.yDivisor, 1, Number.MAX_SAFE_INTEGER, 1)
+  const padLeft = Math.round(within(opts.padLeft, 0, 200, PAD.left))
+  const plot = { x: padLeft, y: PAD.top, w: width - padLeft - PAD.right, h: height - PAD.top - PAD.bottom }
 
   const clean = points
-    .map((p) => ({
-      at: Number(p.at instanceof Date ? p.at.getTime() : p.at),
-      seeders: count(p.seeders),
-      leechers: count(p.leechers),
-    }))
-    .filter((p) => Number.isFinite(p.at) && p.at >= start && p.at <= now && p.seeders !== null && p.leechers !== null)
-    .sort((a, b) => a.at - b.at) as { at: number; seeders: number; leechers: number }[]
+    .map((p) => {
+      const values = {} as Record<K, number>
+      let ok = true
+      for (const s of series) {
+        const v = count(p[s.key])
+        if (v === null) ok = false
+        else values[s.key] = v / divisor
+      }
+      return ok ? { at: Number(p.at instanceof Date ? p.at.getTime() : p.at), values } : null
+    })
+    .filter((p): p is { at: number; values: Record<K, number> } => p !== null)
+    .filter((p) => Number.isFinite(p.at) && p.at >= start && p.at <= now)
+    .sort((a, b) => a.at - b.at)
 
   const x = (at: number) => plot.x + ((at - start) / rangeMs) * plot.w
   const out: string[] = []
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" class="swarm-chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="Swarm size over the last ${rangeLabel(rangeMs)}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" class="${opts.className}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${opts.ariaLabel} over the last ${rangeLabel(rangeMs)}">`,
   )
   out.push(`<g font-family="system-ui, sans-serif" font-size="11" fill="${MUTED}">`)
   // Time axis: start, middle, now.
@@ -107,15 +144,16 @@ export function renderSwarmChart(points: readonly ChartPoint[], opts: ChartOptio
     return out.join('')
   }
 
-  const { top, step } = yScale(Math.max(...clean.map((p) => Math.max(p.seeders, p.leechers))))
+  const { top, step } = yScale(Math.max(...clean.map((p) => Math.max(...series.map((s) => p.values[s.key])))))
+  const suffix = opts.ySuffix ?? ''
   const y = (v: number) => plot.y + plot.h - (v / top) * plot.h
   for (let v = 0; v <= top; v += step) {
     out.push(`<line x1="${n(plot.x)}" y1="${n(y(v))}" x2="${n(plot.x + plot.w)}" y2="${n(y(v))}" stroke="${GRID}"/>`)
-    out.push(`<text x="${n(plot.x - 6)}" y="${n(y(v) + 4)}" text-anchor="end">${n(v)}</text>`)
+    out.push(`<text x="${n(plot.x - 6)}" y="${n(y(v) + 4)}" text-anchor="end">${n(v)}${suffix}</text>`)
   }
   out.push('</g>')
 
-  for (const s of CHART_SERIES) {
+  for (const s of series) {
     // Runs of samples close enough to join; a lone sample is a dot.
     let d = ''
     const dots: string[] = []
@@ -125,8 +163,8 @@ export function renderSwarmChart(points: readonly ChartPoint[], opts: ChartOptio
       const joined = i > 0 && p.at - clean[i - 1]!.at <= maxGapMs
       const lone = !joined && !(i + 1 < clean.length && clean[i + 1]!.at - p.at <= maxGapMs)
       if (!joined) runStart = i
-      if (lone) dots.push(`<circle cx="${n(x(p.at))}" cy="${n(y(p[s.key]))}" r="2"/>`)
-      else d += `${i === runStart ? 'M' : 'L'}${n(x(p.at))} ${n(y(p[s.key]))}`
+      if (lone) dots.push(`<circle cx="${n(x(p.at))}" cy="${n(y(p.values[s.key]))}" r="2"/>`)
+      else d += `${i === runStart ? 'M' : 'L'}${n(x(p.at))} ${n(y(p.values[s.key]))}`
     }
     out.push(`<g class="series ${s.key}" stroke="${s.color}" fill="${s.color}">`)
     if (d) out.push(`<path d="${d}" fill="none" stroke-width="1.5" stroke-linejoin="round"/>`)

@@ -191,6 +191,9 @@ class FakeEngine implements SeedEngine {
   uploadedBytes(): number {
     return 0
   }
+  uploadedByTorrent(): Map<string, number> {
+    return new Map()
+  }
   async add(infoHash: string, torrentFile: Buffer): Promise<void> {
     this.calls.push({ op: 'add', infoHash, file: torrentFile })
   }

@@ -4,6 +4,12 @@
 /** BEP 3 events plus BEP 21 `paused`; 'update' is a regular announce (no event sent). */
 export type AnnounceEvent = 'started' | 'completed' | 'stopped' | 'paused' | 'update'
 
+/**
+ * The start of the peer id of this site's own seeder (bt_server/lean, Azureus style: Seedcast
+ * 0.1.0.0): the tracker leaves it out of what peers downloaded, since it is the origin.
+ */
+export const SEEDER_PEER_ID_PREFIX = '-SC0100-'
+
 /** Peers returned when the client does not say how many it wants (or asks for a negative number). */
 export const DEFAULT_NUMWANT = 50
 
