@@ -40,6 +40,8 @@ export interface SeedEngine {
    * tracker list rewritten); throws if it cannot, e.g. the file is for another infohash.
    */
   retrack(infoHash: string, torrentFile: Buffer): Promise<void>
+  /** The total upload rate for every peer of every torrent, bytes per second; 0 = no cap. */
+  setUploadCap(bytesPerSecond: number): void
   destroy(): Promise<void>
 }
 
@@ -59,6 +61,7 @@ export class SeedSync {
   private syncing: Promise<void> | null = null
   private syncAgain = false
   private latest: Seedable[] = []
+  private uploadCap = 0
 
   constructor(engine: SeedEngine, opts: SeederOptions) {
     this.engine = engine
@@ -78,6 +81,16 @@ export class SeedSync {
       uploadedBytes: this.engine.uploadedBytes(),
       refusals: this.engine.refusalCounts?.() ?? {},
     }
+  }
+
+  /** The site's seederUploadCap, read at every rescan: a change applies to peers already served. */
+  setUploadCap(bytesPerSecond: number): void {
+    if (bytesPerSecond === this.uploadCap) return
+    this.uploadCap = bytesPerSecond
+    this.engine.setUploadCap(bytesPerSecond)
+    this.opts.log(
+      `[seeder] upload cap: ${bytesPerSecond > 0 ? `${bytesPerSecond} bytes/s for all peers together` : 'none'}`,
+    )
   }
 
   isSeeding(infoHash: string): boolean {

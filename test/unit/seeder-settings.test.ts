@@ -204,6 +204,10 @@ class FakeEngine implements SeedEngine {
       throw new Error('bad .torrent')
     }
   }
+  uploadCap = 0
+  setUploadCap(bytesPerSecond: number): void {
+    this.uploadCap = bytesPerSecond
+  }
   async destroy(): Promise<void> {}
   take() {
     return this.calls.splice(0).map((c) => c.op)
