@@ -16,6 +16,7 @@ import { UdpTracker } from './tracker/udpTransport.ts'
 import { SwarmHistory } from './tracker/swarmHistory.ts'
 import { TorrentRewriter } from './media/torrentRewriter.ts'
 import { Refusals } from './refusals.ts'
+import { FairThrottle } from './fairThrottle.ts'
 import { bumpGeneration } from './seeder/seederLink.ts'
 import { siteUrls } from './siteUrls.ts'
 import { SeederSupervisor } from './seeder/supervisor.ts'
@@ -68,10 +69,19 @@ export async function startServer(config: Config, log: (line: string) => void = 
   })
   tracker.enabled = settings.get().bittorrentEnabled
   await videos.loadAllowList()
+  // Each wait for the web seed's cap is counted: /metrics shows when it bites.
+  const webSeedThrottle = new FairThrottle(() => refusals.add('web_seed_upload_cap'))
+  webSeedThrottle.setRate(settings.get().webSeedUploadCap)
   settings.on('changed', (next, previous) => {
     tracker.enabled = next.bittorrentEnabled
-    // Told at once: the seeder stops (or starts) seeding everything now, not at its next rescan.
-    if (next.bittorrentEnabled !== previous.bittorrentEnabled) noticeSeeder()
+    webSeedThrottle.setRate(next.webSeedUploadCap)
+    // Told at once: the seeder stops (or starts) seeding everything, or takes its new upload cap,
+    // now rather than at its next rescan.
+    if (
+      next.bittorrentEnabled !== previous.bittorrentEnabled ||
+      next.seederUploadCap !== previous.seederUploadCap
+    )
+      noticeSeeder()
     if (next.bittorrentEnabled && !previous.bittorrentEnabled) void videos.backfillTorrents()
     if (
       JSON.stringify(next.trackerUrls) !== JSON.stringify(previous.trackerUrls) ||
@@ -103,6 +113,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     swarm,
     seeder,
     refusals,
+    webSeedThrottle,
   }
   const app = createApp(services)
   // Requests that arrive between listen and the end of the start (the admin is made only once
@@ -209,6 +220,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
         server.closeAllConnections()
       })
       await swarm.stop()
+      webSeedThrottle.close()
       await rewriter.stop()
       await seeder?.stop()
       await udp?.close()
