@@ -11,7 +11,7 @@ import path from 'node:path'
 import { decodeTorrent, stripWebSeeds } from '../../src/bittorrent/metainfo.ts'
 import { freePort, startTestServer, type TestServer } from './server.ts'
 import { makeVideo } from './media.ts'
-import { getJson, uploadOk, waitFor, type VideoJson } from './http.ts'
+import { getJson, uploadOk, waitFor, webSeedUrl, type VideoJson } from './http.ts'
 import { runAria2c, type Aria2Result } from './aria2.ts'
 import { apiSwarm } from './swarm.ts'
 
@@ -108,7 +108,7 @@ export async function torrentWithoutWebSeed(upload: Upload): Promise<Buffer> {
   assert.equal(res.status, 200)
   const served = Buffer.from(await res.arrayBuffer())
   const before = decodeTorrent(served)
-  assert.deepEqual(before.webSeeds, [upload.video.fileUrl], 'the served .torrent has the file as web seed')
+  assert.deepEqual(before.webSeeds, [webSeedUrl(upload.video)], 'the served .torrent has the web seed URL')
   const stripped = stripWebSeeds(served)
   const after = decodeTorrent(stripped)
   assert.equal(after.infoHash, upload.video.torrent!.infoHash, 'stripping the web seed keeps the infohash')
