@@ -77,10 +77,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     webSeedThrottle.setRate(next.webSeedUploadCap)
     // Told at once: the seeder stops (or starts) seeding everything, or takes its new upload cap,
     // now rather than at its next rescan.
-    if (
-      next.bittorrentEnabled !== previous.bittorrentEnabled ||
-      next.seederUploadCap !== previous.seederUploadCap
-    )
+    if (next.bittorrentEnabled !== previous.bittorrentEnabled || next.seederUploadCap !== previous.seederUploadCap)
       noticeSeeder()
     if (next.bittorrentEnabled && !previous.bittorrentEnabled) void videos.backfillTorrents()
     if (

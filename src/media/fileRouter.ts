@@ -50,7 +50,13 @@ export function fileRouter(
     // Browsers fetching pieces from the web seed (P2P playback) need CORS.
     res.set('Access-Control-Allow-Origin', '*')
     res.set('Access-Control-Expose-Headers', 'Content-Range, Content-Length, Accept-Ranges')
-    const options = { dotfiles: 'deny' as const, acceptRanges: true, lastModified: true, cacheControl: true, maxAge: '1h' }
+    const options = {
+      dotfiles: 'deny' as const,
+      acceptRanges: true,
+      lastModified: true,
+      cacheControl: true,
+      maxAge: '1h',
+    }
     // Read through the cap even while it is 0 (a pass-through then), so a cap set later slows
     // transfers already running too.
     if (throttle) {
@@ -58,18 +64,14 @@ export function fileRouter(
       res.once('close', capped.done)
       Object.assign(options, { fs: capped.fs })
     }
-    res.sendFile(
-      full,
-      options,
-      (err?: Error & { status?: number; code?: string; syscall?: string }) => {
-        if (!err) return
-        // The client went away (players cancel requests when they seek): nothing to answer or log.
-        if (clientGone(err)) return
-        if (err.code === 'ENOENT' || err.status === 404) return next(new AppError('not_found', 'No such file'))
-        if (err.status === 416) return next(new AppError('range_not_satisfiable'))
-        if (!res.headersSent) return next(err)
-      },
-    )
+    res.sendFile(full, options, (err?: Error & { status?: number; code?: string; syscall?: string }) => {
+      if (!err) return
+      // The client went away (players cancel requests when they seek): nothing to answer or log.
+      if (clientGone(err)) return
+      if (err.code === 'ENOENT' || err.status === 404) return next(new AppError('not_found', 'No such file'))
+      if (err.status === 416) return next(new AppError('range_not_satisfiable'))
+      if (!res.headersSent) return next(err)
+    })
   }
 
   async function serveTorrent(req: Request, res: Response) {
