@@ -29,11 +29,6 @@ export class FairThrottle {
     this.onWait = onWait
   }
 
-  /** Bytes per second; 0 = no cap. */
-  get bytesPerSecond(): number {
-    return this.rate
-  }
-
   get limited(): boolean {
     return this.rate > 0
   }

@@ -8,7 +8,7 @@ import type { FairThrottle, ThrottleWaiter } from '../fairThrottle.ts'
 
 type ReadCallback = (err: NodeJS.ErrnoException | null, bytesRead: number, buffer: Buffer) => void
 
-export interface ThrottledFs {
+interface ThrottledFs {
   /** For fs.createReadStream's `fs` option. */
   fs: {
     open: typeof fs.open
