@@ -101,14 +101,17 @@ export class FairThrottle {
     this.timer = null
     this.refill(performance.now())
     // A granted sender usually asks again at once, at the back: the loop goes round the queue.
-    while (this.tokens > 0 && this.waiting.size > 0) {
-      const [w, bytes] = this.waiting.entries().next().value!
-      this.waiting.delete(w)
-      this.tokens -= bytes
-      w.tokensGranted(bytes)
-      if (this.rate === 0) return
+    // The next turn is set up whatever a sender does, or the queue would stall for good.
+    try {
+      while (this.tokens > 0 && this.waiting.size > 0 && this.rate > 0) {
+        const [w, bytes] = this.waiting.entries().next().value!
+        this.waiting.delete(w)
+        this.tokens -= bytes
+        w.tokensGranted(bytes)
+      }
+    } finally {
+      this.schedule()
     }
-    this.schedule()
   }
 
   private schedule(): void {
