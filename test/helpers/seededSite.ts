@@ -225,6 +225,6 @@ export async function aria2cFromSeeder(
   assert.equal(sha256(downloaded), sha256(upload.original), 'byte-identical to the upload')
   // The only source was the seeder's peer port; nothing came over HTTP from the file URL.
   assert.match(run.log, new RegExp(`127\\.0\\.0\\.1:${server.seederPort}\\b`), 'aria2c talked to the seeder peer')
-  assert.doesNotMatch(run.log, /\/media\//, 'aria2c never requested the file over HTTP')
+  assert.doesNotMatch(run.log, /\/(media|seed)\//, 'aria2c never requested the file over HTTP')
   return took
 }
