@@ -83,7 +83,7 @@ describe('POST /api/videos', () => {
     assert.ok(v.torrent.magnet.startsWith(`magnet:?xt=urn:btih:${v.torrent.infoHash}`), v.torrent.magnet)
     const magnet = new URLSearchParams(v.torrent.magnet.slice('magnet:?'.length))
     assert.equal(magnet.get('tr'), `${base}/announce`)
-    assert.equal(magnet.get('ws'), v.fileUrl)
+    assert.equal(magnet.get('ws'), webSeedUrl(v))
     for (const key of [
       'id',
       'title',
