@@ -10,7 +10,16 @@ import path from 'node:path'
 import { decodeTorrent, stripWebSeeds, type DecodedTorrent } from '../../src/bittorrent/metainfo.ts'
 import { freePortUdp, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
-import { announceQuery, getJson, trackerGet, btext, uploadOk, waitFor, webSeedUrl, type VideoJson } from '../helpers/http.ts'
+import {
+  announceQuery,
+  getJson,
+  trackerGet,
+  btext,
+  uploadOk,
+  waitFor,
+  webSeedUrl,
+  type VideoJson,
+} from '../helpers/http.ts'
 import { runAria2c } from '../helpers/aria2.ts'
 import { UdpTrackerClient } from '../helpers/udpTracker.ts'
 import { startOpentracker } from '../helpers/opentracker.ts'
