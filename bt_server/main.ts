@@ -6,7 +6,7 @@ import path from 'node:path'
 import { ConfigError, loadConfig } from '../src/config.ts'
 import { openDatabase } from '../src/db/client.ts'
 import type { SeedSync, SeederOptions } from './seedSync.ts'
-import { findSeedable } from './seedRepository.ts'
+import { findSeedable, findUploadCap } from './seedRepository.ts'
 import { readGeneration, writeHeartbeat } from '../src/seeder/seederLink.ts'
 import { OffloadFlusher } from '../src/offload/offloadFlusher.ts'
 
@@ -91,6 +91,8 @@ async function main() {
       do {
         again = false
         try {
+          // A settings change sends a rescan notice too, so a new cap applies within a second.
+          seeder.setUploadCap(await findUploadCap(db))
           await seeder.sync(await findSeedable(db))
         } catch (err) {
           log(`[seeder] rescan failed: ${(err as Error).message}`)

@@ -1,5 +1,5 @@
 // What the seeder reads from the database: every published torrent and the file it belongs to,
-// or nothing while the admin has BitTorrent switched off.
+// or nothing while the admin has BitTorrent switched off; and the site's upload cap for it.
 import type { Db } from '../src/db/client.ts'
 
 export interface Seedable {
@@ -42,4 +42,11 @@ export async function findSeedable(db: Db): Promise<Seedable[]> {
     fileMtimeMs: r.fileMtimeMs === null ? null : Number(r.fileMtimeMs),
     trackers: r.trackers,
   }))
+}
+
+/** The site's seederUploadCap (bytes per second for all peers together); no row, or 0, means no cap. */
+export async function findUploadCap(db: Db): Promise<number> {
+  const row = await db.setting.findUnique({ where: { key: 'seederUploadCap' }, select: { value: true } })
+  const cap = Number(row?.value ?? 0)
+  return Number.isSafeInteger(cap) && cap > 0 ? cap : 0
 }

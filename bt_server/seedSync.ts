@@ -42,6 +42,8 @@ export interface SeedEngine {
    * tracker list rewritten); throws if it cannot, e.g. the file is for another infohash.
    */
   retrack(infoHash: string, torrentFile: Buffer): Promise<void>
+  /** The total upload rate for every peer of every torrent, bytes per second; 0 = no cap. */
+  setUploadCap(bytesPerSecond: number): void
   destroy(): Promise<void>
 }
 
@@ -65,6 +67,7 @@ export class SeedSync {
   // since then had sent beyond it.
   private readonly reported = new Map<string, number>()
   private readonly unreported = new Map<string, number>()
+  private uploadCap = 0
 
   constructor(engine: SeedEngine, opts: SeederOptions) {
     this.engine = engine
@@ -99,6 +102,16 @@ export class SeedSync {
       out.push({ infoHash, bytes })
     }
     return out
+  }
+
+  /** The site's seederUploadCap, read at every rescan: a change applies to peers already served. */
+  setUploadCap(bytesPerSecond: number): void {
+    if (bytesPerSecond === this.uploadCap) return
+    this.uploadCap = bytesPerSecond
+    this.engine.setUploadCap(bytesPerSecond)
+    this.opts.log(
+      `[seeder] upload cap: ${bytesPerSecond > 0 ? `${bytesPerSecond} bytes/s for all peers together` : 'none'}`,
+    )
   }
 
   isSeeding(infoHash: string): boolean {

@@ -89,6 +89,11 @@ class WebtorrentEngine implements SeedEngine {
     await this.add(infoHash, torrentFile, filePath)
   }
 
+  // webtorrent's own throttle group for every torrent's uploads; -1 turns it off.
+  setUploadCap(bytesPerSecond: number): void {
+    this.client.throttleUpload(bytesPerSecond > 0 ? bytesPerSecond : -1)
+  }
+
   destroy(): Promise<void> {
     return new Promise((resolve) => this.client.destroy(() => resolve()))
   }

@@ -28,6 +28,7 @@ import { viewHelpers } from './web/viewHelpers.ts'
 import { HealthCheck } from './web/health.ts'
 import { securityHeaders } from './web/securityHeaders.ts'
 import type { Refusals } from './refusals.ts'
+import type { FairThrottle } from './fairThrottle.ts'
 import { readHeartbeat, separateSeederHealth } from './seeder/seederLink.ts'
 
 export interface AppServices {
@@ -53,6 +54,8 @@ export interface AppServices {
   seeder: SeederSupervisor | null
   /** Bounds that refused something a stranger sent (the tracker counts its own). */
   refusals: Refusals
+  /** The web seed's (/seed/) total rate, all connections: the webSeedUploadCap setting. */
+  webSeedThrottle: FairThrottle
 }
 
 const VIEWS_DIR = fileURLToPath(new URL('../views/', import.meta.url))
@@ -90,7 +93,7 @@ export function createApp(s: AppServices): express.Express {
     if (failed.length) res.status(503).json({ ok: false, failing: failed, seeder })
     else res.json({ ok: true, seeder })
   })
-  app.use(fileRouter(s.paths, s.videos, s.settings, s.offload.tally))
+  app.use(fileRouter(s.paths, s.videos, s.settings, s.webSeedThrottle, s.offload.tally))
   app.use('/static', express.static(PUBLIC_DIR, { maxAge: '1h' }))
 
   const apiAdmin = requireApiAdmin(s.auth)

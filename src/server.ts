@@ -18,6 +18,7 @@ import { OffloadFlusher } from './offload/offloadFlusher.ts'
 import { OffloadService } from './offload/offloadService.ts'
 import { TorrentRewriter } from './media/torrentRewriter.ts'
 import { Refusals } from './refusals.ts'
+import { FairThrottle } from './fairThrottle.ts'
 import { bumpGeneration } from './seeder/seederLink.ts'
 import { siteUrls } from './siteUrls.ts'
 import { SeederSupervisor } from './seeder/supervisor.ts'
@@ -70,10 +71,16 @@ export async function startServer(config: Config, log: (line: string) => void = 
   })
   tracker.enabled = settings.get().bittorrentEnabled
   await videos.loadAllowList()
+  // Each wait for the web seed's cap is counted: /metrics shows when it bites.
+  const webSeedThrottle = new FairThrottle(() => refusals.add('web_seed_upload_cap'))
+  webSeedThrottle.setRate(settings.get().webSeedUploadCap)
   settings.on('changed', (next, previous) => {
     tracker.enabled = next.bittorrentEnabled
-    // Told at once: the seeder stops (or starts) seeding everything now, not at its next rescan.
-    if (next.bittorrentEnabled !== previous.bittorrentEnabled) noticeSeeder()
+    webSeedThrottle.setRate(next.webSeedUploadCap)
+    // Told at once: the seeder stops (or starts) seeding everything, or takes its new upload cap,
+    // now rather than at its next rescan.
+    if (next.bittorrentEnabled !== previous.bittorrentEnabled || next.seederUploadCap !== previous.seederUploadCap)
+      noticeSeeder()
     if (next.bittorrentEnabled && !previous.bittorrentEnabled) void videos.backfillTorrents()
     if (
       JSON.stringify(next.trackerUrls) !== JSON.stringify(previous.trackerUrls) ||
@@ -114,6 +121,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     offload,
     seeder,
     refusals,
+    webSeedThrottle,
   }
   const app = createApp(services)
   // Requests that arrive between listen and the end of the start (the admin is made only once
@@ -221,6 +229,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
         server.closeAllConnections()
       })
       await swarm.stop()
+      webSeedThrottle.close()
       // After the web port: what the last responses and announces counted is stored too.
       await offload.stop()
       await rewriter.stop()

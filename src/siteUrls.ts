@@ -3,7 +3,10 @@
 export interface SiteUrls {
   base: string
   page(videoId: string): string
+  /** The file for the page's player and direct downloads (never capped). */
   file(fileName: string): string
+  /** The same file as the torrents' web seed (BEP 19), under the web seed's upload cap. */
+  webSeed(fileName: string): string
   torrent(videoId: string): string
   announce(): string
 }
@@ -14,6 +17,7 @@ export function siteUrls(publicUrl: string): SiteUrls {
     base,
     page: (id) => `${base}/videos/${encodeURIComponent(id)}`,
     file: (fileName) => `${base}/media/${encodeURIComponent(fileName)}`,
+    webSeed: (fileName) => `${base}/seed/${encodeURIComponent(fileName)}`,
     torrent: (id) => `${base}/videos/${encodeURIComponent(id)}/torrent`,
     announce: () => `${base}/announce`,
   }

@@ -5,12 +5,14 @@
 // Strangers are bounded (limits.ts): connections in total, per address and per torrent (a full
 // cap drops an idle connection of the address holding most, admission.ts), handshakes in
 // progress per address, slots held without requesting, and queued output per peer and in total.
+// The site's upload cap (seederUploadCap) is one FairThrottle for every peer of every torrent.
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import { socketAddressKey as addressKey } from '../../src/bittorrent/address.ts'
+import { FairThrottle } from '../../src/fairThrottle.ts'
 import { AddressBook, pickVictim, type VictimView } from './admission.ts'
 import { Announcer } from './announcer.ts'
 import { FdCache } from './fdCache.ts'
@@ -55,6 +57,8 @@ export class LeanEngine implements PeerHost {
   readonly cache: PieceCache<LeanTorrent>
   readonly limits: SeederLimits
   readonly refusals = new RefusalCounts()
+  /** Each wait for the cap is counted, so /metrics shows when it bites. */
+  readonly uploadThrottle = new FairThrottle(() => this.refusals.add('seeder_upload_cap'))
   private readonly opts: LeanEngineOptions
   private readonly server: net.Server
   private utpServer: UtpListener | null = null
@@ -129,6 +133,11 @@ export class LeanEngine implements PeerHost {
     return new Map([...this.torrents.values()].map((t) => [t.infoHash, t.uploaded]))
   }
 
+  /** Total upload rate for all peers, bytes per second; 0 = no cap. Peers waiting go on at the new rate. */
+  setUploadCap(bytesPerSecond: number): void {
+    this.uploadThrottle.setRate(bytesPerSecond)
+  }
+
   /** Bound -> how often it refused or dropped a peer (for /metrics via the status message). */
   refusalCounts(): Record<string, number> {
     return this.refusals.snapshot()
@@ -175,6 +184,7 @@ export class LeanEngine implements PeerHost {
 
   private async shutdown(): Promise<void> {
     clearInterval(this.housekeeping)
+    this.uploadThrottle.close()
     this.server.close()
     this.utpServer?.close()
     for (const p of [...this.peers]) p.destroy('shutting down')
@@ -209,6 +219,7 @@ export class LeanEngine implements PeerHost {
 
   detach(peer: Peer): void {
     if (!this.peers.delete(peer)) return
+    this.uploadThrottle.forget(peer)
     this.book.remove(peer.key, peer, peer.inHandshake)
     const t = peer.torrent ?? peer.dialledFor
     if (!t) return

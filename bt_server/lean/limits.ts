@@ -57,6 +57,8 @@ export type Bound =
   | 'seeder_recv_queue_full'
   | 'seeder_send_queue_total'
   | 'seeder_send_stalled'
+  /** Not a refusal: a block that waited for the site's upload cap (seederUploadCap). */
+  | 'seeder_upload_cap'
 
 /** The seeder's refusal counters (one implementation with the web app's: src/refusals.ts). */
 export class RefusalCounts extends Refusals<Bound> {}

@@ -8,6 +8,8 @@
 // and go on once it drains. A peer that never reads thus costs one bound, not one reply per
 // request; the engine drops it if it stays stuck. Input arriving while we do not read (uTP has
 // no back-pressure) is held up to a bound too.
+// Under the site's upload cap (the engine's FairThrottle) each block waits for its turn and its
+// tokens; without one, the only extra cost per block is a null check.
 import type { Duplex } from 'node:stream'
 import { WireError } from '../../src/bittorrent/errors.ts'
 import {
@@ -43,6 +45,7 @@ import {
   WINDOW_BLOCKS,
   windowOfSlot,
 } from './geometry.ts'
+import type { FairThrottle, ThrottleWaiter } from '../../src/fairThrottle.ts'
 import { Inbound } from './inbound.ts'
 import { ReadGate } from './readGate.ts'
 import type { Bound, SeederLimits } from './limits.ts'
@@ -66,6 +69,8 @@ export interface PeerHost {
   readonly listenPort: number
   readonly cache: PieceCache<LeanTorrent>
   readonly limits: SeederLimits
+  /** The total upload cap, shared by every peer of every torrent (not limited: no cap). */
+  readonly uploadThrottle: FairThrottle
   /** Counts a bound that bit (shown in /metrics). */
   refuse(bound: Bound): void
   /** Whether all peers' queued output together is over its bound. */
@@ -87,7 +92,7 @@ export interface PeerHost {
   log(line: string): void
 }
 
-export class Peer {
+export class Peer implements ThrottleWaiter {
   readonly socket: PeerSocket
   readonly host: PeerHost
   /** Set for connections we dialled: the torrent we dialled for. */
@@ -128,6 +133,8 @@ export class Peer {
   private directRead = false
   /** Bytes of ut_metadata replies being prepared: queued output not in the socket yet. */
   private reserved = 0
+  /** Payload bytes the upload cap let us send and not sent yet (at most about one block). */
+  private credit = 0
   private readonly onWindow = () => {
     this.waitingOn = null
     this.pump()
@@ -408,7 +415,16 @@ export class Peer {
     this.resumeIfDrained()
   }
 
-  /** Serves queued requests until the queue is empty, a read is pending or the socket is full. */
+  /** The upload cap took the bytes we waited for: go on sending. */
+  tokensGranted(bytes: number): void {
+    this.credit += bytes
+    this.pump()
+  }
+
+  /**
+   * Serves queued requests until the queue is empty, a read is pending, the socket is full or
+   * (under an upload cap) the next block waits for its turn.
+   */
   pump(): void {
     if (this.destroyed || this.gate.closed || this.waitingOn || this.directRead) return
     const t = this.torrent
@@ -416,8 +432,13 @@ export class Peer {
     const q = this.queue
     const cache = this.host.cache
     const sock = this.socket
+    const throttle = this.host.uploadThrottle.limited ? this.host.uploadThrottle : null
     let corked = false
     while (q.size > 0) {
+      if (throttle !== null && this.credit < q.length()) {
+        if (!throttle.take(this, q.length() - this.credit)) break
+        this.credit = q.length()
+      }
       const slot = slotOf(t, q.index(), q.begin(), q.length())
       if (slot < 0) {
         this.serveDirect(t, q.index(), q.begin(), q.length())
@@ -435,11 +456,13 @@ export class Peer {
         this.destroy('read failed')
         return
       }
-      // The run of consecutive blocks of this window at the head of the queue: one write.
+      // The run of consecutive blocks of this window at the head of the queue: one write (one
+      // block under a cap, which grants one block at a time).
       const first = blockInWindow(slot)
       let last = first
       q.shift()
       while (
+        throttle === null &&
         q.size > 0 &&
         last < WINDOW_BLOCKS - 1 &&
         slotOf(t, q.index(), q.begin(), q.length()) === slot + (last - first) + 1
@@ -461,7 +484,9 @@ export class Peer {
       cache.retain(win)
       sock.write(win.buf.subarray(from, to), () => cache.release(win))
       this.lastSend = Date.now()
-      this.host.countUpload(t, to - from - (last - first + 1) * PIECE_HEADER_LENGTH)
+      const payload = to - from - (last - first + 1) * PIECE_HEADER_LENGTH
+      this.host.countUpload(t, payload)
+      if (throttle !== null) this.credit -= payload
       if (this.overLimit()) {
         this.stopReading(null)
         break
@@ -489,6 +514,7 @@ export class Peer {
           q.shift()
           this.send(msg)
           this.host.countUpload(t, length)
+          this.credit = Math.max(0, this.credit - length)
         }
         this.pump()
       },

@@ -5,9 +5,9 @@ import type { Request, RequestHandler, Response } from 'express'
 import { requireCsrf, requirePageLogin, currentUser } from '../auth/middleware.ts'
 import { z } from 'zod'
 import { toAppError } from '../errors.ts'
-import { checkbox, validate, validated, wholeNumber } from '../validate.ts'
+import { checkbox, formString, validate, validated, wholeNumber } from '../validate.ts'
 import type { JobProgress } from '../media/torrentRewriter.ts'
-import { InvalidSettings, type Settings, type SettingsService } from './settingsService.ts'
+import { InvalidSettings, RATE_CAP_FIELDS, type Settings, type SettingsService } from './settingsService.ts'
 
 export interface SettingsRouterDeps {
   settings: SettingsService
@@ -22,7 +22,8 @@ const AUDIT_ON_PAGE = 50
 const AUDIT_MAX = 500
 
 const auditSchemas = { query: z.object({ limit: wholeNumber('limit', 1, AUDIT_MAX, 100) }) }
-// The admin page's form: checkboxes are on when sent; the other trackers are one per line.
+// The admin page's form: checkboxes are on when sent; the other trackers are one per line; the
+// caps are bytes per second as typed (the service checks them, so the page shows its message).
 const formSchemas = {
   body: z.object({
     bittorrentEnabled: checkbox,
@@ -30,6 +31,8 @@ const formSchemas = {
     otherTrackers: z.string({ error: 'otherTrackers must be one text field, one URL per line' }).default(''),
     webSeedEnabled: checkbox,
     privateTorrents: checkbox,
+    seederUploadCap: formString(undefined),
+    webSeedUploadCap: formString(undefined),
   }),
 }
 
@@ -108,11 +111,16 @@ export function settingsRouter(deps: SettingsRouterDeps): Router {
       .split(/\r?\n/)
       .map((l) => l.trim())
       .filter(Boolean)
-    const input: Partial<Settings> = {
+    const input: Record<string, unknown> = {
       bittorrentEnabled: values.bittorrentEnabled,
       trackerUrls: [...(values.siteTracker ? [deps.siteTrackerUrl] : []), ...others],
       webSeedEnabled: values.webSeedEnabled,
       privateTorrents: values.privateTorrents,
+    }
+    for (const f of RATE_CAP_FIELDS) {
+      const typed = values[f]?.trim().replaceAll(/[\s_,]/g, '')
+      // Digits become a number; anything else goes on as typed, for the service to refuse by name.
+      if (typed !== undefined) input[f] = /^\d{1,15}$/.test(typed) ? Number(typed) : typed
     }
     try {
       await settings.update(input, actor(res))
@@ -136,6 +144,8 @@ interface FormValues {
   otherTrackers: string
   webSeedEnabled: boolean
   privateTorrents: boolean
+  seederUploadCap: string | undefined
+  webSeedUploadCap: string | undefined
 }
 
 function formValues(s: Settings, siteTrackerUrl: string): FormValues {
@@ -145,11 +155,14 @@ function formValues(s: Settings, siteTrackerUrl: string): FormValues {
     otherTrackers: s.trackerUrls.filter((u) => u !== siteTrackerUrl).join('\n'),
     webSeedEnabled: s.webSeedEnabled,
     privateTorrents: s.privateTorrents,
+    seederUploadCap: String(s.seederUploadCap),
+    webSeedUploadCap: String(s.webSeedUploadCap),
   }
 }
 
 function decodeValue(field: string, raw: string): unknown {
   if (raw === 'true' || raw === 'false') return raw === 'true'
+  if ((RATE_CAP_FIELDS as readonly string[]).includes(field)) return Number(raw)
   if (field === 'trackerUrls') {
     try {
       return JSON.parse(raw)

@@ -17,6 +17,10 @@ export interface Settings {
   webSeedEnabled: boolean
   /** BEP 27 private flag for torrents made from now on (it is inside the info dict). */
   privateTorrents: boolean
+  /** The seeder's total upload rate, all peers of all torrents, in bytes per second; 0 = no cap. */
+  seederUploadCap: number
+  /** The web seed's (/seed/) total rate, all connections, in bytes per second; 0 = no cap. Page playback (/media/) is never capped. */
+  webSeedUploadCap: number
 }
 
 type SettingField = keyof Settings
@@ -25,7 +29,15 @@ const SETTING_FIELDS: readonly SettingField[] = [
   'trackerUrls',
   'webSeedEnabled',
   'privateTorrents',
+  'seederUploadCap',
+  'webSeedUploadCap',
 ]
+
+/** Settings that are a number (bytes per second), as stored and in the audit. */
+export const RATE_CAP_FIELDS = ['seederUploadCap', 'webSeedUploadCap'] as const
+
+/** 100 GB/s: far above any link, low enough to stay an exact integer everywhere. */
+const MAX_RATE_CAP = 100_000_000_000
 
 /** Fields GET /api/settings adds that PUT ignores, so a GET body can be sent back as it is. */
 const READ_ONLY_FIELDS = ['siteTrackerUrl', 'backfill', 'rewrite'] as const
@@ -49,12 +61,21 @@ const trackerUrl = z
     { message: 'must be an http(s), udp or ws(s) URL' },
   )
 
+const rateCapMessage = `must be a whole number of bytes per second from 0 (no cap) to ${MAX_RATE_CAP}`
+const rateCap = z
+  .number({ error: rateCapMessage })
+  .int({ error: rateCapMessage })
+  .min(0, { error: rateCapMessage })
+  .max(MAX_RATE_CAP, { error: rateCapMessage })
+
 const settingsInput = z
   .object({
     bittorrentEnabled: z.boolean(),
     trackerUrls: z.array(trackerUrl).min(1, 'at least one tracker URL is needed').max(50, 'at most 50 tracker URLs'),
     webSeedEnabled: z.boolean(),
     privateTorrents: z.boolean(),
+    seederUploadCap: rateCap,
+    webSeedUploadCap: rateCap,
     ...Object.fromEntries(READ_ONLY_FIELDS.map((f) => [f, z.unknown()])),
   })
   .partial()
@@ -66,6 +87,9 @@ function defaultSettings(publicUrl: string): Settings {
     trackerUrls: [`${publicUrl}/announce`],
     webSeedEnabled: true,
     privateTorrents: false,
+    // No cap: a lone downloader gets the origin's full speed, as before the caps existed.
+    seederUploadCap: 0,
+    webSeedUploadCap: 0,
   }
 }
 
@@ -112,6 +136,7 @@ export class SettingsService extends EventEmitter<{ changed: [Settings, Settings
     s.bittorrentEnabled = bool('bittorrentEnabled', s.bittorrentEnabled)
     s.webSeedEnabled = bool('webSeedEnabled', s.webSeedEnabled)
     s.privateTorrents = bool('privateTorrents', s.privateTorrents)
+    for (const f of RATE_CAP_FIELDS) if (values.has(f)) s[f] = Number(values.get(f))
     if (values.has('trackerUrls')) s.trackerUrls = JSON.parse(values.get('trackerUrls')!) as string[]
     const service = new SettingsService(db, s)
     const previousUrl = values.get('publicUrl') ?? null
@@ -162,6 +187,8 @@ export class SettingsService extends EventEmitter<{ changed: [Settings, Settings
       trackerUrls: d.trackerUrls ? [...new Set(d.trackerUrls)] : this.current.trackerUrls,
       webSeedEnabled: d.webSeedEnabled ?? this.current.webSeedEnabled,
       privateTorrents: d.privateTorrents ?? this.current.privateTorrents,
+      seederUploadCap: d.seederUploadCap ?? this.current.seederUploadCap,
+      webSeedUploadCap: d.webSeedUploadCap ?? this.current.webSeedUploadCap,
     }
     await this.save(next, actor)
     return this.get()

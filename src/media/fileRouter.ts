@@ -1,14 +1,18 @@
-// Serves stored media (player, downloads, BEP 19 web seed) with Range support, and .torrent files.
+// Serves stored media with Range support, and .torrent files: /media/ for the page's player and
+// direct downloads (never capped; also the web seed of torrents made before /seed/ existed), and
+// /seed/ for the BEP 19 web seed of the torrents, under the site's webSeedUploadCap.
 import { Router } from 'express'
 import type { NextFunction, Request, Response } from 'express'
 import { AppError } from '../errors.ts'
 import { constants } from 'node:fs'
 import { lstat, readFile } from 'node:fs/promises'
 import type { SettingsService } from '../admin/settingsService.ts'
+import type { FairThrottle } from '../fairThrottle.ts'
 import { retrackTorrent } from '../bittorrent/metainfo.ts'
 import { torrentPathFor } from './torrentWriter.ts'
 import { resolveInside, type StoragePaths } from './storage.ts'
 import { linksDiffer, torrentLinks } from './torrentLinks.ts'
+import { throttledFs } from './throttledRead.ts'
 import type { VideoService } from './videoService.ts'
 import { countOrigin, mediaVia } from '../offload/originCounter.ts'
 import type { OffloadTally } from '../offload/offloadTally.ts'
@@ -16,19 +20,31 @@ import type { OffloadTally } from '../offload/offloadTally.ts'
 // What Express's own sendFile callback ignores: an aborted request, a failed write to the socket.
 const clientGone = (err: { code?: string; syscall?: string }) => err.code === 'ECONNABORTED' || err.syscall === 'write'
 
+/** Who a file is sent to: the page's player (and direct downloads), or BitTorrent clients' web seed. */
+interface MediaRoute {
+  via: 'playback' | 'webseed'
+}
+
 export function fileRouter(
   paths: StoragePaths,
   videos: VideoService,
   settings: SettingsService,
+  webSeedThrottle: FairThrottle,
   origin: OffloadTally,
 ): Router {
   const router = Router()
-  // Bytes sent are counted per file and `via` (src/offload/originCounter.ts): a web seed route of
-  // its own counts as `countOrigin(origin, 'webseed')`; here, BitTorrent clients by User-Agent.
-  router.get('/media/:fileName', countOrigin(origin, mediaVia), serveMedia)
+  // Bytes sent are counted per file and `via` (src/offload/originCounter.ts). /media/ is also the
+  // web seed of torrents made before /seed/ existed: BitTorrent clients there are told by User-Agent.
+  router.get('/media/:fileName', countOrigin(origin, mediaVia), serveMedia({ via: 'playback' }))
+  router.get('/seed/:fileName', countOrigin(origin, 'webseed'), serveMedia({ via: 'webseed' }))
   router.get('/videos/:id/torrent', serveTorrent)
 
-  async function serveMedia(req: Request, res: Response, next: NextFunction) {
+  function serveMedia({ via }: MediaRoute) {
+    const throttle = via === 'webseed' ? webSeedThrottle : null
+    return (req: Request, res: Response, next: NextFunction) => sendMedia(req, res, next, throttle)
+  }
+
+  async function sendMedia(req: Request, res: Response, next: NextFunction, throttle: FairThrottle | null) {
     const fileName = String(req.params.fileName)
     // .torrent files live in the same folder but are served by id, not here.
     if (fileName.endsWith('.torrent')) return next(new AppError('not_found', 'No such file'))
@@ -39,18 +55,28 @@ export function fileRouter(
     // Browsers fetching pieces from the web seed (P2P playback) need CORS.
     res.set('Access-Control-Allow-Origin', '*')
     res.set('Access-Control-Expose-Headers', 'Content-Range, Content-Length, Accept-Ranges')
-    res.sendFile(
-      full,
-      { dotfiles: 'deny', acceptRanges: true, lastModified: true, cacheControl: true, maxAge: '1h' },
-      (err?: Error & { status?: number; code?: string; syscall?: string }) => {
-        if (!err) return
-        // The client went away (players cancel requests when they seek): nothing to answer or log.
-        if (clientGone(err)) return
-        if (err.code === 'ENOENT' || err.status === 404) return next(new AppError('not_found', 'No such file'))
-        if (err.status === 416) return next(new AppError('range_not_satisfiable'))
-        if (!res.headersSent) return next(err)
-      },
-    )
+    const options = {
+      dotfiles: 'deny' as const,
+      acceptRanges: true,
+      lastModified: true,
+      cacheControl: true,
+      maxAge: '1h',
+    }
+    // Read through the cap even while it is 0 (a pass-through then), so a cap set later slows
+    // transfers already running too.
+    if (throttle) {
+      const capped = throttledFs(throttle)
+      res.once('close', capped.done)
+      Object.assign(options, { fs: capped.fs })
+    }
+    res.sendFile(full, options, (err?: Error & { status?: number; code?: string; syscall?: string }) => {
+      if (!err) return
+      // The client went away (players cancel requests when they seek): nothing to answer or log.
+      if (clientGone(err)) return
+      if (err.code === 'ENOENT' || err.status === 404) return next(new AppError('not_found', 'No such file'))
+      if (err.status === 416) return next(new AppError('range_not_satisfiable'))
+      if (!res.headersSent) return next(err)
+    })
   }
 
   async function serveTorrent(req: Request, res: Response) {

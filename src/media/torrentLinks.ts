@@ -13,7 +13,8 @@ export interface VideoLinks {
 export function torrentLinks(settings: Settings, urls: SiteUrls, video: { id: string; fileName: string }): VideoLinks {
   return {
     trackers: settings.trackerUrls,
-    webSeeds: settings.webSeedEnabled ? [urls.file(video.fileName)] : [],
+    // Its own URL, not the player's: the web seed's cap must not slow playback in the page.
+    webSeeds: settings.webSeedEnabled ? [urls.webSeed(video.fileName)] : [],
     comment: urls.page(video.id),
   }
 }

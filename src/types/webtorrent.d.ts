@@ -35,6 +35,8 @@ declare module 'webtorrent' {
       get(torrentId: string): Promise<Torrent | null>
       remove(torrentId: string, opts: { destroyStore?: boolean }, cb?: (err?: Error) => void): Promise<void>
       destroy(cb?: (err?: Error) => void): void
+      /** Bytes per second for all uploads together; -1 = no cap. */
+      throttleUpload(rate: number): boolean | undefined
     }
   }
   const WebTorrent: {

@@ -12,6 +12,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo, uploadForm } from '../helpers/media.ts'
 import { runAria2c, type Announce, type Aria2Result } from '../helpers/aria2.ts'
 import { apiSwarm, scrape, waitFor } from '../helpers/swarm.ts'
+import { webSeedUrl } from '../helpers/http.ts'
 
 interface UploadedVideo {
   id: string
@@ -62,7 +63,7 @@ async function fetchTorrent(server: TestServer, video: UploadedVideo): Promise<B
   const info = meta.info as Record<string, unknown>
   assert.equal(text(meta.announce), `${server.url}/announce`)
   const urlList = Array.isArray(meta['url-list']) ? (meta['url-list'] as unknown[]).map(text) : [text(meta['url-list'])]
-  assert.deepEqual(urlList, [video.fileUrl], 'the web seed is the file itself')
+  assert.deepEqual(urlList, [webSeedUrl(video)], 'the web seed is the file itself, on its own URL')
   assert.equal(info.length, video.size)
   const pieceCount = (info.pieces as Uint8Array).length / 20
   assert.ok(pieceCount >= 8, `several pieces (got ${pieceCount} of ${String(info['piece length'])} bytes)`)
@@ -135,7 +136,7 @@ test('aria2c downloads an upload from the web seed alone, byte for byte, and the
   )
   assert.match(
     run.log,
-    new RegExp(`selected ${video.fileUrl.replace(/[.?*+^$()[\]{}|\\]/g, '\\$&')}`),
+    new RegExp(`selected ${webSeedUrl(video).replace(/[.?*+^$()[\]{}|\\]/g, '\\$&')}`),
     'aria2c used the web seed',
   )
 

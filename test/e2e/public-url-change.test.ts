@@ -70,7 +70,7 @@ test('a restart with a new PUBLIC_URL leaves every .torrent, magnet and page on 
     const disk = decodeTorrent(await readFile(path.join(dir, 'media', `${stored(before)}.torrent`)))
     assert.equal(disk.infoHash, before.torrent!.infoHash)
     assert.deepEqual(disk.trackers, [`${newBase}/announce`, external])
-    assert.deepEqual(disk.webSeeds, [fileUrl])
+    assert.deepEqual(disk.webSeeds, [`${newBase}/seed/${encodeURIComponent(stored(before))}`])
     assert.equal(disk.comment, `${newBase}/videos/${before.id}`)
     assert.ok(!v.torrent!.magnet.includes(encodeURIComponent(oldBase)), v.torrent!.magnet)
     assert.ok(v.torrent!.magnet.includes(encodeURIComponent(`${newBase}/announce`)))
@@ -98,7 +98,7 @@ test('a restart with a new PUBLIC_URL leaves every .torrent, magnet and page on 
   assert.ok(run.announces.length >= 1, "aria2c announced to the site's tracker")
   assert.match(
     run.log,
-    new RegExp(`GET /media/${stored(videos[0]!).replace(/[.]/g, '\\.')}`),
+    new RegExp(`GET /seed/${stored(videos[0]!).replace(/[.]/g, '\\.')}`),
     'aria2c fetched from the web seed',
   )
   assert.match(run.log, new RegExp(`localhost:${port}`))

@@ -1,7 +1,7 @@
 // The seeder run as its own service beside the web app (SEEDER=off, `npm run seeder`), as the
-// guide's second layout has it: it hears of a new upload and of BitTorrent switched off at once
-// through the database (its full rescan is set to 5 minutes here, so only the notice can explain
-// it), and the web app's /healthz reports it from its heartbeat.
+// guide's second layout has it: it hears of a new upload, of a new upload cap and of BitTorrent
+// switched off at once through the database (its full rescan is set to 5 minutes here, so only
+// the notice can explain it), and the web app's /healthz reports it from its heartbeat.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -64,6 +64,17 @@ test('a seeder of its own seeds a new upload and stops for BitTorrent off within
   )
   t.diagnostic(`seeded ${Date.now() - started} ms after the upload began`)
   await waitFor(async () => (await health()).seeding === 1, 'the heartbeat to count it', 10_000)
+
+  // The upload cap reaches it the same way (the seeder logs each one it takes).
+  const capAt = Date.now()
+  const cap = await getJson(`${server.url}/api/settings`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: server.basicAuth },
+    body: JSON.stringify({ seederUploadCap: 1_500_000 }),
+  })
+  assert.equal(cap.status, 200)
+  await waitFor(async () => out.includes('upload cap: 1500000 bytes/s'), `the seeder to take the cap (${out})`, 5_000)
+  t.diagnostic(`cap taken ${Date.now() - capAt} ms after the change`)
 
   const offAt = Date.now()
   const put = await getJson(`${server.url}/api/settings`, {

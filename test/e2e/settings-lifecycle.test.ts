@@ -10,7 +10,16 @@ import path from 'node:path'
 import { decodeTorrent, stripWebSeeds, type DecodedTorrent } from '../../src/bittorrent/metainfo.ts'
 import { freePortUdp, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
-import { announceQuery, getJson, trackerGet, btext, uploadOk, waitFor, type VideoJson } from '../helpers/http.ts'
+import {
+  announceQuery,
+  getJson,
+  trackerGet,
+  btext,
+  uploadOk,
+  waitFor,
+  webSeedUrl,
+  type VideoJson,
+} from '../helpers/http.ts'
 import { runAria2c } from '../helpers/aria2.ts'
 import { UdpTrackerClient } from '../helpers/udpTracker.ts'
 import { startOpentracker } from '../helpers/opentracker.ts'
@@ -129,7 +138,7 @@ test('on -> tracker URLs changed -> web seed off -> off -> on: disk, tracker, se
   const b = await uploadClip(t, site, { title: 'second', seconds: 4 })
   const all = [a, b]
   const own = [`${site.services.config.publicUrl}/announce`]
-  const webSeedOf = (u: Upload) => [u.video.fileUrl]
+  const webSeedOf = (u: Upload) => [webSeedUrl(u.video)]
   const ot = await startOpentracker(all.map((u) => u.video.torrent!.infoHash))
   t.after(() => ot.stop())
 

@@ -1,6 +1,7 @@
 // Runs the real aria2c (Debian package) as a BitTorrent client on loopback only, and reads back
 // the tracker announces it made from its debug log.
 import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { freePort } from './server.ts'
 
@@ -116,4 +117,34 @@ export async function runAria2c(opts: Aria2Options): Promise<Aria2Result> {
   })
   const log = await readFile(opts.logFile, 'utf8').catch(() => '')
   return { code, signal, timedOut, output, log, announces: parseAnnounces(log) }
+}
+
+/**
+ * aria2c's JSON-RPC on a free loopback port, for reading how much it has while it runs: pass
+ * `args` in `extraArgs`. With RPC on aria2c stays up after the download: stop it by its signal.
+ */
+export async function aria2cRpc(): Promise<{ args: string[]; completedBytes: () => Promise<number> }> {
+  const port = await freePort()
+  const secret = randomBytes(8).toString('hex')
+  const call = async (method: string, ...params: unknown[]) => {
+    const res = await fetch(`http://127.0.0.1:${port}/jsonrpc`, {
+      method: 'POST',
+      body: JSON.stringify({ jsonrpc: '2.0', id: '1', method, params: [`token:${secret}`, ...params] }),
+    })
+    const body = (await res.json()) as { result?: { completedLength: string }[]; error?: { message: string } }
+    if (!body.result) throw new Error(`aria2c ${method}: ${body.error?.message ?? res.status}`)
+    return body.result
+  }
+  return {
+    args: ['--enable-rpc=true', `--rpc-listen-port=${port}`, '--rpc-listen-all=false', `--rpc-secret=${secret}`],
+    // Every download it has, running or done (a .torrent given as a URL is one more).
+    async completedBytes() {
+      const [active, waiting, stopped] = await Promise.all([
+        call('aria2.tellActive', ['completedLength']),
+        call('aria2.tellWaiting', 0, 100, ['completedLength']),
+        call('aria2.tellStopped', 0, 100, ['completedLength']),
+      ])
+      return [...active, ...waiting, ...stopped].reduce((n, d) => n + Number(d.completedLength), 0)
+    },
+  }
 }

@@ -87,6 +87,9 @@ export async function ls(dir: string): Promise<string[]> {
   return (await readdir(dir).catch(() => [] as string[])).sort()
 }
 
+/** The web seed every torrent carries: the file's own URL under /seed/ (the player's is under /media/). */
+export const webSeedUrl = (v: { fileUrl: string }) => v.fileUrl.replace(/\/media\/(?=[^/]*$)/, '/seed/')
+
 export const mediaDir = (s: TestServer) => path.join(s.storageDir, 'media')
 export const incomingDir = (s: TestServer) => path.join(s.storageDir, 'incoming')
 export const orphansDir = (s: TestServer) => path.join(s.storageDir, 'orphans')

@@ -11,7 +11,7 @@ import path from 'node:path'
 import { decodeTorrent, stripWebSeeds } from '../../src/bittorrent/metainfo.ts'
 import { freePort, startTestServer, type TestServer } from './server.ts'
 import { makeVideo } from './media.ts'
-import { getJson, uploadOk, waitFor, type VideoJson } from './http.ts'
+import { getJson, uploadOk, waitFor, webSeedUrl, type VideoJson } from './http.ts'
 import { runAria2c, type Aria2Result } from './aria2.ts'
 import { apiSwarm } from './swarm.ts'
 
@@ -108,7 +108,7 @@ export async function torrentWithoutWebSeed(upload: Upload): Promise<Buffer> {
   assert.equal(res.status, 200)
   const served = Buffer.from(await res.arrayBuffer())
   const before = decodeTorrent(served)
-  assert.deepEqual(before.webSeeds, [upload.video.fileUrl], 'the served .torrent has the file as web seed')
+  assert.deepEqual(before.webSeeds, [webSeedUrl(upload.video)], 'the served .torrent has the web seed URL')
   const stripped = stripWebSeeds(served)
   const after = decodeTorrent(stripped)
   assert.equal(after.infoHash, upload.video.torrent!.infoHash, 'stripping the web seed keeps the infohash')
@@ -225,6 +225,6 @@ export async function aria2cFromSeeder(
   assert.equal(sha256(downloaded), sha256(upload.original), 'byte-identical to the upload')
   // The only source was the seeder's peer port; nothing came over HTTP from the file URL.
   assert.match(run.log, new RegExp(`127\\.0\\.0\\.1:${server.seederPort}\\b`), 'aria2c talked to the seeder peer')
-  assert.doesNotMatch(run.log, /\/media\//, 'aria2c never requested the file over HTTP')
+  assert.doesNotMatch(run.log, /\/(media|seed)\//, 'aria2c never requested the file over HTTP')
   return took
 }

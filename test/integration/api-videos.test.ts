@@ -26,6 +26,7 @@ import {
   uploadOk,
   waitForVideo,
   type VideoJson,
+  webSeedUrl,
 } from '../helpers/http.ts'
 
 let server: TestServer
@@ -77,11 +78,12 @@ describe('POST /api/videos', () => {
     assert.match(v.torrent.infoHash, /^[0-9a-f]{40}$/)
     assert.equal(v.torrent.torrentUrl, `${base}/videos/${v.id}/torrent`)
     assert.deepEqual(v.torrent.trackers, [`${base}/announce`])
-    assert.deepEqual(v.torrent.webSeeds, [v.fileUrl])
+    assert.deepEqual(v.torrent.webSeeds, [webSeedUrl(v)])
+    assert.ok(webSeedUrl(v).startsWith(`${base}/seed/`), webSeedUrl(v))
     assert.ok(v.torrent.magnet.startsWith(`magnet:?xt=urn:btih:${v.torrent.infoHash}`), v.torrent.magnet)
     const magnet = new URLSearchParams(v.torrent.magnet.slice('magnet:?'.length))
     assert.equal(magnet.get('tr'), `${base}/announce`)
-    assert.equal(magnet.get('ws'), v.fileUrl)
+    assert.equal(magnet.get('ws'), webSeedUrl(v))
     for (const key of [
       'id',
       'title',
@@ -127,7 +129,7 @@ describe('POST /api/videos', () => {
     assert.equal(t.length, clipBytes.length)
     assert.equal(t.pieceLength, v.torrent!.pieceLength)
     assert.deepEqual(t.trackers, [`${server.services.config.publicUrl}/announce`])
-    assert.deepEqual(t.webSeeds, [v.fileUrl])
+    assert.deepEqual(t.webSeeds, [webSeedUrl(v)])
     assert.equal(t.comment, v.pageUrl)
 
     const top = bdecode(buf)

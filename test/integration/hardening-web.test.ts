@@ -81,9 +81,12 @@ describe('symlinks in media/ are not followed', () => {
     const link = path.join(mediaDir(server), 'planted-abc123.mp4')
     await symlink(outside(), link)
     try {
-      const res = await fetch(`${server.url}/media/planted-abc123.mp4`)
-      assert.equal(res.status, 404)
-      assert.doesNotMatch(await res.text(), /not for the web/)
+      // The player's URL and the web seed's.
+      for (const route of ['media', 'seed']) {
+        const res = await fetch(`${server.url}/${route}/planted-abc123.mp4`)
+        assert.equal(res.status, 404, route)
+        assert.doesNotMatch(await res.text(), /not for the web/)
+      }
     } finally {
       await unlink(link)
     }

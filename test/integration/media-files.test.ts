@@ -14,6 +14,7 @@ import {
   orphansDir,
   rawRequest,
   uploadOk,
+  webSeedUrl,
   type VideoJson,
 } from '../helpers/http.ts'
 
@@ -36,55 +37,63 @@ after(async () => {
   if (clip) await rm(path.dirname(clip), { recursive: true, force: true })
 })
 
-describe('byte ranges on fileUrl', () => {
-  test('a full GET advertises ranges and serves the file', async () => {
-    const res = await fetch(localFileUrl)
-    assert.equal(res.status, 200)
-    assert.equal(res.headers.get('accept-ranges'), 'bytes')
-    assert.equal(Number(res.headers.get('content-length')), clipBytes.length)
-    assert.deepEqual(Buffer.from(await res.arrayBuffer()), clipBytes)
-  })
+// The player's URL and the web seed's own (/seed/, capped by webSeedUploadCap) are one handler.
+for (const route of ['media', 'seed'] as const) {
+  describe(`byte ranges on /${route}/ (${route === 'media' ? 'fileUrl, the player' : 'the web seed'})`, () => {
+    const fileUrl = () => (route === 'media' ? localFileUrl : webSeedUrl({ fileUrl: localFileUrl }))
 
-  test('Range: bytes=100-199 answers 206 with exactly those bytes', async () => {
-    const res = await fetch(localFileUrl, { headers: { range: 'bytes=100-199' } })
-    assert.equal(res.status, 206)
-    assert.equal(res.headers.get('content-range'), `bytes 100-199/${clipBytes.length}`)
-    assert.equal(res.headers.get('content-length'), '100')
-    assert.equal(res.headers.get('content-type'), 'video/mp4')
-    assert.deepEqual(Buffer.from(await res.arrayBuffer()), clipBytes.subarray(100, 200))
-  })
+    test('a full GET advertises ranges and serves the file', async () => {
+      const res = await fetch(fileUrl())
+      assert.equal(res.status, 200)
+      assert.equal(res.headers.get('accept-ranges'), 'bytes')
+      // Browsers fetching pieces over HTTP (P2P playback) need CORS.
+      assert.equal(res.headers.get('access-control-allow-origin'), '*')
+      assert.match(res.headers.get('access-control-expose-headers') ?? '', /Content-Range/)
+      assert.equal(Number(res.headers.get('content-length')), clipBytes.length)
+      assert.deepEqual(Buffer.from(await res.arrayBuffer()), clipBytes)
+    })
 
-  test('open-ended and suffix ranges', async () => {
-    const size = clipBytes.length
-    const tail = await fetch(localFileUrl, { headers: { range: `bytes=${size - 10}-` } })
-    assert.equal(tail.status, 206)
-    assert.equal(tail.headers.get('content-range'), `bytes ${size - 10}-${size - 1}/${size}`)
-    assert.deepEqual(Buffer.from(await tail.arrayBuffer()), clipBytes.subarray(size - 10))
-    const suffix = await fetch(localFileUrl, { headers: { range: 'bytes=-50' } })
-    assert.equal(suffix.status, 206)
-    assert.deepEqual(Buffer.from(await suffix.arrayBuffer()), clipBytes.subarray(size - 50))
-    // A range running past the end is cut to the file.
-    const past = await fetch(localFileUrl, { headers: { range: `bytes=${size - 5}-${size + 1000}` } })
-    assert.equal(past.status, 206)
-    assert.deepEqual(Buffer.from(await past.arrayBuffer()), clipBytes.subarray(size - 5))
-  })
+    test('Range: bytes=100-199 answers 206 with exactly those bytes', async () => {
+      const res = await fetch(fileUrl(), { headers: { range: 'bytes=100-199' } })
+      assert.equal(res.status, 206)
+      assert.equal(res.headers.get('content-range'), `bytes 100-199/${clipBytes.length}`)
+      assert.equal(res.headers.get('content-length'), '100')
+      assert.equal(res.headers.get('content-type'), 'video/mp4')
+      assert.deepEqual(Buffer.from(await res.arrayBuffer()), clipBytes.subarray(100, 200))
+    })
 
-  test('an unsatisfiable range answers 416', async () => {
-    const size = clipBytes.length
-    for (const range of [`bytes=${size}-`, `bytes=${size + 100}-${size + 200}`, 'bytes=500-100']) {
-      const res = await fetch(localFileUrl, { headers: { range } })
-      assert.equal(res.status, 416, range)
-      assert.equal(res.headers.get('content-range'), `bytes */${size}`, range)
-      await res.arrayBuffer()
-    }
-  })
+    test('open-ended and suffix ranges', async () => {
+      const size = clipBytes.length
+      const tail = await fetch(fileUrl(), { headers: { range: `bytes=${size - 10}-` } })
+      assert.equal(tail.status, 206)
+      assert.equal(tail.headers.get('content-range'), `bytes ${size - 10}-${size - 1}/${size}`)
+      assert.deepEqual(Buffer.from(await tail.arrayBuffer()), clipBytes.subarray(size - 10))
+      const suffix = await fetch(fileUrl(), { headers: { range: 'bytes=-50' } })
+      assert.equal(suffix.status, 206)
+      assert.deepEqual(Buffer.from(await suffix.arrayBuffer()), clipBytes.subarray(size - 50))
+      // A range running past the end is cut to the file.
+      const past = await fetch(fileUrl(), { headers: { range: `bytes=${size - 5}-${size + 1000}` } })
+      assert.equal(past.status, 206)
+      assert.deepEqual(Buffer.from(await past.arrayBuffer()), clipBytes.subarray(size - 5))
+    })
 
-  test('HEAD gives the size without a body', async () => {
-    const res = await fetch(localFileUrl, { method: 'HEAD' })
-    assert.equal(res.status, 200)
-    assert.equal(Number(res.headers.get('content-length')), clipBytes.length)
+    test('an unsatisfiable range answers 416', async () => {
+      const size = clipBytes.length
+      for (const range of [`bytes=${size}-`, `bytes=${size + 100}-${size + 200}`, 'bytes=500-100']) {
+        const res = await fetch(fileUrl(), { headers: { range } })
+        assert.equal(res.status, 416, range)
+        assert.equal(res.headers.get('content-range'), `bytes */${size}`, range)
+        await res.arrayBuffer()
+      }
+    })
+
+    test('HEAD gives the size without a body', async () => {
+      const res = await fetch(fileUrl(), { method: 'HEAD' })
+      assert.equal(res.status, 200)
+      assert.equal(Number(res.headers.get('content-length')), clipBytes.length)
+    })
   })
-})
+}
 
 describe('storage confinement', () => {
   const SECRET = 'TOP-SECRET-DO-NOT-SERVE'
@@ -104,6 +113,10 @@ describe('storage confinement', () => {
       '/media/..%2forphans%2fsecret.mp4',
       '/media/..%2fseedcast.db',
       '/media/seedcast.db',
+      '/seed/..%2fsecret.txt',
+      '/seed/..%2forphans%2fsecret.mp4',
+      '/seed/seedcast.db',
+      `/seed/${encodeURIComponent(stored)}.torrent`,
       '/media/%2fetc%2fpasswd',
       '/media/..%2f..%2f..%2f..%2f..%2fetc%2fpasswd',
       '/media/secret.txt%00.mp4',

@@ -21,6 +21,7 @@ import {
   waitFor,
   waitForVideo,
   type VideoJson,
+  webSeedUrl,
 } from '../helpers/http.ts'
 
 const run = promisify(execFile)
@@ -32,6 +33,8 @@ interface SettingsBody {
   trackerUrls: string[]
   webSeedEnabled: boolean
   privateTorrents: boolean
+  seederUploadCap: number
+  webSeedUploadCap: number
 }
 let defaults: SettingsBody
 
@@ -40,6 +43,8 @@ const siteDefaults = (): SettingsBody => ({
   trackerUrls: [`${server.services.config.publicUrl}/announce`],
   webSeedEnabled: true,
   privateTorrents: false,
+  seederUploadCap: 0,
+  webSeedUploadCap: 0,
 })
 
 before(async () => {
@@ -123,6 +128,11 @@ describe('GET/PUT /api/settings', () => {
       { bittorrentEnabled: false, color: 'blue' },
       { webSeedEnabled: 'off' },
       { privateTorrents: null },
+      { seederUploadCap: -1 },
+      { seederUploadCap: 1.5 },
+      { seederUploadCap: '2000000' },
+      { webSeedUploadCap: null },
+      { webSeedUploadCap: 1e12 },
       '{"bittorrentEnabled": false, "trackerUrls": [',
       '[]',
       'null',
@@ -246,7 +256,8 @@ describe('GET/PUT /api/settings', () => {
   test('settings survive a restart', async () => {
     const dir = server.storageDir
     const trackerUrls = ['https://tracker.example/announce']
-    await putOk({ bittorrentEnabled: true, trackerUrls, webSeedEnabled: false, privateTorrents: true })
+    const caps = { seederUploadCap: 2_000_000, webSeedUploadCap: 3_500_000 }
+    await putOk({ bittorrentEnabled: true, trackerUrls, webSeedEnabled: false, privateTorrents: true, ...caps })
     await server.stop({ keepStorage: true })
     server = await startTestServer({ PORT: String(server.port) }, dir)
     assert.deepEqual(await current(), {
@@ -254,6 +265,7 @@ describe('GET/PUT /api/settings', () => {
       trackerUrls,
       webSeedEnabled: false,
       privateTorrents: true,
+      ...caps,
     })
     defaults = siteDefaults()
     await putOk(defaults)
@@ -309,7 +321,7 @@ describe('BitTorrent switched off, then on', () => {
     const t = decodeTorrent(await readFile(torrentFile))
     assert.equal(t.infoHash, done.torrent!.infoHash)
     assert.equal(t.name, name)
-    assert.deepEqual(t.webSeeds, [v.fileUrl])
+    assert.deepEqual(t.webSeeds, [webSeedUrl(v)])
     assert.equal(t.comment, v.pageUrl)
     const res = await fetch(`${server.url}/videos/${v.id}/torrent`)
     assert.equal(res.status, 200)

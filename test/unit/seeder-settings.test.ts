@@ -16,7 +16,7 @@ import { Announcer } from '../../bt_server/lean/announcer.ts'
 import { LeanEngine } from '../../bt_server/lean/engine.ts'
 import { LeanSeeder } from '../../bt_server/lean/seeder.ts'
 import { Seeder } from '../../bt_server/seeder.ts'
-import { findSeedable, type Seedable } from '../../bt_server/seedRepository.ts'
+import { findSeedable, findUploadCap, type Seedable } from '../../bt_server/seedRepository.ts'
 import { SeedSync, type SeedEngine } from '../../bt_server/seedSync.ts'
 import { loadConfig } from '../../src/config.ts'
 import { openDatabase, type Db } from '../../src/db/client.ts'
@@ -178,6 +178,24 @@ test('findSeedable: published torrents while BitTorrent is on (no setting row: o
   assert.equal((await findSeedable(db))[0]!.trackers, trackers)
 })
 
+test('findUploadCap: the seederUploadCap row as the settings service writes it; none or 0 means no cap', async (t) => {
+  const f = await fixture(t, ['http://a.example/announce'])
+  const db = await database(t, f.dir)
+  assert.equal(await findUploadCap(db), 0)
+  const put = (value: string) =>
+    db.setting.upsert({
+      where: { key: 'seederUploadCap' },
+      create: { key: 'seederUploadCap', value },
+      update: { value },
+    })
+  await put('2000000')
+  assert.equal(await findUploadCap(db), 2_000_000)
+  for (const value of ['0', '-5', 'x', '1.5']) {
+    await put(value)
+    assert.equal(await findUploadCap(db), 0, value)
+  }
+})
+
 // ---- SeedSync -----------------------------------------------------------------------------------
 
 /** Records what SeedSync asks of it; `failRetrack` makes the next retrack throw. */
@@ -207,11 +225,23 @@ class FakeEngine implements SeedEngine {
       throw new Error('bad .torrent')
     }
   }
+  readonly caps: number[] = []
+  setUploadCap(bytesPerSecond: number): void {
+    this.caps.push(bytesPerSecond)
+  }
   async destroy(): Promise<void> {}
   take() {
     return this.calls.splice(0).map((c) => c.op)
   }
 }
+
+test('SeedSync: a new upload cap reaches the engine once per change', async (t) => {
+  const f = await fixture(t, ['http://a.example/announce'])
+  const engine = new FakeEngine()
+  const sync = new SeedSync(engine, { mediaDir: f.mediaDir, port: 0, log: () => {} })
+  for (const cap of [0, 2_000_000, 2_000_000, 500_000, 0]) sync.setUploadCap(cap)
+  assert.deepEqual(engine.caps, [2_000_000, 500_000, 0])
+})
 
 test("SeedSync: a changed trackers key hands the engine the .torrent as it is now; a failure is that torrent's problem", async (t) => {
   const f = await fixture(t, ['http://a.example/announce'])
