@@ -1,5 +1,5 @@
 // A TCP proxy between HTTP clients and a test server that counts, on its own, the body bytes of
-// every response to GET /media/… (what reached the client's side of the wire, headers left out),
+// every response to GET /media/… or /seed/… (the file routes: what reached the client's side of the wire, headers left out),
 // by reading the HTTP/1.1 framing of both directions. The independent count the offload tests
 // hold the server's own against. Responses must be framed by Content-Length (the site's are);
 // anything else is recorded in `problems`. What it counts has been handed to the client's socket
@@ -8,7 +8,7 @@ import net from 'node:net'
 
 export interface CountingProxy {
   port: number
-  /** Body bytes of /media responses that passed, in all. */
+  /** Body bytes of /media and /seed responses that passed, in all. */
   mediaBytes(): number
   problems: string[]
   close(): Promise<void>
@@ -33,7 +33,7 @@ export async function startCountingProxy(targetPort: number, host = '127.0.0.1')
       for (let end = reqBuf.indexOf(HEAD_END); end >= 0; end = reqBuf.indexOf(HEAD_END)) {
         const line = reqBuf.subarray(0, reqBuf.indexOf('\r\n')).toString('latin1')
         const [method = '', target = ''] = line.split(' ')
-        asked.push({ media: target.startsWith('/media/'), head: method === 'HEAD' })
+        asked.push({ media: target.startsWith('/media/') || target.startsWith('/seed/'), head: method === 'HEAD' })
         reqBuf = reqBuf.subarray(end + 4)
       }
     })
