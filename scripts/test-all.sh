@@ -10,9 +10,12 @@ SUDO=""
 declare -A NEED=(
   [aria2c]=aria2 [transmission-show]=transmission-cli [transmission-cli]=transmission-cli
   [mktorrent]=mktorrent [ffmpeg]=ffmpeg [chromium]=chromium [opentracker]=opentracker [nginx]=nginx [nft]=nftables [openssl]=openssl
+  [ip]=iproute2 [tc]=iproute2
 )
 missing=()
 for cmd in "${!NEED[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}"); done
+# A Python module, not a command: the flash-crowd test's libtorrent clients.
+/usr/bin/python3 -c 'import libtorrent' >/dev/null 2>&1 || missing+=(python3-libtorrent)
 if [ ${#missing[@]} -gt 0 ]; then
   pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
   echo "Installing Debian packages: $pkgs"

@@ -16,9 +16,9 @@ import { writeMedia } from '../lib/media.ts'
 import { freePort } from '../lib/ports.ts'
 import { clockTicks, cpuTicks } from '../lib/procfs.ts'
 import { now, programPath, run, sleep, spawnChild, stopChild, waitFor } from '../lib/processes.ts'
-import { stopSeedcast } from '../lib/seedcast.ts'
+import { stopSeedcast, waitSeeding } from '../lib/seedcast.ts'
 import type { Engine, Source } from './config.ts'
-import { seederPid, startServer, startStandaloneSeeder, upload, waitSeeding } from './servers.ts'
+import { seederPid, startServer, startStandaloneSeeder, upload } from './servers.ts'
 
 export const SYSTEM_PYTHON = '/usr/bin/python3'
 
