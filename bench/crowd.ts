@@ -31,20 +31,12 @@ import { decodeTorrent } from '../src/bittorrent/metainfo.ts'
 import { readConfig, type CrowdConfig } from './crowd/config.ts'
 import { report } from './crowd/report.ts'
 import { onCleanup, tempDir } from './lib/cleanup.ts'
-import {
-  publish,
-  runCrowd,
-  startOrigin,
-  SYSTEM_PYTHON,
-  type ClientKind,
-  type CrowdResult,
-  type Published,
-} from './lib/crowd.ts'
+import { publish, runCrowd, startOrigin, type ClientKind, type CrowdResult, type Published } from './lib/crowd.ts'
 import { fmtMB, fmtSec, MiB } from './lib/format.ts'
 import { log } from './lib/log.ts'
 import { mp4Header, writeMedia } from './lib/media.ts'
 import { createLab, netnsUnavailable, type Lab } from './lib/netns.ts'
-import { now, requireCommands, run, runBench } from './lib/processes.ts'
+import { libtorrentVersion, now, requireCommands, runBench } from './lib/processes.ts'
 import type { Seedcast } from './lib/seedcast.ts'
 
 const SHM = '/dev/shm'
@@ -53,14 +45,7 @@ async function checkTools(): Promise<string> {
   const why = netnsUnavailable()
   if (why) throw new Error(why)
   await requireCommands(['aria2c', 'ffmpeg'], 'Debian: apt-get install aria2 ffmpeg')
-  const { stdout } = await run(SYSTEM_PYTHON, ['-c', 'import libtorrent; print(libtorrent.__version__)']).catch(
-    (err: Error) => {
-      throw new Error(
-        `${SYSTEM_PYTHON} cannot import libtorrent (Debian: apt-get install python3-libtorrent): ${err.message}`,
-      )
-    },
-  )
-  return stdout.trim()
+  return libtorrentVersion()
 }
 
 /** The site's storage on disk; the downloads on the tmpfs when all N copies fit there. */
@@ -106,7 +91,7 @@ async function timed(name: string, go: () => Promise<CrowdResult>, size: number)
 async function main(): Promise<number> {
   const started = now()
   const c = readConfig()
-  const libtorrentVersion = await checkTools()
+  const ltVersion = await checkTools()
   const lab = await makeLab(c)
   const { dir, downloads } = await makeFolders(c)
   const site = await startOrigin(lab, path.join(dir, 'storage'), c.capBytesPerSecond)
@@ -140,7 +125,7 @@ async function main(): Promise<number> {
 
   console.log('')
   console.log(
-    `## Seedcast flash-crowd benchmark (${new Date().toISOString()}, Node ${process.version}, libtorrent ${libtorrentVersion}, total ${fmtSec(now() - started)})`,
+    `## Seedcast flash-crowd benchmark (${new Date().toISOString()}, Node ${process.version}, libtorrent ${ltVersion}, total ${fmtSec(now() - started)})`,
   )
   console.log('')
   const missed = report(c, { size: c.bytes, pieceLength, alone, crowd, http })

@@ -27,7 +27,7 @@ function kindsOf(r: CrowdResult): string {
 /** Prints the tables; returns the targets missed. */
 export function report(c: CrowdConfig, runs: CrowdRuns): string[] {
   const x = (bytes: number) => `${(bytes / runs.size).toFixed(2)} ×`
-  const row = (name: string, r: CrowdResult): string[] => {
+  const row = (name: string, r: CrowdResult, torrent = true): string[] => {
     const ms = r.clients.map((cl) => cl.ms)
     const peers = r.clients.reduce((sum, cl) => sum + cl.tx, 0)
     const received = r.clients.reduce((sum, cl) => sum + cl.rx, 0)
@@ -38,13 +38,13 @@ export function report(c: CrowdConfig, runs: CrowdRuns): string[] {
       r.clients.length > 1 ? `${fmtSec(Math.min(...ms))} / ${fmtSec(median(ms))} / ${fmtSec(Math.max(...ms))}` : '',
       fmtMB(r.originBytes),
       `**${x(r.originBytes)}**`,
-      received > 0 ? `${fmtMB(peers)} (${((peers / received) * 100).toFixed(0)} %)` : '',
+      torrent && received > 0 ? `${fmtMB(peers)} (${((peers / received) * 100).toFixed(0)} %)` : '–',
     ]
   }
   const rows = [
     ...[...runs.alone].map(([kind, r]) => row(`one ${kind} alone (torrent + web seed)`, r)),
     row('flash crowd (torrent + web seed)', runs.crowd),
-    row('plain HTTP (aria2c on the file URL)', runs.http),
+    row('plain HTTP (aria2c on the file URL)', runs.http, false),
   ]
   for (const line of markdownTable(
     [
@@ -84,8 +84,8 @@ export function report(c: CrowdConfig, runs: CrowdRuns): string[] {
   console.log('')
   console.log(
     `File ${fmtMB(runs.size)} (${runs.pieceLength / 1024} KiB pieces); origin upload capped at ${fmtMB(c.capBytesPerSecond)}/s ` +
-      '(tc tbf on its veth); origin bytes are what its veth sent on the bridge, TCP/IP headers included; ' +
-      'clients keep seeding until the last one is done.',
+      '(tc tbf on its veth). Bytes are what the veths sent on the bridge, TCP/IP headers (and ACKs) included. ' +
+      'Clients keep seeding until the last one is done.',
   )
   return targets.filter(([, , ok]) => !ok).map(([t, m]) => `${t}: ${m}`)
 }

@@ -10,10 +10,9 @@ import { mkdir, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { decodeTorrent } from '../../src/bittorrent/metainfo.ts'
 import type { Lab, NetHost } from './netns.ts'
-import { collect, isRunning, now, programPath, sleep, spawnChild, stopChild } from './processes.ts'
+import { collect, isRunning, now, programPath, sleep, spawnChild, stopChild, SYSTEM_PYTHON } from './processes.ts'
 import { startSeedcast, uploadVideo, waitSeeding, type Seedcast } from './seedcast.ts'
 
-export const SYSTEM_PYTHON = '/usr/bin/python3'
 /** Clients on the site's torrent (BitTorrent with its web seed), or aria2c on the file's URL. */
 export const CLIENT_KINDS = ['aria2c', 'libtorrent', 'http'] as const
 export type ClientKind = (typeof CLIENT_KINDS)[number]
@@ -43,7 +42,7 @@ export interface Published {
   sha256: string
 }
 
-export async function sha256File(file: string): Promise<string> {
+async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256')
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer)
   return hash.digest('hex')
@@ -65,7 +64,7 @@ export async function publish(s: Seedcast, file: string, seeding: number, dir: s
   return { fileUrl: video.fileUrl, torrentFile, name: meta.name, size: video.size, sha256: await sha256File(file) }
 }
 
-export interface ClientResult {
+interface ClientResult {
   kind: ClientKind
   /** From the start of the run to the whole file (verified) being there. */
   ms: number
@@ -193,24 +192,38 @@ export async function runCrowd(
   const before = await Promise.all([lab.origin, ...hosts].map((h) => lab.counters(h)))
   const t0 = now()
   const running = kinds.map((kind, i) => startClient(lab, hosts[i]!, kind, p, dirs[i]!, t0))
+  const times: (number | undefined)[] = running.map(() => undefined)
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`not all done after ${timeoutMs / 1000} s`)), timeoutMs)
+    timer = setTimeout(() => {
+      const late = running.flatMap((c, i) => (times[i] === undefined ? [`${i} (${c.kind})`] : []))
+      const first = late.length ? running[times.indexOf(undefined)]! : undefined
+      reject(
+        new Error(
+          `not all done after ${timeoutMs / 1000} s: clients ${late.join(', ')}\n${first?.output().slice(-3000) ?? ''}`,
+        ),
+      )
+    }, timeoutMs)
   })
   try {
-    const times = await Promise.race([
+    await Promise.race([
       Promise.all(
         running.map((c, i) =>
-          c.done.catch((err: Error) => {
-            throw new Error(`client ${i} (${c.kind}): ${err.message}\n${c.output().slice(-3000)}`)
-          }),
+          c.done.then(
+            (ms) => {
+              times[i] = ms
+            },
+            (err: Error) => {
+              throw new Error(`client ${i} (${c.kind}): ${err.message}\n${c.output().slice(-3000)}`)
+            },
+          ),
         ),
       ),
       deadline,
     ])
     const after = await Promise.all([lab.origin, ...hosts].map((h) => lab.counters(h)))
     const result: CrowdResult = {
-      allMs: Math.max(...times),
+      allMs: Math.max(...(times as number[])),
       originBytes: after[0]!.tx - before[0]!.tx,
       clients: kinds.map((kind, i) => ({
         kind,

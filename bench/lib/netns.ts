@@ -14,7 +14,7 @@ const NS_NAME = /^scn(\d+)-\d+-/
 const ROOT_VETH = /^scn(\d+)k\d+$/
 const SUBNET = '10.77.0'
 /** The interface of every namespace on the bridge, and the origin's end of the control link. */
-export const LAN_IF = 'lan0'
+const LAN_IF = 'lan0'
 const CTL_IF = 'ctl0'
 
 export interface NetHost {
@@ -167,7 +167,6 @@ export async function createLab(clients: number): Promise<Lab> {
     async capEgress(host, bytesPerSecond) {
       // burst: at least a few 64 KiB GSO packets, and 20 ms at the rate; latency bounds the queue.
       const burst = Math.max(256 * 1024, Math.round(bytesPerSecond / 50))
-      await inNs(host.ns, 'link', 'set', LAN_IF, 'txqueuelen', '1000')
       await run(
         ...inNamespace(host.ns, 'tc', [
           'qdisc',

@@ -146,5 +146,20 @@ export function keepLines(child: ChildProcess, max = 200, lines: string[] = []):
 /** Runs a benchmark's main() (its result is the exit code) with clean-up on every way out. */
 export const runBench = (main: () => Promise<number>): Promise<void> => runWithCleanup(main, (c) => stopChild(c))
 
+/** Debian's Python, the one python3-libtorrent is installed for. */
+export const SYSTEM_PYTHON = '/usr/bin/python3'
+
+/** The version of libtorrent under SYSTEM_PYTHON; throws saying what to install when it is missing. */
+export async function libtorrentVersion(): Promise<string> {
+  const { stdout } = await run(SYSTEM_PYTHON, ['-c', 'import libtorrent; print(libtorrent.__version__)']).catch(
+    (err: Error) => {
+      throw new Error(
+        `${SYSTEM_PYTHON} cannot import libtorrent (Debian: apt-get install python3-libtorrent): ${err.message}`,
+      )
+    },
+  )
+  return stdout.trim()
+}
+
 /** A helper program in bench/programs/ (Python, Lua, JS), run by path. */
 export const programPath = (name: string): string => path.join(REPO_ROOT, 'bench', 'programs', name)
