@@ -136,12 +136,20 @@ export async function createLab(clients: number): Promise<Lab> {
     for (const ns of namespaces) {
       await ip('netns', 'add', ns)
       await inNs(ns, 'link', 'set', 'lo', 'up')
+      // IPv4 only: no IPv6 neighbour discovery or router solicitations in the byte counts.
+      await run(
+        ...inNamespace(ns, 'sysctl', [
+          '-qw',
+          'net.ipv6.conf.all.disable_ipv6=1',
+          'net.ipv6.conf.default.disable_ipv6=1',
+        ]),
+      ).catch(() => {}) // a kernel without IPv6 has nothing to turn off
     }
     await inNs(bridgeNs, 'link', 'add', 'br0', 'type', 'bridge')
     await inNs(bridgeNs, 'link', 'set', 'br0', 'up')
     for (const [i, h] of [origin, ...hosts].entries()) {
       const port = `p${i}`
-      // Both ends made where they live: no name of ours ever appears in the root namespace.
+      // Both ends made where they live: the same names in every run, none in the root namespace.
       await ip('link', 'add', port, 'netns', bridgeNs, 'type', 'veth', 'peer', 'name', LAN_IF, 'netns', h.ns)
       await inNs(bridgeNs, 'link', 'set', port, 'master', 'br0')
       await inNs(bridgeNs, 'link', 'set', port, 'up')
