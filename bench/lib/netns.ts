@@ -46,7 +46,8 @@ export const inNamespace = (ns: string, cmd: string, args: string[]): [string, s
 ]
 
 let labs = 0
-const live = new Set<string[]>()
+/** Labs not destroyed yet: their namespaces and root veth. */
+const live = new Set<{ namespaces: string[]; rootVeth: string }>()
 
 /** Every namespace name that exists now. */
 export async function listNamespaces(): Promise<string[]> {
@@ -78,7 +79,16 @@ function killInside(ns: string): void {
   }
 }
 
-function removeSync(namespaces: string[]): void {
+// The root veth is deleted by name: its namespace peer would take it along, but only once the
+// kernel gets round to freeing that namespace.
+function removeSync(namespaces: string[], rootVeth?: string): void {
+  if (rootVeth) {
+    try {
+      execFileSync('ip', ['link', 'del', rootVeth], { stdio: 'ignore' })
+    } catch {
+      /* gone already */
+    }
+  }
   for (const ns of namespaces) killInside(ns)
   for (const ns of namespaces) {
     try {
@@ -127,8 +137,9 @@ export async function createLab(clients: number): Promise<Lab> {
     (_, i): NetHost => ({ ns: `${tag}-c${i}`, address: `${SUBNET}.${10 + i}` }),
   )
   const namespaces = [bridgeNs, origin.ns, ...hosts.map((h) => h.ns)]
-  live.add(namespaces)
   const rootVeth = `${FAMILY}${process.pid}k${k}`
+  const entry = { namespaces, rootVeth }
+  live.add(entry)
   const ctl = await controlSubnet(k)
   const ip = (...args: string[]) => run('ip', args)
   const inNs = (ns: string, ...args: string[]) => run('ip', ['-n', ns, ...args])
@@ -162,8 +173,8 @@ export async function createLab(clients: number): Promise<Lab> {
     await inNs(origin.ns, 'addr', 'add', `${ctl.origin}/30`, 'dev', CTL_IF)
     await inNs(origin.ns, 'link', 'set', CTL_IF, 'up')
   } catch (err) {
-    removeSync(namespaces)
-    live.delete(namespaces)
+    removeSync(namespaces, rootVeth)
+    live.delete(entry)
     throw err
   }
   return {
@@ -200,15 +211,15 @@ export async function createLab(clients: number): Promise<Lab> {
       return { tx: link.stats64.tx.bytes, rx: link.stats64.rx.bytes }
     },
     async destroy() {
-      removeSync(namespaces) // the root veth goes with its peer in the origin's namespace
-      live.delete(namespaces)
+      removeSync(namespaces, rootVeth)
+      live.delete(entry)
     },
   }
 }
 
 // Last resort (the process exits without destroy()): synchronous, so it runs in an exit handler.
 process.once('exit', () => {
-  for (const namespaces of live) removeSync(namespaces)
+  for (const { namespaces, rootVeth } of live) removeSync(namespaces, rootVeth)
 })
 
 /** Whether this process can make namespaces: root and iproute2's `ip` and `tc`; else why not. */
