@@ -10,7 +10,7 @@ import { mkdir, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { decodeTorrent } from '../../src/bittorrent/metainfo.ts'
 import type { Lab, NetHost } from './netns.ts'
-import { collect, isRunning, now, programPath, sleep, spawnChild, stopChild, SYSTEM_PYTHON } from './processes.ts'
+import { collect, isRunning, now, programPath, spawnChild, stopChild, SYSTEM_PYTHON, unrefSleep } from './processes.ts'
 import { startSeedcast, uploadVideo, waitSeeding, type Seedcast } from './seedcast.ts'
 
 /** Clients on the site's torrent (BitTorrent with its web seed), or aria2c on the file's URL. */
@@ -167,7 +167,7 @@ function startClient(lab: Lab, host: NetHost, kind: ClientKind, p: Published, di
 async function stopClient(c: Running): Promise<void> {
   if (!isRunning(c.child)) return
   c.child.stdin?.end() // libtorrent: stops seeding (and tells the tracker) when stdin closes
-  await Promise.race([new Promise((r) => c.child.once('exit', r)), sleep(c.child.stdin ? 3000 : 0)])
+  await Promise.race([new Promise((r) => c.child.once('exit', r)), unrefSleep(c.child.stdin ? 3000 : 0)])
   await stopChild(c.child)
 }
 

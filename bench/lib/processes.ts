@@ -7,6 +7,8 @@ import { runBench as runWithCleanup, trackChild } from './cleanup.ts'
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..')
 export const now = (): number => performance.now()
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+/** A sleep that does not keep the process alive (a deadline raced against something else). */
+export const unrefSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref())
 
 export interface SpawnOptions {
   /** Pin to this CPU list with taskset (exec'd: same pid). */
@@ -106,7 +108,7 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'S
   if (!isRunning(child)) return
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   child.kill(signal)
-  const timedOut = await Promise.race([exited.then(() => false), sleep(8000).then(() => true)])
+  const timedOut = await Promise.race([exited.then(() => false), unrefSleep(8000).then(() => true)])
   if (timedOut) {
     child.kill('SIGKILL')
     await exited
