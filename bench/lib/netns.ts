@@ -58,9 +58,12 @@ export async function listNamespaces(): Promise<string[]> {
     .filter(Boolean)
 }
 
+// Ours, of a process that is gone (or of an earlier process with our pid), and no live lab's.
 const stale = (name: string, re: RegExp): boolean => {
   const pid = Number(re.exec(name)?.[1])
-  return Number.isInteger(pid) && (pid === process.pid || !pidAlive(pid))
+  if (!Number.isInteger(pid) || (pid !== process.pid && pidAlive(pid))) return false
+  for (const lab of live) if (lab.rootVeth === name || lab.namespaces.includes(name)) return false
+  return true
 }
 
 // Processes left in a namespace keep it (and its interfaces) alive after `ip netns del`.
