@@ -42,9 +42,9 @@ import { tempDir } from './lib/cleanup.ts'
 import { fmtMB, fmtSec, MiB } from './lib/format.ts'
 import { log } from './lib/log.ts'
 import { mp4Header } from './lib/media.ts'
-import { now, requireCommands, run, runBench } from './lib/processes.ts'
+import { libtorrentVersion, now, requireCommands, runBench } from './lib/processes.ts'
 import { readConfig, SMALL_BYTES, type Engine, type SeederBenchConfig } from './seeder/config.ts'
-import { downloadComparison, SYSTEM_PYTHON } from './seeder/download.ts'
+import { downloadComparison } from './seeder/download.ts'
 import { measureLoad, type EngineLoad } from './seeder/load.ts'
 import { report } from './seeder/report.ts'
 
@@ -52,11 +52,7 @@ const SHM = '/dev/shm'
 
 async function checkTools(): Promise<void> {
   await requireCommands(['aria2c', 'ffmpeg', 'cat', 'getconf'])
-  await run(SYSTEM_PYTHON, ['-c', 'import libtorrent']).catch((err: Error) => {
-    throw new Error(
-      `${SYSTEM_PYTHON} cannot import libtorrent (Debian: apt-get install python3-libtorrent): ${err.message}`,
-    )
-  })
+  await libtorrentVersion()
 }
 
 /** A folder on the tmpfs for the downloads and one on disk for the servers, each with room enough. */

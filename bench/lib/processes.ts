@@ -7,6 +7,8 @@ import { runBench as runWithCleanup, trackChild } from './cleanup.ts'
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..')
 export const now = (): number => performance.now()
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+/** A sleep that does not keep the process alive (a deadline raced against something else). */
+export const unrefSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref())
 
 export interface SpawnOptions {
   /** Pin to this CPU list with taskset (exec'd: same pid). */
@@ -106,7 +108,7 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'S
   if (!isRunning(child)) return
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   child.kill(signal)
-  const timedOut = await Promise.race([exited.then(() => false), sleep(8000).then(() => true)])
+  const timedOut = await Promise.race([exited.then(() => false), unrefSleep(8000).then(() => true)])
   if (timedOut) {
     child.kill('SIGKILL')
     await exited
@@ -145,6 +147,21 @@ export function keepLines(child: ChildProcess, max = 200, lines: string[] = []):
 
 /** Runs a benchmark's main() (its result is the exit code) with clean-up on every way out. */
 export const runBench = (main: () => Promise<number>): Promise<void> => runWithCleanup(main, (c) => stopChild(c))
+
+/** Debian's Python, the one python3-libtorrent is installed for. */
+export const SYSTEM_PYTHON = '/usr/bin/python3'
+
+/** The version of libtorrent under SYSTEM_PYTHON; throws saying what to install when it is missing. */
+export async function libtorrentVersion(): Promise<string> {
+  const { stdout } = await run(SYSTEM_PYTHON, ['-c', 'import libtorrent; print(libtorrent.__version__)']).catch(
+    (err: Error) => {
+      throw new Error(
+        `${SYSTEM_PYTHON} cannot import libtorrent (Debian: apt-get install python3-libtorrent): ${err.message}`,
+      )
+    },
+  )
+  return stdout.trim()
+}
 
 /** A helper program in bench/programs/ (Python, Lua, JS), run by path. */
 export const programPath = (name: string): string => path.join(REPO_ROOT, 'bench', 'programs', name)

@@ -1,8 +1,10 @@
 // A real Seedcast server (node src/main.ts, the web app; it forks its seeder unless SEEDER=off)
-// as a child process on free loopback ports, with its data in a folder of the benchmark's.
+// as a child process on free loopback ports (or inside a network namespace of bench/lib/netns.ts),
+// with its data in a folder of the benchmark's.
 import type { ChildProcess } from 'node:child_process'
 import { NODE_FLAGS } from '../../src/runtimeFlags.ts'
 import { onCleanup, onExit } from './cleanup.ts'
+import { inNamespace } from './netns.ts'
 import { freePort } from './ports.ts'
 import { envHas, pidAlive, processTree } from './procfs.ts'
 import { isRunning, keepLines, now, sleep, spawnChild, stopChild, waitFor } from './processes.ts'
@@ -20,7 +22,10 @@ export interface Seedcast {
   /** The web app's pid. */
   pid: number
   port: number
+  /** Where this process reaches it. */
   url: string
+  /** PUBLIC_URL: what its pages and torrents link to (= url unless in a namespace). */
+  publicUrl: string
   seederPort: number
   storageDir: string
   logs: string[]
@@ -39,6 +44,11 @@ export interface StartOptions {
   logLines?: number
   /** Ready when /healthz answers 2xx and this holds (default: always). */
   ready?: (h: Health) => boolean
+  /**
+   * Run inside this network namespace, listening on all its addresses: PUBLIC_URL on
+   * `publicAddress`, this process talking to it on `controlAddress`.
+   */
+  netns?: { name: string; publicAddress: string; controlAddress: string }
 }
 
 // Seeders started by any server here; killed on exit when still ours (the web app stops its
@@ -59,28 +69,31 @@ onExit(() => {
 export async function startSeedcast(opts: StartOptions): Promise<Seedcast> {
   const port = await freePort()
   const seederPort = await freePort() // not the fixed default 6881: another instance may hold it
-  const url = `http://127.0.0.1:${port}`
+  const ns = opts.netns
+  const url = `http://${ns?.controlAddress ?? '127.0.0.1'}:${port}`
+  const publicUrl = ns ? `http://${ns.publicAddress}:${port}` : url
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: url,
+    HOST: ns ? '0.0.0.0' : '127.0.0.1',
+    PUBLIC_URL: publicUrl,
     STORAGE_DIR: opts.storageDir,
     ADMIN_PASSWORD,
     DATABASE_URL: '', // empty = unset: the SQLite file goes inside STORAGE_DIR
     SEEDER_PORT: String(seederPort),
     ...opts.env,
   }
-  const child = spawnChild(process.execPath, [...NODE_FLAGS, ...(opts.nodeArgs ?? []), 'src/main.ts'], {
-    env,
-    cpu: opts.cpu,
-  })
+  const argv = [...NODE_FLAGS, ...(opts.nodeArgs ?? []), 'src/main.ts']
+  // `ip netns exec` execs node: the child's pid is the web app's.
+  const [cmd, args] = ns ? inNamespace(ns.name, process.execPath, argv) : [process.execPath, argv]
+  const child = spawnChild(cmd, args, { env, cpu: opts.cpu })
   const logs = keepLines(child, opts.logLines)
   const s: Seedcast = {
     child,
     pid: child.pid!,
     port,
     url,
+    publicUrl,
     seederPort,
     storageDir: opts.storageDir,
     logs,
@@ -107,6 +120,21 @@ export async function getHealth(s: Seedcast): Promise<Health> {
   const h = (await (await fetch(`${s.url}/healthz`)).json()) as Health
   if (h.seeder.pid) noteSeeder(s, h.seeder.pid)
   return h
+}
+
+/** Waits until the seeder seeds `n` torrents (from /healthz); fails on problems it reports. */
+export async function waitSeeding(s: Seedcast, n: number, timeoutMs: number): Promise<void> {
+  await waitFor(
+    `the seeder to seed ${n} torrents`,
+    timeoutMs,
+    async () => {
+      const h = await getHealth(s)
+      if (h.seeder.problems?.length)
+        throw new Error(`seeder reports problems: ${JSON.stringify(h.seeder.problems).slice(0, 1000)}`)
+      return (h.seeder.seeding ?? 0) >= n ? true : undefined
+    },
+    200,
+  )
 }
 
 /** Remembers a seeder process that belongs to this server's storage (stopped with it). */

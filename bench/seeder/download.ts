@@ -15,12 +15,10 @@ import { log } from '../lib/log.ts'
 import { writeMedia } from '../lib/media.ts'
 import { freePort } from '../lib/ports.ts'
 import { clockTicks, cpuTicks } from '../lib/procfs.ts'
-import { now, programPath, run, sleep, spawnChild, stopChild, waitFor } from '../lib/processes.ts'
-import { stopSeedcast } from '../lib/seedcast.ts'
+import { now, programPath, run, sleep, spawnChild, stopChild, SYSTEM_PYTHON, waitFor } from '../lib/processes.ts'
+import { stopSeedcast, waitSeeding } from '../lib/seedcast.ts'
 import type { Engine, Source } from './config.ts'
-import { seederPid, startServer, startStandaloneSeeder, upload, waitSeeding } from './servers.ts'
-
-export const SYSTEM_PYTHON = '/usr/bin/python3'
+import { seederPid, startServer, startStandaloneSeeder, upload } from './servers.ts'
 
 /** The site's .torrent reduced to announce (our fixed-peer tracker) + its info dict, re-encoded by the bencode package. */
 function benchTorrent(siteTorrent: Buffer, announce: string): Buffer {

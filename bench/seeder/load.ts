@@ -10,17 +10,9 @@ import { log } from '../lib/log.ts'
 import { smallMedia } from '../lib/media.ts'
 import { clockTicks, cpuTicks, kbToBytes, memoryOf } from '../lib/procfs.ts'
 import { now, sleep } from '../lib/processes.ts'
-import { stopSeedcast, type Seedcast } from '../lib/seedcast.ts'
+import { stopSeedcast, waitSeeding, type Seedcast } from '../lib/seedcast.ts'
 import { SMALL_BYTES, UPLOAD_CONCURRENCY, type Engine } from './config.ts'
-import {
-  seederPid,
-  startServer,
-  trackerCounters,
-  upload,
-  uploadMany,
-  waitSeeding,
-  type TrackerCounters,
-} from './servers.ts'
+import { seederPid, startServer, trackerCounters, upload, uploadMany, type TrackerCounters } from './servers.ts'
 
 const BLOCK = 16 * 1024
 

@@ -39,20 +39,6 @@ export async function seederPid(s: Seedcast): Promise<number> {
   return h.seeder.pid
 }
 
-export async function waitSeeding(s: Seedcast, n: number, timeoutMs: number): Promise<void> {
-  await waitFor(
-    `the seeder to seed ${n} torrents`,
-    timeoutMs,
-    async () => {
-      const h = await getHealth(s)
-      if (h.seeder.problems?.length)
-        throw new Error(`seeder reports problems: ${JSON.stringify(h.seeder.problems).slice(0, 1000)}`)
-      return (h.seeder.seeding ?? 0) >= n ? true : undefined
-    },
-    200,
-  )
-}
-
 export interface TrackerCounters {
   announces: number
   rateLimited: number
