@@ -175,7 +175,7 @@ http {
   assert.equal(sha256(await readFile(path.join(dl, name))), sha256(await readFile(clip)))
   const access = await readFile(path.join(dir, 'access.log'), 'utf8')
   assert.match(access, /GET \/announce\?/, 'the announce went through nginx')
-  assert.match(access, new RegExp(`GET /media/${name.replace(/\./g, '\\.')}`), 'the web seed went through nginx')
+  assert.match(access, new RegExp(`GET /seed/${name.replace(/\./g, '\\.')}`), 'the web seed went through nginx')
   // The tracker knew aria2c by its own address (X-Forwarded-For), and counted the download.
   await waitFor(
     async () => (await getJson(`${server.url}/api/videos/${video.id}`)).body.swarm.completed >= 1,
