@@ -18,7 +18,8 @@
 // Environment: BENCH_CROWD_CLIENTS (N, default 10), BENCH_CROWD_BYTES (file size, default 256MiB),
 // BENCH_CROWD_CAP (origin upload cap, bytes per second, default 20MB = 20,000,000),
 // BENCH_CROWD_MIX (client kinds, default "aria2c,libtorrent"), BENCH_CROWD_TIMEOUT_SECONDS (per
-// run; default 3 × what plain HTTP needs through the cap, at least 120).
+// run; default 3 × what plain HTTP needs through the cap, at least 120), BENCH_CROWD_HTTP=0 (skip the
+// slow plain-HTTP run while iterating on the policy; its row then reads "skipped").
 // Short trial run (about 1 min): BENCH_CROWD_CLIENTS=4 BENCH_CROWD_BYTES=32MiB BENCH_CROWD_CAP=4MB
 // npm run bench:crowd
 // Needs root, iproute2 (ip, tc), aria2c, ffmpeg and python3-libtorrent under /usr/bin/python3.
@@ -109,18 +110,20 @@ async function main(): Promise<number> {
     () => runCrowd(lab, crowdKinds, crowdVideo, downloads, c.timeoutMs),
     c.bytes,
   )
-  const http = await timed(
-    `plain HTTP, ${c.clients} at once`,
-    () =>
-      runCrowd(
-        lab,
-        crowdKinds.map((): ClientKind => 'http'),
-        crowdVideo,
-        downloads,
-        c.timeoutMs,
-      ),
-    c.bytes,
-  )
+  const http = !c.http
+    ? null
+    : await timed(
+        `plain HTTP, ${c.clients} at once`,
+        () =>
+          runCrowd(
+            lab,
+            crowdKinds.map((): ClientKind => 'http'),
+            crowdVideo,
+            downloads,
+            c.timeoutMs,
+          ),
+        c.bytes,
+      )
   const pieceLength = decodeTorrent(await readFile(crowdVideo.torrentFile)).pieceLength
 
   console.log('')
