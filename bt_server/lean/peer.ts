@@ -47,6 +47,7 @@ import {
 } from './geometry.ts'
 import type { FairThrottle, ThrottleWaiter } from '../../src/fairThrottle.ts'
 import { Inbound } from './inbound.ts'
+import { PeerPieces, PieceLedger } from './pieceLedger.ts'
 import { ReadGate } from './readGate.ts'
 import type { Bound, SeederLimits } from './limits.ts'
 import type { CachedWindow, PieceCache } from './pieceCache.ts'
@@ -128,6 +129,8 @@ export class Peer implements ThrottleWaiter {
   readonly gate: ReadGate
   private readonly inbound: Inbound
   private readonly queue = new RequestQueue(QUEUE_CAP)
+  /** What it holds, counted in its torrent's ledger (from the handshake on). */
+  private pieces: PeerPieces | null = null
   private remoteMetadataId = 0
   private waitingOn: CachedWindow | null = null
   private directRead = false
@@ -185,6 +188,7 @@ export class Peer implements ThrottleWaiter {
     if (reason && process.env.SEEDER_DEBUG) this.host.log(`[seeder] peer ${this.address}: ${reason}`)
     this.queue.clear()
     this.gate.clear()
+    this.pieces?.leave()
     this.socket.destroy()
     this.host.detach(this)
   }
@@ -315,6 +319,12 @@ export class Peer implements ThrottleWaiter {
           this.destroy(`bad request: ${bad}`)
           return
         }
+        // In a crowd, a piece another peer holds (or is getting from us) is left to the swarm.
+        if (this.fast && t.ledger?.crowded && !t.ledger.serve(index, this.pieces!, Date.now())) {
+          this.host.refuse('seeder_piece_held_back')
+          this.send(rejectMessage(index, begin, length))
+          return
+        }
         this.requests++
         this.lastRequest = Date.now()
         if (!this.queue.push(index, begin, length) && this.fast) this.send(rejectMessage(index, begin, length))
@@ -329,12 +339,16 @@ export class Peer implements ThrottleWaiter {
         return
       case 'bitfield':
         if (bitfieldIsFull(m.bits, t.pieceCount)) this.destroy('a seed')
+        else this.pieces?.bitfield(m.bits, Date.now())
+        return
+      case 'have':
+        this.pieces?.have(m.index, Date.now())
         return
       case 'extended':
         this.onExtended(t, m.id, m.payload)
         return
       default:
-        return // keep-alive, have, choke/unchoke, piece, port, …: nothing for a seed to do
+        return // keep-alive, choke/unchoke, piece, port, …: nothing for a seed to do
     }
   }
 
@@ -360,6 +374,8 @@ export class Peer implements ThrottleWaiter {
     }
     this.torrent = t
     this.fast = fast
+    t.ledger ??= new PieceLedger(t.pieceCount)
+    this.pieces = new PeerPieces(t.ledger, Date.now())
     const corked = typeof this.socket.cork === 'function'
     if (corked) this.socket.cork()
     if (!this.dialledFor)
