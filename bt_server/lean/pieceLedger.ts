@@ -54,11 +54,11 @@ export class PieceLedger {
    * is recorded when served, so its other blocks follow.
    */
   serve(piece: number, peer: { readonly no: number; readonly progressAt: number }, now: number): boolean {
-    const mine = this.grantedTo[piece] === peer.no && this.grantedAt[piece]! > 0
+    const at = this.grantedAt[piece]!
     const ok =
-      mine ||
+      (at > 0 && this.grantedTo[piece] === peer.no) ||
       now - peer.progressAt > STALL_MS ||
-      (this.holders[piece] === 0 && now - this.grantedAt[piece]! >= RECENT_MS)
+      (this.holders[piece] === 0 && (at === 0 || now - at >= RECENT_MS))
     if (ok) {
       this.grantedAt[piece] = now
       this.grantedTo[piece] = peer.no
