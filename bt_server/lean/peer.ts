@@ -61,6 +61,11 @@ const TOTAL_SHARE_FLOOR = 64 * 1024
 /** What one ut_metadata reply being prepared counts for (a 16 KiB piece and its header). */
 const METADATA_RESERVE = 16 * 1024 + 64
 const VERSION = 'Seedcast 0.1.0'
+/**
+ * Requests the piece ledger holds back are rejected after this long, in one batch: clients ask
+ * again at once on a reject, which on a fast link is a loop of thousands of messages a second.
+ */
+const HOLD_BACK_MS = 250
 
 export type PeerSocket = Duplex & { remoteAddress?: string; remotePort?: number; setNoDelay?: (on: boolean) => unknown }
 
@@ -131,6 +136,9 @@ export class Peer implements ThrottleWaiter {
   private readonly queue = new RequestQueue(QUEUE_CAP)
   /** What it holds, counted in its torrent's ledger (from the handshake on). */
   private pieces: PeerPieces | null = null
+  /** Held-back requests waiting for their REJECT (index, begin, length, …), and its timer. */
+  private heldBack: number[] = []
+  private heldBackTimer: NodeJS.Timeout | null = null
   private remoteMetadataId = 0
   private waitingOn: CachedWindow | null = null
   private directRead = false
@@ -189,6 +197,7 @@ export class Peer implements ThrottleWaiter {
     this.queue.clear()
     this.gate.clear()
     this.pieces?.leave()
+    if (this.heldBackTimer) clearTimeout(this.heldBackTimer)
     this.socket.destroy()
     this.host.detach(this)
   }
@@ -321,8 +330,7 @@ export class Peer implements ThrottleWaiter {
         }
         // In a crowd, a piece another peer holds (or is getting from us) is left to the swarm.
         if (this.fast && t.ledger?.crowded && !t.ledger.serve(index, this.pieces!, Date.now())) {
-          this.host.refuse('seeder_piece_held_back')
-          this.send(rejectMessage(index, begin, length))
+          this.holdBack(index, begin, length)
           return
         }
         this.requests++
@@ -350,6 +358,22 @@ export class Peer implements ThrottleWaiter {
       default:
         return // keep-alive, choke/unchoke, piece, port, …: nothing for a seed to do
     }
+  }
+
+  private holdBack(index: number, begin: number, length: number): void {
+    this.host.refuse('seeder_piece_held_back')
+    if (this.heldBack.length >= QUEUE_CAP * 3) {
+      this.send(rejectMessage(index, begin, length))
+      return
+    }
+    this.heldBack.push(index, begin, length)
+    this.heldBackTimer ??= setTimeout(() => {
+      this.heldBackTimer = null
+      const h = this.heldBack
+      this.heldBack = []
+      if (this.destroyed) return
+      for (let i = 0; i < h.length; i += 3) this.send(rejectMessage(h[i]!, h[i + 1]!, h[i + 2]!))
+    }, HOLD_BACK_MS).unref()
   }
 
   private onHandshake(infoHash: Buffer, peerId: Buffer, extended: boolean, fast: boolean): void {

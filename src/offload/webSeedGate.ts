@@ -1,14 +1,16 @@
 // The web seed's gate (I/O edge of webSeedPolicy.ts): finds the torrent a /seed/ file belongs to,
-// reads its swarm from the in-process tracker, and answers 503 swarm_serving with Retry-After while the swarm
-// can serve itself. Counted in /metrics as `web_seed_yielded`. The file → infoHash lookup is cached
-// (names are unique and never change; a short TTL covers a torrent published or deleted since).
-import type { RequestHandler } from 'express'
+// reads its swarm from the in-process tracker and notes who asks, and answers 503 swarm_serving
+// with Retry-After while the swarm can serve itself. Answers still streaming to others when that
+// turns true are cut off (their clients ask the swarm, or come back and get the 503). Counted in
+// /metrics as `web_seed_yielded`. The file → infoHash lookup is cached (stored names are unique
+// and never change; a short TTL covers a torrent published or deleted since).
+import type { RequestHandler, Response } from 'express'
 import { AppError } from '../errors.ts'
 import type { Refusals } from '../refusals.ts'
-import { WEB_SEED_RETRY_AFTER_SECONDS, webSeedYields, type SwarmView } from './webSeedPolicy.ts'
+import { RecentClients, WEB_SEED_RETRY_AFTER_SECONDS, webSeedYields } from './webSeedPolicy.ts'
 
 export interface WebSeedGateDeps {
-  counts(infoHash: string): SwarmView
+  counts(infoHash: string): { seeders: number; leechers: number }
   /** The infoHash of the torrent of a stored file, or null (no such file, no torrent yet). */
   infoHashOf(fileName: string): Promise<string | null>
   refusals: Refusals
@@ -16,22 +18,41 @@ export interface WebSeedGateDeps {
 }
 
 const TTL_MS = 30_000
-const MAX_CACHED = 4096
+/** Files whose name → infoHash and recent clients are kept (names come from strangers). */
+const MAX_FILES = 4096
+
+interface FileState {
+  infoHash: string | null
+  at: number
+  clients: RecentClients
+  /** Web-seed answers of this file being sent now. */
+  live: Set<Response>
+}
 
 export function webSeedGate(deps: WebSeedGateDeps): RequestHandler {
   const now = deps.now ?? Date.now
-  const cache = new Map<string, { infoHash: string | null; at: number }>()
-  const lookup = async (fileName: string): Promise<string | null> => {
-    const hit = cache.get(fileName)
-    if (hit && now() - hit.at < TTL_MS) return hit.infoHash
+  const files = new Map<string, FileState>()
+  const lookup = async (fileName: string): Promise<FileState> => {
+    const hit = files.get(fileName)
+    if (hit && now() - hit.at < TTL_MS) return hit
     const infoHash = await deps.infoHashOf(fileName)
-    if (cache.size >= MAX_CACHED) cache.clear() // names come from strangers: bounded
-    cache.set(fileName, { infoHash, at: now() })
-    return infoHash
+    if (hit) return Object.assign(hit, { infoHash, at: now() })
+    if (files.size >= MAX_FILES) for (const [name, f] of files) if (f.live.size === 0) files.delete(name)
+    const state: FileState = { infoHash, at: now(), clients: new RecentClients(), live: new Set() }
+    files.set(fileName, state)
+    return state
   }
-  return async (req, _res, next) => {
-    const infoHash = await lookup(String(req.params.fileName))
-    if (infoHash === null || !webSeedYields(deps.counts(infoHash))) return next()
+  return async (req, res, next) => {
+    const f = await lookup(String(req.params.fileName))
+    if (f.infoHash === null) return next()
+    const webSeedClients = f.clients.note(req.ip ?? req.socket.remoteAddress ?? '?', now())
+    if (!webSeedYields({ ...deps.counts(f.infoHash), webSeedClients })) {
+      f.live.add(res)
+      res.once('close', () => f.live.delete(res))
+      return next()
+    }
+    for (const other of f.live) other.destroy()
+    f.live.clear()
     deps.refusals.add('web_seed_yielded')
     next(new AppError('swarm_serving', undefined, { retryAfterSeconds: WEB_SEED_RETRY_AFTER_SECONDS }))
   }
