@@ -3,7 +3,8 @@
 // namespace with its upload capped by tc, four clients (aria2c and libtorrent, two each) in theirs
 // starting together on the site's .torrent as published (its tracker and web seed). Every one
 // ends with the file byte for byte, the clients serve each other, and the origin sends less than
-// twice the file (plain HTTP would send it four times).
+// 1.5 × the file (plain HTTP would send it four times): the web seed yields to the crowd and the
+// seeder sends each piece about once (README, Offload: "How the origin holds back").
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -15,13 +16,14 @@ import { mp4Header, writeMedia } from '../../bench/lib/media.ts'
 import { createLab, listNamespaces, netnsUnavailable, type Lab } from '../../bench/lib/netns.ts'
 import { stopSeedcast, type Seedcast } from '../../bench/lib/seedcast.ts'
 
-const SIZE = 8 * MiB
+const SIZE = 4 * MiB
 // Before the offload policy (the web seed yielding, the seeder's piece ledger) the origin sent
-// 2.7 × an 8 MiB file through 2 MB/s; with it, this crowd costs it about XX × the file.
-const CAP = 2 * MB // bytes per second: one copy of the file takes about 4.2 s through it
+// 2.7 × an 8 MiB file through 2 MB/s; with it, this crowd costs it 1.02-1.04 × the file (headers
+// included). The issue asks for < 2 ×; 1.5 × still tells the policy broke.
+const CAP = 1 * MB // bytes per second: one copy of the file takes about 4.2 s through it
 const KINDS: ClientKind[] = ['aria2c', 'libtorrent', 'aria2c', 'libtorrent']
 
-test('a crowd of 4 (aria2c + libtorrent) gets the file byte for byte, the origin sending < 2 × the file', {
+test('a crowd of 4 (aria2c + libtorrent) gets the file byte for byte, the origin sending < 1.5 × the file', {
   skip: netnsUnavailable() ?? false,
   timeout: 90_000,
 }, async (t) => {
@@ -46,11 +48,9 @@ test('a crowd of 4 (aria2c + libtorrent) gets the file byte for byte, the origin
   t.diagnostic(JSON.stringify(r.clients))
   // How the origin held back: web seed 503s and seeder REJECTs (the offload policy).
   const metrics = await (await fetch(`${site.url}/metrics`)).text()
-  await new Promise((r) => setTimeout(r, 6000))
-  const { authHeader } = await import('../../bench/lib/seedcast.ts')
-  t.diagnostic(JSON.stringify((await (await fetch(`${site.url}/api/offload?range=24h`, { headers: { Authorization: authHeader } })).json()).originBytes))
-  t.diagnostic(metrics.split('\n').filter((l) => /web_seed_yielded|seeder_piece_held_back/.test(l)).join('; '))
-  assert.ok(r.originBytes < 2 * SIZE, summary)
+  const policy = metrics.split('\n').filter((l) => /web_seed_yielded|seeder_piece_held_back/.test(l))
+  t.diagnostic(policy.join('; '))
+  assert.ok(r.originBytes < 1.5 * SIZE, `${summary}; ${policy.join('; ')}`)
   assert.ok(r.originBytes >= SIZE * 0.9, `the origin's counter missed what it sent: ${summary}`)
   // Clients of both kinds sent pieces to others: they found each other through the tracker.
   for (const kind of new Set(KINDS))
