@@ -1,5 +1,5 @@
 // The web seed's gate (I/O edge of webSeedPolicy.ts): finds the torrent a /seed/ file belongs to,
-// reads its swarm from the in-process tracker and notes who asks, and answers 503 swarm_serving
+// reads its seeds from the in-process tracker and notes who asks, and answers 503 swarm_serving
 // with Retry-After while the swarm can serve itself. Answers still streaming to others when that
 // turns true are cut off (their clients ask the swarm, or come back and get the 503). Counted in
 // /metrics as `web_seed_yielded`. The file → infoHash lookup is cached (stored names are unique
@@ -10,7 +10,7 @@ import type { Refusals } from '../refusals.ts'
 import { RecentClients, WEB_SEED_RETRY_AFTER_SECONDS, webSeedYields } from './webSeedPolicy.ts'
 
 export interface WebSeedGateDeps {
-  counts(infoHash: string): { seeders: number; leechers: number }
+  counts(infoHash: string): { seeders: number }
   /** The infoHash of the torrent of a stored file, or null (no such file, no torrent yet). */
   infoHashOf(fileName: string): Promise<string | null>
   refusals: Refusals
@@ -46,7 +46,7 @@ export function webSeedGate(deps: WebSeedGateDeps): RequestHandler {
     const f = await lookup(String(req.params.fileName))
     if (f.infoHash === null) return next()
     const webSeedClients = f.clients.note(req.ip ?? req.socket.remoteAddress ?? '?', now())
-    if (!webSeedYields({ ...deps.counts(f.infoHash), webSeedClients })) {
+    if (!webSeedYields({ seeders: deps.counts(f.infoHash).seeders, webSeedClients })) {
       f.live.add(res)
       res.once('close', () => f.live.delete(res))
       return next()
