@@ -16,11 +16,11 @@ import { mp4Header, writeMedia } from '../../bench/lib/media.ts'
 import { createLab, listNamespaces, netnsUnavailable, type Lab } from '../../bench/lib/netns.ts'
 import { stopSeedcast, type Seedcast } from '../../bench/lib/seedcast.ts'
 
-const SIZE = 4 * MiB
+const SIZE = 8 * MiB
 // Before the offload policy (the web seed yielding, the seeder's piece ledger) the origin sent
-// 2.7 × an 8 MiB file through 2 MB/s; with it, this crowd costs it 1.02-1.04 × the file (headers
-// included). The issue asks for < 2 ×; 1.5 × still tells the policy broke.
-const CAP = 1 * MB // bytes per second: one copy of the file takes about 4.2 s through it
+// 2.7 × an 8 MiB file through 2 MB/s; with it, this crowd costs it 1.03-1.29 × the file (headers
+// included; the seeder's payload is 1.00 ×). The issue asks for < 2 ×; 1.5 × still tells the policy broke.
+const CAP = 2 * MB // bytes per second: one copy of the file takes about 4.2 s through it
 const KINDS: ClientKind[] = ['aria2c', 'libtorrent', 'aria2c', 'libtorrent']
 
 test('a crowd of 4 (aria2c + libtorrent) gets the file byte for byte, the origin sending < 1.5 × the file', {
