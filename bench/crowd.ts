@@ -18,7 +18,8 @@
 // Environment: BENCH_CROWD_CLIENTS (N, default 10), BENCH_CROWD_BYTES (file size, default 256MiB),
 // BENCH_CROWD_CAP (origin upload cap, bytes per second, default 20MB = 20,000,000),
 // BENCH_CROWD_MIX (client kinds, default "aria2c,libtorrent"), BENCH_CROWD_TIMEOUT_SECONDS (per
-// run; default 3 × what plain HTTP needs through the cap, at least 120).
+// run; default 3 × what plain HTTP needs through the cap, at least 120), BENCH_CROWD_HTTP=0 (skip the
+// slow plain-HTTP run while iterating on the policy; its row then reads "skipped").
 // Short trial run (about 1 min): BENCH_CROWD_CLIENTS=4 BENCH_CROWD_BYTES=32MiB BENCH_CROWD_CAP=4MB
 // npm run bench:crowd
 // Needs root, iproute2 (ip, tc), aria2c, ffmpeg and python3-libtorrent under /usr/bin/python3.
@@ -36,10 +37,11 @@ import { fmtMB, fmtSec, MiB } from './lib/format.ts'
 import { log } from './lib/log.ts'
 import { mp4Header, writeMedia } from './lib/media.ts'
 import { createLab, netnsUnavailable, type Lab } from './lib/netns.ts'
-import { libtorrentVersion, now, requireCommands, runBench } from './lib/processes.ts'
-import type { Seedcast } from './lib/seedcast.ts'
+import { libtorrentVersion, now, requireCommands, runBench, unrefSleep } from './lib/processes.ts'
+import { authHeader, type Seedcast } from './lib/seedcast.ts'
 
 const SHM = '/dev/shm'
+const OFFLOAD_FLUSH_MS = 6000
 
 async function checkTools(): Promise<string> {
   const why = netnsUnavailable()
@@ -81,10 +83,21 @@ async function publishVideos(site: Seedcast, dir: string, bytes: number, count: 
   return videos
 }
 
-async function timed(name: string, go: () => Promise<CrowdResult>, size: number): Promise<CrowdResult> {
+/** The site's own count of what it sent (seeder, web seed, playback: payload), from /api/offload. */
+async function originSplit(site: Seedcast): Promise<Record<string, number>> {
+  const res = await fetch(`${site.url}/api/offload?range=24h`, { headers: { Authorization: authHeader } })
+  return res.ok ? ((await res.json()) as { originBytes: Record<string, number> }).originBytes : {}
+}
+
+async function timed(site: Seedcast, name: string, go: () => Promise<CrowdResult>, size: number): Promise<CrowdResult> {
   log(`${name}: starting`)
+  const before = await originSplit(site)
   const r = await go()
   log(`${name}: all done in ${fmtSec(r.allMs)}, origin sent ${(r.originBytes / size).toFixed(2)} × the file`)
+  await unrefSleep(OFFLOAD_FLUSH_MS) // the site adds its counts to the database every 5 s
+  const after = await originSplit(site)
+  const part = (k: string) => `${k} ${(((after[k] ?? 0) - (before[k] ?? 0)) / size).toFixed(2)} ×`
+  log(`${name}: the site counted (payload) ${['seeder', 'webseed', 'playback'].map(part).join(', ')}`)
   return r
 }
 
@@ -100,27 +113,36 @@ async function main(): Promise<number> {
   const crowdVideo = videos.at(-1)!
   const alone = new Map<string, CrowdResult>()
   for (const [i, kind] of kinds.entries()) {
-    const r = await timed(`one ${kind} alone`, () => runCrowd(lab, [kind], videos[i]!, downloads, c.timeoutMs), c.bytes)
+    const r = await timed(
+      site,
+      `one ${kind} alone`,
+      () => runCrowd(lab, [kind], videos[i]!, downloads, c.timeoutMs),
+      c.bytes,
+    )
     alone.set(kind, r)
   }
   const crowdKinds: ClientKind[] = Array.from({ length: c.clients }, (_, i) => c.mix[i % c.mix.length]!)
   const crowd = await timed(
+    site,
     `flash crowd of ${c.clients}`,
     () => runCrowd(lab, crowdKinds, crowdVideo, downloads, c.timeoutMs),
     c.bytes,
   )
-  const http = await timed(
-    `plain HTTP, ${c.clients} at once`,
-    () =>
-      runCrowd(
-        lab,
-        crowdKinds.map((): ClientKind => 'http'),
-        crowdVideo,
-        downloads,
-        c.timeoutMs,
-      ),
-    c.bytes,
-  )
+  const http = !c.http
+    ? null
+    : await timed(
+        site,
+        `plain HTTP, ${c.clients} at once`,
+        () =>
+          runCrowd(
+            lab,
+            crowdKinds.map((): ClientKind => 'http'),
+            crowdVideo,
+            downloads,
+            c.timeoutMs,
+          ),
+        c.bytes,
+      )
   const pieceLength = decodeTorrent(await readFile(crowdVideo.torrentFile)).pieceLength
 
   console.log('')

@@ -21,6 +21,7 @@ import type { OffloadService } from './offload/offloadService.ts'
 import { offloadRouter } from './offload/offloadRouter.ts'
 import type { UdpTracker } from './tracker/udpTransport.ts'
 import { swarmApiRouter } from './tracker/swarmApiRouter.ts'
+import { webSeedGate } from './offload/webSeedGate.ts'
 import type { SeederSupervisor } from './seeder/supervisor.ts'
 import { pagesRouter } from './web/pagesRouter.ts'
 import type { SiteUrls } from './siteUrls.ts'
@@ -93,7 +94,12 @@ export function createApp(s: AppServices): express.Express {
     if (failed.length) res.status(503).json({ ok: false, failing: failed, seeder })
     else res.json({ ok: true, seeder })
   })
-  app.use(fileRouter(s.paths, s.videos, s.settings, s.webSeedThrottle, s.offload.tally))
+  const gate = webSeedGate({
+    counts: (infoHash) => s.tracker.counts(infoHash),
+    infoHashOf: (fileName) => s.videos.infoHashOfFile(fileName),
+    refusals: s.refusals,
+  })
+  app.use(fileRouter(s.paths, s.videos, s.settings, s.webSeedThrottle, s.offload.tally, gate))
   app.use('/static', express.static(PUBLIC_DIR, { maxAge: '1h' }))
 
   const apiAdmin = requireApiAdmin(s.auth)

@@ -25,6 +25,10 @@ export const ERROR_CATALOGUE = {
   too_many_attempts: { status: 429, message: 'Too many wrong passwords from your address' },
   internal: { status: 500, message: 'Internal server error' },
   busy: { status: 503, message: 'Too many log-ins are being checked right now; try again in a second' },
+  swarm_serving: {
+    status: 503,
+    message: "The torrent's peers are serving this file; the web seed steps aside for now",
+  },
   insufficient_storage: {
     status: 507,
     message: "The server has no room left to store this upload; ask the site's admin to free some disk space",

@@ -13,6 +13,8 @@ export interface CrowdConfig {
   /** Client i runs mix[i % mix.length]; every kind in it also runs once alone. */
   mix: Exclude<ClientKind, 'http'>[]
   timeoutMs: number
+  /** Whether to run the plain-HTTP comparison (BENCH_CROWD_HTTP=0 skips it while iterating). */
+  http: boolean
 }
 
 function envMix(): Exclude<ClientKind, 'http'>[] {
@@ -33,5 +35,6 @@ export function readConfig(): CrowdConfig {
   // Plain HTTP sends the file N times through the cap: allow three times that, and two minutes.
   const dflt = Math.max(120, Math.ceil((3 * clients * bytes) / capBytesPerSecond))
   const timeoutMs = envNumber('BENCH_CROWD_TIMEOUT_SECONDS', dflt, { integer: true, min: 10 }) * 1000
-  return { clients, bytes, capBytesPerSecond, mix: envMix(), timeoutMs }
+  const http = process.env.BENCH_CROWD_HTTP !== '0'
+  return { clients, bytes, capBytesPerSecond, mix: envMix(), timeoutMs, http }
 }

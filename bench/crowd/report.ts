@@ -9,7 +9,8 @@ export interface CrowdRuns {
   pieceLength: number
   alone: Map<string, CrowdResult>
   crowd: CrowdResult
-  http: CrowdResult
+  /** Null when skipped (BENCH_CROWD_HTTP=0). */
+  http: CrowdResult | null
 }
 
 const median = (xs: number[]): number => {
@@ -44,7 +45,9 @@ export function report(c: CrowdConfig, runs: CrowdRuns): string[] {
   const rows = [
     ...[...runs.alone].map(([kind, r]) => row(`one ${kind} alone (torrent + web seed)`, r)),
     row('flash crowd (torrent + web seed)', runs.crowd),
-    row('plain HTTP (aria2c on the file URL)', runs.http, false),
+    runs.http
+      ? row('plain HTTP (aria2c on the file URL)', runs.http, false)
+      : ['plain HTTP (aria2c on the file URL)', 'skipped', '', '', '', '', ''],
   ]
   for (const line of markdownTable(
     [
@@ -66,12 +69,12 @@ export function report(c: CrowdConfig, runs: CrowdRuns): string[] {
   const targets: [string, string, boolean][] = [
     [
       `origin sends ≤ ${TARGET_ORIGIN_RATIO} × the file to the crowd`,
-      `${originRatio.toFixed(2)} × (plain HTTP: ${x(runs.http.originBytes)})`,
+      `${originRatio.toFixed(2)} × (plain HTTP: ${runs.http ? x(runs.http.originBytes) : 'skipped'})`,
       originRatio <= TARGET_ORIGIN_RATIO,
     ],
     [
       `all ${c.clients} done ≤ ${TARGET_TIME_RATIO} × one client alone`,
-      `${timeRatio.toFixed(2)} × (${fmtSec(runs.crowd.allMs)} vs ${fmtSec(slowAlone.allMs)}, ${slowKind} alone, the slower kind; plain HTTP: ${(runs.http.allMs / slowAlone.allMs).toFixed(2)} ×)`,
+      `${timeRatio.toFixed(2)} × (${fmtSec(runs.crowd.allMs)} vs ${fmtSec(slowAlone.allMs)}, ${slowKind} alone, the slower kind; plain HTTP: ${runs.http ? `${(runs.http.allMs / slowAlone.allMs).toFixed(2)} ×` : 'skipped'})`,
       timeRatio <= TARGET_TIME_RATIO,
     ],
   ]

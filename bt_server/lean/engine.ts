@@ -230,6 +230,7 @@ export class LeanEngine implements PeerHost {
       if (t.peers.size === 0) {
         t.peers = null
         t.slots = null
+        t.ledger = null
       }
     }
     this.runDials()

@@ -59,6 +59,8 @@ export type Bound =
   | 'seeder_send_stalled'
   /** Not a refusal: a block that waited for the site's upload cap (seederUploadCap). */
   | 'seeder_upload_cap'
+  /** Not a refusal of a stranger: a block request rejected so the swarm serves it (pieceLedger.ts). */
+  | 'seeder_piece_held_back'
 
 /** The seeder's refusal counters (one implementation with the web app's: src/refusals.ts). */
 export class RefusalCounts extends Refusals<Bound> {}

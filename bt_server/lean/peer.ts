@@ -47,6 +47,7 @@ import {
 } from './geometry.ts'
 import type { FairThrottle, ThrottleWaiter } from '../../src/fairThrottle.ts'
 import { Inbound } from './inbound.ts'
+import { PeerPieces, PieceLedger } from './pieceLedger.ts'
 import { ReadGate } from './readGate.ts'
 import type { Bound, SeederLimits } from './limits.ts'
 import type { CachedWindow, PieceCache } from './pieceCache.ts'
@@ -60,6 +61,11 @@ const TOTAL_SHARE_FLOOR = 64 * 1024
 /** What one ut_metadata reply being prepared counts for (a 16 KiB piece and its header). */
 const METADATA_RESERVE = 16 * 1024 + 64
 const VERSION = 'Seedcast 0.1.0'
+/**
+ * Requests the piece ledger holds back are rejected after this long, in one batch: clients ask
+ * again at once on a reject, which on a fast link is a loop of thousands of messages a second.
+ */
+const HOLD_BACK_MS = 250
 
 export type PeerSocket = Duplex & { remoteAddress?: string; remotePort?: number; setNoDelay?: (on: boolean) => unknown }
 
@@ -128,6 +134,11 @@ export class Peer implements ThrottleWaiter {
   readonly gate: ReadGate
   private readonly inbound: Inbound
   private readonly queue = new RequestQueue(QUEUE_CAP)
+  /** What it holds, counted in its torrent's ledger (from the handshake on). */
+  private pieces: PeerPieces | null = null
+  /** Held-back requests waiting for their REJECT (index, begin, length, …), and its timer. */
+  private heldBack: number[] = []
+  private heldBackTimer: NodeJS.Timeout | null = null
   private remoteMetadataId = 0
   private waitingOn: CachedWindow | null = null
   private directRead = false
@@ -185,6 +196,8 @@ export class Peer implements ThrottleWaiter {
     if (reason && process.env.SEEDER_DEBUG) this.host.log(`[seeder] peer ${this.address}: ${reason}`)
     this.queue.clear()
     this.gate.clear()
+    this.pieces?.leave()
+    if (this.heldBackTimer) clearTimeout(this.heldBackTimer)
     this.socket.destroy()
     this.host.detach(this)
   }
@@ -315,6 +328,11 @@ export class Peer implements ThrottleWaiter {
           this.destroy(`bad request: ${bad}`)
           return
         }
+        // In a crowd, a piece another peer holds (or is getting from us) is left to the swarm.
+        if (this.fast && t.ledger?.crowded && !t.ledger.serve(index, this.pieces!, Date.now())) {
+          this.holdBack(index, begin, length)
+          return
+        }
         this.requests++
         this.lastRequest = Date.now()
         if (!this.queue.push(index, begin, length) && this.fast) this.send(rejectMessage(index, begin, length))
@@ -329,13 +347,33 @@ export class Peer implements ThrottleWaiter {
         return
       case 'bitfield':
         if (bitfieldIsFull(m.bits, t.pieceCount)) this.destroy('a seed')
+        else this.pieces?.bitfield(m.bits, Date.now())
+        return
+      case 'have':
+        this.pieces?.have(m.index, Date.now())
         return
       case 'extended':
         this.onExtended(t, m.id, m.payload)
         return
       default:
-        return // keep-alive, have, choke/unchoke, piece, port, …: nothing for a seed to do
+        return // keep-alive, choke/unchoke, piece, port, …: nothing for a seed to do
     }
+  }
+
+  private holdBack(index: number, begin: number, length: number): void {
+    this.host.refuse('seeder_piece_held_back')
+    if (this.heldBack.length >= QUEUE_CAP * 3) {
+      this.send(rejectMessage(index, begin, length))
+      return
+    }
+    this.heldBack.push(index, begin, length)
+    this.heldBackTimer ??= setTimeout(() => {
+      this.heldBackTimer = null
+      const h = this.heldBack
+      this.heldBack = []
+      if (this.destroyed) return
+      for (let i = 0; i < h.length; i += 3) this.send(rejectMessage(h[i]!, h[i + 1]!, h[i + 2]!))
+    }, HOLD_BACK_MS).unref()
   }
 
   private onHandshake(infoHash: Buffer, peerId: Buffer, extended: boolean, fast: boolean): void {
@@ -360,6 +398,8 @@ export class Peer implements ThrottleWaiter {
     }
     this.torrent = t
     this.fast = fast
+    t.ledger ??= new PieceLedger(t.pieceCount)
+    this.pieces = new PeerPieces(t.ledger, Date.now())
     const corked = typeof this.socket.cork === 'function'
     if (corked) this.socket.cork()
     if (!this.dialledFor)

@@ -2,6 +2,7 @@
 // piece hashes and the info dict stay in the .torrent file; nothing per piece is in memory.
 import type { CacheTorrent } from './pieceCache.ts'
 import type { Peer } from './peer.ts'
+import type { PieceLedger } from './pieceLedger.ts'
 import type { TorrentMeta } from './torrentMeta.ts'
 import { UnchokeSlots } from './unchokeSlots.ts'
 
@@ -18,6 +19,8 @@ export interface LeanTorrent extends CacheTorrent {
   /** Connected peers (handshake done); null while there are none. */
   peers: Set<Peer> | null
   slots: UnchokeSlots<Peer> | null
+  /** Who holds which piece, while peers are connected (pieceLedger.ts). */
+  ledger: PieceLedger | null
   /** "ip:port" of connections we dialled, open or opening (not to dial twice). */
   dialled: Set<string> | null
 }
@@ -38,6 +41,7 @@ export function newTorrent(id: number, meta: TorrentMeta, filePath: string, torr
     removed: false,
     peers: null,
     slots: null,
+    ledger: null,
     dialled: null,
   }
 }

@@ -2,7 +2,7 @@
 // direct downloads (never capped; also the web seed of torrents made before /seed/ existed), and
 // /seed/ for the BEP 19 web seed of the torrents, under the site's webSeedUploadCap.
 import { Router } from 'express'
-import type { NextFunction, Request, Response } from 'express'
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { AppError } from '../errors.ts'
 import { constants } from 'node:fs'
 import { lstat, readFile } from 'node:fs/promises'
@@ -31,12 +31,14 @@ export function fileRouter(
   settings: SettingsService,
   webSeedThrottle: FairThrottle,
   origin: OffloadTally,
+  webSeedGate: RequestHandler,
 ): Router {
   const router = Router()
   // Bytes sent are counted per file and `via` (src/offload/originCounter.ts). /media/ is also the
   // web seed of torrents made before /seed/ existed: BitTorrent clients there are told by User-Agent.
   router.get('/media/:fileName', countOrigin(origin, mediaVia), serveMedia({ via: 'playback' }))
-  router.get('/seed/:fileName', countOrigin(origin, 'webseed'), serveMedia({ via: 'webseed' }))
+  // The web seed steps aside while the swarm can serve (src/offload/webSeedGate.ts); /media/ never does.
+  router.get('/seed/:fileName', webSeedGate, countOrigin(origin, 'webseed'), serveMedia({ via: 'webseed' }))
   router.get('/videos/:id/torrent', serveTorrent)
 
   function serveMedia({ via }: MediaRoute) {

@@ -42,6 +42,10 @@ export async function listVideos(db: Db, limit: number, after?: { createdAt: Dat
   })
 }
 
+/** The infoHash of a stored file's torrent, or null (no such file, no torrent yet). */
+export const infoHashOfFile = async (db: Db, fileName: string): Promise<string | null> =>
+  (await db.torrent.findFirst({ where: { video: { fileName } }, select: { infoHash: true } }))?.infoHash ?? null
+
 export const countVideos = (db: Db) => db.video.count()
 
 export const deleteVideo = (db: Db, id: string) => db.video.deleteMany({ where: { id } })

@@ -175,6 +175,11 @@ export class VideoService {
     return job
   }
 
+  /** The infoHash of a stored file's torrent, or null (the web seed's gate asks). */
+  infoHashOfFile(fileName: string): Promise<string | null> {
+    return repo.infoHashOfFile(this.deps.db, fileName)
+  }
+
   async get(id: string): Promise<VideoRow> {
     const video = await repo.findVideo(this.deps.db, id)
     if (!video) throw new AppError('video_not_found', `No video with id ${id}`)

@@ -3,7 +3,8 @@
 // namespace with its upload capped by tc, four clients (aria2c and libtorrent, two each) in theirs
 // starting together on the site's .torrent as published (its tracker and web seed). Every one
 // ends with the file byte for byte, the clients serve each other, and the origin sends less than
-// twice the file (plain HTTP would send it four times).
+// 1.5 × the file (plain HTTP would send it four times): the web seed yields to the crowd and the
+// seeder sends each piece about once (README, Offload: "How the origin holds back").
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -15,13 +16,14 @@ import { mp4Header, writeMedia } from '../../bench/lib/media.ts'
 import { createLab, listNamespaces, netnsUnavailable, type Lab } from '../../bench/lib/netns.ts'
 import { stopSeedcast, type Seedcast } from '../../bench/lib/seedcast.ts'
 
-const SIZE = 24 * MiB
-// Today the origin sends 1.3-1.45 × this file through this cap; at 4 MB/s 1.5-1.9 × (peers have
-// less time to serve each other before the origin has sent a piece to everyone), 8 MiB: 2.7 ×.
-const CAP = 2 * MB // bytes per second: one copy of the file takes about 12.6 s through it
+const SIZE = 8 * MiB
+// Before the offload policy (the web seed yielding, the seeder's piece ledger) the origin sent
+// 2.7 × an 8 MiB file through 2 MB/s; with it, this crowd costs it 1.03-1.29 × the file (headers
+// included; the seeder's payload is 1.00 ×). The issue asks for < 2 ×; 1.5 × still tells the policy broke.
+const CAP = 2 * MB // bytes per second: one copy of the file takes about 4.2 s through it
 const KINDS: ClientKind[] = ['aria2c', 'libtorrent', 'aria2c', 'libtorrent']
 
-test('a crowd of 4 (aria2c + libtorrent) gets the file byte for byte, the origin sending < 2 × the file', {
+test('a crowd of 4 (aria2c + libtorrent) gets the file byte for byte, the origin sending < 1.5 × the file', {
   skip: netnsUnavailable() ?? false,
   timeout: 90_000,
 }, async (t) => {
@@ -44,7 +46,11 @@ test('a crowd of 4 (aria2c + libtorrent) gets the file byte for byte, the origin
   const summary = `origin ${(r.originBytes / SIZE).toFixed(2)} × the file, all done in ${(r.allMs / 1000).toFixed(1)} s, peers sent ${(peerBytes / MiB).toFixed(1)} MiB`
   t.diagnostic(summary)
   t.diagnostic(JSON.stringify(r.clients))
-  assert.ok(r.originBytes < 2 * SIZE, summary)
+  // How the origin held back: web seed 503s and seeder REJECTs (the offload policy).
+  const metrics = await (await fetch(`${site.url}/metrics`)).text()
+  const policy = metrics.split('\n').filter((l) => /web_seed_yielded|seeder_piece_held_back/.test(l))
+  t.diagnostic(policy.join('; '))
+  assert.ok(r.originBytes < 1.5 * SIZE, `${summary}; ${policy.join('; ')}`)
   assert.ok(r.originBytes >= SIZE * 0.9, `the origin's counter missed what it sent: ${summary}`)
   // Clients of both kinds sent pieces to others: they found each other through the tracker.
   for (const kind of new Set(KINDS))
