@@ -9,11 +9,12 @@ node --version
 tsc --noEmit -p .
 bash scripts/lint.sh
 
-# Files that compare a timing or throughput under attack with the same measurement without it:
+# Files that compare a timing or throughput (under attack, under a cap) with the same measurement without it:
 # another file's load during one of the two phases breaks the comparison.
 SERIAL=(
   test/e2e/attack-seeder-mse-cpu.test.ts
   test/e2e/attack-seeder-slots.test.ts
+  test/e2e/upload-caps.test.ts
   test/integration/attack-web-password-guessing.test.ts
 )
 # --expose-gc as the site's own processes have it (src/runtimeFlags.ts); memory tests call gc().
