@@ -1,4 +1,4 @@
-// What the seeder reads from the database: every published torrent and the file it belongs to,
+// What the seeder reads from the database: the torrent of every published video and its file,
 // or nothing while the admin has BitTorrent switched off; and the site's upload cap for it.
 import type { Db } from '../src/db/client.ts'
 
@@ -32,7 +32,7 @@ export async function findSeedable(db: Db): Promise<Seedable[]> {
   const rows = await db.$queryRaw<SeedableRow[]>`
     SELECT v."id" AS "videoId", v."fileName", v."size", t."infoHash", t."fileMtimeMs", t."trackers"
     FROM "Torrent" t JOIN "Video" v ON v."id" = t."videoId"
-    WHERE v."status" = 'ready'
+    WHERE v."status" = 'ready' AND v."published" = true
       AND NOT EXISTS (SELECT 1 FROM "Setting" s WHERE s."key" = 'bittorrentEnabled' AND s."value" = 'false')`
   return rows.map((r) => ({
     videoId: r.videoId,

@@ -6,7 +6,9 @@ import type { Db } from './db/client.ts'
 import { AppError, errorHandler } from './errors.ts'
 import type { AuthService } from './auth/authService.ts'
 import { authRouter } from './auth/authRouter.ts'
-import { loadSession, requireApiAdmin } from './auth/middleware.ts'
+import { apiCredentials, fileViewer, loadSession } from './auth/middleware.ts'
+import type { AccountService } from './accounts/accountService.ts'
+import { accountsApiRouter } from './accounts/accountsApiRouter.ts'
 import type { SettingsService } from './admin/settingsService.ts'
 import { settingsRouter } from './admin/settingsRouter.ts'
 import type { VideoService } from './media/videoService.ts'
@@ -38,6 +40,7 @@ export interface AppServices {
   paths: StoragePaths
   urls: SiteUrls
   auth: AuthService
+  accounts: AccountService
   settings: SettingsService
   videos: VideoService
   /** Brings existing .torrent files in line with the settings, in the background. */
@@ -99,34 +102,34 @@ export function createApp(s: AppServices): express.Express {
     infoHashOf: (fileName) => s.videos.infoHashOfFile(fileName),
     refusals: s.refusals,
   })
-  app.use(fileRouter(s.paths, s.videos, s.settings, s.webSeedThrottle, s.offload.tally, gate))
+  app.use(fileRouter(s.paths, s.videos, s.settings, s.webSeedThrottle, s.offload.tally, gate, fileViewer(s.auth)))
   app.use('/static', express.static(PUBLIC_DIR, { maxAge: '1h' }))
 
-  const apiAdmin = requireApiAdmin(s.auth)
   const upload = receiveUpload(s.paths, s.config.maxUploadBytes)
+  // The API knows callers by their Authorization header only (never the cookie: src/auth/middleware.ts).
+  app.use('/api', apiCredentials(s.auth))
   app.use(
-    videoApiRouter({
-      videos: s.videos,
-      tracker: s.tracker,
-      settings: s.settings,
-      urls: s.urls,
-      requireAdmin: apiAdmin,
-      receiveUpload: upload,
+    videoApiRouter({ videos: s.videos, tracker: s.tracker, settings: s.settings, urls: s.urls, receiveUpload: upload }),
+  )
+  app.use(
+    swarmApiRouter({
+      swarm: s.swarm,
+      bittorrentEnabled: () => s.settings.get().bittorrentEnabled,
+      seeVideo: (viewer, id) => s.videos.getFor(viewer, id),
     }),
   )
-  app.use(swarmApiRouter({ swarm: s.swarm, bittorrentEnabled: () => s.settings.get().bittorrentEnabled }))
+  app.use(accountsApiRouter(s.accounts))
 
   app.use(loadSession(s.auth))
   app.use(authRouter(s.auth, s.urls.base.startsWith('https:')))
   app.use(
     settingsRouter({
       settings: s.settings,
-      requireApiAdmin: apiAdmin,
       siteTrackerUrl: s.urls.announce(),
       jobs: () => ({ backfill: s.videos.backfillProgress(), rewrite: s.rewriter.progress() }),
     }),
   )
-  app.use(offloadRouter({ offload: s.offload, requireApiAdmin: apiAdmin }))
+  app.use(offloadRouter({ offload: s.offload }))
   app.use(
     pagesRouter({
       videos: s.videos,

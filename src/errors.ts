@@ -23,7 +23,7 @@ export class AppError extends Error {
 export const tooManyAttempts = (retryAfterSeconds: number) =>
   new AppError(
     'too_many_attempts',
-    `Too many wrong passwords from your address; try again in ${describeWait(retryAfterSeconds)}`,
+    `Too many wrong passwords or tokens from your address; try again in ${describeWait(retryAfterSeconds)}`,
     { retryAfterSeconds },
   )
 export const passwordCheckBusy = () => new AppError('busy', undefined, { retryAfterSeconds: 1 })

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net'
 import type { Config } from './config.ts'
 import { openDatabase } from './db/client.ts'
 import { AuthService } from './auth/authService.ts'
+import { AccountService } from './accounts/accountService.ts'
 import { SettingsService } from './admin/settingsService.ts'
 import { VideoService } from './media/videoService.ts'
 import { describeRecovery, recoverStorage } from './media/recovery.ts'
@@ -42,6 +43,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
 
   const refusals = new Refusals()
   const auth = new AuthService(db, config.auth, refusals)
+  const accounts = new AccountService(db, auth)
   await auth.purgeExpiredSessions()
 
   const { settings, publicUrlChangedFrom } = await SettingsService.load(db, config.publicUrl)
@@ -111,6 +113,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     paths,
     urls,
     auth,
+    accounts,
     settings,
     videos,
     rewriter,

@@ -1,8 +1,8 @@
-// Site settings on the API (Basic auth) and on the admin page (session + CSRF): the same service,
+// Site settings on the API (Basic or token) and on the admin page (session + CSRF): the same service,
 // the same validation; the page splits the tracker list into "this site's tracker" and others.
 import { Router, json, urlencoded } from 'express'
-import type { Request, RequestHandler, Response } from 'express'
-import { requireCsrf, requirePageLogin, currentUser } from '../auth/middleware.ts'
+import type { Request, Response } from 'express'
+import { apiUser, currentUser, requireApiUser, requireCsrf, requirePageLogin } from '../auth/middleware.ts'
 import { z } from 'zod'
 import { toAppError } from '../errors.ts'
 import { checkbox, formString, validate, validated, wholeNumber } from '../validate.ts'
@@ -11,7 +11,6 @@ import { InvalidSettings, RATE_CAP_FIELDS, type Settings, type SettingsService }
 
 export interface SettingsRouterDeps {
   settings: SettingsService
-  requireApiAdmin: RequestHandler
   /** This site's own HTTP tracker, PUBLIC_URL/announce. */
   siteTrackerUrl: string
   /** Background work the last changes started, done/total; null when there is none. */
@@ -40,9 +39,10 @@ export function settingsRouter(deps: SettingsRouterDeps): Router {
   const { settings } = deps
   const router = Router()
   const form = urlencoded({ extended: false, limit: '64kb' })
-  router.get('/api/settings', deps.requireApiAdmin, getSettings)
-  router.put('/api/settings', deps.requireApiAdmin, json({ limit: '64kb', strict: false }), putSettings)
-  router.get('/api/settings/audit', deps.requireApiAdmin, validate(auditSchemas), getAudit)
+  const apiAdmin = requireApiUser('admin')
+  router.get('/api/settings', apiAdmin, getSettings)
+  router.put('/api/settings', apiAdmin, json({ limit: '64kb', strict: false }), putSettings)
+  router.get('/api/settings/audit', apiAdmin, validate(auditSchemas), getAudit)
   router.get('/admin/settings', requirePageLogin('admin'), settingsPage)
   router.get('/admin/settings/progress', requirePageLogin('admin'), (_req, res) => {
     res.set('Cache-Control', 'no-store').json(deps.jobs())
@@ -57,7 +57,7 @@ export function settingsRouter(deps: SettingsRouterDeps): Router {
   )
 
   const view = () => ({ ...settings.get(), siteTrackerUrl: deps.siteTrackerUrl, ...deps.jobs() })
-  const actor = (res: Response) => currentUser(res)?.username ?? 'unknown'
+  const actor = (res: Response) => (apiUser(res) ?? currentUser(res))?.username ?? 'unknown'
 
   function getSettings(_req: Request, res: Response) {
     res.json(view())

@@ -1,9 +1,21 @@
+// All database access for users, login sessions and API tokens.
 import type { Db } from '../db/client.ts'
+
+const userFields = { id: true, username: true, role: true, disabled: true, createdAt: true } as const
 
 export const findUserByName = (db: Db, username: string) => db.user.findUnique({ where: { username } })
 
+export const findUser = (db: Db, id: number) => db.user.findUnique({ where: { id }, select: userFields })
+
+export const listUsers = (db: Db) => db.user.findMany({ select: userFields, orderBy: { id: 'asc' } })
+
+export const countActiveAdmins = (db: Db) => db.user.count({ where: { role: 'admin', disabled: false } })
+
+export const firstAdmin = (db: Db) =>
+  db.user.findFirst({ where: { role: 'admin' }, orderBy: { id: 'asc' }, select: userFields })
+
 export const createUser = (db: Db, username: string, passwordHash: string, role: string) =>
-  db.user.create({ data: { username, passwordHash, role } })
+  db.user.create({ data: { username, passwordHash, role }, select: userFields })
 
 /** A new password ends every login session the old one opened, in the same transaction. */
 export const updateUserPassword = (db: Db, id: number, passwordHash: string) =>
@@ -12,11 +24,48 @@ export const updateUserPassword = (db: Db, id: number, passwordHash: string) =>
     db.session.deleteMany({ where: { userId: id } }),
   ])
 
+/** Role and disabled flag; disabling ends the user's sessions in the same transaction. */
+export const updateUser = (db: Db, id: number, data: { role?: string; disabled?: boolean }) =>
+  db.$transaction(async (tx) => {
+    const user = await tx.user.update({ where: { id }, data, select: userFields })
+    if (data.disabled) await tx.session.deleteMany({ where: { userId: id } })
+    return user
+  })
+
+/** Removes a user; their videos go to `heirId` (sessions and tokens go with the user). */
+export const removeUser = (db: Db, id: number, heirId: number) =>
+  db.$transaction([
+    db.video.updateMany({ where: { uploaderId: id }, data: { uploaderId: heirId } }),
+    db.user.delete({ where: { id } }),
+  ])
+
+/** Videos from before owners were recorded (or whose owner row is gone) go to `adminId`. */
+export const adoptOwnerlessVideos = (db: Db, adminId: number) =>
+  db.$executeRaw`UPDATE "Video" SET "uploaderId" = ${adminId}
+    WHERE "uploaderId" IS NULL OR "uploaderId" NOT IN (SELECT "id" FROM "User")`
+
 export const createSession = (db: Db, data: { id: string; userId: number; csrfToken: string; expiresAt: Date }) =>
   db.session.create({ data })
 
-export const findSession = (db: Db, id: string) => db.session.findUnique({ where: { id }, include: { user: true } })
+export const findSession = (db: Db, id: string) =>
+  db.session.findUnique({ where: { id }, include: { user: { select: userFields } } })
 
 export const deleteSession = (db: Db, id: string) => db.session.deleteMany({ where: { id } })
 
 export const deleteExpiredSessions = (db: Db, now: Date) => db.session.deleteMany({ where: { expiresAt: { lt: now } } })
+
+const tokenFields = { id: true, name: true, createdAt: true, lastUsedAt: true } as const
+
+export const createToken = (db: Db, userId: number, name: string, tokenHash: string) =>
+  db.apiToken.create({ data: { userId, name, tokenHash }, select: tokenFields })
+
+export const listTokens = (db: Db, userId: number) =>
+  db.apiToken.findMany({ where: { userId }, select: tokenFields, orderBy: { id: 'asc' } })
+
+export const findTokenByHash = (db: Db, tokenHash: string) =>
+  db.apiToken.findUnique({ where: { tokenHash }, include: { user: { select: userFields } } })
+
+export const deleteToken = (db: Db, userId: number, id: number) => db.apiToken.deleteMany({ where: { id, userId } })
+
+export const touchToken = (db: Db, id: number, at: Date) =>
+  db.apiToken.updateMany({ where: { id }, data: { lastUsedAt: at } })

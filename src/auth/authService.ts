@@ -1,13 +1,15 @@
-// Users, passwords and login sessions. Today there is one role (admin); accounts with roles
-// and API tokens extend this module.
+// Who is asking: passwords (log-in form, HTTP Basic), login sessions (cookie) and API tokens
+// (Bearer), each checked against the user's current state (a disabled user is refused). Managing
+// users and tokens is src/accounts/.
 import { randomBytes } from 'node:crypto'
 import type { Db } from '../db/client.ts'
-import { passwordCheckBusy, tooManyAttempts } from '../errors.ts'
+import { AppError, passwordCheckBusy, tooManyAttempts } from '../errors.ts'
 import type { Refusals } from '../refusals.ts'
 import { generatePassword, hashPassword, verifyPassword } from './passwords.ts'
 import { FailureThrottle } from './failureThrottle.ts'
 import { HashGate, HashGateFull } from './hashGate.ts'
 import * as repo from './authRepository.ts'
+import { TOKEN_PREFIX, hashSecret, newSecret } from './secrets.ts'
 
 export interface CurrentUser {
   id: number
@@ -15,6 +17,7 @@ export interface CurrentUser {
   role: string
 }
 export interface LoginSession {
+  /** The cookie's value; the database holds only its hash. */
   id: string
   csrfToken: string
   user: CurrentUser
@@ -31,6 +34,8 @@ export interface AuthLimits {
 
 const SESSION_TTL_MS = 14 * 24 * 3600 * 1000
 const ADMIN_USERNAME = 'admin'
+// A token's last use is written at most this often: not a database write per API request.
+const TOKEN_TOUCH_MS = 60_000
 const UNLIMITED: AuthLimits = {
   maxFailures: 0,
   failureWindowSeconds: 60,
@@ -58,11 +63,19 @@ export class AuthService {
   }
 
   /**
-   * Creates user `admin` on first start. With ADMIN_PASSWORD set, that is its password (and a
-   * changed ADMIN_PASSWORD takes effect at the next start, ending every session); unset, one is
-   * generated and returned once.
+   * The first admin: user `admin`, created on first start. With ADMIN_PASSWORD set, that is its
+   * password (a changed ADMIN_PASSWORD takes effect at the next start, ending its sessions);
+   * unset, one is generated and returned once. Once `admin` was removed while another admin
+   * exists, it is not created again. Videos without an owner go to the first admin.
    */
   async ensureAdmin(configuredPassword: string | undefined): Promise<{ generatedPassword?: string }> {
+    const result = await this.ensureAdminUser(configuredPassword)
+    const admin = await repo.firstAdmin(this.db)
+    if (admin) await repo.adoptOwnerlessVideos(this.db, admin.id)
+    return result
+  }
+
+  private async ensureAdminUser(configuredPassword: string | undefined): Promise<{ generatedPassword?: string }> {
     const existing = await repo.findUserByName(this.db, ADMIN_USERNAME)
     if (existing) {
       if (configuredPassword && !(await verifyPassword(configuredPassword, existing.passwordHash))) {
@@ -70,6 +83,7 @@ export class AuthService {
       }
       return {}
     }
+    if (await repo.firstAdmin(this.db)) return {}
     const password = configuredPassword ?? generatePassword()
     await repo.createUser(this.db, ADMIN_USERNAME, await hashPassword(password), 'admin')
     return configuredPassword ? {} : { generatedPassword: password }
@@ -77,47 +91,91 @@ export class AuthService {
 
   /** Sets a user's password and ends all of that user's login sessions. */
   async setPassword(userId: number, password: string): Promise<void> {
-    await repo.updateUserPassword(this.db, userId, await hashPassword(password))
+    await repo.updateUserPassword(this.db, userId, await this.gated(() => hashPassword(password)))
   }
 
   /**
    * Checks a password offered by `clientKey` (its address, see web/clientAddress.ts): null when
-   * wrong; 429 once that address has used up its wrong passwords, 503 when hashing is at capacity.
+   * wrong; 429 once that address has used up its wrong passwords and tokens, 503 when hashing is
+   * at capacity, 403 for a disabled account (the password was right, so it does not count).
    */
   async authenticate(clientKey: string, username: string, password: string): Promise<CurrentUser | null> {
-    const wait = this.throttle.reserve(clientKey)
-    if (wait) {
-      this.refusals?.add('auth_failures_per_address')
-      throw tooManyAttempts(wait)
-    }
-    let user: CurrentUser | null
+    this.reserveAttempt(clientKey)
+    let user: CurrentUser | 'disabled' | null
     try {
-      user = await this.gate.run(() => this.verifyCredentials(username, password))
+      user = await this.gated(() => this.verifyCredentials(username, password))
     } catch (err) {
       this.throttle.refund(clientKey)
+      throw err
+    }
+    if (user) this.throttle.refund(clientKey)
+    if (user === 'disabled') throw new AppError('account_disabled')
+    return user
+  }
+
+  /** Checks an API token (Bearer): null when unknown, under the same per-address throttle as passwords. */
+  async authenticateToken(clientKey: string, token: string): Promise<CurrentUser | null> {
+    this.reserveAttempt(clientKey)
+    const row = token.startsWith(TOKEN_PREFIX) ? await repo.findTokenByHash(this.db, hashSecret(token)) : null
+    if (!row) return null
+    this.throttle.refund(clientKey)
+    if (row.user.disabled) throw new AppError('account_disabled')
+    const now = new Date()
+    if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > TOKEN_TOUCH_MS)
+      await repo.touchToken(this.db, row.id, now)
+    return toCurrentUser(row.user)
+  }
+
+  /** A user changing their own password: false when `current` is wrong; their other sessions end. */
+  async changeOwnPassword(clientKey: string, session: LoginSession, current: string, next: string): Promise<boolean> {
+    const user = await this.authenticate(clientKey, session.user.username, current)
+    if (!user) return false
+    await this.setPassword(user.id, next)
+    // setPassword ended every session of the user; this one is started again under the same id.
+    await repo.createSession(this.db, {
+      id: hashSecret(session.id),
+      userId: user.id,
+      csrfToken: session.csrfToken,
+      expiresAt: new Date(Date.now() + SESSION_TTL_MS),
+    })
+    return true
+  }
+
+  /** Hashes `fn` under the semaphore: 503 (counted) when every slot and queue place is taken. */
+  private async gated<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await this.gate.run(fn)
+    } catch (err) {
       if (!(err instanceof HashGateFull)) throw err
       this.refusals?.add('auth_hashing_busy')
       throw passwordCheckBusy()
     }
-    if (user) this.throttle.refund(clientKey)
-    return user
   }
 
-  private async verifyCredentials(username: string, password: string): Promise<CurrentUser | null> {
+  /** Takes one attempt from the address's bucket (a right answer gives it back); 429 once it is empty. */
+  private reserveAttempt(clientKey: string): void {
+    const wait = this.throttle.reserve(clientKey)
+    if (!wait) return
+    this.refusals?.add('auth_failures_per_address')
+    throw tooManyAttempts(wait)
+  }
+
+  private async verifyCredentials(username: string, password: string): Promise<CurrentUser | 'disabled' | null> {
     const user = await repo.findUserByName(this.db, username)
     if (!user) {
       await hashPassword(password) // same cost either way, so timing does not reveal user names
       return null
     }
     if (!(await verifyPassword(password, user.passwordHash))) return null
-    return { id: user.id, username: user.username, role: user.role }
+    return user.disabled ? 'disabled' : toCurrentUser(user)
   }
 
+  /** A new login session; its id is the cookie's value, and only the id's hash is stored. */
   async startSession(user: CurrentUser): Promise<LoginSession> {
-    const id = randomBytes(32).toString('base64url')
+    const id = newSecret()
     const csrfToken = randomBytes(24).toString('base64url')
     await repo.createSession(this.db, {
-      id,
+      id: hashSecret(id),
       userId: user.id,
       csrfToken,
       expiresAt: new Date(Date.now() + SESSION_TTL_MS),
@@ -126,21 +184,33 @@ export class AuthService {
   }
 
   async findSession(id: string): Promise<LoginSession | null> {
-    const session = await repo.findSession(this.db, id)
+    const key = hashSecret(id)
+    const session = await repo.findSession(this.db, key)
     if (!session) return null
-    if (session.expiresAt.getTime() < Date.now()) {
-      await repo.deleteSession(this.db, id)
+    if (session.expiresAt.getTime() < Date.now() || session.user.disabled) {
+      await repo.deleteSession(this.db, key)
       return null
     }
-    const { user } = session
-    return { id, csrfToken: session.csrfToken, user: { id: user.id, username: user.username, role: user.role } }
+    return { id, csrfToken: session.csrfToken, user: toCurrentUser(session.user) }
   }
 
   async endSession(id: string): Promise<void> {
-    await repo.deleteSession(this.db, id)
+    await repo.deleteSession(this.db, hashSecret(id))
   }
 
   async purgeExpiredSessions(): Promise<void> {
     await repo.deleteExpiredSessions(this.db, new Date())
   }
+}
+
+const toCurrentUser = (u: { id: number; username: string; role: string }): CurrentUser => ({
+  id: u.id,
+  username: u.username,
+  role: u.role,
+})
+
+/** A new API token's secret (shown once) and the hash that is stored. */
+export function newApiToken(): { token: string; tokenHash: string } {
+  const token = newSecret(TOKEN_PREFIX)
+  return { token, tokenHash: hashSecret(token) }
 }

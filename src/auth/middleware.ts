@@ -1,4 +1,8 @@
-// Who is asking: a login session (browser, cookie + CSRF token) or HTTP Basic credentials (API).
+// Who is asking, per kind of route:
+// - pages: the login session's cookie only (state-changing posts also carry its CSRF token);
+// - the API (/api/): HTTP Basic or `Authorization: Bearer <token>` only; a cookie there is ignored,
+//   so a cross-site request riding on a browser's login can do nothing;
+// - files (/media/, /videos/:id/torrent) of private videos: either, read-only.
 import { timingSafeEqual } from 'node:crypto'
 import { parse as parseCookies } from 'cookie'
 import type { Request, RequestHandler, Response } from 'express'
@@ -20,8 +24,14 @@ export function clientKey(req: Request): string {
   return addressKey(req.ip ?? req.socket.remoteAddress)
 }
 
+/** The page's logged-in user (cookie), if any. */
 export function currentUser(res: Response): CurrentUser | undefined {
   return res.locals.user as CurrentUser | undefined
+}
+
+/** The API caller (Basic or Bearer), if any. */
+export function apiUser(res: Response): CurrentUser | undefined {
+  return res.locals.apiUser as CurrentUser | undefined
 }
 
 export function currentSession(res: Response): LoginSession | undefined {
@@ -31,6 +41,7 @@ export function currentSession(res: Response): LoginSession | undefined {
 /** Loads the login session, if any, for pages (and makes user/csrfToken available to views). */
 export function loadSession(auth: AuthService): RequestHandler {
   return async (req, res, next) => {
+    if (req.path.startsWith('/api/')) return next()
     const id = readCookie(req, SESSION_COOKIE)
     const session = id ? await auth.findSession(id) : null
     res.locals.session = session ?? undefined
@@ -40,32 +51,65 @@ export function loadSession(auth: AuthService): RequestHandler {
   }
 }
 
-function parseBasic(header: string | undefined): { username: string; password: string } | null {
-  if (!header || !/^basic /i.test(header)) return null
+function parseBasic(header: string): { username: string; password: string } | null {
   const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
   const colon = decoded.indexOf(':')
   if (colon < 0) return null
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
 }
 
-/** API endpoints for admins: HTTP Basic credentials. */
-export function requireApiAdmin(auth: AuthService): RequestHandler {
+/**
+ * The user an Authorization header names: undefined without one; 401 for wrong credentials or an
+ * unknown scheme, 403 for a disabled account, 429 once the address has failed too often.
+ */
+async function credentialsUser(auth: AuthService, req: Request): Promise<CurrentUser | undefined> {
+  const header = req.headers.authorization
+  if (!header) return undefined
+  if (/^basic /i.test(header)) {
+    const credentials = parseBasic(header)
+    const user = credentials
+      ? await auth.authenticate(clientKey(req), credentials.username, credentials.password)
+      : null
+    if (!user) throw new AppError('unauthorized', 'Wrong user name or password')
+    return user
+  }
+  if (/^bearer /i.test(header)) {
+    const user = await auth.authenticateToken(clientKey(req), header.slice(7).trim())
+    if (!user) throw new AppError('unauthorized', 'Unknown or revoked API token')
+    return user
+  }
+  throw new AppError('unauthorized', 'Use HTTP Basic or an API token (Authorization: Bearer …)')
+}
+
+// A refused upload's body (gigabytes, maybe) is not read: the connection closes after the answer.
+function closeIfBody(req: Request, res: Response): void {
+  if (req.headers['content-length'] || req.headers['transfer-encoding']) res.set('Connection', 'close')
+}
+
+/** For /api/: reads the Authorization header (never the cookie) into apiUser(res). */
+export function apiCredentials(auth: AuthService): RequestHandler {
   return async (req, res, next) => {
-    const refuse = (err: unknown) => {
-      // A refused upload's body (gigabytes, maybe) is not read: the connection closes after the answer.
-      if (req.headers['content-length'] || req.headers['transfer-encoding']) res.set('Connection', 'close')
+    try {
+      res.locals.apiUser = await credentialsUser(auth, req)
+      next()
+    } catch (err) {
+      closeIfBody(req, res)
       next(err)
     }
-    const credentials = parseBasic(req.headers.authorization)
-    if (!credentials) return refuse(new AppError('unauthorized', 'HTTP Basic authentication required'))
-    const user = await auth
-      .authenticate(clientKey(req), credentials.username, credentials.password)
-      .catch((err: unknown) => err as Error)
-    if (user instanceof Error) return refuse(user)
-    if (!user) return refuse(new AppError('unauthorized', 'Wrong user name or password'))
-    if (user.role !== 'admin') return refuse(new AppError('forbidden', 'Admin role required'))
-    res.locals.user = user
-    next()
+  }
+}
+
+/** API endpoints that need an account (any role, or `role`). */
+export function requireApiUser(role?: 'admin'): RequestHandler {
+  return (req, res, next) => {
+    const user = apiUser(res)
+    const refusal = !user
+      ? new AppError('unauthorized', 'Log in with HTTP Basic or an API token (Authorization: Bearer …)')
+      : role && user.role !== role
+        ? new AppError('forbidden', 'Admin role required')
+        : undefined
+    if (refusal) closeIfBody(req, res)
+    next(refusal)
   }
 }
 
@@ -76,6 +120,18 @@ export function requirePageLogin(role?: 'admin'): RequestHandler {
     if (!user) return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`)
     if (role && user.role !== role) return next(new AppError('forbidden', 'Admin role required'))
     next()
+  }
+}
+
+/**
+ * Who asks for a private video's file or .torrent: an Authorization header (scripts) or else the
+ * login cookie (the page's player). Only asked for private videos, so public files cost no lookup.
+ */
+export function fileViewer(auth: AuthService): (req: Request) => Promise<CurrentUser | undefined> {
+  return async (req) => {
+    if (req.headers.authorization) return credentialsUser(auth, req)
+    const id = readCookie(req, SESSION_COOKIE)
+    return id ? ((await auth.findSession(id))?.user ?? undefined) : undefined
   }
 }
 

@@ -16,6 +16,11 @@ import { throttledFs } from './throttledRead.ts'
 import type { VideoService } from './videoService.ts'
 import { countOrigin, mediaVia } from '../offload/originCounter.ts'
 import type { OffloadTally } from '../offload/offloadTally.ts'
+import type { CurrentUser } from '../auth/authService.ts'
+import { canSee } from '../auth/rights.ts'
+
+/** Who asks for a private video's file (src/auth/middleware.ts fileViewer). */
+type ViewerOf = (req: Request) => Promise<CurrentUser | undefined>
 
 // What Express's own sendFile callback ignores: an aborted request, a failed write to the socket.
 const clientGone = (err: { code?: string; syscall?: string }) => err.code === 'ECONNABORTED' || err.syscall === 'write'
@@ -32,13 +37,30 @@ export function fileRouter(
   webSeedThrottle: FairThrottle,
   origin: OffloadTally,
   webSeedGate: RequestHandler,
+  viewerOf: ViewerOf,
 ): Router {
   const router = Router()
+  // A private video's file is its owner's and the admins' (the player's cookie, or a script's
+  // Authorization); the web seed never serves it, as the seeder does not.
+  const visible = (via: MediaRoute['via']) => async (req: Request, res: Response, next: NextFunction) => {
+    const access = await videos.fileAccess(String(req.params.fileName))
+    if (!access || access.published) return next()
+    if (via === 'webseed' || !canSee(await viewerOf(req), access))
+      return next(new AppError('not_found', 'No such file'))
+    res.locals.privateFile = true
+    next()
+  }
   // Bytes sent are counted per file and `via` (src/offload/originCounter.ts). /media/ is also the
   // web seed of torrents made before /seed/ existed: BitTorrent clients there are told by User-Agent.
-  router.get('/media/:fileName', countOrigin(origin, mediaVia), serveMedia({ via: 'playback' }))
+  router.get('/media/:fileName', visible('playback'), countOrigin(origin, mediaVia), serveMedia({ via: 'playback' }))
   // The web seed steps aside while the swarm can serve (src/offload/webSeedGate.ts); /media/ never does.
-  router.get('/seed/:fileName', webSeedGate, countOrigin(origin, 'webseed'), serveMedia({ via: 'webseed' }))
+  router.get(
+    '/seed/:fileName',
+    visible('webseed'),
+    webSeedGate,
+    countOrigin(origin, 'webseed'),
+    serveMedia({ via: 'webseed' }),
+  )
   router.get('/videos/:id/torrent', serveTorrent)
 
   function serveMedia({ via }: MediaRoute) {
@@ -57,11 +79,14 @@ export function fileRouter(
     // Browsers fetching pieces from the web seed (P2P playback) need CORS.
     res.set('Access-Control-Allow-Origin', '*')
     res.set('Access-Control-Expose-Headers', 'Content-Range, Content-Length, Accept-Ranges')
+    // A private file must not be kept by shared caches (it would outlive its access check).
+    const isPrivate = res.locals.privateFile === true
+    if (isPrivate) res.set('Cache-Control', 'private, no-cache')
     const options = {
       dotfiles: 'deny' as const,
       acceptRanges: true,
       lastModified: true,
-      cacheControl: true,
+      cacheControl: !isPrivate,
       maxAge: '1h',
     }
     // Read through the cap even while it is 0 (a pass-through then), so a cap set later slows
@@ -82,7 +107,9 @@ export function fileRouter(
   }
 
   async function serveTorrent(req: Request, res: Response) {
-    const video = await videos.get(String(req.params.id))
+    const id = String(req.params.id)
+    const found = await videos.get(id)
+    const video = found.published ? found : await videos.getFor(await viewerOf(req), id)
     const current = settings.get()
     if (!current.bittorrentEnabled) throw new AppError('bittorrent_off')
     if (!video.torrent || video.status !== 'ready') throw new AppError('no_torrent', 'This video has no torrent (yet)')

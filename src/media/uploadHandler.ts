@@ -2,6 +2,7 @@
 // web form: it publishes the upload; `reply` shapes the answer (201 JSON, or a redirect).
 import type { RequestHandler, Response } from 'express'
 import { validated } from '../validate.ts'
+import { apiUser, currentUser } from '../auth/middleware.ts'
 import { discardUpload, receivedFile } from './uploadMiddleware.ts'
 import { uploadSchemas } from './videoValidators.ts'
 import type { VideoRow } from './videoRepository.ts'
@@ -11,12 +12,14 @@ export function publishUpload(videos: VideoService, reply: (res: Response, video
   return async (req, res, next) => {
     const file = receivedFile(req)!
     const { body } = validated(res, uploadSchemas)
+    // Behind requireApiUser (API) or requirePageLogin (form): one of the two is set.
+    const uploader = (apiUser(res) ?? currentUser(res))!
     try {
       const video = await videos.create({
         ...body,
         originalName: file.originalname,
         received: file,
-        uploaderId: res.locals.user?.id,
+        uploaderId: uploader.id,
       })
       reply(res, video)
     } catch (err) {

@@ -1,6 +1,7 @@
-import { Router } from 'express'
+import { Router, json } from 'express'
 import type { Request, RequestHandler, Response } from 'express'
 import { validated } from '../validate.ts'
+import { apiUser, requireApiUser } from '../auth/middleware.ts'
 import type { SettingsService } from '../admin/settingsService.ts'
 import type { EmbeddedTracker } from '../tracker/embeddedTracker.ts'
 import type { SiteUrls } from '../siteUrls.ts'
@@ -8,7 +9,13 @@ import { presentVideo } from './videoPresenter.ts'
 import type { VideoService } from './videoService.ts'
 import type { VideoRow } from './videoRepository.ts'
 import { publishUpload } from './uploadHandler.ts'
-import { listVideosSchemas, listVideosValidator, uploadValidator } from './videoValidators.ts'
+import {
+  editVideoSchemas,
+  editVideoValidator,
+  listVideosSchemas,
+  listVideosValidator,
+  uploadValidator,
+} from './videoValidators.ts'
 
 /** What every router that shows or receives videos needs (the API here, the pages in web/). */
 export interface VideoRouteDeps {
@@ -19,28 +26,20 @@ export interface VideoRouteDeps {
   receiveUpload: RequestHandler
 }
 
-export interface VideoApiDeps extends VideoRouteDeps {
-  requireAdmin: RequestHandler
-}
-
-export function videoApiRouter(deps: VideoApiDeps): Router {
+export function videoApiRouter(deps: VideoRouteDeps): Router {
   const router = Router()
+  const signedIn = requireApiUser()
   router.get('/api/videos', listVideosValidator, listVideos)
-  router.post(
-    '/api/videos',
-    deps.requireAdmin,
-    deps.receiveUpload,
-    uploadValidator,
-    publishUpload(deps.videos, created),
-  )
+  router.post('/api/videos', signedIn, deps.receiveUpload, uploadValidator, publishUpload(deps.videos, created))
   router.get('/api/videos/:id', getVideo)
-  router.delete('/api/videos/:id', deps.requireAdmin, deleteVideo)
+  router.patch('/api/videos/:id', signedIn, json({ limit: '64kb', strict: true }), editVideoValidator, editVideo)
+  router.delete('/api/videos/:id', signedIn, deleteVideo)
 
   const present = (v: VideoRow) => presentVideo(v, deps)
 
   async function listVideos(_req: Request, res: Response) {
     const { query } = validated(res, listVideosSchemas)
-    const page = await deps.videos.list(query.limit, query.cursor)
+    const page = await deps.videos.list(query.limit, query.cursor, apiUser(res))
     res.json({ videos: page.videos.map(present), next: page.next })
   }
 
@@ -49,11 +48,16 @@ export function videoApiRouter(deps: VideoApiDeps): Router {
   }
 
   async function getVideo(req: Request, res: Response) {
-    res.json(present(await deps.videos.get(String(req.params.id))))
+    res.json(present(await deps.videos.getFor(apiUser(res), String(req.params.id))))
+  }
+
+  async function editVideo(req: Request, res: Response) {
+    const change = validated(res, editVideoSchemas).body
+    res.json(present(await deps.videos.update(apiUser(res), String(req.params.id), change)))
   }
 
   async function deleteVideo(req: Request, res: Response) {
-    await deps.videos.delete(String(req.params.id))
+    await deps.videos.deleteFor(apiUser(res), String(req.params.id))
     res.status(204).end()
   }
 

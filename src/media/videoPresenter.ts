@@ -23,6 +23,10 @@ export interface VideoJson {
   size: number
   mimeType: string
   createdAt: string
+  /** false: private, seen, served, tracked and seeded for its owner and admins only. */
+  published: boolean
+  /** Who uploaded it (or was given it when its uploader was removed); null only before the first admin exists. */
+  owner: { id: number; name: string } | null
   torrent: null | {
     infoHash: string
     magnet: string
@@ -48,6 +52,7 @@ export function presentVideo(video: VideoRow, ctx: PresentContext): VideoJson {
   const { urls } = ctx
   const settings = ctx.settings.get()
   const t = settings.bittorrentEnabled && video.status === 'ready' ? video.torrent : null
+  const owner = video.owner ? { id: video.owner.id, name: video.owner.username } : null
   const size = Number(video.size)
   const links = torrentLinks(settings, urls, video)
   const offload = offloadFigures(video.offload)
@@ -61,6 +66,8 @@ export function presentVideo(video: VideoRow, ctx: PresentContext): VideoJson {
     size,
     mimeType: video.mimeType,
     createdAt: video.createdAt.toISOString(),
+    published: video.published,
+    owner,
     torrent: t
       ? {
           infoHash: t.infoHash,
@@ -77,7 +84,8 @@ export function presentVideo(video: VideoRow, ctx: PresentContext): VideoJson {
           webSeeds: links.webSeeds,
         }
       : null,
-    swarm: t ? { ...ctx.tracker.counts(t.infoHash), completed: t.completed } : null,
+    // A private video's torrent is off the tracker: no swarm to count.
+    swarm: t && video.published ? { ...ctx.tracker.counts(t.infoHash), completed: t.completed } : null,
     offload: { originBytes: offload.originBytes.total, peerBytes: offload.peerBytes },
   }
 }

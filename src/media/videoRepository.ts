@@ -10,8 +10,17 @@ export interface TorrentRecordInput {
   fileMtimeMs: number
 }
 
-// Every video read carries its torrent record and its offload counters (src/offload/).
-const withRelations = { torrent: true, offload: true } as const
+// Every video read carries its torrent record, its offload counters (src/offload/) and its owner.
+const withRelations = { torrent: true, offload: true, owner: { select: { id: true, username: true } } } as const
+
+/** Who is looking at lists: anonymous (undefined) sees published videos, a user also their own, an admin all. */
+export interface ListViewer {
+  id: number
+  admin: boolean
+}
+
+const visibleTo = (viewer: ListViewer | undefined) =>
+  viewer?.admin ? {} : viewer ? { OR: [{ published: true }, { uploaderId: viewer.id }] } : { published: true }
 
 export const createVideo = (
   db: Db,
@@ -23,7 +32,7 @@ export const createVideo = (
     mimeType: string
     size: bigint
     status: string
-    uploaderId?: number
+    uploaderId: number
   },
 ) => db.video.create({ data, include: withRelations })
 
@@ -31,16 +40,29 @@ export const findVideo = (db: Db, id: string) => db.video.findUnique({ where: { 
 
 export type VideoRow = NonNullable<Awaited<ReturnType<typeof findVideo>>>
 
-export async function listVideos(db: Db, limit: number, after?: { createdAt: Date; id: string }) {
+export async function listVideos(
+  db: Db,
+  limit: number,
+  after: { createdAt: Date; id: string } | undefined,
+  viewer: ListViewer | undefined,
+) {
+  const page = after
+    ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }
+    : {}
   return db.video.findMany({
-    where: after
-      ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }
-      : undefined,
+    where: { AND: [page, visibleTo(viewer)] },
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take: limit,
     include: withRelations,
   })
 }
+
+/** Who may fetch a stored file: null when no video has it. */
+export const fileAccess = (db: Db, fileName: string) =>
+  db.video.findUnique({ where: { fileName }, select: { uploaderId: true, published: true } })
+
+export const updateVideo = (db: Db, id: string, data: { title?: string; description?: string; published?: boolean }) =>
+  db.video.update({ where: { id }, data, include: withRelations })
 
 /** The infoHash of a stored file's torrent, or null (no such file, no torrent yet). */
 export const infoHashOfFile = async (db: Db, fileName: string): Promise<string | null> =>
@@ -76,11 +98,12 @@ export const setVideoStatus = (db: Db, id: string, status: string, failReason: s
 export const incrementCompleted = (db: Db, infoHash: string) =>
   db.torrent.updateMany({ where: { infoHash }, data: { completed: { increment: 1 } } })
 
-/** Every torrent with its completed count and file size, for the tracker's allow list at start. */
+/** Every published video's torrent with its completed count and file size, for the tracker's allow list at start. */
 export const allTorrentCounts = async (db: Db) =>
   (
     await db.$queryRaw<{ infoHash: string; completed: bigint | number; size: bigint | number }[]>`
-      SELECT t."infoHash", t."completed", v."size" FROM "Torrent" t JOIN "Video" v ON v."id" = t."videoId"`
+      SELECT t."infoHash", t."completed", v."size" FROM "Torrent" t JOIN "Video" v ON v."id" = t."videoId"
+      WHERE v."published" = true`
   ).map((r) => ({ infoHash: r.infoHash, completed: Number(r.completed), size: Number(r.size) }))
 
 export interface TorrentLinksRow {

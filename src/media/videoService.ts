@@ -21,13 +21,21 @@ import * as repo from './videoRepository.ts'
 import type { VideoRow } from './videoRepository.ts'
 import { newVideoId, storedFileName, type StoragePaths } from './storage.ts'
 import type { ReceivedFile } from './uploadEngine.ts'
+import { canManage, canSee, isAdmin, type Actor } from '../auth/rights.ts'
 
 export interface NewVideo {
   title: string
   description: string
   originalName: string
   received: ReceivedFile
-  uploaderId?: number
+  uploaderId: number
+}
+
+/** An owner's or admin's change to a video: title and description (the infohash stays), visibility. */
+export interface VideoChange {
+  title?: string
+  description?: string
+  published?: boolean
 }
 
 export interface VideoPage {
@@ -97,7 +105,9 @@ export class VideoService {
     // The mtime lets the seeder trust the file later without rehashing it.
     const { mtimeMs } = await stat(this.filePath(video.fileName))
     await repo.publishTorrent(this.deps.db, video.id, { ...written, fileMtimeMs: Math.floor(mtimeMs) })
-    this.deps.tracker.allow(written.infoHash, 0, Number(video.size))
+    // A private video's torrent is made but not tracked until it is published.
+    const current = await repo.findVideo(this.deps.db, video.id)
+    if (current?.published) this.deps.tracker.allow(written.infoHash, 0, Number(video.size))
     this.deps.onTorrentsChanged?.()
     const now = torrentLinks(this.deps.settings.get(), this.deps.urls, video)
     if (linksDiffer({ trackers: JSON.stringify(written.trackers), webSeeds: JSON.stringify(written.webSeeds) }, now))
@@ -175,6 +185,11 @@ export class VideoService {
     return job
   }
 
+  /** Who may fetch a stored file (null: no video has it): the file routes ask for private videos. */
+  fileAccess(fileName: string): Promise<{ uploaderId: number | null; published: boolean } | null> {
+    return repo.fileAccess(this.deps.db, fileName)
+  }
+
   /** The infoHash of a stored file's torrent, or null (the web seed's gate asks). */
   infoHashOfFile(fileName: string): Promise<string | null> {
     return repo.infoHashOfFile(this.deps.db, fileName)
@@ -186,8 +201,53 @@ export class VideoService {
     return video
   }
 
-  async list(limit: number, cursor?: { createdAt: Date; id: string }): Promise<VideoPage> {
-    const rows = await repo.listVideos(this.deps.db, limit + 1, cursor)
+  /** A video as `viewer` may see it: a private one is "no such video" to everyone but its owner and admins. */
+  async getFor(viewer: Actor | undefined, id: string): Promise<VideoRow> {
+    const video = await repo.findVideo(this.deps.db, id)
+    if (!video || !canSee(viewer, video)) throw new AppError('video_not_found', `No video with id ${id}`)
+    return video
+  }
+
+  /** A video `actor` may change: 404 when they cannot see it, 403 when they can but it is not theirs. */
+  async getManaged(actor: Actor | undefined, id: string): Promise<VideoRow> {
+    const video = await this.getFor(actor, id)
+    if (!canManage(actor, video)) throw new AppError('forbidden', 'Only its owner or an admin can change this video')
+    return video
+  }
+
+  /**
+   * Edits a video. Title and description live in the database only (the torrent's name is the
+   * stored file's), so the infohash stays. Unpublishing takes its torrent off the tracker and the
+   * seeder; publishing puts it back.
+   */
+  async update(actor: Actor | undefined, id: string, change: VideoChange): Promise<VideoRow> {
+    const before = await this.getManaged(actor, id)
+    const video = await repo.updateVideo(this.deps.db, id, change)
+    if (video.published !== before.published && video.torrent) {
+      if (video.published) this.deps.tracker.allow(video.torrent.infoHash, video.torrent.completed, Number(video.size))
+      else this.deps.tracker.disallow(video.torrent.infoHash)
+      this.deps.onTorrentsChanged?.()
+    }
+    return video
+  }
+
+  /** Deletes a video its owner or an admin asks to. */
+  async deleteFor(actor: Actor | undefined, id: string): Promise<void> {
+    await this.getManaged(actor, id)
+    await this.delete(id)
+  }
+
+  async list(
+    limit: number,
+    cursor: { createdAt: Date; id: string } | undefined,
+    viewer: Actor | undefined,
+  ): Promise<VideoPage> {
+    const rows = await repo.listVideos(
+      this.deps.db,
+      limit + 1,
+      cursor,
+      viewer ? { id: viewer.id, admin: isAdmin(viewer) } : undefined,
+    )
     const videos = rows.slice(0, limit)
     const next = rows.length > limit ? encodeCursor(videos[videos.length - 1]!) : null
     return { videos, next }

@@ -29,15 +29,34 @@ export const listVideosValidator = validate(listVideosSchemas)
 export const homePageSchemas = { query: z.object({ after: cursor('That page link is not valid', 'ignore') }) }
 export const homePageValidator = validate(homePageSchemas)
 
+const titleText = z
+  .string()
+  .transform((s) => s.trim())
+  .pipe(z.string().min(1, 'A title is required').max(200, 'The title is longer than 200 characters'))
+const descriptionText = z
+  .string()
+  .transform((s) => s.trim())
+  .pipe(z.string().max(10_000, 'The description is longer than 10,000 characters'))
+
 export const uploadSchemas = {
-  body: z.object({
-    title: formString('')
-      .transform((s) => s.trim())
-      .pipe(z.string().min(1, 'A title is required').max(200, 'The title is longer than 200 characters')),
-    description: formString('')
-      .transform((s) => s.trim())
-      .pipe(z.string().max(10_000, 'The description is longer than 10,000 characters')),
+  body: z.object({ title: formString('').pipe(titleText), description: formString('').pipe(descriptionText) }),
+}
+
+/** PATCH /api/videos/:id: any of title, description, published; nothing else. */
+export const editVideoSchemas = {
+  body: z.strictObject({
+    title: z.string({ error: 'title must be a string' }).pipe(titleText).optional(),
+    description: z.string({ error: 'description must be a string' }).pipe(descriptionText).optional(),
+    published: z.boolean({ error: 'published must be true or false' }).optional(),
   }),
+}
+export const editVideoValidator = validate(editVideoSchemas, {
+  codes: { title: 'invalid_title', description: 'invalid_description', published: 'invalid_video' },
+})
+
+/** The page's edit form: title and description as form fields. */
+export const editFormSchemas = {
+  body: z.object({ title: formString('').pipe(titleText), description: formString('').pipe(descriptionText) }),
 }
 
 // After receiveUpload: the file is in storage/incoming, so every refusal removes it.

@@ -1,8 +1,8 @@
 // The admin's offload dashboard (/admin/offload, a login as for the settings page) and its JSON
-// twin for scripts (GET /api/offload, HTTP Basic as the other admin API).
+// twin for scripts (GET /api/offload, Basic or token as the other admin API).
 import { Router } from 'express'
-import type { Request, RequestHandler, Response } from 'express'
-import { requirePageLogin } from '../auth/middleware.ts'
+import type { Request, Response } from 'express'
+import { requireApiUser, requirePageLogin } from '../auth/middleware.ts'
 import { validate, validated } from '../validate.ts'
 import { historyRangeSchemas } from '../tracker/swarmApiRouter.ts'
 import { HISTORY_RANGES } from '../tracker/swarmHistory.ts'
@@ -11,9 +11,9 @@ import type { OffloadService } from './offloadService.ts'
 
 const CHART_SIZE = { width: 900, height: 220 }
 
-export function offloadRouter(deps: { offload: OffloadService; requireApiAdmin: RequestHandler }): Router {
+export function offloadRouter(deps: { offload: OffloadService }): Router {
   const router = Router()
-  router.get('/api/offload', deps.requireApiAdmin, validate(historyRangeSchemas), getOffload)
+  router.get('/api/offload', requireApiUser('admin'), validate(historyRangeSchemas), getOffload)
   router.get('/admin/offload', requirePageLogin('admin'), dashboard)
 
   async function getOffload(_req: Request, res: Response) {

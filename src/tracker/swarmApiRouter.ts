@@ -7,6 +7,8 @@ import { z } from 'zod'
 import { AppError } from '../errors.ts'
 import type { RequestHandler } from 'express'
 import { validate, validated } from '../validate.ts'
+import { apiUser } from '../auth/middleware.ts'
+import type { CurrentUser } from '../auth/authService.ts'
 import { HISTORY_RANGES, type HistoryRange, type SwarmHistory } from './swarmHistory.ts'
 
 const RANGES = Object.keys(HISTORY_RANGES) as [HistoryRange, ...HistoryRange[]]
@@ -15,11 +17,21 @@ export const historyRangeSchemas = {
   query: z.object({ range: z.enum(RANGES, { error: `range must be one of: ${RANGES.join(', ')}` }).default('24h') }),
 }
 
-export function swarmApiRouter(deps: { swarm: SwarmHistory; bittorrentEnabled: () => boolean }): Router {
+export interface SwarmApiDeps {
+  swarm: SwarmHistory
+  bittorrentEnabled: () => boolean
+  /** Throws 404 when the API caller may not see the video (a private one not theirs). */
+  seeVideo: (viewer: CurrentUser | undefined, videoId: string) => Promise<unknown>
+}
+
+export function swarmApiRouter(deps: SwarmApiDeps): Router {
   const router = Router()
   // With BitTorrent off there are no swarms to show (the numbers would be of torrents that cannot work).
-  const whenOn: RequestHandler = (_req, _res, next) =>
-    next(deps.bittorrentEnabled() ? undefined : new AppError('bittorrent_off'))
+  const whenOn: RequestHandler = async (req, res, next) => {
+    if (!deps.bittorrentEnabled()) return next(new AppError('bittorrent_off'))
+    await deps.seeVideo(apiUser(res), String(req.params.id))
+    next()
+  }
   router.get('/api/videos/:id/swarm', whenOn, getSwarm)
   router.get('/api/videos/:id/swarm/history', whenOn, validate(historyRangeSchemas), getHistory)
 

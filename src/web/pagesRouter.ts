@@ -8,7 +8,7 @@ import type { VideoRouteDeps } from '../media/videoApiRouter.ts'
 import type { VideoRow } from '../media/videoRepository.ts'
 import { publishUpload } from '../media/uploadHandler.ts'
 import { homePageSchemas, homePageValidator, uploadValidator } from '../media/videoValidators.ts'
-import { requireCsrf, requirePageLogin } from '../auth/middleware.ts'
+import { currentUser, requireCsrf, requirePageLogin } from '../auth/middleware.ts'
 import { historyRangeSchemas } from '../tracker/swarmApiRouter.ts'
 import { HISTORY_RANGES, type HistoryRange, type SwarmHistory } from '../tracker/swarmHistory.ts'
 import { renderSwarmChart } from './swarmChart.ts'
@@ -40,12 +40,12 @@ export function pagesRouter(deps: PagesDeps): Router {
 
   async function home(_req: Request, res: Response) {
     const cursor = validated(res, homePageSchemas).query.after
-    const page = await deps.videos.list(PAGE_SIZE, cursor)
+    const page = await deps.videos.list(PAGE_SIZE, cursor, currentUser(res))
     res.render('home', { title: 'Videos', videos: page.videos.map(present), next: page.next, isFirstPage: !cursor })
   }
 
   async function videoPage(req: Request, res: Response) {
-    const row = await deps.videos.get(String(req.params.id))
+    const row = await deps.videos.getFor(currentUser(res), String(req.params.id))
     const video = present(row)
     const charts =
       row.torrent && video.torrent
@@ -63,7 +63,7 @@ export function pagesRouter(deps: PagesDeps): Router {
   // The same chart on its own, for the page's script to refresh it in place.
   async function swarmChart(req: Request, res: Response) {
     const { range } = validated(res, historyRangeSchemas).query
-    const row = await deps.videos.get(String(req.params.id))
+    const row = await deps.videos.getFor(currentUser(res), String(req.params.id))
     if (!deps.settings.get().bittorrentEnabled) throw new AppError('bittorrent_off')
     const svg = await chartFor(row.torrent?.id ?? null, range)
     res.set('Cache-Control', 'no-cache')
