@@ -11,7 +11,7 @@ import path from 'node:path'
 import { decodeTorrent, stripWebSeeds } from '../../src/bittorrent/metainfo.ts'
 import { freePort, startTestServer, type TestServer } from './server.ts'
 import { makeVideo } from './media.ts'
-import { getJson, uploadOk, waitFor, webSeedUrl, type VideoJson } from './http.ts'
+import { apiUpload, getJson, waitFor, webSeedUrl, type VideoJson } from './http.ts'
 import { runAria2c, type Aria2Result } from './aria2.ts'
 import { apiSwarm } from './swarm.ts'
 
@@ -90,12 +90,16 @@ export interface Upload {
 export async function uploadClip(
   t: TestContext,
   server: TestServer,
-  opts: { seconds?: number; noise?: number; title?: string } = {},
+  opts: { seconds?: number; noise?: number; title?: string; auth?: string } = {},
 ): Promise<Upload> {
   const clip = await makeVideo({ seconds: opts.seconds ?? 6, noise: opts.noise ?? 20 })
   t.after(() => rm(path.dirname(clip), { recursive: true, force: true }))
   const original = await readFile(clip)
-  const video = await uploadOk(server, { title: opts.title ?? 'Seeder test', description: '' }, { path: clip })
+  const fields = { title: opts.title ?? 'Seeder test', description: '' }
+  // As the admin, or as the user whose Authorization header `auth` is.
+  const res = await apiUpload(server, fields, { path: clip }, opts.auth ?? server.basicAuth)
+  assert.equal(res.status, 201, JSON.stringify(res.body))
+  const video = res.body as VideoJson
   assert.equal(video.status, 'ready')
   assert.ok(video.torrent, 'the upload has a torrent')
   assert.equal(video.size, original.length)
