@@ -9,20 +9,23 @@ import assert from 'node:assert/strict'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { ADMIN_PASSWORD, freePortUdp, type TestServer } from '../helpers/server.ts'
-import { announceQuery, apiUpload, btext, getJson, trackerGet, waitFor, webSeedUrl } from '../helpers/http.ts'
+import { announceQuery, apiUpload, binParam, btext, getJson, trackerGet, waitFor, webSeedUrl } from '../helpers/http.ts'
 import { makeVideo } from '../helpers/media.ts'
 import { runAria2c } from '../helpers/aria2.ts'
 import { UdpTrackerClient } from '../helpers/udpTracker.ts'
+import { openWs, randomId, wsAnnounce } from '../helpers/wsTracker.ts'
 import { startOpentracker } from '../helpers/opentracker.ts'
 import { addUser, logIn, type TestUser } from '../helpers/accountClients.ts'
 import {
   aria2cFromSeeder,
   health,
+  heldPeer,
   peerHandshake,
   seederReady,
   startSeededServer,
   torrentWithoutWebSeed,
   uploadClip,
+  sleep,
   workDir,
   type Upload,
 } from '../helpers/seededSite.ts'
@@ -97,6 +100,30 @@ async function httpAnnounce(s: Site, infoHash: string): Promise<Seen> {
   return btext(failure) === btext(unknown.body['failure reason']) ? 'hidden' : `refused: ${btext(failure)}`
 }
 
+async function wsTrackerAnnounce(s: Site, infoHash: string): Promise<Seen> {
+  const ws = await openWs(s.port)
+  try {
+    const peerId = randomId()
+    const reply = await wsAnnounce(ws, { infoHash, peerId, event: 'started' })
+    if (reply['failure reason'] === undefined) {
+      await wsAnnounce(ws, { infoHash, peerId, event: 'stopped' }).catch(() => {})
+      return 'shown'
+    }
+    return /unregistered/.test(reply['failure reason']) ? 'hidden' : `refused: ${reply['failure reason']}`
+  } finally {
+    ws.terminate()
+  }
+}
+
+/** A scrape naming the torrent: its counts ('shown'), or none, as for a torrent the site never had. */
+async function scraped(s: Site, infoHash: string): Promise<Seen> {
+  const ask = (hash: string) => trackerGet(`${s.url}/scrape?info_hash=${binParam(Buffer.from(hash, 'hex'))}`)
+  const reply = await ask(infoHash)
+  if (reply.body['failure reason'] === undefined && Object.keys(reply.body.files ?? {}).length === 1) return 'shown'
+  const unknown = await ask('ab'.repeat(20))
+  return JSON.stringify(reply) === JSON.stringify(unknown) ? 'hidden' : `scrape: ${JSON.stringify(reply)}`
+}
+
 async function udpAnnounce(udp: UdpTrackerClient, infoHash: string): Promise<Seen> {
   return udp.announce({ infoHash, port: 9 }).then(
     async () => {
@@ -160,6 +187,8 @@ async function exposure(s: Site, udp: UdpTrackerClient, u: Upload, v: Viewers): 
     'swarm owner': () => seen(`${s.url}/api/videos/${id}/swarm`, basicOf(v.owner)),
     'tracker HTTP': () => httpAnnounce(s, infoHash),
     'tracker UDP': () => udpAnnounce(udp, infoHash),
+    'tracker WebSocket': () => wsTrackerAnnounce(s, infoHash),
+    'tracker scrape': () => scraped(s, infoHash),
   }
   const out: Record<string, Seen> = {}
   for (const [name, probe] of Object.entries(probes)) out[name] = await probe()
@@ -205,6 +234,8 @@ const PUBLIC: Record<string, Seen> = {
   'swarm owner': 'shown',
   'tracker HTTP': 'shown',
   'tracker UDP': 'shown',
+  'tracker WebSocket': 'shown',
+  'tracker scrape': 'shown',
 }
 
 const PRIVATE: Record<string, Seen> = {
@@ -232,6 +263,8 @@ const PRIVATE: Record<string, Seen> = {
   'swarm history anonymous': 'hidden',
   'tracker HTTP': 'hidden',
   'tracker UDP': 'hidden',
+  'tracker WebSocket': 'hidden',
+  'tracker scrape': 'hidden',
 }
 
 const setPublished = async (s: Site, id: string, auth: string, published: boolean) => {
@@ -283,6 +316,12 @@ test('unpublish hides a video from all but its owner and admins and stops its se
   // Public: everyone sees everything (the probes can see it, so "hidden" below means hidden).
   assert.deepEqual(await exposure(site, udp, up, v), PUBLIC)
 
+  // A peer of the public torrent is kept (a few seconds here); unpublished, it is dropped.
+  const peer = await heldPeer(site.seederPort, infoHash)
+  t.after(() => peer.close())
+  await sleep(2_000)
+  assert.equal(peer.open(), true, "the seeder keeps a public torrent's peer")
+
   // Another uploader cannot unpublish it; to them it is "no such video".
   const refused = await json(site, 'PATCH', `/api/videos/${up.video.id}`, v.other.auth, { published: false })
   assert.equal(refused.status, 403, 'a published video is visible to them, but not theirs')
@@ -292,7 +331,8 @@ test('unpublish hides a video from all but its owner and admins and stops its se
   const otherTry = await json(site, 'PATCH', `/api/videos/${up.video.id}`, v.other.auth, { published: true })
   assert.equal(otherTry.status, 404, 'a private video is "no such video" to another uploader')
 
-  // The seeder stops serving it and tells the other tracker within seconds.
+  // The seeder drops its peers, stops serving it and tells the other tracker, within seconds.
+  await waitFor(async () => !peer.open(), 'the seeder to drop the peer', 5_000)
   await handshakeIs(site, infoHash, 'refused', 'the seeder to stop serving it')
   await waitFor(async () => (await health(site)).seeding === 0, 'the seeder to report 0 torrents', 5_000)
   await waitFor(async () => (await ot.scrape(infoHash)).complete === 0, "the seeder's `stopped` at opentracker", 5_000)
