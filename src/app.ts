@@ -29,7 +29,7 @@ import { pagesRouter } from './web/pagesRouter.ts'
 import type { SiteUrls } from './siteUrls.ts'
 import { viewHelpers } from './web/viewHelpers.ts'
 import { HealthCheck } from './web/health.ts'
-import { securityHeaders } from './web/securityHeaders.ts'
+import { refuseCrossSite, securityHeaders } from './web/securityHeaders.ts'
 import type { Refusals } from './refusals.ts'
 import type { FairThrottle } from './fairThrottle.ts'
 import { readHeartbeat, separateSeederHealth } from './seeder/seederLink.ts'
@@ -75,6 +75,7 @@ export function createApp(s: AppServices): express.Express {
   app.locals.siteName = 'Seedcast'
 
   app.use(securityHeaders(s.urls.base))
+  app.use(refuseCrossSite(s.urls.base))
 
   // Media and health first: they need no session lookup. (/announce and /scrape never reach
   // Express: src/server.ts hands them to the tracker.)
