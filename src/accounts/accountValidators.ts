@@ -3,12 +3,14 @@ import { z } from 'zod'
 import { ROLES } from '../auth/rights.ts'
 import { formString, validate } from '../validate.ts'
 
+/** @public The CLI (src/cli/) checks names and passwords with these too. */
 export const userName = z
   .string({ error: 'name must be a string' })
   .regex(
     /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
     'A user name is 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit',
   )
+/** @public */
 export const password = z
   .string({ error: 'password must be a string' })
   .min(8, 'A password has at least 8 characters')
