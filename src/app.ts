@@ -9,6 +9,8 @@ import { authRouter } from './auth/authRouter.ts'
 import { apiCredentials, fileViewer, loadSession } from './auth/middleware.ts'
 import type { AccountService } from './accounts/accountService.ts'
 import { accountsApiRouter } from './accounts/accountsApiRouter.ts'
+import { accountPages } from './accounts/accountPages.ts'
+import { userAdminPages } from './accounts/userAdminPages.ts'
 import type { SettingsService } from './admin/settingsService.ts'
 import { settingsRouter } from './admin/settingsRouter.ts'
 import type { VideoService } from './media/videoService.ts'
@@ -26,6 +28,7 @@ import { swarmApiRouter } from './tracker/swarmApiRouter.ts'
 import { webSeedGate } from './offload/webSeedGate.ts'
 import type { SeederSupervisor } from './seeder/supervisor.ts'
 import { pagesRouter } from './web/pagesRouter.ts'
+import { videoManagePages } from './web/videoManagePages.ts'
 import type { SiteUrls } from './siteUrls.ts'
 import { viewHelpers } from './web/viewHelpers.ts'
 import { HealthCheck } from './web/health.ts'
@@ -123,6 +126,8 @@ export function createApp(s: AppServices): express.Express {
 
   app.use(loadSession(s.auth))
   app.use(authRouter(s.auth, s.urls.base.startsWith('https:')))
+  app.use(accountPages(s.auth, s.accounts))
+  app.use(userAdminPages(s.accounts))
   app.use(
     settingsRouter({
       settings: s.settings,
@@ -131,6 +136,7 @@ export function createApp(s: AppServices): express.Express {
     }),
   )
   app.use(offloadRouter({ offload: s.offload }))
+  app.use(videoManagePages(s.videos))
   app.use(
     pagesRouter({
       videos: s.videos,
