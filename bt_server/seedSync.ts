@@ -3,6 +3,7 @@
 // changed ones, hands the engine new tracker lists, and reports problems once.
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
+import { Coalescer } from '../src/coalesce.ts'
 import { checkFile, statFile } from './fileCheck.ts'
 import type { SeederLimits } from './lean/limits.ts'
 import type { Seedable } from './seedRepository.ts'
@@ -60,8 +61,7 @@ export class SeedSync {
   private readonly opts: SeederOptions
   private readonly seeded = new Map<string, Seeded>()
   private readonly problems = new Map<string, { fileName: string; reason: string }>()
-  private syncing: Promise<void> | null = null
-  private syncAgain = false
+  private readonly syncs = new Coalescer(() => this.syncOnce(this.latest))
   private latest: Seedable[] = []
   // Per torrent, the engine's upload count already handed to takeUploaded; what torrents stopped
   // since then had sent beyond it.
@@ -121,19 +121,7 @@ export class SeedSync {
   /** Runs one sync at a time; a request during a sync runs another right after with the newest list. */
   sync(wanted: Seedable[]): Promise<void> {
     this.latest = wanted
-    if (this.syncing) {
-      this.syncAgain = true
-      return this.syncing
-    }
-    this.syncing = (async () => {
-      do {
-        this.syncAgain = false
-        await this.syncOnce(this.latest)
-      } while (this.syncAgain)
-    })().finally(() => {
-      this.syncing = null
-    })
-    return this.syncing
+    return this.syncs.request()
   }
 
   private async syncOnce(wanted: Seedable[]): Promise<void> {

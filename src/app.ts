@@ -9,6 +9,8 @@ import { authRouter } from './auth/authRouter.ts'
 import { apiCredentials, fileViewer, loadSession } from './auth/middleware.ts'
 import type { AccountService } from './accounts/accountService.ts'
 import { accountsApiRouter } from './accounts/accountsApiRouter.ts'
+import { accountPages } from './accounts/accountPages.ts'
+import { userAdminPages } from './accounts/userAdminPages.ts'
 import type { SettingsService } from './admin/settingsService.ts'
 import { settingsRouter } from './admin/settingsRouter.ts'
 import type { VideoService } from './media/videoService.ts'
@@ -26,10 +28,11 @@ import { swarmApiRouter } from './tracker/swarmApiRouter.ts'
 import { webSeedGate } from './offload/webSeedGate.ts'
 import type { SeederSupervisor } from './seeder/supervisor.ts'
 import { pagesRouter } from './web/pagesRouter.ts'
+import { videoManagePages } from './web/videoManagePages.ts'
 import type { SiteUrls } from './siteUrls.ts'
 import { viewHelpers } from './web/viewHelpers.ts'
 import { HealthCheck } from './web/health.ts'
-import { securityHeaders } from './web/securityHeaders.ts'
+import { refuseCrossSite, securityHeaders } from './web/securityHeaders.ts'
 import type { Refusals } from './refusals.ts'
 import type { FairThrottle } from './fairThrottle.ts'
 import { readHeartbeat, separateSeederHealth } from './seeder/seederLink.ts'
@@ -75,6 +78,7 @@ export function createApp(s: AppServices): express.Express {
   app.locals.siteName = 'Seedcast'
 
   app.use(securityHeaders(s.urls.base))
+  app.use(refuseCrossSite(s.urls.base))
 
   // Media and health first: they need no session lookup. (/announce and /scrape never reach
   // Express: src/server.ts hands them to the tracker.)
@@ -122,6 +126,8 @@ export function createApp(s: AppServices): express.Express {
 
   app.use(loadSession(s.auth))
   app.use(authRouter(s.auth, s.urls.base.startsWith('https:')))
+  app.use(accountPages(s.auth, s.accounts))
+  app.use(userAdminPages(s.accounts))
   app.use(
     settingsRouter({
       settings: s.settings,
@@ -130,6 +136,7 @@ export function createApp(s: AppServices): express.Express {
     }),
   )
   app.use(offloadRouter({ offload: s.offload }))
+  app.use(videoManagePages(s.videos))
   app.use(
     pagesRouter({
       videos: s.videos,

@@ -23,6 +23,7 @@ import { FairThrottle } from './fairThrottle.ts'
 import { bumpGeneration } from './seeder/seederLink.ts'
 import { siteUrls } from './siteUrls.ts'
 import { SeederSupervisor } from './seeder/supervisor.ts'
+import type { Express } from 'express'
 import { createApp, type AppServices } from './app.ts'
 import { createGuardedServer, openFilesWarning } from './web/httpGuards.ts'
 
@@ -32,6 +33,8 @@ export interface RunningServer {
   /** The UDP tracker's port, null when TRACKER_UDP_PORT=0. */
   udpPort: number | null
   services: AppServices
+  /** The Express app (the role-matrix test lists its routes). */
+  app: Express
   close(): Promise<void>
 }
 
@@ -222,6 +225,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     port,
     udpPort,
     services,
+    app,
     async close() {
       guarded.stop()
       // The tracker first: upgraded WebSocket sockets are not the HTTP server's to close, and

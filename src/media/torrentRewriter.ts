@@ -2,6 +2,7 @@
 // outside the info dict, so each file is spliced (same infohash) and replaced atomically, one at
 // a time in the background. Crash-safe by construction: a file is old or new, its record says
 // which (trackers, webSeeds), and a pass after a restart redoes whatever still differs.
+import { Coalescer } from '../coalesce.ts'
 import { readFile, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import type { Db } from '../db/client.ts'
@@ -32,8 +33,13 @@ const NOTIFY_EVERY_MS = 1000
 
 export class TorrentRewriter {
   private readonly deps: RewriterDeps
-  private running: Promise<boolean> | null = null
-  private again = false
+  private readonly passes = new Coalescer<boolean>(() => this.nextPass(), {
+    keepGoing: () => !this.stopped,
+    result: () => !this.stopped,
+    onIdle: () => {
+      this.current = null
+    },
+  })
   private forceAll = false
   private stopped = false
   private current: JobProgress | null = null
@@ -55,33 +61,23 @@ export class TorrentRewriter {
    */
   request(opts: { all?: boolean } = {}): Promise<boolean> {
     if (opts.all) this.forceAll = true
-    if (this.running) {
-      this.again = true
-      return this.running
-    }
     // Shown as under way at once (the PUT's answer, the page after saving), total 0 until counted.
-    this.current = { done: 0, total: 0 }
-    this.running = (async () => {
-      do {
-        this.again = false
-        const all = this.forceAll
-        this.forceAll = false
-        await this.pass(all).catch((err) =>
-          this.deps.log(`[torrents] rewriting torrent files failed: ${(err as Error).message}`),
-        )
-      } while (this.again && !this.stopped)
-      return !this.stopped
-    })().finally(() => {
-      this.running = null
-      this.current = null
-    })
-    return this.running
+    if (!this.passes.current) this.current = { done: 0, total: 0 }
+    return this.passes.request()
   }
 
   /** Stops after the file in hand (shutdown); a later start finishes the job. */
   async stop(): Promise<void> {
     this.stopped = true
-    await this.running
+    await this.passes.current
+  }
+
+  private async nextPass(): Promise<void> {
+    const all = this.forceAll
+    this.forceAll = false
+    await this.pass(all).catch((err) =>
+      this.deps.log(`[torrents] rewriting torrent files failed: ${(err as Error).message}`),
+    )
   }
 
   private async pass(all: boolean): Promise<void> {

@@ -1,6 +1,7 @@
 // Moves counted bytes from memory to the database every few seconds, one transaction per flush.
 // Each process (web app, seeder) runs one over its own database connection and adds its own
 // increments; a failed write keeps them for the next flush, and stop() flushes what is left.
+import { Coalescer } from '../coalesce.ts'
 import type { Db } from '../db/client.ts'
 import { addIncrements } from './offloadRepository.ts'
 import { OFFLOAD_BUCKET_MS } from './offloadRetention.ts'
@@ -24,8 +25,7 @@ export class OffloadFlusher {
   readonly tally = new OffloadTally()
   private readonly opts: OffloadFlusherOptions
   private timer: NodeJS.Timeout | null = null
-  private running: Promise<void> | null = null
-  private again = false
+  private readonly flushes = new Coalescer(() => this.flushOnce())
   private lastError = ''
 
   constructor(opts: OffloadFlusherOptions) {
@@ -38,19 +38,7 @@ export class OffloadFlusher {
 
   /** Writes everything counted so far; a call during a flush runs one more right after. Never rejects. */
   flush(): Promise<void> {
-    if (this.running) {
-      this.again = true
-      return this.running
-    }
-    this.running = (async () => {
-      do {
-        this.again = false
-        await this.flushOnce()
-      } while (this.again)
-    })().finally(() => {
-      this.running = null
-    })
-    return this.running
+    return this.flushes.request()
   }
 
   /** Stops the timer and writes what is left: the database can be closed after this. */

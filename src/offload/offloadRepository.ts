@@ -27,23 +27,19 @@ export async function addIncrements(db: Db, incs: readonly OffloadIncrement[], a
     sum.playback += i.playback
     sum.downloaded += i.downloaded
     const [s, w, p, d] = [big(i.seeder), big(i.webseed), big(i.playback), big(i.downloaded)]
-    return i.by === 'fileName'
-      ? db.$executeRaw`
-        INSERT INTO "VideoOffload" ("videoId", "seederBytes", "webSeedBytes", "playbackBytes", "downloadedBytes")
-        SELECT v."id", ${s}, ${w}, ${p}, ${d} FROM "Video" v WHERE v."fileName" = ${i.key}
-        ON CONFLICT ("videoId") DO UPDATE SET
-          "seederBytes" = "VideoOffload"."seederBytes" + excluded."seederBytes",
-          "webSeedBytes" = "VideoOffload"."webSeedBytes" + excluded."webSeedBytes",
-          "playbackBytes" = "VideoOffload"."playbackBytes" + excluded."playbackBytes",
-          "downloadedBytes" = "VideoOffload"."downloadedBytes" + excluded."downloadedBytes"`
-      : db.$executeRaw`
-        INSERT INTO "VideoOffload" ("videoId", "seederBytes", "webSeedBytes", "playbackBytes", "downloadedBytes")
-        SELECT t."videoId", ${s}, ${w}, ${p}, ${d} FROM "Torrent" t WHERE t."infoHash" = ${i.key}
-        ON CONFLICT ("videoId") DO UPDATE SET
-          "seederBytes" = "VideoOffload"."seederBytes" + excluded."seederBytes",
-          "webSeedBytes" = "VideoOffload"."webSeedBytes" + excluded."webSeedBytes",
-          "playbackBytes" = "VideoOffload"."playbackBytes" + excluded."playbackBytes",
-          "downloadedBytes" = "VideoOffload"."downloadedBytes" + excluded."downloadedBytes"`
+    // Only how the video is found differs: by its stored file (file routes) or its torrent (tracker, seeder).
+    const source =
+      i.by === 'fileName'
+        ? Prisma.sql`SELECT v."id", ${s}, ${w}, ${p}, ${d} FROM "Video" v WHERE v."fileName" = ${i.key}`
+        : Prisma.sql`SELECT t."videoId", ${s}, ${w}, ${p}, ${d} FROM "Torrent" t WHERE t."infoHash" = ${i.key}`
+    return db.$executeRaw`
+      INSERT INTO "VideoOffload" ("videoId", "seederBytes", "webSeedBytes", "playbackBytes", "downloadedBytes")
+      ${source}
+      ON CONFLICT ("videoId") DO UPDATE SET
+        "seederBytes" = "VideoOffload"."seederBytes" + excluded."seederBytes",
+        "webSeedBytes" = "VideoOffload"."webSeedBytes" + excluded."webSeedBytes",
+        "playbackBytes" = "VideoOffload"."playbackBytes" + excluded."playbackBytes",
+        "downloadedBytes" = "VideoOffload"."downloadedBytes" + excluded."downloadedBytes"`
   })
   const counters = {
     seederBytes: big(sum.seeder),

@@ -27,13 +27,14 @@ export interface SwarmApiDeps {
 export function swarmApiRouter(deps: SwarmApiDeps): Router {
   const router = Router()
   // With BitTorrent off there are no swarms to show (the numbers would be of torrents that cannot work).
-  const whenOn: RequestHandler = async (req, res, next) => {
-    if (!deps.bittorrentEnabled()) return next(new AppError('bittorrent_off'))
+  const whenOn: RequestHandler = (_req, _res, next) =>
+    next(deps.bittorrentEnabled() ? undefined : new AppError('bittorrent_off'))
+  const visible: RequestHandler = async (req, res, next) => {
     await deps.seeVideo(apiUser(res), String(req.params.id))
     next()
   }
-  router.get('/api/videos/:id/swarm', whenOn, getSwarm)
-  router.get('/api/videos/:id/swarm/history', whenOn, validate(historyRangeSchemas), getHistory)
+  router.get('/api/videos/:id/swarm', whenOn, visible, getSwarm)
+  router.get('/api/videos/:id/swarm/history', whenOn, validate(historyRangeSchemas), visible, getHistory)
 
   async function getSwarm(req: Request, res: Response) {
     const now = await deps.swarm.current(String(req.params.id))

@@ -3,6 +3,7 @@
 // the player and charts load media from PUBLIC_URL, which may be another origin than the one the
 // page was reached on.
 import type { RequestHandler } from 'express'
+import { AppError } from '../errors.ts'
 
 function contentSecurityPolicy(publicUrl: string): string {
   const site = new URL(publicUrl).origin
@@ -31,5 +32,27 @@ export function securityHeaders(publicUrl: string): RequestHandler {
     res.set('Content-Security-Policy', csp)
     if (hsts) res.set('Strict-Transport-Security', hsts)
     next()
+  }
+}
+
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+/**
+ * Refuses state-changing requests that a browser says come from another site: a forged form post
+ * (Origin or Sec-Fetch-Site), the log-in form included, which has no session to carry a CSRF
+ * token yet, and the API, where a browser may have cached Basic credentials. Scripts send neither
+ * header and are not affected; the pages' own forms are same-origin.
+ */
+export function refuseCrossSite(publicUrl: string): RequestHandler {
+  const site = new URL(publicUrl).origin
+  return (req, _res, next) => {
+    if (!UNSAFE_METHODS.has(req.method)) return next()
+    const fetchSite = req.headers['sec-fetch-site']
+    const origin = req.headers.origin
+    const sameOrigin = (o: string) => o === site || o === `${req.protocol}://${req.get('host')}`
+    const crossSite =
+      (typeof fetchSite === 'string' && fetchSite !== 'same-origin' && fetchSite !== 'none') ||
+      (typeof origin === 'string' && !sameOrigin(origin))
+    next(crossSite ? new AppError('csrf', 'Cross-site requests are refused; use the form on this site') : undefined)
   }
 }

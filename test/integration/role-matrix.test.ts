@@ -1,0 +1,389 @@
+// Who may use which route: every route of the app (pages, API, files), tried as anonymous, a
+// video's owner (an uploader), another uploader, an admin and a disabled user, against the status
+// expected for each. The table is checked against the app's own route list, so a route added
+// without an entry here fails this test. API routes are tried with Basic and with tokens; then
+// with the credentials crossed (a cookie on the API, Basic on the pages), which must count for
+// nothing.
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { startTestServer, type TestServer } from '../helpers/server.ts'
+import { makeVideo, uploadForm } from '../helpers/media.ts'
+import { announceQuery, bdecode, getJson, type VideoJson } from '../helpers/http.ts'
+import { addUser, login, newToken, type PageSession, type TestUser } from '../helpers/accounts.ts'
+import { listRoutes } from '../helpers/routes.ts'
+
+const PERSONAS = ['anonymous', 'owner', 'other', 'admin', 'disabled'] as const
+type Persona = (typeof PERSONAS)[number]
+/** A status; 'login': a 303 to the log-in form; 'tracked'/'refused': a tracker's answer. */
+type Expect = number | 'login' | 'tracked' | 'refused'
+type Expected = Record<Persona, Expect>
+
+interface Req {
+  method: string
+  path: string
+  json?: unknown
+  form?: Record<string, string>
+  multipart?: FormData
+}
+interface Case {
+  name: string
+  make: (p: Persona) => Promise<Req> | Req
+  expect: Expected
+}
+
+let server: TestServer
+let clip: string
+const users = {} as Record<Exclude<Persona, 'anonymous'>, TestUser>
+const sessions = {} as Record<Exclude<Persona, 'anonymous'>, PageSession>
+const tokens = {} as Record<Exclude<Persona, 'anonymous'>, string>
+let published: VideoJson
+let hidden: VideoJson
+
+const all = (status: Expect): Expected => ({
+  anonymous: status,
+  owner: status,
+  other: status,
+  admin: status,
+  disabled: status,
+})
+/** Pages: the disabled user's session ended when they were disabled, so they are anonymous there. */
+const page = (anonymous: Expect, owner: Expect, other: Expect, admin: Expect): Expected => ({
+  anonymous,
+  owner,
+  other,
+  admin,
+  disabled: anonymous,
+})
+/** API: a disabled user's credentials are refused (403) wherever they are sent. */
+const api = (anonymous: Expect, owner: Expect, other: Expect, admin: Expect): Expected => ({
+  anonymous,
+  owner,
+  other,
+  admin,
+  disabled: 403,
+})
+const adminPage = (ok: Expect) => page('login', 403, 403, ok)
+const adminApi = (ok: Expect) => api(401, 403, 403, ok)
+const signedInApi = (ok: Expect) => api(401, ok, ok, ok)
+
+const get = (path: string): Req => ({ method: 'GET', path })
+const fileName = (v: VideoJson) => new URL(v.fileUrl).pathname.split('/').pop()!
+let freshCount = 0
+const freshUser = async () => addUser(server, `fresh${++freshCount}`, 'uploader')
+
+/** A new video of the owner's. */
+async function ownerUpload(): Promise<VideoJson> {
+  const res = await getJson(`${server.url}/api/videos`, {
+    method: 'POST',
+    headers: { authorization: users.owner.basic },
+    body: await uploadForm({ title: 'fresh' }, { path: clip }),
+  })
+  assert.equal(res.status, 201)
+  return res.body
+}
+
+const videoCases = (path: (v: VideoJson) => string, pub: Expected, priv: Expected): Case[] => [
+  { name: 'published video', make: () => get(path(published)), expect: pub },
+  { name: 'private video', make: () => get(path(hidden)), expect: priv },
+]
+
+const MATRIX: Record<string, Case[]> = {
+  // ---- public pages and files
+  'GET /': [{ name: 'home', make: () => get('/'), expect: all(200) }],
+  'GET /login': [{ name: 'form', make: () => get('/login'), expect: all(200) }],
+  'GET /healthz': [{ name: 'health', make: () => get('/healthz'), expect: all(200) }],
+  'GET /metrics': [{ name: 'metrics', make: () => get('/metrics'), expect: all(200) }],
+  'GET /videos/:id': videoCases((v) => `/videos/${v.id}`, all(200), page(404, 200, 404, 200)),
+  'GET /videos/:id/swarm.svg': videoCases((v) => `/videos/${v.id}/swarm.svg`, all(200), page(404, 200, 404, 200)),
+  'GET /videos/:id/torrent': videoCases((v) => `/videos/${v.id}/torrent`, all(200), page(404, 200, 404, 200)),
+  'GET /media/:fileName': videoCases((v) => `/media/${fileName(v)}`, all(200), page(404, 200, 404, 200)),
+  // The web seed serves BitTorrent clients, never a private video (its torrent is not seeded either).
+  'GET /seed/:fileName': videoCases((v) => `/seed/${fileName(v)}`, all(200), all(404)),
+  // ---- logging in and out
+  'POST /login': [
+    {
+      name: 'own credentials',
+      make: (p) => ({
+        method: 'POST',
+        path: '/login',
+        form: p === 'anonymous' ? { username: 'nobody', password: 'wrong-password' } : loginForm(p),
+      }),
+      expect: { anonymous: 401, owner: 303, other: 303, admin: 303, disabled: 403 },
+    },
+  ],
+  'POST /logout': [
+    { name: 'logout', make: () => ({ method: 'POST', path: '/logout', form: {} }), expect: page(403, 303, 303, 303) },
+  ],
+  // ---- uploading
+  'GET /upload': [{ name: 'form', make: () => get('/upload'), expect: page('login', 200, 200, 200) }],
+  'POST /upload': [
+    {
+      name: 'a clip',
+      make: async () => ({
+        method: 'POST',
+        path: '/upload',
+        multipart: await uploadForm({ title: 'form' }, { path: clip }),
+      }),
+      expect: page('login', 303, 303, 303),
+    },
+  ],
+  'POST /api/videos': [
+    {
+      name: 'a clip',
+      make: async () => ({
+        method: 'POST',
+        path: '/api/videos',
+        multipart: await uploadForm({ title: 'api' }, { path: clip }),
+      }),
+      expect: signedInApi(201),
+    },
+  ],
+  // ---- the video API
+  'GET /api/videos': [{ name: 'list', make: () => get('/api/videos'), expect: api(200, 200, 200, 200) }],
+  'GET /api/videos/:id': videoCases((v) => `/api/videos/${v.id}`, api(200, 200, 200, 200), api(404, 200, 404, 200)),
+  'GET /api/videos/:id/swarm': videoCases(
+    (v) => `/api/videos/${v.id}/swarm`,
+    api(200, 200, 200, 200),
+    api(404, 200, 404, 200),
+  ),
+  'GET /api/videos/:id/swarm/history': videoCases(
+    (v) => `/api/videos/${v.id}/swarm/history`,
+    api(200, 200, 200, 200),
+    api(404, 200, 404, 200),
+  ),
+  'PATCH /api/videos/:id': [
+    {
+      name: 'published video',
+      make: () => ({ method: 'PATCH', path: `/api/videos/${published.id}`, json: { title: 'Published clip' } }),
+      expect: api(401, 200, 403, 200),
+    },
+    {
+      name: 'private video',
+      make: () => ({ method: 'PATCH', path: `/api/videos/${hidden.id}`, json: { description: 'still private' } }),
+      expect: api(401, 200, 404, 200),
+    },
+  ],
+  'DELETE /api/videos/:id': [
+    {
+      name: "the owner's video",
+      make: async () => ({ method: 'DELETE', path: `/api/videos/${(await ownerUpload()).id}` }),
+      expect: api(401, 204, 403, 204),
+    },
+  ],
+  // ---- the admin's
+  'GET /admin/settings': [{ name: 'page', make: () => get('/admin/settings'), expect: adminPage(200) }],
+  'GET /admin/settings/progress': [
+    { name: 'json', make: () => get('/admin/settings/progress'), expect: adminPage(200) },
+  ],
+  'POST /admin/settings': [
+    {
+      name: 'unchanged settings',
+      make: () => ({
+        method: 'POST',
+        path: '/admin/settings',
+        form: {
+          bittorrentEnabled: 'on',
+          siteTracker: 'on',
+          webSeedEnabled: 'on',
+          seederUploadCap: '0',
+          webSeedUploadCap: '0',
+        },
+      }),
+      expect: adminPage(303),
+    },
+  ],
+  'GET /admin/offload': [{ name: 'page', make: () => get('/admin/offload'), expect: adminPage(200) }],
+  'GET /api/settings': [{ name: 'read', make: () => get('/api/settings'), expect: adminApi(200) }],
+  'PUT /api/settings': [
+    { name: 'no change', make: () => ({ method: 'PUT', path: '/api/settings', json: {} }), expect: adminApi(200) },
+  ],
+  'GET /api/settings/audit': [{ name: 'read', make: () => get('/api/settings/audit'), expect: adminApi(200) }],
+  'GET /api/offload': [{ name: 'read', make: () => get('/api/offload'), expect: adminApi(200) }],
+  'GET /api/users': [{ name: 'list', make: () => get('/api/users'), expect: adminApi(200) }],
+  'GET /api/users/:id': [
+    { name: 'another user', make: () => get(`/api/users/${users.other.id}`), expect: adminApi(200) },
+  ],
+  'POST /api/users': [
+    {
+      name: 'a new uploader',
+      make: () => ({
+        method: 'POST',
+        path: '/api/users',
+        json: { name: `new${++freshCount}`, password: 'a-long-password', role: 'uploader' },
+      }),
+      expect: adminApi(201),
+    },
+  ],
+  'PATCH /api/users/:id': [
+    {
+      name: 'make an uploader an admin',
+      make: async () => ({ method: 'PATCH', path: `/api/users/${(await freshUser()).id}`, json: { role: 'admin' } }),
+      expect: adminApi(200),
+    },
+  ],
+  'DELETE /api/users/:id': [
+    {
+      name: 'remove an uploader',
+      make: async () => ({ method: 'DELETE', path: `/api/users/${(await freshUser()).id}` }),
+      expect: adminApi(204),
+    },
+  ],
+  // ---- everyone's own tokens
+  'GET /api/tokens': [{ name: 'own', make: () => get('/api/tokens'), expect: signedInApi(200) }],
+  'POST /api/tokens': [
+    {
+      name: 'new',
+      make: () => ({ method: 'POST', path: '/api/tokens', json: { name: 'ci' } }),
+      expect: signedInApi(201),
+    },
+  ],
+  'DELETE /api/tokens/:id': [
+    {
+      name: 'own token',
+      make: async (p) => {
+        const owner = p === 'anonymous' || p === 'disabled' ? 'owner' : p
+        return { method: 'DELETE', path: `/api/tokens/${(await newToken(server, users[owner].basic)).id}` }
+      },
+      expect: signedInApi(204),
+    },
+  ],
+}
+
+// Answered before Express (src/server.ts): the tracker knows no one, and tracks no private video.
+const OUTSIDE_EXPRESS: Record<string, Case[]> = {
+  'GET /announce': [
+    {
+      name: 'published video',
+      make: () => get(`/announce?${announceQuery(infoHash(published))}`),
+      expect: all('tracked'),
+    },
+    { name: 'private video', make: () => get(`/announce?${announceQuery(infoHash(hidden))}`), expect: all('refused') },
+  ],
+}
+
+function infoHash(v: VideoJson): string {
+  // A private video's torrent is not in its API object for everyone, but the test made it.
+  const hash = infoHashes.get(v.id)
+  assert.ok(hash, `infohash of ${v.id}`)
+  return hash
+}
+const infoHashes = new Map<string, string>()
+
+function loginForm(p: Exclude<Persona, 'anonymous'>): Record<string, string> {
+  return { username: users[p].name, password: users[p].password, next: '/' }
+}
+
+type Credentials = 'normal' | 'token' | 'crossed'
+
+async function send(r: Req, p: Persona, how: Credentials): Promise<Response> {
+  const isApi = r.path.startsWith('/api/')
+  const isFile = /^\/(media|seed)\/|^\/videos\/[^/]+\/torrent$/.test(r.path)
+  const headers: Record<string, string> = {}
+  let path = r.path
+  let body: BodyInit | undefined
+  if (p !== 'anonymous') {
+    // Pages and files get the login cookie; the API gets Basic or a token. Crossed: the other way round.
+    const cookieKind = isApi ? how === 'crossed' : how !== 'crossed' || isFile
+    if (cookieKind) headers.cookie = sessions[p].cookie
+    else headers.authorization = how === 'token' ? `Bearer ${tokens[p]}` : users[p].basic
+  }
+  const csrf = p !== 'anonymous' && headers.cookie && r.path !== '/login' ? sessions[p].csrf : undefined
+  if (r.json !== undefined) {
+    headers['content-type'] = 'application/json'
+    body = JSON.stringify(r.json)
+  } else if (r.form) {
+    headers['content-type'] = 'application/x-www-form-urlencoded'
+    body = new URLSearchParams({ ...r.form, ...(csrf ? { _csrf: csrf } : {}) }).toString()
+  } else if (r.multipart) {
+    body = r.multipart
+    if (csrf) path += `?_csrf=${encodeURIComponent(csrf)}`
+  }
+  return fetch(server.url + path, { method: r.method, headers, body, redirect: 'manual' })
+}
+
+async function outcome(r: Req, res: Response): Promise<Expect> {
+  const body = new Uint8Array(await res.arrayBuffer())
+  if (r.path.startsWith('/announce')) return bdecode(body)['failure reason'] ? 'refused' : 'tracked'
+  return res.status === 303 && (res.headers.get('location') ?? '').startsWith('/login') ? 'login' : res.status
+}
+
+before(async () => {
+  server = await startTestServer({ AUTH_MAX_FAILURES: '0' })
+  clip = await makeVideo({ seconds: 1 })
+  users.admin = { id: 1, name: 'admin', password: '', basic: server.basicAuth }
+  users.admin.password = (await import('../helpers/server.ts')).ADMIN_PASSWORD
+  users.owner = await addUser(server, 'owner', 'uploader')
+  users.other = await addUser(server, 'other', 'uploader')
+  users.disabled = await addUser(server, 'disabled', 'uploader')
+  for (const p of ['admin', 'owner', 'other', 'disabled'] as const) {
+    sessions[p] = await login(server, users[p].name, users[p].password)
+    tokens[p] = (await newToken(server, users[p].basic)).token
+  }
+  const off = await getJson(`${server.url}/api/users/${users.disabled.id}`, {
+    method: 'PATCH',
+    headers: { authorization: server.basicAuth, 'content-type': 'application/json' },
+    body: JSON.stringify({ disabled: true }),
+  })
+  assert.equal(off.status, 200)
+  published = await ownerUpload()
+  hidden = await ownerUpload()
+  for (const v of [published, hidden]) infoHashes.set(v.id, v.torrent!.infoHash)
+  const res = await getJson(`${server.url}/api/videos/${hidden.id}`, {
+    method: 'PATCH',
+    headers: { authorization: users.owner.basic, 'content-type': 'application/json' },
+    body: JSON.stringify({ published: false }),
+  })
+  assert.equal(res.status, 200)
+  assert.equal(res.body.published, false)
+})
+
+after(async () => {
+  await server?.stop()
+})
+
+test('every route of the app has an entry in the matrix, and every entry is a route', () => {
+  const routes = listRoutes(server.app)
+  assert.deepEqual(
+    routes.filter((r) => !(r in MATRIX)),
+    [],
+    'routes without an entry: add them to MATRIX',
+  )
+  assert.deepEqual(
+    Object.keys(MATRIX).filter((r) => !routes.includes(r)),
+    [],
+    'entries for routes the app does not have',
+  )
+})
+
+describe('the role matrix', () => {
+  const table = { ...MATRIX, ...OUTSIDE_EXPRESS }
+  for (const [route, cases] of Object.entries(table)) {
+    for (const c of cases) {
+      test(`${route} (${c.name})`, async () => {
+        const passes: Credentials[] = route.includes(' /api/') ? ['normal', 'token', 'crossed'] : ['normal', 'crossed']
+        const wrong: string[] = []
+        for (const how of passes) {
+          // Files take either credential, so crossing them changes nothing to test.
+          if (how === 'crossed' && /\/(media|seed)\/|\/torrent$/.test(route)) continue
+          for (const p of PERSONAS) {
+            // Logging out ends the session: each try gets its own.
+            if (route === 'POST /logout' && p !== 'anonymous' && p !== 'disabled')
+              sessions[p] = await login(server, users[p].name, users[p].password)
+            // Crossed credentials count for nothing: the route answers as it does to anonymous.
+            const want = how === 'crossed' && p !== 'anonymous' ? crossedExpect(route, c, p) : c.expect[p]
+            const r = await c.make(p)
+            const got = await outcome(r, await send(r, p, how))
+            if (got !== want) wrong.push(`${how} ${p}: got ${got}, want ${want}`)
+          }
+        }
+        assert.deepEqual(wrong, [], `${route} (${c.name})`)
+      })
+    }
+  }
+})
+
+/** What a crossed request gets: anonymous's answer, except that Basic on POST /login is just ignored. */
+function crossedExpect(route: string, c: Case, p: Persona): Expect {
+  if (route === 'POST /login') return c.expect[p]
+  return c.expect.anonymous
+}
