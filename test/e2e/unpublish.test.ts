@@ -15,7 +15,8 @@ import { runAria2c } from '../helpers/aria2.ts'
 import { UdpTrackerClient } from '../helpers/udpTracker.ts'
 import { openWs, randomId, wsAnnounce } from '../helpers/wsTracker.ts'
 import { startOpentracker } from '../helpers/opentracker.ts'
-import { addUser, logIn, type TestUser } from '../helpers/accountClients.ts'
+import { addUser, newToken, type TestUser } from '../helpers/accounts.ts'
+import { PageSession } from '../helpers/pageSession.ts'
 import {
   aria2cFromSeeder,
   health,
@@ -47,18 +48,17 @@ const json = (s: Site, method: string, url: string, auth: string, body: unknown)
   })
 
 async function viewers(s: Site): Promise<Viewers> {
-  const owner = await addUser(s, 'owner')
-  const other = await addUser(s, 'other-uploader')
-  const token = await json(s, 'POST', '/api/tokens', owner.auth, { name: 'owner script' })
-  assert.equal(token.status, 201)
+  const owner = await addUser(s, 'owner', 'uploader')
+  const other = await addUser(s, 'other-uploader', 'uploader')
+  const { token } = await newToken(s, owner.basic, 'owner script')
   return {
     owner,
     other,
-    ownerToken: token.body.token,
+    ownerToken: token,
     cookies: {
-      owner: await logIn(s, owner.name, owner.password),
-      other: await logIn(s, other.name, other.password),
-      admin: await logIn(s, 'admin', ADMIN_PASSWORD),
+      owner: (await PageSession.logIn(s, owner.name, owner.password)).cookie,
+      other: (await PageSession.logIn(s, other.name, other.password)).cookie,
+      admin: (await PageSession.logIn(s, 'admin', ADMIN_PASSWORD)).cookie,
     },
   }
 }
@@ -144,7 +144,7 @@ async function exposure(s: Site, udp: UdpTrackerClient, u: Upload, v: Viewers): 
   const media = u.video.fileUrl
   const seed = webSeedUrl(u.video)
   const range = { range: 'bytes=0-99' }
-  const basicOf = (user: TestUser) => ({ authorization: user.auth })
+  const basicOf = (user: TestUser) => ({ authorization: user.basic })
   const cookie = (c: string) => ({ cookie: c })
   const probes: Record<string, () => Promise<Seen>> = {
     'api anonymous': () => seen(`${s.url}/api/videos/${id}`),
@@ -155,8 +155,8 @@ async function exposure(s: Site, udp: UdpTrackerClient, u: Upload, v: Viewers): 
     // A cookie on the API is no caller: the owner's cookie there is anonymous.
     'api owner (cookie)': () => seen(`${s.url}/api/videos/${id}`, cookie(v.cookies.owner)),
     'list anonymous': () => listed(s, id),
-    'list other uploader': () => listed(s, id, v.other.auth),
-    'list owner': () => listed(s, id, v.owner.auth),
+    'list other uploader': () => listed(s, id, v.other.basic),
+    'list owner': () => listed(s, id, v.owner.basic),
     'list admin': () => listed(s, id, s.basicAuth),
     'home anonymous': () => onHome(s, id),
     'home other uploader': () => onHome(s, id, v.cookies.other),
@@ -290,7 +290,7 @@ test('unpublish hides a video from all but its owner and admins and stops its se
   await seederReady(site)
   const udp = await udpClient(t, site)
   const v = await viewers(site)
-  const up = await uploadClip(t, site, { title: 'soon private', auth: v.owner.auth })
+  const up = await uploadClip(t, site, { title: 'soon private', auth: v.owner.basic })
   const infoHash = up.video.torrent!.infoHash
   assert.deepEqual(up.video.owner, { id: v.owner.id, name: v.owner.name })
   assert.equal(up.video.published, true)
@@ -323,12 +323,12 @@ test('unpublish hides a video from all but its owner and admins and stops its se
   assert.equal(peer.open(), true, "the seeder keeps a public torrent's peer")
 
   // Another uploader cannot unpublish it; to them it is "no such video".
-  const refused = await json(site, 'PATCH', `/api/videos/${up.video.id}`, v.other.auth, { published: false })
+  const refused = await json(site, 'PATCH', `/api/videos/${up.video.id}`, v.other.basic, { published: false })
   assert.equal(refused.status, 403, 'a published video is visible to them, but not theirs')
   const at = Date.now()
-  const body = await setPublished(site, up.video.id, v.owner.auth, false)
+  const body = await setPublished(site, up.video.id, v.owner.basic, false)
   assert.equal(body.torrent.infoHash, infoHash, 'the infohash stays')
-  const otherTry = await json(site, 'PATCH', `/api/videos/${up.video.id}`, v.other.auth, { published: true })
+  const otherTry = await json(site, 'PATCH', `/api/videos/${up.video.id}`, v.other.basic, { published: true })
   assert.equal(otherTry.status, 404, 'a private video is "no such video" to another uploader')
 
   // The seeder drops its peers, stops serving it and tells the other tracker, within seconds.
@@ -380,18 +380,18 @@ test('a video made private before or while its torrent is made is never tracked 
 
   // BitTorrent off: uploads get no torrent until it is on again (then in the background).
   assert.equal((await settings({ bittorrentEnabled: false })).status, 200)
-  const upload = (title: string) => uploadClipWithoutTorrent(t, site, title, v.owner.auth)
+  const upload = (title: string) => uploadClipWithoutTorrent(t, site, title, v.owner.basic)
   const before = await upload('private before its torrent')
   const during = await upload('private while its torrent is made')
   const later = await upload('published all along')
-  await setPublished(site, before.video.id, v.owner.auth, false)
+  await setPublished(site, before.video.id, v.owner.basic, false)
   // On again: the backfill hashes the three one after another; `during` is made private while
   // that runs (queued or hashing: either way before its torrent is recorded, or just after).
   assert.equal((await settings({ bittorrentEnabled: true })).status, 200)
-  await setPublished(site, during.video.id, v.owner.auth, false)
+  await setPublished(site, during.video.id, v.owner.basic, false)
   const withTorrent = async (id: string) =>
     waitFor(async () => {
-      const res = await getJson(`${site.url}/api/videos/${id}`, { headers: { authorization: v.owner.auth } })
+      const res = await getJson(`${site.url}/api/videos/${id}`, { headers: { authorization: v.owner.basic } })
       return res.body.status === 'ready' && res.body.torrent ? (res.body as Upload['video']) : null
     }, `the torrent of ${id}`)
   const made = {
@@ -423,7 +423,7 @@ test('a video made private before or while its torrent is made is never tracked 
   await check(site)
 
   // Published at last, `before` is tracked and seeded like any other.
-  await setPublished(site, made.before.video.id, v.owner.auth, true)
+  await setPublished(site, made.before.video.id, v.owner.basic, true)
   await handshakeIs(site, made.before.video.torrent!.infoHash, 'answered', 'the seeder to seed it once published')
   assert.equal(await httpAnnounce(site, made.before.video.torrent!.infoHash), 'shown')
 })

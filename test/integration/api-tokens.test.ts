@@ -10,7 +10,8 @@ import path from 'node:path'
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo, uploadForm } from '../helpers/media.ts'
 import { apiUpload, countRows, getJson, sql } from '../helpers/http.ts'
-import { addUser, basic, loggedIn, logIn, type TestUser } from '../helpers/accountClients.ts'
+import { addUser, basic, newToken, type TestUser } from '../helpers/accounts.ts'
+import { PageSession } from '../helpers/pageSession.ts'
 
 let server: TestServer
 let clip: string
@@ -38,25 +39,15 @@ const call = (s: TestServer, method: string, url: string, auth: string | null, b
     body: body === undefined ? undefined : JSON.stringify(body),
   })
 
-async function newToken(
-  s: TestServer,
-  user: { auth: string },
-  name = 'script',
-): Promise<{ id: number; token: string }> {
-  const res = await call(s, 'POST', '/api/tokens', user.auth, { name })
-  assert.equal(res.status, 201, JSON.stringify(res.body))
-  return res.body
-}
-
 describe('tokens', () => {
   let ed: TestUser
 
   before(async () => {
-    ed = await addUser(server, 'token-editor')
+    ed = await addUser(server, 'token-editor', 'uploader')
   })
 
   test('POST /api/tokens: 201 {id, name, token}; the secret is shown once and never stored', async () => {
-    const res = await call(server, 'POST', '/api/tokens', ed.auth, { name: '  deploy script  ' })
+    const res = await call(server, 'POST', '/api/tokens', ed.basic, { name: '  deploy script  ' })
     assert.equal(res.status, 201, JSON.stringify(res.body))
     assert.equal(typeof res.body.id, 'number')
     assert.equal(res.body.name, 'deploy script')
@@ -72,14 +63,14 @@ describe('tokens', () => {
       { name: 5 },
       { name: 'a', x: 1 },
     ]) {
-      const bad = await call(server, 'POST', '/api/tokens', ed.auth, body)
+      const bad = await call(server, 'POST', '/api/tokens', ed.basic, body)
       assert.equal(bad.status, 400, `${JSON.stringify(body)}: ${JSON.stringify(bad.body)}`)
     }
     assert.equal((await call(server, 'POST', '/api/tokens', null, { name: 'anon' })).status, 401)
   })
 
   test("used as Bearer: the user's rights (an uploader uploads, is refused settings and users; an admin is not)", async () => {
-    const { token } = await newToken(server, ed)
+    const { token } = await newToken(server, ed.basic)
     const up = await apiUpload(server, { title: 'by token' }, { path: clip }, bearer(token))
     assert.equal(up.status, 201, JSON.stringify(up.body))
     assert.deepEqual(up.body.owner, { id: ed.id, name: ed.name })
@@ -92,7 +83,7 @@ describe('tokens', () => {
     )
     assert.equal((await call(server, 'DELETE', `/api/videos/${up.body.id}`, bearer(token))).status, 204)
 
-    const admin = await newToken(server, { auth: server.basicAuth }, 'admin script')
+    const admin = await newToken(server, server.basicAuth, 'admin script')
     assert.equal((await call(server, 'GET', '/api/settings', bearer(admin.token))).status, 200)
     assert.equal((await call(server, 'GET', '/api/users', bearer(admin.token))).status, 200)
     // The scheme's name is case-insensitive (RFC 9110).
@@ -100,11 +91,11 @@ describe('tokens', () => {
   })
 
   test("GET /api/tokens lists the caller's own tokens without the secret or its hash", async () => {
-    const mine = await newToken(server, ed, 'listed')
+    const mine = await newToken(server, ed.basic, 'listed')
     await call(server, 'GET', '/api/tokens', bearer(mine.token)) // a use, for lastUsedAt
-    const other = await addUser(server, 'token-other')
-    const theirs = await newToken(server, other, 'not yours')
-    const res = await call(server, 'GET', '/api/tokens', ed.auth)
+    const other = await addUser(server, 'token-other', 'uploader')
+    const theirs = await newToken(server, other.basic, 'not yours')
+    const res = await call(server, 'GET', '/api/tokens', ed.basic)
     assert.equal(res.status, 200)
     const listed = res.body.tokens.find((t: any) => t.id === mine.id)
     assert.equal(listed.name, 'listed')
@@ -123,11 +114,11 @@ describe('tokens', () => {
   })
 
   test("DELETE /api/tokens/:id: 204, then the token is 401; another user's token is 404 and keeps working", async () => {
-    const a = await newToken(server, ed, 'to revoke')
-    const b = await newToken(server, ed, 'to keep')
+    const a = await newToken(server, ed.basic, 'to revoke')
+    const b = await newToken(server, ed.basic, 'to keep')
     assert.equal((await call(server, 'GET', '/api/tokens', bearer(a.token))).status, 200)
-    const other = await addUser(server, 'revoker')
-    const notTheirs = await call(server, 'DELETE', `/api/tokens/${a.id}`, other.auth)
+    const other = await addUser(server, 'revoker', 'uploader')
+    const notTheirs = await call(server, 'DELETE', `/api/tokens/${a.id}`, other.basic)
     assert.equal(notTheirs.status, 404)
     assert.equal(notTheirs.body.error.code, 'token_not_found')
     assert.equal((await call(server, 'GET', '/api/tokens', bearer(a.token))).status, 200)
@@ -137,9 +128,9 @@ describe('tokens', () => {
     assert.equal(gone.status, 401)
     assert.equal(gone.body.error.code, 'unauthorized')
     assert.equal((await apiUpload(server, { title: 'x' }, { path: clip }, bearer(a.token))).status, 401)
-    assert.equal((await call(server, 'DELETE', `/api/tokens/${a.id}`, ed.auth)).status, 404)
+    assert.equal((await call(server, 'DELETE', `/api/tokens/${a.id}`, ed.basic)).status, 404)
     assert.equal((await call(server, 'GET', '/api/tokens', bearer(b.token))).status, 200, 'the other token stays')
-    assert.equal((await call(server, 'DELETE', '/api/tokens/abc', ed.auth)).status, 404)
+    assert.equal((await call(server, 'DELETE', '/api/tokens/abc', ed.basic)).status, 404)
   })
 
   test('made-up and malformed tokens are 401', async () => {
@@ -157,8 +148,8 @@ describe('tokens', () => {
   })
 
   test("a disabled user's token is 403 account_disabled, and works again when enabled; a removed user's is 401", async () => {
-    const u = await addUser(server, 'token-disabled')
-    const { token } = await newToken(server, u)
+    const u = await addUser(server, 'token-disabled', 'uploader')
+    const { token } = await newToken(server, u.basic)
     assert.equal((await call(server, 'PATCH', `/api/users/${u.id}`, server.basicAuth, { disabled: true })).status, 200)
     const res = await call(server, 'GET', '/api/tokens', bearer(token))
     assert.equal(res.status, 403)
@@ -175,37 +166,40 @@ describe('tokens', () => {
 
 describe('a password change ends login sessions', () => {
   test("an admin's reset (PATCH /api/users/:id {password}) ends all of them", async () => {
-    const u = await addUser(server, 'reset-me')
-    const [c1, c2] = [await logIn(server, u.name, u.password), await logIn(server, u.name, u.password)]
-    assert.equal(await loggedIn(server, c1), true)
-    assert.equal(await loggedIn(server, c2), true)
+    const u = await addUser(server, 'reset-me', 'uploader')
+    const [c1, c2] = [
+      await PageSession.logIn(server, u.name, u.password),
+      await PageSession.logIn(server, u.name, u.password),
+    ]
+    assert.equal(await c1.loggedIn(), true)
+    assert.equal(await c2.loggedIn(), true)
     const res = await call(server, 'PATCH', `/api/users/${u.id}`, server.basicAuth, { password: 'reset-by-admin' })
     assert.equal(res.status, 200)
-    assert.equal(await loggedIn(server, c1), false)
-    assert.equal(await loggedIn(server, c2), false)
+    assert.equal(await c1.loggedIn(), false)
+    assert.equal(await c2.loggedIn(), false)
   })
 
   test("the user's own change ends their other sessions and keeps the one they changed it in", async () => {
-    const u = await addUser(server, 'own-change')
-    const here = await logIn(server, u.name, u.password)
-    const elsewhere = await logIn(server, u.name, u.password)
-    const session = await server.services.auth.findSession(here.slice('seedcast_session='.length))
+    const u = await addUser(server, 'own-change', 'uploader')
+    const here = await PageSession.logIn(server, u.name, u.password)
+    const elsewhere = await PageSession.logIn(server, u.name, u.password)
+    const session = await server.services.auth.findSession(here.cookie.slice('seedcast_session='.length))
     assert.ok(session)
     assert.equal(await server.services.auth.changeOwnPassword('test', session, 'wrong-current', 'own-new-pass'), false)
-    assert.equal(await loggedIn(server, elsewhere), true, 'a wrong current password changes nothing')
+    assert.equal(await elsewhere.loggedIn(), true, 'a wrong current password changes nothing')
     assert.equal(await server.services.auth.changeOwnPassword('test', session, u.password, 'own-new-pass'), true)
-    assert.equal(await loggedIn(server, here), true, 'the session it was changed in stays')
-    assert.equal(await loggedIn(server, elsewhere), false, 'the other session ended')
-    assert.equal((await call(server, 'GET', '/api/tokens', u.auth)).status, 401)
+    assert.equal(await here.loggedIn(), true, 'the session it was changed in stays')
+    assert.equal(await elsewhere.loggedIn(), false, 'the other session ended')
+    assert.equal((await call(server, 'GET', '/api/tokens', u.basic)).status, 401)
     assert.equal((await call(server, 'GET', '/api/tokens', basic(u.name, 'own-new-pass'))).status, 200)
   })
 })
 
 describe('credentials stay apart', () => {
   test('Basic or Bearer on a page route is no login', async () => {
-    const u = await addUser(server, 'header-pages')
-    const { token } = await newToken(server, u)
-    for (const auth of [u.auth, server.basicAuth, bearer(token)]) {
+    const u = await addUser(server, 'header-pages', 'uploader')
+    const { token } = await newToken(server, u.basic)
+    for (const auth of [u.basic, server.basicAuth, bearer(token)]) {
       const page = await fetch(`${server.url}/upload`, { headers: { authorization: auth }, redirect: 'manual' })
       assert.equal(page.status, 303, auth.slice(0, 12))
       assert.match(page.headers.get('location') ?? '', /^\/login/)
@@ -223,8 +217,9 @@ describe('credentials stay apart', () => {
   })
 
   test('a login cookie on the API is no caller', async () => {
-    const cookie = await logIn(server, 'admin', ADMIN_PASSWORD)
-    assert.equal(await loggedIn(server, cookie), true)
+    const admin = await PageSession.logIn(server, 'admin', ADMIN_PASSWORD)
+    assert.equal(await admin.loggedIn(), true)
+    const { cookie } = admin
     const before = countRows(server, 'Video')
     const up = await getJson(`${server.url}/api/videos`, {
       method: 'POST',
@@ -258,7 +253,7 @@ describe('wrong tokens are throttled per address, with wrong passwords', () => {
   after(() => site?.stop())
 
   test('right tokens cost nothing; after 3 wrong tokens or passwords the address gets 429 with Retry-After', async () => {
-    const { token } = await newToken(site, { auth: site.basicAuth })
+    const { token } = await newToken(site, site.basicAuth)
     for (let i = 0; i < 6; i++) assert.equal((await call(site, 'GET', '/api/tokens', bearer(token))).status, 200)
     const wrong = bearer('sct_wrongwrongwrongwrongwrongwrong')
     assert.equal((await call(site, 'GET', '/api/tokens', wrong)).status, 401)

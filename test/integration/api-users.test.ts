@@ -8,7 +8,8 @@ import path from 'node:path'
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
 import { apiUpload, getJson } from '../helpers/http.ts'
-import { addUser, basic, loggedIn, logIn } from '../helpers/accountClients.ts'
+import { addUser, basic } from '../helpers/accounts.ts'
+import { PageSession } from '../helpers/pageSession.ts'
 
 let server: TestServer
 let clip: string
@@ -48,7 +49,7 @@ describe('POST /api/users', () => {
   })
 
   test('a taken name is 409 user_exists', async () => {
-    await addUser(server, 'twice')
+    await addUser(server, 'twice', 'uploader')
     const res = await asAdmin('POST', '/api/users', { name: 'twice', password: 'another-pass', role: 'admin' })
     assert.equal(res.status, 409)
     assert.equal(res.body.error.code, 'user_exists')
@@ -83,10 +84,10 @@ describe('POST /api/users', () => {
       body: '{"name":',
     })
     assert.equal(bad.status, 400)
-    const up = await addUser(server, 'plain-uploader')
+    const up = await addUser(server, 'plain-uploader', 'uploader')
     const body = { name: 'by-uploader', password: 'long-enough', role: 'admin' }
-    assert.equal((await call('POST', '/api/users', up.auth, body)).status, 403)
-    assert.equal((await call('GET', '/api/users', up.auth)).status, 403)
+    assert.equal((await call('POST', '/api/users', up.basic, body)).status, 403)
+    assert.equal((await call('GET', '/api/users', up.basic)).status, 403)
     assert.equal((await getJson(`${server.url}/api/users`)).status, 401)
     assert.equal(
       (await asAdmin('GET', '/api/users')).body.users.some((u: any) => u.name === 'by-uploader'),
@@ -115,30 +116,30 @@ describe('GET /api/users', () => {
 
 describe('PATCH /api/users/:id', () => {
   test('role: an uploader made admin can manage users, and back', async () => {
-    const u = await addUser(server, 'promoted')
-    assert.equal((await call('GET', '/api/users', u.auth)).status, 403)
+    const u = await addUser(server, 'promoted', 'uploader')
+    assert.equal((await call('GET', '/api/users', u.basic)).status, 403)
     const res = await asAdmin('PATCH', `/api/users/${u.id}`, { role: 'admin' })
     assert.equal(res.status, 200)
     assert.equal(res.body.role, 'admin')
-    assert.equal((await call('GET', '/api/users', u.auth)).status, 200)
+    assert.equal((await call('GET', '/api/users', u.basic)).status, 200)
     assert.equal((await asAdmin('PATCH', `/api/users/${u.id}`, { role: 'uploader' })).body.role, 'uploader')
-    assert.equal((await call('GET', '/api/users', u.auth)).status, 403)
+    assert.equal((await call('GET', '/api/users', u.basic)).status, 403)
     assert.equal((await asAdmin('PATCH', `/api/users/${u.id}`, { role: 'god' })).status, 400)
   })
 
   test('disabled: Basic is 403 account_disabled, the login session ends; enabled again works', async () => {
-    const u = await addUser(server, 'disabled-one')
-    const cookie = await logIn(server, u.name, u.password)
-    assert.equal(await loggedIn(server, cookie), true)
+    const u = await addUser(server, 'disabled-one', 'uploader')
+    const cookie = await PageSession.logIn(server, u.name, u.password)
+    assert.equal(await cookie.loggedIn(), true)
     const res = await asAdmin('PATCH', `/api/users/${u.id}`, { disabled: true })
     assert.equal(res.status, 200)
     assert.equal(res.body.disabled, true)
-    const refused = await call('GET', '/api/tokens', u.auth)
+    const refused = await call('GET', '/api/tokens', u.basic)
     assert.equal(refused.status, 403)
     assert.equal(refused.body.error.code, 'account_disabled')
-    const upload = await apiUpload(server, { title: 'x' }, { path: clip }, u.auth)
+    const upload = await apiUpload(server, { title: 'x' }, { path: clip }, u.basic)
     assert.equal(upload.status, 403)
-    assert.equal(await loggedIn(server, cookie), false, 'the session ended')
+    assert.equal(await cookie.loggedIn(), false, 'the session ended')
     // Nor can it log in through the form.
     const form = await fetch(`${server.url}/login`, {
       method: 'POST',
@@ -148,26 +149,26 @@ describe('PATCH /api/users/:id', () => {
     })
     assert.doesNotMatch(form.headers.get('set-cookie') ?? '', /seedcast_session=[^;]/)
     assert.equal((await asAdmin('PATCH', `/api/users/${u.id}`, { disabled: false })).body.disabled, false)
-    assert.equal((await call('GET', '/api/tokens', u.auth)).status, 200)
-    assert.equal(await loggedIn(server, cookie), false, 'enabling again does not bring the old session back')
+    assert.equal((await call('GET', '/api/tokens', u.basic)).status, 200)
+    assert.equal(await cookie.loggedIn(), false, 'enabling again does not bring the old session back')
   })
 
   test('password: the old one stops working, the new one works, sessions end', async () => {
-    const u = await addUser(server, 'new-pass')
-    const cookie = await logIn(server, u.name, u.password)
+    const u = await addUser(server, 'new-pass', 'uploader')
+    const cookie = await PageSession.logIn(server, u.name, u.password)
     const res = await asAdmin('PATCH', `/api/users/${u.id}`, { password: 'brand-new-pass' })
     assert.equal(res.status, 200)
     assert.equal(res.body.password, undefined)
-    assert.equal((await call('GET', '/api/tokens', u.auth)).status, 401)
+    assert.equal((await call('GET', '/api/tokens', u.basic)).status, 401)
     assert.equal((await call('GET', '/api/tokens', basic(u.name, 'brand-new-pass'))).status, 200)
-    assert.equal(await loggedIn(server, cookie), false)
-    assert.equal(await loggedIn(server, await logIn(server, u.name, 'brand-new-pass')), true)
+    assert.equal(await cookie.loggedIn(), false)
+    assert.equal(await (await PageSession.logIn(server, u.name, 'brand-new-pass')).loggedIn(), true)
     assert.equal((await asAdmin('PATCH', `/api/users/${u.id}`, { password: 'short' })).status, 400)
   })
 
   test('an unknown user is 404, an empty change is 200 and changes nothing', async () => {
     assert.equal((await asAdmin('PATCH', '/api/users/999999', { disabled: true })).status, 404)
-    const u = await addUser(server, 'unchanged')
+    const u = await addUser(server, 'unchanged', 'uploader')
     const res = await asAdmin('PATCH', `/api/users/${u.id}`, {})
     assert.equal(res.status, 200)
     assert.equal(res.body.role, 'uploader')
@@ -178,22 +179,22 @@ describe('PATCH /api/users/:id', () => {
 describe('DELETE /api/users/:id', () => {
   test('204; the user is gone and their videos now belong to the admin who removed them', async () => {
     const boss = await addUser(server, 'remover', 'admin')
-    const u = await addUser(server, 'leaving')
-    const up = await apiUpload(server, { title: 'stays' }, { path: clip }, u.auth)
+    const u = await addUser(server, 'leaving', 'uploader')
+    const up = await apiUpload(server, { title: 'stays' }, { path: clip }, u.basic)
     assert.equal(up.status, 201)
     assert.deepEqual(up.body.owner, { id: u.id, name: 'leaving' })
     // Private, so only its owner and admins see it: it must stay so, under its new owner.
-    assert.equal((await call('PATCH', `/api/videos/${up.body.id}`, u.auth, { published: false })).status, 200)
-    const res = await call('DELETE', `/api/users/${u.id}`, boss.auth)
+    assert.equal((await call('PATCH', `/api/videos/${up.body.id}`, u.basic, { published: false })).status, 200)
+    const res = await call('DELETE', `/api/users/${u.id}`, boss.basic)
     assert.equal(res.status, 204)
     assert.equal((await asAdmin('GET', `/api/users/${u.id}`)).status, 404)
-    assert.equal((await call('GET', '/api/tokens', u.auth)).status, 401)
-    const v = await call('GET', `/api/videos/${up.body.id}`, boss.auth)
+    assert.equal((await call('GET', '/api/tokens', u.basic)).status, 401)
+    const v = await call('GET', `/api/videos/${up.body.id}`, boss.basic)
     assert.equal(v.status, 200)
     assert.deepEqual(v.body.owner, { id: boss.id, name: 'remover' })
     assert.equal(v.body.published, false)
     assert.equal((await getJson(`${server.url}/api/videos/${up.body.id}`)).status, 404, 'still private')
-    assert.equal((await call('DELETE', `/api/users/${u.id}`, boss.auth)).status, 404)
+    assert.equal((await call('DELETE', `/api/users/${u.id}`, boss.basic)).status, 404)
   })
 })
 
@@ -255,8 +256,8 @@ describe('the last enabled admin', () => {
       const hit = (actor: typeof a, target: typeof a) =>
         viaApi
           ? (change
-              ? as('PATCH', `/api/users/${target.id}`, actor.auth, change)
-              : as('DELETE', `/api/users/${target.id}`, actor.auth)
+              ? as('PATCH', `/api/users/${target.id}`, actor.basic, change)
+              : as('DELETE', `/api/users/${target.id}`, actor.basic)
             ).then((r) => r.status)
           : (change
               ? site.services.accounts.updateUser(actor.id, target.id, change)
@@ -287,7 +288,7 @@ describe('ADMIN_PASSWORD', () => {
       // ADMIN_PASSWORD again.
       const changed = await getJson(`${site.url}/api/users/${adminUser.id}`, {
         method: 'PATCH',
-        headers: { authorization: ed.auth, 'content-type': 'application/json' },
+        headers: { authorization: ed.basic, 'content-type': 'application/json' },
         body: JSON.stringify({ password: 'changed-by-editor' }),
       })
       assert.equal(changed.status, 200)
@@ -297,9 +298,9 @@ describe('ADMIN_PASSWORD', () => {
         headers: { authorization: basic('admin', ADMIN_PASSWORD) },
       })
       assert.equal(res.status, 200)
-      assert.equal(await loggedIn(site, await logIn(site, 'admin', ADMIN_PASSWORD)), true)
+      assert.equal(await (await PageSession.logIn(site, 'admin', ADMIN_PASSWORD)).loggedIn(), true)
       assert.equal(
-        (await getJson(`${site.url}/api/tokens`, { headers: { authorization: ed.auth } })).status,
+        (await getJson(`${site.url}/api/tokens`, { headers: { authorization: ed.basic } })).status,
         200,
         'other users are kept',
       )
