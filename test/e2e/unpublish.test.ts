@@ -14,7 +14,7 @@ import { makeVideo } from '../helpers/media.ts'
 import { runAria2c } from '../helpers/aria2.ts'
 import { UdpTrackerClient } from '../helpers/udpTracker.ts'
 import { openWs, randomId, wsAnnounce } from '../helpers/wsTracker.ts'
-import { startOpentracker } from '../helpers/opentracker.ts'
+import { startOpentracker, type Opentracker } from '../helpers/opentracker.ts'
 import { addUser, newToken, type TestUser } from '../helpers/accounts.ts'
 import { PageSession } from '../helpers/pageSession.ts'
 import {
@@ -283,6 +283,47 @@ async function udpClient(t: TestContext, s: Site): Promise<UdpTrackerClient> {
   return udp
 }
 
+/**
+ * Opentracker as a second tracker in every torrent (a rewrite), the seeder announced there: the
+ * site's own tracker drops a private torrent's swarm by itself, so only here is `stopped` seen.
+ */
+async function secondTracker(t: TestContext, site: Site, infoHash: string): Promise<Opentracker> {
+  const ot = await startOpentracker([infoHash])
+  t.after(() => ot.stop())
+  const trackerUrls = [`${site.services.config.publicUrl}/announce`, ot.announceUrl]
+  assert.equal((await json(site, 'PUT', '/api/settings', site.basicAuth, { trackerUrls })).status, 200)
+  await waitFor(
+    async () =>
+      (await getJson(`${site.url}/api/settings`, { headers: { authorization: site.basicAuth } })).body.rewrite === null,
+    'the .torrent rewrite',
+  )
+  await waitFor(async () => (await ot.scrape(infoHash)).complete === 1, 'the seeder to announce to opentracker', 15_000)
+  return ot
+}
+
+/** A peer of the public torrent, which the seeder keeps (a few seconds here). */
+async function keptPeer(t: TestContext, site: Site, infoHash: string) {
+  const peer = await heldPeer(site.seederPort, infoHash)
+  t.after(() => peer.close())
+  await sleep(2_000)
+  assert.equal(peer.open(), true, "the seeder keeps a public torrent's peer")
+  return peer
+}
+
+/** Unpublished: within seconds the seeder drops its peers, refuses it and says `stopped`. */
+async function seederLetsGo(site: Site, infoHash: string, ot: Opentracker, peer: { open(): boolean }) {
+  await waitFor(async () => !peer.open(), 'the seeder to drop the peer', 5_000)
+  await handshakeIs(site, infoHash, 'refused', 'the seeder to stop serving it')
+  await waitFor(async () => (await health(site)).seeding === 0, 'the seeder to report 0 torrents', 5_000)
+  await waitFor(async () => (await ot.scrape(infoHash)).complete === 0, "the seeder's `stopped` at opentracker", 5_000)
+}
+
+/** Published again: the seeder serves it and announces it again. */
+async function seederTakesBack(site: Site, infoHash: string, ot: Opentracker) {
+  await handshakeIs(site, infoHash, 'answered', 'the seeder to serve it again')
+  await waitFor(async () => (await ot.scrape(infoHash)).complete === 1, 'the seeder back at opentracker', 10_000)
+}
+
 test('unpublish hides a video from all but its owner and admins and stops its seeding; publish brings it back', {
   timeout: 300_000,
 }, async (t: TestContext) => {
@@ -297,30 +338,14 @@ test('unpublish hides a video from all but its owner and admins and stops its se
 
   // A second tracker in the torrent, to see the seeder's `stopped` (the site's own tracker drops
   // a private torrent's swarm by itself).
-  const ot = await startOpentracker([infoHash])
-  t.after(() => ot.stop())
-  const own = `${site.services.config.publicUrl}/announce`
-  assert.equal(
-    (await json(site, 'PUT', '/api/settings', site.basicAuth, { trackerUrls: [own, ot.announceUrl] })).status,
-    200,
-  )
-  await waitFor(
-    async () =>
-      (await getJson(`${site.url}/api/settings`, { headers: { authorization: site.basicAuth } })).body.rewrite === null,
-    'the .torrent rewrite',
-  )
-  await waitFor(async () => (await ot.scrape(infoHash)).complete === 1, 'the seeder to announce to opentracker', 15_000)
+  const ot = await secondTracker(t, site, infoHash)
   await handshakeIs(site, infoHash, 'answered', 'the seeder to seed it')
   const stripped = await torrentWithoutWebSeed(up)
 
   // Public: everyone sees everything (the probes can see it, so "hidden" below means hidden).
   assert.deepEqual(await exposure(site, udp, up, v), PUBLIC)
 
-  // A peer of the public torrent is kept (a few seconds here); unpublished, it is dropped.
-  const peer = await heldPeer(site.seederPort, infoHash)
-  t.after(() => peer.close())
-  await sleep(2_000)
-  assert.equal(peer.open(), true, "the seeder keeps a public torrent's peer")
+  const peer = await keptPeer(t, site, infoHash)
 
   // Another uploader cannot unpublish it; to them it is "no such video".
   const refused = await json(site, 'PATCH', `/api/videos/${up.video.id}`, v.other.basic, { published: false })
@@ -331,11 +356,7 @@ test('unpublish hides a video from all but its owner and admins and stops its se
   const otherTry = await json(site, 'PATCH', `/api/videos/${up.video.id}`, v.other.basic, { published: true })
   assert.equal(otherTry.status, 404, 'a private video is "no such video" to another uploader')
 
-  // The seeder drops its peers, stops serving it and tells the other tracker, within seconds.
-  await waitFor(async () => !peer.open(), 'the seeder to drop the peer', 5_000)
-  await handshakeIs(site, infoHash, 'refused', 'the seeder to stop serving it')
-  await waitFor(async () => (await health(site)).seeding === 0, 'the seeder to report 0 torrents', 5_000)
-  await waitFor(async () => (await ot.scrape(infoHash)).complete === 0, "the seeder's `stopped` at opentracker", 5_000)
+  await seederLetsGo(site, infoHash, ot, peer)
   t.diagnostic(`seeder stopped ${Date.now() - at} ms after the unpublish`)
   assert.deepEqual(await exposure(site, udp, up, v), PRIVATE)
 
@@ -357,8 +378,7 @@ test('unpublish hides a video from all but its owner and admins and stops its se
   // Publish (the owner's token this time): all of it back, and aria2c gets it from the seeder alone.
   const back = Date.now()
   await setPublished(site, up.video.id, `Bearer ${v.ownerToken}`, true)
-  await handshakeIs(site, infoHash, 'answered', 'the seeder to serve it again')
-  await waitFor(async () => (await ot.scrape(infoHash)).complete === 1, 'the seeder back at opentracker', 10_000)
+  await seederTakesBack(site, infoHash, ot)
   t.diagnostic(`seeded again ${Date.now() - back} ms after the publish`)
   assert.deepEqual(await exposure(site, udp, up, v), PUBLIC)
   await aria2cFromSeeder(t, site, up, stripped)
@@ -367,6 +387,23 @@ test('unpublish hides a video from all but its owner and admins and stops its se
   await setPublished(site, up.video.id, site.basicAuth, false)
   await handshakeIs(site, infoHash, 'refused', 'the seeder to stop serving it for the admin')
   assert.deepEqual(await exposure(site, udp, up, v), PRIVATE)
+})
+
+// The suite runs the default engine; the other one (SEEDER_ENGINE=webtorrent) lets go the same way.
+test('the webtorrent engine drops an unpublished torrent and its peers, says `stopped`, and takes it back', {
+  timeout: 120_000,
+}, async (t: TestContext) => {
+  const site = await startSeededServer(t, { SEEDER_ENGINE: 'webtorrent' })
+  await seederReady(site)
+  const up = await uploadClip(t, site, { seconds: 2, title: 'webtorrent-seeded' })
+  const infoHash = up.video.torrent!.infoHash
+  const ot = await secondTracker(t, site, infoHash)
+  const peer = await keptPeer(t, site, infoHash)
+  await setPublished(site, up.video.id, site.basicAuth, false)
+  await seederLetsGo(site, infoHash, ot, peer)
+  await setPublished(site, up.video.id, site.basicAuth, true)
+  await seederTakesBack(site, infoHash, ot)
+  assert.match(site.logs.join('\n'), /webtorrent engine listening/)
 })
 
 test('a video made private before or while its torrent is made is never tracked nor seeded, restart included', {
