@@ -126,10 +126,17 @@ export function requirePageLogin(role?: 'admin'): RequestHandler {
 /**
  * Who asks for a private video's file or .torrent: an Authorization header (scripts) or else the
  * login cookie (the page's player). Only asked for private videos, so public files cost no lookup.
+ * Refused credentials (wrong, disabled, throttled) make no viewer: a 401 here, asked only for
+ * private files, would tell a stranger that a private video is there, where anyone else gets the
+ * 404 of a file never stored. The failure still counts against the address.
  */
 export function fileViewer(auth: AuthService): (req: Request) => Promise<CurrentUser | undefined> {
   return async (req) => {
-    if (req.headers.authorization) return credentialsUser(auth, req)
+    if (req.headers.authorization)
+      return credentialsUser(auth, req).catch((err: unknown) => {
+        if (err instanceof AppError) return undefined
+        throw err
+      })
     const id = readCookie(req, SESSION_COOKIE)
     return id ? ((await auth.findSession(id))?.user ?? undefined) : undefined
   }

@@ -84,8 +84,8 @@ export function presentVideo(video: VideoRow, ctx: PresentContext): VideoJson {
           webSeeds: links.webSeeds,
         }
       : null,
-    // A private video's torrent is off the tracker: its counts are zeros until it is published.
-    swarm: t ? { ...ctx.tracker.counts(t.infoHash), completed: t.completed } : null,
+    // A private video's torrent is off the tracker: no swarm to count (the page says so) until published.
+    swarm: t && video.published ? { ...ctx.tracker.counts(t.infoHash), completed: t.completed } : null,
     offload: { originBytes: offload.originBytes.total, peerBytes: offload.peerBytes },
   }
 }

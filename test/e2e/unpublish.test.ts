@@ -15,7 +15,7 @@ import { runAria2c } from '../helpers/aria2.ts'
 import { UdpTrackerClient } from '../helpers/udpTracker.ts'
 import { openWs, randomId, wsAnnounce } from '../helpers/wsTracker.ts'
 import { startOpentracker, type Opentracker } from '../helpers/opentracker.ts'
-import { addUser, newToken, type TestUser } from '../helpers/accounts.ts'
+import { addUser, basic, newToken, type TestUser } from '../helpers/accounts.ts'
 import { PageSession } from '../helpers/pageSession.ts'
 import {
   aria2cFromSeeder,
@@ -175,12 +175,15 @@ async function exposure(s: Site, udp: UdpTrackerClient, u: Upload, v: Viewers): 
     'media owner (cookie)': () => seen(media, { ...range, ...cookie(v.cookies.owner) }),
     'media owner (Basic)': () => seen(media, { ...range, ...basicOf(v.owner) }),
     'media admin (cookie)': () => seen(media, { ...range, ...cookie(v.cookies.admin) }),
+    // Wrong credentials tell nothing either: the same "no such file" as for a file never stored.
+    'media wrong password': () => seen(media, { ...range, authorization: basic(v.owner.name, 'not-it') }),
     'seed anonymous': () => seen(seed, range),
     'seed owner': () => seen(seed, { ...range, ...cookie(v.cookies.owner) }),
     'seed admin': () => seen(seed, { ...range, authorization: s.basicAuth }),
     'torrent anonymous': () => seen(`${s.url}/videos/${id}/torrent`),
     'torrent other uploader': () => seen(`${s.url}/videos/${id}/torrent`, cookie(v.cookies.other)),
     'torrent owner (cookie)': () => seen(`${s.url}/videos/${id}/torrent`, cookie(v.cookies.owner)),
+    'torrent wrong token': () => seen(`${s.url}/videos/${id}/torrent`, { authorization: 'Bearer sct_notatoken' }),
     'torrent owner (token)': () => seen(`${s.url}/videos/${id}/torrent`, { authorization: `Bearer ${v.ownerToken}` }),
     'swarm anonymous': () => seen(`${s.url}/api/videos/${id}/swarm`),
     'swarm history anonymous': () => seen(`${s.url}/api/videos/${id}/swarm/history`),
@@ -222,12 +225,14 @@ const PUBLIC: Record<string, Seen> = {
   'media owner (cookie)': 'shown',
   'media owner (Basic)': 'shown',
   'media admin (cookie)': 'shown',
+  'media wrong password': 'shown',
   'seed anonymous': 'shown',
   'seed owner': 'shown',
   'seed admin': 'shown',
   'torrent anonymous': 'shown',
   'torrent other uploader': 'shown',
   'torrent owner (cookie)': 'shown',
+  'torrent wrong token': 'shown',
   'torrent owner (token)': 'shown',
   'swarm anonymous': 'shown',
   'swarm history anonymous': 'shown',
@@ -253,12 +258,14 @@ const PRIVATE: Record<string, Seen> = {
   'chart anonymous': 'hidden',
   'media anonymous': 'hidden',
   'media other uploader': 'hidden',
+  'media wrong password': 'hidden',
   // The web seed never serves a private file, to anyone: the seeder does not seed it either.
   'seed anonymous': 'hidden',
   'seed owner': 'hidden',
   'seed admin': 'hidden',
   'torrent anonymous': 'hidden',
   'torrent other uploader': 'hidden',
+  'torrent wrong token': 'hidden',
   'swarm anonymous': 'hidden',
   'swarm history anonymous': 'hidden',
   'tracker HTTP': 'hidden',
@@ -353,6 +360,7 @@ test('unpublish hides a video from all but its owner and admins and stops its se
   const at = Date.now()
   const body = await setPublished(site, up.video.id, v.owner.basic, false)
   assert.equal(body.torrent.infoHash, infoHash, 'the infohash stays')
+  assert.equal(body.swarm, null, 'off the tracker: no swarm to count')
   const otherTry = await json(site, 'PATCH', `/api/videos/${up.video.id}`, v.other.basic, { published: true })
   assert.equal(otherTry.status, 404, 'a private video is "no such video" to another uploader')
 
@@ -377,7 +385,7 @@ test('unpublish hides a video from all but its owner and admins and stops its se
 
   // Publish (the owner's token this time): all of it back, and aria2c gets it from the seeder alone.
   const back = Date.now()
-  await setPublished(site, up.video.id, `Bearer ${v.ownerToken}`, true)
+  assert.ok((await setPublished(site, up.video.id, `Bearer ${v.ownerToken}`, true)).swarm, 'a swarm again')
   await seederTakesBack(site, infoHash, ot)
   t.diagnostic(`seeded again ${Date.now() - back} ms after the publish`)
   assert.deepEqual(await exposure(site, udp, up, v), PUBLIC)
