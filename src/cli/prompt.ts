@@ -34,8 +34,8 @@ async function firstLine(input: NodeJS.ReadStream): Promise<string> {
 function readHidden(input: NodeJS.ReadStream, output: NodeJS.WritableStream, prompts: string[]): Promise<string[]> {
   const answers: string[] = []
   let current = ''
-  // Inside an escape sequence (arrow keys and the like): ESC, then [ or O, up to a final byte.
-  let escape = 0
+  // Inside an inEscape sequence (arrow keys and the like): ESC, then [ or O, up to a final byte.
+  let inEscape = 0
   return new Promise<string[]>((resolve, reject) => {
     const done = (err?: Error) => {
       input.off('data', onData)
@@ -48,12 +48,12 @@ function readHidden(input: NodeJS.ReadStream, output: NodeJS.WritableStream, pro
     const onEnd = () => done(new CliError('no password: the terminal closed'))
     const onData = (chunk: string) => {
       for (const ch of chunk) {
-        if (escape === 1) {
-          escape = ch === '[' || ch === 'O' ? 2 : 0
+        if (inEscape === 1) {
+          inEscape = ch === '[' || ch === 'O' ? 2 : 0
           continue
         }
-        if (escape === 2) {
-          if (ch >= '@' && ch <= '~') escape = 0
+        if (inEscape === 2) {
+          if (ch >= '@' && ch <= '~') inEscape = 0
           continue
         }
         if (ch === '\r' || ch === '\n') {
@@ -70,7 +70,7 @@ function readHidden(input: NodeJS.ReadStream, output: NodeJS.WritableStream, pro
         } else if (ch === '\x15') {
           current = '' // Ctrl-U: start the line again
         } else if (ch === '\x1b') {
-          escape = 1
+          inEscape = 1
         } else if (ch >= ' ') {
           current += ch
         }
