@@ -11,7 +11,7 @@ import { AppError } from '../errors.ts'
 import { askNewPassword } from './prompt.ts'
 import { CliError, parseUserCommand, runUserCommand } from './users.ts'
 
-const HELP = `Usage: npm run cli -- [--env-file FILE] user COMMAND
+const HELP = `Usage: npm run cli -- [--config FILE] user COMMAND
 
   user list                             the users, their roles, enabled or disabled
   user add NAME --role admin|uploader   adds a user; asks for their password
@@ -23,13 +23,13 @@ Passwords are never arguments. From a terminal the password is asked twice, not 
 pipe it is the first line of stdin:  printf '%s\\n' "$PW" | npm run cli -- user password alice
 
 The configuration is the server's (STORAGE_DIR, DATABASE_URL, ...): from the environment, or
-with --env-file from a systemd EnvironmentFile such as /etc/seedcast.env (whose values win).
+with --config from a systemd EnvironmentFile such as /etc/seedcast.env (whose values win).
 Started as root, the CLI acts as the owner of the database, so that it stays the service's.
 `
 
 interface Args {
   help: boolean
-  envFile?: string
+  configFile?: string
   role?: string
   words: string[]
 }
@@ -50,7 +50,8 @@ function parseArgs(argv: string[]): Args {
     if (flag === '--password' || flag === '-p')
       throw new CliError('passwords are read from the terminal or stdin, never from the command line')
     else if (flag === '--help' || flag === '-h') args.help = true
-    else if (flag === '--env-file') args.envFile = value()
+    // Not --env-file: Node itself acts on that name even after the script's (nodejs/node#54232).
+    else if (flag === '--config') args.configFile = value()
     else if (flag === '--role') args.role = value()
     else if (flag.startsWith('-')) throw new CliError(`unknown option ${flag} (see --help)`)
     else args.words.push(arg)
@@ -58,19 +59,19 @@ function parseArgs(argv: string[]): Args {
   return args
 }
 
-function configFrom(envFile: string | undefined): Config {
-  if (envFile === undefined) return loadConfig(process.env)
+function configFrom(configFile: string | undefined): Config {
+  if (configFile === undefined) return loadConfig(process.env)
   let text: string
   try {
-    text = readFileSync(envFile, 'utf8')
+    text = readFileSync(configFile, 'utf8')
   } catch (err) {
-    throw new CliError(`cannot read ${envFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    throw new CliError(`cannot read ${configFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
   try {
     return loadConfig({ ...process.env, ...readEnvironmentFile(text) })
   } catch (err) {
     if (err instanceof ConfigError) throw err
-    throw new CliError(`${envFile}: ${(err as Error).message}`)
+    throw new CliError(`${configFile}: ${(err as Error).message}`)
   }
 }
 
@@ -106,7 +107,7 @@ async function main(argv: string[]): Promise<void> {
   const [topic, ...words] = args.words
   if (topic !== 'user') throw new CliError(`unknown command "${topic}" (see --help)`)
   const command = parseUserCommand(words, args.role)
-  const config = configFrom(args.envFile)
+  const config = configFrom(args.configFile)
   actAsDatabaseOwner(config)
   // The server's start applies the migrations; so does this, for a site not started yet.
   const db = await openDatabase(config)

@@ -34,7 +34,7 @@ async function firstLine(input: NodeJS.ReadStream): Promise<string> {
 function readHidden(input: NodeJS.ReadStream, output: NodeJS.WritableStream, prompts: string[]): Promise<string[]> {
   const answers: string[] = []
   let current = ''
-  // Inside an inEscape sequence (arrow keys and the like): ESC, then [ or O, up to a final byte.
+  // Inside an escape sequence (arrow keys and the like): ESC, then [ or O, up to a final byte.
   let inEscape = 0
   return new Promise<string[]>((resolve, reject) => {
     const done = (err?: Error) => {
