@@ -34,7 +34,12 @@ interface Args {
   words: string[]
 }
 
+const PASSWORD_FLAG = /^(--password(=.*)?|-p)$/
+
 function parseArgs(argv: string[]): Args {
+  // Looked for first, wherever it is: this refusal is the one to see, not one about another word.
+  if (argv.some((arg) => PASSWORD_FLAG.test(arg)))
+    throw new CliError('passwords are read from the terminal or stdin, never from the command line')
   const args: Args = { help: false, words: [] }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
@@ -47,9 +52,7 @@ function parseArgs(argv: string[]): Args {
       if (v === undefined || v === '') throw new CliError(`${flag} needs a value`)
       return v
     }
-    if (flag === '--password' || flag === '-p')
-      throw new CliError('passwords are read from the terminal or stdin, never from the command line')
-    else if (flag === '--help' || flag === '-h') args.help = true
+    if (flag === '--help' || flag === '-h') args.help = true
     // Not --env-file: Node itself acts on that name even after the script's (nodejs/node#54232).
     else if (flag === '--config') args.configFile = value()
     else if (flag === '--role') args.role = value()

@@ -262,6 +262,7 @@ test('refusals: one line on stderr, exit code 1, nothing changed', async () => {
       error: /^seedcast: passwords are read from the terminal or stdin, never from the command line$/,
     })),
     { args: ['user', 'password', 'alice', '--password', 'alice-pass-9'], error: /never from the command line/ },
+    { args: ['user', 'add', 'carol', '--force', '--role', '--password=x'], error: /never from the command line/ },
     // The last enabled admins: root2 (added above) first, then admin is the last one.
     { args: ['user', 'disable', 'root2'], error: /^$/ },
     { args: ['user', 'disable', 'admin'], error: /^seedcast: The site needs at least one enabled admin$/ },
