@@ -6,6 +6,7 @@
 // its token all day never runs the bucket down.
 import { before, after, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { basic as basicAs, newToken } from '../helpers/accounts.ts'
 import { requestFrom, type AddressedResponse } from '../helpers/fromAddress.ts'
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts'
 
@@ -15,7 +16,7 @@ const WINDOW_SECONDS = 600
 let server: TestServer
 let token: string
 
-const basic = (password: string) => `Basic ${Buffer.from(`admin:${password}`).toString('base64')}`
+const basic = (password: string) => basicAs('admin', password)
 
 /** GET /api/tokens (any account) from `address` with this Authorization header. */
 const api = (address: string, authorization: string) =>
@@ -48,13 +49,7 @@ before(async () => {
     AUTH_MAX_FAILURES: String(MAX_FAILURES),
     AUTH_FAILURE_WINDOW_SECONDS: String(WINDOW_SECONDS),
   })
-  const made = await requestFrom('127.0.0.1', `${server.url}/api/tokens`, {
-    method: 'POST',
-    headers: { authorization: server.basicAuth, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'throttle test' }),
-  })
-  assert.equal(made.status, 201)
-  token = JSON.parse(made.body.toString()).token
+  token = (await newToken(server, server.basicAuth, 'throttle test')).token
 })
 after(async () => {
   await server?.stop()

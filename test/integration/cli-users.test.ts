@@ -9,6 +9,7 @@ import { chown, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { basic, newToken } from '../helpers/accounts.ts'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -81,8 +82,6 @@ function cliOnTerminal(args: string[], answers: string[]): Promise<{ code: numbe
     child.on('exit', () => child.stdin.end())
   })
 }
-
-const basic = (name: string, password: string) => `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`
 
 /** GET /api/tokens with Basic: 200 for a right password, 401 wrong, 403 disabled. */
 async function basicStatus(name: string, password: string): Promise<number> {
@@ -162,13 +161,7 @@ test("user password from a pipe: the old password is refused, the new one works,
 
 test('user disable / enable: while disabled, password, API token and session are refused; enabled, all but the ended session work again', async () => {
   assert.equal((await cli(['user', 'add', 'dora', '--role', 'uploader'], 'dora-pass-12\n')).code, 0)
-  const made = await fetch(`${server.url}/api/tokens`, {
-    method: 'POST',
-    headers: { authorization: basic('dora', 'dora-pass-12'), 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'script' }),
-  })
-  assert.equal(made.status, 201)
-  const { token } = (await made.json()) as { token: string }
+  const { token } = await newToken(server, basic('dora', 'dora-pass-12'), 'script')
   const bearerStatus = async () => {
     const res = await fetch(`${server.url}/api/tokens`, { headers: { authorization: `Bearer ${token}` } })
     await res.arrayBuffer()
