@@ -77,6 +77,7 @@ test('wrong tokens and wrong passwords (Bearer, Basic, log-in form) from one add
   const html = page.body.toString()
   assert.ok(html.includes('Too many wrong passwords or tokens from your address'), html)
   assert.ok(html.includes(`try again in ${waitInWords(pageWait)}`), html)
+  assert.match(html, /<form method="post" action="\/login"/, 'shown on the log-in form, to try again later')
 })
 
 test('throttled means throttled: AuthService takes an attempt before checking, so after the bucket is empty even the right token, the right Basic password and the right log-in are refused with 429; another address is served', async () => {
