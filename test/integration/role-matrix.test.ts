@@ -99,6 +99,11 @@ const MATRIX: Record<string, Case[]> = {
   'GET /media/:fileName': videoCases((v) => `/media/${fileName(v)}`, all(200), page(404, 200, 404, 200)),
   // The web seed serves BitTorrent clients, never a private video (its torrent is not seeded either).
   'GET /seed/:fileName': videoCases((v) => `/seed/${fileName(v)}`, all(200), all(404)),
+  // Feeds and sharing list and show published videos only, to everyone alike.
+  'GET /feed.rss': [{ name: 'feed', make: () => get('/feed.rss'), expect: all(200) }],
+  'GET /feed.atom': [{ name: 'feed', make: () => get('/feed.atom'), expect: all(200) }],
+  'GET /oembed': videoCases((v) => `/oembed?url=${encodeURIComponent(v.pageUrl)}`, all(200), all(404)),
+  'GET /videos/:id/embed': videoCases((v) => `/videos/${v.id}/embed`, all(200), page(404, 200, 404, 200)),
   // ---- logging in and out
   'POST /login': [
     {
