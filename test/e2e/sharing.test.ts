@@ -10,6 +10,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
 import { getJson, uploadOk, type VideoJson } from '../helpers/http.ts'
 import { launchChromium } from '../helpers/browser.ts'
+import { unescapeHtml } from '../helpers/pageSession.ts'
 
 let server: TestServer
 let video: VideoJson
@@ -42,17 +43,9 @@ after(async () => {
 const oembed = (query: string) => getJson(`${server.url}/oembed?${query}`)
 const metaContent = (html: string, attr: 'property' | 'name', key: string) =>
   new RegExp(`<meta ${attr}="${key.replace(/:/g, ':')}" content="([^"]*)">`).exec(html)?.[1]
-const decodeHtml = (s: string) =>
-  s
-    .replace(/&(quot|#34);/g, '"')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&#39;/g, "'")
-    .replace(/&amp;/g, '&')
-
 test('the video page carries Open Graph and Twitter card tags and links its oEmbed', async () => {
   const html = await (await fetch(video.pageUrl)).text()
-  assert.equal(decodeHtml(metaContent(html, 'property', 'og:title') ?? ''), video.title)
+  assert.equal(unescapeHtml(metaContent(html, 'property', 'og:title') ?? ''), video.title)
   assert.equal(metaContent(html, 'property', 'og:type'), 'video.other')
   assert.equal(metaContent(html, 'property', 'og:url'), video.pageUrl)
   assert.equal(metaContent(html, 'property', 'og:video'), video.fileUrl)
@@ -61,7 +54,7 @@ test('the video page carries Open Graph and Twitter card tags and links its oEmb
   assert.equal(metaContent(html, 'name', 'twitter:player'), `${video.pageUrl}/embed`)
   const link = /<link rel="alternate" type="application\/json\+oembed" href="([^"]+)"/.exec(html)?.[1]
   assert.ok(link, 'oEmbed discovery link')
-  const discovered = await getJson(decodeHtml(link))
+  const discovered = await getJson(unescapeHtml(link))
   assert.equal(discovered.status, 200)
   assert.equal(discovered.body.title, video.title)
 })

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo, uploadForm } from '../helpers/media.ts'
 import { announceQuery, bdecode, getJson, type VideoJson } from '../helpers/http.ts'
-import { addUser, login, newToken, type PageSession, type TestUser } from '../helpers/accounts.ts'
+import { addUser, login, newToken, type TestUser } from '../helpers/accounts.ts'
+import type { PageSession } from '../helpers/pageSession.ts'
 import { listRoutes } from '../helpers/routes.ts'
 
 const PERSONAS = ['anonymous', 'owner', 'other', 'admin', 'disabled'] as const
