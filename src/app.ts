@@ -30,7 +30,10 @@ import type { SeederSupervisor } from './seeder/supervisor.ts'
 import { pagesRouter } from './web/pagesRouter.ts'
 import { videoManagePages } from './web/videoManagePages.ts'
 import type { SiteUrls } from './siteUrls.ts'
-import { viewHelpers } from './web/viewHelpers.ts'
+import { SITE_NAME, viewHelpers } from './web/viewHelpers.ts'
+import { FeedService } from './feeds/feedService.ts'
+import { feedRouter } from './feeds/feedRouter.ts'
+import { sharingRouter } from './sharing/sharingRouter.ts'
 import { HealthCheck } from './web/health.ts'
 import { refuseCrossSite, securityHeaders } from './web/securityHeaders.ts'
 import type { Refusals } from './refusals.ts'
@@ -75,7 +78,7 @@ export function createApp(s: AppServices): express.Express {
   app.set('views', VIEWS_DIR)
   app.set('view engine', 'ejs')
   app.locals.h = viewHelpers
-  app.locals.siteName = 'Seedcast'
+  app.locals.siteName = SITE_NAME
 
   app.use(securityHeaders(s.urls.base))
   app.use(refuseCrossSite(s.urls.base))
@@ -124,7 +127,11 @@ export function createApp(s: AppServices): express.Express {
   )
   app.use(accountsApiRouter(s.accounts))
 
+  const videoDeps = { videos: s.videos, tracker: s.tracker, settings: s.settings, urls: s.urls }
+  app.use(feedRouter(new FeedService(s.videos, videoDeps), s.urls, SITE_NAME))
+
   app.use(loadSession(s.auth))
+  app.use(sharingRouter(videoDeps, SITE_NAME))
   app.use(authRouter(s.auth, s.urls.base.startsWith('https:')))
   app.use(accountPages(s.auth, s.accounts))
   app.use(userAdminPages(s.accounts))

@@ -13,6 +13,8 @@ import { canManage } from '../auth/rights.ts'
 import { historyRangeSchemas } from '../tracker/swarmApiRouter.ts'
 import { HISTORY_RANGES, type HistoryRange, type SwarmHistory } from '../tracker/swarmHistory.ts'
 import { renderSwarmChart } from './swarmChart.ts'
+import { SITE_NAME } from './viewHelpers.ts'
+import { shareMeta } from '../sharing/shareMeta.ts'
 import { fixedNotice, formSteps } from './formSteps.ts'
 
 const PAGE_SIZE = 24
@@ -67,6 +69,8 @@ export function pagesRouter(deps: PagesDeps): Router {
       charts,
       manage: canManage(viewer, row),
       ownVideo: viewer !== undefined && row.uploaderId === viewer.id,
+      // Link previews and embedders (src/sharing/); a private page asks not to be indexed.
+      meta: { ...shareMeta(video, deps.urls, SITE_NAME), private: !row.published },
     })
   }
 
