@@ -89,6 +89,13 @@ async function onHome(s: Site, videoId: string, cookie?: string): Promise<Seen> 
   return (await res.text()).includes(`/videos/${videoId}"`) ? 'shown' : 'hidden'
 }
 
+/** Whether a feed lists the video (its status when the feed fails). */
+async function inFeed(s: Site, feed: string, videoId: string): Promise<Seen> {
+  const res = await fetch(`${s.url}${feed}`)
+  if (res.status !== 200) return `status ${res.status}`
+  return (await res.text()).includes(`/videos/${videoId}`) ? 'shown' : 'hidden'
+}
+
 async function httpAnnounce(s: Site, infoHash: string): Promise<Seen> {
   const reply = await trackerGet(`${s.url}/announce?${announceQuery(infoHash, { left: 1000, port: 9 })}`)
   const failure = reply.body['failure reason']
@@ -168,6 +175,12 @@ async function exposure(s: Site, udp: UdpTrackerClient, u: Upload, v: Viewers): 
     'page admin': () => seen(`${s.url}/videos/${id}`, cookie(v.cookies.admin)),
     // Basic on a page route is no login.
     'page owner (Basic)': () => seen(`${s.url}/videos/${id}`, basicOf(v.owner)),
+    'embed anonymous': () => seen(`${s.url}/videos/${id}/embed`),
+    'embed owner': () => seen(`${s.url}/videos/${id}/embed`, cookie(v.cookies.owner)),
+    'oembed anonymous': () =>
+      seen(`${s.url}/oembed?url=${encodeURIComponent(`${s.services.config.publicUrl}/videos/${id}`)}`),
+    'feed RSS': () => inFeed(s, '/feed.rss', id),
+    'feed Atom': () => inFeed(s, '/feed.atom', id),
     'chart anonymous': () => seen(`${s.url}/videos/${id}/swarm.svg`),
     'chart owner': () => seen(`${s.url}/videos/${id}/swarm.svg`, cookie(v.cookies.owner)),
     'media anonymous': () => seen(media, range),
@@ -218,6 +231,11 @@ const PUBLIC: Record<string, Seen> = {
   'page owner': 'shown',
   'page admin': 'shown',
   'page owner (Basic)': 'shown',
+  'embed anonymous': 'shown',
+  'embed owner': 'shown',
+  'oembed anonymous': 'shown',
+  'feed RSS': 'shown',
+  'feed Atom': 'shown',
   'chart anonymous': 'shown',
   'chart owner': 'shown',
   'media anonymous': 'shown',
@@ -255,6 +273,10 @@ const PRIVATE: Record<string, Seen> = {
   'page anonymous': 'hidden',
   'page other uploader': 'hidden',
   'page owner (Basic)': 'hidden',
+  'embed anonymous': 'hidden',
+  'oembed anonymous': 'hidden',
+  'feed RSS': 'hidden',
+  'feed Atom': 'hidden',
   'chart anonymous': 'hidden',
   'media anonymous': 'hidden',
   'media other uploader': 'hidden',
