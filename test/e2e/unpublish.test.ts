@@ -1,9 +1,11 @@
-// Unpublish makes a video private: its API entry, list entry, page, file, web seed, .torrent,
-// swarm numbers and tracker entry are hidden from everyone but its owner and admins (to the
-// others it is "no such video", never "forbidden"), and the seeder stops seeding it and says
-// `stopped` to the trackers; publish brings all of it back. Checked with the site's seeder, the
-// UDP tracker, a second tracker (opentracker) and a real aria2c that has only the seeder to
-// download from. SEEDER_ENGINE=webtorrent runs the same against the other engine.
+// Unpublish makes a video private: its API entry, list entries (API, home page, feeds), page,
+// embed and oEmbed, file, web seed, .torrent, swarm numbers and tracker entry (HTTP, UDP,
+// WebSocket, scrape) are hidden from everyone but its owner and admins (to the others it is "no
+// such video", never "forbidden", even with wrong credentials), and the seeder drops its peers,
+// stops seeding it and says `stopped` to the trackers; publish brings all of it back. Checked
+// with the site's seeder, a second tracker (opentracker) and a real aria2c that has only the
+// seeder to download from; the webtorrent engine's letting go has a test of its own here
+// (SEEDER_ENGINE=webtorrent runs the whole file against it).
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
