@@ -4,7 +4,9 @@ import { AppError } from '../errors.ts'
 
 const userFields = { id: true, username: true, role: true, disabled: true, createdAt: true } as const
 
-export const findUserByName = (db: Db, username: string) => db.user.findUnique({ where: { username } })
+// User names are kept and looked up in lower case: `Admin` is `admin`, so two accounts cannot pass for one.
+export const findUserByName = (db: Db, username: string) =>
+  db.user.findUnique({ where: { username: username.toLowerCase() } })
 
 export const findUser = (db: Db, id: number) => db.user.findUnique({ where: { id }, select: userFields })
 
@@ -14,7 +16,7 @@ export const firstAdmin = (db: Db) =>
   db.user.findFirst({ where: { role: 'admin' }, orderBy: { id: 'asc' }, select: userFields })
 
 export const createUser = (db: Db, username: string, passwordHash: string, role: string) =>
-  db.user.create({ data: { username, passwordHash, role }, select: userFields })
+  db.user.create({ data: { username: username.toLowerCase(), passwordHash, role }, select: userFields })
 
 /** A new password ends every login session the old one opened, in the same transaction. */
 export const updateUserPassword = (db: Db, id: number, passwordHash: string) =>

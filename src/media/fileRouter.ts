@@ -83,7 +83,8 @@ export function fileRouter(
       acceptRanges: true,
       lastModified: true,
       cacheControl: !isPrivate,
-      maxAge: '1h',
+      // Caches must ask again (a cheap 304) each time: an unpublished video must not be served from one.
+      maxAge: 0,
     }
     // Read through the cap even while it is 0 (a pass-through then), so a cap set later slows
     // transfers already running too.

@@ -55,6 +55,20 @@ describe('POST /api/users', () => {
     assert.equal(res.body.error.code, 'user_exists')
   })
 
+  test('names do not differ by case: Mixed is kept as mixed, MIXED is taken, and logs in', async () => {
+    const res = await asAdmin('POST', '/api/users', {
+      name: 'Mixed.Case',
+      password: 'mixed-password',
+      role: 'uploader',
+    })
+    assert.equal(res.status, 201, JSON.stringify(res.body))
+    assert.equal(res.body.name, 'mixed.case')
+    const again = await asAdmin('POST', '/api/users', { name: 'MIXED.case', password: 'other-password', role: 'admin' })
+    assert.equal(again.status, 409)
+    assert.equal(again.body.error.code, 'user_exists')
+    assert.equal((await call('GET', '/api/tokens', basic('MIXED.CASE', 'mixed-password'))).status, 200)
+  })
+
   for (const [what, body, field] of [
     ['an empty name', { name: '', password: 'long-enough', role: 'uploader' }, /name/],
     ['a name with a space', { name: 'a b', password: 'long-enough', role: 'uploader' }, /name/],
