@@ -7,7 +7,8 @@ import { timingSafeEqual } from 'node:crypto'
 import { parse as parseCookies } from 'cookie'
 import type { Request, RequestHandler, Response } from 'express'
 import { AppError } from '../errors.ts'
-import { addressKey } from '../web/clientAddress.ts'
+// The same key as every per-address bound of the site (see web/clientAddress.ts).
+import { socketAddressKey as addressKey } from '../bittorrent/address.ts'
 import type { AuthService, CurrentUser, LoginSession } from './authService.ts'
 
 export const SESSION_COOKIE = 'seedcast_session'
