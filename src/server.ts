@@ -10,6 +10,7 @@ import { AccountService } from './accounts/accountService.ts'
 import { SettingsService } from './admin/settingsService.ts'
 import { VideoService } from './media/videoService.ts'
 import { describeRecovery, recoverStorage } from './media/recovery.ts'
+import { MediaDetails } from './media/mediaDetails.ts'
 import { ensureStorage, storagePaths } from './media/storage.ts'
 import { EmbeddedTracker } from './tracker/embeddedTracker.ts'
 import { handleTrackerHttp } from './tracker/httpTransport.ts'
@@ -63,6 +64,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
     if (seeder) seeder.notify()
     else bumpGeneration(db).catch((err) => log(`[seeder] could not leave a rescan notice: ${(err as Error).message}`))
   }
+  // ffprobe and ffmpeg after each upload is answered, one file at a time.
+  const details = new MediaDetails({ db, paths, log })
   const rewriter = new TorrentRewriter({ db, paths, urls, settings, onTorrentsChanged: noticeSeeder, log })
   videos = new VideoService({
     db,
@@ -73,6 +76,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     createdBy: `Seedcast ${config.version}`,
     onTorrentsChanged: noticeSeeder,
     onStaleTorrent: () => void rewriter.request(),
+    onStored: (video) => details.request(video),
   })
   tracker.enabled = settings.get().bittorrentEnabled
   await videos.loadAllowList()
@@ -201,6 +205,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   }
   markStarted()
   seeder?.start()
+  await details.resumePending()
   if (publicUrlChangedFrom) {
     log(
       `[start-up check] PUBLIC_URL changed from ${publicUrlChangedFrom} to ${config.publicUrl}: rewriting every .torrent for the new tracker and web seed URLs`,
@@ -228,6 +233,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
     app,
     async close() {
       guarded.stop()
+      // Kills a running ffprobe/ffmpeg; what it was reading stays pending for the next start.
+      await details.stop()
       // The tracker first: upgraded WebSocket sockets are not the HTTP server's to close, and
       // would keep server.close() waiting for as long as a browser peer stays connected.
       await tracker.close()

@@ -8,6 +8,8 @@ export interface SiteUrls {
   /** The same file as the torrents' web seed (BEP 19), under the web seed's upload cap. */
   webSeed(fileName: string): string
   torrent(videoId: string): string
+  /** The video's poster frame (src/media/mediaDetails.ts). */
+  thumbnail(videoId: string): string
   announce(): string
 }
 
@@ -19,6 +21,7 @@ export function siteUrls(publicUrl: string): SiteUrls {
     file: (fileName) => `${base}/media/${encodeURIComponent(fileName)}`,
     webSeed: (fileName) => `${base}/seed/${encodeURIComponent(fileName)}`,
     torrent: (id) => `${base}/videos/${encodeURIComponent(id)}/torrent`,
+    thumbnail: (id) => `${base}/videos/${encodeURIComponent(id)}/thumbnail`,
     announce: () => `${base}/announce`,
   }
 }

@@ -7,7 +7,7 @@ import { AppError } from '../errors.ts'
 import { lstat } from 'node:fs/promises'
 import type { SettingsService } from '../admin/settingsService.ts'
 import type { FairThrottle } from '../fairThrottle.ts'
-import { resolveInside, type StoragePaths } from './storage.ts'
+import { resolveInside, sidecarOf, type StoragePaths } from './storage.ts'
 import { throttledFs } from './throttledRead.ts'
 import type { VideoService } from './videoService.ts'
 import { countOrigin, mediaVia } from '../offload/originCounter.ts'
@@ -58,6 +58,7 @@ export function fileRouter(
     serveMedia({ via: 'webseed' }),
   )
   router.get('/videos/:id/torrent', serveTorrent)
+  router.get('/videos/:id/thumbnail', serveThumbnail)
 
   function serveMedia({ via }: MediaRoute) {
     const throttle = via === 'webseed' ? webSeedThrottle : null
@@ -66,8 +67,8 @@ export function fileRouter(
 
   async function sendMedia(req: Request, res: Response, next: NextFunction, throttle: FairThrottle | null) {
     const fileName = String(req.params.fileName)
-    // .torrent files live in the same folder but are served by id, not here.
-    if (fileName.endsWith('.torrent')) return next(new AppError('not_found', 'No such file'))
+    // .torrent files and thumbnails live in the same folder but are served by video id, not here.
+    if (sidecarOf(fileName)) return next(new AppError('not_found', 'No such file'))
     const full = resolveInside(paths.mediaDir, fileName)
     // Only regular files: a symlink placed in media/ could point anywhere on the machine.
     const info = await lstat(full).catch(() => null)
@@ -103,10 +104,29 @@ export function fileRouter(
     })
   }
 
-  async function serveTorrent(req: Request, res: Response) {
+  // A private video's .torrent and thumbnail are its owner's and the admins', as its file is.
+  async function visibleVideo(req: Request) {
     const id = String(req.params.id)
     const found = await videos.get(id)
-    const video = found.published ? found : await videos.getFor(await viewerOf(req), id)
+    return found.published ? found : videos.getFor(await viewerOf(req), id)
+  }
+
+  async function serveThumbnail(req: Request, res: Response, next: NextFunction) {
+    const video = await visibleVideo(req)
+    const full = videos.thumbnailFile(video)
+    const info = await lstat(full).catch(() => null)
+    if (!info?.isFile()) throw new AppError('not_found', 'This video has no thumbnail')
+    if (!video.published) res.set('Cache-Control', 'private, no-cache')
+    const options = { dotfiles: 'deny' as const, lastModified: true, cacheControl: video.published, maxAge: 0 }
+    res.sendFile(full, options, (err?: Error & { status?: number; code?: string; syscall?: string }) => {
+      if (!err || clientGone(err)) return
+      if (err.code === 'ENOENT' || err.status === 404) return next(new AppError('not_found', 'No such file'))
+      if (!res.headersSent) next(err)
+    })
+  }
+
+  async function serveTorrent(req: Request, res: Response) {
+    const video = await visibleVideo(req)
     if (!settings.get().bittorrentEnabled) throw new AppError('bittorrent_off')
     const body = await videos.torrentBody(video)
     res.type('application/x-bittorrent')

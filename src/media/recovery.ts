@@ -6,13 +6,13 @@ import path from 'node:path'
 import type { Db } from '../db/client.ts'
 import { torrentPathFor } from './torrentWriter.ts'
 import * as repo from './videoRepository.ts'
-import type { StoragePaths } from './storage.ts'
+import { sidecarOf, type StoragePaths } from './storage.ts'
 import type { VideoService } from './videoService.ts'
 
 export interface RecoveryReport {
   removedPartialUploads: string[]
   orphanFilesSetAside: string[]
-  strayTorrentsRemoved: string[]
+  straySidecarsRemoved: string[]
   missingFiles: string[]
   torrentsResumed: string[]
 }
@@ -32,7 +32,7 @@ export async function recoverStorage(
   const report: RecoveryReport = {
     removedPartialUploads: [],
     orphanFilesSetAside: [],
-    strayTorrentsRemoved: [],
+    straySidecarsRemoved: [],
     missingFiles: [],
     torrentsResumed: [],
   }
@@ -46,11 +46,11 @@ export async function recoverStorage(
   const known = new Set(rows.map((v) => v.fileName))
   for (const name of await readdir(paths.mediaDir)) {
     const full = path.join(paths.mediaDir, name)
-    if (name.endsWith('.torrent') || name.endsWith('.torrent.tmp')) {
-      const owner = name.replace(/^\./, '').replace(/\.torrent(\.tmp)?$/, '')
-      if (!known.has(owner) || name.endsWith('.tmp')) {
+    const sidecar = sidecarOf(name)
+    if (sidecar) {
+      if (!known.has(sidecar.owner) || sidecar.temporary) {
         await unlink(full).catch(() => {})
-        report.strayTorrentsRemoved.push(name)
+        report.straySidecarsRemoved.push(name)
       }
     } else if (!known.has(name)) {
       await rename(full, path.join(paths.orphansDir, `${Date.now()}-${name}`))
@@ -83,9 +83,9 @@ export async function recoverStorage(
 export function describeRecovery(r: RecoveryReport): string[] {
   const lines: string[] = []
   if (r.removedPartialUploads.length) lines.push(`removed ${r.removedPartialUploads.length} cut-off upload(s)`)
-  if (r.strayTorrentsRemoved.length)
+  if (r.straySidecarsRemoved.length)
     lines.push(
-      `removed ${r.strayTorrentsRemoved.length} .torrent file(s) without a video: ${r.strayTorrentsRemoved.join(', ')}`,
+      `removed ${r.straySidecarsRemoved.length} .torrent or thumbnail file(s) without a video, or half-written: ${r.straySidecarsRemoved.join(', ')}`,
     )
   if (r.orphanFilesSetAside.length)
     lines.push(

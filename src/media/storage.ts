@@ -1,6 +1,8 @@
 // The storage layout, and the only way to turn a name into a path: nothing outside STORAGE_DIR.
 //   media/<file>          the uploaded media, served as-is (player, downloads, web seed)
 //   media/<file>.torrent  its torrent, written beside it
+//   media/<file>.thumb.jpg  its poster frame (src/media/mediaDetails.ts), served by video id
+//   media/.<file>.*.tmp   a .torrent or thumbnail being written (renamed into place when whole)
 //   incoming/*.part       uploads still streaming in; removed when cut off
 //   orphans/              files found without a record at start-up, kept for the admin
 import { mkdir } from 'node:fs/promises'
@@ -56,6 +58,22 @@ export function resolveInside(dir: string, name: string): string {
   const full = path.resolve(dir, name)
   if (path.dirname(full) !== path.resolve(dir)) throw new AppError('not_found', 'No such file')
   return full
+}
+
+const THUMBNAIL_SUFFIX = '.thumb.jpg'
+// Stored media names end in the container's extension (storedFileName), never in these.
+const SIDECAR = /^\.?(.+)\.(?:torrent|thumb\.jpg)(\.tmp)?$/
+
+export const thumbnailPathFor = (mediaFile: string): string => `${mediaFile}${THUMBNAIL_SUFFIX}`
+
+/**
+ * A file kept beside a media file in media/ (its .torrent, its thumbnail, either's temporary
+ * file): the media file's name and whether it is a temporary one; null for media itself. The
+ * file routes never serve these as media, and the start-up check removes those of no video.
+ */
+export function sidecarOf(name: string): { owner: string; temporary: boolean } | null {
+  const m = SIDECAR.exec(name)
+  return m ? { owner: m[1]!, temporary: m[2] !== undefined } : null
 }
 
 export function newVideoId(): string {

@@ -4,6 +4,7 @@ import type { Settings } from '../admin/settingsService.ts'
 import { buildMagnet } from '../bittorrent/magnet.ts'
 import { offloadFigures } from '../offload/offloadMath.ts'
 import type { SiteUrls } from '../siteUrls.ts'
+import { browserPlayable } from './playability.ts'
 import { torrentLinks } from './torrentLinks.ts'
 import type { VideoRow } from './videoRepository.ts'
 
@@ -37,6 +38,19 @@ export interface VideoJson {
   }
   /** null with BitTorrent off, no torrent, or a private video. */
   swarm: SwarmView | null
+  /** ffprobe's reading of the file (src/media/mediaDetails.ts), after the upload's answer: "pending" until then, "failed" when it could not read it. */
+  detailsStatus: 'pending' | 'ready' | 'failed'
+  /** Seconds (milliseconds precision); null until known, or when the container does not say. */
+  duration: number | null
+  /** Of the video stream; null until known, and for audio. */
+  width: number | null
+  height: number | null
+  /** ffprobe's names of the first video and audio codec and of the container format; null until known. */
+  codecs: { video: string | null; audio: string | null; container: string } | null
+  /** Whether browsers' players can play it (src/media/playability.ts); null until known or when unreadable. */
+  playable: boolean | null
+  /** A JPEG poster frame, up to 480 px wide; null until made, and for audio without cover art. */
+  thumbnailUrl: string | null
   /** Bytes the site sent for this video (seeder, web seed, playback) and bytes peers served (src/offload/offloadMath.ts). */
   offload: { originBytes: number; peerBytes: number }
 }
@@ -87,5 +101,25 @@ export function presentVideo(video: VideoRow, ctx: PresentContext): VideoJson {
     // A private video's torrent is off the tracker: no swarm to count until it is published.
     swarm: t && video.published ? { ...ctx.tracker.counts(t.infoHash), completed: t.completed } : null,
     offload: { originBytes: offload.originBytes.total, peerBytes: offload.peerBytes },
+    ...mediaDetails(video, urls),
+  }
+}
+
+type MediaDetailsJson = Pick<
+  VideoJson,
+  'detailsStatus' | 'duration' | 'width' | 'height' | 'codecs' | 'playable' | 'thumbnailUrl'
+>
+
+function mediaDetails(video: VideoRow, urls: SiteUrls): MediaDetailsJson {
+  const ready = video.detailsStatus === 'ready'
+  const codecs = { videoCodec: video.videoCodec, audioCodec: video.audioCodec }
+  return {
+    detailsStatus: video.detailsStatus as VideoJson['detailsStatus'],
+    duration: video.durationSec,
+    width: video.width,
+    height: video.height,
+    codecs: ready ? { video: codecs.videoCodec, audio: codecs.audioCodec, container: video.formatName ?? '' } : null,
+    playable: ready ? browserPlayable(video.mimeType, codecs) : null,
+    thumbnailUrl: video.hasThumbnail ? urls.thumbnail(video.id) : null,
   }
 }

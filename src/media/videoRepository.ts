@@ -92,6 +92,30 @@ export async function publishTorrent(db: Db, videoId: string, t: TorrentRecordIn
   ])
 }
 
+/** What ffprobe found (src/media/mediaDetails.ts); false when the video is gone. */
+export const setMediaDetails = async (
+  db: Db,
+  id: string,
+  data: {
+    detailsStatus: 'ready' | 'failed'
+    durationSec?: number | null
+    width?: number | null
+    height?: number | null
+    videoCodec?: string | null
+    audioCodec?: string | null
+    formatName?: string | null
+    hasThumbnail?: boolean
+  },
+): Promise<boolean> => (await db.video.updateMany({ where: { id }, data })).count > 0
+
+/** Videos whose details were never read (stored before they existed, or the start ended first). */
+export const findVideosPendingDetails = (db: Db) =>
+  db.video.findMany({
+    where: { detailsStatus: 'pending' },
+    select: { id: true, fileName: true, mimeType: true },
+    orderBy: { createdAt: 'asc' },
+  })
+
 export const setVideoStatus = (db: Db, id: string, status: string, failReason: string | null = null) =>
   db.video.update({ where: { id }, data: { status, failReason } })
 

@@ -20,7 +20,7 @@ import { linksDiffer, torrentLinks } from './torrentLinks.ts'
 import type { JobProgress } from './torrentRewriter.ts'
 import * as repo from './videoRepository.ts'
 import type { VideoRow } from './videoRepository.ts'
-import { newVideoId, resolveInside, storedFileName, type StoragePaths } from './storage.ts'
+import { newVideoId, resolveInside, storedFileName, thumbnailPathFor, type StoragePaths } from './storage.ts'
 import { retrackTorrent } from '../bittorrent/metainfo.ts'
 import type { ReceivedFile } from './uploadEngine.ts'
 import { canManage, canSee, isAdmin, type Actor } from '../auth/rights.ts'
@@ -56,6 +56,8 @@ export interface VideoServiceDeps {
   onTorrentsChanged?: () => void
   /** A torrent was published with settings that changed while it was made (the rewrite runs). */
   onStaleTorrent?: () => void
+  /** A video was stored: its media details are read in the background (src/media/mediaDetails.ts). */
+  onStored?: (video: VideoRow) => void
 }
 
 function encodeCursor(v: { createdAt: Date; id: string }): string {
@@ -162,6 +164,7 @@ export class VideoService {
       // ('processing'; the page refreshes itself until the torrent is there).
       void this.hashInBackground(video)
     }
+    this.deps.onStored?.(video)
     return (await repo.findVideo(db, id))!
   }
 
@@ -204,6 +207,12 @@ export class VideoService {
     )
     const want = torrentLinks(this.deps.settings.get(), this.deps.urls, video)
     return linksDiffer(video.torrent, want) ? retrackTorrent(body, want) : body
+  }
+
+  /** The poster frame's path (media/<file>.thumb.jpg); not_found until one was made. */
+  thumbnailFile(video: VideoRow): string {
+    if (!video.hasThumbnail) throw new AppError('not_found', 'This video has no thumbnail (yet)')
+    return thumbnailPathFor(resolveInside(this.deps.paths.mediaDir, video.fileName))
   }
 
   /** Who may fetch a stored file (null: no video has it): the file routes ask for private videos. */
@@ -283,7 +292,8 @@ export class VideoService {
     if (video.torrent) this.deps.tracker.disallow(video.torrent.infoHash)
     await repo.deleteVideo(this.deps.db, id)
     const file = this.filePath(video.fileName)
-    await Promise.all([unlink(file), unlink(torrentPathFor(file))].map((p) => p.catch(() => {})))
+    const sidecars = [torrentPathFor(file), thumbnailPathFor(file)]
+    await Promise.all([file, ...sidecars].map((p) => unlink(p).catch(() => {})))
     this.deps.onTorrentsChanged?.()
   }
 
