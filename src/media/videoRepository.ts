@@ -40,21 +40,26 @@ export const findVideo = (db: Db, id: string) => db.video.findUnique({ where: { 
 
 export type VideoRow = NonNullable<Awaited<ReturnType<typeof findVideo>>>
 
+/** Newest first; `older`: the page after `from`, `newer`: the one before it (still newest first). */
 export async function listVideos(
   db: Db,
   limit: number,
-  after: { createdAt: Date; id: string } | undefined,
+  from: { createdAt: Date; id: string } | undefined,
   viewer: ListViewer | undefined,
+  direction: 'older' | 'newer' = 'older',
 ) {
-  const page = after
-    ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }
+  const beyond = direction === 'older' ? 'lt' : 'gt'
+  const page = from
+    ? { OR: [{ createdAt: { [beyond]: from.createdAt } }, { createdAt: from.createdAt, id: { [beyond]: from.id } }] }
     : {}
-  return db.video.findMany({
+  const order = direction === 'older' ? 'desc' : 'asc'
+  const rows = await db.video.findMany({
     where: { AND: [page, visibleTo(viewer)] },
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    orderBy: [{ createdAt: order }, { id: order }],
     take: limit,
     include: withRelations,
   })
+  return direction === 'older' ? rows : rows.reverse()
 }
 
 /** Who may fetch a stored file: null when no video has it. */

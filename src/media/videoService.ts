@@ -42,7 +42,10 @@ export interface VideoChange {
 
 export interface VideoPage {
   videos: VideoRow[]
+  /** The page of older videos; null on the last. */
   next: string | null
+  /** The page of newer videos; null on the first. */
+  prev: string | null
 }
 
 export interface VideoServiceDeps {
@@ -267,20 +270,30 @@ export class VideoService {
     await this.delete(id)
   }
 
+  /**
+   * A page of the videos `viewer` may see, newest first: the first, the one older than `from`, or
+   * (`newer`) the one just newer than `from`. `next`/`prev`: cursors of the pages on either side.
+   */
   async list(
     limit: number,
-    cursor: { createdAt: Date; id: string } | undefined,
+    from: { createdAt: Date; id: string } | undefined,
     viewer: Actor | undefined,
+    direction: 'older' | 'newer' = 'older',
   ): Promise<VideoPage> {
-    const rows = await repo.listVideos(
-      this.deps.db,
-      limit + 1,
-      cursor,
-      viewer ? { id: viewer.id, admin: isAdmin(viewer) } : undefined,
-    )
-    const videos = rows.slice(0, limit)
-    const next = rows.length > limit ? encodeCursor(videos[videos.length - 1]!) : null
-    return { videos, next }
+    const who = viewer ? { id: viewer.id, admin: isAdmin(viewer) } : undefined
+    const rows = await repo.listVideos(this.deps.db, limit + 1, from, who, direction)
+    // One more than asked says whether there is a page beyond (older, or newer).
+    const more = rows.length > limit
+    const videos = direction === 'older' ? rows.slice(0, limit) : rows.slice(rows.length - limit)
+    const first = videos[0]
+    const last = videos[videos.length - 1]
+    const olderExists = direction === 'older' ? more : from !== undefined
+    const newerExists = direction === 'newer' ? more : from !== undefined
+    return {
+      videos,
+      next: olderExists && last ? encodeCursor(last) : null,
+      prev: newerExists && first ? encodeCursor(first) : null,
+    }
   }
 
   count(): Promise<number> {

@@ -26,7 +26,13 @@ export const listVideosSchemas = {
 }
 export const listVideosValidator = validate(listVideosSchemas)
 
-export const homePageSchemas = { query: z.object({ after: cursor('That page link is not valid', 'ignore') }) }
+/** The home page: `after` a cursor for older videos, `before` one for newer (the page's links). */
+export const homePageSchemas = {
+  query: z.object({
+    after: cursor('That page link is not valid', 'ignore'),
+    before: cursor('That page link is not valid', 'ignore'),
+  }),
+}
 export const homePageValidator = validate(homePageSchemas)
 
 const titleText = z

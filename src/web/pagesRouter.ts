@@ -44,13 +44,17 @@ export function pagesRouter(deps: PagesDeps): Router {
   const present = (v: VideoRow) => presentVideo(v, deps)
 
   async function home(req: Request, res: Response) {
-    const cursor = validated(res, homePageSchemas).query.after
-    const page = await deps.videos.list(PAGE_SIZE, cursor, currentUser(res))
+    const { after, before } = validated(res, homePageSchemas).query
+    const page =
+      before && !after
+        ? await deps.videos.list(PAGE_SIZE, before, currentUser(res), 'newer')
+        : await deps.videos.list(PAGE_SIZE, after, currentUser(res))
     res.render('home', {
       title: 'Videos',
       videos: page.videos.map(present),
       next: page.next,
-      isFirstPage: !cursor,
+      prev: page.prev,
+      isFirstPage: !after && !before,
       notice: fixedNotice(HOME_NOTICES, req.query.done),
     })
   }

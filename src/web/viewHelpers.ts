@@ -32,7 +32,33 @@ function formatDate(iso: string): string {
 /** The share of a video's bytes that peers served, from its API `offload` object. */
 const peerShare = (o: { originBytes: number; peerBytes: number }): number => share(o.peerBytes, o.originBytes)
 
-export const viewHelpers = { formatBytes, formatDate, formatShare, peerShare }
+/** A length in seconds as players show it: 0:07, 4:05, 1:02:03. */
+function formatDuration(seconds: number): string {
+  const total = Math.max(0, Math.round(seconds))
+  const [h, m, s] = [Math.floor(total / 3600), Math.floor(total / 60) % 60, total % 60]
+  const pad = (n: number) => String(n).padStart(2, '0')
+  return h ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`
+}
+
+const CODEC_NAMES: Record<string, string> = {
+  h264: 'H.264',
+  hevc: 'H.265 (HEVC)',
+  vp8: 'VP8',
+  vp9: 'VP9',
+  av1: 'AV1',
+  mpeg4: 'MPEG-4 Part 2',
+  theora: 'Theora',
+  aac: 'AAC',
+  mp3: 'MP3',
+  opus: 'Opus',
+  vorbis: 'Vorbis',
+  flac: 'FLAC',
+}
+
+/** ffprobe's codec name as people know it (its own name when not a common one). */
+const codecName = (name: string): string => CODEC_NAMES[name] ?? (name.startsWith('pcm_') ? 'PCM' : name)
+
+export const viewHelpers = { formatBytes, formatDate, formatShare, peerShare, formatDuration, codecName }
 
 /** The site's name in pages, feeds and link previews. */
 export const SITE_NAME = 'Seedcast'

@@ -9,10 +9,11 @@ const run = promisify(execFile)
 
 /**
  * A short H.264/AAC MP4; `seconds` and `size` vary its length. `noise` (0-100, e.g. 13) adds
- * film grain that barely compresses, for a file of megabytes rather than kilobytes.
+ * film grain that barely compresses, for a file of megabytes rather than kilobytes. `encoder`
+ * another video encoder (e.g. libx265, mpeg4), the container following `name` (e.g. clip.mkv).
  */
 export async function makeVideo(
-  opts: { seconds?: number; size?: string; name?: string; noise?: number } = {},
+  opts: { seconds?: number; size?: string; name?: string; noise?: number; encoder?: string } = {},
 ): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'seedcast-media-'))
   const file = path.join(dir, opts.name ?? 'clip.mp4')
@@ -31,9 +32,10 @@ export async function makeVideo(
     `sine=frequency=440:duration=${seconds}`,
     ...(opts.noise ? ['-vf', `noise=alls=${opts.noise}:allf=t+u`] : []),
     '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
+    opts.encoder ?? 'libx264',
+    ...(opts.encoder === 'mpeg4' ? [] : ['-preset', 'ultrafast']),
+    // x265 prints its settings to stderr unless told not to.
+    ...(opts.encoder === 'libx265' ? ['-x265-params', 'log-level=error'] : []),
     '-pix_fmt',
     'yuv420p',
     '-c:a',
