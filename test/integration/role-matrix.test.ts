@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo, uploadForm } from '../helpers/media.ts'
-import { announceQuery, bdecode, getJson, type VideoJson } from '../helpers/http.ts'
+import { announceQuery, bdecode, getJson, waitFor, type VideoJson } from '../helpers/http.ts'
 import { addUser, login, newToken, type TestUser } from '../helpers/accounts.ts'
 import type { PageSession } from '../helpers/pageSession.ts'
 import { listRoutes } from '../helpers/routes.ts'
@@ -97,6 +97,8 @@ const MATRIX: Record<string, Case[]> = {
   'GET /videos/:id': videoCases((v) => `/videos/${v.id}`, all(200), page(404, 200, 404, 200)),
   'GET /videos/:id/swarm.svg': videoCases((v) => `/videos/${v.id}/swarm.svg`, all(200), page(404, 200, 404, 200)),
   'GET /videos/:id/torrent': videoCases((v) => `/videos/${v.id}/torrent`, all(200), page(404, 200, 404, 200)),
+  // The poster frame follows its file (before() waits until both have one).
+  'GET /videos/:id/thumbnail': videoCases((v) => `/videos/${v.id}/thumbnail`, all(200), page(404, 200, 404, 200)),
   'GET /media/:fileName': videoCases((v) => `/media/${fileName(v)}`, all(200), page(404, 200, 404, 200)),
   // The web seed serves BitTorrent clients, never a private video (its torrent is not seeded either).
   'GET /seed/:fileName': videoCases((v) => `/seed/${fileName(v)}`, all(200), all(404)),
@@ -420,7 +422,7 @@ type Credentials = 'normal' | 'token' | 'crossed'
 
 async function send(r: Req, p: Persona, how: Credentials): Promise<Response> {
   const isApi = r.path.startsWith('/api/')
-  const isFile = /^\/(media|seed)\/|^\/videos\/[^/]+\/torrent$/.test(r.path)
+  const isFile = /^\/(media|seed)\/|^\/videos\/[^/]+\/(torrent|thumbnail)$/.test(r.path)
   const headers: Record<string, string> = {}
   let path = r.path
   let body: BodyInit | undefined
@@ -471,6 +473,11 @@ before(async () => {
   published = await ownerUpload()
   hidden = await ownerUpload()
   for (const v of [published, hidden]) infoHashes.set(v.id, v.torrent!.infoHash)
+  for (const v of [published, hidden])
+    await waitFor(async () => {
+      const res = await getJson(`${server.url}/api/videos/${v.id}`, { headers: { authorization: users.owner.basic } })
+      return res.body.thumbnailUrl
+    }, `the thumbnail of ${v.id}`)
   await setPublished(hidden, false)
 })
 
@@ -501,7 +508,7 @@ describe('the role matrix', () => {
         const wrong: string[] = []
         for (const how of passes) {
           // Files take either credential, so crossing them changes nothing to test.
-          if (how === 'crossed' && /\/(media|seed)\/|\/torrent$/.test(route)) continue
+          if (how === 'crossed' && /\/(media|seed)\/|\/(torrent|thumbnail)$/.test(route)) continue
           for (const p of PERSONAS) {
             // Logging out ends the session: each try gets its own.
             if (route === 'POST /logout' && p !== 'anonymous' && p !== 'disabled')
