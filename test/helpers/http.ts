@@ -87,6 +87,15 @@ export async function ls(dir: string): Promise<string[]> {
   return (await readdir(dir).catch(() => [] as string[])).sort()
 }
 
+/**
+ * media/'s entries without the poster frames (<file>.thumb.jpg, and .<file>.thumb.jpg.tmp while
+ * ffmpeg writes one), which come a moment after each upload (src/media/mediaDetails.ts):
+ * listings taken before and after an upload stay comparable.
+ */
+export async function lsMedia(dir: string): Promise<string[]> {
+  return (await ls(dir)).filter((name) => !/\.thumb\.jpg(\.tmp)?$/.test(name))
+}
+
 /** The web seed every torrent carries: the file's own URL under /seed/ (the player's is under /media/). */
 export const webSeedUrl = (v: { fileUrl: string }) => v.fileUrl.replace(/\/media\/(?=[^/]*$)/, '/seed/')
 

@@ -18,6 +18,7 @@ import {
   getJson,
   incomingDir,
   ls,
+  lsMedia,
   mediaDir,
   multipartBody,
   rawRequest,
@@ -218,7 +219,7 @@ describe('POST /api/videos', () => {
   })
 
   test('401 without credentials or with a wrong password, and nothing is stored', async () => {
-    const before = await ls(mediaDir(server))
+    const before = await lsMedia(mediaDir(server))
     const none = await apiUpload(server, { title: 'x' }, { path: clip }, null)
     assert.equal(none.status, 401)
     assert.equal(none.body.error.code, 'unauthorized')
@@ -231,11 +232,11 @@ describe('POST /api/videos', () => {
       'Basic ' + Buffer.from('admin:not-the-password').toString('base64'),
     )
     assert.equal(wrong.status, 401)
-    assert.deepEqual(await ls(mediaDir(server)), before)
+    assert.deepEqual(await lsMedia(mediaDir(server)), before)
   })
 
   test('400 for a missing title or a missing file, with nothing left behind', async () => {
-    const before = await ls(mediaDir(server))
+    const before = await lsMedia(mediaDir(server))
     const videos = countRows(server, 'Video')
     const noTitle = await apiUpload(server, { description: 'no title' }, { path: clip })
     assert.equal(noTitle.status, 400)
@@ -251,7 +252,7 @@ describe('POST /api/videos', () => {
       body: '{"title":"x"}',
     })
     assert.equal(notMultipart.status, 400)
-    assert.deepEqual(await ls(mediaDir(server)), before)
+    assert.deepEqual(await lsMedia(mediaDir(server)), before)
     assert.deepEqual(await ls(incomingDir(server)), [])
     assert.equal(countRows(server, 'Video'), videos)
   })
@@ -262,7 +263,7 @@ describe('POST /api/videos', () => {
     const { mkdir } = await import('node:fs/promises')
     await mkdir(dir)
     try {
-      const before = await ls(mediaDir(server))
+      const before = await lsMedia(mediaDir(server))
       const videos = countRows(server, 'Video')
       const cases: [string, Buffer][] = [
         ['small.mp4', Buffer.from('<html><script>alert(1)</script></html>')],
@@ -277,7 +278,7 @@ describe('POST /api/videos', () => {
         assert.equal(typeof res.body.error.code, 'string')
         assert.equal(typeof res.body.error.message, 'string')
       }
-      assert.deepEqual(await ls(mediaDir(server)), before)
+      assert.deepEqual(await lsMedia(mediaDir(server)), before)
       assert.deepEqual(await ls(incomingDir(server)), [])
       assert.equal(countRows(server, 'Video'), videos)
     } finally {
@@ -361,7 +362,7 @@ describe('DELETE /api/videos/:id', () => {
     assert.equal(res.status, 204)
     assert.equal(await res.text(), '')
 
-    assert.ok(!(await ls(mediaDir(server))).some((n) => n.startsWith(stored)), 'file and .torrent are gone')
+    assert.ok(!(await lsMedia(mediaDir(server))).some((n) => n.startsWith(stored)), 'file and .torrent are gone')
     assert.deepEqual(sql(server, 'SELECT id FROM "Video" WHERE id = ?', v.id), [])
     assert.deepEqual(sql(server, 'SELECT id FROM "Torrent" WHERE "videoId" = ? OR "infoHash" = ?', v.id, infoHash), [])
     const refused = await trackerGet(`${server.url}/announce?${announceQuery(infoHash)}`)

@@ -11,7 +11,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
-import { apiUpload, countRows, getJson, incomingDir, ls, mediaDir, sql, waitFor } from '../helpers/http.ts'
+import { apiUpload, countRows, getJson, incomingDir, ls, lsMedia, mediaDir, sql, waitFor } from '../helpers/http.ts'
 
 const run = promisify(execFile)
 let clip: string
@@ -69,7 +69,7 @@ describe('STORAGE_DIR on a full 4 MiB file system (tmpfs)', () => {
     assert.equal(res.body.error.code, 'insufficient_storage')
     assert.match(res.body.error.message, /no room left/)
     await waitFor(async () => (await ls(incomingDir(server))).length === 0, 'incoming/ empty')
-    assert.deepEqual(await ls(mediaDir(server)), [])
+    assert.deepEqual(await lsMedia(mediaDir(server)), [])
     assert.equal(countRows(server, 'Video'), 0)
     // The space came back: a small upload works.
     assert.equal((await apiUpload(server, { title: 'fits' }, { path: clip })).status, 201)
@@ -114,7 +114,7 @@ describe('database failures', () => {
       sql(server, 'DROP TRIGGER refuse_videos')
     }
     await waitFor(async () => (await ls(incomingDir(server))).length === 0, 'incoming/ empty')
-    assert.deepEqual(await ls(mediaDir(server)), [], 'no file left to be served')
+    assert.deepEqual(await lsMedia(mediaDir(server)), [], 'no file left to be served')
     assert.equal((await apiUpload(server, { title: 'works again' }, { path: clip })).status, 201)
   })
 

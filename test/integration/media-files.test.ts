@@ -8,7 +8,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
 import {
   getJson,
-  ls,
+  lsMedia,
   mediaDir,
   multipartBody,
   orphansDir,
@@ -149,7 +149,7 @@ describe('storage confinement', () => {
       'clip.txt',
       'no-extension',
     ]
-    const before = new Set(await ls(mediaDir(server)))
+    const before = new Set(await lsMedia(mediaDir(server)))
     const boundary = '----seedcast-names'
     for (const name of names) {
       const body = multipartBody(
@@ -181,7 +181,7 @@ describe('storage confinement', () => {
       assert.equal(served.status, 200)
       await served.arrayBuffer()
     }
-    const added = (await ls(mediaDir(server))).filter((n) => !before.has(n))
+    const added = (await lsMedia(mediaDir(server))).filter((n) => !before.has(n))
     assert.equal(added.length, names.length * 2, 'one file and one .torrent per upload')
     assert.deepEqual(
       (await readdir('/tmp')).filter((n) => n.startsWith('seedcast-evil')),

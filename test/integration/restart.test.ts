@@ -15,6 +15,7 @@ import {
   getVideo,
   incomingDir,
   ls,
+  lsMedia,
   mediaDir,
   orphansDir,
   sql,
@@ -119,7 +120,7 @@ test('a restart finishes interrupted hashing, sets orphans aside, removes leftov
   assert.deepEqual(await ls(incomingDir(s)), [])
   const expected = [interrupted, torrentLost, untouched].flatMap((v) => [storedName(v), `${storedName(v)}.torrent`])
   expected.push(`${storedName(vanished)}.torrent`)
-  assert.deepEqual(await ls(media), expected.sort())
+  assert.deepEqual(await lsMedia(media), expected.sort())
 
   // The tracker knows the resumed torrents again.
   for (const v of [interrupted, torrentLost, untouched]) {
@@ -185,7 +186,7 @@ test('a video left processing while BitTorrent is off is ready after a restart, 
     const off = await getVideo(s, v.id)
     assert.equal(off.status, 'ready', 'playable while BitTorrent is off')
     assert.equal(off.torrent, null)
-    assert.deepEqual(await ls(path.join(own, 'media')), [storedName(v)])
+    assert.deepEqual(await lsMedia(path.join(own, 'media')), [storedName(v)])
 
     assert.equal((await put(s, true)).status, 200)
     const on = await waitForVideo(s, v.id, (x) => x.status === 'ready' && x.torrent !== null, 'backfilled torrent')

@@ -13,7 +13,7 @@ import {
   announceQuery,
   binParam,
   getJson,
-  ls,
+  lsMedia,
   mediaDir,
   sql,
   trackerGet,
@@ -285,7 +285,7 @@ describe('BitTorrent switched off, then on', () => {
     assert.equal(v.torrent, null)
     const name = storedName(v)
     assert.deepEqual(
-      (await ls(mediaDir(server))).filter((n) => n.startsWith(name)),
+      (await lsMedia(mediaDir(server))).filter((n) => n.startsWith(name)),
       [name],
       'no .torrent file',
     )
@@ -374,7 +374,7 @@ describe('deleting while a torrent is being backfilled', () => {
     await waitFor(async () => !(await isOpenHere(file)), 'the hash worker to finish', 10_000)
     await waitFor(async () => (await getSettings()).body.backfill === null, 'the backfill to end')
     assert.deepEqual(
-      (await ls(mediaDir(server))).filter((n) => n.startsWith(storedName(v))),
+      (await lsMedia(mediaDir(server))).filter((n) => n.startsWith(storedName(v))),
       [],
     )
     assert.deepEqual(sql(server, 'SELECT id FROM "Torrent" WHERE "videoId" = ?', v.id), [])

@@ -13,6 +13,7 @@ import {
   getJson,
   incomingDir,
   ls,
+  lsMedia,
   mediaDir,
   multipartBody,
   rawRequest,
@@ -34,7 +35,7 @@ after(async () => {
 async function assertNothingLeft(server: TestServer, what: string) {
   await waitFor(async () => (await ls(incomingDir(server))).length === 0, `${what}: incoming/ empty`, 5000)
   assert.deepEqual(await ls(incomingDir(server)), [], `${what}: incoming/`)
-  assert.deepEqual(await ls(mediaDir(server)), [], `${what}: media/`)
+  assert.deepEqual(await lsMedia(mediaDir(server)), [], `${what}: media/`)
   assert.equal(countRows(server, 'Video'), 0, `${what}: Video rows`)
   assert.equal(countRows(server, 'Torrent'), 0, `${what}: Torrent rows`)
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts'
-import { apiUpload, getJson, ls, mediaDir, type VideoJson } from '../helpers/http.ts'
+import { apiUpload, getJson, lsMedia, mediaDir, type VideoJson } from '../helpers/http.ts'
 import { makeVideo } from '../helpers/media.ts'
 import { PageSession, basicOf, unescapeHtml } from '../helpers/pageSession.ts'
 
@@ -174,7 +174,7 @@ describe('delete', () => {
   test('a confirmation page, then the video, its file and .torrent are gone', async () => {
     const v = await ownersVideo('Delete me')
     const fileName = decodeURIComponent(v.fileUrl.split('/').pop()!)
-    assert.ok((await ls(mediaDir(server))).includes(fileName))
+    assert.ok((await lsMedia(mediaDir(server))).includes(fileName))
     const confirm = await owner.get(`/videos/${v.id}/delete`)
     assert.equal(confirm.status, 200)
     assert.match(confirm.body, /<h1>Delete “Delete me”\?<\/h1>/)
@@ -192,7 +192,7 @@ describe('delete', () => {
     assert.match((await owner.get('/?done=deleted')).body, /id="notice">The video was deleted/)
     assert.equal((await anonymous(`/videos/${v.id}`)).status, 404)
     assert.equal((await getJson(`${server.url}/api/videos/${v.id}`)).status, 404)
-    const left = await ls(mediaDir(server))
+    const left = await lsMedia(mediaDir(server))
     assert.ok(!left.includes(fileName) && !left.includes(`${fileName}.torrent`), `left: ${left.join(', ')}`)
     assert.equal((await owner.post(`/videos/${v.id}/delete`)).status, 404)
   })

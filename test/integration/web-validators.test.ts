@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo, uploadForm } from '../helpers/media.ts'
-import { apiUpload, countRows, getJson, incomingDir, ls, mediaDir } from '../helpers/http.ts'
+import { apiUpload, countRows, getJson, incomingDir, ls, lsMedia, mediaDir } from '../helpers/http.ts'
 
 let server: TestServer
 let clip: string
@@ -35,7 +35,7 @@ async function sessionCookie(): Promise<string> {
 
 async function assertNothingStored(videosBefore: number) {
   assert.equal(countRows(server, 'Video'), videosBefore)
-  assert.deepEqual(await ls(mediaDir(server)), [])
+  assert.deepEqual(await lsMedia(mediaDir(server)), [])
   assert.deepEqual(await ls(incomingDir(server)), [])
 }
 
