@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
-import { getJson, uploadOk, type VideoJson } from '../helpers/http.ts'
+import { getJson, uploadOk, waitForVideo, type VideoJson } from '../helpers/http.ts'
 import { addUser, login, newToken, type TestUser } from '../helpers/accounts.ts'
 import type { PageSession } from '../helpers/pageSession.ts'
 import { listRoutes } from '../helpers/routes.ts'
@@ -53,6 +53,8 @@ before(async () => {
   server = await startTestServer({ AUTH_MAX_FAILURES: '0' })
   const clip = await makeVideo({ seconds: 1 })
   video = await uploadOk(server, { title: 'Kept' }, { path: clip })
+  // Its media details arrive after the upload's answer: the snapshots must not see them arrive.
+  await waitForVideo(server, video.id, (v) => v.detailsStatus !== 'pending', 'media details')
   uploader = await addUser(server, 'victim', 'uploader')
   tokenId = (await newToken(server, server.basicAuth)).id
   admin = await login(server, 'admin', (await import('../helpers/server.ts')).ADMIN_PASSWORD)
