@@ -11,7 +11,7 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { startTestServer, type TestServer } from '../helpers/server.ts'
+import { makeStorageDir, startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeAudio, makeVideo } from '../helpers/media.ts'
 import { getJson, ls, mediaDir, uploadOk, waitFor, type VideoJson } from '../helpers/http.ts'
 
@@ -163,22 +163,26 @@ describe('a playable H.264/AAC MP4', () => {
   })
 })
 
-test('HEVC in Matroska is published, with a note that the browser may not play it', async () => {
-  const video = await uploadOk(
-    server,
-    { title: 'HEVC' },
-    { path: await clip({ name: 'hevc.mkv', encoder: 'libx265' }) },
-  )
-  const ready = await detailsOf(video.id)
-  assert.equal(ready.published, true)
-  assert.equal(ready.codecs?.video, 'hevc')
-  assert.equal(ready.playable, false)
-  assert.equal(ready.width, 320)
-  const html = await page(`/videos/${video.id}`)
-  assert.match(html, /id="playback-note"[^>]*>Your browser may not play this file; download it or use the torrent\.</)
-  assert.match(html, /id="codecs">H.265 \(HEVC\) video, AAC audio in video\/x-matroska</)
-  assert.ok(cards(await page('/')).has(video.id), 'listed on the home page')
-})
+// A container browsers refuse (Matroska), and a codec they do not decode in one they open (MP4).
+const UNPLAYABLE = [
+  { name: 'hevc.mkv', encoder: 'libx265', codec: 'hevc', label: 'H.265 \\(HEVC\\)', type: 'video/x-matroska' },
+  { name: 'part2.mp4', encoder: 'mpeg4', codec: 'mpeg4', label: 'MPEG-4 Part 2', type: 'video/mp4' },
+]
+for (const u of UNPLAYABLE) {
+  test(`${u.codec} in ${u.type} is published, with a note that the browser may not play it`, async () => {
+    const video = await uploadOk(server, { title: u.name }, { path: await clip({ name: u.name, encoder: u.encoder }) })
+    const ready = await detailsOf(video.id)
+    assert.equal(ready.published, true)
+    assert.equal(ready.codecs?.video, u.codec)
+    assert.equal(ready.playable, false)
+    assert.equal(ready.width, 320)
+    assert.ok(ready.thumbnailUrl, 'ffmpeg decodes it, so it has a poster')
+    const html = await page(`/videos/${video.id}`)
+    assert.match(html, /id="playback-note"[^>]*>Your browser may not play this file; download it or use the torrent\.</)
+    assert.match(html, new RegExp(`id="codecs">${u.label} video, AAC audio in ${u.type.replace('/', '\\/')}<`))
+    assert.ok(cards(await page('/')).has(video.id), 'listed on the home page')
+  })
+}
 
 test('audio: a length, no resolution and no poster', async () => {
   const wav = await makeAudio({ seconds: 1 })
@@ -282,4 +286,35 @@ test('the home page: pages of 24, newest first; older and newer links cover ever
   assert.doesNotMatch(html, /rel="prev"/, 'the first page has no newer one')
   // A link that is not one of the site's is refused, as ?after= is.
   assert.equal((await fetch(`${server.url}/?before=not-a-cursor`)).status, 400)
+})
+
+test('without ffprobe the details wait, and the next start reads them', async () => {
+  const dir = await makeStorageDir()
+  const file = await clip({ seconds: 2 })
+  const path0 = process.env.PATH
+  let site: TestServer | undefined
+  try {
+    site = await startTestServer({}, dir)
+    const port = site.port
+    // This process's children find no ffprobe or ffmpeg (the server runs in it).
+    process.env.PATH = work
+    const video = await uploadOk(site, { title: 'Before ffmpeg' }, { path: file })
+    const s = site
+    await waitFor(async () => s.logs.find((l) => l.includes('ffprobe is not installed')), 'the missing tool logged')
+    process.env.PATH = path0
+    const waiting = await getJson<VideoJson>(`${site.url}/api/videos/${video.id}`)
+    assert.deepEqual([waiting.body.detailsStatus, waiting.body.duration], ['pending', null])
+    await site.stop({ keepStorage: true })
+    site = await startTestServer({ PORT: String(port) }, dir)
+    const s2 = site
+    const ready = await waitFor(async () => {
+      const res = await getJson<VideoJson>(`${s2.url}/api/videos/${video.id}`)
+      return res.body.detailsStatus === 'ready' ? res.body : undefined
+    }, 'details after the restart')
+    assert.ok(Math.abs(ready.duration! - 2) < 0.1)
+    assert.ok(ready.thumbnailUrl)
+  } finally {
+    process.env.PATH = path0
+    await site?.stop()
+  }
 })
