@@ -164,8 +164,8 @@ export async function makeThumbnail(
           '-nostdin',
           '-threads',
           '1',
-          '-ss',
-          String(seek),
+          // Not even `-ss 0` for the first frame: any seek loses an audio file's cover art.
+          ...(seek > 0 ? ['-ss', String(seek)] : []),
           ...inputArgs(file, mimeType),
           '-map',
           '0:v:0',

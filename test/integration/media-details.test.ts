@@ -203,6 +203,36 @@ test('audio: a length, no resolution and no poster', async () => {
   assert.match(card, /<span class="duration">0:01<\/span>/)
 })
 
+test('MP3 with cover art: playable audio, the cover as its poster', async () => {
+  const mp3 = path.join(work, 'cover.mp3')
+  // ffmpeg's own test card as the ID3 cover (an attached picture, not a video stream).
+  await run('ffmpeg', [
+    ...[
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=duration=3',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=200x200:duration=1',
+    ],
+    ...['-map', '0:a', '-map', '1:v', '-frames:v', '1', '-c:a', 'libmp3lame', '-c:v', 'mjpeg'],
+    ...['-disposition:v', 'attached_pic', '-id3v2_version', '3', mp3],
+  ])
+  const video = await uploadOk(server, { title: 'Song' }, { path: mp3, type: 'audio/mpeg' })
+  const ready = await detailsOf(video.id)
+  assert.equal(ready.mimeType, 'audio/mpeg')
+  assert.deepEqual([ready.codecs?.video, ready.codecs?.audio, ready.width], [null, 'mp3', null])
+  assert.equal(ready.playable, true)
+  assert.ok(ready.thumbnailUrl, 'the cover is the poster')
+  const res = await fetch(local(ready.thumbnailUrl))
+  assert.equal(await imageSize(Buffer.from(await res.arrayBuffer())), '200,200')
+})
+
 test('a file that passes the sniffer but not ffprobe is published with its details null, and nothing breaks', async () => {
   const fake = path.join(work, 'fake.mp4')
   // An MP4 signature, then noise: the sniffer takes it, ffprobe finds no moov atom.
