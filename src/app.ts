@@ -28,6 +28,7 @@ import type { SeederSupervisor } from './seeder/supervisor.ts'
 import { pagesRouter } from './web/pagesRouter.ts'
 import type { SiteUrls } from './siteUrls.ts'
 import { viewHelpers } from './web/viewHelpers.ts'
+import { vendorAssets } from './web/vendorAssets.ts'
 import { HealthCheck } from './web/health.ts'
 import { refuseCrossSite, securityHeaders } from './web/securityHeaders.ts'
 import type { Refusals } from './refusals.ts'
@@ -73,6 +74,9 @@ export function createApp(s: AppServices): express.Express {
   app.set('view engine', 'ejs')
   app.locals.h = viewHelpers
   app.locals.siteName = 'Seedcast'
+  // For views/partials/player.ejs, wherever it is included: the setting as it is now.
+  app.locals.p2pPlayback = () => s.settings.get().p2pPlayback
+  app.locals.wsTrackerUrl = s.urls.announce().replace(/^http/, 'ws')
 
   app.use(securityHeaders(s.urls.base))
   app.use(refuseCrossSite(s.urls.base))
@@ -100,10 +104,12 @@ export function createApp(s: AppServices): express.Express {
   })
   const gate = webSeedGate({
     counts: (infoHash) => s.tracker.counts(infoHash),
+    browserSeeders: (infoHash) => s.tracker.browserSeeders(infoHash),
     infoHashOf: (fileName) => s.videos.infoHashOfFile(fileName),
     refusals: s.refusals,
   })
   app.use(fileRouter(s.paths, s.videos, s.settings, s.webSeedThrottle, s.offload.tally, gate, fileViewer(s.auth)))
+  app.use(vendorAssets())
   app.use('/static', express.static(PUBLIC_DIR, { maxAge: '1h' }))
 
   const upload = receiveUpload(s.paths, s.config.maxUploadBytes)
