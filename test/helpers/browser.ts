@@ -4,7 +4,16 @@ import { chromium, type Browser } from 'playwright-core'
 
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
-export function launchChromium(): Promise<Browser> {
+/**
+ * WebRTC between browsers on one machine: Chromium otherwise hides host addresses behind mDNS
+ * names (which nothing here resolves) and leaves loopback out of its ICE candidates.
+ */
+export const WEBRTC_LOCAL_ARGS = [
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--allow-loopback-in-peer-connection',
+]
+
+export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: [
@@ -16,6 +25,7 @@ export function launchChromium(): Promise<Browser> {
       '--disable-component-update',
       '--disable-sync',
       '--disable-quic',
+      ...extraArgs,
     ],
   })
 }

@@ -22,7 +22,7 @@ function main(video, panel) {
   let onTorrent = false
   // Set once streaming from the torrent failed: this page stays on the site's file.
   let broken = false
-  const bytes = { peers: 0, webSeed: 0 }
+  const bytes = { peers: 0, webSeed: 0, uploaded: 0 }
 
   const stored = readStored()
   box.checked = stored ? stored === 'on' : video.dataset.p2pMode !== 'opt-in'
@@ -67,7 +67,7 @@ function main(video, panel) {
       client = new WebTorrent()
       client.on('error', (err) => fail(err))
       client.createServer({ controller: registration })
-      client.add(metainfo, { announce: JSON.parse(video.dataset.trackers) }, joined)
+      count(client.add(metainfo, { announce: JSON.parse(video.dataset.trackers) }, joined))
     } catch (err) {
       fail(err)
     } finally {
@@ -75,16 +75,30 @@ function main(video, panel) {
     }
   }
 
+  // Bytes by source, from every connection (web seed ones start before the torrent is ready).
+  function count(t) {
+    const counted = new WeakSet()
+    const watch = (wire) => {
+      if (counted.has(wire)) return
+      counted.add(wire)
+      const seed = wire.type === 'webSeed'
+      wire.on('download', (n) => {
+        if (seed) bytes.webSeed += n
+        else bytes.peers += n
+      })
+      if (!seed) wire.on('upload', (n) => (bytes.uploaded += n))
+    }
+    for (const wire of t.wires) watch(wire)
+    t.on('wire', watch)
+  }
+
   function joined(t) {
     torrent = t
-    t.on('wire', (wire) =>
-      wire.on('download', (n) => {
-        if (wire.type === 'webSeed') bytes.webSeed += n
-        else bytes.peers += n
-      }),
-    )
     t.on('verified', () => maybeMove())
-    t.on('warning', (err) => console.warn('[p2p]', err?.message ?? err))
+    t.on('warning', (err) => {
+      // The torrent's HTTP and UDP trackers are for other clients; a browser uses the WebSocket one.
+      if (!/Unsupported tracker protocol/.test(err?.message)) console.warn('[p2p]', err?.message ?? err)
+    })
     setState('joined')
     prioritize()
     maybeMove()
@@ -171,7 +185,7 @@ function main(video, panel) {
     const server = bytes.webSeed + httpBytes()
     show('p2p-peer-bytes', bytes.peers)
     show('p2p-server-bytes', server)
-    show('p2p-uploaded', torrent ? torrent.uploaded : 0)
+    show('p2p-uploaded', bytes.uploaded)
     const peers = torrent ? torrent.wires.filter((w) => w.type !== 'webSeed').length : 0
     setText('p2p-peers', String(peers))
     panel.dataset.progress = torrent ? String(torrent.progress) : '0'
