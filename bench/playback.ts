@@ -9,8 +9,8 @@
 // load is a fresh browser context (empty cache, no service worker yet: a first visit), which
 // starts playing (muted) as soon as the page is parsed.
 //
-// Reported per mode: time to first frame (navigation start to the first frame the element
-// presents, requestVideoFrameCallback), and for P2P loads the time until playback moved onto the
+// Reported per mode: time to first frame (navigation start to the presentation time of the
+// element's first frame, from requestVideoFrameCallback), and for P2P loads the time until playback moved onto the
 // torrent, the bytes from peers and from the site, and stalls after the move. The target: P2P's
 // median time to first frame at most 1.2 × plain's. Exits 0 when the target is missed (it says
 // so); 1 on errors.
@@ -25,19 +25,22 @@ import { makeVideo } from '../test/helpers/media.ts'
 import { tempDir } from './lib/cleanup.ts'
 import { envNumber, fmtMB, markdownTable } from './lib/format.ts'
 import { log } from './lib/log.ts'
-import { runBench, waitFor } from './lib/processes.ts'
+import { runBench, sleep, waitFor } from './lib/processes.ts'
 import { startSeedcast, uploadVideo } from './lib/seedcast.ts'
 
 const TARGET_RATIO = 1.2
 // How long a P2P load may take to move onto the torrent before it is reported as "stayed on HTTP".
 const MOVE_TIMEOUT_MS = 20_000
 const PLAY_AFTER_MOVE_MS = 3000
+const SETTLE_MS = 1500
 
 type Mode = 'plain' | 'p2p'
 
 interface Load {
   mode: Mode
   firstFrameMs: number
+  /** Navigation start to DOMContentLoaded: the page's own load, the same in both modes. */
+  parsedMs: number
   /** Navigation start to playback on the torrent (P2P loads that moved). */
   movedMs: number | null
   peerBytes: number
@@ -49,13 +52,21 @@ interface Load {
 
 // In every page: play (muted) once parsed, note the first presented frame and stalls.
 const INSTRUMENT = () => {
-  const w = window as unknown as { __bench: { firstFrame: number | null; waits: number[] } }
-  w.__bench = { firstFrame: null, waits: [] }
+  const w = window as unknown as {
+    __bench: { firstFrame: number | null; parsed: number; waits: number[]; events: string[] }
+  }
+  w.__bench = { firstFrame: null, parsed: 0, waits: [], events: [] }
   document.addEventListener('DOMContentLoaded', () => {
     const v = document.querySelector('video')!
+    w.__bench.parsed = performance.now()
+    w.__bench.events.push(`dcl ${performance.now().toFixed(0)}`)
+    for (const e of ['loadstart', 'loadedmetadata', 'loadeddata', 'canplay', 'playing'])
+      v.addEventListener(e, () => w.__bench.events.push(`${e} ${performance.now().toFixed(0)}`))
     v.muted = true
-    v.requestVideoFrameCallback((now) => {
-      w.__bench.firstFrame = now
+    // When the compositor showed it (the callback itself runs on the page's busy main thread).
+    v.requestVideoFrameCallback((_now, frame) => {
+      w.__bench.firstFrame = frame.presentationTime
+      w.__bench.events.push(`frame ${frame.presentationTime.toFixed(0)} cb ${_now.toFixed(0)}`)
     })
     v.addEventListener('waiting', () => w.__bench.waits.push(performance.now()))
     void v.play().catch(() => {})
@@ -75,7 +86,8 @@ async function seedingPage(browser: Browser, url: string): Promise<Page> {
 async function load(browser: Browser, url: string, mode: Mode): Promise<Load> {
   const context = await browser.newContext()
   try {
-    if (mode === 'plain') await context.addInitScript(() => localStorage.setItem('seedcast.p2p', 'off'))
+    // The viewer's switch, as the page remembers it: the only difference between the modes.
+    await context.addInitScript((p2p) => localStorage.setItem('seedcast.p2p', p2p), mode === 'p2p' ? 'on' : 'off')
     await context.addInitScript(INSTRUMENT)
     const page = await context.newPage()
     await page.goto(url)
@@ -91,12 +103,17 @@ async function load(browser: Browser, url: string, mode: Mode): Promise<Load> {
       ).catch(() => null)
     }
     const before = await page.evaluate(() => document.querySelector('video')!.currentTime)
+    if (process.env.BENCH_PLAYBACK_EVENTS)
+      log(
+        `${mode} events: ${await page.evaluate(() => (window as unknown as { __bench: { events: string[] } }).__bench.events.join(', '))}`,
+      )
     await page.waitForTimeout(PLAY_AFTER_MOVE_MS)
     const after = await page.evaluate(() => {
       const v = document.querySelector('video')!
-      const b = (window as unknown as { __bench: { waits: number[] } }).__bench
+      const b = (window as unknown as { __bench: { waits: number[]; parsed: number } }).__bench
       const bytes = (id: string) => Number(document.getElementById(id)?.dataset.bytes ?? 0)
       return {
+        parsed: b.parsed,
         currentTime: v.currentTime,
         waits: b.waits,
         peerBytes: bytes('p2p-peer-bytes'),
@@ -106,6 +123,7 @@ async function load(browser: Browser, url: string, mode: Mode): Promise<Load> {
     return {
       mode,
       firstFrameMs,
+      parsedMs: after.parsed,
       movedMs,
       peerBytes: after.peerBytes,
       serverBytes: after.serverBytes,
@@ -114,6 +132,8 @@ async function load(browser: Browser, url: string, mode: Mode): Promise<Load> {
     }
   } finally {
     await context.close()
+    // The closed context's teardown (its WebRTC connections, its service worker) must not land in the next load.
+    await sleep(SETTLE_MS)
   }
 }
 
@@ -182,7 +202,16 @@ function report(loads: Load[], size: number, runs: number): number {
   console.log('browser page seeding the torrent over WebRTC. Loopback network, no throttling.')
   console.log('')
   for (const line of markdownTable(
-    ['mode', 'first frame, median', 'p90', 'min', 'max', 'played on'],
+    [
+      'mode',
+      'first frame, median',
+      'p90',
+      'min',
+      'max',
+      'page parsed, median',
+      'frame after parse, median',
+      'played on',
+    ],
     (['plain', 'p2p'] as Mode[]).map((m) => {
       const xs = of(m).map((l) => l.firstFrameMs)
       return [
@@ -191,13 +220,19 @@ function report(loads: Load[], size: number, runs: number): number {
         ms(pct(xs, 0.9)),
         ms(Math.min(...xs)),
         ms(Math.max(...xs)),
+        ms(median(of(m).map((l) => l.parsedMs))),
+        ms(median(of(m).map((l) => l.firstFrameMs - l.parsedMs))),
         `${of(m).filter((l) => l.playedOn).length}/${xs.length}`,
       ]
     }),
   ))
     console.log(line)
   console.log('')
+  const afterParse = (m: Mode) => median(of(m).map((l) => l.firstFrameMs - l.parsedMs))
   console.log(`Ratio P2P / plain (medians): ${ratio.toFixed(2)} (target ≤ ${TARGET_RATIO})`)
+  console.log(
+    `Ratio of the first frame after the page was parsed (the player's part, without the page's own load): ${(afterParse('p2p') / afterParse('plain')).toFixed(2)}`,
+  )
   console.log(
     `P2P loads that moved onto the torrent: ${moved.length}/${p2pLoads.length}, median at ${ms(median(moved.map((l) => l.movedMs!)))} ` +
       `after navigation; from peers median ${fmtMB(median(p2pLoads.map((l) => l.peerBytes)))}, ` +

@@ -45,10 +45,13 @@ function main(video, panel) {
   })
   setInterval(showStats, 500)
 
-  // WebTorrent only for a viewer who plays: a page merely opened costs no more than before.
+  // WebTorrent only for a viewer who plays (a page merely opened costs no more than before), and
+  // only once the first frame is on screen and the page is idle: loading it must not delay that frame.
   function whenPlaying(fn) {
-    if (!video.paused && video.readyState >= 2) fn()
-    else video.addEventListener('playing', fn, { once: true })
+    const idle = () => (window.requestIdleCallback ? requestIdleCallback(() => fn(), { timeout: 1000 }) : setTimeout(fn))
+    const afterFrame = () => (video.requestVideoFrameCallback ? video.requestVideoFrameCallback(idle) : idle())
+    if (!video.paused && video.readyState >= 2) afterFrame()
+    else video.addEventListener('playing', afterFrame, { once: true })
   }
 
   async function start() {
