@@ -6,7 +6,8 @@ const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
 /**
  * WebRTC between browsers on one machine: Chromium otherwise hides host addresses behind mDNS
- * names (which nothing here resolves) and leaves loopback out of its ICE candidates.
+ * names (resolved only where multicast DNS reaches the other browser: it does on this host's
+ * eth0, not on every machine) and leaves loopback out of its ICE candidates.
  */
 export const WEBRTC_LOCAL_ARGS = [
   '--disable-features=WebRtcHideLocalIpsWithMdns',
