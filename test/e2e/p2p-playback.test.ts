@@ -193,6 +193,7 @@ test('two browsers play one video, the second from the first over WebRTC; withou
     assert.equal(c.state, 'no-webrtc')
     assert.equal(c.src, video.fileUrl, 'plays the site file')
     assert.equal(c.peerBytes, 0)
+    assert.equal(log.filter((l) => l.includes('pageerror')).join('\n'), '', 'no script errors')
   } catch (err) {
     for (const [name, page] of opened)
       log.push(`${name} at failure: ${JSON.stringify(await readPlayer(page).catch((e) => String(e)))}`)

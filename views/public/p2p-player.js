@@ -14,6 +14,16 @@ function main(video, panel) {
   // What the torrent must hold past the playing position before playback moves onto it.
   const AHEAD_BYTES = 2 * 1024 * 1024
   const WORKER_TIMEOUT_MS = 10_000
+  const SOURCES = {
+    off: 'this site (peer-to-peer is off)',
+    starting: 'this site (looking for peers)',
+    joined: 'this site (peers are fetching what comes next)',
+    p2p: 'peers and this site (peer-to-peer)',
+    'no-webrtc': 'this site (this browser has no WebRTC)',
+    'no-worker': 'this site (this browser cannot stream peer-to-peer here)',
+    unavailable: 'this site (peer-to-peer is unavailable)',
+    failed: 'this site (peer-to-peer streaming failed)',
+  }
   const box = document.getElementById('p2p-enabled')
   const httpSrc = new URL(video.getAttribute('src'), location.href).href
   let client = null
@@ -214,16 +224,6 @@ function main(video, panel) {
     if (el && el.textContent !== text) el.textContent = text
   }
 
-  const SOURCES = {
-    off: 'this site (peer-to-peer is off)',
-    starting: 'this site (looking for peers)',
-    joined: 'this site (peers are fetching what comes next)',
-    p2p: 'peers and this site (peer-to-peer)',
-    'no-webrtc': 'this site (this browser has no WebRTC)',
-    'no-worker': 'this site (this browser cannot stream peer-to-peer here)',
-    unavailable: 'this site (peer-to-peer is unavailable)',
-    failed: 'this site (peer-to-peer streaming failed)',
-  }
 
   function setState(state) {
     panel.dataset.state = state
