@@ -9,6 +9,8 @@ import { authRouter } from './auth/authRouter.ts'
 import { apiCredentials, fileViewer, loadSession } from './auth/middleware.ts'
 import type { AccountService } from './accounts/accountService.ts'
 import { accountsApiRouter } from './accounts/accountsApiRouter.ts'
+import { accountPages } from './accounts/accountPages.ts'
+import { userAdminPages } from './accounts/userAdminPages.ts'
 import type { SettingsService } from './admin/settingsService.ts'
 import { settingsRouter } from './admin/settingsRouter.ts'
 import type { VideoService } from './media/videoService.ts'
@@ -26,9 +28,13 @@ import { swarmApiRouter } from './tracker/swarmApiRouter.ts'
 import { webSeedGate } from './offload/webSeedGate.ts'
 import type { SeederSupervisor } from './seeder/supervisor.ts'
 import { pagesRouter } from './web/pagesRouter.ts'
+import { videoManagePages } from './web/videoManagePages.ts'
 import type { SiteUrls } from './siteUrls.ts'
-import { viewHelpers } from './web/viewHelpers.ts'
+import { SITE_NAME, viewHelpers } from './web/viewHelpers.ts'
 import { vendorAssets } from './web/vendorAssets.ts'
+import { FeedService } from './feeds/feedService.ts'
+import { feedRouter } from './feeds/feedRouter.ts'
+import { sharingRouter } from './sharing/sharingRouter.ts'
 import { HealthCheck } from './web/health.ts'
 import { refuseCrossSite, securityHeaders } from './web/securityHeaders.ts'
 import type { Refusals } from './refusals.ts'
@@ -73,7 +79,7 @@ export function createApp(s: AppServices): express.Express {
   app.set('views', VIEWS_DIR)
   app.set('view engine', 'ejs')
   app.locals.h = viewHelpers
-  app.locals.siteName = 'Seedcast'
+  app.locals.siteName = SITE_NAME
   // For views/partials/player.ejs, wherever it is included: the setting as it is now.
   app.locals.p2pPlayback = () => s.settings.get().p2pPlayback
   app.locals.wsTrackerUrl = s.urls.announce().replace(/^http/, 'ws')
@@ -127,8 +133,14 @@ export function createApp(s: AppServices): express.Express {
   )
   app.use(accountsApiRouter(s.accounts))
 
+  const videoDeps = { videos: s.videos, tracker: s.tracker, settings: s.settings, urls: s.urls }
+  app.use(feedRouter(new FeedService(s.videos, videoDeps), s.urls, SITE_NAME))
+
   app.use(loadSession(s.auth))
+  app.use(sharingRouter(videoDeps, SITE_NAME))
   app.use(authRouter(s.auth, s.urls.base.startsWith('https:')))
+  app.use(accountPages(s.auth, s.accounts))
+  app.use(userAdminPages(s.accounts))
   app.use(
     settingsRouter({
       settings: s.settings,
@@ -137,6 +149,7 @@ export function createApp(s: AppServices): express.Express {
     }),
   )
   app.use(offloadRouter({ offload: s.offload }))
+  app.use(videoManagePages(s.videos))
   app.use(
     pagesRouter({
       videos: s.videos,

@@ -33,6 +33,7 @@ export const ERROR_CATALOGUE = {
   range_not_satisfiable: { status: 416, message: 'Requested range not satisfiable' },
   too_many_attempts: { status: 429, message: 'Too many wrong passwords or tokens from your address' },
   internal: { status: 500, message: 'Internal server error' },
+  not_implemented: { status: 501, message: 'Not implemented' },
   busy: { status: 503, message: 'Too many log-ins are being checked right now; try again in a second' },
   swarm_serving: {
     status: 503,

@@ -63,7 +63,9 @@ export function toAppError(err: unknown): AppError {
 }
 
 function wantsJson(req: Parameters<ErrorRequestHandler>[1]): boolean {
-  return req.originalUrl.startsWith('/api/') || req.originalUrl === '/healthz' || !req.accepts('html')
+  // oEmbed is an API of its own (src/sharing/): its consumers read JSON errors too.
+  const { originalUrl: url } = req
+  return url.startsWith('/api/') || url === '/healthz' || url.startsWith('/oembed') || !req.accepts('html')
 }
 
 export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {

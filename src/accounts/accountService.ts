@@ -91,19 +91,19 @@ export class AccountService {
     const demoted = change.role !== undefined && change.role !== 'admin' && user.role === 'admin'
     const disabled = change.disabled === true && !user.disabled
     if ((demoted || disabled) && id === actorId) throw new AppError('own_account')
-    if ((demoted || disabled) && user.role === 'admin' && !user.disabled) await this.keepAnAdmin()
-    if (change.password !== undefined) await this.auth.setPassword(id, change.password)
     const { role, disabled: flag } = change
-    if (role === undefined && flag === undefined) return presentUser(await this.findUser(id))
-    return presentUser(await repo.updateUser(this.db, id, { role, disabled: flag }))
+    if (role !== undefined || flag !== undefined)
+      await repo.updateUser(this.db, id, { role, disabled: flag }, role === 'uploader' || flag === true)
+    // After the guarded change: a refused one leaves the password as it was.
+    if (change.password !== undefined) await this.auth.setPassword(id, change.password)
+    return presentUser(await this.findUser(id))
   }
 
   /** Removes a user; their videos now belong to `heirId` (the admin removing them). */
   async removeUser(heirId: number, id: number): Promise<void> {
-    const user = await this.findUser(id)
+    await this.findUser(id)
     if (id === heirId) throw new AppError('own_account')
-    if (user.role === 'admin' && !user.disabled) await this.keepAnAdmin()
-    await repo.removeUser(this.db, id, heirId)
+    await repo.removeUser(this.db, id, heirId, true)
   }
 
   async createToken(userId: number, name: string): Promise<TokenJson & { token: string }> {
@@ -125,9 +125,5 @@ export class AccountService {
     const user = await repo.findUser(this.db, id)
     if (!user) throw new AppError('user_not_found', `No user with id ${id}`)
     return user
-  }
-
-  private async keepAnAdmin(): Promise<void> {
-    if ((await repo.countActiveAdmins(this.db)) <= 1) throw new AppError('last_admin')
   }
 }

@@ -1,14 +1,16 @@
 // Validators of the account routes (API and pages): user names, passwords, roles, token names.
 import { z } from 'zod'
 import { ROLES } from '../auth/rights.ts'
-import { validate } from '../validate.ts'
+import { formString, validate } from '../validate.ts'
 
+/** @public The CLI (src/cli/) checks names and passwords with these too. */
 export const userName = z
   .string({ error: 'name must be a string' })
   .regex(
     /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
     'A user name is 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit',
   )
+/** @public */
 export const password = z
   .string({ error: 'password must be a string' })
   .min(8, 'A password has at least 8 characters')
@@ -38,3 +40,38 @@ export const updateUserValidator = validate(updateUserSchemas, {
 export const userIdValidator = validate(userIdSchemas, { codes: { id: 'user_not_found' } })
 export const createTokenValidator = validate(createTokenSchemas, { codes: { name: 'invalid_token' } })
 export const tokenIdValidator = validate(tokenIdSchemas, { codes: { id: 'token_not_found' } })
+
+// The pages' forms (urlencoded, src/accounts/accountPages.ts and userAdminPages.ts): a field sent
+// twice reads as missing and is refused like one.
+const field = formString('')
+
+export const addUserFormSchemas = {
+  body: z.object({ name: field.pipe(userName), password: field.pipe(password), role: field.pipe(role) }),
+}
+export const roleFormSchemas = { params: userIdParams, body: z.object({ role: field.pipe(role) }) }
+export const resetPasswordFormSchemas = { params: userIdParams, body: z.object({ password: field.pipe(password) }) }
+export const ownPasswordFormSchemas = {
+  body: z
+    .object({
+      current: field.pipe(z.string().min(1, 'Type your current password')),
+      password: field.pipe(password),
+      repeat: field,
+    })
+    .refine((b) => b.password === b.repeat, { message: 'The two new passwords differ', path: ['repeat'] }),
+}
+export const tokenFormSchemas = { body: z.object({ name: field.pipe(tokenName) }) }
+
+const formCodes = {
+  codes: {
+    name: 'invalid_user',
+    password: 'invalid_user',
+    role: 'invalid_user',
+    repeat: 'invalid_user',
+    id: 'user_not_found',
+  },
+} as const
+export const addUserFormValidator = validate(addUserFormSchemas, formCodes)
+export const roleFormValidator = validate(roleFormSchemas, formCodes)
+export const resetPasswordFormValidator = validate(resetPasswordFormSchemas, formCodes)
+export const ownPasswordFormValidator = validate(ownPasswordFormSchemas, formCodes)
+export const tokenFormValidator = validate(tokenFormSchemas, { codes: { name: 'invalid_token' } })

@@ -28,8 +28,8 @@ export interface Settings {
   p2pPlayback: P2pPlayback
 }
 
-export const P2P_PLAYBACK_MODES = ['on', 'opt-in'] as const
-export type P2pPlayback = (typeof P2P_PLAYBACK_MODES)[number]
+const P2P_PLAYBACK_MODES = ['on', 'opt-in'] as const
+type P2pPlayback = (typeof P2P_PLAYBACK_MODES)[number]
 
 type SettingField = keyof Settings
 const SETTING_FIELDS: readonly SettingField[] = [

@@ -1,21 +1,22 @@
 // All database access for users, login sessions and API tokens.
 import type { Db } from '../db/client.ts'
+import { AppError } from '../errors.ts'
 
 const userFields = { id: true, username: true, role: true, disabled: true, createdAt: true } as const
 
-export const findUserByName = (db: Db, username: string) => db.user.findUnique({ where: { username } })
+// User names are kept and looked up in lower case: `Admin` is `admin`, so two accounts cannot pass for one.
+export const findUserByName = (db: Db, username: string) =>
+  db.user.findUnique({ where: { username: username.toLowerCase() } })
 
 export const findUser = (db: Db, id: number) => db.user.findUnique({ where: { id }, select: userFields })
 
 export const listUsers = (db: Db) => db.user.findMany({ select: userFields, orderBy: { id: 'asc' } })
 
-export const countActiveAdmins = (db: Db) => db.user.count({ where: { role: 'admin', disabled: false } })
-
 export const firstAdmin = (db: Db) =>
   db.user.findFirst({ where: { role: 'admin' }, orderBy: { id: 'asc' }, select: userFields })
 
 export const createUser = (db: Db, username: string, passwordHash: string, role: string) =>
-  db.user.create({ data: { username, passwordHash, role }, select: userFields })
+  db.user.create({ data: { username: username.toLowerCase(), passwordHash, role }, select: userFields })
 
 /** A new password ends every login session the old one opened, in the same transaction. */
 export const updateUserPassword = (db: Db, id: number, passwordHash: string) =>
@@ -24,20 +25,31 @@ export const updateUserPassword = (db: Db, id: number, passwordHash: string) =>
     db.session.deleteMany({ where: { userId: id } }),
   ])
 
-/** Role and disabled flag; disabling ends the user's sessions in the same transaction. */
-export const updateUser = (db: Db, id: number, data: { role?: string; disabled?: boolean }) =>
+// The guard runs inside the write's transaction (the adapter runs one at a time): two admins
+// disabling each other at once both passed a check made before their writes, leaving none.
+async function keepAnAdmin(tx: Pick<Db, 'user'>): Promise<void> {
+  if ((await tx.user.count({ where: { role: 'admin', disabled: false } })) === 0) throw new AppError('last_admin')
+}
+
+/**
+ * Role and disabled flag; disabling ends the user's sessions in the same transaction. With
+ * `keepAdmin`, refused (last_admin, nothing written) if no enabled admin would be left.
+ */
+export const updateUser = (db: Db, id: number, data: { role?: string; disabled?: boolean }, keepAdmin = false) =>
   db.$transaction(async (tx) => {
     const user = await tx.user.update({ where: { id }, data, select: userFields })
+    if (keepAdmin) await keepAnAdmin(tx)
     if (data.disabled) await tx.session.deleteMany({ where: { userId: id } })
     return user
   })
 
-/** Removes a user; their videos go to `heirId` (sessions and tokens go with the user). */
-export const removeUser = (db: Db, id: number, heirId: number) =>
-  db.$transaction([
-    db.video.updateMany({ where: { uploaderId: id }, data: { uploaderId: heirId } }),
-    db.user.delete({ where: { id } }),
-  ])
+/** Removes a user; their videos go to `heirId` (sessions and tokens go with the user). `keepAdmin` as above. */
+export const removeUser = (db: Db, id: number, heirId: number, keepAdmin = false) =>
+  db.$transaction(async (tx) => {
+    await tx.video.updateMany({ where: { uploaderId: id }, data: { uploaderId: heirId } })
+    await tx.user.delete({ where: { id } })
+    if (keepAdmin) await keepAnAdmin(tx)
+  })
 
 /** Videos from before owners were recorded (or whose owner row is gone) go to `adminId`. */
 export const adoptOwnerlessVideos = (db: Db, adminId: number) =>

@@ -1,7 +1,9 @@
 import { Router, urlencoded } from 'express'
 import type { Request, Response } from 'express'
 import { z } from 'zod'
+import type { AppError } from '../errors.ts'
 import { formString, validate, validated } from '../validate.ts'
+import { formSteps } from '../web/formSteps.ts'
 import type { AuthService } from './authService.ts'
 import { SESSION_COOKIE, clientKey, currentSession, requireCsrf } from './middleware.ts'
 
@@ -14,7 +16,8 @@ export function authRouter(auth: AuthService, secureCookies: boolean): Router {
   const router = Router()
   const form = urlencoded({ extended: false, limit: '16kb' })
   router.get('/login', showLogin)
-  router.post('/login', form, validate(loginSchemas), login)
+  // A disabled account, a throttled address or busy hashing (authenticate's refusals) show the form again.
+  router.post('/login', form, formSteps(showLoginRefusal, validate(loginSchemas), login))
   router.post('/logout', form, requireCsrf(), logout)
 
   function safeNext(value: unknown): string {
@@ -25,14 +28,25 @@ export function authRouter(auth: AuthService, secureCookies: boolean): Router {
   }
 
   function showLogin(req: Request, res: Response) {
-    res.render('login', { title: 'Log in', next: safeNext(req.query.next), failed: false })
+    res.render('login', { title: 'Log in', next: safeNext(req.query.next), error: null, username: '' })
+  }
+
+  function showLoginForm(req: Request, res: Response, error: string) {
+    const body = (req.body ?? {}) as Record<string, unknown>
+    const username = typeof body.username === 'string' ? body.username : ''
+    res.render('login', { title: 'Log in', next: safeNext(body.next), error, username })
+  }
+
+  function showLoginRefusal(err: AppError, req: Request, res: Response) {
+    showLoginForm(req, res, err.message)
   }
 
   async function login(req: Request, res: Response) {
     const { username, password, next } = validated(res, loginSchemas).body
     const user = username && password ? await auth.authenticate(clientKey(req), username, password) : null
     if (!user) {
-      res.status(401).render('login', { title: 'Log in', next: safeNext(next), failed: true })
+      res.status(401)
+      showLoginForm(req, res, 'Wrong user name or password.')
       return
     }
     const session = await auth.startSession(user)

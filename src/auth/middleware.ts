@@ -7,7 +7,8 @@ import { timingSafeEqual } from 'node:crypto'
 import { parse as parseCookies } from 'cookie'
 import type { Request, RequestHandler, Response } from 'express'
 import { AppError } from '../errors.ts'
-import { addressKey } from '../web/clientAddress.ts'
+// The same key as every per-address bound of the site (see web/clientAddress.ts).
+import { socketAddressKey as addressKey } from '../bittorrent/address.ts'
 import type { AuthService, CurrentUser, LoginSession } from './authService.ts'
 
 export const SESSION_COOKIE = 'seedcast_session'
@@ -126,10 +127,17 @@ export function requirePageLogin(role?: 'admin'): RequestHandler {
 /**
  * Who asks for a private video's file or .torrent: an Authorization header (scripts) or else the
  * login cookie (the page's player). Only asked for private videos, so public files cost no lookup.
+ * Refused credentials (wrong, disabled, throttled) make no viewer: a 401 here, asked only for
+ * private files, would tell a stranger that a private video is there, where anyone else gets the
+ * 404 of a file never stored. The failure still counts against the address.
  */
 export function fileViewer(auth: AuthService): (req: Request) => Promise<CurrentUser | undefined> {
   return async (req) => {
-    if (req.headers.authorization) return credentialsUser(auth, req)
+    if (req.headers.authorization)
+      return credentialsUser(auth, req).catch((err: unknown) => {
+        if (err instanceof AppError) return undefined
+        throw err
+      })
     const id = readCookie(req, SESSION_COOKIE)
     return id ? ((await auth.findSession(id))?.user ?? undefined) : undefined
   }

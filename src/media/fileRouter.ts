@@ -4,14 +4,10 @@
 import { Router } from 'express'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { AppError } from '../errors.ts'
-import { constants } from 'node:fs'
-import { lstat, readFile } from 'node:fs/promises'
+import { lstat } from 'node:fs/promises'
 import type { SettingsService } from '../admin/settingsService.ts'
 import type { FairThrottle } from '../fairThrottle.ts'
-import { retrackTorrent } from '../bittorrent/metainfo.ts'
-import { torrentPathFor } from './torrentWriter.ts'
 import { resolveInside, type StoragePaths } from './storage.ts'
-import { linksDiffer, torrentLinks } from './torrentLinks.ts'
 import { throttledFs } from './throttledRead.ts'
 import type { VideoService } from './videoService.ts'
 import { countOrigin, mediaVia } from '../offload/originCounter.ts'
@@ -87,7 +83,8 @@ export function fileRouter(
       acceptRanges: true,
       lastModified: true,
       cacheControl: !isPrivate,
-      maxAge: '1h',
+      // Caches must ask again (a cheap 304) each time: an unpublished video must not be served from one.
+      maxAge: 0,
     }
     // Read through the cap even while it is 0 (a pass-through then), so a cap set later slows
     // transfers already running too.
@@ -110,21 +107,8 @@ export function fileRouter(
     const id = String(req.params.id)
     const found = await videos.get(id)
     const video = found.published ? found : await videos.getFor(await viewerOf(req), id)
-    const current = settings.get()
-    if (!current.bittorrentEnabled) throw new AppError('bittorrent_off')
-    if (!video.torrent || video.status !== 'ready') throw new AppError('no_torrent', 'This video has no torrent (yet)')
-    const full = torrentPathFor(resolveInside(paths.mediaDir, video.fileName))
-    // O_NOFOLLOW: a symlink in its place is refused (ELOOP), not followed.
-    let body: Buffer = await readFile(full, { flag: constants.O_RDONLY | constants.O_NOFOLLOW }).catch(
-      (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT' || err.code === 'ELOOP')
-          throw new AppError('no_torrent', 'The .torrent file is missing')
-        throw err
-      },
-    )
-    // The background rewrite has not reached this file yet: hand out what it will write.
-    const want = torrentLinks(current, videos.urls, video)
-    if (linksDiffer(video.torrent, want)) body = retrackTorrent(body, want)
+    if (!settings.get().bittorrentEnabled) throw new AppError('bittorrent_off')
+    const body = await videos.torrentBody(video)
     res.type('application/x-bittorrent')
     res.attachment(`${video.fileName}.torrent`)
     res.set('Cache-Control', 'no-cache')

@@ -35,7 +35,7 @@ export interface VideoJson {
     trackers: string[]
     webSeeds: string[]
   }
-  /** null with BitTorrent off or no torrent. */
+  /** null with BitTorrent off, no torrent, or a private video. */
   swarm: SwarmView | null
   /** Bytes the site sent for this video (seeder, web seed, playback) and bytes peers served (src/offload/offloadMath.ts). */
   offload: { originBytes: number; peerBytes: number }
@@ -84,8 +84,8 @@ export function presentVideo(video: VideoRow, ctx: PresentContext): VideoJson {
           webSeeds: links.webSeeds,
         }
       : null,
-    // A private video's torrent is off the tracker: its counts are zeros until it is published.
-    swarm: t ? { ...ctx.tracker.counts(t.infoHash), completed: t.completed } : null,
+    // A private video's torrent is off the tracker: no swarm to count until it is published.
+    swarm: t && video.published ? { ...ctx.tracker.counts(t.infoHash), completed: t.completed } : null,
     offload: { originBytes: offload.originBytes.total, peerBytes: offload.peerBytes },
   }
 }

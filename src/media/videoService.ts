@@ -1,6 +1,7 @@
 // Videos: publishing an upload (file in place, torrent beside it, records, tracker allow list),
 // listing, deleting, and finishing torrents that were not hashed on the way in.
-import { rename, unlink, stat } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { readFile, rename, unlink, stat } from 'node:fs/promises'
 import path from 'node:path'
 import type { Db } from '../db/client.ts'
 import { AppError } from '../errors.ts'
@@ -19,7 +20,8 @@ import { linksDiffer, torrentLinks } from './torrentLinks.ts'
 import type { JobProgress } from './torrentRewriter.ts'
 import * as repo from './videoRepository.ts'
 import type { VideoRow } from './videoRepository.ts'
-import { newVideoId, storedFileName, type StoragePaths } from './storage.ts'
+import { newVideoId, resolveInside, storedFileName, type StoragePaths } from './storage.ts'
+import { retrackTorrent } from '../bittorrent/metainfo.ts'
 import type { ReceivedFile } from './uploadEngine.ts'
 import { canManage, canSee, isAdmin, type Actor } from '../auth/rights.ts'
 
@@ -183,6 +185,25 @@ export class VideoService {
     })
     this.hashQueue = job
     return job
+  }
+
+  /**
+   * The video's .torrent as the site serves it: the stored file, with the trackers and web seeds
+   * the settings call for while the background rewrite has not reached it yet. Throws no_torrent.
+   */
+  async torrentBody(video: VideoRow): Promise<Buffer> {
+    if (!video.torrent || video.status !== 'ready') throw new AppError('no_torrent', 'This video has no torrent (yet)')
+    const full = torrentPathFor(resolveInside(this.deps.paths.mediaDir, video.fileName))
+    // O_NOFOLLOW: a symlink in its place is refused (ELOOP), not followed.
+    const body = await readFile(full, { flag: constants.O_RDONLY | constants.O_NOFOLLOW }).catch(
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT' || err.code === 'ELOOP')
+          throw new AppError('no_torrent', 'The .torrent file is missing')
+        throw err
+      },
+    )
+    const want = torrentLinks(this.deps.settings.get(), this.deps.urls, video)
+    return linksDiffer(video.torrent, want) ? retrackTorrent(body, want) : body
   }
 
   /** Who may fetch a stored file (null: no video has it): the file routes ask for private videos. */

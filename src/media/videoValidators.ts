@@ -58,6 +58,9 @@ export const editVideoValidator = validate(editVideoSchemas, {
 export const editFormSchemas = {
   body: z.object({ title: formString('').pipe(titleText), description: formString('').pipe(descriptionText) }),
 }
+export const editFormValidator = validate(editFormSchemas, {
+  codes: { title: 'invalid_title', description: 'invalid_description' },
+})
 
 // After receiveUpload: the file is in storage/incoming, so every refusal removes it.
 const requireFile: RequestHandler = (req, _res, next) =>

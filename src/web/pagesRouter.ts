@@ -1,7 +1,7 @@
 // The HTML pages for viewers and uploaders: home, video page, upload form.
 import { Router } from 'express'
-import type { NextFunction, Request, Response } from 'express'
-import { AppError, toAppError } from '../errors.ts'
+import type { Request, Response } from 'express'
+import { AppError } from '../errors.ts'
 import { validate, validated } from '../validate.ts'
 import { presentVideo } from '../media/videoPresenter.ts'
 import type { VideoRouteDeps } from '../media/videoApiRouter.ts'
@@ -9,11 +9,16 @@ import type { VideoRow } from '../media/videoRepository.ts'
 import { publishUpload } from '../media/uploadHandler.ts'
 import { homePageSchemas, homePageValidator, uploadValidator } from '../media/videoValidators.ts'
 import { currentUser, requireCsrf, requirePageLogin } from '../auth/middleware.ts'
+import { canManage } from '../auth/rights.ts'
 import { historyRangeSchemas } from '../tracker/swarmApiRouter.ts'
 import { HISTORY_RANGES, type HistoryRange, type SwarmHistory } from '../tracker/swarmHistory.ts'
 import { renderSwarmChart } from './swarmChart.ts'
+import { SITE_NAME } from './viewHelpers.ts'
+import { shareMeta } from '../sharing/shareMeta.ts'
+import { fixedNotice, formSteps } from './formSteps.ts'
 
 const PAGE_SIZE = 24
+const HOME_NOTICES = { deleted: 'The video was deleted.' } as const
 const CHART_SIZE = { width: 440, height: 150 }
 
 export interface PagesDeps extends VideoRouteDeps {
@@ -27,31 +32,46 @@ export function pagesRouter(deps: PagesDeps): Router {
   router.get('/videos/:id', videoPage)
   router.get('/videos/:id/swarm.svg', validate(historyRangeSchemas), swarmChart)
   router.get('/upload', requirePageLogin(), uploadForm)
-  // Its own router, so that only the upload's refusals (not the login's or CSRF's) show the form again.
-  const receiveForm = Router().use(
-    deps.receiveUpload,
-    uploadValidator,
-    publishUpload(deps.videos, (res, video) => res.redirect(303, `/videos/${video.id}`)),
+  // Only the upload's refusals (not the login's or CSRF's) show the form again.
+  const receiveForm = formSteps(
     showUploadRefusal,
+    deps.receiveUpload,
+    ...uploadValidator,
+    publishUpload(deps.videos, (res, video) => res.redirect(303, `/videos/${video.id}`)),
   )
   router.post('/upload', requirePageLogin(), requireCsrf(), receiveForm)
 
   const present = (v: VideoRow) => presentVideo(v, deps)
 
-  async function home(_req: Request, res: Response) {
+  async function home(req: Request, res: Response) {
     const cursor = validated(res, homePageSchemas).query.after
     const page = await deps.videos.list(PAGE_SIZE, cursor, currentUser(res))
-    res.render('home', { title: 'Videos', videos: page.videos.map(present), next: page.next, isFirstPage: !cursor })
+    res.render('home', {
+      title: 'Videos',
+      videos: page.videos.map(present),
+      next: page.next,
+      isFirstPage: !cursor,
+      notice: fixedNotice(HOME_NOTICES, req.query.done),
+    })
   }
 
   async function videoPage(req: Request, res: Response) {
     const row = await deps.videos.getFor(currentUser(res), String(req.params.id))
     const video = present(row)
     const charts =
-      row.torrent && video.torrent
+      row.torrent && video.swarm
         ? { '24h': await chartFor(row.torrent.id, '24h'), '30d': await chartFor(row.torrent.id, '30d') }
         : null
-    res.render('video', { title: video.title, video, charts })
+    const viewer = currentUser(res)
+    res.render('video', {
+      title: video.title,
+      video,
+      charts,
+      manage: canManage(viewer, row),
+      ownVideo: viewer !== undefined && row.uploaderId === viewer.id,
+      // Link previews and embedders (src/sharing/); a private page asks not to be indexed.
+      meta: { ...shareMeta(video, deps.urls, SITE_NAME), private: !row.published },
+    })
   }
 
   async function chartFor(torrentId: number | null, range: HistoryRange): Promise<string> {
@@ -71,13 +91,9 @@ export function pagesRouter(deps: PagesDeps): Router {
   }
 
   // A refused upload (not audio/video, too large, malformed, no file) shows the form again with the reason.
-  function showUploadRefusal(err: unknown, req: Request, res: Response, next: NextFunction) {
-    const appErr = toAppError(err)
-    if (appErr.status >= 500) return next(err)
-    const error = appErr.code === 'missing_file' ? 'Choose a file to upload' : appErr.message
-    res
-      .status(appErr.status)
-      .render('upload', { title: 'Upload', error, values: req.body ?? {}, maxUploadBytes: deps.maxUploadBytes })
+  function showUploadRefusal(err: AppError, req: Request, res: Response) {
+    const error = err.code === 'missing_file' ? 'Choose a file to upload' : err.message
+    res.render('upload', { title: 'Upload', error, values: req.body ?? {}, maxUploadBytes: deps.maxUploadBytes })
   }
 
   function uploadForm(_req: Request, res: Response) {

@@ -33,3 +33,6 @@ function formatDate(iso: string): string {
 const peerShare = (o: { originBytes: number; peerBytes: number }): number => share(o.peerBytes, o.originBytes)
 
 export const viewHelpers = { formatBytes, formatDate, formatShare, peerShare }
+
+/** The site's name in pages, feeds and link previews. */
+export const SITE_NAME = 'Seedcast'

@@ -1,7 +1,8 @@
 // The seeder run as its own service beside the web app (SEEDER=off, `npm run seeder`), as the
-// guide's second layout has it: it hears of a new upload, of a new upload cap and of BitTorrent
-// switched off at once through the database (its full rescan is set to 5 minutes here, so only
-// the notice can explain it), and the web app's /healthz reports it from its heartbeat.
+// guide's second layout has it: it hears of a new upload, of a new upload cap, of a video
+// unpublished and published again, and of BitTorrent switched off at once through the database
+// (its full rescan is set to 5 minutes here, so only the notice can explain it), and the web
+// app's /healthz reports it from its heartbeat.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -11,7 +12,7 @@ import { freePort, startTestServer } from '../helpers/server.ts'
 import { getJson, waitFor } from '../helpers/http.ts'
 import { peerHandshake, uploadClip } from '../helpers/seededSite.ts'
 
-test('a seeder of its own seeds a new upload and stops for BitTorrent off within seconds; /healthz reports it', {
+test('a seeder of its own seeds a new upload, follows an unpublish and a publish, and stops for BitTorrent off within seconds; /healthz reports it', {
   timeout: 90_000,
 }, async (t) => {
   const server = await startTestServer({ SEEDER: 'off' })
@@ -75,6 +76,30 @@ test('a seeder of its own seeds a new upload and stops for BitTorrent off within
   assert.equal(cap.status, 200)
   await waitFor(async () => out.includes('upload cap: 1500000 bytes/s'), `the seeder to take the cap (${out})`, 5_000)
   t.diagnostic(`cap taken ${Date.now() - capAt} ms after the change`)
+
+  // An unpublish and a publish reach it the same way: it stops seeding the video, then seeds it again.
+  const publish = (published: boolean) =>
+    getJson(`${server.url}/api/videos/${upload.video.id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', authorization: server.basicAuth },
+      body: JSON.stringify({ published }),
+    })
+  const privateAt = Date.now()
+  assert.equal((await publish(false)).status, 200)
+  await waitFor(
+    async () => (await peerHandshake(seederPort, hash)) === 'refused',
+    'the seeder to stop for the unpublish',
+    5_000,
+  )
+  t.diagnostic(`stopped ${Date.now() - privateAt} ms after the unpublish`)
+  const publicAt = Date.now()
+  assert.equal((await publish(true)).status, 200)
+  await waitFor(
+    async () => (await peerHandshake(seederPort, hash)) === 'answered',
+    'the seeder to seed it again',
+    5_000,
+  )
+  t.diagnostic(`seeded again ${Date.now() - publicAt} ms after the publish`)
 
   const offAt = Date.now()
   const put = await getJson(`${server.url}/api/settings`, {

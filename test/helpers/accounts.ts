@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict'
 import type { TestServer } from './server.ts'
 import { getJson } from './http.ts'
+import { PageSession } from './pageSession.ts'
 
 export const basic = (name: string, password: string) =>
   `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`
@@ -26,31 +27,8 @@ export async function addUser(server: TestServer, name: string, role: 'admin' | 
   return { id: res.body.id, name, password, basic: basic(name, password) }
 }
 
-export interface PageSession {
-  /** The Cookie header value. */
-  cookie: string
-  csrf: string
-}
-
-/** Logs in through the form; the CSRF token is read from a page, as a browser's form has it. */
-export async function login(server: TestServer, name: string, password: string): Promise<PageSession> {
-  const res = await fetch(`${server.url}/login`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ username: name, password, next: '/' }).toString(),
-  })
-  assert.equal(res.status, 303, `login as ${name}`)
-  const cookie = res.headers
-    .getSetCookie()
-    .find((c) => c.startsWith('seedcast_session='))
-    ?.split(';')[0]
-  assert.ok(cookie, 'a session cookie is set')
-  const page = await (await fetch(`${server.url}/`, { headers: { cookie } })).text()
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1]
-  assert.ok(csrf, 'the page carries a CSRF token')
-  return { cookie, csrf }
-}
+/** Logs in through the form, as a browser does (the cookie, and the CSRF token the pages carry). */
+export const login = (server: TestServer, name: string, password: string) => PageSession.logIn(server, name, password)
 
 /** A new API token of the user (POST /api/tokens with their Basic credentials). */
 export async function newToken(

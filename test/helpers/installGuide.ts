@@ -36,29 +36,8 @@ export function guideFiles(text = readFileSync(GUIDE, 'utf8')): Map<string, stri
 // The commands the guide shows right after a file (they are not part of it).
 const isCommand = (line: string) => /^ {4}(systemctl|nft|nginx|ln|chmod|journalctl|curl) /.test(line)
 
-/**
- * An EnvironmentFile read the way systemd reads it (systemd.exec(5), "EnvironmentFile="): lines
- * starting with # or ; are comments and blank lines are skipped, but a # after a value is part of
- * the value; a value may be wholly in single or double quotes; a backslash at the end of a line
- * continues it; surrounding whitespace of an unquoted value is dropped.
- */
-export function readEnvironmentFile(text: string): Record<string, string> {
-  const env: Record<string, string> = {}
-  const raw = text.replace(/\\\n/g, '').split('\n')
-  for (const full of raw) {
-    const line = full.trimStart()
-    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue
-    const eq = line.indexOf('=')
-    if (eq < 0) throw new Error(`not an assignment: ${line}`)
-    const key = line.slice(0, eq).trim()
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new Error(`bad variable name: ${key}`)
-    let value = line.slice(eq + 1).trim()
-    const q = value[0]
-    if ((q === '"' || q === "'") && value.length >= 2 && value.endsWith(q)) value = value.slice(1, -1)
-    env[key] = value
-  }
-  return env
-}
+// The env file is read by the same code the CLI's --env-file uses.
+export { readEnvironmentFile } from '../../src/envFile.ts'
 
 /** `Key=value` lines of one section of a unit file (later ones win, as in systemd). */
 export function unitSection(unit: string, section: string): Map<string, string> {

@@ -11,7 +11,7 @@ import path from 'node:path'
 import { decodeTorrent, stripWebSeeds } from '../../src/bittorrent/metainfo.ts'
 import { freePort, startTestServer, type TestServer } from './server.ts'
 import { makeVideo } from './media.ts'
-import { getJson, uploadOk, waitFor, webSeedUrl, type VideoJson } from './http.ts'
+import { apiUpload, getJson, waitFor, webSeedUrl, type VideoJson } from './http.ts'
 import { runAria2c, type Aria2Result } from './aria2.ts'
 import { apiSwarm } from './swarm.ts'
 
@@ -90,12 +90,16 @@ export interface Upload {
 export async function uploadClip(
   t: TestContext,
   server: TestServer,
-  opts: { seconds?: number; noise?: number; title?: string } = {},
+  opts: { seconds?: number; noise?: number; title?: string; auth?: string } = {},
 ): Promise<Upload> {
   const clip = await makeVideo({ seconds: opts.seconds ?? 6, noise: opts.noise ?? 20 })
   t.after(() => rm(path.dirname(clip), { recursive: true, force: true }))
   const original = await readFile(clip)
-  const video = await uploadOk(server, { title: opts.title ?? 'Seeder test', description: '' }, { path: clip })
+  const fields = { title: opts.title ?? 'Seeder test', description: '' }
+  // As the admin, or as the user whose Authorization header `auth` is.
+  const res = await apiUpload(server, fields, { path: clip }, opts.auth ?? server.basicAuth)
+  assert.equal(res.status, 201, JSON.stringify(res.body))
+  const video = res.body as VideoJson
   assert.equal(video.status, 'ready')
   assert.ok(video.torrent, 'the upload has a torrent')
   assert.equal(video.size, original.length)
@@ -138,6 +142,59 @@ export async function workDir(t: TestContext, prefix: string): Promise<string> {
 
 // ---- BitTorrent probes ------------------------------------------------------------------------
 
+const handshakeFor = (infoHash: string) =>
+  Buffer.concat([
+    Buffer.from([19]),
+    Buffer.from('BitTorrent protocol'),
+    Buffer.alloc(8),
+    Buffer.from(infoHash, 'hex'),
+    Buffer.from('-SC0001-probe-peer-x'),
+  ])
+
+/**
+ * A peer connection to the seeder for `infoHash`, held open once the seeder has answered the
+ * handshake: `open()` says whether the seeder still keeps it, `closed` settles when it drops it.
+ */
+export function heldPeer(
+  port: number,
+  infoHash: string,
+  timeoutMs = 5000,
+): Promise<{ open(): boolean; closed: Promise<void>; close(): void }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port })
+    let got = Buffer.alloc(0)
+    let isOpen = true
+    const closed = new Promise<void>((done) =>
+      socket.once('close', () => {
+        isOpen = false
+        done()
+      }),
+    )
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new Error(`no handshake from the seeder on port ${port} within ${timeoutMs} ms`))
+    }, timeoutMs)
+    socket.on('connect', () => socket.write(handshakeFor(infoHash)))
+    socket.on('error', () => {})
+    const onData = (d: Buffer) => {
+      got = Buffer.concat([got, d])
+      if (got.length < 48) return
+      socket.off('data', onData)
+      socket.resume() // the seeder's bitfield and the rest are read and dropped
+      clearTimeout(timer)
+      if (got.subarray(28, 48).toString('hex') !== infoHash) {
+        socket.destroy()
+        reject(new Error('handshake for another torrent'))
+      } else resolve({ open: () => isOpen, closed, close: () => socket.destroy() })
+    }
+    socket.on('data', onData)
+    closed.then(() => {
+      clearTimeout(timer)
+      reject(new Error('the seeder closed the connection before its handshake'))
+    })
+  })
+}
+
 /**
  * Opens a plain BitTorrent connection to the seeder and sends a handshake for `infoHash`:
  * 'answered' if the seeder handshakes back (it serves that torrent), 'refused' if it closes.
@@ -156,17 +213,7 @@ export function peerHandshake(port: number, infoHash: string, timeoutMs = 5000):
       () => done(new Error(`no answer from the seeder on port ${port} within ${timeoutMs} ms`)),
       timeoutMs,
     )
-    socket.on('connect', () => {
-      socket.write(
-        Buffer.concat([
-          Buffer.from([19]),
-          Buffer.from('BitTorrent protocol'),
-          Buffer.alloc(8),
-          Buffer.from(infoHash, 'hex'),
-          Buffer.from('-SC0001-probe-peer-x'),
-        ]),
-      )
-    })
+    socket.on('connect', () => socket.write(handshakeFor(infoHash)))
     socket.on('data', (d: Buffer) => {
       got = Buffer.concat([got, d])
       if (got.length >= 48)

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
 import { getJson, uploadOk, type VideoJson } from '../helpers/http.ts'
-import { addUser, login, newToken, type PageSession, type TestUser } from '../helpers/accounts.ts'
+import { addUser, login, newToken, type TestUser } from '../helpers/accounts.ts'
+import type { PageSession } from '../helpers/pageSession.ts'
 import { listRoutes } from '../helpers/routes.ts'
 
 let server: TestServer

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo, uploadForm } from '../helpers/media.ts'
 import { announceQuery, bdecode, getJson, type VideoJson } from '../helpers/http.ts'
-import { addUser, login, newToken, type PageSession, type TestUser } from '../helpers/accounts.ts'
+import { addUser, login, newToken, type TestUser } from '../helpers/accounts.ts'
+import type { PageSession } from '../helpers/pageSession.ts'
 import { listRoutes } from '../helpers/routes.ts'
 
 const PERSONAS = ['anonymous', 'owner', 'other', 'admin', 'disabled'] as const
@@ -106,6 +107,11 @@ const MATRIX: Record<string, Case[]> = {
   'GET /media/:fileName': videoCases((v) => `/media/${fileName(v)}`, all(200), page(404, 200, 404, 200)),
   // The web seed serves BitTorrent clients, never a private video (its torrent is not seeded either).
   'GET /seed/:fileName': videoCases((v) => `/seed/${fileName(v)}`, all(200), all(404)),
+  // Feeds and sharing list and show published videos only, to everyone alike.
+  'GET /feed.rss': [{ name: 'feed', make: () => get('/feed.rss'), expect: all(200) }],
+  'GET /feed.atom': [{ name: 'feed', make: () => get('/feed.atom'), expect: all(200) }],
+  'GET /oembed': videoCases((v) => `/oembed?url=${encodeURIComponent(v.pageUrl)}`, all(200), all(404)),
+  'GET /videos/:id/embed': videoCases((v) => `/videos/${v.id}/embed`, all(200), page(404, 200, 404, 200)),
   // ---- logging in and out
   'POST /login': [
     {
@@ -235,6 +241,134 @@ const MATRIX: Record<string, Case[]> = {
       expect: adminApi(204),
     },
   ],
+  'GET /admin/users': [{ name: 'page', make: () => get('/admin/users'), expect: adminPage(200) }],
+  'POST /admin/users': [
+    {
+      name: 'add an uploader',
+      make: () => ({
+        method: 'POST',
+        path: '/admin/users',
+        form: { name: `page${++freshCount}`, password: 'a-long-password', role: 'uploader' },
+      }),
+      expect: adminPage(303),
+    },
+  ],
+  ...Object.fromEntries(
+    (
+      [
+        ['role', { role: 'admin' }],
+        ['disable', {}],
+        ['enable', {}],
+        ['password', { password: 'another-long-password' }],
+        ['remove', {}],
+      ] as const
+    ).map(([action, form]) => [
+      `POST /admin/users/:id/${action}`,
+      [
+        {
+          name: `${action} of an uploader`,
+          make: async () => ({ method: 'POST', path: `/admin/users/${(await freshUser()).id}/${action}`, form }),
+          expect: adminPage(303),
+        },
+      ],
+    ]),
+  ),
+  'GET /admin/users/:id/remove': [
+    {
+      name: 'confirmation',
+      make: async () => get(`/admin/users/${(await freshUser()).id}/remove`),
+      expect: adminPage(200),
+    },
+  ],
+  // ---- managing videos on the pages
+  'GET /videos/:id/edit': videoCases(
+    (v) => `/videos/${v.id}/edit`,
+    page('login', 200, 403, 200),
+    page('login', 200, 404, 200),
+  ),
+  'POST /videos/:id/edit': [
+    {
+      name: 'published video',
+      make: () => ({
+        method: 'POST',
+        path: `/videos/${published.id}/edit`,
+        form: { title: 'Published clip', description: '' },
+      }),
+      expect: page('login', 303, 403, 303),
+    },
+    {
+      name: 'private video',
+      make: () => ({
+        method: 'POST',
+        path: `/videos/${hidden.id}/edit`,
+        form: { title: 'Private clip', description: '' },
+      }),
+      expect: page('login', 303, 404, 303),
+    },
+  ],
+  'POST /videos/:id/publish': [
+    {
+      name: "the owner's private video",
+      make: async () => {
+        const v = await ownerUpload()
+        await setPublished(v, false)
+        return { method: 'POST', path: `/videos/${v.id}/publish`, form: {} }
+      },
+      expect: page('login', 303, 404, 303),
+    },
+  ],
+  'POST /videos/:id/unpublish': [
+    {
+      name: "the owner's video",
+      make: async () => ({ method: 'POST', path: `/videos/${(await ownerUpload()).id}/unpublish`, form: {} }),
+      expect: page('login', 303, 403, 303),
+    },
+  ],
+  'GET /videos/:id/delete': videoCases(
+    (v) => `/videos/${v.id}/delete`,
+    page('login', 200, 403, 200),
+    page('login', 200, 404, 200),
+  ),
+  'POST /videos/:id/delete': [
+    {
+      name: "the owner's video",
+      make: async () => ({ method: 'POST', path: `/videos/${(await ownerUpload()).id}/delete`, form: {} }),
+      expect: page('login', 303, 403, 303),
+    },
+  ],
+  // ---- one's own account
+  'GET /account': [{ name: 'page', make: () => get('/account'), expect: page('login', 200, 200, 200) }],
+  'POST /account/password': [
+    {
+      name: 'the same password again',
+      make: (p) => {
+        const pw = users[p === 'anonymous' || p === 'disabled' ? 'owner' : p].password
+        return { method: 'POST', path: '/account/password', form: { current: pw, password: pw, repeat: pw } }
+      },
+      expect: page('login', 303, 303, 303),
+    },
+  ],
+  'POST /account/tokens': [
+    {
+      name: 'new',
+      make: () => ({ method: 'POST', path: '/account/tokens', form: { name: 'page' } }),
+      expect: page('login', 201, 201, 201),
+    },
+  ],
+  'POST /account/tokens/:id/revoke': [
+    {
+      name: 'own token',
+      make: async (p) => {
+        const owner = p === 'anonymous' || p === 'disabled' ? 'owner' : p
+        return {
+          method: 'POST',
+          path: `/account/tokens/${(await newToken(server, users[owner].basic)).id}/revoke`,
+          form: {},
+        }
+      },
+      expect: page('login', 303, 303, 303),
+    },
+  ],
   // ---- everyone's own tokens
   'GET /api/tokens': [{ name: 'own', make: () => get('/api/tokens'), expect: signedInApi(200) }],
   'POST /api/tokens': [
@@ -275,6 +409,15 @@ function infoHash(v: VideoJson): string {
   return hash
 }
 const infoHashes = new Map<string, string>()
+
+async function setPublished(v: VideoJson, published: boolean): Promise<void> {
+  const res = await getJson(`${server.url}/api/videos/${v.id}`, {
+    method: 'PATCH',
+    headers: { authorization: users.owner.basic, 'content-type': 'application/json' },
+    body: JSON.stringify({ published }),
+  })
+  assert.equal(res.status, 200)
+}
 
 function loginForm(p: Exclude<Persona, 'anonymous'>): Record<string, string> {
   return { username: users[p].name, password: users[p].password, next: '/' }
@@ -335,13 +478,7 @@ before(async () => {
   published = await ownerUpload()
   hidden = await ownerUpload()
   for (const v of [published, hidden]) infoHashes.set(v.id, v.torrent!.infoHash)
-  const res = await getJson(`${server.url}/api/videos/${hidden.id}`, {
-    method: 'PATCH',
-    headers: { authorization: users.owner.basic, 'content-type': 'application/json' },
-    body: JSON.stringify({ published: false }),
-  })
-  assert.equal(res.status, 200)
-  assert.equal(res.body.published, false)
+  await setPublished(hidden, false)
 })
 
 after(async () => {

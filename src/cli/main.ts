@@ -1,0 +1,135 @@
+// `npm run cli -- …`: account management from the shell, on the server's own configuration and
+// database (SQLite lets it write while the server runs). Refusals are one line and exit code 1.
+import { readFileSync, statSync } from 'node:fs'
+import path from 'node:path'
+import { AccountService } from '../accounts/accountService.ts'
+import { AuthService } from '../auth/authService.ts'
+import { ConfigError, loadConfig, type Config } from '../config.ts'
+import { openDatabase } from '../db/client.ts'
+import { readEnvironmentFile } from '../envFile.ts'
+import { AppError } from '../errors.ts'
+import { askNewPassword } from './prompt.ts'
+import { CliError, parseUserCommand, runUserCommand } from './users.ts'
+
+const HELP = `Usage: npm run cli -- [--config FILE] user COMMAND
+
+  user list                             the users, their roles, enabled or disabled
+  user add NAME --role admin|uploader   adds a user; asks for their password
+  user password NAME                    sets a new password; ends their login sessions
+  user disable NAME                     ends their sessions; refuses their password and tokens
+  user enable NAME                      lets them in again
+
+Passwords are never arguments. From a terminal the password is asked twice, not echoed; from a
+pipe it is the first line of stdin:  printf '%s\\n' "$PW" | npm run cli -- user password alice
+
+The configuration is the server's (STORAGE_DIR, DATABASE_URL, ...): from the environment, or
+with --config from a systemd EnvironmentFile such as /etc/seedcast.env (whose values win).
+Started as root, the CLI acts as the owner of the database, so that it stays the service's.
+`
+
+interface Args {
+  help: boolean
+  configFile?: string
+  role?: string
+  words: string[]
+}
+
+const PASSWORD_FLAG = /^(--password(=.*)?|-p)$/
+
+function parseArgs(argv: string[]): Args {
+  // Looked for first, wherever it is: this refusal is the one to see, not one about another word.
+  if (argv.some((arg) => PASSWORD_FLAG.test(arg)))
+    throw new CliError('passwords are read from the terminal or stdin, never from the command line')
+  const args: Args = { help: false, words: [] }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    const [flag, inline] =
+      arg.startsWith('--') && arg.includes('=')
+        ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+        : [arg, undefined]
+    const value = () => {
+      const v = inline ?? argv[++i]
+      if (v === undefined || v === '') throw new CliError(`${flag} needs a value`)
+      return v
+    }
+    if (flag === '--help' || flag === '-h') args.help = true
+    // Not --env-file: Node itself acts on that name even after the script's (nodejs/node#54232).
+    else if (flag === '--config') args.configFile = value()
+    else if (flag === '--role') args.role = value()
+    else if (flag.startsWith('-')) throw new CliError(`unknown option ${flag} (see --help)`)
+    else args.words.push(arg)
+  }
+  return args
+}
+
+function configFrom(configFile: string | undefined): Config {
+  if (configFile === undefined) return loadConfig(process.env)
+  let text: string
+  try {
+    text = readFileSync(configFile, 'utf8')
+  } catch (err) {
+    throw new CliError(`cannot read ${configFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+  try {
+    return loadConfig({ ...process.env, ...readEnvironmentFile(text) })
+  } catch (err) {
+    if (err instanceof ConfigError) throw err
+    throw new CliError(`${configFile}: ${(err as Error).message}`)
+  }
+}
+
+/**
+ * Root (who can read the mode-600 env file) would leave the database, its -wal and -shm files, or
+ * a new database, owned by root, and the service could no longer write them: the CLI becomes the
+ * owner of the database (or of the folder that will hold it) first.
+ */
+function actAsDatabaseOwner(config: Config): void {
+  if (process.getuid?.() !== 0) return
+  for (const candidate of [config.databaseFile, path.dirname(config.databaseFile), config.storageDir]) {
+    let owner
+    try {
+      owner = statSync(candidate)
+    } catch {
+      continue
+    }
+    if (owner.uid === 0) return
+    process.setgroups!([owner.gid])
+    process.setgid!(owner.gid)
+    process.setuid!(owner.uid)
+    return
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const args = parseArgs(argv)
+  if (args.help || args.words.length === 0) {
+    process.stdout.write(HELP)
+    if (!args.help) throw new CliError('no command given')
+    return
+  }
+  const [topic, ...words] = args.words
+  if (topic !== 'user') throw new CliError(`unknown command "${topic}" (see --help)`)
+  const command = parseUserCommand(words, args.role)
+  const config = configFrom(args.configFile)
+  actAsDatabaseOwner(config)
+  // The server's start applies the migrations; so does this, for a site not started yet.
+  const db = await openDatabase(config)
+  try {
+    const accounts = new AccountService(db, new AuthService(db, config.auth))
+    await runUserCommand(accounts, command, {
+      askPassword: () => askNewPassword(),
+      print: (line) => console.log(line),
+    })
+  } finally {
+    await db.$disconnect()
+  }
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  if (err instanceof CliError || err instanceof AppError || err instanceof ConfigError) {
+    console.error(`seedcast: ${err.message}`)
+  } else {
+    console.error(`seedcast: failed: ${(err as Error).message}`)
+  }
+  process.exitCode = 1
+})
