@@ -14,6 +14,9 @@ function main(video, panel) {
   // What the torrent must hold past the playing position before playback moves onto it.
   const AHEAD_BYTES = 2 * 1024 * 1024
   const WORKER_TIMEOUT_MS = 10_000
+  // How far ahead of the playing position the torrent's element waits to take over, and for how long.
+  const HANDOVER_LEAD_S = 3
+  const HANDOVER_TIMEOUT_MS = 15_000
   const SOURCES = {
     off: 'this site (peer-to-peer is off)',
     starting: 'this site (looking for peers)',
@@ -30,6 +33,7 @@ function main(video, panel) {
   let torrent = null
   let starting = false
   let onTorrent = false
+  let preparing = false
   // Set once streaming from the torrent failed: this page stays on the site's file.
   let broken = false
   const bytes = { peers: 0, webSeed: 0, uploaded: 0 }
@@ -43,17 +47,21 @@ function main(video, panel) {
   })
   if (box.checked) whenPlaying(start)
   else setState('off')
-  video.addEventListener('playing', () => maybeMove())
-  video.addEventListener('seeking', () => prioritize())
-  video.addEventListener('error', () => {
-    // The torrent's stream failed: back to the site's file where the viewer was.
-    if (onTorrent) {
-      broken = true
-      moveTo(httpSrc, false)
-      setState('failed')
-    }
-  })
+  watch(video)
   setInterval(showStats, 500)
+
+  function watch(el) {
+    el.addEventListener('playing', () => maybeMove())
+    el.addEventListener('seeking', () => prioritize())
+    el.addEventListener('error', () => {
+      // The torrent's stream failed: back to the site's file where the viewer was.
+      if (el === video && onTorrent) {
+        broken = true
+        moveTo(httpSrc, false)
+        setState('failed')
+      }
+    })
+  }
 
   // WebTorrent only for a viewer who plays (a page merely opened costs no more than before), and
   // only once the first frame is on screen and the page is idle: loading it must not delay that frame.
@@ -135,13 +143,83 @@ function main(video, panel) {
   }
 
   function maybeMove() {
-    if (!torrent || onTorrent || broken || !box.checked) return
+    if (!torrent || onTorrent || preparing || broken || !box.checked) return
     // The first frame comes from the site's file, unless that failed.
     if (video.readyState < 2 && !video.error) return
     const { first, from, to } = neededPieces()
     for (const i of first) if (!torrent.bitfield.get(i)) return
     for (let i = from; i <= to; i++) if (!torrent.bitfield.get(i)) return
-    moveTo(torrent.files[0].streamURL, true)
+    handOver(torrent.files[0].streamURL)
+  }
+
+  // Moves playback onto the torrent without a visible gap. Swapping the source in place stalls
+  // for a second or more (the new stream's first bytes at the position come through the service
+  // worker), so a second, hidden element loads the torrent's stream a few seconds ahead of the
+  // playing position, and takes the first one's place when playback reaches that point.
+  function handOver(src) {
+    if (preparing) return
+    preparing = true
+    const next = document.createElement('video')
+    for (const a of video.attributes) if (a.name !== 'src') next.setAttribute(a.name, a.value)
+    next.hidden = true
+    next.muted = true
+    next.preload = 'auto'
+    const ahead = () => Math.max(0, Math.min(video.currentTime + HANDOVER_LEAD_S, video.duration - 0.25))
+    let target = ahead()
+    next.src = `${src}#t=${target.toFixed(3)}`
+    video.after(next)
+    const deadline = performance.now() + HANDOVER_TIMEOUT_MS
+    const give = (up) => {
+      next.removeAttribute('src')
+      next.load()
+      next.remove()
+      preparing = false
+      up()
+    }
+    next.addEventListener('error', () => give(() => setState('failed')), { once: true })
+    const tick = () => {
+      if (!next.isConnected) return
+      if (!box.checked || !torrent) return give(() => {})
+      // Not ready in time: swap in place after all (a stall, but no more bytes from the site).
+      if (performance.now() > deadline)
+        return give(() => {
+          moveTo(src, true)
+          setState('p2p')
+        })
+      if (next.readyState < 3 || next.seeking) return setTimeout(tick, 50)
+      if (video.paused) {
+        next.currentTime = video.currentTime
+        return swap(next, false)
+      }
+      const gap = target - video.currentTime
+      // Playback passed the point, or the viewer went elsewhere: aim again, ahead of where it is.
+      if (gap < -0.1 || gap > HANDOVER_LEAD_S + 1) {
+        target = ahead()
+        next.currentTime = target
+        return setTimeout(tick, 50)
+      }
+      if (gap > 0.03) return setTimeout(tick, Math.min(250, Math.max(10, gap * 1000 - 20)))
+      swap(next, true)
+    }
+    tick()
+  }
+
+  function swap(next, play) {
+    const old = video
+    next.muted = old.muted
+    next.volume = old.volume
+    next.playbackRate = old.playbackRate
+    if (play) next.play().catch(() => {})
+    next.hidden = false
+    video = next
+    onTorrent = true
+    preparing = false
+    watch(next)
+    old.pause()
+    old.remove()
+    // Ends its download from the site.
+    old.removeAttribute('src')
+    old.load()
     setState('p2p')
   }
 
