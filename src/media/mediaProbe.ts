@@ -1,6 +1,7 @@
 // ffprobe and ffmpeg (Debian `ffmpeg`) as child processes: what a stored media file holds, and a
-// poster frame of it. Uploads are hostile: each run has a timeout, bounded output, one thread,
-// a lower CPU priority, local files only, and the demuxer the sniffer found (not ffmpeg's guess).
+// poster frame of it. Uploads are hostile: each run has a timeout, bounded output, one thread, a
+// lower CPU priority, a cap on each allocation, local files only, and the demuxer the sniffer
+// found (not ffmpeg's guess).
 import { execFile } from 'node:child_process'
 import { setPriority } from 'node:os'
 import { open, rename, stat, unlink } from 'node:fs/promises'
@@ -28,6 +29,9 @@ const THUMBNAIL_TIMEOUT_MS = 60_000
 const MAX_OUTPUT_BYTES = 256 * 1024
 const THUMBNAIL_WIDTH = 480
 const NICE = 10
+// No single allocation above this (8K frames need far less): a file claiming an absurd frame size
+// fails instead of taking the machine's memory.
+const MAX_ALLOC_BYTES = String(256 * 1024 ** 2)
 
 // The sniffer's container (src/media/sniff.ts, stored as the video's type) → ffmpeg's demuxer.
 const DEMUXERS: Record<string, string> = {
@@ -60,7 +64,7 @@ function run(tool: string, args: string[], timeout: number, signal: AbortSignal)
   return new Promise((resolve, reject) => {
     const child = execFile(
       tool,
-      args,
+      ['-max_alloc', MAX_ALLOC_BYTES, ...args],
       { timeout, killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT_BYTES, signal, encoding: 'utf8' },
       (err, stdout, stderr) => {
         if (!err) return resolve(stdout)
