@@ -2,6 +2,7 @@
 //   media/<file>          the uploaded media, served as-is (player, downloads, web seed)
 //   media/<file>.torrent  its torrent, written beside it
 //   incoming/*.part       uploads still streaming in; removed when cut off
+//   incoming/tus/         resumable uploads not finished yet (<id>, <id>.json): kept across restarts, made at the first
 //   orphans/              files found without a record at start-up, kept for the admin
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
@@ -12,6 +13,8 @@ export interface StoragePaths {
   root: string
   mediaDir: string
   incomingDir: string
+  /** Unfinished resumable (tus) uploads, inside incomingDir: the start-up check leaves them. */
+  tusDir: string
   orphansDir: string
 }
 
@@ -20,6 +23,7 @@ export function storagePaths(root: string): StoragePaths {
     root,
     mediaDir: path.join(root, 'media'),
     incomingDir: path.join(root, 'incoming'),
+    tusDir: path.join(root, 'incoming', 'tus'),
     orphansDir: path.join(root, 'orphans'),
   }
 }
