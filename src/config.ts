@@ -24,7 +24,12 @@ const schema = z
       .positive()
       .default(20 * GiB),
     // Resumable (tus) uploads: an unfinished one is removed this long after its last byte.
-    TUS_EXPIRY_SECONDS: z.coerce.number().int().min(1).max(30 * 86400).default(86400),
+    TUS_EXPIRY_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 86400)
+      .default(86400),
     TUS_MAX_UNFINISHED_PER_USER: z.coerce.number().int().min(1).max(10_000).default(10),
     SEEDER: z.enum(['on', 'off']).default('on'),
     TRUST_PROXY: z.enum(['on', 'off']).default('off'),

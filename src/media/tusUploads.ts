@@ -225,7 +225,10 @@ export class ResumableUploads {
     if (appErr.status >= 500) console.error(`[error] ${req.method} ${new URL(req.url).pathname}:`, err)
     // The engine writes the answer; the JSON type is set on the Node response it writes to.
     nodeRequest(req)?.res.setHeader('Content-Type', 'application/json; charset=utf-8')
-    return { status_code: appErr.status, body: JSON.stringify({ error: { code: appErr.code, message: appErr.message } }) }
+    return {
+      status_code: appErr.status,
+      body: JSON.stringify({ error: { code: appErr.code, message: appErr.message } }),
+    }
   }
 
   private expired(u: Unfinished): boolean {

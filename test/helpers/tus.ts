@@ -56,8 +56,7 @@ export function tusUpload(
 }
 
 /** The HTTP status of a tus-js-client error (0 when there was no answer). */
-export const tusStatus = (err: unknown): number =>
-  (err as tus.DetailedError).originalResponse?.getStatus?.() ?? 0
+export const tusStatus = (err: unknown): number => (err as tus.DetailedError).originalResponse?.getStatus?.() ?? 0
 
 export interface CuttingProxy {
   port: number
