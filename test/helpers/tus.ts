@@ -67,14 +67,23 @@ export interface CuttingProxy {
   close(): Promise<void>
 }
 
-/** A TCP proxy in front of `targetPort` that counts what clients send and can cut them off. */
-export async function startCuttingProxy(targetPort: number): Promise<CuttingProxy> {
+/**
+ * A TCP proxy in front of `targetPort` that counts what clients send and can cut them off;
+ * `bytesPerSecond` slows what clients send (all connections together) to about that rate.
+ */
+export async function startCuttingProxy(targetPort: number, bytesPerSecond = 0): Promise<CuttingProxy> {
   let sent = 0
   let cutAt = Number.POSITIVE_INFINITY
+  const started = Date.now()
   const sockets = new Set<net.Socket>()
   const server = net.createServer((client) => {
     const upstream = net.connect({ host: '127.0.0.1', port: targetPort })
     sockets.add(client).add(upstream)
+    let full = false
+    let waiting = false
+    const resume = () => {
+      if (!full && !waiting) client.resume()
+    }
     client.on('data', (d: Buffer) => {
       sent += d.length
       if (sent >= cutAt) {
@@ -82,9 +91,24 @@ export async function startCuttingProxy(targetPort: number): Promise<CuttingProx
         for (const s of sockets) s.destroy()
         return
       }
-      if (!upstream.write(d)) client.pause()
+      if (!upstream.write(d)) {
+        full = true
+        client.pause()
+      }
+      const ahead = bytesPerSecond ? started + (sent * 1000) / bytesPerSecond - Date.now() : 0
+      if (ahead > 0) {
+        waiting = true
+        client.pause()
+        setTimeout(() => {
+          waiting = false
+          resume()
+        }, ahead)
+      }
     })
-    upstream.on('drain', () => client.resume())
+    upstream.on('drain', () => {
+      full = false
+      resume()
+    })
     upstream.pipe(client)
     const closeBoth = () => {
       client.destroy()
