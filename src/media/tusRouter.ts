@@ -51,7 +51,7 @@ export function tusRouter(uploads: ResumableUploads): Router {
       if (req.method === 'DELETE' && res.statusCode === 204) uploads.dropped(String(req.params.id))
     }
     // Discovery (tus versions, extensions, the size limit) needs no account.
-    router.options(base, (req, res) => uploads.discover(base, req, res))
+    router.options(base, (req, res) => uploads.handle(base, undefined, req, res))
     router.post(base, ...signedIn, ...csrf, create, engine)
     router.head(`${base}/:id`, ...signedIn, own, engine)
     router.patch(`${base}/:id`, ...signedIn, ...csrf, own, engine)

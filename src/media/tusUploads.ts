@@ -55,15 +55,55 @@ function tusError(err: unknown): AppError {
   return toAppError(err)
 }
 
-/** The Node request behind the engine's web Request (srvx keeps it there). */
-const nodeRequest = (req: TusRequest) =>
-  (req as unknown as { runtime?: { node?: { req: IncomingMessage; res: ServerResponse } } }).runtime?.node
+// Request bodies reach the engine as web streams. srvx's own conversion (Server.handle) queues by
+// chunk count, which let a 64 MiB upload over loopback pile ~30 MB up in memory while hashing
+// lagged; this one holds at most 1 MiB before it pauses the socket.
+const BODY_QUEUE_BYTES = 1024 * 1024
+
+function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        req.on('data', (chunk: Buffer) => {
+          controller.enqueue(chunk)
+          if ((controller.desiredSize ?? 0) <= 0) req.pause()
+        })
+        req.once('end', () => controller.close())
+        // A connection that drops mid-body: the store keeps what arrived.
+        req.once('close', () => {
+          if (!req.complete) controller.error(new Error('aborted'))
+        })
+        req.pause()
+      },
+      pull() {
+        req.resume()
+      },
+      cancel() {
+        req.pause()
+      },
+    },
+    new ByteLengthQueuingStrategy({ highWaterMark: BODY_QUEUE_BYTES }),
+  )
+}
+
+function webRequest(req: IncomingMessage & { originalUrl?: string }): Request {
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(req.headers))
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value)
+  const hasBody = req.method !== 'GET' && req.method !== 'HEAD'
+  return new Request(new URL(req.originalUrl ?? req.url ?? '/', 'http://localhost'), {
+    method: req.method,
+    headers,
+    body: hasBody ? bodyStream(req) : null,
+    ...(hasBody ? { duplex: 'half' } : {}),
+  } as RequestInit)
+}
 
 export class ResumableUploads {
   private readonly deps: TusDeps
   private readonly unfinished = new Map<string, Unfinished>()
   // Who sends each request the engine is handling (set by the route before it hands over).
-  private readonly callers = new WeakMap<IncomingMessage, CurrentUser>()
+  private readonly callers = new WeakMap<Request, CurrentUser>()
   private engine: { store: HashingStore; servers: Map<string, Server> } | null = null
   private sweeper: NodeJS.Timeout | null = null
 
@@ -126,14 +166,21 @@ export class ResumableUploads {
   }
 
   /** Hands a request to the tus engine of `basePath` (`/api/uploads` or the page's `/uploads`). */
-  async handle(basePath: string, user: CurrentUser, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    this.callers.set(req, user)
-    await this.engineFor(basePath).handle(req, res)
-  }
-
-  /** OPTIONS: the tus versions, extensions and size limit, for anyone. */
-  async discover(basePath: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    await this.engineFor(basePath).handle(req, res)
+  async handle(
+    basePath: string,
+    user: CurrentUser | undefined,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    const request = webRequest(req)
+    if (user) this.callers.set(request, user)
+    const answer = await this.engineFor(basePath).handleWeb(request)
+    const body = await answer.text()
+    // The engine's refusals are the catalogue's JSON (errorReply); its other answers are empty.
+    if (answer.status >= 400 && body.startsWith('{')) res.setHeader('Content-Type', 'application/json; charset=utf-8')
+    // Merged with the headers set before (security headers): the engine's take precedence.
+    res.writeHead(answer.status, Object.fromEntries(answer.headers))
+    res.end(body)
   }
 
   private engineFor(basePath: string): Server {
@@ -172,8 +219,7 @@ export class ResumableUploads {
   }
 
   private caller(req: TusRequest): CurrentUser {
-    const node = nodeRequest(req)
-    const user = node && this.callers.get(node.req)
+    const user = this.callers.get(req as unknown as Request)
     if (!user) throw new AppError('unauthorized')
     return user
   }
@@ -223,8 +269,6 @@ export class ResumableUploads {
   private errorReply(req: TusRequest, err: unknown): { status_code: number; body: string } {
     const appErr = tusError(err)
     if (appErr.status >= 500) console.error(`[error] ${req.method} ${new URL(req.url).pathname}:`, err)
-    // The engine writes the answer; the JSON type is set on the Node response it writes to.
-    nodeRequest(req)?.res.setHeader('Content-Type', 'application/json; charset=utf-8')
     return {
       status_code: appErr.status,
       body: JSON.stringify({ error: { code: appErr.code, message: appErr.message } }),
