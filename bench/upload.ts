@@ -59,9 +59,24 @@ interface UploadResult {
 
 type Uploader = (port: number, file: string, size: number, progress: { sent: number }) => Promise<UploadResult>
 
-/** The same file as a resumable upload; its video object is fetched once the last PATCH is answered. */
-const uploadTus: Uploader = async (port, file, size, progress) => {
-  const r = await tusUploadFile(port, authHeader, file, size, progress)
+/**
+ * The same file as a resumable upload, with an API token as a tus client would hold one (Basic
+ * would cost a password hash per request: scrypt, 16 MB, each); its video object is fetched once
+ * the last PATCH is answered. The token is made before the measured upload.
+ */
+async function uploadTus(port: number): Promise<Uploader> {
+  const made = await fetch(`http://127.0.0.1:${port}/api/tokens`, {
+    method: 'POST',
+    headers: { authorization: authHeader, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench' }),
+  })
+  if (made.status !== 201) throw new Error(`POST /api/tokens answered ${made.status}`)
+  const bearer = `Bearer ${((await made.json()) as { token: string }).token}`
+  return (port, file, size, progress) => tusOnce(port, bearer, file, size, progress)
+}
+
+async function tusOnce(port: number, auth: string, file: string, size: number, progress: { sent: number }) {
+  const r = await tusUploadFile(port, auth, file, size, progress)
   if (r.status !== 204 || !r.videoId) return { ...r, status: r.status === 204 ? 500 : r.status }
   const video = await fetch(`http://127.0.0.1:${port}/api/videos/${r.videoId}`)
   return {
@@ -326,7 +341,6 @@ async function measureUpload(server: Seedcast, input: string, size: number, send
 
 /** The stored file, its .torrent and the API answer against the input (and mktorrent). */
 async function checkIntegrity(
-  dir: string,
   storageDir: string,
   m: Measured,
   size: number,
@@ -579,17 +593,19 @@ async function main(): Promise<number> {
 
   const createMs = await makeInput(input, size)
   const refs = await measureReferences(dir, input)
-  const runs: [string, Uploader][] = [['POST /api/videos (multipart)', uploadFile]]
+  const runs: [string, (port: number) => Promise<Uploader>][] = [
+    ['POST /api/videos (multipart)', async () => uploadFile],
+  ]
   if (process.env.BENCH_UPLOAD_TUS !== '0') runs.push(['tus (POST + one PATCH to /api/uploads)', uploadTus])
   let code = 0
   const summaries: Summary[] = []
-  for (const [i, [label, send]] of runs.entries()) {
+  for (const [i, [label, uploader]] of runs.entries()) {
     // A fresh server and storage for each: VmHWM is the whole process life, so each run has its own.
     const storage = `${storageDir}-${i}`
     const server = await startServer(storage, size)
     log(`${label}: server pid ${server.pid} on ${server.url}`)
-    const measured = await measureUpload(server, input, size, send)
-    const { checks, mktorrentMs } = await checkIntegrity(dir, storage, measured, size, refs.sha1.hex, haveMktorrent)
+    const measured = await measureUpload(server, input, size, await uploader(server.port))
+    const { checks, mktorrentMs } = await checkIntegrity(storage, measured, size, refs.sha1.hex, haveMktorrent)
     const out = report(label, size, createMs, refs, measured, checks, mktorrentMs, server)
     code ||= out.code
     summaries.push(out.summary)

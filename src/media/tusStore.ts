@@ -14,7 +14,7 @@ import { RECLAIM_EVERY_BYTES, reclaimUploadBuffers } from './reclaim.ts'
 import type { ReceivedFile } from './uploadEngine.ts'
 
 // Socket chunks are 64 KiB; one write call per MiB keeps syscalls few.
-const WRITE_BATCH = 1024 * 1024
+const WRITE_BATCH = 256 * 1024
 
 interface HashState {
   /** Bytes on disk, all of them fed to the hasher. */

@@ -58,7 +58,7 @@ function tusError(err: unknown): AppError {
 // Request bodies reach the engine as web streams. srvx's own conversion (Server.handle) queues by
 // chunk count, which let a 64 MiB upload over loopback pile ~30 MB up in memory while hashing
 // lagged; this one holds at most 1 MiB before it pauses the socket.
-const BODY_QUEUE_BYTES = 1024 * 1024
+const BODY_QUEUE_BYTES = 256 * 1024
 
 function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>(
