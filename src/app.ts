@@ -1,6 +1,5 @@
 // Assembles the Express app from the services. No I/O happens here beyond wiring.
 import express from 'express'
-import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import type { Config } from './config.ts'
 import type { Db } from './db/client.ts'
@@ -76,7 +75,7 @@ export interface AppServices {
 const VIEWS_DIR = fileURLToPath(new URL('../views/', import.meta.url))
 const PUBLIC_DIR = fileURLToPath(new URL('../views/public/', import.meta.url))
 // The upload page's tus client, served from the site (the CSP allows no other origin).
-const TUS_CLIENT = createRequire(import.meta.url).resolve('tus-js-client/dist/tus.min.js')
+const TUS_CLIENT = fileURLToPath(import.meta.resolve('tus-js-client/dist/tus.min.js'))
 
 export function createApp(s: AppServices): express.Express {
   const app = express()

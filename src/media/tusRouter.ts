@@ -9,8 +9,8 @@ import { apiUser, currentUser, requireApiUser, requireCsrf } from '../auth/middl
 import type { CurrentUser } from '../auth/authService.ts'
 import type { ResumableUploads } from './tusUploads.ts'
 
-export const API_UPLOADS = '/api/uploads'
-export const PAGE_UPLOADS = '/uploads'
+const API_UPLOADS = '/api/uploads'
+const PAGE_UPLOADS = '/uploads'
 
 // A refused request's body (maybe gigabytes) is not read: the connection closes after the answer.
 function refuse(res: Response, err: AppError): AppError {

@@ -16,7 +16,7 @@ import type { VideoService } from './videoService.ts'
 import { uploadSchemas } from './videoValidators.ts'
 import { HashingStore } from './tusStore.ts'
 
-export const VIDEO_HEADER = 'Seedcast-Video'
+const VIDEO_HEADER = 'Seedcast-Video'
 
 export interface TusDeps {
   paths: StoragePaths
