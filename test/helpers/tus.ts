@@ -74,7 +74,7 @@ export interface CuttingProxy {
 export async function startCuttingProxy(targetPort: number, bytesPerSecond = 0): Promise<CuttingProxy> {
   let sent = 0
   let cutAt = Number.POSITIVE_INFINITY
-  const started = Date.now()
+  let due = 0
   const sockets = new Set<net.Socket>()
   const server = net.createServer((client) => {
     const upstream = net.connect({ host: '127.0.0.1', port: targetPort })
@@ -95,7 +95,9 @@ export async function startCuttingProxy(targetPort: number, bytesPerSecond = 0):
         full = true
         client.pause()
       }
-      const ahead = bytesPerSecond ? started + (sent * 1000) / bytesPerSecond - Date.now() : 0
+      // No credit for idle time: a pause is not followed by a burst.
+      if (bytesPerSecond) due = Math.max(due, Date.now()) + (d.length * 1000) / bytesPerSecond
+      const ahead = bytesPerSecond ? due - Date.now() : 0
       if (ahead > 0) {
         waiting = true
         client.pause()
