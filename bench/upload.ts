@@ -36,7 +36,7 @@ import { mp4Header, writeMedia } from './lib/media.ts'
 import { kbToBytes, memoryOf, processTree, readMemory, type Memory } from './lib/procfs.ts'
 import { haveCommand, now, requireCommands, run, runBench, sleep, stopChild } from './lib/processes.ts'
 import { authHeader, startSeedcast, type Seedcast } from './lib/seedcast.ts'
-import { tusUploadFile } from './lib/tus.ts'
+import { tusUploader } from './lib/tus.ts'
 
 const SAMPLE_MS = 50
 const SETTLE_MS = 2000
@@ -58,35 +58,6 @@ interface UploadResult {
 }
 
 type Uploader = (port: number, file: string, size: number, progress: { sent: number }) => Promise<UploadResult>
-
-/**
- * The same file as a resumable upload, with an API token as a tus client would hold one (Basic
- * would cost a password hash per request: scrypt, 16 MB, each); its video object is fetched once
- * the last PATCH is answered. The token is made before the measured upload.
- */
-async function uploadTus(port: number): Promise<Uploader> {
-  const made = await fetch(`http://127.0.0.1:${port}/api/tokens`, {
-    method: 'POST',
-    headers: { authorization: authHeader, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'bench' }),
-  })
-  if (made.status !== 201) throw new Error(`POST /api/tokens answered ${made.status}`)
-  const bearer = `Bearer ${((await made.json()) as { token: string }).token}`
-  return (port, file, size, progress) => tusOnce(port, bearer, file, size, progress)
-}
-
-async function tusOnce(port: number, auth: string, file: string, size: number, progress: { sent: number }) {
-  const r = await tusUploadFile(port, auth, file, size, progress)
-  if (r.status !== 204 || !r.videoId) return { ...r, status: r.status === 204 ? 500 : r.status }
-  const video = await fetch(`http://127.0.0.1:${port}/api/videos/${r.videoId}`)
-  return {
-    status: 201,
-    body: await video.text(),
-    startAt: r.startAt,
-    lastByteAt: r.lastByteAt,
-    responseAt: r.responseAt,
-  }
-}
 
 function uploadFile(port: number, file: string, size: number, progress: { sent: number }): Promise<UploadResult> {
   const boundary = `----SeedcastBench${randomBytes(12).toString('hex')}`
@@ -596,7 +567,8 @@ async function main(): Promise<number> {
   const runs: [string, (port: number) => Promise<Uploader>][] = [
     ['POST /api/videos (multipart)', async () => uploadFile],
   ]
-  if (process.env.BENCH_UPLOAD_TUS !== '0') runs.push(['tus (POST + one PATCH to /api/uploads)', uploadTus])
+  if (process.env.BENCH_UPLOAD_TUS !== '0')
+    runs.push(['tus (POST + one PATCH to /api/uploads)', (port) => tusUploader(port, authHeader)])
   let code = 0
   const summaries: Summary[] = []
   for (const [i, [label, uploader]] of runs.entries()) {

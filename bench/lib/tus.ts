@@ -40,7 +40,7 @@ function request(
   })
 }
 
-export async function tusUploadFile(
+async function tusUploadFile(
   port: number,
   auth: string,
   file: string,
@@ -105,4 +105,42 @@ export async function tusUploadFile(
   if (answer.status < 300) await sent
   else source.destroy()
   return { ...answer, startAt, lastByteAt, responseAt: at }
+}
+
+/** What bench/upload.ts measures: a 201 with the video object (fetched once the last PATCH is answered). */
+interface MeasuredUpload {
+  status: number
+  body: string
+  startAt: number
+  lastByteAt: number | undefined
+  responseAt: number
+}
+
+/**
+ * An uploader holding an API token, as a tus client would (Basic would cost a password hash per
+ * request: scrypt, 16 MB each). The token is made (with `basic`) before the measured upload.
+ */
+export async function tusUploader(
+  port: number,
+  basic: string,
+): Promise<(port: number, file: string, size: number, progress: { sent: number }) => Promise<MeasuredUpload>> {
+  const made = await fetch(`http://127.0.0.1:${port}/api/tokens`, {
+    method: 'POST',
+    headers: { authorization: basic, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench' }),
+  })
+  if (made.status !== 201) throw new Error(`POST /api/tokens answered ${made.status}`)
+  const bearer = `Bearer ${((await made.json()) as { token: string }).token}`
+  return async (port, file, size, progress) => {
+    const r = await tusUploadFile(port, bearer, file, size, progress)
+    if (r.status !== 204 || !r.videoId) return { ...r, status: r.status === 204 ? 500 : r.status }
+    const video = await fetch(`http://127.0.0.1:${port}/api/videos/${r.videoId}`)
+    return {
+      status: 201,
+      body: await video.text(),
+      startAt: r.startAt,
+      lastByteAt: r.lastByteAt,
+      responseAt: r.responseAt,
+    }
+  }
 }

@@ -55,9 +55,9 @@ function tusError(err: unknown): AppError {
   return toAppError(err)
 }
 
-// Request bodies reach the engine as web streams. srvx's own conversion (Server.handle) queues by
-// chunk count, which let a 64 MiB upload over loopback pile ~30 MB up in memory while hashing
-// lagged; this one holds at most 1 MiB before it pauses the socket.
+// Request bodies reach the engine as web streams. srvx's own conversion (Server.handle, through
+// Readable.toWeb) bounds its queue by chunk count, not bytes; this one holds at most 256 KiB
+// before it pauses the socket, so a client faster than the disk and the hashing waits.
 const BODY_QUEUE_BYTES = 256 * 1024
 
 function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
