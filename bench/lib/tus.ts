@@ -7,7 +7,7 @@ import http from 'node:http'
 import { MiB } from './format.ts'
 import { now } from './processes.ts'
 
-export interface TusUploadResult {
+interface TusUploadResult {
   /** The PATCH's status (204 when the upload published the video). */
   status: number
   videoId: string | undefined
