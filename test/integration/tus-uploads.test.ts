@@ -238,3 +238,30 @@ test('one user holds at most TUS_MAX_UNFINISHED_PER_USER unfinished uploads (429
   })
   assert.equal((await create(server, alice.basic, 1000)).status, 201, 'room again once one is cancelled')
 })
+
+test("the page's /uploads: its session, with the session's CSRF token as a header; nothing from another site", async (t) => {
+  const server = await startTestServer()
+  t.after(() => server.stop())
+  const alice = await addUser(server, 'alice', 'uploader')
+  const session = await login(server, 'alice', alice.password)
+  const post = (headers: Record<string, string>) =>
+    fetch(`${server.url}/uploads`, {
+      method: 'POST',
+      // As the page's client sends them (JSON refusals).
+      headers: { ...TUS, 'upload-length': '1000', cookie: session.cookie, accept: 'application/json', ...headers },
+    })
+  const noToken = await post({})
+  assert.equal(noToken.status, 403)
+  assert.equal(((await noToken.json()) as { error: { code: string } }).error.code, 'csrf')
+  assert.equal((await post({ 'x-csrf-token': 'not-the-token' })).status, 403)
+  assert.equal((await post({ 'x-csrf-token': session.csrf, origin: 'https://evil.example' })).status, 403)
+  const made = await post({ 'x-csrf-token': session.csrf })
+  assert.equal(made.status, 201)
+  assert.match(made.headers.get('location') ?? '', /^\/uploads\/[0-9a-f]+$/)
+  // Basic credentials count for nothing on the page's path.
+  const withBasic = await fetch(`${server.url}/uploads`, {
+    method: 'POST',
+    headers: { ...TUS, 'upload-length': '1000', authorization: alice.basic },
+  })
+  assert.equal(withBasic.status, 401)
+})

@@ -64,7 +64,8 @@
     samples = []
     upload = new tus.Upload(file, {
       endpoint: form.dataset.tusEndpoint,
-      headers: { 'X-CSRF-Token': form.dataset.csrf },
+      // JSON refusals from the site's error handler too (its message is shown), not an error page.
+      headers: { 'X-CSRF-Token': form.dataset.csrf, Accept: 'application/json' },
       metadata: { filename: file.name, title: form.elements.title.value, description: form.elements.description.value },
       // A dropped connection is retried for about two minutes before the page gives up.
       retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000, 60000],
