@@ -2,7 +2,8 @@
 //   media/<file>          the uploaded media, served as-is (player, downloads, web seed)
 //   media/<file>.torrent  its torrent, written beside it
 //   incoming/*.part       uploads still streaming in; removed when cut off
-//   incoming/tus/         resumable uploads not finished yet (<id>, <id>.json): kept across restarts, made at the first
+//   incoming/tus/         resumable uploads not finished yet (<id>, <id>.json): kept across restarts;
+//                         the folder is made at the first one
 //   orphans/              files found without a record at start-up, kept for the admin
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
