@@ -1,11 +1,14 @@
 // Upload benchmark: `npm run bench:upload`.
 //
 // Streams one large media file (2 GiB by default; BENCH_UPLOAD_BYTES to change) through
-// POST /api/videos of a real Seedcast server started as a child process, and reports:
+// POST /api/videos of a real Seedcast server started as a child process, then the same file as a
+// resumable upload (tus: POST /api/uploads, one PATCH with the whole file) to a second, fresh
+// server, and reports for each (and in a last table side by side):
 //   - the server's resident memory (VmRSS sampled every 50 ms, VmHWM at the end) - the web app
 //     process started here, which the target applies to; its seeder child (bt_server/, forked by
 //     the web app unless SEEDER=off) is reported on its own line,
-//   - upload throughput and "torrent ready latency" (201 response time - last body byte written),
+//   - upload throughput and "torrent ready latency" (the answer - last body byte written: the 201,
+//     or the last PATCH's 204 with Seedcast-Video),
 //   - references measured in the same run on the same file and disk: sha1sum (hashing lower
 //     bound), cat > /dev/null (read), cp into the storage folder (write, like the server: no fsync),
 //   - integrity: the stored file equals the input, and its .torrent / API infohash equal the
@@ -14,9 +17,10 @@
 // or when an integrity check fails. Everything lives in one temporary folder, removed at the end.
 //
 // Environment: BENCH_UPLOAD_BYTES (default 2 GiB; also accepts 512MiB, 1GiB, ...),
+// BENCH_UPLOAD_TUS=0 (the plain upload only),
 // BENCH_SERVER_NODE_ARGS (extra node flags for the server only, e.g. "--trace-gc"),
 // BENCH_SERVER_LOG=1 (print the server's output at the end).
-// Short trial run (about 15 s): BENCH_UPLOAD_BYTES=64MiB node bench/upload.ts
+// Short trial run (about 25 s): BENCH_UPLOAD_BYTES=64MiB node bench/upload.ts
 // Units: MB = 1,000,000 bytes, MiB = 1,048,576 bytes.
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
@@ -30,8 +34,9 @@ import { fmtMB, fmtRate, fmtSec, GiB, markdownTable, MB, MiB, parseSize } from '
 import { log } from './lib/log.ts'
 import { mp4Header, writeMedia } from './lib/media.ts'
 import { kbToBytes, memoryOf, processTree, readMemory, type Memory } from './lib/procfs.ts'
-import { haveCommand, now, requireCommands, run, runBench, sleep } from './lib/processes.ts'
+import { haveCommand, now, requireCommands, run, runBench, sleep, stopChild } from './lib/processes.ts'
 import { authHeader, startSeedcast, type Seedcast } from './lib/seedcast.ts'
+import { tusUploader } from './lib/tus.ts'
 
 const SAMPLE_MS = 50
 const SETTLE_MS = 2000
@@ -44,12 +49,15 @@ const DEFAULT_MAX_UPLOAD_BYTES = 20 * GiB
 // The upload: a multipart body built by hand around a piped file stream, with Content-Length.
 
 interface UploadResult {
+  /** 201 with the video object in `body` (a tus upload's is fetched after its answer). */
   status: number
   body: string
   startAt: number
   lastByteAt: number | undefined
   responseAt: number
 }
+
+type Uploader = (port: number, file: string, size: number, progress: { sent: number }) => Promise<UploadResult>
 
 function uploadFile(port: number, file: string, size: number, progress: { sent: number }): Promise<UploadResult> {
   const boundary = `----SeedcastBench${randomBytes(12).toString('hex')}`
@@ -231,7 +239,7 @@ interface Measured {
 }
 
 /** The upload, with the server's (and its seeder's) memory sampled every 50 ms. */
-async function measureUpload(server: Seedcast, input: string, size: number): Promise<Measured> {
+async function measureUpload(server: Seedcast, input: string, size: number, send: Uploader): Promise<Measured> {
   const pid = server.pid
   // Let start-up settle (the web app forks its seeder after listening), then take the baseline.
   await sleep(SETTLE_MS)
@@ -268,7 +276,7 @@ async function measureUpload(server: Seedcast, input: string, size: number): Pro
   let result: UploadResult
   try {
     uploadStart = now()
-    result = await uploadFile(server.port, input, size, progress)
+    result = await send(server.port, input, size, progress)
     // A little longer: does memory come back down, and what does the seeder do with the new torrent?
     await sleep(AFTER_MS)
   } finally {
@@ -304,7 +312,6 @@ async function measureUpload(server: Seedcast, input: string, size: number): Pro
 
 /** The stored file, its .torrent and the API answer against the input (and mktorrent). */
 async function checkIntegrity(
-  dir: string,
   storageDir: string,
   m: Measured,
   size: number,
@@ -331,7 +338,11 @@ async function checkIntegrity(
     () => -1,
   )
   checks.push({ name: 'Stored file size = input size', value: `${storedSize} bytes`, ok: storedSize === size })
-  const leftovers = await readdir(path.join(storageDir, 'incoming')).catch(() => [] as string[])
+  // Files only: a resumable upload leaves its (empty) incoming/tus/ folder.
+  const leftovers = await readdir(path.join(storageDir, 'incoming'), { recursive: true, withFileTypes: true }).then(
+    (entries) => entries.filter((e) => e.isFile()).map((e) => e.name),
+    () => [] as string[],
+  )
   checks.push({
     name: 'Nothing left in incoming/',
     value: leftovers.length ? leftovers.join(', ') : 'empty',
@@ -362,7 +373,7 @@ async function checkIntegrity(
   let mktorrentMs: number | undefined
   if (haveMktorrent && torrentInfo && storedSize === size) {
     // An independent implementation hashing the bytes on disk; same info dict => same infohash.
-    const refTorrent = path.join(dir, 'reference.torrent')
+    const refTorrent = `${storageDir}-reference.torrent`
     const exponent = Math.log2(torrentInfo.pieceLength)
     const ref = await run('mktorrent', ['-d', '-l', String(exponent), '-n', fileName, '-o', refTorrent, stored])
     mktorrentMs = ref.ms
@@ -382,8 +393,17 @@ async function checkIntegrity(
   return { checks, mktorrentMs }
 }
 
-/** Prints the table; returns the exit code (1 when an integrity check failed). */
+interface Summary {
+  method: string
+  rate: number
+  cpRatio: number
+  readyMs: number
+  peakBytes: number
+}
+
+/** Prints the table; returns the exit code (1 when an integrity check failed) and the run's summary. */
 function report(
+  label: string,
   size: number,
   createMs: number,
   refs: References,
@@ -391,7 +411,7 @@ function report(
   checks: Check[],
   mktorrentMs: number | undefined,
   server: Seedcast,
-): number {
+): { code: number; summary: Summary } {
   const { result, pid, baseline, after, samples } = m
   const uploadMs = result.lastByteAt! - result.startAt
   const readyMs = result.responseAt - result.lastByteAt!
@@ -423,7 +443,7 @@ function report(
       '',
       '',
     ],
-    [`Server RSS ${AFTER_MS / 1000} s after the 201`, fmtMB(kbToBytes(after.rssKB)), '', ''],
+    [`Server RSS ${AFTER_MS / 1000} s after the answer`, fmtMB(kbToBytes(after.rssKB)), '', ''],
     [
       `**Server peak RSS (VmHWM of pid ${pid}, whole process life)**`,
       fmtMB(peakBytes),
@@ -442,12 +462,12 @@ function report(
     ['Upload time (first to last body byte written)', fmtSec(uploadMs), '', ''],
     ['Upload throughput', `${uploadRate.toFixed(0)} MB/s`, '', ''],
     [
-      '**Torrent ready latency (201 − last byte written)**',
+      '**Torrent ready latency (answer − last byte written)**',
       `${readyMs.toFixed(0)} ms`,
       `≤ ${TARGET_READY_MS} ms`,
       readyOk ? yes : no,
     ],
-    ['Request start to 201', fmtSec(totalMs), '', ''],
+    ['Request start to the answer', fmtSec(totalMs), '', ''],
     [
       'Load average (1 min) before / after the upload, 2 cores',
       `${m.loadBefore.toFixed(2)} / ${m.loadAfter.toFixed(2)}`,
@@ -486,7 +506,7 @@ function report(
   for (const c of checks) rows.push([`Check: ${c.name}`, c.value, 'pass', c.ok ? yes : no])
 
   console.log('')
-  console.log(`## Seedcast upload benchmark (${new Date().toISOString()}, Node ${process.version})`)
+  console.log(`## Seedcast upload benchmark: ${label} (${new Date().toISOString()}, Node ${process.version})`)
   console.log('')
   for (const line of markdownTable(['Metric', 'Value', 'Target', 'Pass'], rows)) console.log(line)
   console.log('')
@@ -502,11 +522,33 @@ function report(
   console.log(missed.length ? `TARGET MISSED: ${missed.join('; ')}` : 'All targets met.')
   if (process.env.BENCH_SERVER_LOG === '1') console.error(`[bench] server output:\n${server.logs.join('\n')}`)
   const failed = checks.filter((c) => !c.ok)
-  if (failed.length) {
-    console.log(`INTEGRITY CHECK FAILED: ${failed.map((c) => c.name).join('; ')}`)
-    return 1
-  }
-  return 0
+  if (failed.length) console.log(`INTEGRITY CHECK FAILED: ${failed.map((c) => c.name).join('; ')}`)
+  const summary = { method: label, rate: uploadRate, cpRatio: uploadRate / cpRate, readyMs, peakBytes }
+  return { code: failed.length ? 1 : 0, summary }
+}
+
+const TARGET_TUS_CP_RATIO = 0.6
+
+/** Both runs side by side: the tus row against its targets. */
+function summarise(rows: Summary[]): void {
+  console.log('')
+  console.log('## Upload methods side by side')
+  console.log('')
+  const table = rows.map((r) => [
+    r.method,
+    `${r.rate.toFixed(0)} MB/s`,
+    r.cpRatio.toFixed(2) + (r.method.startsWith('tus') ? ` (target ≥ ${TARGET_TUS_CP_RATIO})` : ''),
+    `${r.readyMs.toFixed(0)} ms`,
+    fmtMB(r.peakBytes),
+  ])
+  for (const line of markdownTable(
+    ['method', 'throughput', '÷ cp', 'torrent ready after last byte (≤ 1 s)', 'server peak RSS (< 200 MB)'],
+    table,
+  ))
+    console.log(line)
+  const tus = rows.find((r) => r.method.startsWith('tus'))
+  if (tus && tus.cpRatio < TARGET_TUS_CP_RATIO)
+    console.log(`TARGET MISSED: tus throughput ${tus.cpRatio.toFixed(2)}× cp < ${TARGET_TUS_CP_RATIO}×`)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -522,11 +564,30 @@ async function main(): Promise<number> {
 
   const createMs = await makeInput(input, size)
   const refs = await measureReferences(dir, input)
-  const server = await startServer(storageDir, size)
-  log(`server pid ${server.pid} on ${server.url}`)
-  const measured = await measureUpload(server, input, size)
-  const { checks, mktorrentMs } = await checkIntegrity(dir, storageDir, measured, size, refs.sha1.hex, haveMktorrent)
-  return report(size, createMs, refs, measured, checks, mktorrentMs, server)
+  const runs: [string, (port: number) => Promise<Uploader>][] = [
+    ['POST /api/videos (multipart)', async () => uploadFile],
+  ]
+  if (process.env.BENCH_UPLOAD_TUS !== '0')
+    runs.push(['tus (POST + one PATCH to /api/uploads)', (port) => tusUploader(port, authHeader)])
+  let code = 0
+  const summaries: Summary[] = []
+  for (const [i, [label, uploader]] of runs.entries()) {
+    // A fresh server and storage for each: VmHWM is the whole process life, so each run has its own.
+    const storage = `${storageDir}-${i}`
+    const server = await startServer(storage, size)
+    log(`${label}: server pid ${server.pid} on ${server.url}`)
+    const measured = await measureUpload(server, input, size, await uploader(server.port))
+    const { checks, mktorrentMs } = await checkIntegrity(storage, measured, size, refs.sha1.hex, haveMktorrent)
+    const out = report(label, size, createMs, refs, measured, checks, mktorrentMs, server)
+    code ||= out.code
+    summaries.push(out.summary)
+    await stopChild(server.child)
+    // Room on the disk for the next run's copy.
+    await rm(storage, { recursive: true, force: true })
+    await run('sync', [])
+  }
+  summarise(summaries)
+  return code
 }
 
 await runBench(main)

@@ -18,6 +18,8 @@ import type { TorrentRewriter } from './media/torrentRewriter.ts'
 import { videoApiRouter } from './media/videoApiRouter.ts'
 import { fileRouter } from './media/fileRouter.ts'
 import { receiveUpload } from './media/uploadMiddleware.ts'
+import type { ResumableUploads } from './media/tusUploads.ts'
+import { tusRouter } from './media/tusRouter.ts'
 import type { StoragePaths } from './media/storage.ts'
 import type { EmbeddedTracker } from './tracker/embeddedTracker.ts'
 import type { SwarmHistory } from './tracker/swarmHistory.ts'
@@ -50,6 +52,8 @@ export interface AppServices {
   accounts: AccountService
   settings: SettingsService
   videos: VideoService
+  /** Resumable (tus) uploads: /api/uploads and the upload page's /uploads. */
+  uploads: ResumableUploads
   /** Brings existing .torrent files in line with the settings, in the background. */
   rewriter: TorrentRewriter
   tracker: EmbeddedTracker
@@ -71,6 +75,8 @@ export interface AppServices {
 
 const VIEWS_DIR = fileURLToPath(new URL('../views/', import.meta.url))
 const PUBLIC_DIR = fileURLToPath(new URL('../views/public/', import.meta.url))
+// The upload page's tus client, served from the site (the CSP allows no other origin).
+const TUS_CLIENT = fileURLToPath(import.meta.resolve('tus-js-client/dist/tus.min.js'))
 
 export function createApp(s: AppServices): express.Express {
   const app = express()
@@ -117,6 +123,7 @@ export function createApp(s: AppServices): express.Express {
   app.use(fileRouter(s.paths, s.videos, s.settings, s.webSeedThrottle, s.offload.tally, gate, fileViewer(s.auth)))
   app.use(vendorAssets())
   app.use('/static', express.static(PUBLIC_DIR, { maxAge: '1h' }))
+  app.get('/static/vendor/tus.min.js', (_req, res) => res.sendFile(TUS_CLIENT, { maxAge: '1h' }))
 
   const upload = receiveUpload(s.paths, s.config.maxUploadBytes)
   // The API knows callers by their Authorization header only (never the cookie: src/auth/middleware.ts).
@@ -138,6 +145,8 @@ export function createApp(s: AppServices): express.Express {
 
   app.use(loadSession(s.auth))
   app.use(sharingRouter(videoDeps, SITE_NAME))
+  // Both its paths: the API's (Authorization, read above) and the page's (the session, just loaded).
+  app.use(tusRouter(s.uploads))
   app.use(authRouter(s.auth, s.urls.base.startsWith('https:')))
   app.use(accountPages(s.auth, s.accounts))
   app.use(userAdminPages(s.accounts))

@@ -23,6 +23,14 @@ const schema = z
       .int()
       .positive()
       .default(20 * GiB),
+    // Resumable (tus) uploads: an unfinished one is removed this long after its last byte.
+    TUS_EXPIRY_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 86400)
+      .default(86400),
+    TUS_MAX_UNFINISHED_PER_USER: z.coerce.number().int().min(1).max(10_000).default(10),
     SEEDER: z.enum(['on', 'off']).default('on'),
     TRUST_PROXY: z.enum(['on', 'off']).default('off'),
     SEEDER_PORT: z.coerce.number().int().min(0).max(65535).default(6881),
@@ -118,6 +126,8 @@ export interface Config {
   databaseFile: string
   adminPassword: string | undefined
   maxUploadBytes: number
+  /** Resumable uploads: seconds after its last byte that an unfinished one is removed; how many one user may hold. */
+  tus: { expirySeconds: number; maxUnfinishedPerUser: number }
   /** Whether `npm start` runs and supervises the seeder process (bt_server/). */
   seederEnabled: boolean
   /** Behind one reverse proxy: take the peer's address from the last X-Forwarded-For entry. */
@@ -200,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseFile: path.resolve(databaseUrl.slice('file:'.length)),
     adminPassword: c.ADMIN_PASSWORD,
     maxUploadBytes: c.MAX_UPLOAD_BYTES,
+    tus: { expirySeconds: c.TUS_EXPIRY_SECONDS, maxUnfinishedPerUser: c.TUS_MAX_UNFINISHED_PER_USER },
     seederEnabled: c.SEEDER === 'on',
     trustProxy: c.TRUST_PROXY === 'on',
     seederPort: c.SEEDER_PORT,

@@ -21,6 +21,10 @@ export const ERROR_CATALOGUE = {
   token_not_found: { status: 404, message: 'No such token' },
   bittorrent_off: { status: 404, message: 'BitTorrent is switched off on this site' },
   no_torrent: { status: 404, message: 'This video has no torrent (yet)' },
+  upload_offset_mismatch: {
+    status: 409,
+    message: 'The upload is at another offset; ask for it (HEAD) and resume from there',
+  },
   user_exists: { status: 409, message: 'A user with that name exists' },
   last_admin: { status: 409, message: 'The site needs at least one enabled admin' },
   own_account: { status: 409, message: 'Admins cannot remove, disable or demote their own account here' },
@@ -32,6 +36,10 @@ export const ERROR_CATALOGUE = {
   },
   range_not_satisfiable: { status: 416, message: 'Requested range not satisfiable' },
   too_many_attempts: { status: 429, message: 'Too many wrong passwords or tokens from your address' },
+  too_many_uploads: {
+    status: 429,
+    message: 'Too many unfinished uploads; finish or cancel one first',
+  },
   internal: { status: 500, message: 'Internal server error' },
   not_implemented: { status: 501, message: 'Not implemented' },
   busy: { status: 503, message: 'Too many log-ins are being checked right now; try again in a second' },

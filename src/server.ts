@@ -12,6 +12,7 @@ import { VideoService } from './media/videoService.ts'
 import { describeRecovery, recoverStorage } from './media/recovery.ts'
 import { MediaDetails } from './media/mediaDetails.ts'
 import { ensureStorage, storagePaths } from './media/storage.ts'
+import { ResumableUploads } from './media/tusUploads.ts'
 import { EmbeddedTracker } from './tracker/embeddedTracker.ts'
 import { handleTrackerHttp } from './tracker/httpTransport.ts'
 import { UdpTracker } from './tracker/udpTransport.ts'
@@ -101,6 +102,17 @@ export async function startServer(config: Config, log: (line: string) => void = 
   for (const line of describeRecovery(await recoverStorage(db, paths, videos, settings.get().bittorrentEnabled)))
     log(`[start-up check] ${line}`)
 
+  // After the start-up check, which leaves unfinished resumable uploads alone.
+  const uploads = new ResumableUploads({
+    paths,
+    videos,
+    maxUploadBytes: config.maxUploadBytes,
+    expirySeconds: config.tus.expirySeconds,
+    maxUnfinishedPerUser: config.tus.maxUnfinishedPerUser,
+    refusals,
+  })
+  await uploads.start()
+
   const swarm = new SwarmHistory({ db, tracker, sampleSeconds: config.tracker.sampleSeconds, log })
   // Bytes the file route sends (its tally) and peers' downloads (the tracker's), stored every few
   // seconds; the seeder process stores its own.
@@ -123,6 +135,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     accounts,
     settings,
     videos,
+    uploads,
     rewriter,
     tracker,
     udp,
@@ -243,6 +256,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
         server.closeAllConnections()
       })
       await swarm.stop()
+      uploads.stop()
       webSeedThrottle.close()
       // After the web port: what the last responses and announces counted is stored too.
       await offload.stop()

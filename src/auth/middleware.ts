@@ -151,14 +151,18 @@ function sameSecret(offered: string | undefined, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b)
 }
 
-/** State-changing form posts carry the session's CSRF token, in the body or the query string. */
+/**
+ * State-changing form posts carry the session's CSRF token, in the body or the query string; the
+ * page's scripts (resumable uploads) send it as an `X-CSRF-Token` header.
+ */
 export function requireCsrf(): RequestHandler {
   return (req, res, next) => {
     const session = currentSession(res)
     const body = req.body as Record<string, unknown> | undefined
     const token =
       (typeof body?._csrf === 'string' ? body._csrf : undefined) ??
-      (typeof req.query._csrf === 'string' ? req.query._csrf : undefined)
+      (typeof req.query._csrf === 'string' ? req.query._csrf : undefined) ??
+      req.get('x-csrf-token')
     if (!session || !sameSecret(token, session.csrfToken)) return next(new AppError('csrf'))
     next()
   }

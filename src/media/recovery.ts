@@ -38,6 +38,8 @@ export async function recoverStorage(
   }
 
   for (const name of await readdir(paths.incomingDir)) {
+    // Resumable uploads survive a restart (src/media/tusUploads.ts expires them).
+    if (path.join(paths.incomingDir, name) === paths.tusDir) continue
     await unlink(path.join(paths.incomingDir, name)).catch(() => {})
     report.removedPartialUploads.push(name)
   }

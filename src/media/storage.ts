@@ -4,6 +4,8 @@
 //   media/<file>.thumb.jpg  its poster frame (src/media/mediaDetails.ts), served by video id
 //   media/.<file>.*.tmp   a .torrent or thumbnail being written (renamed into place when whole)
 //   incoming/*.part       uploads still streaming in; removed when cut off
+//   incoming/tus/         resumable uploads not finished yet (<id>, <id>.json): kept across restarts;
+//                         the folder is made at the first one
 //   orphans/              files found without a record at start-up, kept for the admin
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
@@ -14,6 +16,8 @@ export interface StoragePaths {
   root: string
   mediaDir: string
   incomingDir: string
+  /** Unfinished resumable (tus) uploads, inside incomingDir: the start-up check leaves them. */
+  tusDir: string
   orphansDir: string
 }
 
@@ -22,6 +26,7 @@ export function storagePaths(root: string): StoragePaths {
     root,
     mediaDir: path.join(root, 'media'),
     incomingDir: path.join(root, 'incoming'),
+    tusDir: path.join(root, 'incoming', 'tus'),
     orphansDir: path.join(root, 'orphans'),
   }
 }

@@ -6,6 +6,7 @@
 // nothing.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo, uploadForm } from '../helpers/media.ts'
 import { announceQuery, bdecode, getJson, waitFor, type VideoJson } from '../helpers/http.ts'
@@ -25,6 +26,8 @@ interface Req {
   json?: unknown
   form?: Record<string, string>
   multipart?: FormData
+  /** A tus request: these headers (the page's also get the CSRF token as X-CSRF-Token), and a raw body. */
+  tus?: { headers: Record<string, string>; body?: Buffer }
 }
 interface Case {
   name: string
@@ -83,6 +86,63 @@ async function ownerUpload(): Promise<VideoJson> {
   return res.body
 }
 
+/** A new unfinished resumable upload of the owner's: its path under `base` (/api/uploads or /uploads). */
+async function ownerTusUpload(base: string): Promise<string> {
+  const res = await fetch(`${server.url}/api/uploads`, {
+    method: 'POST',
+    headers: { authorization: users.owner.basic, 'tus-resumable': '1.0.0', 'upload-length': '100000' },
+  })
+  assert.equal(res.status, 201)
+  return `${base}/${res.headers.get('location')!.split('/').pop()}`
+}
+const tusHeaders = (extra: Record<string, string> = {}) => ({ 'tus-resumable': '1.0.0', ...extra })
+/** The resumable-upload routes under `base`; `who` is page() or api() for its statuses. */
+const tusCases = (base: string, who: typeof page, anonymous: Expect): Record<string, Case[]> => ({
+  [`OPTIONS ${base}`]: [
+    {
+      name: 'discovery',
+      make: () => ({ method: 'OPTIONS', path: base, tus: { headers: {} } }),
+      expect: who(204, 204, 204, 204),
+    },
+  ],
+  [`POST ${base}`]: [
+    {
+      name: 'create',
+      make: () => ({ method: 'POST', path: base, tus: { headers: tusHeaders({ 'upload-length': '100000' }) } }),
+      expect: who(anonymous, 201, 201, 201),
+    },
+  ],
+  [`HEAD ${base}/:id`]: [
+    {
+      name: "the owner's upload",
+      make: async () => ({ method: 'HEAD', path: await ownerTusUpload(base), tus: { headers: tusHeaders() } }),
+      expect: who(anonymous, 200, 404, 404),
+    },
+  ],
+  [`PATCH ${base}/:id`]: [
+    {
+      name: "the owner's upload",
+      make: async () => ({
+        method: 'PATCH',
+        path: await ownerTusUpload(base),
+        tus: {
+          headers: tusHeaders({ 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }),
+          body: clipHead,
+        },
+      }),
+      expect: who(anonymous, 204, 404, 404),
+    },
+  ],
+  [`DELETE ${base}/:id`]: [
+    {
+      name: "the owner's upload",
+      make: async () => ({ method: 'DELETE', path: await ownerTusUpload(base), tus: { headers: tusHeaders() } }),
+      expect: who(anonymous, 204, 404, 404),
+    },
+  ],
+})
+let clipHead: Buffer
+
 const videoCases = (path: (v: VideoJson) => string, pub: Expected, priv: Expected): Case[] => [
   { name: 'published video', make: () => get(path(published)), expect: pub },
   { name: 'private video', make: () => get(path(hidden)), expect: priv },
@@ -100,6 +160,9 @@ const MATRIX: Record<string, Case[]> = {
   ],
   'GET /static/vendor/webtorrent-sw.js': [
     { name: 'worker', make: () => get('/static/vendor/webtorrent-sw.js'), expect: all(200) },
+  ],
+  'GET /static/vendor/tus.min.js': [
+    { name: "the upload page's tus client", make: () => get('/static/vendor/tus.min.js'), expect: all(200) },
   ],
   'GET /videos/:id': videoCases((v) => `/videos/${v.id}`, all(200), page(404, 200, 404, 200)),
   'GET /videos/:id/swarm.svg': videoCases((v) => `/videos/${v.id}/swarm.svg`, all(200), page(404, 200, 404, 200)),
@@ -142,6 +205,10 @@ const MATRIX: Record<string, Case[]> = {
       expect: page('login', 303, 303, 303),
     },
   ],
+  // Resumable uploads: the API's (Authorization) and the upload page's (session and CSRF header);
+  // an unfinished upload is only its creator's, admins included.
+  ...tusCases('/api/uploads', api, 401),
+  ...tusCases('/uploads', page, 401),
   'POST /api/videos': [
     {
       name: 'a clip',
@@ -449,6 +516,10 @@ async function send(r: Req, p: Persona, how: Credentials): Promise<Response> {
   } else if (r.multipart) {
     body = r.multipart
     if (csrf) path += `?_csrf=${encodeURIComponent(csrf)}`
+  } else if (r.tus) {
+    Object.assign(headers, r.tus.headers)
+    if (csrf) headers['x-csrf-token'] = csrf
+    body = r.tus.body && new Uint8Array(r.tus.body)
   }
   return fetch(server.url + path, { method: r.method, headers, body, redirect: 'manual' })
 }
@@ -460,8 +531,10 @@ async function outcome(r: Req, res: Response): Promise<Expect> {
 }
 
 before(async () => {
-  server = await startTestServer({ AUTH_MAX_FAILURES: '0' })
+  // Each resumable-upload case makes an unfinished upload of the owner's.
+  server = await startTestServer({ AUTH_MAX_FAILURES: '0', TUS_MAX_UNFINISHED_PER_USER: '1000' })
   clip = await makeVideo({ seconds: 1 })
+  clipHead = (await readFile(clip)).subarray(0, 1000)
   users.admin = { id: 1, name: 'admin', password: '', basic: server.basicAuth }
   users.admin.password = (await import('../helpers/server.ts')).ADMIN_PASSWORD
   users.owner = await addUser(server, 'owner', 'uploader')

@@ -1,0 +1,157 @@
+// The resumable uploads' store: @tus/file-store's files (incoming/tus/<id> and <id>.json), with
+// the bytes checked and hashed as they are written, so the torrent is ready when the last one
+// lands. Each upload's hash state lives in memory while the server runs and always matches the
+// bytes on disk; after a restart (or a failed write) the received prefix is read once to rebuild it.
+import { createReadStream } from 'node:fs'
+import { open } from 'node:fs/promises'
+import type { Readable } from 'node:stream'
+import { FileStore } from '@tus/file-store'
+import { AppError, insufficientStorage, isDiskFull } from '../errors.ts'
+import { PieceHasher } from '../bittorrent/pieceHasher.ts'
+import { choosePieceLength } from '../bittorrent/pieceLength.ts'
+import { detectContainer, SNIFF_BYTES, type Container } from './sniff.ts'
+import { RECLAIM_EVERY_BYTES, reclaimUploadBuffers } from './reclaim.ts'
+import type { ReceivedFile } from './uploadEngine.ts'
+
+// Socket chunks are 64 KiB; one write call per MiB keeps syscalls few.
+const WRITE_BATCH = 256 * 1024
+
+interface HashState {
+  /** Bytes on disk, all of them fed to the hasher. */
+  offset: number
+  size: number
+  hasher: PieceHasher
+  head: Buffer[]
+  headLength: number
+  container: Container | null
+}
+
+export class HashingStore extends FileStore {
+  private readonly states = new Map<string, HashState>()
+  /** Called as bytes land (the expiry counts from the last one). */
+  onActivity: (id: string) => void = () => {}
+
+  constructor(directory: string) {
+    super({ directory })
+    // Not offered: the piece length is chosen from the size, so it must be known at creation.
+    this.extensions = ['creation', 'creation-with-upload', 'termination']
+  }
+
+  override async remove(id: string): Promise<void> {
+    this.states.delete(id)
+    await super.remove(id)
+  }
+
+  /** Forgets an upload whose file has moved into media/ (its .json goes). */
+  async forget(id: string): Promise<void> {
+    this.states.delete(id)
+    await this.configstore.delete(id)
+  }
+
+  override async write(readable: Readable, id: string, offset: number): Promise<number> {
+    const upload = await this.getUpload(id)
+    const state = await this.stateAt(id, upload.size ?? 0, upload.storage!.path, offset)
+    const file = await open(upload.storage!.path, 'r+')
+    let position = offset
+    let batch: Buffer[] = []
+    let batchLength = 0
+    let sinceReclaim = 0
+    const flush = async () => {
+      if (!batchLength) return
+      const chunks = batch
+      const length = batchLength
+      batch = []
+      batchLength = 0
+      // Hashed while the write is under way; if the write fails the state is dropped (rebuilt next time).
+      const writing = file.writev(chunks, position)
+      for (const c of chunks) state.hasher.update(c)
+      state.offset = Number.NaN
+      const { bytesWritten } = await writing
+      if (bytesWritten !== length) throw new Error(`short write (${bytesWritten} of ${length} bytes)`)
+      position += length
+      state.offset = position
+      this.onActivity(id)
+    }
+    try {
+      for await (const chunk of readable as AsyncIterable<Buffer>) {
+        sniff(state, position + batchLength, chunk)
+        batch.push(chunk)
+        batchLength += chunk.length
+        sinceReclaim += chunk.length
+        if (sinceReclaim >= RECLAIM_EVERY_BYTES) {
+          sinceReclaim = 0
+          reclaimUploadBuffers()
+        }
+        if (batchLength >= WRITE_BATCH) await flush()
+      }
+      await flush()
+    } catch (err) {
+      const ours = err instanceof AppError || isDiskFull(err)
+      // The connection dropped: what arrived is still the upload's, kept for the resume.
+      if (!ours && state.offset === position) await flush().catch(() => {})
+      if (state.offset !== position || batchLength) this.states.delete(id)
+      if (err instanceof AppError && err.code === 'unsupported_media_type') {
+        await file.close().catch(() => {})
+        // Not audio or video: nothing of it is kept.
+        await this.remove(id).catch(() => {})
+        throw err
+      }
+      // What did land stays, for the client to resume from.
+      if (isDiskFull(err)) throw insufficientStorage()
+      throw err
+    } finally {
+      await file.close().catch(() => {})
+    }
+    return position
+  }
+
+  /** The finished upload as the video service takes it (path, size, container, streamed pieces). */
+  async received(id: string): Promise<ReceivedFile> {
+    const upload = await this.getUpload(id)
+    const size = upload.size ?? 0
+    const state = await this.stateAt(id, size, upload.storage!.path, upload.offset)
+    if (state.offset !== size || !state.container) throw new AppError('bad_request', 'The upload is not finished')
+    this.states.delete(id)
+    const { pieceLength, pieces } = state.hasher.digest()
+    return { path: upload.storage!.path, size, container: state.container, streamedPieces: { pieceLength, pieces } }
+  }
+
+  private async stateAt(id: string, size: number, file: string, offset: number): Promise<HashState> {
+    const kept = this.states.get(id)
+    if (kept && kept.offset === offset) return kept
+    const state: HashState = {
+      offset: 0,
+      size,
+      hasher: new PieceHasher(choosePieceLength(Math.max(1, size))),
+      head: [],
+      headLength: 0,
+      container: null,
+    }
+    // After a restart or a failed write: the bytes received so far, read once.
+    if (offset > 0) {
+      for await (const chunk of createReadStream(file, { start: 0, end: offset - 1, highWaterMark: WRITE_BATCH })) {
+        sniff(state, state.offset, chunk as Buffer)
+        state.hasher.update(chunk as Buffer)
+        state.offset += (chunk as Buffer).length
+      }
+      if (state.offset !== offset) throw new Error(`upload ${id}: read ${state.offset} of ${offset} bytes`)
+    }
+    this.states.set(id, state)
+    return state
+  }
+}
+
+/** The content check on the first bytes, as the plain upload makes it (415 before more is written). */
+function sniff(state: HashState, at: number, chunk: Buffer): void {
+  if (state.container) return
+  const want = Math.min(SNIFF_BYTES, state.size)
+  if (at < want) {
+    const part = chunk.subarray(0, want - at)
+    state.head.push(Buffer.from(part))
+    state.headLength += part.length
+  }
+  if (state.headLength < want) return
+  state.container = detectContainer(Buffer.concat(state.head).subarray(0, want))
+  state.head = []
+  if (!state.container) throw new AppError('unsupported_media_type')
+}
