@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { hashFile } from '../../src/bittorrent/hashFile.ts'
-import { hashFileInWorker } from '../../src/bittorrent/hashInWorker.ts'
+import { hashFileInWorkers } from '../../src/bittorrent/hashInWorker.ts'
 import { TorrentError } from '../../src/bittorrent/errors.ts'
 
 let dir = ''
@@ -46,14 +46,14 @@ test('hashFile on a missing file rejects with the fs error', async () => {
   await assert.rejects(hashFile(join(dir, 'nope.bin'), pieceLength), { code: 'ENOENT' })
 })
 
-test('hashFileInWorker gives the same result as hashFile', async () => {
-  const [inWorker, local] = await Promise.all([hashFileInWorker(file, pieceLength), hashFile(file, pieceLength)])
+test('hashFileInWorkers gives the same result as hashFile', async () => {
+  const [inWorker, local] = await Promise.all([hashFileInWorkers(file, pieceLength), hashFile(file, pieceLength)])
   assert.ok(Buffer.isBuffer(inWorker.pieces))
   assert.deepEqual(inWorker, local)
 })
 
-test('hashFileInWorker rejects with TorrentError for a missing file', async () => {
-  await assert.rejects(hashFileInWorker(join(dir, 'missing.bin'), pieceLength), (err: unknown) => {
+test('hashFileInWorkers rejects with TorrentError for a missing file', async () => {
+  await assert.rejects(hashFileInWorkers(join(dir, 'missing.bin'), pieceLength), (err: unknown) => {
     assert.ok(err instanceof TorrentError)
     assert.equal(err.code, 'hash_failed')
     assert.match(err.message, /ENOENT/)
@@ -61,9 +61,9 @@ test('hashFileInWorker rejects with TorrentError for a missing file', async () =
   })
 })
 
-test('hashFileInWorker keeps the TorrentError code from the worker', async () => {
+test('hashFileInWorkers keeps the TorrentError code from the worker', async () => {
   await assert.rejects(
-    hashFileInWorker(file, 0),
+    hashFileInWorkers(file, 0),
     (err: unknown) => err instanceof TorrentError && err.code === 'bad_spec',
   )
 })
