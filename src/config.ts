@@ -99,6 +99,10 @@ const schema = z
     // Password hashes (scrypt, on libuv's 4-thread pool shared with file I/O) at once, and waiting.
     AUTH_MAX_CONCURRENT_HASHES: z.coerce.number().int().min(1).max(64).default(2),
     AUTH_HASH_QUEUE: z.coerce.number().int().min(0).max(10_000).default(16),
+    // The import folder (src/media/importFolder.ts): off unless set.
+    IMPORT_DIR: z.string().min(1).optional(),
+    IMPORT_SETTLE_SECONDS: z.coerce.number().min(0.1).max(86400).default(30),
+    IMPORT_OWNER: z.string().min(1).max(64).optional(),
   })
   .refine((c) => c.TRACKER_MIN_INTERVAL_SECONDS <= c.TRACKER_INTERVAL_SECONDS, {
     path: ['TRACKER_MIN_INTERVAL_SECONDS'],
@@ -169,6 +173,14 @@ export interface Config {
     throttleMaxAddresses: number
     maxConcurrentHashes: number
     hashQueue: number
+  }
+  import: {
+    /** Absolute; null: no import folder. */
+    dir: string | null
+    /** A file is taken once its size and mtime stayed the same this long. */
+    settleMs: number
+    /** User name owning imported videos; null: the first enabled admin. */
+    owner: string | null
   }
   version: string
 }
@@ -248,6 +260,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       throttleMaxAddresses: c.AUTH_THROTTLE_MAX_ADDRESSES,
       maxConcurrentHashes: c.AUTH_MAX_CONCURRENT_HASHES,
       hashQueue: c.AUTH_HASH_QUEUE,
+    },
+    import: {
+      dir: c.IMPORT_DIR ? path.resolve(c.IMPORT_DIR) : null,
+      settleMs: Math.round(c.IMPORT_SETTLE_SECONDS * 1000),
+      owner: c.IMPORT_OWNER ?? null,
     },
     version: '0.1.0',
   }

@@ -20,7 +20,8 @@ import { OffloadService } from './offload/offloadService.ts'
 import { TorrentRewriter } from './media/torrentRewriter.ts'
 import { Refusals } from './refusals.ts'
 import { FairThrottle } from './fairThrottle.ts'
-import { bumpGeneration } from './seeder/seederLink.ts'
+import { bumpGeneration, watchGeneration } from './seeder/seederLink.ts'
+import { ImportFolder } from './media/importFolder.ts'
 import { siteUrls } from './siteUrls.ts'
 import { SeederSupervisor } from './seeder/supervisor.ts'
 import type { Express } from 'express'
@@ -38,7 +39,16 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
+/** Tests only: a pause after each hashed piece, so that a page can be seen while it hashes. */
+export interface ServerTestHooks {
+  hashPieceDelayMs?: number
+}
+
+export async function startServer(
+  config: Config,
+  log: (line: string) => void = console.log,
+  hooks: ServerTestHooks = {},
+): Promise<RunningServer> {
   const paths = storagePaths(config.storageDir)
   await ensureStorage(paths)
   const db = await openDatabase(config)
@@ -73,6 +83,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     createdBy: `Seedcast ${config.version}`,
     onTorrentsChanged: noticeSeeder,
     onStaleTorrent: () => void rewriter.request(),
+    hashPieceDelayMs: hooks.hashPieceDelayMs,
   })
   tracker.enabled = settings.get().bittorrentEnabled
   await videos.loadAllowList()
@@ -219,6 +230,27 @@ export async function startServer(config: Config, log: (line: string) => void = 
   // After listen: the first round (a sample now, old samples thinned) runs while the site serves.
   await swarm.start()
   offload.start()
+  // A video the CLI imported (another process, same database): tracked and seeded within a second.
+  const outside = watchGeneration(db, 1000, async () => {
+    await videos.loadAllowList()
+    seeder?.notify()
+  })
+  const importFolder = config.import.dir
+    ? new ImportFolder({
+        dir: config.import.dir,
+        settleMs: config.import.settleMs,
+        paths,
+        videos,
+        ownerId: async () => (await accounts.importOwner(config.import.owner)).id,
+        log,
+      })
+    : null
+  if (importFolder) {
+    log(
+      `[import] watching ${config.import.dir}: files are taken once unchanged for ${config.import.settleMs / 1000} s`,
+    )
+    importFolder.start()
+  }
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -227,6 +259,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
     services,
     app,
     async close() {
+      outside.stop()
+      await importFolder?.stop()
       guarded.stop()
       // The tracker first: upgraded WebSocket sockets are not the HTTP server's to close, and
       // would keep server.close() waiting for as long as a browser peer stays connected.
