@@ -249,7 +249,7 @@ export async function startServer(
     log(
       `[import] watching ${config.import.dir}: files are taken once unchanged for ${config.import.settleMs / 1000} s`,
     )
-    importFolder.start()
+    await importFolder.start()
   }
 
   return {

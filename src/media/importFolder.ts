@@ -4,7 +4,7 @@
 // and FTP servers' temporary dot-files) and the usual partial-download names are never looked
 // at. A file that is refused (not media, unreadable) stays where it is, with one log line, and
 // is not tried again until it changes.
-import { readdir, lstat } from 'node:fs/promises'
+import { lstat, mkdir, readdir } from 'node:fs/promises'
 import path from 'node:path'
 import type { StoragePaths } from './storage.ts'
 import type { VideoService } from './videoService.ts'
@@ -37,12 +37,15 @@ export class ImportFolder {
   private readonly refused = new Map<string, { size: number; mtimeMs: number }>()
   private timer: NodeJS.Timeout | null = null
   private scanning: Promise<void> | null = null
+  /** The folder's last read error, logged once rather than at every look. */
+  private lastError: string | null = null
 
   constructor(deps: ImportFolderDeps) {
     this.deps = deps
   }
 
-  start(): void {
+  async start(): Promise<void> {
+    await mkdir(this.deps.dir, { recursive: true }).catch(() => {})
     // A few looks per settle interval: a file is taken at most a quarter of it late.
     const every = Math.min(5000, Math.max(250, this.deps.settleMs / 4))
     this.timer = setInterval(() => void this.scan(), every)
@@ -58,7 +61,13 @@ export class ImportFolder {
   /** One look at the folder (a scan still running is not doubled). */
   scan(): Promise<void> {
     this.scanning ??= this.scanOnce()
-      .catch((err: Error) => this.deps.log(`[import] cannot read ${this.deps.dir}: ${err.message}`))
+      .then(() => {
+        this.lastError = null
+      })
+      .catch((err: Error) => {
+        if (err.message !== this.lastError) this.deps.log(`[import] cannot read ${this.deps.dir}: ${err.message}`)
+        this.lastError = err.message
+      })
       .finally(() => {
         this.scanning = null
       })
