@@ -246,9 +246,7 @@ export async function startServer(
       })
     : null
   if (importFolder) {
-    log(
-      `[import] watching ${config.import.dir}: files are taken once unchanged for ${config.import.settleMs / 1000} s`,
-    )
+    log(`[import] watching ${config.import.dir}: files are taken once unchanged for ${config.import.settleMs / 1000} s`)
     await importFolder.start()
   }
 

@@ -1,7 +1,7 @@
 // Worker entry: hashes one range of pieces of a file with large reads into one reused buffer,
 // writing each 20-byte digest into the shared result and counting it in the shared progress.
 // Started only by hashInWorker.ts, one per core.
-import { closeSync, fstatSync, openSync, readSync, constants } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, read } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { isMainThread, parentPort, workerData } from 'node:worker_threads'
 
@@ -26,24 +26,59 @@ export type HashReply = { ok: true } | { ok: false; code?: string; message: stri
 const READ_BYTES = 2 * 1024 * 1024
 const SHA1_LENGTH = 20
 
-function hashRange(job: HashJob): void {
+/** Fills `buffer[0, want)` from `position`; the read runs on libuv's pool, off this thread. */
+function readFully(fd: number, buffer: Buffer, want: number, position: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (got: number) => {
+      if (got === want) return resolve()
+      read(fd, buffer, got, want - got, position + got, (err, n) => {
+        if (err) return reject(err)
+        if (n === 0) return reject(new Error(`file ended at ${position + got} bytes while hashing`))
+        step(got + n)
+      })
+    }
+    step(0)
+  })
+}
+
+/**
+ * Two buffers: while one is hashed here, the next chunk is read into the other (as mktorrent's
+ * reader thread does), so a file that is not in the page cache costs the disk's time, not the
+ * disk's time plus the hashing's.
+ */
+async function hashRange(job: HashJob): Promise<void> {
   const fd = openSync(job.path, constants.O_RDONLY | constants.O_NOFOLLOW)
+  let pending: Promise<void> | null = null
   try {
-    if (fstatSync(fd).size !== job.size) throw new Error(`file size changed while hashing (now ${fstatSync(fd).size})`)
+    const now = fstatSync(fd).size
+    if (now !== job.size) throw new Error(`file size changed while hashing (now ${now} bytes, was ${job.size})`)
     const perRead = Math.max(1, Math.floor(READ_BYTES / job.pieceLength))
-    const buffer = Buffer.allocUnsafeSlow(perRead * job.pieceLength)
+    const buffers = [
+      Buffer.allocUnsafeSlow(perRead * job.pieceLength),
+      Buffer.allocUnsafeSlow(perRead * job.pieceLength),
+    ]
     const digests = new Uint8Array(job.digests)
     const progress = new Int32Array(job.progress)
     const pause = job.pieceDelayMs > 0 ? new Int32Array(new SharedArrayBuffer(4)) : null
-    for (let piece = job.firstPiece; piece < job.endPiece; piece += perRead) {
+    const chunk = (piece: number) => {
       const start = piece * job.pieceLength
-      const want = Math.min(buffer.length, job.size - start, (job.endPiece - piece) * job.pieceLength)
-      let got = 0
-      while (got < want) {
-        const n = readSync(fd, buffer, got, want - got, start + got)
-        if (n === 0) throw new Error(`file ended at ${start + got} bytes while hashing (expected ${job.size})`)
-        got += n
+      return {
+        start,
+        want: Math.min(perRead * job.pieceLength, job.size - start, (job.endPiece - piece) * job.pieceLength),
       }
+    }
+    let turn = 0
+    pending =
+      job.firstPiece < job.endPiece
+        ? readFully(fd, buffers[0]!, chunk(job.firstPiece).want, chunk(job.firstPiece).start)
+        : null
+    for (let piece = job.firstPiece; piece < job.endPiece; piece += perRead) {
+      await pending
+      const buffer = buffers[turn]!
+      const { want } = chunk(piece)
+      const next = piece + perRead
+      turn ^= 1
+      pending = next < job.endPiece ? readFully(fd, buffers[turn]!, chunk(next).want, chunk(next).start) : null
       for (let off = 0, p = piece; off < want; off += job.pieceLength, p++) {
         const digest = createHash('sha1')
           .update(buffer.subarray(off, Math.min(off + job.pieceLength, want)))
@@ -53,7 +88,10 @@ function hashRange(job: HashJob): void {
         if (pause) Atomics.wait(pause, 0, 0, job.pieceDelayMs)
       }
     }
+    await pending
   } finally {
+    // A read still running (hashing failed) must not land in a closed descriptor.
+    await pending?.catch(() => {})
     closeSync(fd)
   }
 }
@@ -64,7 +102,7 @@ if (isMainThread || parentPort === null) {
 const port = parentPort
 const job = workerData as HashJob
 try {
-  hashRange(job)
+  await hashRange(job)
   port.postMessage({ ok: true } satisfies HashReply)
 } catch (err) {
   const e = err as NodeJS.ErrnoException

@@ -114,9 +114,11 @@ export class ImportFolder {
         received: brought.received,
         uploaderId: ownerId,
       })
-      await brought.removeOriginal().catch((err: Error) =>
-        log(`[import] ${file} is published as ${video.id}, but could not be removed: ${err.message}`),
-      )
+      await brought
+        .removeOriginal()
+        .catch((err: Error) =>
+          log(`[import] ${file} is published as ${video.id}, but could not be removed: ${err.message}`),
+        )
       log(`[import] took ${file} (${size} bytes) as video ${video.id}, ${video.fileName}`)
     } catch (err) {
       await brought?.discard()

@@ -88,7 +88,14 @@ async function copyInto(
 ): Promise<void> {
   // copy_file_range in the kernel: no bytes through this process. Its progress is the target's size.
   const timer = onCopied
-    ? setInterval(() => void stat(target).then((s) => onCopied(s.size, size), () => {}), 200)
+    ? setInterval(
+        () =>
+          void stat(target).then(
+            (s) => onCopied(s.size, size),
+            () => {},
+          ),
+        200,
+      )
     : null
   try {
     await copyFile(file, target, constants.COPYFILE_EXCL)

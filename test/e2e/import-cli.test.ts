@@ -98,7 +98,9 @@ test('the CLI refuses non-media and leaves it where it is; --owner gives the vid
   assert.equal(refused.code, 1)
   assert.match(
     refused.stderr,
-    new RegExp(`${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not imported, left where it is: it is not a known audio or video container`),
+    new RegExp(
+      `${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not imported, left where it is: it is not a known audio or video container`,
+    ),
   )
   assert.equal(await readFile(text, 'utf8'), 'quarterly figures, not a video\n')
 

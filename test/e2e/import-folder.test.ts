@@ -88,7 +88,9 @@ test('a file still being written is not taken until it has stopped growing', { t
   assert.equal(sha256(served), sha256(original))
 })
 
-test("rsync's temporary dot-file is ignored; the file is taken once renamed to its name", { timeout: 60_000 }, async (t) => {
+test("rsync's temporary dot-file is ignored; the file is taken once renamed to its name", {
+  timeout: 60_000,
+}, async (t) => {
   const { server, importDir } = await siteWithImportFolder(t)
   const clip = await makeVideo({ seconds: 1 })
   // rsync writes into `.<name>.<random>` in the target folder and renames it when complete.
@@ -109,7 +111,9 @@ test('non-media is left where it is, logged once, and looked at again only once 
   const notes = path.join(importDir, 'notes.mp4')
   await writeFile(notes, 'not a video at all, whatever its name says\n')
   const refusals = () =>
-    server.logs.filter((l) => l.includes(`[import] left ${notes} where it is`) && l.includes('not a known audio or video'))
+    server.logs.filter(
+      (l) => l.includes(`[import] left ${notes} where it is`) && l.includes('not a known audio or video'),
+    )
   await waitFor(async () => refusals().length === 1, 'the refusal to be logged', 15_000)
   // Several more looks at the folder (a few per settle interval): no new attempt, no new line.
   await sleep(SETTLE_SECONDS * 4000)

@@ -44,7 +44,10 @@ test('the video page shows the hashing progress while the torrent is made', { ti
   assert.ok(seen.total > 100, JSON.stringify(seen))
   const api = (await getJson<VideoJson>(`${server.url}/api/videos/${processing.id}`, auth)).body
   assert.equal(api.status, 'processing')
-  assert.ok(api.hashing && api.hashing.done >= seen.done && api.hashing.total === seen.total, JSON.stringify(api.hashing))
+  assert.ok(
+    api.hashing && api.hashing.done >= seen.done && api.hashing.total === seen.total,
+    JSON.stringify(api.hashing),
+  )
 
   const ready = await waitFor(
     async () => {
