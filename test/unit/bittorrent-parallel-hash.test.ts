@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { decodeTorrent } from '../../src/bittorrent/metainfo.ts'
 import { hashFileInWorkers, type HashProgress } from '../../src/bittorrent/hashInWorker.ts'
+import { TorrentError } from '../../src/bittorrent/errors.ts'
 
 let dir = ''
 before(async () => {
@@ -73,4 +74,24 @@ test('a file that shrinks under the hasher is an error, not a wrong torrent', as
   await new Promise((r) => setTimeout(r, 100))
   await writeFile(file, randomBytes(10))
   await assert.rejects(hashing, (err: Error & { code?: string }) => err.code === 'hash_failed')
+})
+
+test('a missing file and a bad piece length are TorrentErrors with their codes', async () => {
+  await assert.rejects(hashFileInWorkers(join(dir, 'missing.bin'), 32 * KiB), (err: unknown) => {
+    assert.ok(err instanceof TorrentError)
+    assert.equal(err.code, 'hash_failed')
+    assert.match(err.message, /ENOENT/)
+    return true
+  })
+  await assert.rejects(
+    hashFileInWorkers(join(dir, 'missing.bin'), 0),
+    (err: unknown) => err instanceof TorrentError && err.code === 'bad_spec',
+  )
+})
+
+test('an empty file has no pieces', async () => {
+  const file = join(dir, 'empty.bin')
+  await writeFile(file, '')
+  const r = await hashFileInWorkers(file, 32 * KiB)
+  assert.deepEqual([r.length, r.pieces.length], [0, 0])
 })
