@@ -33,12 +33,16 @@ export async function hashFileInWorkers(
 ): Promise<PieceHashes> {
   if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0)
     throw new TorrentError('bad_spec', `piece length must be a positive integer, got ${pieceLength}`)
-  const size = await stat(path).then(
-    (s) => s.size,
-    (err: Error) => {
-      throw new TorrentError('hash_failed', `hashing ${path} failed: ${err.message}`)
-    },
-  )
+  const statNow = () =>
+    stat(path).then(
+      (s) => ({ size: s.size, mtimeMs: s.mtimeMs, regular: s.isFile() }),
+      (err: Error) => {
+        throw new TorrentError('hash_failed', `hashing ${path} failed: ${err.message}`)
+      },
+    )
+  const before = await statNow()
+  if (!before.regular) throw new TorrentError('hash_failed', `hashing ${path} failed: not a regular file`)
+  const { size } = before
   const total = Math.ceil(size / pieceLength)
   const digests = new SharedArrayBuffer(total * 20)
   const progress = new SharedArrayBuffer(4)
@@ -73,6 +77,10 @@ export async function hashFileInWorkers(
   } finally {
     if (timer) clearInterval(timer)
   }
+  // Written to while it was read: the pieces may mix old and new bytes.
+  const after = await statNow()
+  if (after.size !== before.size || after.mtimeMs !== before.mtimeMs)
+    throw new TorrentError('hash_failed', `hashing ${path} failed: the file changed while it was hashed`)
   report()
   // Copied out of the shared memory: callers keep an ordinary Buffer.
   return { pieces: Buffer.from(new Uint8Array(digests)), length: size, pieceLength }

@@ -70,8 +70,19 @@ test('progress is reported while the workers run', async () => {
 test('a file that shrinks under the hasher is an error, not a wrong torrent', async () => {
   const file = join(dir, 'shrinks.bin')
   await writeFile(file, randomBytes(200 * 16 * KiB))
-  const hashing = hashFileInWorkers(file, 16 * KiB, { threads: 2, pieceDelayMs: 5 })
-  await new Promise((r) => setTimeout(r, 100))
+  // Cut short once the workers are under way (their first pieces reported).
+  let started!: () => void
+  const underWay = new Promise<void>((resolve) => {
+    started = resolve
+  })
+  const hashing = hashFileInWorkers(file, 16 * KiB, {
+    threads: 2,
+    pieceDelayMs: 10,
+    onProgress: (p) => {
+      if (p.done > 0) started()
+    },
+  })
+  await underWay
   await writeFile(file, randomBytes(10))
   await assert.rejects(hashing, (err: Error & { code?: string }) => err.code === 'hash_failed')
 })
