@@ -81,7 +81,11 @@ export class AccountService {
       return user
     }
     const admin = (await this.listUsers()).find((u) => u.role === 'admin' && !u.disabled)
-    if (!admin) throw new AppError('user_not_found', 'no enabled admin to own imported videos')
+    if (!admin)
+      throw new AppError(
+        'user_not_found',
+        'no enabled admin to own imported videos (start the site once, or: user add NAME --role admin)',
+      )
     return admin
   }
 
