@@ -201,6 +201,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const c = parsed.data
   const storageDir = path.resolve(c.STORAGE_DIR)
+  const importDir = c.IMPORT_DIR ? path.resolve(c.IMPORT_DIR) : null
+  // Files there are moved into storage: a folder inside storage (or holding it) would import the site's own files.
+  const inside = (a: string, b: string) => a === b || a.startsWith(`${b}${path.sep}`)
+  if (importDir && (inside(importDir, storageDir) || inside(storageDir, importDir)))
+    throw new ConfigError(
+      `Invalid IMPORT_DIR=${JSON.stringify(c.IMPORT_DIR)}: must be outside STORAGE_DIR (${storageDir})`,
+    )
   const databaseUrl = c.DATABASE_URL ?? `file:${path.join(storageDir, 'seedcast.db')}`
   const publicUrl = (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '')
   return {
@@ -262,7 +269,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       hashQueue: c.AUTH_HASH_QUEUE,
     },
     import: {
-      dir: c.IMPORT_DIR ? path.resolve(c.IMPORT_DIR) : null,
+      dir: importDir,
       settleMs: Math.round(c.IMPORT_SETTLE_SECONDS * 1000),
       owner: c.IMPORT_OWNER ?? null,
     },
