@@ -26,6 +26,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const script = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')).scripts.cli as string
 const [, ...CLI] = script.split(' ')
 
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+
 interface CliResult {
   code: number | null
   stdout: string
@@ -112,6 +114,25 @@ test('the CLI refuses non-media and leaves it where it is; --owner gives the vid
   const video = await getVideo(server, id)
   assert.equal(video.owner?.name, 'carol')
   assert.equal(video.title, 'clip', 'the title is the file name')
+
+  // On a terminal (util-linux `script` gives it one): a bar redrawn in place.
+  const second = await makeVideo({ seconds: 1, name: 'second.mp4' })
+  const command = [process.execPath, ...CLI, 'import', second].map(shellQuote).join(' ')
+  const onTty = await new Promise<CliResult>((resolve, reject) => {
+    const { NODE_TEST_CONTEXT: _, ...inherited } = process.env
+    const child = spawn('script', ['-qec', command, '/dev/null'], {
+      cwd: ROOT,
+      env: { ...inherited, STORAGE_DIR: server.storageDir },
+    })
+    let stdout = ''
+    child.stdout.on('data', (d) => {
+      stdout += d
+    })
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr: '' }))
+  })
+  assert.equal(onTty.code, 0, onTty.stdout)
+  assert.match(onTty.stdout, /\rsecond\.mp4 hashing \[#{30}\] 100 %/, JSON.stringify(onTty.stdout))
 
   const unknown = await cli(server, ['import', clip, '--owner', 'nobody'])
   assert.equal(unknown.code, 1)
