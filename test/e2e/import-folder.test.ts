@@ -17,9 +17,9 @@ const SETTLE_SECONDS = 1
 const sha256 = (buf: Buffer) => createHash('sha256').update(buf).digest('hex')
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function siteWithImportFolder(t: import('node:test').TestContext) {
+async function siteWithImportFolder(t: import('node:test').TestContext, settleSeconds = SETTLE_SECONDS) {
   const importDir = await workDir(t, 'seedcast-import-')
-  const server = await startTestServer({ IMPORT_DIR: importDir, IMPORT_SETTLE_SECONDS: String(SETTLE_SECONDS) })
+  const server = await startTestServer({ IMPORT_DIR: importDir, IMPORT_SETTLE_SECONDS: String(settleSeconds) })
   t.after(async () => {
     await server.stop()
     if ((t as { passed?: boolean }).passed === false) t.diagnostic(server.logs.join('\n'))
@@ -69,19 +69,29 @@ test('a file dropped into the import folder is published as the admin, and aria2
 })
 
 test('a file still being written is not taken until it has stopped growing', { timeout: 120_000 }, async (t) => {
-  const { server, importDir } = await siteWithImportFolder(t)
+  // A settle interval ten times the writer's pauses: a busy machine cannot stretch one into it.
+  const { server, importDir } = await siteWithImportFolder(t, 3)
   const clip = await makeVideo({ seconds: 6, noise: 20 })
   const original = await readFile(clip)
   const target = path.join(importDir, 'slow_upload.mp4')
-  // Written in 16 pieces, 0.4 s apart (6 s in all, six settle intervals): like a slow FTP upload.
+  // Written in 24 pieces, 0.3 s apart (7 s in all, more than two settle intervals): like a slow
+  // FTP upload. The site is asked meanwhile, without holding the writer up.
   const handle = await open(target, 'wx')
-  const step = Math.ceil(original.length / 16)
-  for (let off = 0; off < original.length; off += step) {
-    await handle.write(original.subarray(off, off + step))
-    await sleep(400)
-    assert.equal(await videoTitled(server, 'slow upload'), undefined, `taken early, at ${off + step} bytes`)
+  let writing = true
+  const step = Math.ceil(original.length / 24)
+  const writer = (async () => {
+    for (let off = 0; off < original.length; off += step) {
+      await handle.write(original.subarray(off, off + step))
+      await sleep(300)
+    }
+    await handle.close()
+    writing = false
+  })()
+  while (writing) {
+    assert.equal(await videoTitled(server, 'slow upload'), undefined, 'taken while still being written')
+    await sleep(200)
   }
-  await handle.close()
+  await writer
   const video = await readyVideo(server, 'slow upload')
   assert.equal(video.size, original.length, 'the whole file was taken')
   const served = Buffer.from(await (await fetch(video.fileUrl)).arrayBuffer())
