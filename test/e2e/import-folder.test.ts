@@ -69,20 +69,21 @@ test('a file dropped into the import folder is published as the admin, and aria2
 })
 
 test('a file still being written is not taken until it has stopped growing', { timeout: 120_000 }, async (t) => {
-  // A settle interval ten times the writer's pauses: a busy machine cannot stretch one into it.
+  // The folder is looked at every 0.75 s; the writer pauses 1.2 s, so the same size is seen
+  // twice in a row, and only the 3 s settle interval (2.5 times a pause) keeps it from being taken.
   const { server, importDir } = await siteWithImportFolder(t, 3)
   const clip = await makeVideo({ seconds: 6, noise: 20 })
   const original = await readFile(clip)
   const target = path.join(importDir, 'slow_upload.mp4')
-  // Written in 24 pieces, 0.3 s apart (7 s in all, more than two settle intervals): like a slow
-  // FTP upload. The site is asked meanwhile, without holding the writer up.
+  // Written in 10 pieces, 1.2 s apart (12 s in all, four settle intervals): like a slow FTP upload
+  // that stalls now and then. The site is asked meanwhile, without holding the writer up.
   const handle = await open(target, 'wx')
   let writing = true
-  const step = Math.ceil(original.length / 24)
+  const step = Math.ceil(original.length / 10)
   const writer = (async () => {
     for (let off = 0; off < original.length; off += step) {
       await handle.write(original.subarray(off, off + step))
-      await sleep(300)
+      await sleep(1200)
     }
     await handle.close()
     writing = false
