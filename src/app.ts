@@ -31,6 +31,7 @@ import { pagesRouter } from './web/pagesRouter.ts'
 import { videoManagePages } from './web/videoManagePages.ts'
 import type { SiteUrls } from './siteUrls.ts'
 import { SITE_NAME, viewHelpers } from './web/viewHelpers.ts'
+import { vendorAssets } from './web/vendorAssets.ts'
 import { FeedService } from './feeds/feedService.ts'
 import { feedRouter } from './feeds/feedRouter.ts'
 import { sharingRouter } from './sharing/sharingRouter.ts'
@@ -79,6 +80,9 @@ export function createApp(s: AppServices): express.Express {
   app.set('view engine', 'ejs')
   app.locals.h = viewHelpers
   app.locals.siteName = SITE_NAME
+  // For views/partials/player.ejs, wherever it is included: the setting as it is now.
+  app.locals.p2pPlayback = () => s.settings.get().p2pPlayback
+  app.locals.wsTrackerUrl = s.urls.announce().replace(/^http/, 'ws')
 
   app.use(securityHeaders(s.urls.base))
   app.use(refuseCrossSite(s.urls.base))
@@ -106,10 +110,12 @@ export function createApp(s: AppServices): express.Express {
   })
   const gate = webSeedGate({
     counts: (infoHash) => s.tracker.counts(infoHash),
+    browserSeeders: (infoHash) => s.tracker.browserSeeders(infoHash),
     infoHashOf: (fileName) => s.videos.infoHashOfFile(fileName),
     refusals: s.refusals,
   })
   app.use(fileRouter(s.paths, s.videos, s.settings, s.webSeedThrottle, s.offload.tally, gate, fileViewer(s.auth)))
+  app.use(vendorAssets())
   app.use('/static', express.static(PUBLIC_DIR, { maxAge: '1h' }))
 
   const upload = receiveUpload(s.paths, s.config.maxUploadBytes)

@@ -32,6 +32,7 @@ const formSchemas = {
     privateTorrents: checkbox,
     seederUploadCap: formString(undefined),
     webSeedUploadCap: formString(undefined),
+    p2pPlayback: formString(undefined),
   }),
 }
 
@@ -117,6 +118,8 @@ export function settingsRouter(deps: SettingsRouterDeps): Router {
       webSeedEnabled: values.webSeedEnabled,
       privateTorrents: values.privateTorrents,
     }
+    // Sent as chosen (the service refuses anything but its modes, by name).
+    if (values.p2pPlayback !== undefined) input.p2pPlayback = values.p2pPlayback
     for (const f of RATE_CAP_FIELDS) {
       const typed = values[f]?.trim().replaceAll(/[\s_,]/g, '')
       // Digits become a number; anything else goes on as typed, for the service to refuse by name.
@@ -146,6 +149,7 @@ interface FormValues {
   privateTorrents: boolean
   seederUploadCap: string | undefined
   webSeedUploadCap: string | undefined
+  p2pPlayback: string | undefined
 }
 
 function formValues(s: Settings, siteTrackerUrl: string): FormValues {
@@ -157,6 +161,7 @@ function formValues(s: Settings, siteTrackerUrl: string): FormValues {
     privateTorrents: s.privateTorrents,
     seederUploadCap: String(s.seederUploadCap),
     webSeedUploadCap: String(s.webSeedUploadCap),
+    p2pPlayback: s.p2pPlayback,
   }
 }
 

@@ -21,7 +21,15 @@ export interface Settings {
   seederUploadCap: number
   /** The web seed's (/seed/) total rate, all connections, in bytes per second; 0 = no cap. Page playback (/media/) is never capped. */
   webSeedUploadCap: number
+  /**
+   * Video pages play through WebTorrent (browsers share what they watch over WebRTC): 'on' for
+   * every viewer unless they switch it off, 'opt-in' only for viewers who switch it on.
+   */
+  p2pPlayback: P2pPlayback
 }
+
+const P2P_PLAYBACK_MODES = ['on', 'opt-in'] as const
+type P2pPlayback = (typeof P2P_PLAYBACK_MODES)[number]
 
 type SettingField = keyof Settings
 const SETTING_FIELDS: readonly SettingField[] = [
@@ -31,6 +39,7 @@ const SETTING_FIELDS: readonly SettingField[] = [
   'privateTorrents',
   'seederUploadCap',
   'webSeedUploadCap',
+  'p2pPlayback',
 ]
 
 /** Settings that are a number (bytes per second), as stored and in the audit. */
@@ -76,6 +85,7 @@ const settingsInput = z
     privateTorrents: z.boolean(),
     seederUploadCap: rateCap,
     webSeedUploadCap: rateCap,
+    p2pPlayback: z.enum(P2P_PLAYBACK_MODES, { error: `must be one of: ${P2P_PLAYBACK_MODES.join(', ')}` }),
     ...Object.fromEntries(READ_ONLY_FIELDS.map((f) => [f, z.unknown()])),
   })
   .partial()
@@ -90,6 +100,7 @@ function defaultSettings(publicUrl: string): Settings {
     // No cap: a lone downloader gets the origin's full speed, as before the caps existed.
     seederUploadCap: 0,
     webSeedUploadCap: 0,
+    p2pPlayback: 'on',
   }
 }
 
@@ -161,6 +172,8 @@ export class SettingsService extends EventEmitter<{ changed: [Settings, Settings
     s.webSeedEnabled = bool('webSeedEnabled', s.webSeedEnabled)
     s.privateTorrents = bool('privateTorrents', s.privateTorrents)
     for (const f of RATE_CAP_FIELDS) if (values.has(f)) s[f] = Number(values.get(f))
+    const p2p = values.get('p2pPlayback')
+    if (p2p === 'on' || p2p === 'opt-in') s.p2pPlayback = p2p
     if (values.has('trackerUrls')) s.trackerUrls = JSON.parse(values.get('trackerUrls')!) as string[]
     return s
   }
@@ -204,6 +217,7 @@ export class SettingsService extends EventEmitter<{ changed: [Settings, Settings
       privateTorrents: d.privateTorrents ?? this.current.privateTorrents,
       seederUploadCap: d.seederUploadCap ?? this.current.seederUploadCap,
       webSeedUploadCap: d.webSeedUploadCap ?? this.current.webSeedUploadCap,
+      p2pPlayback: d.p2pPlayback ?? this.current.p2pPlayback,
     }
     await this.save(next, actor)
     return this.get()

@@ -4,6 +4,11 @@
 // turns true are cut off (their clients ask the swarm, or come back and get the 503). Counted in
 // /metrics as `web_seed_yielded`. The file → infoHash lookup is cached (stored names are unique
 // and never change; a short TTL covers a torrent published or deleted since).
+//
+// A browser (WebTorrent in the video page) reaches WebRTC peers only, never the site's seeder
+// or other BitTorrent clients: for it, the swarm can serve itself only with a WebSocket seeder.
+// Browsers say they are browsers (Sec-Fetch-Mode, which page scripts cannot leave out); a client
+// that claims it falsely only gets what /media/ gives anyone.
 import type { RequestHandler, Response } from 'express'
 import { AppError } from '../errors.ts'
 import type { Refusals } from '../refusals.ts'
@@ -11,6 +16,8 @@ import { RecentClients, WEB_SEED_RETRY_AFTER_SECONDS, webSeedYields } from './we
 
 export interface WebSeedGateDeps {
   counts(infoHash: string): { seeders: number }
+  /** Seeders a browser can reach: WebRTC peers, found through the WebSocket tracker. */
+  browserSeeders(infoHash: string): number
   /** The infoHash of the torrent of a stored file, or null (no such file, no torrent yet). */
   infoHashOf(fileName: string): Promise<string | null>
   refusals: Refusals
@@ -46,7 +53,8 @@ export function webSeedGate(deps: WebSeedGateDeps): RequestHandler {
     const f = await lookup(String(req.params.fileName))
     if (f.infoHash === null) return next()
     const webSeedClients = f.clients.note(req.ip ?? req.socket.remoteAddress ?? '?', now())
-    if (!webSeedYields({ seeders: deps.counts(f.infoHash).seeders, webSeedClients })) {
+    const seeders = req.headers['sec-fetch-mode'] ? deps.browserSeeders(f.infoHash) : deps.counts(f.infoHash).seeders
+    if (!webSeedYields({ seeders, webSeedClients })) {
       f.live.add(res)
       res.once('close', () => f.live.delete(res))
       return next()

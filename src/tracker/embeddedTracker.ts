@@ -8,7 +8,7 @@
 // `onCompleted` to be stored.
 //
 // Each allowed torrent also keeps a tally of what its peers announced they downloaded (HTTP and
-// UDP; swarmStore.ts, peerDownloads.ts), taken by the offload flusher (takeDownloaded). The
+// UDP: swarmStore.ts; WebSocket: wsAnnounced; both by peerDownloads.ts's rules), taken by the offload flusher (takeDownloaded). The
 // site's own seeder is left out by its peer id; it announces downloaded=0 anyway.
 //
 // Every per-address bound (rate limit, peer and connection caps, completions) counts an IPv4
@@ -28,6 +28,7 @@ import { TrackerProtocolError } from '../bittorrent/errors.ts'
 import type { AnnounceEvent } from '../bittorrent/tracker/announce.ts'
 import { forwardedFor } from './httpTransport.ts'
 import { SEEDER_PEER_ID_PREFIX } from '../bittorrent/tracker/announce.ts'
+import { countDownloaded } from './peerDownloads.ts'
 import type { OffloadIncrement } from '../offload/offloadTally.ts'
 
 export interface SwarmCounts {
@@ -177,7 +178,8 @@ export class EmbeddedTracker {
           return refusal.reason
         },
         admit: (conn, data, nowMs) => this.admitWs(conn, data, nowMs),
-        announced: (conn, event, infoHash, peerId) => this.wsAnnounced(conn, event, infoHash, peerId),
+        announced: (conn, event, infoHash, peerId, downloaded) =>
+          this.wsAnnounced(conn, event, infoHash, peerId, downloaded),
         closed: (conn) => {
           for (const peer of conn.peers) this.releaseWsPeer(conn, peer.slice(0, 40), peer.slice(40))
         },
@@ -218,6 +220,11 @@ export class EmbeddedTracker {
 
   isAllowed(infoHash: string): boolean {
     return this.allowed.has(infoHash.toLowerCase())
+  }
+
+  /** The torrent's seeders among WebSocket (browser) peers: the only seeders a browser can reach. */
+  browserSeeders(infoHash: string): number {
+    return this.ws.counts(infoHash.toLowerCase()).complete
   }
 
   counts(infoHash: string): SwarmCounts {
@@ -434,9 +441,31 @@ export class EmbeddedTracker {
     else this.wsPeersPerAddress.set(swarmKey, held - 1)
   }
 
-  private wsAnnounced(conn: WsConnection, event: WsEvent, infoHash: string, peerId: string): void {
+  private wsAnnounced(
+    conn: WsConnection,
+    event: WsEvent,
+    infoHash: string,
+    peerId: string,
+    downloaded: number | null,
+  ): void {
     this.metrics.announces.ws++
-    if (event === 'stop') this.releaseWsPeer(conn, infoHash, peerId)
+    // Browser peers' downloads go in the same tally as HTTP and UDP peers' (the offload figures),
+    // by the same rules (peerDownloads.ts), each peer's baseline kept on its connection.
+    const tally = this.allowed.get(infoHash)
+    if (downloaded !== null && tally !== undefined) {
+      const peer = infoHash + peerId
+      const baseline = conn.downloads.get(peer)
+      if (baseline) countDownloaded(tally, baseline, downloaded, true, event === 'start')
+      else if (conn.peers.has(peer)) {
+        const fresh = { dlHi: 0, dlLo: 0 }
+        countDownloaded(tally, fresh, downloaded, false, event === 'start')
+        conn.downloads.set(peer, fresh)
+      }
+    }
+    if (event === 'stop') {
+      conn.downloads.delete(infoHash + peerId)
+      this.releaseWsPeer(conn, infoHash, peerId)
+    }
     if (event === 'complete') this.countCompletion(infoHash, conn.key, peerId, Date.now())
   }
 

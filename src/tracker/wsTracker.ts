@@ -31,6 +31,8 @@ export interface WsConnection {
    * may hold a few peer ids; all of them leave their swarms when it closes.
    */
   readonly peers: Set<string>
+  /** Per peer (infoHash + peerId), the last `downloaded` it announced, for the caller's tally. */
+  readonly downloads: Map<string, { dlHi: number; dlLo: number }>
   lastSeenMs: number
 }
 
@@ -55,8 +57,11 @@ export interface WsTrackerHooks {
    * instead. Every scrape must be answered here (see the top of this file).
    */
   admit(conn: WsConnection, data: Buffer | string, nowMs: number): string | null
-  /** An announce the package has handled. */
-  announced(conn: WsConnection, event: WsEvent, infoHash: string, peerId: string): void
+  /**
+   * An announce the package has handled; `downloaded` as the peer said it (a finite number), or
+   * null when it said none (WebRTC answers relayed through the tracker carry no counts).
+   */
+  announced(conn: WsConnection, event: WsEvent, infoHash: string, peerId: string, downloaded: number | null): void
   /** The connection closed; its peers have left their swarms (conn.peers is still as it was). */
   closed(conn: WsConnection): void
   /** A bound bit (counted by the caller). */
@@ -111,6 +116,7 @@ const EVENTS: WsEvent[] = ['start', 'update', 'complete', 'stop', 'pause']
 
 class Connection implements WsConnection {
   readonly peers = new Set<string>()
+  readonly downloads = new Map<string, { dlHi: number; dlLo: number }>()
   lastSeenMs: number
   readonly ip: string
   readonly key: string
@@ -153,10 +159,16 @@ export class WsTracker {
     this.server.on('warning', () => {})
     this.server.on('error', (err: Error) => console.error('[tracker] websocket:', err.message))
     for (const event of EVENTS) {
-      this.server.on(event, (_addr: string, params: { info_hash: string; peer_id: string; socket?: Socket }) => {
-        const conn = params.socket && this.live.get(params.socket)
-        if (conn) hooks.announced(conn, event, params.info_hash, params.peer_id)
-      })
+      this.server.on(
+        event,
+        (_addr: string, params: { info_hash: string; peer_id: string; socket?: Socket; downloaded?: unknown }) => {
+          const conn = params.socket && this.live.get(params.socket)
+          // The package passes the peer's JSON value through unread: anything but a number is none.
+          const downloaded =
+            typeof params.downloaded === 'number' && Number.isFinite(params.downloaded) ? params.downloaded : null
+          if (conn) hooks.announced(conn, event, params.info_hash, params.peer_id, downloaded)
+        },
+      )
     }
     // The package creates a swarm a tick after finding none, so a burst of first announces made
     // one swarm each, every one replacing the last (the peers in the others were lost, and

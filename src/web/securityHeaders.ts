@@ -1,19 +1,21 @@
 // Headers on every answer from Express. The pages load scripts and styles from /static only (no
 // inline code or style attributes: views/ keeps it that way), so the policy allows nothing else;
 // the player and charts load media from PUBLIC_URL, which may be another origin than the one the
-// page was reached on.
+// page was reached on. The player's WebTorrent client announces to the site's WebSocket tracker
+// (ws(s)://PUBLIC_URL/announce), and its peers talk WebRTC, which the policy does not govern.
 import type { RequestHandler } from 'express'
 import { AppError } from '../errors.ts'
 
 function contentSecurityPolicy(publicUrl: string): string {
   const site = new URL(publicUrl).origin
+  const wsSite = site.replace(/^http/, 'ws')
   return [
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
     `img-src 'self' data: ${site}`,
     `media-src 'self' ${site}`,
-    `connect-src 'self' ${site}`,
+    `connect-src 'self' ${site} ${wsSite}`,
     "object-src 'none'",
     "base-uri 'none'",
     "form-action 'self'",

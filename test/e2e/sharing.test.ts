@@ -106,6 +106,11 @@ test('the embed page may be framed by other sites; the other pages may not', asy
   assert.equal(embed.status, 200)
   assert.match(embed.headers.get('content-security-policy') ?? '', /frame-ancestors \*/)
   assert.equal(embed.headers.get('x-frame-options'), null)
+  // The same player as the video page: the file at once, the P2P switch and its notice.
+  const html = await embed.text()
+  assert.match(html, /<div class="p2p" id="p2p"/)
+  assert.match(html, /see your IP address/)
+  assert.match(html, /<script type="module" src="\/static\/p2p-player\.js"><\/script>/)
   const page = await fetch(video.pageUrl)
   assert.match(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'self'/)
   assert.equal(page.headers.get('x-frame-options'), 'SAMEORIGIN')
@@ -131,7 +136,7 @@ test('the embed page plays, framed by a page of another origin', async () => {
   await page.goto(elsewhere)
   const frame = await (await page.waitForSelector('iframe')).contentFrame()
   assert.ok(frame, 'the embed page loaded in the frame')
-  await frame.waitForSelector('video#player')
+  await frame.waitForSelector('video.player')
   const played = await frame.evaluate(async () => {
     const v = document.querySelector('video')!
     v.muted = true

@@ -4,7 +4,17 @@ import { chromium, type Browser } from 'playwright-core'
 
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
-export function launchChromium(): Promise<Browser> {
+/**
+ * WebRTC between browsers on one machine: Chromium otherwise hides host addresses behind mDNS
+ * names (resolved only where multicast DNS reaches the other browser: it does on this host's
+ * eth0, not on every machine) and leaves loopback out of its ICE candidates.
+ */
+export const WEBRTC_LOCAL_ARGS = [
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--allow-loopback-in-peer-connection',
+]
+
+export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: [
@@ -16,6 +26,7 @@ export function launchChromium(): Promise<Browser> {
       '--disable-component-update',
       '--disable-sync',
       '--disable-quic',
+      ...extraArgs,
     ],
   })
 }

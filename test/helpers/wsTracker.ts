@@ -103,6 +103,8 @@ export interface WsAnnounce {
   peerId: string
   event?: string
   left?: number
+  /** As sent (any JSON value: strangers send anything); 0 when absent. */
+  downloaded?: unknown
   offers?: unknown[]
   numwant?: number
 }
@@ -116,7 +118,7 @@ export function announceMessage(a: WsAnnounce): string {
     event: a.event,
     left: a.left ?? 1000,
     uploaded: 0,
-    downloaded: 0,
+    downloaded: a.downloaded ?? 0,
     numwant: a.numwant ?? a.offers?.length ?? 0,
     offers: a.offers ?? [],
   })

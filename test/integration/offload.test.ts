@@ -16,6 +16,7 @@ import { ADMIN_PASSWORD, freePortUdp, startTestServer, type TestServer } from '.
 import { binParam, getVideo, sql, uploadOk, waitFor, type VideoJson } from '../helpers/http.ts'
 import { bdecodeDict, failureOf } from '../helpers/trackerReply.ts'
 import { EVENT, UdpTrackerClient } from '../helpers/udpTracker.ts'
+import { dropAllWs, openWs, wsAnnounce } from '../helpers/wsTracker.ts'
 import { startCountingProxy, type CountingProxy } from '../helpers/countingProxy.ts'
 import { mp4Header, writeMedia } from '../../bench/lib/media.ts'
 import { MiB } from '../../bench/lib/format.ts'
@@ -214,6 +215,30 @@ describe("peers' bytes from their announces", () => {
     const after = await stored()
     const expected = SIZE + (3 + 1 + 1) * MiB + SIZE + 1 * MiB
     assert.equal(after.downloadedBytes - before.downloadedBytes, expected)
+  })
+
+  test('WebSocket (browser) announces add theirs to the same tally, by the same rules', async (t) => {
+    t.after(dropAllWs)
+    const before = await stored()
+    const ws = await openWs(server.port)
+    const infoHash = video.torrent!.infoHash
+    const say = async (peer: string, downloaded: unknown, left: number, event?: string) => {
+      const reply = await wsAnnounce(ws, { infoHash, peerId: pid(peer).toString('hex'), downloaded, left, event })
+      assert.equal(reply['failure reason'], undefined, JSON.stringify(reply))
+    }
+    // E: 4 then 6 MiB, and leaves: 6 MiB.
+    await say('-WW0001-e', 0, SIZE, 'started')
+    await say('-WW0001-e', 4 * MiB, SIZE - 4 * MiB)
+    await say('-WW0001-e', 6 * MiB, SIZE - 6 * MiB, 'stopped')
+    // F: a count that is no number is none (its baseline stays); a huge one is the whole file, once.
+    await say('-WW0001-f', 0, SIZE, 'started')
+    await say('-WW0001-f', '3145728', SIZE)
+    await say('-WW0001-f', null, SIZE)
+    await say('-WW0001-f', 3 * MiB, SIZE - 3 * MiB)
+    await say('-WW0001-f', 2 ** 60, 0, 'completed')
+    await say('-WW0001-f', 2 ** 61, 0)
+    const after = await stored()
+    assert.equal(after.downloadedBytes - before.downloadedBytes, 6 * MiB + SIZE)
   })
 })
 

@@ -94,6 +94,13 @@ const MATRIX: Record<string, Case[]> = {
   'GET /login': [{ name: 'form', make: () => get('/login'), expect: all(200) }],
   'GET /healthz': [{ name: 'health', make: () => get('/healthz'), expect: all(200) }],
   'GET /metrics': [{ name: 'metrics', make: () => get('/metrics'), expect: all(200) }],
+  // The player's WebTorrent build and its service worker (src/web/vendorAssets.ts).
+  'GET /static/vendor/webtorrent.min.js': [
+    { name: 'client', make: () => get('/static/vendor/webtorrent.min.js'), expect: all(200) },
+  ],
+  'GET /static/vendor/webtorrent-sw.js': [
+    { name: 'worker', make: () => get('/static/vendor/webtorrent-sw.js'), expect: all(200) },
+  ],
   'GET /videos/:id': videoCases((v) => `/videos/${v.id}`, all(200), page(404, 200, 404, 200)),
   'GET /videos/:id/swarm.svg': videoCases((v) => `/videos/${v.id}/swarm.svg`, all(200), page(404, 200, 404, 200)),
   'GET /videos/:id/torrent': videoCases((v) => `/videos/${v.id}/torrent`, all(200), page(404, 200, 404, 200)),

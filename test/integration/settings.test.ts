@@ -31,6 +31,7 @@ interface SettingsBody {
   privateTorrents: boolean
   seederUploadCap: number
   webSeedUploadCap: number
+  p2pPlayback: 'on' | 'opt-in'
 }
 let defaults: SettingsBody
 
@@ -41,6 +42,7 @@ const siteDefaults = (): SettingsBody => ({
   privateTorrents: false,
   seederUploadCap: 0,
   webSeedUploadCap: 0,
+  p2pPlayback: 'on',
 })
 
 before(async () => {
@@ -129,6 +131,8 @@ describe('GET/PUT /api/settings', () => {
       { seederUploadCap: '2000000' },
       { webSeedUploadCap: null },
       { webSeedUploadCap: 1e12 },
+      { p2pPlayback: 'off' },
+      { p2pPlayback: true },
       '{"bittorrentEnabled": false, "trackerUrls": [',
       '[]',
       'null',
@@ -253,7 +257,14 @@ describe('GET/PUT /api/settings', () => {
     const dir = server.storageDir
     const trackerUrls = ['https://tracker.example/announce']
     const caps = { seederUploadCap: 2_000_000, webSeedUploadCap: 3_500_000 }
-    await putOk({ bittorrentEnabled: true, trackerUrls, webSeedEnabled: false, privateTorrents: true, ...caps })
+    await putOk({
+      bittorrentEnabled: true,
+      trackerUrls,
+      webSeedEnabled: false,
+      privateTorrents: true,
+      p2pPlayback: 'opt-in',
+      ...caps,
+    })
     await server.stop({ keepStorage: true })
     server = await startTestServer({ PORT: String(server.port) }, dir)
     assert.deepEqual(await current(), {
@@ -261,6 +272,7 @@ describe('GET/PUT /api/settings', () => {
       trackerUrls,
       webSeedEnabled: false,
       privateTorrents: true,
+      p2pPlayback: 'opt-in',
       ...caps,
     })
     defaults = siteDefaults()
