@@ -1,7 +1,7 @@
 // Decides whether a stored file may be seeded as it is: unchanged since it was hashed (size and
 // mtime match the record), or rehashed now and found identical to its torrent's pieces.
 import { lstat, readFile } from 'node:fs/promises'
-import { hashFileInWorker } from '../src/bittorrent/hashInWorker.ts'
+import { hashFileInWorkers } from '../src/bittorrent/hashInWorker.ts'
 import { decodeTorrent } from '../src/bittorrent/metainfo.ts'
 
 export type FileVerdict =
@@ -50,7 +50,7 @@ export async function checkFile(e: FileExpectation): Promise<FileVerdict> {
 
   // Modified (or never recorded): only an identical file is seeded.
   const { pieceLength, pieces } = decodeTorrent(torrent)
-  const hashed = await hashFileInWorker(e.filePath, pieceLength)
+  const hashed = await hashFileInWorkers(e.filePath, pieceLength)
   if (!hashed.pieces.equals(pieces))
     return { ok: false, reason: "the media file's content no longer matches its torrent" }
   return { ok: true, torrent, size: now.size, mtimeMs: now.mtimeMs, rehashed: true }

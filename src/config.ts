@@ -107,6 +107,10 @@ const schema = z
     // Password hashes (scrypt, on libuv's 4-thread pool shared with file I/O) at once, and waiting.
     AUTH_MAX_CONCURRENT_HASHES: z.coerce.number().int().min(1).max(64).default(2),
     AUTH_HASH_QUEUE: z.coerce.number().int().min(0).max(10_000).default(16),
+    // The import folder (src/media/importFolder.ts): off unless set.
+    IMPORT_DIR: z.string().min(1).optional(),
+    IMPORT_SETTLE_SECONDS: z.coerce.number().min(0.1).max(86400).default(30),
+    IMPORT_OWNER: z.string().min(1).max(64).optional(),
   })
   .refine((c) => c.TRACKER_MIN_INTERVAL_SECONDS <= c.TRACKER_INTERVAL_SECONDS, {
     path: ['TRACKER_MIN_INTERVAL_SECONDS'],
@@ -180,6 +184,14 @@ export interface Config {
     maxConcurrentHashes: number
     hashQueue: number
   }
+  import: {
+    /** Absolute; null: no import folder. */
+    dir: string | null
+    /** A file is taken once its size and mtime stayed the same this long. */
+    settleMs: number
+    /** User name owning imported videos; null: the first enabled admin. */
+    owner: string | null
+  }
   version: string
 }
 
@@ -199,6 +211,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const c = parsed.data
   const storageDir = path.resolve(c.STORAGE_DIR)
+  const importDir = c.IMPORT_DIR ? path.resolve(c.IMPORT_DIR) : null
+  // Files there are moved into storage: a folder inside storage (or holding it) would import the site's own files.
+  const inside = (a: string, b: string) => a === b || a.startsWith(`${b}${path.sep}`)
+  if (importDir && (inside(importDir, storageDir) || inside(storageDir, importDir)))
+    throw new ConfigError(
+      `Invalid IMPORT_DIR=${JSON.stringify(c.IMPORT_DIR)}: must be outside STORAGE_DIR (${storageDir})`,
+    )
   const databaseUrl = c.DATABASE_URL ?? `file:${path.join(storageDir, 'seedcast.db')}`
   const publicUrl = (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '')
   return {
@@ -259,6 +278,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       throttleMaxAddresses: c.AUTH_THROTTLE_MAX_ADDRESSES,
       maxConcurrentHashes: c.AUTH_MAX_CONCURRENT_HASHES,
       hashQueue: c.AUTH_HASH_QUEUE,
+    },
+    import: {
+      dir: importDir,
+      settleMs: Math.round(c.IMPORT_SETTLE_SECONDS * 1000),
+      owner: c.IMPORT_OWNER ?? null,
     },
     version: '0.1.0',
   }

@@ -22,7 +22,8 @@ import { OffloadService } from './offload/offloadService.ts'
 import { TorrentRewriter } from './media/torrentRewriter.ts'
 import { Refusals } from './refusals.ts'
 import { FairThrottle } from './fairThrottle.ts'
-import { bumpGeneration } from './seeder/seederLink.ts'
+import { bumpGeneration, watchGeneration } from './seeder/seederLink.ts'
+import { ImportFolder } from './media/importFolder.ts'
 import { siteUrls } from './siteUrls.ts'
 import { SeederSupervisor } from './seeder/supervisor.ts'
 import type { Express } from 'express'
@@ -40,7 +41,16 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
+/** Tests only: a pause after each hashed piece, so that a page can be seen while it hashes. */
+export interface ServerTestHooks {
+  hashPieceDelayMs?: number
+}
+
+export async function startServer(
+  config: Config,
+  log: (line: string) => void = console.log,
+  hooks: ServerTestHooks = {},
+): Promise<RunningServer> {
   const paths = storagePaths(config.storageDir)
   await ensureStorage(paths)
   const db = await openDatabase(config)
@@ -78,6 +88,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     onTorrentsChanged: noticeSeeder,
     onStaleTorrent: () => void rewriter.request(),
     onStored: (video) => details.request(video),
+    hashPieceDelayMs: hooks.hashPieceDelayMs,
   })
   tracker.enabled = settings.get().bittorrentEnabled
   await videos.loadAllowList()
@@ -237,6 +248,25 @@ export async function startServer(config: Config, log: (line: string) => void = 
   // After listen: the first round (a sample now, old samples thinned) runs while the site serves.
   await swarm.start()
   offload.start()
+  // A video the CLI imported (another process, same database): tracked and seeded within a second.
+  const outside = watchGeneration(db, 1000, async () => {
+    await videos.loadAllowList()
+    seeder?.notify()
+  })
+  const importFolder = config.import.dir
+    ? new ImportFolder({
+        dir: config.import.dir,
+        settleMs: config.import.settleMs,
+        paths,
+        videos,
+        ownerId: async () => (await accounts.importOwner(config.import.owner)).id,
+        log,
+      })
+    : null
+  if (importFolder) {
+    log(`[import] watching ${config.import.dir}: files are taken once unchanged for ${config.import.settleMs / 1000} s`)
+    await importFolder.start()
+  }
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -245,6 +275,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
     services,
     app,
     async close() {
+      outside.stop()
+      await importFolder?.stop()
       guarded.stop()
       // Kills a running ffprobe/ffmpeg; what it was reading stays pending for the next start.
       await details.stop()

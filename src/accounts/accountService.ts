@@ -72,6 +72,23 @@ export class AccountService {
     return user ? presentUser(user) : null
   }
 
+  /** Who owns imported videos: the named user, or the first enabled admin. Throws AppError when none. */
+  async importOwner(name: string | null): Promise<UserJson> {
+    if (name !== null) {
+      const user = await this.findUserByName(name)
+      if (!user) throw new AppError('user_not_found', `no user named ${name} to own imported videos`)
+      if (user.disabled) throw new AppError('account_disabled', `user ${user.name} is disabled`)
+      return user
+    }
+    const admin = (await this.listUsers()).find((u) => u.role === 'admin' && !u.disabled)
+    if (!admin)
+      throw new AppError(
+        'user_not_found',
+        'no enabled admin to own imported videos (start the site once, or: user add NAME --role admin)',
+      )
+    return admin
+  }
+
   async createUser(name: string, password: string, role: Role): Promise<UserJson> {
     const passwordHash = await hashPassword(password)
     try {

@@ -142,15 +142,7 @@ export class SettingsService extends EventEmitter<{ changed: [Settings, Settings
     publicUrl: string,
   ): Promise<{ settings: SettingsService; publicUrlChangedFrom: string | null }> {
     const values = await readSettingValues(db)
-    const s = defaultSettings(publicUrl)
-    const bool = (key: string, fallback: boolean) => (values.has(key) ? values.get(key) === 'true' : fallback)
-    s.bittorrentEnabled = bool('bittorrentEnabled', s.bittorrentEnabled)
-    s.webSeedEnabled = bool('webSeedEnabled', s.webSeedEnabled)
-    s.privateTorrents = bool('privateTorrents', s.privateTorrents)
-    for (const f of RATE_CAP_FIELDS) if (values.has(f)) s[f] = Number(values.get(f))
-    const p2p = values.get('p2pPlayback')
-    if (p2p === 'on' || p2p === 'opt-in') s.p2pPlayback = p2p
-    if (values.has('trackerUrls')) s.trackerUrls = JSON.parse(values.get('trackerUrls')!) as string[]
+    const s = SettingsService.parse(values, publicUrl)
     const service = new SettingsService(db, s)
     const previousUrl = values.get('publicUrl') ?? null
     if (previousUrl === null) await writeSettingValues(db, { publicUrl }, [])
@@ -161,6 +153,29 @@ export class SettingsService extends EventEmitter<{ changed: [Settings, Settings
       { actor, field: 'publicUrl', before: previousUrl, after: publicUrl },
     ])
     return { settings: service, publicUrlChangedFrom: previousUrl }
+  }
+
+  /**
+   * The stored settings and the PUBLIC_URL the site last ran with, changing nothing: for another
+   * process (the CLI's import) that must make torrents exactly as the running site would.
+   */
+  static async read(db: Db, fallbackUrl: string): Promise<{ settings: SettingsService; publicUrl: string }> {
+    const values = await readSettingValues(db)
+    const publicUrl = values.get('publicUrl') ?? fallbackUrl
+    return { settings: new SettingsService(db, SettingsService.parse(values, publicUrl)), publicUrl }
+  }
+
+  private static parse(values: Map<string, string>, publicUrl: string): Settings {
+    const s = defaultSettings(publicUrl)
+    const bool = (key: string, fallback: boolean) => (values.has(key) ? values.get(key) === 'true' : fallback)
+    s.bittorrentEnabled = bool('bittorrentEnabled', s.bittorrentEnabled)
+    s.webSeedEnabled = bool('webSeedEnabled', s.webSeedEnabled)
+    s.privateTorrents = bool('privateTorrents', s.privateTorrents)
+    for (const f of RATE_CAP_FIELDS) if (values.has(f)) s[f] = Number(values.get(f))
+    const p2p = values.get('p2pPlayback')
+    if (p2p === 'on' || p2p === 'opt-in') s.p2pPlayback = p2p
+    if (values.has('trackerUrls')) s.trackerUrls = JSON.parse(values.get('trackerUrls')!) as string[]
+    return s
   }
 
   /** Every torrent file now carries this PUBLIC_URL (called when the start-up rewrite is done). */

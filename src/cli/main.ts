@@ -1,5 +1,6 @@
-// `npm run cli -- …`: account management from the shell, on the server's own configuration and
-// database (SQLite lets it write while the server runs). Refusals are one line and exit code 1.
+// `npm run cli -- …`: account management and imports from the shell, on the server's own
+// configuration and database (SQLite lets it write while the server runs). Refusals are one line
+// and exit code 1.
 import { readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { AccountService } from '../accounts/accountService.ts'
@@ -10,14 +11,23 @@ import { readEnvironmentFile } from '../envFile.ts'
 import { AppError } from '../errors.ts'
 import { askNewPassword } from './prompt.ts'
 import { CliError, parseUserCommand, runUserCommand } from './users.ts'
+import { parseImportCommand, runImportCommand } from './import.ts'
 
 const HELP = `Usage: npm run cli -- [--config FILE] user COMMAND
+       npm run cli -- [--config FILE] import PATH... [--title T] [--description D] [--owner NAME]
 
   user list                             the users, their roles, enabled or disabled
   user add NAME --role admin|uploader   adds a user; asks for their password
   user password NAME                    sets a new password; ends their login sessions
   user disable NAME                     ends their sessions; refuses their password and tokens
   user enable NAME                      lets them in again
+
+  import PATH...                        moves each audio/video file into storage, hashes it (a
+                                        progress bar per file) and publishes it; the running
+                                        site tracks and seeds it within a second. Non-media is
+                                        refused and left where it is. --title and --description
+                                        (one PATH only; default title: the file name); --owner
+                                        (default IMPORT_OWNER, else the first enabled admin)
 
 Passwords are never arguments. From a terminal the password is asked twice, not echoed; from a
 pipe it is the first line of stdin:  printf '%s\\n' "$PW" | npm run cli -- user password alice
@@ -31,6 +41,9 @@ interface Args {
   help: boolean
   configFile?: string
   role?: string
+  title?: string
+  description?: string
+  owner?: string
   words: string[]
 }
 
@@ -56,6 +69,9 @@ function parseArgs(argv: string[]): Args {
     // Not --env-file: Node itself acts on that name even after the script's (nodejs/node#54232).
     else if (flag === '--config') args.configFile = value()
     else if (flag === '--role') args.role = value()
+    else if (flag === '--title') args.title = value()
+    else if (flag === '--description') args.description = inline ?? argv[++i] ?? ''
+    else if (flag === '--owner') args.owner = value()
     else if (flag.startsWith('-')) throw new CliError(`unknown option ${flag} (see --help)`)
     else args.words.push(arg)
   }
@@ -108,18 +124,26 @@ async function main(argv: string[]): Promise<void> {
     return
   }
   const [topic, ...words] = args.words
-  if (topic !== 'user') throw new CliError(`unknown command "${topic}" (see --help)`)
-  const command = parseUserCommand(words, args.role)
+  if (topic !== 'user' && topic !== 'import') throw new CliError(`unknown command "${topic}" (see --help)`)
+  if (topic === 'user' && (args.title ?? args.description ?? args.owner) !== undefined)
+    throw new CliError('--title, --description and --owner are for "import"')
+  if (topic === 'import' && args.role !== undefined) throw new CliError('--role is only for "user add"')
+  const command =
+    topic === 'user'
+      ? parseUserCommand(words, args.role)
+      : parseImportCommand(words, { title: args.title, description: args.description, owner: args.owner })
   const config = configFrom(args.configFile)
   actAsDatabaseOwner(config)
   // The server's start applies the migrations; so does this, for a site not started yet.
   const db = await openDatabase(config)
   try {
     const accounts = new AccountService(db, new AuthService(db, config.auth))
-    await runUserCommand(accounts, command, {
-      askPassword: () => askNewPassword(),
-      print: (line) => console.log(line),
-    })
+    if ('files' in command) await runImportCommand(config, db, accounts, command, (line) => console.log(line))
+    else
+      await runUserCommand(accounts, command, {
+        askPassword: () => askNewPassword(),
+        print: (line) => console.log(line),
+      })
   } finally {
     await db.$disconnect()
   }

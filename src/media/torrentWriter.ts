@@ -2,7 +2,7 @@
 import { open, rename, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import { buildTorrent } from '../bittorrent/metainfo.ts'
-import { hashFileInWorker } from '../bittorrent/hashInWorker.ts'
+import { hashFileInWorkers, type HashOptions } from '../bittorrent/hashInWorker.ts'
 import { choosePieceLength } from '../bittorrent/pieceLength.ts'
 
 export interface TorrentSource {
@@ -92,8 +92,12 @@ export async function writeFileAtomic(file: string, data: Buffer): Promise<void>
 }
 
 /** For files whose pieces were not hashed on the way in: hash off the main thread, then write. */
-export async function hashAndWriteTorrent(source: TorrentSource, ctx: TorrentContext): Promise<WrittenTorrent> {
-  const hashed = await hashFileInWorker(source.filePath, choosePieceLength(source.size))
+export async function hashAndWriteTorrent(
+  source: TorrentSource,
+  ctx: TorrentContext,
+  opts: HashOptions = {},
+): Promise<WrittenTorrent> {
+  const hashed = await hashFileInWorkers(source.filePath, choosePieceLength(source.size), opts)
   if (hashed.length !== source.size)
     throw new Error(`file size changed while hashing (${hashed.length} != ${source.size})`)
   return writeTorrentFile(source, hashed, ctx)

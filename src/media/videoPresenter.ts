@@ -53,12 +53,16 @@ export interface VideoJson {
   thumbnailUrl: string | null
   /** Bytes the site sent for this video (seeder, web seed, playback) and bytes peers served (src/offload/offloadMath.ts). */
   offload: { originBytes: number; peerBytes: number }
+  /** While its torrent is being hashed (status "processing"): pieces done of all; else null. */
+  hashing: { done: number; total: number } | null
 }
 
 export interface PresentContext {
   urls: SiteUrls
   settings: { get(): Settings }
   tracker: { counts(infoHash: string): { seeders: number; leechers: number } }
+  /** Where the progress of a torrent being hashed is known (the site's VideoService). */
+  videos?: { hashProgress(id: string): { done: number; total: number } | null }
 }
 
 /** The video object with the tracker's live counts. */
@@ -101,6 +105,7 @@ export function presentVideo(video: VideoRow, ctx: PresentContext): VideoJson {
     // A private video's torrent is off the tracker: no swarm to count until it is published.
     swarm: t && video.published ? { ...ctx.tracker.counts(t.infoHash), completed: t.completed } : null,
     offload: { originBytes: offload.originBytes.total, peerBytes: offload.peerBytes },
+    hashing: video.status === 'processing' ? (ctx.videos?.hashProgress(video.id) ?? null) : null,
     ...mediaDetails(video, urls),
   }
 }

@@ -53,7 +53,7 @@ export interface VideoServiceDeps {
   paths: StoragePaths
   urls: SiteUrls
   settings: SettingsService
-  tracker: EmbeddedTracker
+  tracker: Pick<EmbeddedTracker, 'allow' | 'disallow'>
   createdBy: string
   /** Called after a torrent is published or a video deleted (the seeder rescans). */
   onTorrentsChanged?: () => void
@@ -61,6 +61,8 @@ export interface VideoServiceDeps {
   onStaleTorrent?: () => void
   /** A video was stored: its media details are read in the background (src/media/mediaDetails.ts). */
   onStored?: (video: VideoRow) => void
+  /** Tests only: a pause after each hashed piece, so that the page's progress can be watched. */
+  hashPieceDelayMs?: number
 }
 
 function encodeCursor(v: { createdAt: Date; id: string }): string {
@@ -78,8 +80,10 @@ export function decodeCursor(cursor: string): { createdAt: Date; id: string } | 
 
 export class VideoService {
   private readonly deps: VideoServiceDeps
-  // Worker hashing runs one file at a time: the machine has few cores and the web must stay quick.
+  // One file at a time, hashed by one worker per core: each file is ready as soon as can be.
   private hashQueue: Promise<unknown> = Promise.resolve()
+  /** Pieces hashed so far, per video being hashed (the video page shows it). */
+  private readonly hashing = new Map<string, JobProgress>()
   private backfill: JobProgress | null = null
   private backfillsQueueing = 0
 
@@ -175,7 +179,10 @@ export class VideoService {
   hashInBackground(video: VideoRow): Promise<void> {
     const job = this.hashQueue.then(async () => {
       try {
-        const written = await hashAndWriteTorrent(this.source(video), this.torrentContext(video))
+        const written = await hashAndWriteTorrent(this.source(video), this.torrentContext(video), {
+          onProgress: (p) => this.hashing.set(video.id, p),
+          pieceDelayMs: this.deps.hashPieceDelayMs,
+        })
         await this.recordTorrent(video, written)
       } catch (err) {
         // Deleted while queued or hashing: not a failure, but the .torrent written for it must go too.
@@ -187,10 +194,18 @@ export class VideoService {
         await repo
           .setVideoStatus(this.deps.db, video.id, 'failed', `Torrent creation failed: ${(err as Error).message}`)
           .catch(() => {})
+      } finally {
+        this.hashing.delete(video.id)
       }
     })
     this.hashQueue = job
     return job
+  }
+
+  /** done/total pieces of a video whose torrent is being hashed now; null when it is not. */
+  hashProgress(id: string): JobProgress | null {
+    const p = this.hashing.get(id)
+    return p ? { ...p } : null
   }
 
   /**

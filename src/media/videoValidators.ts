@@ -35,11 +35,11 @@ export const homePageSchemas = {
 }
 export const homePageValidator = validate(homePageSchemas)
 
-const titleText = z
+export const titleText = z
   .string()
   .transform((s) => s.trim())
   .pipe(z.string().min(1, 'A title is required').max(200, 'The title is longer than 200 characters'))
-const descriptionText = z
+export const descriptionText = z
   .string()
   .transform((s) => s.trim())
   .pipe(z.string().max(10_000, 'The description is longer than 10,000 characters'))

@@ -59,3 +59,26 @@ export function separateSeederHealth(beat: SeederHeartbeat | null, nowMs: number
   }
   return { state: nowMs - beat.at <= HEARTBEAT_STALE_MS ? ('running' as const) : ('unreachable' as const), ...base }
 }
+
+/**
+ * Calls `onChange` when the generation moves: another process (the CLI's import) published or
+ * changed something this one must follow. Its own bumps call it too, which costs one re-read.
+ */
+export function watchGeneration(db: Db, everyMs: number, onChange: () => Promise<void>): { stop(): void } {
+  let last: string | null | undefined
+  let busy = false
+  const timer = setInterval(() => {
+    if (busy) return
+    busy = true
+    readGeneration(db)
+      .then(async (now) => {
+        if (last !== undefined && now !== last) await onChange()
+        last = now
+      })
+      .catch(() => {})
+      .finally(() => {
+        busy = false
+      })
+  }, everyMs)
+  return { stop: () => clearInterval(timer) }
+}

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { loadConfig } from '../../src/config.ts'
-import { startServer, type RunningServer } from '../../src/server.ts'
+import { startServer, type RunningServer, type ServerTestHooks } from '../../src/server.ts'
 
 export const ADMIN_PASSWORD = 'test-password-123'
 
@@ -26,7 +26,11 @@ export async function makeStorageDir(): Promise<string> {
  * PUBLIC_URL must name the port the server listens on, so pick the port first by listening on 0
  * (the server binds it again right after; a clash there fails loudly, not silently).
  */
-export async function startTestServer(env: Record<string, string> = {}, storageDir?: string): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  storageDir?: string,
+  hooks?: ServerTestHooks,
+): Promise<TestServer> {
   const dir = storageDir ?? (await makeStorageDir())
   const port = env.PORT ? Number(env.PORT) : await freePort()
   const config = loadConfig({
@@ -40,9 +44,13 @@ export async function startTestServer(env: Record<string, string> = {}, storageD
     ...env,
   })
   const logs: string[] = []
-  const running = await startServer(config, (line) => {
-    logs.push(line)
-  })
+  const running = await startServer(
+    config,
+    (line) => {
+      logs.push(line)
+    },
+    hooks,
+  )
   return {
     ...running,
     storageDir: dir,

@@ -2,10 +2,8 @@
 // URLs used by new torrents, and BitTorrent switched off (no torrents) and on again (backfilled).
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { open, readFile, readdir, readlink, rm, stat, unlink } from 'node:fs/promises'
+import { readFile, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { promisify } from 'node:util'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
 import { decodeTorrent } from '../../src/bittorrent/metainfo.ts'
@@ -23,8 +21,6 @@ import {
   type VideoJson,
   webSeedUrl,
 } from '../helpers/http.ts'
-
-const run = promisify(execFile)
 
 let server: TestServer
 let clip: string
@@ -350,48 +346,43 @@ describe('BitTorrent switched off, then on', () => {
   })
 })
 
-/** Whether this process (the server runs in it, its hash worker too) has `file` open right now. */
-async function isOpenHere(file: string): Promise<boolean> {
-  for (const fd of await readdir('/proc/self/fd').catch(() => [] as string[])) {
-    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '')
-    if (target === file || target === `${file} (deleted)`) return true
-  }
-  return false
-}
-
 describe('deleting while a torrent is being backfilled', () => {
-  test('leaves no .torrent, record or allow-list entry behind', async () => {
-    await putOk({ ...defaults, bittorrentEnabled: false })
-    const v = await uploadOk(server, { title: 'deleted mid-hash' }, { path: clip })
-    const file = path.join(mediaDir(server), storedName(v))
-    const bytes = await readFile(file)
-    // The stored file becomes a pipe that this test fills: the hash worker cannot finish before
-    // the test has written the last byte, so the delete lands mid-hash every time.
-    await unlink(file)
-    await run('mkfifo', [file])
-    await putOk(defaults) // starts hashing it in a worker
-    const pipe = await open(file, 'w') // returns once the worker has opened the other end
-    try {
-      await pipe.write(bytes.subarray(0, bytes.length >> 1))
-      const del = await fetch(`${server.url}/api/videos/${v.id}`, {
-        method: 'DELETE',
-        headers: { authorization: server.basicAuth },
-      })
-      assert.equal(del.status, 204)
-      assert.equal((await getJson(`${server.url}/api/videos/${v.id}`)).status, 404)
-      await pipe.write(bytes.subarray(bytes.length >> 1))
-    } finally {
-      await pipe.close()
-    }
-    await waitFor(async () => !(await isOpenHere(file)), 'the hash worker to finish', 10_000)
-    await waitFor(async () => (await getSettings()).body.backfill === null, 'the backfill to end')
+  test('leaves no .torrent, record or allow-list entry behind', async (t) => {
+    // A site of its own whose hashing pauses 100 ms after each piece (the server's test hook):
+    // the delete lands mid-hash, seen so in the API.
+    const slow = await startTestServer({}, undefined, { hashPieceDelayMs: 100 })
+    t.after(() => slow.stop())
+    const auth = { authorization: slow.basicAuth, 'content-type': 'application/json' }
+    const put = async (body: object) =>
+      assert.equal(
+        (await fetch(`${slow.url}/api/settings`, { method: 'PUT', headers: auth, body: JSON.stringify(body) })).status,
+        200,
+      )
+    await put({ bittorrentEnabled: false })
+    const grainy = await makeVideo({ seconds: 3, noise: 20 })
+    t.after(() => rm(path.dirname(grainy), { recursive: true, force: true }))
+    const v = await uploadOk(slow, { title: 'deleted mid-hash' }, { path: grainy })
+    await put({ bittorrentEnabled: true }) // starts hashing it in the workers
+    const partway = await waitFor(
+      async () => {
+        const h = (await getJson(`${slow.url}/api/videos/${v.id}`, { headers: auth })).body.hashing
+        return h && h.done > 0 && h.done < h.total ? h : undefined
+      },
+      'the hashing to be under way',
+      20_000,
+    )
+    const del = await fetch(`${slow.url}/api/videos/${v.id}`, { method: 'DELETE', headers: auth })
+    assert.equal(del.status, 204, JSON.stringify(partway))
+    assert.equal((await getJson(`${slow.url}/api/videos/${v.id}`)).status, 404)
+    const backfill = async () => (await getJson(`${slow.url}/api/settings`, { headers: auth })).body.backfill
+    await waitFor(async () => (await backfill()) === null, 'the backfill to end', 30_000)
     assert.deepEqual(
-      (await lsMedia(mediaDir(server))).filter((n) => n.startsWith(storedName(v))),
+      (await lsMedia(mediaDir(slow))).filter((n) => n.startsWith(storedName(v))),
       [],
     )
-    assert.deepEqual(sql(server, 'SELECT id FROM "Torrent" WHERE "videoId" = ?', v.id), [])
+    assert.deepEqual(sql(slow, 'SELECT id FROM "Torrent" WHERE "videoId" = ?', v.id), [])
     // The server is still up and still makes torrents.
-    const later = await uploadOk(server, { title: 'after the race' }, { path: clip })
+    const later = await uploadOk(slow, { title: 'after the race' }, { path: clip })
     assert.ok(later.torrent)
   })
 })

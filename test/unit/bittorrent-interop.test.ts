@@ -12,7 +12,7 @@ import bencode from 'bencode'
 import createTorrent from 'create-torrent'
 import parseTorrent from 'parse-torrent'
 import { buildTorrent, type BuiltTorrent } from '../../src/bittorrent/metainfo.ts'
-import { hashFile } from '../../src/bittorrent/hashFile.ts'
+import { hashFileInWorkers as hashFile } from '../../src/bittorrent/hashInWorker.ts'
 import { decode as magnetDecode } from 'magnet-uri'
 
 const NAME = 'interop clip.mp4'

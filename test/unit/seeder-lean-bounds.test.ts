@@ -14,7 +14,7 @@ import type { Duplex } from 'node:stream'
 import { LeanEngine } from '../../bt_server/lean/engine.ts'
 import type { SeederLimits } from '../../bt_server/lean/limits.ts'
 import { buildTorrent } from '../../src/bittorrent/metainfo.ts'
-import { hashFile } from '../../src/bittorrent/hashFile.ts'
+import { hashFileInWorkers as hashFile } from '../../src/bittorrent/hashInWorker.ts'
 import { closedWithin, connect, extended, handshakeBytes, handshaken, INTERESTED } from '../helpers/seederAttack.ts'
 
 const PIECE = 16 * 1024

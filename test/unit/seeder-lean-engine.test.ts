@@ -17,7 +17,7 @@ import { LeanEngine } from '../../bt_server/lean/engine.ts'
 import { infoDictBytes } from '../../bt_server/lean/torrentMeta.ts'
 import { parseMetadataMessage } from '../../src/bittorrent/wire/extended.ts'
 import { buildTorrent } from '../../src/bittorrent/metainfo.ts'
-import { hashFile } from '../../src/bittorrent/hashFile.ts'
+import { hashFileInWorkers as hashFile } from '../../src/bittorrent/hashInWorker.ts'
 import { announceReply, connectReply, parseUdpRequest } from '../../src/bittorrent/tracker/udp.ts'
 
 interface Wire extends Duplex {

@@ -21,7 +21,7 @@ import { SeedSync, type SeedEngine } from '../../bt_server/seedSync.ts'
 import { loadConfig } from '../../src/config.ts'
 import { openDatabase, type Db } from '../../src/db/client.ts'
 import { buildTorrent, decodeTorrent } from '../../src/bittorrent/metainfo.ts'
-import { hashFile } from '../../src/bittorrent/hashFile.ts'
+import { hashFileInWorkers as hashFile } from '../../src/bittorrent/hashInWorker.ts'
 import { withTrackers } from '../helpers/torrentTrackers.ts'
 
 interface Wire extends Duplex {
