@@ -162,7 +162,7 @@ export function requireCsrf(): RequestHandler {
     const token =
       (typeof body?._csrf === 'string' ? body._csrf : undefined) ??
       (typeof req.query._csrf === 'string' ? req.query._csrf : undefined) ??
-      req.get('x-csrf-token')
+      (typeof req.headers['x-csrf-token'] === 'string' ? req.headers['x-csrf-token'] : undefined)
     if (!session || !sameSecret(token, session.csrfToken)) return next(new AppError('csrf'))
     next()
   }

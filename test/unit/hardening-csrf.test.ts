@@ -13,7 +13,7 @@ test('requireCsrf compares tokens with timingSafeEqual and still tells right fro
     const { requireCsrf } = await import('../../src/auth/middleware.ts')
     const check = (token: unknown) => {
       let passed: unknown = 'not called'
-      const req = { body: { _csrf: token }, query: {} }
+      const req = { body: { _csrf: token }, query: {}, headers: {} }
       const res = {
         locals: {
           session: { id: 's', csrfToken: 'the-right-token-abcdef', user: { id: 1, username: 'admin', role: 'admin' } },
