@@ -10,11 +10,13 @@ tsc --noEmit -p .
 bash scripts/lint.sh
 
 # Files that compare a timing or throughput (under attack, under a cap) with the same measurement without it:
-# another file's load during one of the two phases breaks the comparison.
+# another file's load during one of the two phases breaks the comparison. The two-browser P2P test
+# runs here too: its browsers must play in real time while the web seed trickles at 20 KB/s.
 SERIAL=(
   test/e2e/attack-seeder-mse-cpu.test.ts
   test/e2e/attack-seeder-slots.test.ts
   test/e2e/upload-caps.test.ts
+  test/e2e/p2p-playback.test.ts
   test/integration/attack-web-password-guessing.test.ts
 )
 # --expose-gc as the site's own processes have it (src/runtimeFlags.ts); memory tests call gc().

@@ -70,6 +70,12 @@ async function openPlayer(browser: Browser, url: string, log: string[], name: st
 
 /** Playing for real: time moves on and the element has data for the coming frames. */
 async function assertPlays(page: Page, what: string): Promise<PlayerState> {
+  // On a loaded machine the clip may have played to its end before this is asked: from the start again.
+  await page.evaluate(() => {
+    const v = document.querySelector('video')!
+    if (v.ended || v.duration - v.currentTime < 3) v.currentTime = 0
+    return v.paused ? v.play() : undefined
+  })
   const before = await readPlayer(page)
   return waitFor(
     async () => {
