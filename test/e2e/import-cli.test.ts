@@ -7,7 +7,6 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { copyFile, readFile, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { makeVideo } from '../helpers/media.ts'
 import { addUser } from '../helpers/accounts.ts'
 import { getVideo } from '../helpers/http.ts'
@@ -20,38 +19,10 @@ import {
   type Upload,
 } from '../helpers/seededSite.ts'
 import type { TestServer } from '../helpers/server.ts'
+import { CLI, ROOT, cliEnv, runCli, shellQuote, type CliResult } from '../helpers/cli.ts'
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-// `npm run cli` is `node <flags> src/cli/main.ts`: the test runs exactly that, with this Node.
-const script = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')).scripts.cli as string
-const [, ...CLI] = script.split(' ')
-
-const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
-
-interface CliResult {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-function cli(server: TestServer, args: string[]): Promise<CliResult> {
-  const { NODE_TEST_CONTEXT: _, ...inherited } = process.env
-  // The site's storage, and no PUBLIC_URL: the CLI takes the one the site runs with from the database.
-  const env = { ...inherited, STORAGE_DIR: server.storageDir }
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += d
-    })
-    child.stderr.on('data', (d) => {
-      stderr += d
-    })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+/** The CLI on the site's storage, and no PUBLIC_URL: it takes the one the site runs with from the database. */
+const cli = (server: TestServer, args: string[]) => runCli(args, cliEnv({ STORAGE_DIR: server.storageDir }))
 
 test('the CLI imports a file into the running site, which tracks and seeds it: aria2c gets it from the seeder alone', {
   timeout: 180_000,
@@ -119,10 +90,9 @@ test('the CLI refuses non-media and leaves it where it is; --owner gives the vid
   const second = await makeVideo({ seconds: 1, name: 'second.mp4' })
   const command = [process.execPath, ...CLI, 'import', second].map(shellQuote).join(' ')
   const onTty = await new Promise<CliResult>((resolve, reject) => {
-    const { NODE_TEST_CONTEXT: _, ...inherited } = process.env
     const child = spawn('script', ['-qec', command, '/dev/null'], {
       cwd: ROOT,
-      env: { ...inherited, STORAGE_DIR: server.storageDir },
+      env: cliEnv({ STORAGE_DIR: server.storageDir }),
     })
     let stdout = ''
     child.stdout.on('data', (d) => {

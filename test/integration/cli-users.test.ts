@@ -5,18 +5,12 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { chown, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { chown, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { basic, newToken } from '../helpers/accounts.ts'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-// `npm run cli` is `node <flags> src/cli/main.ts`: the test runs exactly that, with this Node.
-const script = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')).scripts.cli as string
-const [nodeWord, ...CLI] = script.split(' ')
-assert.equal(nodeWord, 'node', `the cli script starts with node: ${script}`)
+import { CLI, ROOT, cliEnv, runCli, shellQuote } from '../helpers/cli.ts'
 
 let server: TestServer
 
@@ -28,36 +22,12 @@ after(async () => {
   await server?.stop()
 })
 
-interface CliResult {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const { NODE_TEST_CONTEXT: _, ...inherited } = process.env
-  return { ...inherited, STORAGE_DIR: server.storageDir, ...extra }
+function cliEnvOf(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return cliEnv({ STORAGE_DIR: server.storageDir, ...extra })
 }
 
 /** The CLI with `input` on a pipe (stdin closed after it). */
-function cli(args: string[], input = '', env = cliEnv()): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += d
-    })
-    child.stderr.on('data', (d) => {
-      stderr += d
-    })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-    child.stdin.end(input)
-  })
-}
-
-const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+const cli = (args: string[], input = '', env = cliEnvOf()) => runCli(args, env, input)
 
 /**
  * The CLI on a pseudo-terminal: each answer is typed (with Enter) once its prompt has appeared,
@@ -66,7 +36,7 @@ const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 function cliOnTerminal(args: string[], answers: string[]): Promise<{ code: number | null; screen: string }> {
   const command = [process.execPath, ...CLI, ...args].map(shellQuote).join(' ')
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: ROOT, env: cliEnv() })
+    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: ROOT, env: cliEnvOf() })
     let screen = ''
     let typed = 0
     const prompts = [/New password: $/, /Same password again: $/]
@@ -306,7 +276,7 @@ test("--config: the service's systemd env file is read as systemd reads it, and 
       ].join('\n'),
     )
     const res = await cli(['--config', configFile, 'user', 'add', 'erin', '--role', 'uploader'], 'erin-pass-12\n', {
-      ...cliEnv(),
+      ...cliEnvOf(),
       STORAGE_DIR: elsewhere,
     })
     assert.equal(res.code, 0, res.stderr)
@@ -337,12 +307,16 @@ test('started as root, the CLI acts as the owner of the storage folder: the data
   const dir = await mkdtemp(path.join(tmpdir(), 'seedcast-cli-owner-'))
   try {
     await chown(dir, nobody, nobody)
-    const res = await cli(['user', 'add', 'fred', '--role', 'uploader'], 'fred-pass-12\n', cliEnv({ STORAGE_DIR: dir }))
+    const res = await cli(
+      ['user', 'add', 'fred', '--role', 'uploader'],
+      'fred-pass-12\n',
+      cliEnvOf({ STORAGE_DIR: dir }),
+    )
     assert.equal(res.code, 0, res.stderr)
     const files = await readdir(dir)
     assert.ok(files.includes('seedcast.db'), files.join(' '))
     for (const file of files) assert.equal((await stat(path.join(dir, file))).uid, nobody, `${file} is the service's`)
-    const listed = await cli(['user', 'list'], '', cliEnv({ STORAGE_DIR: dir }))
+    const listed = await cli(['user', 'list'], '', cliEnvOf({ STORAGE_DIR: dir }))
     assert.match(listed.stdout, /fred\s+uploader/)
   } finally {
     await rm(dir, { recursive: true, force: true })
