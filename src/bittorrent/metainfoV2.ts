@@ -1,0 +1,85 @@
+// BitTorrent v2 (BEP 52) and hybrid single-file metainfo: `meta version` 2, the `file tree` with
+// the file's `pieces root`, the top-level `piece layers`, and for hybrid the v1 `length` and
+// `pieces` in the same info dict, so v1 and v2 clients share one swarm. Pure: hashes come in
+// (MerkleHasher, PieceHasher).
+import { createHash } from 'node:crypto'
+import { encode } from './bencode.ts'
+import { TorrentError } from './errors.ts'
+import type { FileMerkle } from './merkle.ts'
+import { checkPieceLength, checkV1Pieces, type CommonSpec, wrapInfo } from './metainfo.ts'
+
+export interface V2TorrentSpec extends CommonSpec {
+  format: 'hybrid' | 'v2'
+  merkle: FileMerkle
+  /** v1 SHA-1 piece hashes of the same bytes and piece length: required for hybrid, refused for v2. */
+  pieces?: Buffer
+}
+
+export interface BuiltV2Torrent {
+  buffer: Buffer // bencoded .torrent
+  /** v1 infohash (hybrid), or for v2-only the v2 one truncated to 20 bytes (BEP 52: what trackers see). 40 hex. */
+  infoHash: string
+  infoHashBuffer: Buffer
+  /** Hybrid only: the SHA-1 of the info dict (v1 swarm key); null for v2-only. */
+  infoHashV1: string | null
+  /** SHA-256 of the info dict, 64 hex. */
+  infoHashV2: string
+  infoHashV2Buffer: Buffer
+  pieceCount: number
+}
+
+const HASH_LENGTH = 32
+const TRUNCATED_LENGTH = 20
+
+function bad(message: string): never {
+  throw new TorrentError('bad_spec', message)
+}
+
+function checkMerkle(m: FileMerkle): Buffer {
+  checkPieceLength(m.pieceLength)
+  if (!Number.isSafeInteger(m.length) || m.length <= 0) bad(`length must be a positive integer, got ${m.length}`)
+  if (!Buffer.isBuffer(m.piecesRoot) || m.piecesRoot.length !== HASH_LENGTH) bad('pieces root must be 32 bytes')
+  const pieceCount = Math.ceil(m.length / m.pieceLength)
+  if (pieceCount === 1 ? m.pieceLayer !== null : m.pieceLayer?.length !== pieceCount * HASH_LENGTH)
+    bad(`piece layer does not fit ${pieceCount} piece(s)`)
+  return m.piecesRoot
+}
+
+export function buildV2Torrent(spec: V2TorrentSpec): BuiltV2Torrent {
+  const { merkle: m, format } = spec
+  const piecesRoot = checkMerkle(m)
+  if (format === 'hybrid') {
+    if (spec.pieces === undefined) bad('a hybrid torrent needs the v1 pieces')
+    checkV1Pieces(m.length, m.pieceLength, spec.pieces)
+  } else if (format === 'v2') {
+    if (spec.pieces !== undefined) bad('a v2-only torrent has no v1 pieces')
+  } else bad(`unknown torrent format ${String(format)}`)
+  const hybrid = format === 'hybrid'
+  const info = {
+    'file tree': { [spec.name]: { '': { length: m.length, 'pieces root': piecesRoot } } },
+    length: hybrid ? m.length : undefined,
+    'meta version': 2,
+    name: spec.name,
+    'piece length': m.pieceLength,
+    pieces: hybrid ? spec.pieces : undefined,
+    private: spec.private ? 1 : undefined,
+  }
+  // The only `piece layers` key is the 32-byte root: a Map keeps it raw bytes (object keys would
+  // be written as UTF-8 text). A multi-file torrent would need its keys sorted as bytes by hand.
+  const pieceLayers = new Map<Buffer, Buffer>()
+  if (m.pieceLayer !== null) pieceLayers.set(piecesRoot, m.pieceLayer)
+  const buffer = wrapInfo(spec, info, { 'piece layers': pieceLayers })
+  const infoBytes = encode(info)
+  const v2 = createHash('sha256').update(infoBytes).digest()
+  const v1 = hybrid ? createHash('sha1').update(infoBytes).digest() : null
+  const infoHashBuffer = v1 ?? v2.subarray(0, TRUNCATED_LENGTH)
+  return {
+    buffer,
+    infoHash: infoHashBuffer.toString('hex'),
+    infoHashBuffer,
+    infoHashV1: v1?.toString('hex') ?? null,
+    infoHashV2: v2.toString('hex'),
+    infoHashV2Buffer: v2,
+    pieceCount: Math.ceil(m.length / m.pieceLength),
+  }
+}
