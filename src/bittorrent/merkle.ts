@@ -6,7 +6,7 @@ import { createHash, type Hash } from 'node:crypto'
 import { TorrentError } from './errors.ts'
 import { MIN_PIECE_LENGTH } from './pieceLength.ts'
 
-export const BLOCK_SIZE = 16 * 1024
+const BLOCK_SIZE = 16 * 1024
 const HASH_LENGTH = 32
 
 export interface FileMerkle {
