@@ -3,7 +3,7 @@
 // `pieces` in the same info dict, so v1 and v2 clients share one swarm. Pure: hashes come in
 // (MerkleHasher, PieceHasher).
 import { createHash } from 'node:crypto'
-import { encode } from './bencode.ts'
+import { dictEntries, encode } from './bencode.ts'
 import { TorrentError } from './errors.ts'
 import type { FileMerkle } from './merkle.ts'
 import { checkPieceLength, checkV1Pieces, type CommonSpec, wrapInfo } from './metainfo.ts'
@@ -64,12 +64,35 @@ export function buildV2Torrent(spec: V2TorrentSpec): BuiltV2Torrent {
     pieces: hybrid ? spec.pieces : undefined,
     private: spec.private ? 1 : undefined,
   }
-  // The only `piece layers` key is the 32-byte root: a Map keeps it raw bytes (object keys would
-  // be written as UTF-8 text). A multi-file torrent would need its keys sorted as bytes by hand.
-  const pieceLayers = new Map<Buffer, Buffer>()
-  if (m.pieceLayer !== null) pieceLayers.set(piecesRoot, m.pieceLayer)
-  const buffer = wrapInfo(spec, info, { 'piece layers': pieceLayers })
+  return finish(spec, info, [m], hybrid)
+}
+
+// `piece layers` is keyed by raw 32-byte roots: the bencode package would write object keys as
+// UTF-8 text and sorts Buffer keys as text, so the dict is written here, keys in byte order, and
+// put in its sorted place among the top-level entries.
+function withPieceLayers(torrent: Buffer, files: FileMerkle[]): Buffer {
+  const layers = files
+    .filter((f) => f.pieceLayer !== null)
+    .map((f) => ({ root: f.piecesRoot!, layer: f.pieceLayer! }))
+    .sort((a, b) => Buffer.compare(a.root, b.root))
+  const parts: Buffer[] = [Buffer.from('d')]
+  let prev: Buffer | null = null
+  for (const { root, layer } of layers) {
+    if (prev?.equals(root)) continue // identical files share one entry
+    parts.push(Buffer.from(`${root.length}:`), root, Buffer.from(`${layer.length}:`), layer)
+    prev = root
+  }
+  parts.push(Buffer.from('e'))
+  const key = 'piece layers'
+  const entry = Buffer.concat([Buffer.from(`${key.length}:${key}`), ...parts])
+  const at = dictEntries(torrent).find((e) => e.key > key)?.keyStart ?? torrent.length - 1
+  return Buffer.concat([torrent.subarray(0, at), entry, torrent.subarray(at)])
+}
+
+function finish(spec: CommonSpec, info: Record<string, unknown>, files: FileMerkle[], hybrid: boolean): BuiltV2Torrent {
+  const buffer = withPieceLayers(wrapInfo(spec, info), files)
   const infoBytes = encode(info)
+  const pieceLength = info['piece length'] as number
   const v2 = createHash('sha256').update(infoBytes).digest()
   const v1 = hybrid ? createHash('sha1').update(infoBytes).digest() : null
   const infoHashBuffer = v1 ?? v2.subarray(0, TRUNCATED_LENGTH)
@@ -80,6 +103,6 @@ export function buildV2Torrent(spec: V2TorrentSpec): BuiltV2Torrent {
     infoHashV1: v1?.toString('hex') ?? null,
     infoHashV2: v2.toString('hex'),
     infoHashV2Buffer: v2,
-    pieceCount: Math.ceil(m.length / m.pieceLength),
+    pieceCount: files.reduce((n, f) => n + Math.ceil(f.length / pieceLength), 0),
   }
 }
