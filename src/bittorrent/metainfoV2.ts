@@ -106,3 +106,125 @@ function finish(spec: CommonSpec, info: Record<string, unknown>, files: FileMerk
     pieceCount: files.reduce((n, f) => n + Math.ceil(f.length / pieceLength), 0),
   }
 }
+
+// ---- multi-file -------------------------------------------------------------
+
+export interface V2File {
+  /** Path inside the torrent's folder, one element per directory level, the file name last. */
+  path: string[]
+  merkle: FileMerkle // its length is the file's length; an empty file has no root
+}
+
+export interface V2MultiTorrentSpec extends CommonSpec {
+  format: 'hybrid' | 'v2'
+  pieceLength: number
+  files: V2File[]
+  /** Hybrid: v1 SHA-1 pieces over the files in `v1Layout` order with each pad file as zeros. */
+  pieces?: Buffer
+}
+
+/** One entry of a hybrid torrent's v1 `files`: a file of the release, or a BEP 47 pad file (zeros). */
+export interface V1Entry {
+  path: string[]
+  length: number
+  pad: boolean
+}
+
+const PAD_DIR = '.pad'
+
+interface Tree {
+  [name: string]: Tree
+}
+
+// The order the `file tree` is written in (the bencode package sorts each level's keys), which the
+// v1 list of a hybrid must follow file by file (BEP 52).
+function treeOrder(files: V2File[]): V2File[] {
+  return [...files].sort((a, b) => {
+    for (let i = 0; i < Math.min(a.path.length, b.path.length); i++) {
+      const [x, y] = [a.path[i]!, b.path[i]!]
+      if (x !== y) return x < y ? -1 : 1 // UTF-16 order, as Array.prototype.sort (the encoder's)
+    }
+    return a.path.length - b.path.length
+  })
+}
+
+/**
+ * A hybrid's v1 file list: the files in file-tree order, each but the last followed by a pad file
+ * up to the next piece boundary (BEP 47 `attr` p), so v1 pieces line up with each file's v2 tree.
+ * The upload path feeds the v1 hasher the same sequence (a pad's bytes are zeros).
+ */
+export function v1Layout(files: V2File[], pieceLength: number): V1Entry[] {
+  checkPieceLength(pieceLength)
+  const out: V1Entry[] = []
+  const ordered = treeOrder(files)
+  ordered.forEach((f, i) => {
+    out.push({ path: f.path, length: f.merkle.length, pad: false })
+    const pad = (pieceLength - (f.merkle.length % pieceLength)) % pieceLength
+    if (pad > 0 && i < ordered.length - 1) out.push({ path: [PAD_DIR, String(pad)], length: pad, pad: true })
+  })
+  return out
+}
+
+function checkPath(path: string[]): void {
+  if (!Array.isArray(path) || path.length === 0) bad('a file path needs at least a name')
+  for (const part of path) {
+    if (typeof part !== 'string' || part.length === 0 || /[/\\\0]/.test(part) || part === '.' || part === '..')
+      bad(`file path element is not a safe name: ${JSON.stringify(part)}`)
+    if (!part.isWellFormed() || Buffer.byteLength(part) > 255) bad('file path element is not a usable name')
+  }
+}
+
+function checkFile(f: V2File, pieceLength: number): void {
+  checkPath(f.path)
+  if (f.merkle.pieceLength !== pieceLength) bad('every file must be hashed with the torrent’s piece length')
+  if (f.merkle.length === 0) {
+    if (f.merkle.piecesRoot !== null || f.merkle.pieceLayer !== null) bad('an empty file has no pieces root')
+  } else checkMerkle(f.merkle)
+}
+
+/** A folder `name` holding `files` (v2 `file tree`; for hybrid also the v1 `files` with pad files). */
+export function buildV2MultiTorrent(spec: V2MultiTorrentSpec): BuiltV2Torrent {
+  const { files, pieceLength, format } = spec
+  checkPieceLength(pieceLength)
+  if (!Array.isArray(files) || files.length === 0) bad('a multi-file torrent needs files')
+  for (const f of files) checkFile(f, pieceLength)
+  const tree: Tree = {}
+  for (const f of files) {
+    let node = tree
+    for (const part of f.path.slice(0, -1)) {
+      node[part] ??= {}
+      node = node[part]
+      if ('' in node) bad(`${part} is both a file and a folder`)
+    }
+    const leaf = f.path.at(-1)!
+    if (leaf in node) bad(`two files at ${f.path.join('/')}`)
+    const entry = { length: f.merkle.length, 'pieces root': f.merkle.piecesRoot ?? undefined }
+    node[leaf] = { '': entry } as unknown as Tree
+  }
+  const hybrid = format === 'hybrid'
+  let v1Files: Record<string, unknown>[] | undefined
+  if (hybrid) {
+    const layout = v1Layout(files, pieceLength)
+    const total = layout.reduce((n, e) => n + e.length, 0)
+    if (spec.pieces === undefined) bad('a hybrid torrent needs the v1 pieces')
+    checkV1Pieces(total, pieceLength, spec.pieces)
+    v1Files = layout.map((e) => ({ attr: e.pad ? 'p' : undefined, length: e.length, path: e.path }))
+  } else if (format === 'v2') {
+    if (spec.pieces !== undefined) bad('a v2-only torrent has no v1 pieces')
+  } else bad(`unknown torrent format ${String(format)}`)
+  const info = {
+    'file tree': tree,
+    files: v1Files,
+    'meta version': 2,
+    name: spec.name,
+    'piece length': pieceLength,
+    pieces: hybrid ? spec.pieces : undefined,
+    private: spec.private ? 1 : undefined,
+  }
+  return finish(
+    spec,
+    info,
+    files.map((f) => f.merkle),
+    hybrid,
+  )
+}

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { MerkleHasher } from '../../src/bittorrent/merkle.ts'
-import { buildV2Torrent } from '../../src/bittorrent/metainfoV2.ts'
+import { buildV2MultiTorrent, buildV2Torrent, v1Layout } from '../../src/bittorrent/metainfoV2.ts'
 import { PieceHasher } from '../../src/bittorrent/pieceHasher.ts'
 
 const PYTHON = '/usr/bin/python3'
@@ -34,7 +34,9 @@ path, save = sys.argv[1], sys.argv[2]
 ti = lt.torrent_info(path)
 ih = ti.info_hashes()
 out = {'v1': str(ih.v1) if ih.has_v1() else None, 'v2': str(ih.v2) if ih.has_v2() else None,
-       'root': str(ti.files().root(0)), 'pieces': ti.num_pieces()}
+       'pieces': ti.num_pieces()}
+fs = ti.files()
+out['roots'] = [[fs.file_path(i), str(fs.root(i)), fs.file_size(i)] for i in range(fs.num_files()) if not (fs.file_flags(i) & lt.file_storage.flag_pad_file)]
 ses = lt.session({'listen_interfaces': '127.0.0.1:0', 'enable_dht': False, 'enable_lsd': False,
                   'enable_upnp': False, 'enable_natpmp': False,
                   'alert_mask': lt.alert.category_t.status_notification | lt.alert.category_t.error_notification})
@@ -57,7 +59,7 @@ print(json.dumps(out))
 interface LtReport {
   v1: string | null
   v2: string | null
-  root: string
+  roots: [string, string, number][] // path, pieces root (zeros for an empty file), size; pad files left out
   pieces: number
   checked: boolean
   seeding: boolean
@@ -119,7 +121,7 @@ for (const c of cases) {
     const lt = await libtorrentCheck(torrentPath, save)
     assert.equal(lt.v1, c.format === 'hybrid' ? t.infoHash : null)
     assert.equal(lt.v2, t.infoHashV2)
-    assert.equal(lt.root, merkle.piecesRoot!.toString('hex'))
+    assert.deepEqual(lt.roots, [[name, merkle.piecesRoot!.toString('hex'), c.size]])
     assert.equal(lt.pieces, count)
     assert.deepEqual(
       { checked: lt.checked, seeding: lt.seeding, have: lt.have },
@@ -135,5 +137,77 @@ for (const c of cases) {
     await writeFile(join(save, name), data)
     const broken = await libtorrentCheck(torrentPath, save)
     assert.deepEqual({ seeding: broken.seeding, have: broken.have }, { seeding: false, have: count - 1 })
+  })
+}
+
+const merkleOf = (data: Buffer, pieceLength: number): ReturnType<MerkleHasher['digest']> => {
+  const h = new MerkleHasher(pieceLength)
+  h.update(data)
+  return h.digest()
+}
+
+for (const format of ['hybrid', 'v2'] as const) {
+  test(`libtorrent reads and verifies a multi-file ${format} release (BEP 47 pad files in the hybrid)`, {
+    skip,
+  }, async () => {
+    const pieceLength = 32 * KiB
+    const contents: [string[], Buffer][] = [
+      [['video.mp4'], randomBytes(9 * pieceLength + 777)],
+      [['subs', 'en.vtt'], randomBytes(2000)],
+      [['subs', 'de.vtt'], randomBytes(16 * KiB + 3)],
+      [['empty.txt'], Buffer.alloc(0)],
+      [['poster.jpg'], randomBytes(pieceLength)],
+      [['a-first.txt'], randomBytes(5)],
+    ]
+    const name = `release ${format}`
+    const save = join(dir, `multi-${format}`)
+    for (const [path, data] of contents) {
+      await mkdir(join(save, name, ...path.slice(0, -1)), { recursive: true })
+      await writeFile(join(save, name, ...path), data)
+    }
+    const files = contents.map(([path, data]) => ({ path, merkle: merkleOf(data, pieceLength) }))
+    let pieces: Buffer | undefined
+    if (format === 'hybrid') {
+      const v1 = new PieceHasher(pieceLength)
+      const byPath = new Map(contents.map(([p, d]) => [p.join('/'), d]))
+      for (const e of v1Layout(files, pieceLength))
+        v1.update(e.pad ? Buffer.alloc(e.length) : byPath.get(e.path.join('/'))!)
+      pieces = v1.digest().pieces
+    }
+    const t = buildV2MultiTorrent({
+      name,
+      format,
+      pieceLength,
+      files,
+      pieces,
+      trackers: [],
+      webSeeds: [],
+      createdBy: 'Seedcast test',
+      creationDate: 1_700_000_000,
+    })
+    const torrentPath = join(dir, `multi-${format}.torrent`)
+    await writeFile(torrentPath, t.buffer)
+    const lt = await libtorrentCheck(torrentPath, save)
+    assert.equal(lt.v1, format === 'hybrid' ? t.infoHash : null)
+    assert.equal(lt.v2, t.infoHashV2)
+    const zeros = '0'.repeat(64)
+    const want = files.map((f) => [
+      join(name, ...f.path),
+      f.merkle.piecesRoot?.toString('hex') ?? zeros,
+      f.merkle.length,
+    ])
+    assert.deepEqual(
+      [...lt.roots].sort((a, b) => a[0].localeCompare(b[0])),
+      want.sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    )
+    assert.equal(lt.pieces, t.pieceCount)
+    assert.deepEqual(
+      { checked: lt.checked, seeding: lt.seeding, have: lt.have },
+      {
+        checked: true,
+        seeding: true,
+        have: t.pieceCount,
+      },
+    )
   })
 }
