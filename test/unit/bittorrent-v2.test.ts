@@ -13,8 +13,9 @@ import { join } from 'node:path'
 import bencode from 'bencode'
 import { decode as magnetDecode } from 'magnet-uri'
 import { MerkleHasher } from '../../src/bittorrent/merkle.ts'
-import { buildV2Torrent } from '../../src/bittorrent/metainfoV2.ts'
+import { buildV2MultiTorrent, buildV2Torrent, v1Layout } from '../../src/bittorrent/metainfoV2.ts'
 import { decodeTorrent } from '../../src/bittorrent/metainfo.ts'
+import { decodeDict, isDict } from '../../src/bittorrent/bencode.ts'
 import { PieceHasher } from '../../src/bittorrent/pieceHasher.ts'
 import { buildMagnet } from '../../src/bittorrent/magnet.ts'
 import { TorrentError } from '../../src/bittorrent/errors.ts'
@@ -191,4 +192,88 @@ test('magnet carries btih and btmh (multihash 1220 + the 64-hex v2 infohash), or
   const base = { name: 'c', length: 1, trackers: [], webSeeds: [] }
   assert.throws(() => buildMagnet(base), TorrentError)
   assert.throws(() => buildMagnet({ ...base, infoHashV2: v1 }), TorrentError)
+})
+
+test('multi-file: file tree by path, v1 files in the same order with pad files to each piece boundary', () => {
+  const pl = 32 * KiB
+  const file = (path: string[], size: number) => ({ path, merkle: merkleOf(randomBytes(size), pl, 1 << 20) })
+  const same = randomBytes(3 * pl)
+  const files = [
+    file(['video.mp4'], 3 * pl + 10),
+    file(['subs', 'en.vtt'], 100),
+    file(['empty'], 0),
+    file(['aligned.bin'], 2 * pl),
+    { path: ['copy', 'a.bin'], merkle: merkleOf(same, pl, 4096) },
+    { path: ['copy', 'b.bin'], merkle: merkleOf(same, pl, 1 << 20) },
+  ]
+  const layout = v1Layout(files, pl)
+  assert.deepEqual(
+    layout.map((e) => [e.path.join('/'), e.length, e.pad]),
+    [
+      ['aligned.bin', 2 * pl, false],
+      ['copy/a.bin', 3 * pl, false],
+      ['copy/b.bin', 3 * pl, false],
+      ['empty', 0, false],
+      ['subs/en.vtt', 100, false],
+      [`.pad/${pl - 100}`, pl - 100, true],
+      ['video.mp4', 3 * pl + 10, false], // the last file needs no pad
+    ],
+  )
+  const v1 = new PieceHasher(pl)
+  for (const e of layout) v1.update(Buffer.alloc(e.length)) // contents do not matter to the layout checks
+  const t = buildV2MultiTorrent({
+    ...common,
+    name: 'release',
+    format: 'hybrid',
+    pieceLength: pl,
+    files,
+    pieces: v1.digest().pieces,
+  })
+  const top = decode(t.buffer)
+  const info = top.info as Dict
+  const str = (b: Uint8Array): string => Buffer.from(b).toString()
+  assert.equal(str(info.name), 'release')
+  assert.equal(str(info.files[5].attr), 'p')
+  assert.deepEqual(info.files[5].path.map(str), ['.pad', String(pl - 100)])
+  assert.deepEqual(Object.keys(info['file tree']), ['aligned.bin', 'copy', 'empty', 'subs', 'video.mp4'])
+  assert.deepEqual(info['file tree'].empty[''], { length: 0 }) // BEP 52: no pieces root
+  assert.deepEqual(Buffer.from(info['file tree'].subs['en.vtt']['']['pieces root']), files[1]!.merkle.piecesRoot)
+  // One layer per distinct multi-piece file, keyed by raw root, keys in byte order.
+  const keys = decodeTorrentKeys(t.buffer)
+  const roots = [files[0]!, files[3]!, files[4]!].map((f) => f.merkle.piecesRoot!).sort(Buffer.compare)
+  assert.deepEqual(keys, roots)
+  assert.equal(t.pieceCount, 4 + 1 + 0 + 2 + 3 + 3)
+})
+
+// The raw keys of `piece layers`, in stored order (our strict reader keeps bytes as they are).
+function decodeTorrentKeys(buf: Buffer): Buffer[] {
+  const layers = decodeDict(buf)['piece layers']
+  assert.ok(isDict(layers))
+  return Object.keys(layers).map((k) => Buffer.from(k, 'latin1'))
+}
+
+test('multi-file refusals: clashing paths, unsafe names, another piece length, no files', () => {
+  const pl = 32 * KiB
+  const m = merkleOf(randomBytes(10), pl, 10)
+  const base = { ...common, name: 'r', format: 'v2' as const, pieceLength: pl }
+  const isSpec = (e: unknown): boolean => e instanceof TorrentError && e.code === 'bad_spec'
+  assert.throws(() => buildV2MultiTorrent({ ...base, files: [] }), isSpec)
+  for (const files of [
+    [
+      { path: ['a'], merkle: m },
+      { path: ['a'], merkle: m },
+    ],
+    [
+      { path: ['a'], merkle: m },
+      { path: ['a', 'b'], merkle: m },
+    ],
+    [{ path: ['..', 'b'], merkle: m }],
+    [{ path: ['x/y'], merkle: m }],
+    [{ path: [], merkle: m }],
+    [{ path: ['a'], merkle: merkleOf(randomBytes(10), 2 * pl, 10) }],
+  ])
+    assert.throws(() => buildV2MultiTorrent({ ...base, files }), isSpec)
+  assert.throws(() => buildV2MultiTorrent({ ...base, format: 'hybrid', files: [{ path: ['a'], merkle: m }] }), isSpec)
+  const ok = buildV2MultiTorrent({ ...base, files: [{ path: ['a'], merkle: m }] })
+  assert.equal(ok.infoHashV1, null)
 })
