@@ -188,11 +188,11 @@ export function buildV2MultiTorrent(spec: V2MultiTorrentSpec): BuiltV2Torrent {
   checkPieceLength(pieceLength)
   if (!Array.isArray(files) || files.length === 0) bad('a multi-file torrent needs files')
   for (const f of files) checkFile(f, pieceLength)
-  const tree: Tree = {}
+  const tree: Tree = Object.create(null) // keys are uploaders' names: '__proto__' must stay a name
   for (const f of files) {
     let node = tree
     for (const part of f.path.slice(0, -1)) {
-      node[part] ??= {}
+      node[part] ??= Object.create(null) as Tree
       node = node[part]
       if ('' in node) bad(`${part} is both a file and a folder`)
     }

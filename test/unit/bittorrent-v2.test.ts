@@ -276,4 +276,8 @@ test('multi-file refusals: clashing paths, unsafe names, another piece length, n
   assert.throws(() => buildV2MultiTorrent({ ...base, format: 'hybrid', files: [{ path: ['a'], merkle: m }] }), isSpec)
   const ok = buildV2MultiTorrent({ ...base, files: [{ path: ['a'], merkle: m }] })
   assert.equal(ok.infoHashV1, null)
+  // Names are the uploader's: '__proto__' is a folder like any other, and nothing leaks into Object.prototype.
+  const proto = buildV2MultiTorrent({ ...base, files: [{ path: ['__proto__', 'polluted'], merkle: m }] })
+  assert.equal(({} as Dict).polluted, undefined)
+  assert.ok(decodeDict(proto.buffer).info && proto.buffer.includes('9:__proto__d8:polluted'))
 })
