@@ -73,17 +73,26 @@ function validateName(name: unknown): asserts name is string {
   if (Buffer.byteLength(name) > MAX_NAME_BYTES) bad(`name longer than ${MAX_NAME_BYTES} bytes`)
 }
 
-function validateSpec(spec: TorrentSpec): { trackers: string[]; webSeeds: string[] } {
-  validateName(spec.name)
-  const { length, pieceLength, pieces } = spec
-  if (!Number.isSafeInteger(length) || length <= 0) bad(`length must be a positive integer, got ${length}`)
+/** What every torrent this site writes shares: the name, the links and the top-level fields. */
+export type CommonSpec = Omit<TorrentSpec, 'length' | 'pieceLength' | 'pieces'>
+
+export function checkPieceLength(pieceLength: number): void {
   if (!Number.isSafeInteger(pieceLength) || pieceLength < MIN_PIECE_LENGTH || (pieceLength & (pieceLength - 1)) !== 0) {
     bad(`piece length must be a power of two >= ${MIN_PIECE_LENGTH}, got ${pieceLength}`)
   }
+}
+
+export function checkV1Pieces(length: number, pieceLength: number, pieces: Buffer): void {
+  if (!Number.isSafeInteger(length) || length <= 0) bad(`length must be a positive integer, got ${length}`)
+  checkPieceLength(pieceLength)
   if (!Buffer.isBuffer(pieces)) bad('pieces must be a Buffer')
   const expected = SHA1_LENGTH * Math.ceil(length / pieceLength)
   if (pieces.length !== expected)
     bad(`pieces is ${pieces.length} bytes, expected ${expected} for this length/piece length`)
+}
+
+function validateCommon(spec: CommonSpec): { trackers: string[]; webSeeds: string[] } {
+  validateName(spec.name)
   if (spec.comment !== undefined && typeof spec.comment !== 'string') bad('comment must be a string')
   if (typeof spec.createdBy !== 'string') bad('createdBy must be a string')
   if (!Number.isSafeInteger(spec.creationDate) || spec.creationDate < 0)
@@ -94,20 +103,15 @@ function validateSpec(spec: TorrentSpec): { trackers: string[]; webSeeds: string
   }
 }
 
-export function buildTorrent(spec: TorrentSpec): BuiltTorrent {
-  const { trackers, webSeeds } = validateSpec(spec)
-  const info = {
-    length: spec.length,
-    name: spec.name,
-    'piece length': spec.pieceLength,
-    pieces: spec.pieces,
-    private: spec.private ? 1 : undefined,
-  }
-  const infoBuffer = encode(info)
-  const infoHashBuffer = createHash('sha1').update(infoBuffer).digest()
+/**
+ * The bencoded .torrent around an `info` dict: trackers, web seeds, comment, dates, and any
+ * `extra` top-level fields (v2's `piece layers`). Validates the common fields first.
+ */
+export function wrapInfo(spec: CommonSpec, info: Record<string, unknown>, extra: Record<string, unknown> = {}): Buffer {
+  const { trackers, webSeeds } = validateCommon(spec)
   // bencode sorts dict keys and skips undefined values, so optional fields
   // can be left undefined.
-  const top = {
+  return encode({
     announce: trackers[0],
     'announce-list': trackers.length > 0 ? trackers.map((t) => [t]) : undefined,
     comment: spec.comment,
@@ -115,9 +119,23 @@ export function buildTorrent(spec: TorrentSpec): BuiltTorrent {
     'creation date': spec.creationDate,
     info,
     'url-list': webSeeds.length > 0 ? webSeeds : undefined,
+    ...extra,
+  })
+}
+
+export function buildTorrent(spec: TorrentSpec): BuiltTorrent {
+  checkV1Pieces(spec.length, spec.pieceLength, spec.pieces)
+  const info = {
+    length: spec.length,
+    name: spec.name,
+    'piece length': spec.pieceLength,
+    pieces: spec.pieces,
+    private: spec.private ? 1 : undefined,
   }
+  const buffer = wrapInfo(spec, info)
+  const infoHashBuffer = createHash('sha1').update(encode(info)).digest()
   return {
-    buffer: encode(top),
+    buffer,
     infoHash: infoHashBuffer.toString('hex'),
     infoHashBuffer,
     pieceCount: spec.pieces.length / SHA1_LENGTH,
