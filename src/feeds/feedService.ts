@@ -33,7 +33,8 @@ export class FeedService {
     const hash = createHash('sha256').update(`${format}\n${this.ctx.urls.base}\n`)
     // What the items show of the settings: torrents on or off, their trackers and web seeds.
     hash.update(JSON.stringify([settings.bittorrentEnabled, settings.trackerUrls, settings.webSeedEnabled]))
-    for (const v of rows) hash.update(`\n${v.id} ${v.updatedAt.getTime()} ${v.torrent?.infoHash ?? ''}`)
+    for (const v of rows)
+      hash.update(`\n${v.id} ${v.updatedAt.getTime()} ${v.torrent?.infoHash ?? ''} ${v.hasThumbnail}`)
     const newest = Math.max(0, ...rows.map((v) => v.updatedAt.getTime()))
     // HTTP dates have whole seconds.
     return {
@@ -60,6 +61,7 @@ export class FeedService {
           publishedAt: row.createdAt,
           updatedAt: row.updatedAt,
           author: v.owner?.name ?? null,
+          thumbnailUrl: v.thumbnailUrl,
           torrent:
             v.torrent && body
               ? {

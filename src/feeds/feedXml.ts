@@ -11,6 +11,8 @@ export interface FeedItem {
   publishedAt: Date
   updatedAt: Date
   author: string | null
+  /** The poster frame; null until made (and for audio without cover art). */
+  thumbnailUrl: string | null
   /** null with BitTorrent off or no torrent yet: the item then carries the file only. */
   torrent: { url: string; length: number; magnet: string; infoHash: string; fileName: string } | null
 }
@@ -65,6 +67,7 @@ export function rssFeed(channel: FeedChannel, items: readonly FeedItem[]): strin
       `<pubDate>${item.publishedAt.toUTCString()}</pubDate>`,
     )
     if (item.author) out.push(`<media:credit role="author">${xml(item.author)}</media:credit>`)
+    if (item.thumbnailUrl) out.push(`<media:thumbnail url="${xml(item.thumbnailUrl)}"/>`)
     // The .torrent first: readers that take one enclosure only (as RSS 2.0 says) take that one.
     if (item.torrent) {
       const t = item.torrent

@@ -30,6 +30,8 @@ export function shareMeta(video: VideoJson, urls: SiteUrls, siteName: string): P
       ['og:video:type', video.mimeType],
       ['og:video:width', String(EMBED.width)],
       ['og:video:height', String(EMBED.height)],
+      // The poster frame, once ffmpeg has made it (src/media/mediaDetails.ts).
+      ...(video.thumbnailUrl ? ([['og:image', video.thumbnailUrl]] as [string, string][]) : []),
     ],
     names: [
       ['twitter:card', 'player'],
@@ -40,6 +42,7 @@ export function shareMeta(video: VideoJson, urls: SiteUrls, siteName: string): P
       ['twitter:player:height', String(EMBED.height)],
       ['twitter:player:stream', video.fileUrl],
       ['twitter:player:stream:content_type', video.mimeType],
+      ...(video.thumbnailUrl ? ([['twitter:image', video.thumbnailUrl]] as [string, string][]) : []),
     ],
     oembed: oembedUrl(urls, video.pageUrl),
   }
@@ -82,6 +85,7 @@ export function oembedAnswer(
     provider_url: `${urls.base}/`,
     width,
     height,
+    ...(video.thumbnailUrl ? { thumbnail_url: video.thumbnailUrl } : {}),
     html: `<iframe src="${attr(src)}" width="${width}" height="${height}" title="${attr(video.title)}" frameborder="0" allow="autoplay; fullscreen" allowfullscreen></iframe>`,
   }
 }

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
-import { getJson, uploadOk, type VideoJson } from '../helpers/http.ts'
+import { getJson, getVideo, uploadOk, waitForVideo, type VideoJson } from '../helpers/http.ts'
 import { runAria2c } from '../helpers/aria2.ts'
 
 let server: TestServer
@@ -40,6 +40,7 @@ if root.tag == 'rss':
             'enclosures': [dict(e.attrib) for e in it.findall('enclosure')],
             'magnet': (it.find(M + 'peerLink').attrib['href'] if it.find(M + 'peerLink') is not None else None),
             'magnetURI': it.findtext(T + 'torrent/' + T + 'magnetURI'),
+            'thumbnail': (it.find(M + 'thumbnail').attrib['url'] if it.find(M + 'thumbnail') is not None else None),
         })
 else:
     out['title'] = root.findtext(A + 'title')
@@ -66,6 +67,7 @@ interface Parsed {
     enclosures: { url: string; length: string; type: string }[]
     magnet: string | null
     magnetURI?: string | null
+    thumbnail?: string | null
   }[]
 }
 
@@ -97,6 +99,7 @@ before(async () => {
   hidden = await uploadOk(server, { title: 'Hidden one' }, { path: await makeVideo({ seconds: 1 }) })
   assert.equal((await patch(hidden.id, { published: false })).status, 200)
   newest = await uploadOk(server, { title: 'Newest', description: 'Line one\nline two' }, { path: clip })
+  for (const v of [older, newest]) await waitForVideo(server, v.id, (x) => x.thumbnailUrl !== null, 'its poster')
 })
 
 after(async () => {
@@ -128,7 +131,12 @@ for (const [format, type] of [
       assert.equal(item.description, video.description)
       assert.ok(Math.abs(Date.parse(item.date) - Date.parse(video.createdAt)) < 1000, `date ${item.date}`)
       assert.equal(item.magnet, video.torrent!.magnet)
-      if (format === 'rss') assert.equal(item.magnetURI, video.torrent!.magnet)
+      if (format === 'rss') {
+        assert.equal(item.magnetURI, video.torrent!.magnet)
+        // The poster, once made (the test waited for it in before()).
+        assert.equal(item.thumbnail, (await getVideo(server, video.id)).thumbnailUrl)
+        assert.ok(item.thumbnail, 'a thumbnail')
+      }
       const torrent = item.enclosures.find((e) => e.type === 'application/x-bittorrent')
       const file = item.enclosures.find((e) => e.type === video.mimeType)
       assert.ok(torrent && file, JSON.stringify(item.enclosures))

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net'
 import type { Browser } from 'playwright-core'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
-import { getJson, uploadOk, type VideoJson } from '../helpers/http.ts'
+import { getJson, uploadOk, waitForVideo, type VideoJson } from '../helpers/http.ts'
 import { launchChromium } from '../helpers/browser.ts'
 import { unescapeHtml } from '../helpers/pageSession.ts'
 
@@ -44,7 +44,10 @@ const oembed = (query: string) => getJson(`${server.url}/oembed?${query}`)
 const metaContent = (html: string, attr: 'property' | 'name', key: string) =>
   new RegExp(`<meta ${attr}="${key.replace(/:/g, ':')}" content="([^"]*)">`).exec(html)?.[1]
 test('the video page carries Open Graph and Twitter card tags and links its oEmbed', async () => {
+  const { thumbnailUrl } = await waitForVideo(server, video.id, (v) => v.thumbnailUrl !== null, 'its poster')
   const html = await (await fetch(video.pageUrl)).text()
+  assert.equal(metaContent(html, 'property', 'og:image'), thumbnailUrl)
+  assert.equal(metaContent(html, 'name', 'twitter:image'), thumbnailUrl)
   assert.equal(unescapeHtml(metaContent(html, 'property', 'og:title') ?? ''), video.title)
   assert.equal(metaContent(html, 'property', 'og:type'), 'video.other')
   assert.equal(metaContent(html, 'property', 'og:url'), video.pageUrl)
@@ -70,6 +73,7 @@ test('oEmbed answers for a video page URL', async () => {
   assert.equal(o.provider_name, 'Seedcast')
   assert.equal(o.author_name, 'admin')
   assert.deepEqual([o.width, o.height], [640, 360])
+  assert.equal(o.thumbnail_url, (await getJson(`${server.url}/api/videos/${video.id}`)).body.thumbnailUrl)
   const src = /<iframe src="([^"]+)" width="640" height="360"/.exec(o.html)?.[1]
   assert.equal(src, `${video.pageUrl}/embed`)
   // Within maxwidth × maxheight, 16:9 kept.
