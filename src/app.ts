@@ -75,8 +75,6 @@ export interface AppServices {
 
 const VIEWS_DIR = fileURLToPath(new URL('../views/', import.meta.url))
 const PUBLIC_DIR = fileURLToPath(new URL('../views/public/', import.meta.url))
-// The upload page's tus client, served from the site (the CSP allows no other origin).
-const TUS_CLIENT = fileURLToPath(import.meta.resolve('tus-js-client/dist/tus.min.js'))
 
 export function createApp(s: AppServices): express.Express {
   const app = express()
@@ -123,7 +121,6 @@ export function createApp(s: AppServices): express.Express {
   app.use(fileRouter(s.paths, s.videos, s.settings, s.webSeedThrottle, s.offload.tally, gate, fileViewer(s.auth)))
   app.use(vendorAssets())
   app.use('/static', express.static(PUBLIC_DIR, { maxAge: '1h' }))
-  app.get('/static/vendor/tus.min.js', (_req, res) => res.sendFile(TUS_CLIENT, { maxAge: '1h' }))
 
   const upload = receiveUpload(s.paths, s.config.maxUploadBytes)
   // The API knows callers by their Authorization header only (never the cookie: src/auth/middleware.ts).
