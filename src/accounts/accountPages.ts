@@ -1,12 +1,12 @@
 // A logged-in user's own page, /account: their password and their API tokens. Every post is a
 // form with the session's CSRF token; a refusal shows the page again with the reason beside the form.
-import { Router, urlencoded } from 'express'
-import type { Request, RequestHandler, Response } from 'express'
+import { Router } from 'express'
+import type { Request, Response } from 'express'
 import type { AuthService } from '../auth/authService.ts'
-import { clientKey, currentSession, currentUser, requireCsrf, requirePageLogin } from '../auth/middleware.ts'
+import { clientKey, currentSession, currentUser, requirePageLogin } from '../auth/middleware.ts'
 import { AppError } from '../errors.ts'
 import { validated } from '../validate.ts'
-import { fixedNotice, formSteps } from '../web/formSteps.ts'
+import { fixedNotice, formPosts } from '../web/formSteps.ts'
 import type { AccountService, TokenJson } from './accountService.ts'
 import {
   ownPasswordFormSchemas,
@@ -34,13 +34,8 @@ const NOTICES = {
 
 export function accountPages(auth: AuthService, accounts: AccountService): Router {
   const router = Router()
-  const form = urlencoded({ extended: false, limit: '16kb' })
   const login = requirePageLogin()
-  const post = (
-    path: string,
-    show: (err: AppError, req: Request, res: Response) => unknown,
-    ...steps: RequestHandler[]
-  ) => router.post(path, login, form, requireCsrf(), formSteps(show, ...steps))
+  const post = formPosts(router, login)
   router.get('/account', login, accountPage)
   post('/account/password', showPasswordRefusal, ownPasswordFormValidator, changePassword)
   post('/account/tokens', showTokenRefusal, tokenFormValidator, createToken)

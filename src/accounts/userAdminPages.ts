@@ -2,12 +2,12 @@
 // passwords, remove them (after a confirmation page; their videos go to the admin removing them).
 // Thin: AccountService decides, with its last-admin and own-account guards; a refusal shows the
 // page again with the reason beside the form it came from and what was typed (never a password).
-import { Router, urlencoded } from 'express'
+import { Router } from 'express'
 import type { Request, RequestHandler, Response } from 'express'
-import { currentUser, requireCsrf, requirePageLogin } from '../auth/middleware.ts'
+import { currentUser, requirePageLogin } from '../auth/middleware.ts'
 import type { AppError } from '../errors.ts'
 import { validated } from '../validate.ts'
-import { fixedNotice, formSteps } from '../web/formSteps.ts'
+import { fixedNotice, formPosts } from '../web/formSteps.ts'
 import type { AccountService } from './accountService.ts'
 import {
   addUserFormSchemas,
@@ -34,13 +34,8 @@ const NOTICES = {
 
 export function userAdminPages(accounts: AccountService): Router {
   const router = Router()
-  const form = urlencoded({ extended: false, limit: '16kb' })
   const admin = requirePageLogin('admin')
-  const post = (
-    path: string,
-    show: (err: AppError, req: Request, res: Response) => unknown,
-    ...steps: RequestHandler[]
-  ) => router.post(path, admin, form, requireCsrf(), formSteps(show, ...steps))
+  const post = formPosts(router, admin)
   router.get('/admin/users', admin, usersPage)
   post('/admin/users', showAddRefusal, addUserFormValidator, addUser)
   post('/admin/users/:id/role', showRowRefusal, roleFormValidator, changeRole)

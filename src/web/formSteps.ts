@@ -1,8 +1,9 @@
 // Form posts whose refusals show the form again (the reason beside it, what was typed kept)
 // instead of the error page. Only the steps given here: a missing login or a forged post (no CSRF
 // token) before them still gets the plain error page.
-import { Router } from 'express'
+import { Router, urlencoded } from 'express'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import { requireCsrf } from '../auth/middleware.ts'
 import { type AppError, toAppError } from '../errors.ts'
 
 /** Renders the form again; the status (and Retry-After) are set already. */
@@ -21,6 +22,16 @@ export function formSteps(show: ShowForm, ...steps: RequestHandler[]): Router {
       await show(appErr, req, res)
     },
   )
+}
+
+/**
+ * How a page router declares its form posts: `guard` (the login it needs), the urlencoded body,
+ * the session's CSRF token, then `steps` under formSteps(show). One place, so no form forgets one.
+ */
+export function formPosts(router: Router, guard: RequestHandler) {
+  const form = urlencoded({ extended: false, limit: '16kb' })
+  return (path: string, show: ShowForm, ...steps: RequestHandler[]) =>
+    router.post(path, guard, form, requireCsrf(), formSteps(show, ...steps))
 }
 
 /** The notice a redirect after a post names (`?done=added`): fixed texts only, so a link cannot put words on the page. */
