@@ -82,7 +82,8 @@ export const findReadyVideosWithoutTorrent = (db: Db) =>
 
 export const allVideos = (db: Db) => db.video.findMany({ include: withRelations })
 
-export async function publishTorrent(db: Db, videoId: string, t: TorrentRecordInput) {
+/** Records the torrent and marks the video ready; says whether the video is published. */
+export async function publishTorrent(db: Db, videoId: string, t: TorrentRecordInput): Promise<boolean> {
   const data = {
     infoHash: t.infoHash,
     pieceLength: t.pieceLength,
@@ -91,10 +92,15 @@ export async function publishTorrent(db: Db, videoId: string, t: TorrentRecordIn
     webSeeds: JSON.stringify(t.webSeeds),
     fileMtimeMs: BigInt(t.fileMtimeMs),
   }
-  await db.$transaction([
+  const [, video] = await db.$transaction([
     db.torrent.upsert({ where: { videoId }, create: { videoId, ...data }, update: data }),
-    db.video.update({ where: { id: videoId }, data: { status: 'ready', failReason: null } }),
+    db.video.update({
+      where: { id: videoId },
+      data: { status: 'ready', failReason: null },
+      select: { published: true },
+    }),
   ])
+  return video.published
 }
 
 /** What ffprobe found (src/media/mediaDetails.ts); false when the video is gone. */

@@ -115,10 +115,12 @@ export class VideoService {
   ): Promise<void> {
     // The mtime lets the seeder trust the file later without rehashing it.
     const { mtimeMs } = await stat(this.filePath(video.fileName))
-    await repo.publishTorrent(this.deps.db, video.id, { ...written, fileMtimeMs: Math.floor(mtimeMs) })
+    const published = await repo.publishTorrent(this.deps.db, video.id, {
+      ...written,
+      fileMtimeMs: Math.floor(mtimeMs),
+    })
     // A private video's torrent is made but not tracked until it is published.
-    const current = await repo.findVideo(this.deps.db, video.id)
-    if (current?.published) this.deps.tracker.allow(written.infoHash, 0, Number(video.size))
+    if (published) this.deps.tracker.allow(written.infoHash, 0, Number(video.size))
     this.deps.onTorrentsChanged?.()
     const now = torrentLinks(this.deps.settings.get(), this.deps.urls, video)
     if (linksDiffer({ trackers: JSON.stringify(written.trackers), webSeeds: JSON.stringify(written.webSeeds) }, now))
