@@ -132,7 +132,7 @@ export function createApp(s: AppServices): express.Express {
     swarmApiRouter({
       swarm: s.swarm,
       bittorrentEnabled: () => s.settings.get().bittorrentEnabled,
-      seeVideo: (viewer, id) => s.videos.getFor(viewer, id),
+      seeVideo: (viewer, id) => s.videos.assertVisible(viewer, id),
     }),
   )
   app.use(accountsApiRouter(s.accounts))

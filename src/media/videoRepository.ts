@@ -66,6 +66,10 @@ export async function listVideos(
 export const fileAccess = (db: Db, fileName: string) =>
   db.video.findUnique({ where: { fileName }, select: { uploaderId: true, published: true } })
 
+/** Who may see a video (its owner, whether published): null when there is none. */
+export const videoAccess = (db: Db, id: string) =>
+  db.video.findUnique({ where: { id }, select: { uploaderId: true, published: true } })
+
 export const updateVideo = (db: Db, id: string, data: { title?: string; description?: string; published?: boolean }) =>
   db.video.update({ where: { id }, data, include: withRelations })
 

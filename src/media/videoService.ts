@@ -258,6 +258,12 @@ export class VideoService {
     return video
   }
 
+  /** 404 unless `viewer` may see the video; reads only what that takes (the swarm API asks on every poll). */
+  async assertVisible(viewer: Actor | undefined, id: string): Promise<void> {
+    const access = await repo.videoAccess(this.deps.db, id)
+    if (!access || !canSee(viewer, access)) throw new AppError('video_not_found', `No video with id ${id}`)
+  }
+
   /** A video `actor` may change: 404 when they cannot see it, 403 when they can but it is not theirs. */
   async getManaged(actor: Actor | undefined, id: string): Promise<VideoRow> {
     const video = await this.getFor(actor, id)
