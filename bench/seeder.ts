@@ -12,6 +12,9 @@
 //       bt_server/main.ts`, as `npm run seeder` does) on the same storage and database. Order per
 //       round: lean, webtorrent, libtorrent; best of two rounds each; the file is read once
 //       beforehand so all serve it from the page cache. Also: each seeder's CPU time per GiB.
+//       Then the first engine and libtorrent again with aria2c requiring RC4 for the whole stream
+//       (--bt-require-crypto, --bt-min-crypto-level=arc4): throughput against the same seeder in
+//       plaintext and against libtorrent in RC4, and CPU time per GiB.
 //   (b) peak RSS (VmHWM), RSS (VmRSS) and idle CPU (utime+stime over BENCH_IDLE_SECONDS, default
 //       30 s) of the seeder process with 1, 100 and 1,000 seeded torrents, all uploaded through
 //       POST /api/videos (1 MiB files: a real MP4 header plus distinct random bytes, 4 at a time),

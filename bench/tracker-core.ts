@@ -5,13 +5,16 @@
 // Times, in ns per operation: parseAnnounceQuery, SwarmStore.announce, bencode announceReply,
 // and the three together (what an HTTP announce costs before any I/O), plus the UDP path pieces
 // and ConnectionIds.verify. Steady state: 10,000 peers in 100 swarms of 100 (two thirds leechers)
-// re-announcing with numwant=50, compact. Ends with the store's memory per peer (200k peers).
+// re-announcing with numwant=50, compact. Then EmbeddedTracker.announce (allow list, store,
+// counts; no rate limit), the same swarms as hybrid torrents: by the v1 infohash and by the
+// truncated v2 one (an alias of it, one Map get). Ends with the store's memory per peer (200k peers).
 import { randomBytes } from 'node:crypto'
 import { parseAnnounceQuery } from '../src/bittorrent/tracker/http.ts'
 import { announceReply } from '../src/bittorrent/tracker/httpReplies.ts'
 import * as udp from '../src/bittorrent/tracker/udp.ts'
 import { ConnectionIds } from '../src/tracker/connectionIds.ts'
 import { SwarmStore } from '../src/tracker/swarmStore.ts'
+import { EmbeddedTracker } from '../src/tracker/embeddedTracker.ts'
 
 const OPS = Number(process.env.BENCH_OPS ?? 1_000_000)
 const SWARMS = 100
@@ -130,6 +133,36 @@ time('UDP announce: parse + announce + reply', OPS, (i) => {
   const r = store.announce({ ...announceOf(parsed[k]!, k), left: q.left, event: q.event, numwant: q.numwant })
   return udp.announceReply(q.transactionId, 1800, r.incomplete, r.complete, r.peers4)
 })
+
+// The whole announce behind the transports, the swarms as hybrid torrents (each with a v2 infohash).
+const tracker = new EmbeddedTracker({
+  intervalSeconds: 1800,
+  minIntervalSeconds: 60,
+  maxNumwant: 80,
+  rateLimitPerMinute: 0,
+  maxPeersPerSwarm: 100_000,
+  onCompleted: () => {},
+})
+const aliasOf = new Map<string, string>()
+for (const h of hashes) {
+  const v2 = randomBytes(32).toString('hex')
+  aliasOf.set(h.toString('hex'), v2.slice(0, 40))
+  tracker.allow(h.toString('hex'), 0, 2 ** 31, v2)
+}
+const byAlias = parsed.map((r) => ({ ...r, infoHash: aliasOf.get(r.infoHash)! }))
+parsed.forEach((r, i) => tracker.announce(r, ips[i]!, 'http', now))
+time('EmbeddedTracker.announce (v1 infohash)', OPS, (i) =>
+  tracker.announce(parsed[i % PEERS]!, ips[i % PEERS]!, 'http', now),
+)
+time('EmbeddedTracker.announce (hybrid, by its v2)', OPS, (i) =>
+  tracker.announce(byAlias[i % PEERS]!, ips[i % PEERS]!, 'http', now),
+)
+if (
+  tracker.counts(hashes[0]!.toString('hex')).seeders + tracker.counts(hashes[0]!.toString('hex')).leechers !==
+  PER_SWARM
+)
+  throw new Error('announces by the v2 alias did not land in the v1 swarm')
+await tracker.close()
 
 // Memory per stored peer: fresh inputs per announce, so only what the store retains counts.
 if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc (npm run bench:tracker-core does)')

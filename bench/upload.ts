@@ -11,8 +11,10 @@
 //     or the last PATCH's 204 with Seedcast-Video),
 //   - references measured in the same run on the same file and disk: sha1sum (hashing lower
 //     bound), cat > /dev/null (read), cp into the storage folder (write, like the server: no fsync),
-//   - integrity: the stored file equals the input, and its .torrent / API infohash equal the
-//     infohash mktorrent computes from the stored file.
+//   - integrity: the stored file equals the input, its .torrent's infohashes (v1 SHA-1, v2 SHA-256
+//     of the info dict) equal the API's, and its v1 pieces equal mktorrent's of the stored file
+//     (for a v1 torrent the infohash too). The torrent is of the site's default format, hybrid:
+//     its ready latency is that of a hybrid torrent (both hashes made as the bytes arrive).
 // Prints a Markdown table. Exits 0 even when a performance target is missed; exits 1 on errors
 // or when an integrity check fails. Everything lives in one temporary folder, removed at the end.
 //
@@ -143,10 +145,19 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array)
 }
 
-/** infohash, length and piece length of a single-file .torrent (re-encoding its info dict). */
-async function readTorrentInfo(
-  file: string,
-): Promise<{ infoHash: string; length: number; pieceLength: number; pieceCount: number }> {
+interface TorrentInfo {
+  infoHash: string
+  /** SHA-256 of the info dict when it has `meta version` 2 (hybrid), else null. */
+  infoHashV2: string | null
+  format: 'v1' | 'hybrid'
+  length: number
+  pieceLength: number
+  pieceCount: number
+  pieces: Buffer
+}
+
+/** infohashes, length, piece length and v1 pieces of a single-file .torrent (re-encoding its info dict). */
+async function readTorrentInfo(file: string): Promise<TorrentInfo> {
   const top = bencode.decode(await readFile(file))
   if (!isRecord(top) || !isRecord(top.info)) throw new Error(`${file}: no info dictionary`)
   const info = top.info
@@ -154,11 +165,15 @@ async function readTorrentInfo(
   if (typeof info.length !== 'number' || typeof info['piece length'] !== 'number' || !(pieces instanceof Uint8Array)) {
     throw new Error(`${file}: not a single-file torrent`)
   }
+  const hybrid = info['meta version'] === 2
   return {
     infoHash: sha1Hex(bencode.encode(info)),
+    infoHashV2: hybrid ? createHash('sha256').update(bencode.encode(info)).digest('hex') : null,
+    format: hybrid ? 'hybrid' : 'v1',
     length: info.length,
     pieceLength: info['piece length'],
     pieceCount: pieces.length / 20,
+    pieces: Buffer.from(pieces),
   }
 }
 
@@ -317,13 +332,13 @@ async function checkIntegrity(
   size: number,
   inputSha1: string,
   haveMktorrent: boolean,
-): Promise<{ checks: Check[]; mktorrentMs?: number }> {
+): Promise<{ checks: Check[]; mktorrentMs?: number; format: string }> {
   const checks: Check[] = []
   const video = JSON.parse(m.result.body) as {
     status?: string
     size?: number
     fileUrl?: string
-    torrent?: { infoHash?: string; pieceLength?: number } | null
+    torrent?: { infoHash?: string; infoHashV2?: string | null; format?: string; pieceLength?: number } | null
   }
   const apiHash = video.torrent?.infoHash ?? ''
   checks.push({
@@ -356,14 +371,16 @@ async function checkIntegrity(
       ok: storedSha1 === inputSha1,
     })
   }
-  let torrentInfo: Awaited<ReturnType<typeof readTorrentInfo>> | undefined
+  let torrentInfo: TorrentInfo | undefined
   try {
     torrentInfo = await readTorrentInfo(`${stored}.torrent`)
     checks.push({
-      name: '.torrent beside the file: infohash, length = API',
-      value: `${torrentInfo.pieceCount} pieces of ${torrentInfo.pieceLength / MiB} MiB`,
+      name: '.torrent beside the file: format, infohashes (v1, v2), length = API',
+      value: `${torrentInfo.format}, ${torrentInfo.pieceCount} pieces of ${torrentInfo.pieceLength / MiB} MiB`,
       ok:
+        torrentInfo.format === video.torrent?.format &&
         torrentInfo.infoHash === apiHash &&
+        torrentInfo.infoHashV2 === (video.torrent?.infoHashV2 ?? null) &&
         torrentInfo.length === size &&
         torrentInfo.pieceLength === video.torrent?.pieceLength,
     })
@@ -378,19 +395,21 @@ async function checkIntegrity(
     const ref = await run('mktorrent', ['-d', '-l', String(exponent), '-n', fileName, '-o', refTorrent, stored])
     mktorrentMs = ref.ms
     const refInfo = await readTorrentInfo(refTorrent)
+    // A hybrid's info dict holds v2 keys mktorrent does not write: its v1 pieces must agree.
+    const v1 = torrentInfo.format === 'v1'
     checks.push({
-      name: 'infohash = mktorrent of the stored file',
-      value: refInfo.infoHash,
-      ok: refInfo.infoHash === apiHash,
+      name: v1 ? 'infohash = mktorrent of the stored file' : 'v1 pieces = mktorrent’s of the stored file',
+      value: v1 ? refInfo.infoHash : `${refInfo.pieceCount} pieces`,
+      ok: refInfo.pieces.equals(torrentInfo.pieces) && (!v1 || refInfo.infoHash === apiHash),
     })
   } else if (!haveMktorrent) {
     checks.push({
-      name: 'infohash = mktorrent of the stored file',
+      name: 'v1 pieces = mktorrent of the stored file',
       value: 'skipped (mktorrent not installed)',
       ok: true,
     })
   }
-  return { checks, mktorrentMs }
+  return { checks, mktorrentMs, format: torrentInfo?.format ?? 'no' }
 }
 
 interface Summary {
@@ -577,8 +596,8 @@ async function main(): Promise<number> {
     const server = await startServer(storage, size)
     log(`${label}: server pid ${server.pid} on ${server.url}`)
     const measured = await measureUpload(server, input, size, await uploader(server.port))
-    const { checks, mktorrentMs } = await checkIntegrity(storage, measured, size, refs.sha1.hex, haveMktorrent)
-    const out = report(label, size, createMs, refs, measured, checks, mktorrentMs, server)
+    const { checks, mktorrentMs, format } = await checkIntegrity(storage, measured, size, refs.sha1.hex, haveMktorrent)
+    const out = report(`${label}, ${format} torrent`, size, createMs, refs, measured, checks, mktorrentMs, server)
     code ||= out.code
     summaries.push(out.summary)
     await stopChild(server.child)

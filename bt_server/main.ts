@@ -1,5 +1,6 @@
 // The seeder process: started and supervised by `npm start` (src/seeder/supervisor.ts), which
-// sends it {type:'rescan'} on every change and gets its status over IPC; or `npm run seeder` as
+// sends it {type:'rescan'} on every change and {type:'peers'} with each leecher that announced
+// `started` to the site's tracker (src/seeder/peerPush.ts), and gets its status over IPC; or `npm run seeder` as
 // a service of its own beside the web app, which then talks to it through the database they
 // share (src/seeder/seederLink.ts: a rescan notice it polls each second, a heartbeat it writes).
 import path from 'node:path'
@@ -9,8 +10,9 @@ import type { SeedSync, SeederOptions } from './seedSync.ts'
 import { findSeedable, findUploadCap } from './seedRepository.ts'
 import { readGeneration, writeHeartbeat } from '../src/seeder/seederLink.ts'
 import { OffloadFlusher } from '../src/offload/offloadFlusher.ts'
+import { inShard, shardName } from './shard.ts'
 
-export type SeederMessage = { type: 'rescan' }
+export type SeederMessage = { type: 'rescan' } | { type: 'peers'; peers: unknown }
 export type SeederReport = {
   type: 'status'
   seeding: number
@@ -21,6 +23,8 @@ export type SeederReport = {
 }
 /** Status goes to the web app this often (and after every rescan), so /metrics stays current. */
 const REPORT_MS = 5000
+/** Pushed peers read from one IPC message (the web app sends at most 256). */
+const MAX_PUSHED = 1024
 /** Run as its own service: how often it looks for the web app's rescan notice. */
 const NOTICE_POLL_MS = 1000
 
@@ -43,7 +47,7 @@ async function main() {
   })
   const port = await seeder.listening()
   log(
-    `[seeder] ${config.seederEngine} engine listening on port ${port} (TCP and uTP); rescanning every ${config.seederRescanSeconds}s`,
+    `[seeder] ${config.seederEngine} engine listening on port ${port} (TCP and uTP); rescanning every ${config.seederRescanSeconds}s${config.seederShard.count > 1 ? `; shard ${shardName(config.seederShard)} of the torrents` : ''}`,
   )
 
   // Bytes sent per torrent go to the database every few seconds over this process's own
@@ -73,7 +77,8 @@ async function main() {
       process.send({ type: 'status', ...seeder.status() } satisfies SeederReport, undefined, {}, () => {})
     if (!supervised) {
       const { seeding, port, problems, refusals } = seeder.status()
-      writeHeartbeat(db, { at: Date.now(), pid: process.pid, seeding, port, problems, refusals }).catch((err) =>
+      const shard = shardName(config.seederShard)
+      writeHeartbeat(db, { at: Date.now(), pid: process.pid, shard, seeding, port, problems, refusals }).catch((err) =>
         log(`[seeder] could not write its heartbeat: ${(err as Error).message}`),
       )
     }
@@ -93,7 +98,7 @@ async function main() {
         try {
           // A settings change sends a rescan notice too, so a new cap applies within a second.
           seeder.setUploadCap(await findUploadCap(db))
-          await seeder.sync(await findSeedable(db))
+          await seeder.sync((await findSeedable(db)).filter((s) => inShard(s.infoHash, config.seederShard)))
         } catch (err) {
           log(`[seeder] rescan failed: ${(err as Error).message}`)
         }
@@ -123,6 +128,14 @@ async function main() {
       }, NOTICE_POLL_MS)
   process.on('message', (msg: SeederMessage) => {
     if (msg?.type === 'rescan') void rescan()
+    else if (msg?.type === 'peers' && Array.isArray(msg.peers)) {
+      for (const p of msg.peers.slice(0, MAX_PUSHED) as unknown[]) {
+        if (!Array.isArray(p)) continue
+        const [infoHash, ip, port] = p as unknown[]
+        if (typeof infoHash === 'string' && typeof ip === 'string' && typeof port === 'number')
+          seeder.addPeers(infoHash, [{ ip, port }])
+      }
+    }
   })
   process.on('SIGHUP', () => void rescan())
 

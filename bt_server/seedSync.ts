@@ -45,6 +45,8 @@ export interface SeedEngine {
   retrack(infoHash: string, torrentFile: Buffer): Promise<void>
   /** The total upload rate for every peer of every torrent, bytes per second; 0 = no cap. */
   setUploadCap(bytesPerSecond: number): void
+  /** Peers that just announced to the site's tracker (under `infoHash`, hex), to dial now; engines that dial. */
+  addPeers?(infoHash: string, peers: { ip: string; port: number }[]): void
   destroy(): Promise<void>
 }
 
@@ -156,7 +158,7 @@ export class SeedSync {
       try {
         const verdict = await checkFile({
           filePath,
-          torrentPath: `${filePath}.torrent`,
+          torrentPath: path.join(this.opts.mediaDir, w.torrentFile),
           size: w.size,
           fileMtimeMs: w.fileMtimeMs,
         })
@@ -172,7 +174,10 @@ export class SeedSync {
           trackers: w.trackers,
         })
         if (this.problems.delete(w.infoHash)) this.opts.log(`[seeder] ${w.fileName} is fine again`)
-        this.opts.log(`[seeder] seeding ${w.fileName} (${w.infoHash})${verdict.rehashed ? ' after rehashing it' : ''}`)
+        const format = w.format === 'v1' ? '' : `, ${w.format}`
+        this.opts.log(
+          `[seeder] seeding ${w.fileName} (${w.infoHash}${format})${verdict.rehashed ? ' after rehashing it' : ''}`,
+        )
       } catch (err) {
         await this.stop(w.infoHash).catch(() => {})
         this.report(w.infoHash, w.fileName, `cannot seed it: ${(err as Error).message ?? err}`)
@@ -212,6 +217,11 @@ export class SeedSync {
     if (unsent > 0) this.unreported.set(infoHash, (this.unreported.get(infoHash) ?? 0) + unsent)
     this.reported.delete(infoHash)
     await this.engine.remove(infoHash)
+  }
+
+  /** A leecher the site's tracker just saw (pushed over IPC): the engine dials it if it seeds that torrent. */
+  addPeers(infoHash: string, peers: { ip: string; port: number }[]): void {
+    this.engine.addPeers?.(infoHash, peers)
   }
 
   destroy(): Promise<void> {

@@ -1,5 +1,8 @@
 // The webtorrent engine (SEEDER_ENGINE=webtorrent): seeds every published torrent from the
 // stored files, in place, with webtorrent. What to seed is decided by SeedSync (seedSync.ts).
+// webtorrent speaks v1 only: it seeds the v1 side of a hybrid torrent, and refuses v2-only
+// torrents and multi-file releases (their files are not laid out as webtorrent looks for them),
+// which SeedSync then reports and logs as problems.
 import WebTorrent from 'webtorrent'
 import path from 'node:path'
 import { readTorrentMeta } from './lean/torrentMeta.ts'
@@ -47,6 +50,10 @@ class WebtorrentEngine implements SeedEngine {
   }
 
   add(infoHash: string, torrentFile: Buffer, filePath: string): Promise<void> {
+    const meta = readTorrentMeta(torrentFile, infoHash)
+    if (meta.format === 'v2') return Promise.reject(new Error('a v2-only torrent (the webtorrent engine is v1 only)'))
+    if (meta.multiFile)
+      return Promise.reject(new Error('a multi-file release (the webtorrent engine seeds single files)'))
     return new Promise((resolve, reject) => {
       const torrent = this.client.add(torrentFile, {
         path: path.dirname(filePath),

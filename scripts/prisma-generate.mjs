@@ -1,8 +1,10 @@
-// Runs `prisma generate` offline. The Prisma CLI wants to download its schema engine
-// even though generating the (engine-free) client never uses it, so point it at a dummy.
+// Runs `prisma generate` offline, twice: the SQLite client (src/db/generated) from
+// prisma/schema.prisma, and the PostgreSQL one (src/db/generated-pg) from the same schema with
+// only the provider changed, so the two cannot drift. The Prisma CLI wants to download its schema
+// engine even though generating the (engine-free) client never uses it, so point it at a dummy.
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, writeFileSync, existsSync, chmodSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, writeFileSync, existsSync, chmodSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { tmpdir } from 'node:os'
 
 const dir = join(tmpdir(), 'seedcast-prisma')
@@ -21,8 +23,15 @@ const env = {
   PRISMA_ENGINES_CHECKSUM_IGNORE_MISSING: '1',
 }
 const cli = join('node_modules', 'prisma', 'build', 'index.js')
-const result = spawnSync(process.execPath, [cli, 'generate', '--schema', 'prisma/schema.prisma'], {
-  stdio: 'inherit',
-  env,
-})
-process.exit(result.status ?? 1)
+const generate = (schema) =>
+  spawnSync(process.execPath, [cli, 'generate', '--schema', schema], { stdio: 'inherit', env }).status ?? 1
+
+const sqlite = 'prisma/schema.prisma'
+const text = readFileSync(sqlite, 'utf8')
+const pg = text
+  .replace(/provider\s*=\s*"sqlite"/, 'provider = "postgresql"')
+  .replace(/output\s*=\s*"\.\.\/src\/db\/generated"/, `output = ${JSON.stringify(resolve('src/db/generated-pg'))}`)
+if (pg === text || !pg.includes('generated-pg')) throw new Error('prisma-generate: cannot derive the PostgreSQL schema')
+const pgSchema = join(dir, 'schema.postgresql.prisma')
+writeFileSync(pgSchema, pg)
+process.exit(generate(sqlite) || generate(pgSchema))

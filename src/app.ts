@@ -14,6 +14,7 @@ import { userAdminPages } from './accounts/userAdminPages.ts'
 import type { SettingsService } from './admin/settingsService.ts'
 import { settingsRouter } from './admin/settingsRouter.ts'
 import type { VideoService } from './media/videoService.ts'
+import type { ReleaseService } from './media/releaseService.ts'
 import type { TorrentRewriter } from './media/torrentRewriter.ts'
 import { videoApiRouter } from './media/videoApiRouter.ts'
 import { fileRouter } from './media/fileRouter.ts'
@@ -21,16 +22,15 @@ import { receiveUpload } from './media/uploadMiddleware.ts'
 import type { ResumableUploads } from './media/tusUploads.ts'
 import { tusRouter } from './media/tusRouter.ts'
 import type { StoragePaths } from './media/storage.ts'
-import type { EmbeddedTracker } from './tracker/embeddedTracker.ts'
+import type { SiteTracker } from './tracker/siteTracker.ts'
 import type { SwarmHistory } from './tracker/swarmHistory.ts'
 import type { OffloadService } from './offload/offloadService.ts'
 import { offloadRouter } from './offload/offloadRouter.ts'
-import type { UdpTracker } from './tracker/udpTransport.ts'
 import { swarmApiRouter } from './tracker/swarmApiRouter.ts'
 import { webSeedGate } from './offload/webSeedGate.ts'
-import type { SeederSupervisor } from './seeder/supervisor.ts'
 import { pagesRouter } from './web/pagesRouter.ts'
 import { videoManagePages } from './web/videoManagePages.ts'
+import { releasePages } from './web/releasePages.ts'
 import type { SiteUrls } from './siteUrls.ts'
 import { SITE_NAME, viewHelpers } from './web/viewHelpers.ts'
 import { vendorAssets } from './web/vendorAssets.ts'
@@ -41,7 +41,7 @@ import { HealthCheck } from './web/health.ts'
 import { refuseCrossSite, securityHeaders } from './web/securityHeaders.ts'
 import type { Refusals } from './refusals.ts'
 import type { FairThrottle } from './fairThrottle.ts'
-import { readHeartbeat, separateSeederHealth } from './seeder/seederLink.ts'
+import { heartbeatRefusals, readHeartbeats, separateSeederHealth } from './seeder/seederLink.ts'
 
 export interface AppServices {
   config: Config
@@ -52,13 +52,15 @@ export interface AppServices {
   accounts: AccountService
   settings: SettingsService
   videos: VideoService
+  /** Adding and removing a release's extra files, and its retired torrents. */
+  releases: ReleaseService
   /** Resumable (tus) uploads: /api/uploads and the upload page's /uploads. */
   uploads: ResumableUploads
   /** Brings existing .torrent files in line with the settings, in the background. */
   rewriter: TorrentRewriter
-  tracker: EmbeddedTracker
+  tracker: SiteTracker
   /** The UDP tracker; null when TRACKER_UDP_PORT=0. */
-  udp: UdpTracker | null
+  udp: { listening(): boolean } | null
   /** Whether the web port, and with it the HTTP and WebSocket tracker, still takes connections. */
   webListening: () => boolean
   /** Stored swarm sizes (charts) and the live numbers the video page polls. */
@@ -66,7 +68,7 @@ export interface AppServices {
   /** Bytes the site sent and bytes peers served (video page, API, the admin's dashboard). */
   offload: OffloadService
   /** null when SEEDER=off (the seeder then runs elsewhere, or not at all). */
-  seeder: SeederSupervisor | null
+  seeder: { health(): unknown; refusalCounts(): Record<string, number> } | null
   /** Bounds that refused something a stranger sent (the tracker counts its own). */
   refusals: Refusals
   /** The web seed's (/seed/) total rate, all connections: the webSeedUploadCap setting. */
@@ -82,6 +84,10 @@ export function createApp(s: AppServices): express.Express {
   if (s.config.trustProxy) app.set('trust proxy', 1)
   app.set('views', VIEWS_DIR)
   app.set('view engine', 'ejs')
+  // Express caches compiled templates only under NODE_ENV=production, which nothing here sets:
+  // without this every page compiled its template and partials again (bench:load: EJS compile was
+  // the largest share of the video page's CPU). The templates ship with the code.
+  app.set('view cache', true)
   app.locals.h = viewHelpers
   app.locals.siteName = SITE_NAME
   // For views/partials/player.ejs, wherever it is included: the setting as it is now.
@@ -97,7 +103,7 @@ export function createApp(s: AppServices): express.Express {
     // A seeder run as its own service reports its counters in its heartbeat.
     const seederCounts = s.seeder
       ? s.seeder.refusalCounts()
-      : ((await readHeartbeat(s.db).catch(() => null))?.refusals ?? {})
+      : heartbeatRefusals(await readHeartbeats(s.db).catch(() => []))
     res.type('text/plain; version=0.0.4').send(s.tracker.metricsText() + s.refusals.metricsText(seederCounts))
   })
   // The tracker is down when a transport stopped taking requests: the UDP socket closed, or the
@@ -108,7 +114,7 @@ export function createApp(s: AppServices): express.Express {
     // The seeder's state is reported, but the site is ready without it.
     const seeder = s.seeder
       ? s.seeder.health()
-      : separateSeederHealth(await readHeartbeat(s.db).catch(() => null), Date.now())
+      : separateSeederHealth(await readHeartbeats(s.db).catch(() => []), Date.now())
     if (failed.length) res.status(503).json({ ok: false, failing: failed, seeder })
     else res.json({ ok: true, seeder })
   })
@@ -118,15 +124,37 @@ export function createApp(s: AppServices): express.Express {
     infoHashOf: (fileName) => s.videos.infoHashOfFile(fileName),
     refusals: s.refusals,
   })
-  app.use(fileRouter(s.paths, s.videos, s.settings, s.webSeedThrottle, s.offload.tally, gate, fileViewer(s.auth)))
+  app.use(
+    fileRouter(
+      s.paths,
+      s.videos,
+      s.settings,
+      s.webSeedThrottle,
+      s.offload.tally,
+      gate,
+      fileViewer(s.auth),
+      s.releases,
+      s.config.accelRedirect,
+    ),
+  )
   app.use(vendorAssets())
   app.use('/static', express.static(PUBLIC_DIR, { maxAge: '1h' }))
 
-  const upload = receiveUpload(s.paths, s.config.maxUploadBytes)
+  const format = () => s.videos.torrentFormat()
+  const upload = receiveUpload(s.paths, s.config.maxUploadBytes, format, s.config.release.maxFiles)
+  const extras = receiveUpload(s.paths, s.config.maxUploadBytes, format, s.config.release.maxFiles, { main: false })
+  const releaseDeps = { releases: s.releases, receiveExtras: extras }
   // The API knows callers by their Authorization header only (never the cookie: src/auth/middleware.ts).
   app.use('/api', apiCredentials(s.auth))
   app.use(
-    videoApiRouter({ videos: s.videos, tracker: s.tracker, settings: s.settings, urls: s.urls, receiveUpload: upload }),
+    videoApiRouter({
+      videos: s.videos,
+      tracker: s.tracker,
+      settings: s.settings,
+      urls: s.urls,
+      receiveUpload: upload,
+      ...releaseDeps,
+    }),
   )
   app.use(
     swarmApiRouter({
@@ -156,6 +184,7 @@ export function createApp(s: AppServices): express.Express {
   )
   app.use(offloadRouter({ offload: s.offload }))
   app.use(videoManagePages(s.videos))
+  app.use(releasePages(s.releases, extras))
   app.use(
     pagesRouter({
       videos: s.videos,
@@ -164,6 +193,7 @@ export function createApp(s: AppServices): express.Express {
       swarm: s.swarm,
       urls: s.urls,
       receiveUpload: upload,
+      ...releaseDeps,
       maxUploadBytes: s.config.maxUploadBytes,
     }),
   )

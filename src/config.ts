@@ -15,7 +15,7 @@ const schema = z
     STORAGE_DIR: z.string().min(1).default('./storage'),
     DATABASE_URL: z
       .string()
-      .regex(/^file:.+/, 'must be file:<path> (SQLite)')
+      .regex(/^(file:.+|postgres(ql)?:\/\/.+)/, 'must be file:<path> (SQLite) or postgresql://… (PostgreSQL)')
       .optional(),
     ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
     MAX_UPLOAD_BYTES: z.coerce
@@ -31,11 +31,31 @@ const schema = z
       .max(30 * 86400)
       .default(86400),
     TUS_MAX_UNFINISHED_PER_USER: z.coerce.number().int().min(1).max(10_000).default(10),
+    // A video's extra files (subtitles, renditions, a poster): how many, and their total bytes.
+    RELEASE_MAX_FILES: z.coerce.number().int().min(0).max(1000).default(20),
+    RELEASE_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(4 * GiB),
     SEEDER: z.enum(['on', 'off']).default('on'),
+    // Web processes answering the port (src/cluster/): more than one shares the tracker's swarms through an owner.
+    WEB_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
     TRUST_PROXY: z.enum(['on', 'off']).default('off'),
+    // Behind nginx: media bytes are sent by nginx from this internal location (X-Accel-Redirect).
+    ACCEL_REDIRECT: z
+      .string()
+      .regex(/^\/[A-Za-z0-9_\-/]*\/$/, 'a path that starts and ends with /, e.g. /_media/')
+      .optional(),
     SEEDER_PORT: z.coerce.number().int().min(0).max(65535).default(6881),
     SEEDER_RESCAN_SECONDS: z.coerce.number().int().min(1).max(86400).default(30),
     SEEDER_ENGINE: z.enum(['lean', 'webtorrent']).default('lean'),
+    // This seeder seeds shard i of n of the torrents (by infohash, bt_server/shard.ts); 1/1: all.
+    SEEDER_SHARD: z
+      .string()
+      .regex(/^[1-9]\d{0,1}\/[1-9]\d{0,1}$/, 'must be i/n, e.g. 1/2 (at most 99 seeders)')
+      .refine((v) => Number(v.split('/')[0]) <= Number(v.split('/')[1]), 'i must not be greater than n')
+      .default('1/1'),
     // Lean seeder bounds (bt_server/lean/limits.ts; counted in /metrics as seeder_*).
     SEEDER_MAX_PEERS: z.coerce.number().int().min(1).max(1_000_000).default(2000),
     SEEDER_PEERS_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(16),
@@ -127,19 +147,26 @@ export interface Config {
   publicUrl: string
   storageDir: string
   databaseUrl: string
-  databaseFile: string
+  databaseFile: string | null
   adminPassword: string | undefined
   maxUploadBytes: number
   /** Resumable uploads: seconds after its last byte that an unfinished one is removed; how many one user may hold. */
   tus: { expirySeconds: number; maxUnfinishedPerUser: number }
+  /** A video's extra files: at most maxFiles, maxBytes together (src/media/releaseFiles.ts). */
+  release: { maxFiles: number; maxBytes: number }
   /** Whether `npm start` runs and supervises the seeder process (bt_server/). */
   seederEnabled: boolean
+  /** Web processes on the port; above 1, an owner process holds the swarms and the jobs (src/cluster/). */
+  webWorkers: number
   /** Behind one reverse proxy: take the peer's address from the last X-Forwarded-For entry. */
   trustProxy: boolean
+  /** nginx's internal location of media/ (X-Accel-Redirect): nginx sends the bytes; null: Node does. */
+  accelRedirect: string | null
   seederPort: number
   seederRescanSeconds: number
   /** Which seeding engine bt_server runs: our own lean one, or webtorrent. */
   seederEngine: 'lean' | 'webtorrent'
+  seederShard: { index: number; count: number }
   /** Bounds of the lean seeder on what peers can make it hold (bt_server/lean/limits.ts). */
   seederLimits: SeederLimits
   tracker: {
@@ -226,15 +253,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl,
     storageDir,
     databaseUrl,
-    databaseFile: path.resolve(databaseUrl.slice('file:'.length)),
+    // null: the database is a PostgreSQL server (databaseUrl), not a file.
+    databaseFile: databaseUrl.startsWith('file:') ? path.resolve(databaseUrl.slice('file:'.length)) : null,
     adminPassword: c.ADMIN_PASSWORD,
     maxUploadBytes: c.MAX_UPLOAD_BYTES,
     tus: { expirySeconds: c.TUS_EXPIRY_SECONDS, maxUnfinishedPerUser: c.TUS_MAX_UNFINISHED_PER_USER },
+    release: { maxFiles: c.RELEASE_MAX_FILES, maxBytes: c.RELEASE_MAX_BYTES },
     seederEnabled: c.SEEDER === 'on',
+    webWorkers: c.WEB_WORKERS,
     trustProxy: c.TRUST_PROXY === 'on',
+    accelRedirect: c.ACCEL_REDIRECT ?? null,
     seederPort: c.SEEDER_PORT,
     seederRescanSeconds: c.SEEDER_RESCAN_SECONDS,
     seederEngine: c.SEEDER_ENGINE,
+    seederShard: { index: Number(c.SEEDER_SHARD.split('/')[0]), count: Number(c.SEEDER_SHARD.split('/')[1]) },
     seederLimits: {
       maxPeers: c.SEEDER_MAX_PEERS,
       peersPerAddress: c.SEEDER_PEERS_PER_ADDRESS,

@@ -26,16 +26,28 @@ import { bumpGeneration, watchGeneration } from './seeder/seederLink.ts'
 import { ImportFolder } from './media/importFolder.ts'
 import { siteUrls } from './siteUrls.ts'
 import { SeederSupervisor } from './seeder/supervisor.ts'
+import { PeerPush } from './seeder/peerPush.ts'
 import type { Express } from 'express'
 import { createApp, type AppServices } from './app.ts'
+import { ReleaseService } from './media/releaseService.ts'
 import { createGuardedServer, openFilesWarning } from './web/httpGuards.ts'
+import type { SiteTracker } from './tracker/siteTracker.ts'
+import { type OwnerChannel, TrackerReplica } from './cluster/trackerReplica.ts'
+import { TrackerOwner } from './cluster/trackerOwner.ts'
+
+/** What a process that holds the tracker has, beyond what a web worker has. */
+interface LocalServices {
+  tracker: EmbeddedTracker
+  udp: UdpTracker | null
+  seeder: SeederSupervisor | null
+}
 
 export interface RunningServer {
   url: string
   port: number
   /** The UDP tracker's port, null when TRACKER_UDP_PORT=0. */
   udpPort: number | null
-  services: AppServices
+  services: Omit<AppServices, keyof LocalServices> & LocalServices
   /** The Express app (the role-matrix test lists its routes). */
   app: Express
   close(): Promise<void>
@@ -46,11 +58,51 @@ export interface ServerTestHooks {
   hashPieceDelayMs?: number
 }
 
-export async function startServer(
+interface WebWorker {
+  port: number
+  udpPort: null
+  close(): Promise<void>
+}
+
+/**
+ * single: the whole site in this process. owner (WEB_WORKERS > 1): everything but the web port,
+ * which its workers answer. worker: the web port, with the tracker's swarms in the owner.
+ */
+type Role = { kind: 'single' } | { kind: 'owner' } | { kind: 'worker'; channel: OwnerChannel }
+
+export function startServer(
   config: Config,
   log: (line: string) => void = console.log,
   hooks: ServerTestHooks = {},
 ): Promise<RunningServer> {
+  return launch(config, log, hooks, { kind: 'single' }) as Promise<RunningServer>
+}
+
+/** The process that owns the swarms, the seeder and the jobs, for WEB_WORKERS > 1 (src/cluster/webWorkers.ts). */
+export async function startOwner(
+  config: Config,
+  log: (line: string) => void,
+): Promise<{ owner: TrackerOwner; udpPort: number | null; close(): Promise<void> }> {
+  const running = (await launch(config, log, {}, { kind: 'owner' })) as RunningServer & { owner: TrackerOwner }
+  return running
+}
+
+/** One of WEB_WORKERS web processes: answers HTTP on the shared port. */
+export async function startWebWorker(
+  config: Config,
+  channel: OwnerChannel,
+  log: (line: string) => void,
+): Promise<WebWorker> {
+  return launch(config, log, {}, { kind: 'worker', channel }) as Promise<WebWorker>
+}
+
+async function launch(
+  config: Config,
+  log: (line: string) => void,
+  hooks: ServerTestHooks,
+  role: Role,
+): Promise<(RunningServer & { owner: TrackerOwner | null }) | WebWorker> {
+  const channel = role.kind === 'worker' ? role.channel : null
   const paths = storagePaths(config.storageDir)
   await ensureStorage(paths)
   const db = await openDatabase(config)
@@ -63,16 +115,39 @@ export async function startServer(
 
   const { settings, publicUrlChangedFrom } = await SettingsService.load(db, config.publicUrl)
   let videos: VideoService | undefined
-  const tracker = new EmbeddedTracker({
-    ...config.tracker,
-    onCompleted: (infoHash) => {
-      videos?.recordCompleted(infoHash).catch((err) => log(`[tracker] could not store completed count: ${err.message}`))
-    },
-  })
-  const seeder = config.seederEnabled ? new SeederSupervisor(seederEnv(config), log) : null
+  const seeder = config.seederEnabled && !channel ? new SeederSupervisor(seederEnv(config), log) : null
+  // A leecher announcing to the site's tracker is dialled by the supervised seeder at once.
+  const peerPush = seeder
+    ? new PeerPush({
+        send: (peers) => seeder.pushPeers(peers),
+        dropped: (n) => refusals.add('seeder_peer_push_dropped', n),
+      })
+    : null
+  const local = channel
+    ? null
+    : new EmbeddedTracker({
+        ...config.tracker,
+        onCompleted: (infoHash) => {
+          videos
+            ?.recordCompleted(infoHash)
+            .catch((err) => log(`[tracker] could not store completed count: ${err.message}`))
+        },
+        ...(peerPush
+          ? { onLeecher: (infoHash: string, ip: string, port: number) => peerPush.add(infoHash, ip, port) }
+          : {}),
+      })
+  const replica = channel
+    ? new TrackerReplica(channel, () => {
+        settings.reload().catch((err) => log(`[settings] could not re-read them: ${(err as Error).message}`))
+      })
+    : null
+  const tracker: SiteTracker = (local ?? replica)!
+  // Another worker's save is read at the owner's word; this one's is announced before it is answered.
+  if (replica) settings.afterSave = () => replica.settingsChanged()
   // Supervised, the seeder hears of a change over IPC; run as its own service, through the database.
   const noticeSeeder = () => {
-    if (seeder) seeder.notify()
+    if (replica) replica.torrentsChanged().catch((err) => log(`[workers] ${(err as Error).message}`))
+    else if (seeder) seeder.notify()
     else bumpGeneration(db).catch((err) => log(`[seeder] could not leave a rescan notice: ${(err as Error).message}`))
   }
   // ffprobe and ffmpeg after each upload is answered, one file at a time.
@@ -86,18 +161,23 @@ export async function startServer(
     tracker,
     createdBy: `Seedcast ${config.version}`,
     onTorrentsChanged: noticeSeeder,
+    releaseLimits: config.release,
     onStaleTorrent: () => void rewriter.request(),
     onStored: (video) => details.request(video),
     hashPieceDelayMs: hooks.hashPieceDelayMs,
   })
   tracker.enabled = settings.get().bittorrentEnabled
-  await videos.loadAllowList()
-  // Each wait for the web seed's cap is counted: /metrics shows when it bites.
+  if (!channel) await videos.loadAllowList()
+  // Each wait for the web seed's cap is counted: /metrics shows when it bites. Each of several
+  // workers sends its share of the cap.
   const webSeedThrottle = new FairThrottle(() => refusals.add('web_seed_upload_cap'))
-  webSeedThrottle.setRate(settings.get().webSeedUploadCap)
+  const capShare = channel ? config.webWorkers : 1
+  webSeedThrottle.setRate(settings.get().webSeedUploadCap / capShare)
   settings.on('changed', (next, previous) => {
     tracker.enabled = next.bittorrentEnabled
-    webSeedThrottle.setRate(next.webSeedUploadCap)
+    webSeedThrottle.setRate(next.webSeedUploadCap / capShare)
+    // The owner runs the jobs below, once for the site.
+    if (channel) return
     // Told at once: the seeder stops (or starts) seeding everything, or takes its new upload cap,
     // now rather than at its next rescan.
     if (next.bittorrentEnabled !== previous.bittorrentEnabled || next.seederUploadCap !== previous.seederUploadCap)
@@ -110,8 +190,9 @@ export async function startServer(
       void rewriter.request()
   })
 
-  for (const line of describeRecovery(await recoverStorage(db, paths, videos, settings.get().bittorrentEnabled)))
-    log(`[start-up check] ${line}`)
+  if (!channel)
+    for (const line of describeRecovery(await recoverStorage(db, paths, videos, settings.get().bittorrentEnabled)))
+      log(`[start-up check] ${line}`)
 
   // After the start-up check, which leaves unfinished resumable uploads alone.
   const uploads = new ResumableUploads({
@@ -131,10 +212,10 @@ export async function startServer(
     db,
     urls,
     log,
-    flusher: new OffloadFlusher({ db, log, sources: [() => tracker.takeDownloaded()] }),
+    flusher: new OffloadFlusher({ db, log, sources: local ? [() => local.takeDownloaded()] : [] }),
   })
   // Bound after the web port; made now so that /healthz can check it.
-  const udp = config.tracker.udpPort ? new UdpTracker(tracker) : null
+  const udp = config.tracker.udpPort && local ? new UdpTracker(local) : null
   // Read by /healthz, which is only answered once the server below exists.
   const webListening = () => guarded.server.listening
   const services: AppServices = {
@@ -146,14 +227,22 @@ export async function startServer(
     accounts,
     settings,
     videos,
+    releases: new ReleaseService({
+      db,
+      mediaDir: paths.mediaDir,
+      videos,
+      tracker,
+      limits: config.release,
+      onTorrentsChanged: noticeSeeder,
+    }),
     uploads,
     rewriter,
     tracker,
-    udp,
+    udp: replica ? { listening: () => replica.udpListening() ?? true } : udp,
     webListening,
     swarm,
     offload,
-    seeder,
+    seeder: replica ? (config.seederEnabled ? replica.seederView() : null) : seeder,
     refusals,
     webSeedThrottle,
   }
@@ -169,7 +258,10 @@ export async function startServer(
     }
   })
   // Tracker announces and scrapes skip Express: they are the hot path.
+  // Which of several workers answered: for logs behind a proxy, and for the tests that compare them.
+  const workerTag = channel ? (process.env.SEEDCAST_WORKER ?? '') : null
   const dispatch = (req: IncomingMessage, res: ServerResponse) => {
+    if (workerTag !== null) res.setHeader('X-Seedcast-Worker', workerTag)
     if (!handleTrackerHttp(tracker, req, res, config.trustProxy)) app(req, res)
   }
   const guarded = createGuardedServer(config.web, config.trustProxy, refusals, (req, res) => {
@@ -187,25 +279,29 @@ export async function startServer(
     if ((req.url ?? '').split('?')[0] === '/announce') tracker.handleUpgrade(req, socket, head, config.trustProxy)
     else socket.destroy()
   })
-  const closeEarly = async () => {
-    guarded.stop()
-    await new Promise<void>((resolve) => {
+  const closeWebPort = () =>
+    new Promise<void>((resolve) => {
       server.close(() => resolve())
       server.closeAllConnections()
     })
+  const closeEarly = async () => {
+    guarded.stop()
+    await closeWebPort()
     await tracker.close()
     await db.$disconnect()
   }
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(config.port, config.host, () => resolve())
-    })
+    // The owner of several web workers takes no web connections: they do.
+    if (role.kind !== 'owner')
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(config.port, config.host, () => resolve())
+      })
   } catch (err) {
     await closeEarly()
     throw err
   }
-  const port = (server.address() as AddressInfo).port
+  const port = role.kind === 'owner' ? 0 : (server.address() as AddressInfo).port
   let udpPort: number | null = null
   try {
     udpPort = udp ? await udp.listen(config.tracker.udpPort, config.host) : null
@@ -219,7 +315,7 @@ export async function startServer(
   // Only once the ports are ours: a start that fails before this must not create the admin and
   // print a password that the next (good) start would never show again.
   try {
-    const { generatedPassword } = await auth.ensureAdmin(config.adminPassword)
+    const { generatedPassword } = channel ? { generatedPassword: null } : await auth.ensureAdmin(config.adminPassword)
     if (generatedPassword)
       log(`Created user "admin" with password: ${generatedPassword}  (shown once; set ADMIN_PASSWORD to choose one)`)
   } catch (err) {
@@ -229,6 +325,23 @@ export async function startServer(
   }
   markStarted()
   seeder?.start()
+  if (channel) {
+    offload.start()
+    return {
+      port,
+      udpPort: null,
+      async close() {
+        guarded.stop()
+        await details.stop()
+        await closeWebPort()
+        await tracker.close()
+        uploads.stop()
+        webSeedThrottle.close()
+        await offload.stop()
+        await db.$disconnect()
+      },
+    }
+  }
   await details.resumePending()
   if (publicUrlChangedFrom) {
     log(
@@ -267,14 +380,28 @@ export async function startServer(
     log(`[import] watching ${config.import.dir}: files are taken once unchanged for ${config.import.settleMs / 1000} s`)
     await importFolder.start()
   }
+  const owner =
+    role.kind === 'owner' && local
+      ? new TrackerOwner({
+          tracker: local,
+          trustProxy: config.trustProxy,
+          udpListening: () => udp?.listening() ?? null,
+          seeder,
+          torrentsChanged: noticeSeeder,
+          reloadSettings: () => settings.reload(),
+          log,
+        })
+      : null
 
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     udpPort,
-    services,
+    services: { ...services, tracker: local!, udp, seeder },
     app,
+    owner,
     async close() {
+      owner?.close()
       outside.stop()
       await importFolder?.stop()
       guarded.stop()
@@ -283,16 +410,14 @@ export async function startServer(
       // The tracker first: upgraded WebSocket sockets are not the HTTP server's to close, and
       // would keep server.close() waiting for as long as a browser peer stays connected.
       await tracker.close()
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        server.closeAllConnections()
-      })
+      await closeWebPort()
       await swarm.stop()
       uploads.stop()
       webSeedThrottle.close()
       // After the web port: what the last responses and announces counted is stored too.
       await offload.stop()
       await rewriter.stop()
+      peerPush?.close()
       await seeder?.stop()
       await udp?.close()
       await db.$disconnect()

@@ -7,6 +7,10 @@ export interface SiteUrls {
   file(fileName: string): string
   /** The same file as the torrents' web seed (BEP 19), under the web seed's upload cap. */
   webSeed(fileName: string): string
+  /** The web seed of multi-file torrents (BEP 19): clients add <folder>/<file>. */
+  webSeedRoot(): string
+  /** An extra file of a release, for downloads from the page (never capped). */
+  releaseFile(folder: string, name: string): string
   torrent(videoId: string): string
   /** The video's poster frame (src/media/mediaDetails.ts). */
   thumbnail(videoId: string): string
@@ -20,6 +24,8 @@ export function siteUrls(publicUrl: string): SiteUrls {
     page: (id) => `${base}/videos/${encodeURIComponent(id)}`,
     file: (fileName) => `${base}/media/${encodeURIComponent(fileName)}`,
     webSeed: (fileName) => `${base}/seed/${encodeURIComponent(fileName)}`,
+    webSeedRoot: () => `${base}/seed/`,
+    releaseFile: (folder, name) => `${base}/media/${encodeURIComponent(folder)}/${encodeURIComponent(name)}`,
     torrent: (id) => `${base}/videos/${encodeURIComponent(id)}/torrent`,
     thumbnail: (id) => `${base}/videos/${encodeURIComponent(id)}/thumbnail`,
     announce: () => `${base}/announce`,

@@ -28,6 +28,14 @@ export interface ValidatorOptions {
 
 const VALIDATED = 'validated'
 
+// No text anywhere may hold NUL: PostgreSQL refuses it in TEXT (a 500 there), and no title, name
+// or id needs it. Checked before every schema, so no route can forget it.
+function holdsNul(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes('\0')
+  if (depth > 8 || value === null || typeof value !== 'object') return false
+  return Object.entries(value).some(([k, v]) => k.includes('\0') || holdsNul(v, depth + 1))
+}
+
 /** The middleware that checks a request against `schemas`; the first issue becomes a 400 (or the field's code). */
 export function validate<S extends RequestSchemas>(schemas: S, opts: ValidatorOptions = {}): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
@@ -35,6 +43,10 @@ export function validate<S extends RequestSchemas>(schemas: S, opts: ValidatorOp
     for (const part of ['params', 'query', 'body'] as const) {
       const schema = schemas[part]
       if (!schema) continue
+      if (holdsNul(req[part])) {
+        await opts.onRefused?.(req)
+        return next(new AppError('bad_request', 'Text must not contain NUL characters'))
+      }
       const parsed = await schema.safeParseAsync(req[part] ?? {})
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!

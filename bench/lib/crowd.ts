@@ -11,7 +11,7 @@ import path from 'node:path'
 import { decodeTorrent } from '../../src/bittorrent/metainfo.ts'
 import type { Lab, NetHost } from './netns.ts'
 import { collect, isRunning, now, programPath, spawnChild, stopChild, SYSTEM_PYTHON, unrefSleep } from './processes.ts'
-import { startSeedcast, uploadVideo, waitSeeding, type Seedcast } from './seedcast.ts'
+import { startSeedcast, uploadVideo, useV1Torrents, waitSeeding, type Seedcast } from './seedcast.ts'
 
 /** Clients on the site's torrent (BitTorrent with its web seed), or aria2c on the file's URL. */
 export const CLIENT_KINDS = ['aria2c', 'libtorrent', 'http'] as const
@@ -22,13 +22,15 @@ const PEER_PORT = 6881
 /** The site in the lab's origin namespace, its upload on the bridge capped (0 = no cap). */
 export async function startOrigin(lab: Lab, storageDir: string, capBytesPerSecond: number): Promise<Seedcast> {
   if (capBytesPerSecond > 0) await lab.capEgress(lab.origin, capBytesPerSecond)
-  return startSeedcast({
+  const s = await startSeedcast({
     storageDir,
     // Not a test process, even when a test starts it.
     env: { SEEDER: 'on', NODE_TEST_CONTEXT: undefined },
     netns: { name: lab.origin.ns, publicAddress: lab.origin.address, controlAddress: lab.controlAddress },
     ready: (h) => h.seeder.state === 'running' && !!h.seeder.pid,
   })
+  await useV1Torrents(s)
+  return s
 }
 
 export interface Published {

@@ -40,6 +40,19 @@ export function cpuTicks(pid: number): number | null {
   }
 }
 
+/** CPU ticks of `pid` and every process under it (a cluster's workers), as of now. */
+function treeCpuTicks(pid: number): number | null {
+  const own = cpuTicks(pid)
+  if (own === null) return null
+  let children: string[] = []
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean)
+  } catch {
+    // Gone, or no children file: its own ticks only.
+  }
+  return children.reduce((sum, c) => sum + (treeCpuTicks(Number(c)) ?? 0), own)
+}
+
 let ticksPerSecond: number | undefined
 /** USER_HZ (getconf CLK_TCK), read once. */
 export async function clockTicks(): Promise<number> {
@@ -121,14 +134,14 @@ export class CpuWindow {
     this.cores = cores
   }
   start(): void {
-    this.t0 = cpuTicks(this.pid)
+    this.t0 = treeCpuTicks(this.pid)
     this.c0 = coreBusy()
     this.w0 = performance.now()
   }
   /** Percentages of one core: server process, server core busy, load core busy. */
   end(): CpuUse {
     const secs = (performance.now() - this.w0) / 1000
-    const t1 = cpuTicks(this.pid)
+    const t1 = treeCpuTicks(this.pid)
     const c1 = coreBusy()
     const tck = this.cores.ticks
     const core = (id: string) => {

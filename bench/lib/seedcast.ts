@@ -41,6 +41,8 @@ export interface StartOptions {
   nodeArgs?: string[]
   /** taskset CPU list for the web app. */
   cpu?: string
+  /** The web port (default: a free one); fixed when PUBLIC_URL must be known beforehand. */
+  port?: number
   logLines?: number
   /** Ready when /healthz answers 2xx and this holds (default: always). */
   ready?: (h: Health) => boolean
@@ -67,7 +69,7 @@ onExit(() => {
 })
 
 export async function startSeedcast(opts: StartOptions): Promise<Seedcast> {
-  const port = await freePort()
+  const port = opts.port ?? (await freePort())
   const seederPort = await freePort() // not the fixed default 6881: another instance may hold it
   const ns = opts.netns
   const url = `http://${ns?.controlAddress ?? '127.0.0.1'}:${port}`
@@ -114,6 +116,20 @@ export async function startSeedcast(opts: StartOptions): Promise<Seedcast> {
     return opts.ready(h) ? true : undefined
   })
   return s
+}
+
+/**
+ * The site makes v1 torrents from now on: aria2c 1.36 drops the empty key of a BEP 52 `file tree`
+ * when it re-encodes the info dict, so with a hybrid it would join another swarm (another
+ * infohash) than libtorrent's.
+ */
+export async function useV1Torrents(s: Seedcast): Promise<void> {
+  const res = await fetch(`${s.url}/api/settings`, {
+    method: 'PUT',
+    headers: { authorization: authHeader, 'content-type': 'application/json' },
+    body: JSON.stringify({ torrentFormat: 'v1' }),
+  })
+  if (!res.ok) throw new Error(`PUT /api/settings answered ${res.status}`)
 }
 
 export async function getHealth(s: Seedcast): Promise<Health> {

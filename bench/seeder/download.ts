@@ -1,6 +1,8 @@
 // (a) The download comparison: aria2c downloads the same 1 GiB torrent from each Seedcast engine
 // and from libtorrent (bench/programs/libtorrent_seed.py), each handed to it as the only peer by
-// a fixed-peer tracker; best of BENCH_ROUNDS rounds each.
+// a fixed-peer tracker; best of BENCH_ROUNDS rounds each. Then the same from the first engine and
+// libtorrent with aria2c requiring RC4 for the whole stream (ARC4_ONLY), as a client set to
+// require encryption does.
 import type { ChildProcess } from 'node:child_process'
 import { openAsBlob } from 'node:fs'
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises'
@@ -91,6 +93,9 @@ async function startLibtorrent(
   return { child, version }
 }
 
+/** aria2c opens with MSE and offers RC4 only: the whole stream is encrypted both ways. */
+const ARC4_ONLY = ['--bt-require-crypto=true', '--bt-min-crypto-level=arc4']
+
 export interface Transfer {
   /** aria2c start to exit. */
   wallMs: number
@@ -107,6 +112,7 @@ async function aria2cDownload(
   expectedName: string,
   size: number,
   sourcePid: number,
+  extraArgs: string[] = [],
 ): Promise<Transfer> {
   await rm(outDir, { recursive: true, force: true })
   await mkdir(outDir, { recursive: true })
@@ -158,6 +164,7 @@ async function aria2cDownload(
           '--auto-save-interval=0',
           '--bt-stop-timeout=30',
           '--allow-overwrite=true',
+          ...extraArgs,
           torrent,
         ],
         { timeoutMs: 180_000 },
@@ -180,6 +187,8 @@ async function aria2cDownload(
 export interface DownloadResult {
   size: number
   runs: Map<Source, Transfer[]>
+  /** aria2c requiring RC4: from the first engine and from libtorrent. */
+  rc4Runs: Map<Source, Transfer[]>
   libtorrentVersion: string
   pieceLength: number
 }
@@ -249,16 +258,24 @@ export async function downloadComparison(
     const result: DownloadResult = {
       size: bigBytes,
       runs: new Map([...seeders.keys()].map((k) => [k, []])),
+      rc4Runs: new Map([
+        [engines[0]!, []],
+        ['libtorrent', []],
+      ]),
       libtorrentVersion: lt.version,
       pieceLength: bench.pieceLength,
     }
     for (let round = 1; round <= rounds; round++) {
-      for (const [who, seeder] of seeders) {
+      const plan = [
+        ...[...seeders].map(([who, seeder]) => ({ who, seeder, rc4: false })),
+        ...[...result.rc4Runs.keys()].map((who) => ({ who, seeder: seeders.get(who)!, rc4: true })),
+      ]
+      for (const { who, seeder, rc4 } of plan) {
         tracker.setPeer(seeder.port)
-        const x = await aria2cDownload(torrentFile, outDir, bench.name, bigBytes, seeder.pid)
-        result.runs.get(who)!.push(x)
+        const x = await aria2cDownload(torrentFile, outDir, bench.name, bigBytes, seeder.pid, rc4 ? ARC4_ONLY : [])
+        ;(rc4 ? result.rc4Runs : result.runs).get(who)!.push(x)
         log(
-          `(a) round ${round}: aria2c from ${who.padEnd(10)} ${rate(bigBytes, x.transferMs).toFixed(0)} MB/s first→last byte ` +
+          `(a) round ${round}: aria2c from ${who.padEnd(10)}${rc4 ? ' RC4' : ''} ${rate(bigBytes, x.transferMs).toFixed(0)} MB/s first→last byte ` +
             `(${fmtSec(x.transferMs)}; first byte after ${fmtSec(x.firstByteMs)}; aria2c wall ${fmtSec(x.wallMs)}, ${rate(bigBytes, x.wallMs).toFixed(0)} MB/s; ` +
             `seeder CPU ${fmtSec(x.seederCpuMs)})`,
         )

@@ -25,12 +25,13 @@ export function report(
   const no = '**NO**'
   const [main, other] = engines as [Engine, Engine | undefined]
   const best = (xs: Transfer[], key: 'transferMs' | 'wallMs') => Math.min(...xs.map((x) => x[key]))
-  const bestRate = (src: Source) => rate(dl.size, best(dl.runs.get(src)!, 'transferMs'))
+  const bestRate = (src: Source, runs = dl.runs) => rate(dl.size, best(runs.get(src)!, 'transferMs'))
   const wallRate = (src: Source) => rate(dl.size, best(dl.runs.get(src)!, 'wallMs'))
-  const cpuPerGiB = (src: Source) => Math.min(...dl.runs.get(src)!.map((x) => x.seederCpuMs)) / 1000 / (dl.size / GiB)
+  const cpuPerGiB = (src: Source, runs = dl.runs) =>
+    Math.min(...runs.get(src)!.map((x) => x.seederCpuMs)) / 1000 / (dl.size / GiB)
   const lRate = bestRate('libtorrent')
-  const fmtRuns = (src: Source, key: 'transferMs' | 'wallMs') =>
-    dl.runs
+  const fmtRuns = (src: Source, key: 'transferMs' | 'wallMs', runs = dl.runs) =>
+    runs
       .get(src)!
       .map((x) => `${rate(dl.size, x[key]).toFixed(0)}`)
       .join(' / ') + ' MB/s'
@@ -76,6 +77,33 @@ export function report(
     cols((e) => `${cpuPerGiB(e).toFixed(2)} s`),
     ratio(cpuPerGiB(main), other && cpuPerGiB(other)),
     `libtorrent: ${cpuPerGiB('libtorrent').toFixed(2)} s`,
+  )
+  // RC4 (aria2c requiring it): the first engine only, beside libtorrent in the same mode.
+  const rc4 = dl.rc4Runs
+  const only = (value: string) => cols((e) => (e === main ? value : ''))
+  row(
+    '(a) RC4 for the whole stream (aria2c --bt-require-crypto, arc4), runs',
+    only(fmtRuns(main, 'transferMs', rc4)),
+    '',
+    `libtorrent: ${fmtRuns('libtorrent', 'transferMs', rc4)}`,
+  )
+  row(
+    '(a) RC4: best throughput ÷ the same seeder in plaintext',
+    only((bestRate(main, rc4) / bestRate(main)).toFixed(2)),
+    '',
+    `libtorrent: ${(bestRate('libtorrent', rc4) / lRate).toFixed(2)}`,
+  )
+  row(
+    '(a) RC4: throughput ÷ libtorrent in RC4',
+    only((bestRate(main, rc4) / bestRate('libtorrent', rc4)).toFixed(2)),
+    '',
+    `libtorrent: ${bestRate('libtorrent', rc4).toFixed(0)} MB/s`,
+  )
+  row(
+    '(a) RC4: seeder CPU time per GiB served (best run)',
+    only(`${cpuPerGiB(main, rc4).toFixed(2)} s`),
+    '',
+    `libtorrent: ${cpuPerGiB('libtorrent', rc4).toFixed(2)} s`,
   )
 
   const points = (e: Engine) => loads.get(e)!.points

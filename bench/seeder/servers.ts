@@ -10,6 +10,7 @@ import {
   noteSeeder,
   startSeedcast,
   uploadVideo,
+  useV1Torrents,
   type Seedcast,
   type VideoJson,
 } from '../lib/seedcast.ts'
@@ -30,6 +31,8 @@ export async function startServer(storageDir: string, rescanSeconds: number, eng
   })
   const h = await getHealth(s)
   if (h.seeder.port !== s.seederPort) throw new Error(`seeder reports port ${h.seeder.port}, expected ${s.seederPort}`)
+  // The bench re-encodes the .torrent with its own tracker and the info dict alone (no piece layers).
+  await useV1Torrents(s)
   return s
 }
 

@@ -1,7 +1,8 @@
 // Load runs: wrk over HTTP (bench/programs/announce.lua), bench/udp-load.ts over UDP; each
 // records announces/s, latency, errors and the CPU of the server and of the load.
 import { CpuWindow, udpRcvbufErrors, type CpuUse } from '../lib/procfs.ts'
-import { collect, programPath, spawnChild } from '../lib/processes.ts'
+import { collect, spawnChild } from '../lib/processes.ts'
+import { runWrkScript } from '../lib/wrk.ts'
 import {
   CLK_TCK,
   LOAD_CPU,
@@ -55,55 +56,19 @@ export function bottleneck(r: RunResult): string {
 
 const cpuWindow = (pid: number) => new CpuWindow(pid, { server: SERVER_CPU, load: LOAD_CPU, ticks: CLK_TCK })
 
-interface WrkJson {
-  requests: number
-  duration_us: number
-  connect: number
-  read: number
-  write: number
-  status: number
-  timeout: number
-  p50_us: number
-  p99_us: number
-  max_us: number
-  ok: number
-  failures: number
-  other: number
-  cpu_ticks: number
-}
-
-async function runWrk(
-  server: Server,
-  base: string,
-  conns: number,
-  seconds: number,
-): Promise<WrkJson & { cpu: CpuUse; wallMs: number }> {
-  const window = cpuWindow(server.pid)
-  window.start()
-  const w0 = performance.now()
-  const child = spawnChild(
-    'wrk',
-    [
-      '-t1',
-      `-c${conns}`,
-      `-d${seconds}s`,
-      '--timeout',
-      '2s',
-      '-s',
-      programPath('announce.lua'),
-      `http://127.0.0.1:${server.httpPort}`,
-      '--',
-      base,
-      String(Math.floor(Math.random() * 1e6)),
-    ],
-    { cpu: LOAD_CPU },
-  )
-  const r = await collect(child)
-  const cpu = window.end()
-  const wallMs = performance.now() - w0
-  const m = /BENCH_JSON (\{.*\})/.exec(r.stdout)
-  if (r.code !== 0 || !m) throw new Error(`wrk failed (${r.signal ?? `exit ${r.code}`}): ${r.stdout}\n${r.stderr}`)
-  return { ...(JSON.parse(m[1]!) as WrkJson), cpu, wallMs }
+function runWrk(server: Server, base: string, conns: number, seconds: number) {
+  return runWrkScript({
+    script: 'announce.lua',
+    url: `http://127.0.0.1:${server.httpPort}`,
+    scriptArgs: [base, String(Math.floor(Math.random() * 1e6))],
+    threads: 1,
+    connections: conns,
+    seconds,
+    timeoutSeconds: 2,
+    cpu: LOAD_CPU,
+    serverPid: server.pid,
+    cores: { server: SERVER_CPU, load: LOAD_CPU, ticks: CLK_TCK },
+  })
 }
 
 export async function httpRun(server: Server, infoHash: string, conns: number, round: number): Promise<RunResult> {

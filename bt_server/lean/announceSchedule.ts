@@ -4,6 +4,12 @@
 // `ratePerSecond` announces per second), so a thousand torrents added at start-up reach the
 // site's tracker spread over time instead of tripping its per-address rate limit. Pure: the
 // caller passes the clock and runs the announces.
+// An announce whose reply showed the swarm changing (outcome `soon`: a peer we had not been
+// offered lately, or a different leecher count) is followed by the next one at the tracker's
+// `min interval` (at least `soonFloorMs`) instead of its `interval`: a seeder run as its own service
+// hears of no new leecher over IPC, and a leecher that cannot or will not dial (transmission on
+// loopback, some NATs) waits for our next announce. Bounded: while nothing changes the interval is
+// the tracker's; the most a changing swarm costs is one announce per min interval.
 import type { AnnounceEvent } from '../../src/bittorrent/tracker/announce.ts'
 export interface ScheduleOptions {
   ratePerSecond: number
@@ -11,6 +17,8 @@ export interface ScheduleOptions {
   maxIntervalMs: number
   retryMinMs: number
   retryMaxMs: number
+  /** The shortest wait after a reply that showed the swarm changing, whatever the tracker's min interval. */
+  soonFloorMs: number
 }
 
 const DEFAULT_SCHEDULE: ScheduleOptions = {
@@ -19,9 +27,11 @@ const DEFAULT_SCHEDULE: ScheduleOptions = {
   maxIntervalMs: 3_600_000,
   retryMinMs: 30_000,
   retryMaxMs: 1_800_000,
+  soonFloorMs: 15_000,
 }
 
-export type AnnounceOutcome = { ok: true; intervalSec: number; minIntervalSec?: number } | { ok: false }
+/** `soon`: the reply showed the swarm changing (announce again at the min interval). */
+export type AnnounceOutcome = { ok: true; intervalSec: number; minIntervalSec?: number; soon?: boolean } | { ok: false }
 export interface DueAnnounce {
   key: string
   event: Extract<AnnounceEvent, 'started' | 'update'>
@@ -109,7 +119,10 @@ export class AnnounceSchedule {
       job.started = true
       job.failures = 0
       const wanted = Math.max(outcome.intervalSec, outcome.minIntervalSec ?? 0) * 1000
-      job.dueAt = now + Math.min(Math.max(wanted, this.opts.minIntervalMs), this.opts.maxIntervalMs)
+      const regular = Math.min(Math.max(wanted, this.opts.minIntervalMs), this.opts.maxIntervalMs)
+      // Without a min interval in the reply, a fifth of the interval (the site's tracker sends one).
+      const min = (outcome.minIntervalSec ?? outcome.intervalSec / 5) * 1000
+      job.dueAt = now + (outcome.soon ? Math.min(regular, Math.max(min, this.opts.soonFloorMs)) : regular)
     } else {
       job.failures++
       job.dueAt = now + Math.min(this.opts.retryMinMs * 2 ** (job.failures - 1), this.opts.retryMaxMs)

@@ -1,7 +1,10 @@
 // Runs the announce schedule: one timer for all torrents, `started` first (as a seed: left=0,
 // downloaded=0), then periodic announces at the tracker's interval, `stopped` when a torrent is
 // removed or a tracker leaves its list, and (best effort, a few per tracker) at shutdown. Peers
-// from the replies go to `onPeers`.
+// from the replies go to `onPeers`. A hybrid torrent is two targets, one per infohash (v1 and the
+// truncated v2, as libtorrent announces it), so v2-only clients of other trackers find us too.
+// A reply that names a peer `onPeers` had not been offered lately, or a leecher count other than
+// the last reply's, brings the next announce forward to the min interval (announceSchedule.ts).
 import { randomInt } from 'node:crypto'
 import { AnnounceSchedule, type ScheduleOptions } from './announceSchedule.ts'
 import {
@@ -29,7 +32,12 @@ interface Job {
   key: string
   sending: boolean
   dropped: boolean
+  /** Leechers the last reply counted, if it said. */
+  leechers?: number
 }
+
+/** Hands a reply's peers on; returns how many of them it had not been offered lately. */
+type OnPeers = (infoHash: string, infoHashBuf: Buffer, peers: PeerAddress[]) => number
 
 export class Announcer {
   private readonly schedule: AnnounceSchedule
@@ -44,13 +52,13 @@ export class Announcer {
   private closed = false
   private readonly peerId: Buffer
   private readonly port: number
-  private readonly onPeers: (infoHash: string, peers: PeerAddress[]) => void
+  private readonly onPeers: OnPeers
   private readonly log: (line: string) => void
 
   constructor(opts: {
     peerId: Buffer
     port: number
-    onPeers: (infoHash: string, peers: PeerAddress[]) => void
+    onPeers: OnPeers
     log: (line: string) => void
     schedule?: Partial<ScheduleOptions>
   }) {
@@ -162,13 +170,21 @@ export class Announcer {
               return
             }
             if (reply.ok) {
+              const unseen =
+                reply.peers.length && this.jobs.has(job.key)
+                  ? this.onPeers(job.target.infoHash, job.target.infoHashBuf, reply.peers)
+                  : 0
+              const changed =
+                job.leechers !== undefined && reply.leechers !== undefined && reply.leechers !== job.leechers
+              if (reply.leechers !== undefined) job.leechers = reply.leechers
               this.schedule.done(job.key, Date.now(), {
                 ok: true,
                 intervalSec: reply.intervalSec,
                 ...(reply.minIntervalSec !== undefined ? { minIntervalSec: reply.minIntervalSec } : {}),
+                // The `started` reply's peers are dialled now: news only in the later ones.
+                soon: due.event !== 'started' && (unseen > 0 || changed),
               })
               if (this.lastError.delete(job.url)) this.log(`[seeder] announces to ${job.url} work again`)
-              if (reply.peers.length && this.jobs.has(job.key)) this.onPeers(job.target.infoHash, reply.peers)
             } else {
               this.failed(job, `tracker said: ${reply.failure}`)
             }

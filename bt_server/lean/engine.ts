@@ -11,24 +11,31 @@ import fs from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
-import { socketAddressKey as addressKey } from '../../src/bittorrent/address.ts'
+import path from 'node:path'
+import { socketAddressKey as addressKey, peerEndpoint } from '../../src/bittorrent/address.ts'
 import { FairThrottle } from '../../src/fairThrottle.ts'
 import { AddressBook, pickVictim, type VictimView } from './admission.ts'
-import { Announcer } from './announcer.ts'
+import { type AnnounceTarget, Announcer } from './announcer.ts'
+import { DialPlanner } from './dialer.ts'
+import { pexRound, readPex } from './swarmPex.ts'
 import { FdCache } from './fdCache.ts'
+import { type DiskFile, FileMap, type ReadPlan } from './fileMap.ts'
+import { HashServer } from './hashRequests.ts'
 import { tidyPeers } from './housekeeping.ts'
 import { DEFAULT_LIMITS, RefusalCounts, type Bound, type SeederLimits } from './limits.ts'
 import { Peer, type PeerHost, type PeerSocket } from './peer.ts'
 import { PieceCache } from './pieceCache.ts'
-import { infoDictBytes, readTorrentMeta, sha1Hex } from './torrentMeta.ts'
+import { infoDictBytes, infoMatches, pieceLayersOf, readTorrentMeta, type TorrentMeta } from './torrentMeta.ts'
+import type { HashRequest } from '../../src/bittorrent/wire/hashes.ts'
 import { mseTorrentKey } from '../../src/bittorrent/wire/mse.ts'
+import { DialEncryption } from './dialEncryption.ts'
+import { releaseFilePath } from '../../src/media/storage.ts'
 import { newTorrent, slotsOf, type LeanTorrent } from './torrents.ts'
 import { SEEDER_PEER_ID_PREFIX, type PeerAddress } from '../../src/bittorrent/tracker/announce.ts'
 import { listenUtp, type UtpListener } from './utp.ts'
 
 const DIAL_CONCURRENCY = 8
 const DIAL_TIMEOUT_MS = 10_000
-const MAX_DIAL_QUEUE = 5000
 /** Timeouts are checked every second: a slot held by a peer that requests nothing frees in time. */
 const HOUSEKEEPING_MS = 1000
 /** A full cap may also drop an idle connection this old, whatever its address holds. */
@@ -64,8 +71,10 @@ export class LeanEngine implements PeerHost {
   private utpServer: UtpListener | null = null
   private readonly ready: Promise<number>
   private readonly torrents = new Map<string, LeanTorrent>()
-  /** HASH('req2', infohash) in hex -> torrent, for MSE handshakes. */
-  private readonly mseKeys = new Map<string, LeanTorrent>()
+  /** A hybrid's other infohashes (hex: truncated v2, aria2c's) -> torrent. */
+  private readonly aliases = new Map<string, LeanTorrent>()
+  /** HASH('req2', infohash) in hex -> the infohash (either of a hybrid's), for MSE handshakes. */
+  private readonly mseKeys = new Map<string, Buffer>()
   private readonly peers = new Set<Peer>()
   private readonly book = new AddressBook<Peer>()
   private totalOutput = 0
@@ -79,8 +88,13 @@ export class LeanEngine implements PeerHost {
     close: (fd) => fs.close(fd, () => {}),
   })
   private readonly infoDicts = new Map<string, Promise<Buffer>>()
-  private readonly dialQueue: { t: LeanTorrent; ip: string; port: number }[] = []
+  private readonly hashServer = new HashServer<LeanTorrent>((t) => this.pieceLayers(t))
+  private readonly dials = new DialPlanner({
+    isSelf: (ip, port) => this.isSelf(ip, port),
+    dropped: () => this.refusals.add('seeder_dials_dropped'),
+  })
   private readonly selfAddresses = new Set<string>()
+  private readonly dialEncryption = new DialEncryption()
   private dialing = 0
   private nextId = 1
   private totalUploaded = 0
@@ -107,7 +121,7 @@ export class LeanEngine implements PeerHost {
           peerId: this.peerId,
           port: this.port,
           log: opts.log,
-          onPeers: (h, peers) => this.onPeers(h, peers),
+          onPeers: (h, hashBuf, peers) => this.onPeers(h, hashBuf, peers),
         })
         if (opts.utp === false) resolve(this.port)
         else this.listenUtp(this.port).finally(() => resolve(this.port))
@@ -147,10 +161,17 @@ export class LeanEngine implements PeerHost {
     await this.ready
     if (this.torrents.has(infoHash)) return
     const meta = readTorrentMeta(torrentFile, infoHash)
-    const t = newTorrent(this.nextId++, meta, filePath, `${filePath}.torrent`)
+    const t = newTorrent(
+      this.nextId++,
+      meta,
+      filePath,
+      new FileMap(diskFiles(meta, filePath), meta.size),
+      `${filePath}.torrent`,
+    )
     this.torrents.set(infoHash, t)
-    this.mseKeys.set(mseTorrentKey(t.infoHashBuf).toString('hex'), t)
-    this.announcer!.add(t)
+    for (const h of hashesOf(t)) this.mseKeys.set(mseTorrentKey(h).toString('hex'), h)
+    for (const h of t.aliasBufs) this.aliases.set(h.toString('hex'), t)
+    for (const target of announceTargets(t)) this.announcer!.add(target)
   }
 
   /** New tracker list, same torrent: peers, cache and the info dict we serve stay as they are. */
@@ -159,21 +180,23 @@ export class LeanEngine implements PeerHost {
     const t = this.torrents.get(infoHash)
     if (!t) throw new Error('not seeding it')
     t.trackers = readTorrentMeta(torrentFile, infoHash).trackers
-    this.announcer!.update(t)
+    for (const target of announceTargets(t)) this.announcer!.update(target)
   }
 
   async remove(infoHash: string): Promise<void> {
     const t = this.torrents.get(infoHash)
     if (!t) return
     this.torrents.delete(infoHash)
-    this.mseKeys.delete(mseTorrentKey(t.infoHashBuf).toString('hex'))
+    for (const h of hashesOf(t)) this.mseKeys.delete(mseTorrentKey(h).toString('hex'))
+    for (const h of t.aliasBufs) this.aliases.delete(h.toString('hex'))
     t.removed = true
     for (const p of [...(t.peers ?? [])]) p.destroy('torrent removed')
     for (const p of [...this.peers]) if (p.dialledFor === t) p.destroy('torrent removed')
     this.cache.dropTorrent(t.id)
-    this.fds.drop(t.filePath)
+    for (const f of t.fileMap.files) this.fds.drop(f.path)
     this.infoDicts.delete(infoHash)
-    this.announcer?.remove(infoHash)
+    this.hashServer.drop(t.id)
+    for (const h of hashesOf(t)) this.announcer?.remove(h.toString('hex'))
   }
 
   /** Idempotent: a second call (SIGINT, then SIGTERM from the web app) waits for the first. */
@@ -188,7 +211,7 @@ export class LeanEngine implements PeerHost {
     this.server.close()
     this.utpServer?.close()
     for (const p of [...this.peers]) p.destroy('shutting down')
-    this.dialQueue.length = 0
+    this.dials.clear()
     await this.announcer?.close(1500)
     this.fds.closeAll()
   }
@@ -196,11 +219,12 @@ export class LeanEngine implements PeerHost {
   // ---- PeerHost --------------------------------------------------------------------------
 
   findTorrent(infoHash: Buffer): LeanTorrent | undefined {
-    return this.torrents.get(infoHash.toString('hex'))
+    const hex = infoHash.toString('hex')
+    return this.torrents.get(hex) ?? this.aliases.get(hex)
   }
 
   mseLookup(req2: Buffer): Buffer | undefined {
-    return this.mseKeys.get(req2.toString('hex'))?.infoHashBuf
+    return this.mseKeys.get(req2.toString('hex'))
   }
 
   attach(peer: Peer, t: LeanTorrent): boolean {
@@ -223,7 +247,10 @@ export class LeanEngine implements PeerHost {
     this.book.remove(peer.key, peer, peer.inHandshake)
     const t = peer.torrent ?? peer.dialledFor
     if (!t) return
-    if (peer.dialledFor) t.dialled?.delete(peer.address)
+    if (peer.dialledFor) {
+      t.dialled?.delete(peer.address)
+      this.dials.coolDown(t, peer.address, Date.now())
+    }
     if (t.dialled?.size === 0) t.dialled = null
     if (peer.torrent && t.peers?.delete(peer)) {
       this.releaseSlot(peer)
@@ -239,13 +266,13 @@ export class LeanEngine implements PeerHost {
   wantUnchoke(peer: Peer): void {
     if (
       peer.torrent &&
-      slotsOf(peer.torrent, this.limits.unchokedPerTorrent, (p) => this.book.count(p.key)).request(peer)
+      slotsOf(peer.torrent, this.limits.unchokedPerTorrent, (p) => this.book.count(p.key)).request(peer, Date.now())
     )
       peer.unchoke()
   }
 
   releaseSlot(peer: Peer): void {
-    const next = peer.torrent?.slots?.release(peer)
+    const next = peer.torrent?.slots?.release(peer, Date.now())
     if (next && !next.destroyed) next.unchoke()
   }
 
@@ -292,7 +319,7 @@ export class LeanEngine implements PeerHost {
     if (!p) {
       p = readFile(t.torrentPath).then((file) => {
         const info = Buffer.from(infoDictBytes(file))
-        if (sha1Hex(info) !== t.infoHash) throw new Error('the .torrent file changed')
+        if (!infoMatches(info, t.infoHash, t.infoHashV2)) throw new Error('the .torrent file changed')
         return info
       })
       p.catch(() => this.infoDicts.delete(t.infoHash))
@@ -302,9 +329,27 @@ export class LeanEngine implements PeerHost {
     return p
   }
 
+  hashes(t: LeanTorrent, req: HashRequest): Promise<Buffer> {
+    return this.hashServer.answer(t, req)
+  }
+
+  private async pieceLayers(t: LeanTorrent): Promise<Map<string, Buffer>> {
+    const file = await readFile(t.torrentPath)
+    if (!infoMatches(infoDictBytes(file), t.infoHash, t.infoHashV2)) throw new Error('the .torrent file changed')
+    return pieceLayersOf(file)
+  }
+
   countUpload(t: LeanTorrent, bytes: number): void {
     t.uploaded += bytes
     this.totalUploaded += bytes
+  }
+
+  pexReceived(peer: Peer, t: LeanTorrent, payload: Buffer): void {
+    const now = Date.now()
+    const peers = readPex(peer, payload, now)
+    if (!peers?.length || t.removed) return
+    this.dials.offer(t, t.infoHashBuf, peers, now)
+    this.runDials()
   }
 
   log(line: string): void {
@@ -360,35 +405,44 @@ export class LeanEngine implements PeerHost {
     }
   }
 
-  private onPeers(infoHash: string, peers: PeerAddress[]): void {
-    const t = this.torrents.get(infoHash)
-    if (!t) return
-    for (const { ip, port } of peers) {
-      const address = `${ip}:${port}`
-      if (this.isSelf(ip, port) || t.dialled?.has(address) || this.dialQueue.length >= MAX_DIAL_QUEUE) continue
-      this.dialQueue.push({ t, ip, port })
-    }
+  /**
+   * `hash`: the infohash the tracker knows these peers by (a hybrid's v1 or v2 one): the one we dial
+   * with. Not aria2c's: no other client knows that hash, and a tracker that keeps one swarm for all
+   * of a hybrid's hashes (the site's) lists every peer under it; aria2c peers dial us themselves.
+   */
+  private onPeers(infoHash: string, hash: Buffer, peers: PeerAddress[]): number {
+    const t = this.torrents.get(infoHash) ?? this.aliases.get(infoHash)
+    if (!t) return 0
+    if (t.infoHashV2 !== null && infoHash !== t.infoHash && infoHash !== t.infoHashV2.slice(0, 40)) return 0
+    const unseen = this.dials.offer(t, hash, peers, Date.now())
     this.runDials()
+    return unseen
+  }
+
+  /** Leechers the site's tracker saw announce (pushed over IPC): dialled at once, as a tracker reply's. */
+  addPeers(infoHash: string, peers: PeerAddress[]): void {
+    if (/^[0-9a-f]{40}$/.test(infoHash)) this.onPeers(infoHash, Buffer.from(infoHash, 'hex'), peers)
   }
 
   private isSelf(ip: string, port: number): boolean {
-    if (this.selfAddresses.has(`${ip}:${port}`)) return true
+    if (this.selfAddresses.has(peerEndpoint(ip, port))) return true
     if (port !== this.port) return false
     if (ip.startsWith('127.') || ip === '::1' || ip === '0:0:0:0:0:0:0:1') return true
     return Object.values(os.networkInterfaces()).some((list) => list?.some((a) => a.address === ip))
   }
 
   private runDials(): void {
-    while (this.dialing < DIAL_CONCURRENCY && this.dialQueue.length > 0 && this.peers.size < this.limits.maxPeers) {
-      const { t, ip, port } = this.dialQueue.shift()!
-      const address = `${ip}:${port}`
+    while (this.dialing < DIAL_CONCURRENCY && this.peers.size < this.limits.maxPeers) {
+      const next = this.dials.next()
+      if (!next) return
+      const { t, hash, ip, port, address } = next
       if (t.removed || t.dialled?.has(address) || (t.peers?.size ?? 0) >= this.limits.peersPerTorrent) continue
       if (this.book.count(addressKey(ip)) >= this.limits.peersPerAddress) continue
-      this.dial(t, ip, port, address)
+      this.dial(t, hash, ip, port, address)
     }
   }
 
-  private dial(t: LeanTorrent, ip: string, port: number, address: string): void {
+  private dial(t: LeanTorrent, hash: Buffer, ip: string, port: number, address: string): void {
     t.dialled ??= new Set()
     t.dialled.add(address)
     this.dialing++
@@ -409,12 +463,22 @@ export class LeanEngine implements PeerHost {
         return
       }
       // The handshake timeout (housekeeping) takes over from here.
-      this.track(new Peer(socket, this, { tcp: true, dialledFor: t, address, key: addressKey(ip) }))
+      const mse = this.dialEncryption.useMse(address)
+      const listen = { ip, port, address }
+      const peer = new Peer(socket, this, { tcp: true, dialledFor: t, hash, listen, key: addressKey(ip), mse })
+      this.track(peer)
+      // After the peer's own 'close' handler (detach): closed unanswered, it may require encryption.
+      socket.once('close', () => {
+        if (peer.answered || t.removed || this.destroying || !this.dialEncryption.unanswered(address, mse)) return
+        this.dials.retryFirst({ t, hash, ip, port, address })
+        this.runDials()
+      })
       this.runDials()
     })
     socket.once('close', () => {
       if (!settle()) return
       t.dialled?.delete(address)
+      this.dials.coolDown(t, address, Date.now())
       this.runDials()
     })
     socket.on('error', () => {})
@@ -434,11 +498,38 @@ export class LeanEngine implements PeerHost {
       now,
       this.measureOutput(now),
     )
+    for (const t of this.torrents.values()) {
+      const turn = t.slots?.rotate(now)
+      turn?.choke?.choke()
+      turn?.unchoke?.unchoke()
+      if (t.peers && !t.private) pexRound(t.peers, now)
+    }
     this.cache.expire(CACHE_IDLE_MS)
   }
 
+  /** Reads piece-space bytes: from the files they are in, zeros where no file is (pads, v2 gaps). */
   private readv(t: LeanTorrent, position: number, targets: Buffer[]): Promise<number> {
-    const fdp = this.fds.acquire(t.filePath)
+    const plan = t.fileMap.plan(position, targets)
+    // One file, no zeros (every read of a single-file torrent but its tail): as before, one preadv.
+    if (plan.zeros === 0 && plan.reads.length === 1) {
+      const r = plan.reads[0]!
+      return this.readFile(r.path, r.position, r.targets)
+    }
+    return this.readParts(plan)
+  }
+
+  private async readParts({ reads, zeros }: ReadPlan): Promise<number> {
+    let n = zeros
+    for (const r of reads) {
+      const got = await this.readFile(r.path, r.position, r.targets)
+      n += got
+      if (got < r.targets.reduce((sum, b) => sum + b.length, 0)) break // short: the caller reports it
+    }
+    return n
+  }
+
+  private readFile(filePath: string, position: number, targets: Buffer[]): Promise<number> {
+    const fdp = this.fds.acquire(filePath)
     return fdp
       .then(
         (fd) =>
@@ -446,6 +537,37 @@ export class LeanEngine implements PeerHost {
             fs.readv(fd, targets, position, (err, n) => (err ? reject(err) : resolve(n)))
           }),
       )
-      .finally(() => this.fds.release(t.filePath, fdp))
+      .finally(() => this.fds.release(filePath, fdp))
   }
+}
+
+/** The infohashes peers may name a torrent by: its own and a hybrid's aliases. */
+const hashesOf = (t: LeanTorrent): Buffer[] => [t.infoHashBuf, ...t.aliasBufs]
+
+/** What the announcer announces: the torrent, and a hybrid under each alias (same trackers, same counts). */
+function announceTargets(t: LeanTorrent): AnnounceTarget[] {
+  const aliases = t.aliasBufs.map(
+    (buf): AnnounceTarget => ({
+      infoHash: buf.toString('hex'),
+      infoHashBuf: buf,
+      get trackers() {
+        return t.trackers
+      },
+      get uploaded() {
+        return t.uploaded
+      },
+    }),
+  )
+  return [t, ...aliases]
+}
+
+/**
+ * Where each file of the piece space is: a single-file torrent is `filePath`; a multi-file
+ * release's files are found by the storage convention (releaseFilePath) from the video's path.
+ */
+function diskFiles(meta: TorrentMeta, filePath: string): DiskFile[] {
+  if (!meta.multiFile) return meta.files.map((f) => ({ offset: f.offset, length: f.length, path: filePath }))
+  const media = { mediaDir: path.dirname(filePath) }
+  const fileName = path.basename(filePath)
+  return meta.files.map((f) => ({ offset: f.offset, length: f.length, path: releaseFilePath(media, fileName, f.path) }))
 }

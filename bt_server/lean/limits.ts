@@ -57,6 +57,8 @@ export type Bound =
   | 'seeder_recv_queue_full'
   | 'seeder_send_queue_total'
   | 'seeder_send_stalled'
+  /** Peers offered to dial (tracker replies, the site tracker's pushes, ut_pex) beyond the dial queue's bound. */
+  | 'seeder_dials_dropped'
   /** Not a refusal: a block that waited for the site's upload cap (seederUploadCap). */
   | 'seeder_upload_cap'
   /** Not a refusal of a stranger: a block request rejected so the swarm serves it (pieceLedger.ts). */

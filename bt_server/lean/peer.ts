@@ -11,6 +11,7 @@
 // Under the site's upload cap (the engine's FairThrottle) each block waits for its turn and its
 // tokens; without one, the only extra cost per block is a null check.
 import type { Duplex } from 'node:stream'
+import { normalizeAddress, peerEndpoint } from '../../src/bittorrent/address.ts'
 import { WireError } from '../../src/bittorrent/errors.ts'
 import {
   buildExtendedHandshake,
@@ -23,6 +24,10 @@ import {
   parseMetadataMessage,
 } from '../../src/bittorrent/wire/extended.ts'
 import { buildHandshake } from '../../src/bittorrent/wire/handshake.ts'
+import { MseInitiator } from '../../src/bittorrent/wire/mse.ts'
+import { OUR_UT_PEX_ID } from '../../src/bittorrent/wire/pex.ts'
+import type { Rc4 } from '../../src/bittorrent/wire/rc4.ts'
+import { type HashRequest, hashRejectMessage } from '../../src/bittorrent/wire/hashes.ts'
 import {
   bitfieldIsFull,
   CHOKE,
@@ -46,6 +51,7 @@ import {
   windowOfSlot,
 } from './geometry.ts'
 import type { FairThrottle, ThrottleWaiter } from '../../src/fairThrottle.ts'
+import { MAX_PENDING_HASH_REQUESTS } from './hashRequests.ts'
 import { Inbound } from './inbound.ts'
 import { PeerPieces, PieceLedger } from './pieceLedger.ts'
 import { ReadGate } from './readGate.ts'
@@ -53,6 +59,7 @@ import type { Bound, SeederLimits } from './limits.ts'
 import type { CachedWindow, PieceCache } from './pieceCache.ts'
 import { RequestQueue } from './requestQueue.ts'
 import type { LeanTorrent } from './torrents.ts'
+import type { ListenAddress, PexMember, PexState } from './swarmPex.ts'
 
 /** Requests a peer may have queued with us (also announced as BEP 10 `reqq`). */
 const QUEUE_CAP = 250
@@ -60,6 +67,8 @@ const QUEUE_CAP = 250
 const TOTAL_SHARE_FLOOR = 64 * 1024
 /** What one ut_metadata reply being prepared counts for (a 16 KiB piece and its header). */
 const METADATA_RESERVE = 16 * 1024 + 64
+/** What one `hashes` reply being prepared counts for (512 hashes and a proof). */
+const HASHES_RESERVE = 17 * 1024
 const VERSION = 'Seedcast 0.1.0'
 /**
  * Requests the piece ledger holds back are rejected after this long, in one batch: clients ask
@@ -94,11 +103,15 @@ export interface PeerHost {
   selfConnection(peer: Peer): void
   readDirect(t: LeanTorrent, position: number, target: Buffer): Promise<number>
   infoDict(t: LeanTorrent): Promise<Buffer>
+  /** The reply to a BEP 52 hash request: `hashes` or `hash reject`. */
+  hashes(t: LeanTorrent, req: HashRequest): Promise<Buffer>
   countUpload(t: LeanTorrent, bytes: number): void
+  /** A ut_pex message from the peer (BEP 11; never for a private torrent). */
+  pexReceived(peer: Peer, t: LeanTorrent, payload: Buffer): void
   log(line: string): void
 }
 
-export class Peer implements ThrottleWaiter {
+export class Peer implements ThrottleWaiter, PexMember {
   readonly socket: PeerSocket
   readonly host: PeerHost
   /** Set for connections we dialled: the torrent we dialled for. */
@@ -114,6 +127,11 @@ export class Peer implements ThrottleWaiter {
   readonly address: string
   /** The address as the per-address bounds count it (admission.ts addressKey). */
   readonly key: string
+  /** Where it listens: as dialled, or the port its extension handshake names (PEX, not dialling it twice). */
+  listen: ListenAddress | null
+  /** Its ut_pex id (0: none) and what PEX told it (swarmPex.ts). */
+  pexId = 0
+  pex: PexState | null = null
   /** Not through its handshake yet (counted by the per-address handshake bound). */
   inHandshake = true
   torrent: LeanTorrent | null = null
@@ -140,30 +158,49 @@ export class Peer implements ThrottleWaiter {
   private heldBack: number[] = []
   private heldBackTimer: NodeJS.Timeout | null = null
   private remoteMetadataId = 0
+  /** Hash requests being answered. */
+  private hashRequests = 0
   private waitingOn: CachedWindow | null = null
   private directRead = false
   /** Bytes of ut_metadata replies being prepared: queued output not in the socket yet. */
   private reserved = 0
   /** Payload bytes the upload cap let us send and not sent yet (at most about one block). */
   private credit = 0
+  /** RC4 for what we send, when the MSE opening selected it (then every write is an encrypted copy). */
+  private encrypt: Rc4 | null = null
+  /** Whether the peer has sent anything (a dial it closes unanswered may want MSE: dialEncryption.ts). */
+  answered = false
   private readonly onWindow = () => {
     this.waitingOn = null
     this.pump()
   }
 
-  /** `address`: for dialled peers, "ip:port" as dialled (the key in the torrent's `dialled` set). */
+  /** `listen`: for dialled peers, where we dialled (its `address` is the key in the torrent's `dialled` set). */
   constructor(
     socket: PeerSocket,
     host: PeerHost,
-    opts: { dialledFor?: LeanTorrent; address?: string; key: string; tcp: boolean },
+    opts: { dialledFor?: LeanTorrent; hash?: Buffer; listen?: ListenAddress; key: string; tcp: boolean; mse?: boolean },
   ) {
     this.socket = socket
     this.host = host
     this.dialledFor = opts.dialledFor ?? null
     this.poolWrites = opts.tcp
     this.pausable = opts.tcp
-    this.inbound = new Inbound(!opts.dialledFor, (req2) => host.mseLookup(req2))
-    this.address = opts.address ?? `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`
+    const dialled = this.dialledFor
+    const handshake = dialled
+      ? buildHandshake({
+          infoHash: opts.hash ?? dialled.infoHashBuf,
+          peerId: host.peerId,
+          extended: true,
+          fast: true,
+          v2: isV2(dialled),
+        })
+      : null
+    // Dialled with MSE: our handshake is the initial payload of the key exchange.
+    const initiator = handshake && opts.mse ? new MseInitiator(opts.hash ?? dialled!.infoHashBuf, handshake) : undefined
+    this.inbound = new Inbound(!dialled, (req2) => host.mseLookup(req2), initiator)
+    this.listen = opts.listen ?? null
+    this.address = opts.listen?.address ?? peerEndpoint(socket.remoteAddress ?? '?', socket.remotePort ?? 0)
     this.key = opts.key
     this.gate = new ReadGate(host.limits.peerRecvBufferBytes)
     socket.setNoDelay?.(true)
@@ -172,11 +209,17 @@ export class Peer implements ThrottleWaiter {
     socket.on('error', () => {}) // 'close' follows
     socket.on('close', () => this.destroy())
     socket.on('end', () => this.destroy())
-    if (this.dialledFor) {
-      this.send(
-        buildHandshake({ infoHash: this.dialledFor.infoHashBuf, peerId: host.peerId, extended: true, fast: true }),
-      )
-    }
+    if (handshake) this.send(initiator ? initiator.first : handshake)
+  }
+
+  get ip(): string {
+    return normalizeAddress(this.socket.remoteAddress ?? '')
+  }
+  get reachable(): boolean {
+    return this.dialledFor !== null
+  }
+  get utp(): boolean {
+    return !this.poolWrites
   }
 
   get handshaken(): boolean {
@@ -221,14 +264,19 @@ export class Peer implements ThrottleWaiter {
     this.send(KEEP_ALIVE)
   }
 
+  sendExtended(id: number, payload: Buffer): void {
+    if (!this.destroyed) this.send(extendedMessage(id, payload))
+  }
+
   private send(buf: Buffer): void {
     this.lastSend = Date.now()
-    this.socket.write(buf)
+    this.socket.write(this.encrypt ? this.encrypt.copy(buf) : buf)
   }
 
   private onData(chunk: Buffer): void {
     if (this.destroyed) return
     this.lastRecv = Date.now()
+    this.answered = true
     if (!this.gate.closed) {
       this.consume(chunk)
       return
@@ -242,8 +290,9 @@ export class Peer implements ThrottleWaiter {
   private consume(chunk: Buffer): void {
     let items: ParsedItem[]
     try {
-      const { replies, items: parsed } = this.inbound.feed(chunk)
+      const { replies, items: parsed, encrypt } = this.inbound.feed(chunk)
       for (const r of replies) this.send(r)
+      if (encrypt) this.encrypt = encrypt
       items = parsed
     } catch (err) {
       this.destroy(err instanceof WireError ? `${err.code}: ${err.message}` : String(err))
@@ -355,6 +404,9 @@ export class Peer implements ThrottleWaiter {
       case 'extended':
         this.onExtended(t, m.id, m.payload)
         return
+      case 'hash-request':
+        void this.answerHashes(t, m)
+        return
       default:
         return // keep-alive, choke/unchoke, piece, port, …: nothing for a seed to do
     }
@@ -402,8 +454,9 @@ export class Peer implements ThrottleWaiter {
     this.pieces = new PeerPieces(t.ledger, Date.now())
     const corked = typeof this.socket.cork === 'function'
     if (corked) this.socket.cork()
+    // A hybrid's v2 peers name it by the truncated v2 infohash: the answer names it as they did.
     if (!this.dialledFor)
-      this.send(buildHandshake({ infoHash: t.infoHashBuf, peerId: this.host.peerId, extended: true, fast: true }))
+      this.send(buildHandshake({ infoHash, peerId: this.host.peerId, extended: true, fast: true, v2: isV2(t) }))
     // BEP 6: have_all (or, without the fast extension, a full bitfield) is the first message.
     this.send(fast ? HAVE_ALL : fullBitfieldMessage(t.pieceCount))
     if (extended) {
@@ -412,6 +465,7 @@ export class Peer implements ThrottleWaiter {
           EXTENDED_HANDSHAKE_ID,
           buildExtendedHandshake({
             utMetadata: OUR_UT_METADATA_ID,
+            ...(t.private ? {} : { utPex: OUR_UT_PEX_ID }),
             metadataSize: t.infoSize,
             version: VERSION,
             reqq: QUEUE_CAP,
@@ -426,7 +480,14 @@ export class Peer implements ThrottleWaiter {
   private onExtended(t: LeanTorrent, id: number, payload: Buffer): void {
     try {
       if (id === EXTENDED_HANDSHAKE_ID) {
-        this.remoteMetadataId = parseExtendedHandshake(payload).m.get('ut_metadata') ?? 0
+        const h = parseExtendedHandshake(payload)
+        this.remoteMetadataId = h.m.get('ut_metadata') ?? 0
+        this.pexId = t.private ? 0 : (h.m.get('ut_pex') ?? 0)
+        const ip = this.ip
+        if (!this.dialledFor && h.port !== undefined && ip !== '')
+          this.listen = { ip, port: h.port, address: peerEndpoint(ip, h.port) }
+      } else if (id === OUR_UT_PEX_ID && !t.private) {
+        this.host.pexReceived(this, t, payload)
       } else if (id === OUR_UT_METADATA_ID) {
         const msg = parseMetadataMessage(payload)
         if (msg.msgType === METADATA_REQUEST) void this.sendMetadata(t, msg.piece)
@@ -452,6 +513,27 @@ export class Peer implements ThrottleWaiter {
     if (this.destroyed) return
     this.send(extendedMessage(id, data ?? buildMetadataReject(piece)))
     // It may have been waiting for these replies alone (the socket can be empty already).
+    this.resumeIfDrained()
+  }
+
+  /** BEP 52: answered in order of completion; more than a few at once are rejected at once. */
+  private async answerHashes(t: LeanTorrent, m: HashRequest): Promise<void> {
+    const req = { ...m, piecesRoot: Buffer.from(m.piecesRoot) } // a view of the chunk
+    if (this.hashRequests >= MAX_PENDING_HASH_REQUESTS) {
+      this.send(hashRejectMessage(req))
+      return
+    }
+    this.hashRequests++
+    this.reserved += HASHES_RESERVE
+    let reply: Buffer
+    try {
+      reply = await this.host.hashes(t, req)
+    } finally {
+      this.hashRequests--
+      this.reserved -= HASHES_RESERVE
+    }
+    if (this.destroyed) return
+    this.send(reply)
     this.resumeIfDrained()
   }
 
@@ -520,9 +602,14 @@ export class Peer implements ThrottleWaiter {
         sock.cork()
         corked = true
       }
-      if (!this.poolWrites) win.poolable = false
-      cache.retain(win)
-      sock.write(win.buf.subarray(from, to), () => cache.release(win))
+      if (this.encrypt) {
+        // RC4: the cached window is shared by every peer, so this one gets an encrypted copy.
+        sock.write(this.encrypt.copy(win.buf.subarray(from, to)))
+      } else {
+        if (!this.poolWrites) win.poolable = false
+        cache.retain(win)
+        sock.write(win.buf.subarray(from, to), () => cache.release(win))
+      }
       this.lastSend = Date.now()
       const payload = to - from - (last - first + 1) * PIECE_HEADER_LENGTH
       this.host.countUpload(t, payload)
@@ -566,3 +653,5 @@ export class Peer implements ThrottleWaiter {
     )
   }
 }
+
+const isV2 = (t: LeanTorrent): boolean => t.format !== 'v1'

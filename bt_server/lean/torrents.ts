@@ -1,17 +1,29 @@
 // A seeded torrent as the lean engine keeps it: a few numbers, paths and lazily made sets. The
 // piece hashes and the info dict stay in the .torrent file; nothing per piece is in memory.
+import type { FileMap } from './fileMap.ts'
+import type { HashTorrent } from './hashRequests.ts'
 import type { CacheTorrent } from './pieceCache.ts'
 import type { Peer } from './peer.ts'
 import type { PieceLedger } from './pieceLedger.ts'
 import type { TorrentMeta } from './torrentMeta.ts'
 import { UnchokeSlots } from './unchokeSlots.ts'
 
-export interface LeanTorrent extends CacheTorrent {
+export interface LeanTorrent extends CacheTorrent, HashTorrent {
+  /** The swarm key: v1 SHA-1, or for v2-only the truncated SHA-256. */
   readonly infoHash: string
   readonly infoHashBuf: Buffer
+  /** Full SHA-256 of the info dict (hybrid, v2), 64 hex; null for v1. */
+  readonly infoHashV2: string | null
+  /** Other infohashes peers name a hybrid by (truncated v2, aria2c's; torrentMeta.ts). */
+  readonly aliasBufs: Buffer[]
+  /** The video file (single-file torrents: the one file). */
   readonly filePath: string
+  /** Where the piece space's bytes are on disk. */
+  readonly fileMap: FileMap
   readonly torrentPath: string
   readonly infoSize: number
+  /** BEP 27: peers learn of each other from the trackers only (no ut_pex). */
+  readonly private: boolean
   /** As the .torrent lists them; replaced when the admin changes the site's trackers. */
   trackers: string[]
   uploaded: number
@@ -25,17 +37,29 @@ export interface LeanTorrent extends CacheTorrent {
   dialled: Set<string> | null
 }
 
-export function newTorrent(id: number, meta: TorrentMeta, filePath: string, torrentPath: string): LeanTorrent {
+export function newTorrent(
+  id: number,
+  meta: TorrentMeta,
+  filePath: string,
+  fileMap: FileMap,
+  torrentPath: string,
+): LeanTorrent {
   return {
     id,
     infoHash: meta.infoHash,
     infoHashBuf: Buffer.from(meta.infoHash, 'hex'),
+    infoHashV2: meta.infoHashV2,
+    aliasBufs: meta.aliases.map((h) => Buffer.from(h, 'hex')),
+    format: meta.format,
+    layerRoots: meta.layerRoots,
     filePath,
+    fileMap,
     torrentPath,
     size: meta.size,
     pieceLength: meta.pieceLength,
     pieceCount: meta.pieceCount,
     infoSize: meta.infoSize,
+    private: meta.private,
     trackers: meta.trackers,
     uploaded: 0,
     removed: false,

@@ -33,6 +33,7 @@ const formSchemas = {
     seederUploadCap: formString(undefined),
     webSeedUploadCap: formString(undefined),
     p2pPlayback: formString(undefined),
+    torrentFormat: formString(undefined),
   }),
 }
 
@@ -120,6 +121,7 @@ export function settingsRouter(deps: SettingsRouterDeps): Router {
     }
     // Sent as chosen (the service refuses anything but its modes, by name).
     if (values.p2pPlayback !== undefined) input.p2pPlayback = values.p2pPlayback
+    if (values.torrentFormat !== undefined) input.torrentFormat = values.torrentFormat
     for (const f of RATE_CAP_FIELDS) {
       const typed = values[f]?.trim().replaceAll(/[\s_,]/g, '')
       // Digits become a number; anything else goes on as typed, for the service to refuse by name.
@@ -150,6 +152,7 @@ interface FormValues {
   seederUploadCap: string | undefined
   webSeedUploadCap: string | undefined
   p2pPlayback: string | undefined
+  torrentFormat: string | undefined
 }
 
 function formValues(s: Settings, siteTrackerUrl: string): FormValues {
@@ -162,6 +165,7 @@ function formValues(s: Settings, siteTrackerUrl: string): FormValues {
     seederUploadCap: String(s.seederUploadCap),
     webSeedUploadCap: String(s.webSeedUploadCap),
     p2pPlayback: s.p2pPlayback,
+    torrentFormat: s.torrentFormat,
   }
 }
 

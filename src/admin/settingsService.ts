@@ -7,6 +7,7 @@ import { AppError } from '../errors.ts'
 import type { Db } from '../db/client.ts'
 import { listAudit, readSettingValues, writeSettingValues, type AuditEntry } from './settingsRepository.ts'
 import { rebaseSiteUrl } from './siteUrlRebase.ts'
+import { TORRENT_FORMATS, type TorrentFormat } from '../bittorrent/torrentHasher.ts'
 
 export interface Settings {
   /** Off: no torrents made, shown, tracked or seeded (nothing is deleted). */
@@ -26,6 +27,11 @@ export interface Settings {
    * every viewer unless they switch it off, 'opt-in' only for viewers who switch it on.
    */
   p2pPlayback: P2pPlayback
+  /**
+   * The format of torrents made from now on (existing ones keep theirs): 'v1' (SHA-1 pieces),
+   * 'hybrid' (v1 and BitTorrent v2 in one info dict: both kinds of client, one swarm) or 'v2' only.
+   */
+  torrentFormat: TorrentFormat
 }
 
 const P2P_PLAYBACK_MODES = ['on', 'opt-in'] as const
@@ -40,6 +46,7 @@ const SETTING_FIELDS: readonly SettingField[] = [
   'seederUploadCap',
   'webSeedUploadCap',
   'p2pPlayback',
+  'torrentFormat',
 ]
 
 /** Settings that are a number (bytes per second), as stored and in the audit. */
@@ -62,7 +69,7 @@ const trackerUrl = z
     (value) => {
       try {
         const url = new URL(value)
-        return TRACKER_PROTOCOLS.has(url.protocol) && url.hostname !== '' && !/\s/.test(value)
+        return TRACKER_PROTOCOLS.has(url.protocol) && url.hostname !== '' && !/[\s\0]/.test(value)
       } catch {
         return false
       }
@@ -86,6 +93,7 @@ const settingsInput = z
     seederUploadCap: rateCap,
     webSeedUploadCap: rateCap,
     p2pPlayback: z.enum(P2P_PLAYBACK_MODES, { error: `must be one of: ${P2P_PLAYBACK_MODES.join(', ')}` }),
+    torrentFormat: z.enum(TORRENT_FORMATS, { error: `must be one of: ${TORRENT_FORMATS.join(', ')}` }),
     ...Object.fromEntries(READ_ONLY_FIELDS.map((f) => [f, z.unknown()])),
   })
   .partial()
@@ -101,6 +109,8 @@ function defaultSettings(publicUrl: string): Settings {
     seederUploadCap: 0,
     webSeedUploadCap: 0,
     p2pPlayback: 'on',
+    // Hybrid: v2 clients get per-file merkle hashes, v1 clients (aria2c, older ones) still work.
+    torrentFormat: 'hybrid',
   }
 }
 
@@ -125,6 +135,8 @@ const encode = (s: Settings, field: SettingField): string =>
 export class SettingsService extends EventEmitter<{ changed: [Settings, Settings] }> {
   private current: Settings
   private readonly db: Db
+  /** Awaited after each save (a web worker tells the owner, which tells the other workers). */
+  afterSave: (() => Promise<void>) | null = null
 
   private constructor(db: Db, current: Settings) {
     super()
@@ -174,6 +186,8 @@ export class SettingsService extends EventEmitter<{ changed: [Settings, Settings
     for (const f of RATE_CAP_FIELDS) if (values.has(f)) s[f] = Number(values.get(f))
     const p2p = values.get('p2pPlayback')
     if (p2p === 'on' || p2p === 'opt-in') s.p2pPlayback = p2p
+    const format = TORRENT_FORMATS.find((f) => f === values.get('torrentFormat'))
+    if (format) s.torrentFormat = format
     if (values.has('trackerUrls')) s.trackerUrls = JSON.parse(values.get('trackerUrls')!) as string[]
     return s
   }
@@ -218,6 +232,7 @@ export class SettingsService extends EventEmitter<{ changed: [Settings, Settings
       seederUploadCap: d.seederUploadCap ?? this.current.seederUploadCap,
       webSeedUploadCap: d.webSeedUploadCap ?? this.current.webSeedUploadCap,
       p2pPlayback: d.p2pPlayback ?? this.current.p2pPlayback,
+      torrentFormat: d.torrentFormat ?? this.current.torrentFormat,
     }
     await this.save(next, actor)
     return this.get()
@@ -232,6 +247,18 @@ export class SettingsService extends EventEmitter<{ changed: [Settings, Settings
       ...changed.map((field) => ({ actor, field, before: encode(previous, field), after: encode(next, field) })),
     ]
     await writeSettingValues(this.db, Object.fromEntries(changed.map((f) => [f, encode(next, f)])), audit)
+    this.current = next
+    this.emit('changed', this.get(), previous)
+    await this.afterSave?.()
+  }
+
+  /** Re-reads the stored settings (another process saved them); 'changed' is emitted if they differ. */
+  async reload(): Promise<void> {
+    const values = await readSettingValues(this.db)
+    // The PUBLIC_URL stored at start: the default tracker URL is the site's own.
+    const next = SettingsService.parse(values, values.get('publicUrl') ?? '')
+    const previous = this.current
+    if (SETTING_FIELDS.every((f) => encode(previous, f) === encode(next, f))) return
     this.current = next
     this.emit('changed', this.get(), previous)
   }

@@ -1,5 +1,5 @@
 // All database access for users, login sessions and API tokens.
-import type { Db } from '../db/client.ts'
+import { providerOf, type Db } from '../db/client.ts'
 import { AppError } from '../errors.ts'
 
 const userFields = { id: true, username: true, role: true, disabled: true, createdAt: true } as const
@@ -25,8 +25,16 @@ export const updateUserPassword = (db: Db, id: number, passwordHash: string) =>
     db.session.deleteMany({ where: { userId: id } }),
   ])
 
-// The guard runs inside the write's transaction (the adapter runs one at a time): two admins
-// disabling each other at once both passed a check made before their writes, leaving none.
+// The guard runs inside the write's transaction: two admins disabling each other at once both
+// passed a check made before their writes, leaving none. SQLite runs one write transaction at a
+// time; PostgreSQL runs them side by side (each process its own pool), so there changes to
+// admins first take one transaction-scoped lock, and the count then sees the other's commit.
+const ADMIN_CHANGES_LOCK = 0x5eedad01
+
+async function lockAdminChanges(db: Db, tx: Pick<Db, '$queryRaw'>): Promise<void> {
+  if (providerOf(db) === 'postgresql') await tx.$queryRaw`SELECT 1 FROM pg_advisory_xact_lock(${ADMIN_CHANGES_LOCK})`
+}
+
 async function keepAnAdmin(tx: Pick<Db, 'user'>): Promise<void> {
   if ((await tx.user.count({ where: { role: 'admin', disabled: false } })) === 0) throw new AppError('last_admin')
 }
@@ -37,6 +45,7 @@ async function keepAnAdmin(tx: Pick<Db, 'user'>): Promise<void> {
  */
 export const updateUser = (db: Db, id: number, data: { role?: string; disabled?: boolean }, keepAdmin = false) =>
   db.$transaction(async (tx) => {
+    if (keepAdmin) await lockAdminChanges(db, tx)
     const user = await tx.user.update({ where: { id }, data, select: userFields })
     if (keepAdmin) await keepAnAdmin(tx)
     if (data.disabled) await tx.session.deleteMany({ where: { userId: id } })
@@ -46,6 +55,7 @@ export const updateUser = (db: Db, id: number, data: { role?: string; disabled?:
 /** Removes a user; their videos go to `heirId` (sessions and tokens go with the user). `keepAdmin` as above. */
 export const removeUser = (db: Db, id: number, heirId: number, keepAdmin = false) =>
   db.$transaction(async (tx) => {
+    if (keepAdmin) await lockAdminChanges(db, tx)
     await tx.video.updateMany({ where: { uploaderId: id }, data: { uploaderId: heirId } })
     await tx.user.delete({ where: { id } })
     if (keepAdmin) await keepAnAdmin(tx)

@@ -168,12 +168,51 @@ function parseIPv6(s: string): number[] | null {
   return words
 }
 
-// The address a peer is known by: IPv4-mapped IPv6 from a dual-stack socket becomes plain IPv4,
-// so the same host is one peer (and one rate-limit bucket) whichever socket it came in on.
+// The address a peer is known by: IPv4-mapped IPv6 from a dual-stack socket (or a tracker's
+// peers6 list), in either text form (::ffff:1.2.3.4, ::ffff:102:304), becomes plain IPv4, so the
+// same host is one peer (and one rate-limit bucket) whichever socket it came in on.
 export function normalizeAddress(ip: string): string {
-  return ip.length > 7 && ip.charCodeAt(0) === 58 && ip.slice(0, 7).toLowerCase() === '::ffff:' && ipv4Number(ip) >= 0
-    ? ip.slice(7)
-    : ip
+  if (ip.length <= 7 || ip.charCodeAt(0) !== 58 || ip.slice(0, 7).toLowerCase() !== '::ffff:') return ip
+  const v4 = ipv4Number(ip)
+  if (v4 >= 0) return ip.slice(7)
+  const words = parseIPv6(ip)
+  return words !== null && isMapped(words) ? dottedQuad(words) : ip
+}
+
+const isMapped = (w: number[]): boolean =>
+  w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0 && w[4] === 0 && w[5] === 0xffff
+const dottedQuad = (w: number[]): string => `${w[6]! >>> 8}.${w[6]! & 255}.${w[7]! >>> 8}.${w[7]! & 255}`
+
+/**
+ * Loopback, private (RFC 1918, IPv6 ULA), link-local, unspecified or "this network" addresses:
+ * ones a stranger on the internet has no business naming as a peer (BEP 11 peers it names are
+ * dialled). IPv4-mapped IPv6 counts as its IPv4.
+ */
+export function isLocalAddress(ip: string): boolean {
+  const v4 = ipv4Number(ip)
+  if (v4 >= 0) {
+    const a = v4 >>> 24
+    const b = (v4 >>> 16) & 255
+    return (
+      a === 0 ||
+      a === 10 ||
+      a === 127 ||
+      (a === 169 && b === 254) ||
+      (a === 172 && b >= 16 && b < 32) ||
+      (a === 192 && b === 168)
+    )
+  }
+  const w = parseIPv6(ip)
+  if (w === null) return false
+  if (isMapped(w)) return isLocalAddress(dottedQuad(w))
+  if (w.slice(0, 7).every((x) => x === 0) && w[7]! <= 1) return true // :: and ::1
+  return (w[0]! & 0xfe00) === 0xfc00 || (w[0]! & 0xffc0) === 0xfe80
+}
+
+/** "ip:port" as the seeder keys and logs a peer: IPv4 (mapped ones too) plain, IPv6 in brackets. */
+export function peerEndpoint(ip: string, port: number): string {
+  const n = normalizeAddress(ip)
+  return n.includes(':') ? `[${n}]:${port}` : `${n}:${port}`
 }
 
 // The key per-address bounds (rate limits, peer and connection caps, completion counts) go by:
@@ -185,9 +224,7 @@ export function addressKey(ip: string): string {
   if (v4 >= 0) return `${v4 >>> 24}.${(v4 >>> 16) & 255}.${(v4 >>> 8) & 255}.${v4 & 255}`
   const words = parseIPv6(ip)
   if (words === null) return ip
-  if (words[0] === 0 && words[1] === 0 && words[2] === 0 && words[3] === 0 && words[4] === 0 && words[5] === 0xffff) {
-    return `${words[6]! >>> 8}.${words[6]! & 255}.${words[7]! >>> 8}.${words[7]! & 255}`
-  }
+  if (isMapped(words)) return dottedQuad(words)
   return `${words[0]!.toString(16)}:${words[1]!.toString(16)}:${words[2]!.toString(16)}:${words[3]!.toString(16)}::/64`
 }
 

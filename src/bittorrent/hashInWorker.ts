@@ -1,12 +1,16 @@
 // Hashes a whole file at the machine's speed: one worker thread per core, each hashing its own
 // contiguous range of pieces (so each reads sequentially and the kernel's read-ahead follows),
-// all writing into one shared digest buffer. The pieces are those of any BitTorrent v1 tool
-// (mktorrent's, for the same piece length): SHA-1 of each piece, the last one short.
+// all writing into shared result buffers. The pieces are those of any BitTorrent v1 tool
+// (mktorrent's, for the same piece length): SHA-1 of each piece, the last one short. For v2 and
+// hybrid each worker also makes each piece's merkle subtree root (pieces are whole subtrees), and
+// the file's pieces root is made here from them, by the same rules as MerkleHasher (merkle.ts).
 import { stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { TorrentError } from './errors.ts'
+import { checkMerklePieceLength, fileMerkleOf, MERKLE_HASH_LENGTH } from './merkle.ts'
 import type { PieceHashes } from './pieceHasher.ts'
+import { needsMerkle, needsPieces, type TorrentFormat, type TorrentHashes } from './torrentHasher.ts'
 import type { HashJob, HashReply } from './hashWorker.ts'
 
 const WORKER_URL = new URL('./hashWorker.ts', import.meta.url)
@@ -26,13 +30,26 @@ export interface HashOptions {
   pieceDelayMs?: number
 }
 
+/** The v1 pieces of a file (any piece length). */
 export async function hashFileInWorkers(
   path: string,
   pieceLength: number,
   opts: HashOptions = {},
 ): Promise<PieceHashes> {
+  const { hashes, length } = await hashFileForTorrent(path, pieceLength, 'v1', opts)
+  return { pieces: hashes.pieces!, length, pieceLength }
+}
+
+/** What a torrent of `format` needs of a file: v1 pieces, the v2 merkle, or both from one read. */
+export async function hashFileForTorrent(
+  path: string,
+  pieceLength: number,
+  format: TorrentFormat,
+  opts: HashOptions = {},
+): Promise<{ hashes: TorrentHashes; length: number }> {
   if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0)
     throw new TorrentError('bad_spec', `piece length must be a positive integer, got ${pieceLength}`)
+  if (needsMerkle(format)) checkMerklePieceLength(pieceLength)
   const statNow = () =>
     stat(path).then(
       (s) => ({ size: s.size, mtimeMs: s.mtimeMs, regular: s.isFile() }),
@@ -44,7 +61,8 @@ export async function hashFileInWorkers(
   if (!before.regular) throw new TorrentError('hash_failed', `hashing ${path} failed: not a regular file`)
   const { size } = before
   const total = Math.ceil(size / pieceLength)
-  const digests = new SharedArrayBuffer(total * 20)
+  const digests = needsPieces(format) ? new SharedArrayBuffer(total * 20) : null
+  const roots = needsMerkle(format) ? new SharedArrayBuffer(total * MERKLE_HASH_LENGTH) : null
   const progress = new SharedArrayBuffer(4)
   const done = new Int32Array(progress)
   const threads = Math.max(1, Math.min(opts.threads ?? availableParallelism(), total))
@@ -66,6 +84,7 @@ export async function hashFileInWorkers(
           firstPiece: firstPiece!,
           endPiece: endPiece!,
           digests,
+          roots,
           progress,
           pieceDelayMs: opts.pieceDelayMs ?? 0,
         }),
@@ -82,8 +101,13 @@ export async function hashFileInWorkers(
   if (after.size !== before.size || after.mtimeMs !== before.mtimeMs)
     throw new TorrentError('hash_failed', `hashing ${path} failed: the file changed while it was hashed`)
   report()
-  // Copied out of the shared memory: callers keep an ordinary Buffer.
-  return { pieces: Buffer.from(new Uint8Array(digests)), length: size, pieceLength }
+  // Copied out of the shared memory: callers keep ordinary Buffers.
+  const hashes: TorrentHashes = {
+    pieceLength,
+    pieces: digests ? Buffer.from(new Uint8Array(digests)) : null,
+    merkle: roots ? fileMerkleOf(size, pieceLength, Buffer.from(new Uint8Array(roots))) : null,
+  }
+  return { hashes, length: size }
 }
 
 function runWorker(workers: Worker[], job: HashJob): Promise<void> {

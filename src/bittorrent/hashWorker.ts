@@ -1,9 +1,11 @@
 // Worker entry: hashes one range of pieces of a file with large reads into one reused buffer,
-// writing each 20-byte digest into the shared result and counting it in the shared progress.
-// Started only by hashInWorker.ts, one per core.
+// writing each piece's 20-byte SHA-1 digest and (v2, hybrid) its 32-byte merkle subtree root into
+// the shared results, and counting it in the shared progress. Both hashes are made from the same
+// read, while the buffer is in the cache. Started only by hashInWorker.ts, one per core.
 import { closeSync, constants, fstatSync, openSync, read } from 'node:fs'
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { isMainThread, parentPort, workerData } from 'node:worker_threads'
+import { MERKLE_BLOCK_SIZE, MERKLE_HASH_LENGTH, pieceSubtreeRoot, sha256 } from './merkle.ts'
 
 export interface HashJob {
   path: string
@@ -12,8 +14,10 @@ export interface HashJob {
   size: number
   firstPiece: number
   endPiece: number
-  /** pieceCount × 20 bytes, the digests in piece order. */
-  digests: SharedArrayBuffer
+  /** pieceCount × 20 bytes, the SHA-1 digests in piece order; null: no v1 pieces wanted (v2-only). */
+  digests: SharedArrayBuffer | null
+  /** pieceCount × 32 bytes, each piece's merkle subtree root in piece order; null: no v2 (v1). */
+  roots: SharedArrayBuffer | null
   /** One Int32: pieces done, by all workers. */
   progress: SharedArrayBuffer
   /** Tests only: a pause after each piece, so that progress can be watched. */
@@ -57,7 +61,11 @@ async function hashRange(job: HashJob): Promise<void> {
       Buffer.allocUnsafeSlow(perRead * job.pieceLength),
       Buffer.allocUnsafeSlow(perRead * job.pieceLength),
     ]
-    const digests = new Uint8Array(job.digests)
+    const digests = job.digests ? new Uint8Array(job.digests) : null
+    const roots = job.roots ? new Uint8Array(job.roots) : null
+    const leaves = Buffer.allocUnsafeSlow(roots ? (job.pieceLength / MERKLE_BLOCK_SIZE) * MERKLE_HASH_LENGTH : 0)
+    // A file within one piece: its tree is padded to the next power of two, not to a whole piece.
+    const onlyPiece = job.size <= job.pieceLength
     const progress = new Int32Array(job.progress)
     const pause = job.pieceDelayMs > 0 ? new Int32Array(new SharedArrayBuffer(4)) : null
     const chunk = (piece: number) => {
@@ -80,10 +88,17 @@ async function hashRange(job: HashJob): Promise<void> {
       turn ^= 1
       pending = next < job.endPiece ? readFully(fd, buffers[turn]!, chunk(next).want, chunk(next).start) : null
       for (let off = 0, p = piece; off < want; off += job.pieceLength, p++) {
-        const digest = createHash('sha1')
-          .update(buffer.subarray(off, Math.min(off + job.pieceLength, want)))
-          .digest()
-        digests.set(digest, p * SHA1_LENGTH)
+        const bytes = buffer.subarray(off, Math.min(off + job.pieceLength, want))
+        if (digests) digests.set(hash('sha1', bytes, 'buffer'), p * SHA1_LENGTH)
+        if (roots) {
+          let n = 0
+          for (let b = 0; b < bytes.length; b += MERKLE_BLOCK_SIZE, n++)
+            sha256(bytes.subarray(b, b + MERKLE_BLOCK_SIZE)).copy(leaves, n * MERKLE_HASH_LENGTH)
+          roots.set(
+            pieceSubtreeRoot(leaves.subarray(0, n * MERKLE_HASH_LENGTH), job.pieceLength, onlyPiece),
+            p * MERKLE_HASH_LENGTH,
+          )
+        }
         Atomics.add(progress, 0, 1)
         if (pause) Atomics.wait(pause, 0, 0, job.pieceDelayMs)
       }

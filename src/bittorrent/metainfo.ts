@@ -1,10 +1,12 @@
-// BitTorrent v1 single-file metainfo (BEP 3) with multi-tracker (BEP 12) and GetRight-style web
-// seeds (BEP 19): building, reading (one strict pass) and re-tracking .torrent files. Pure: no
-// I/O, piece hashes come in.
+// BitTorrent metainfo: building v1 single-file torrents (BEP 3) with multi-tracker (BEP 12) and
+// GetRight-style web seeds (BEP 19); reading any v1, hybrid or v2 torrent (BEP 52) in one strict
+// pass (files: torrentFiles.ts); re-tracking. Pure: no I/O, piece hashes come in.
 import { createHash } from 'node:crypto'
 import { dictEntries, encode, isDict, type BDict, type BValue, type DictEntry } from './bencode.ts'
 import { BencodeError, TorrentError } from './errors.ts'
 import { MIN_PIECE_LENGTH } from './pieceLength.ts'
+import { readTorrentFiles, type TorrentFileEntry } from './torrentFiles.ts'
+import type { TorrentFormat } from './torrentHasher.ts'
 
 export interface TorrentSpec {
   name: string
@@ -18,6 +20,11 @@ export interface TorrentSpec {
   creationDate: number // unix seconds
   /** BEP 27: clients use only the torrent's trackers (no DHT, PEX, LSD). Part of the info dict. */
   private?: boolean
+  /**
+   * A multi-file torrent: `name` is its folder, these its files in piece order (`pieces` hash
+   * them end to end), `length` their total. Absent: a single file `name` of `length` bytes.
+   */
+  files?: { path: string[]; length: number }[]
 }
 
 export interface BuiltTorrent {
@@ -28,17 +35,29 @@ export interface BuiltTorrent {
 }
 
 export interface DecodedTorrent {
+  /** v1 (BEP 3), hybrid (v1 and v2 in one info dict) or v2-only (BEP 52). */
+  format: TorrentFormat
+  /** The SHA-1 of the info dict (v1, hybrid); for v2-only its SHA-256 cut to 20 bytes, as trackers and the wire see it. */
   infoHash: string
+  /** The full SHA-256 of the info dict (hybrid, v2), 64 hex; null for v1. */
+  infoHashV2: string | null
   name: string
+  /** The content's bytes, pad files not counted. */
   length: number
   pieceLength: number
   pieceCount: number
-  /** The piece hashes, 20 bytes each (a view into the input). */
-  pieces: Buffer
-  /** The info dict exactly as stored (its SHA-1 is infoHash; its length is BEP 9 metadata_size). */
+  /** v1 piece hashes, 20 bytes each (a view into the input); null for v2-only. */
+  pieces: Buffer | null
+  /** The info dict exactly as stored (its hash is the infohash; its length is BEP 9 metadata_size). */
   infoBytes: Buffer
-  /** info has `files` (read, never written here). */
+  /** More than one file, or one inside a folder. */
   multiFile: boolean
+  /** Every file, pads included, in piece-space order. */
+  files: TorrentFileEntry[]
+  /** Bytes the piece indices cover (files, pads, v2's gaps up to each file's first piece). */
+  pieceSpace: number
+  /** v2: hex pieces root → the file's piece layer, checked against the root. */
+  pieceLayers: Map<string, Buffer>
   trackers: string[]
   webSeeds: string[]
   comment?: string
@@ -74,7 +93,7 @@ function validateName(name: unknown): asserts name is string {
 }
 
 /** What every torrent this site writes shares: the name, the links and the top-level fields. */
-export type CommonSpec = Omit<TorrentSpec, 'length' | 'pieceLength' | 'pieces'>
+export type CommonSpec = Omit<TorrentSpec, 'length' | 'pieceLength' | 'pieces' | 'files'>
 
 export function checkPieceLength(pieceLength: number): void {
   if (!Number.isSafeInteger(pieceLength) || pieceLength < MIN_PIECE_LENGTH || (pieceLength & (pieceLength - 1)) !== 0) {
@@ -125,8 +144,18 @@ export function wrapInfo(spec: CommonSpec, info: Record<string, unknown>, extra:
 
 export function buildTorrent(spec: TorrentSpec): BuiltTorrent {
   checkV1Pieces(spec.length, spec.pieceLength, spec.pieces)
+  if (spec.files) {
+    if (spec.files.length === 0) bad('a multi-file torrent needs files')
+    for (const f of spec.files) {
+      if (!Array.isArray(f.path) || f.path.length === 0) bad('a file path needs at least a name')
+      for (const part of f.path) validateName(part)
+      if (!Number.isSafeInteger(f.length) || f.length < 0) bad(`file length must be a whole number, got ${f.length}`)
+    }
+    if (spec.files.reduce((n, f) => n + f.length, 0) !== spec.length) bad('the files do not add up to length')
+  }
   const info = {
-    length: spec.length,
+    files: spec.files?.map((f) => ({ length: f.length, path: f.path })),
+    length: spec.files ? undefined : spec.length,
     name: spec.name,
     'piece length': spec.pieceLength,
     pieces: spec.pieces,
@@ -167,19 +196,6 @@ function readTrackers(top: BDict): string[] {
   return textList(top.announce)
 }
 
-function readLength(info: BDict): number {
-  if (info.length !== undefined) {
-    if (typeof info.length !== 'number' || info.length < 0) malformed('info.length must be a non-negative integer')
-    return info.length
-  }
-  // Multi-file torrents aren't produced here, but stored/imported ones may be.
-  if (!Array.isArray(info.files)) malformed('info has neither length nor files')
-  return info.files.reduce<number>((sum, f) => {
-    if (!isDict(f) || typeof f.length !== 'number' || f.length < 0) malformed('bad entry in info.files')
-    return sum + f.length
-  }, 0)
-}
-
 // The top-level entries with their spans; anything that is not strict bencode is bad_torrent.
 function entriesOf(buf: Buffer): DictEntry[] {
   if (!(buf instanceof Uint8Array)) malformed('torrent must be a Buffer')
@@ -196,6 +212,19 @@ export function decodeTorrent(buf: Buffer): DecodedTorrent {
   return readTorrent(buf, entriesOf(buf))
 }
 
+function formatOf(info: BDict, pieceLength: number): TorrentFormat {
+  const version = info['meta version']
+  if (version !== undefined && version !== 1 && version !== 2) malformed(`unsupported meta version ${String(version)}`)
+  const v1 = info.pieces !== undefined
+  if (version !== 2) {
+    if (!v1) malformed('info.pieces is missing')
+    return 'v1'
+  }
+  if (pieceLength < MIN_PIECE_LENGTH || (pieceLength & (pieceLength - 1)) !== 0)
+    malformed('a v2 piece length must be a power of two of at least 16 KiB')
+  return v1 ? 'hybrid' : 'v2'
+}
+
 function readTorrent(buf: Buffer, entries: DictEntry[]): DecodedTorrent {
   const top: BDict = Object.create(null)
   for (const e of entries) top[e.key] = e.value
@@ -207,20 +236,32 @@ function readTorrent(buf: Buffer, entries: DictEntry[]): DecodedTorrent {
   if (!isBytes(info.name) || info.name.length === 0) malformed('info.name must be a non-empty string')
   const pieceLength = info['piece length']
   if (typeof pieceLength !== 'number' || pieceLength <= 0) malformed('info["piece length"] must be a positive integer')
-  if (!isBytes(info.pieces) || info.pieces.length % SHA1_LENGTH !== 0)
+  const format = formatOf(info, pieceLength)
+  if (format !== 'v2' && (!isBytes(info.pieces) || info.pieces.length % SHA1_LENGTH !== 0))
     malformed('info.pieces must be a multiple of 20 bytes')
-  const length = readLength(info)
-  const pieceCount = info.pieces.length / SHA1_LENGTH
-  if (pieceCount !== Math.ceil(length / pieceLength)) malformed(`${pieceCount} piece hashes for ${length} bytes`)
+  const name = text(info.name)
+  const { files, pieceSpace, pieceLayers } = readTorrentFiles(buf, entries, info, infoBytes, name, pieceLength, format)
+  const pieces = format === 'v2' ? null : (info.pieces as Buffer)
+  const pieceCount = Math.ceil(pieceSpace / pieceLength)
+  if (pieces !== null && pieces.length / SHA1_LENGTH !== pieceCount)
+    malformed(`${pieces.length / SHA1_LENGTH} piece hashes for ${pieceSpace} bytes`)
+  const sha256 = format === 'v1' ? null : createHash('sha256').update(infoBytes).digest('hex')
+  const only = files[0]!
   const result: DecodedTorrent = {
-    infoHash: createHash('sha1').update(infoBytes).digest('hex'),
-    name: text(info.name),
-    length,
+    format,
+    infoHash:
+      sha256 !== null && format === 'v2' ? sha256.slice(0, 40) : createHash('sha1').update(infoBytes).digest('hex'),
+    infoHashV2: sha256,
+    name,
+    length: files.reduce((n, f) => (f.pad ? n : n + f.length), 0),
     pieceLength,
     pieceCount,
-    pieces: info.pieces,
+    pieces,
     infoBytes,
-    multiFile: info.files !== undefined,
+    multiFile: info.files !== undefined || files.length > 1 || only.path.length > 1 || only.path[0] !== name,
+    files,
+    pieceSpace,
+    pieceLayers,
     trackers: readTrackers(top),
     webSeeds: textList(top['url-list']),
     private: info.private === 1,

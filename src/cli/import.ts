@@ -6,7 +6,7 @@
 import path from 'node:path'
 import type { AccountService } from '../accounts/accountService.ts'
 import { SettingsService } from '../admin/settingsService.ts'
-import { hashFileInWorkers } from '../bittorrent/hashInWorker.ts'
+import { hashFileForTorrent } from '../bittorrent/hashInWorker.ts'
 import { choosePieceLength } from '../bittorrent/pieceLength.ts'
 import type { Config } from '../config.ts'
 import type { Db } from '../db/client.ts'
@@ -92,7 +92,8 @@ export async function runImportCommand(
     urls: siteUrls(publicUrl),
     settings,
     // This process tracks nothing: the site follows the generation bumped below.
-    tracker: { allow: () => {}, disallow: () => {} },
+    tracker: { allow: () => {}, disallow: () => {}, reconcile: async () => {} },
+    releaseLimits: config.release,
     createdBy: `Seedcast ${config.version}`,
     onTorrentsChanged: () => void bumpGeneration(db).catch(() => {}),
   })
@@ -104,10 +105,13 @@ export async function runImportCommand(
       try {
         const { received } = brought
         if (settings.get().bittorrentEnabled) {
-          const hashed = await hashFileInWorkers(received.path, choosePieceLength(received.size), {
-            onProgress: (p) => bar.show('hashing', p.done, p.total),
-          })
-          received.streamedPieces = { pieceLength: hashed.pieceLength, pieces: hashed.pieces }
+          const { hashes } = await hashFileForTorrent(
+            received.path,
+            choosePieceLength(received.size),
+            videos.torrentFormat(),
+            { onProgress: (p) => bar.show('hashing', p.done, p.total) },
+          )
+          received.streamedHashes = hashes
         }
         bar.end()
         const video = await videos.create({

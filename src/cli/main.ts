@@ -101,7 +101,8 @@ function configFrom(configFile: string | undefined): Config {
  */
 function actAsDatabaseOwner(config: Config): void {
   if (process.getuid?.() !== 0) return
-  for (const candidate of [config.databaseFile, path.dirname(config.databaseFile), config.storageDir]) {
+  const file = config.databaseFile // null for PostgreSQL: then storage decides
+  for (const candidate of [...(file === null ? [] : [file, path.dirname(file)]), config.storageDir]) {
     let owner
     try {
       owner = statSync(candidate)

@@ -1,25 +1,34 @@
 // Serves stored media with Range support, and .torrent files: /media/ for the page's player and
 // direct downloads (never capped; also the web seed of torrents made before /seed/ existed), and
-// /seed/ for the BEP 19 web seed of the torrents, under the site's webSeedUploadCap.
+// /seed/ for the BEP 19 web seed of the torrents, under the site's webSeedUploadCap. A release's
+// files are at /media/<folder>/<name> and /seed/<folder>/<name> (a multi-file torrent's url-list
+// is /seed/, clients add <folder>/<path>), under the same rules as the video's file.
 import { Router } from 'express'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { AppError } from '../errors.ts'
+import { MAX_PIECE_LENGTH } from '../bittorrent/pieceLength.ts'
 import { lstat } from 'node:fs/promises'
+import path from 'node:path'
 import type { SettingsService } from '../admin/settingsService.ts'
 import type { FairThrottle } from '../fairThrottle.ts'
 import { resolveInside, sidecarOf, type StoragePaths } from './storage.ts'
 import { throttledFs } from './throttledRead.ts'
 import type { VideoService } from './videoService.ts'
+import type { ReleaseService } from './releaseService.ts'
 import { countOrigin, mediaVia } from '../offload/originCounter.ts'
 import type { OffloadTally } from '../offload/offloadTally.ts'
 import type { CurrentUser } from '../auth/authService.ts'
 import { canSee } from '../auth/rights.ts'
+import { accelBytes, accelUri } from './accelRedirect.ts'
 
 /** Who asks for a private video's file (src/auth/middleware.ts fileViewer). */
 type ViewerOf = (req: Request) => Promise<CurrentUser | undefined>
 
 // What Express's own sendFile callback ignores: an aborted request, a failed write to the socket.
 const clientGone = (err: { code?: string; syscall?: string }) => err.code === 'ECONNABORTED' || err.syscall === 'write'
+
+// A pad fills up to a piece boundary: less than the largest piece length.
+const MAX_PAD_BYTES = MAX_PIECE_LENGTH
 
 /** Who a file is sent to: the page's player (and direct downloads), or BitTorrent clients' web seed. */
 interface MediaRoute {
@@ -34,6 +43,8 @@ export function fileRouter(
   origin: OffloadTally,
   webSeedGate: RequestHandler,
   viewerOf: ViewerOf,
+  releases: ReleaseService,
+  accelRedirect: string | null,
 ): Router {
   const router = Router()
   // A private video's file is its owner's and the admins' (the player's cookie, or a script's
@@ -57,6 +68,42 @@ export function fileRouter(
     countOrigin(origin, 'webseed'),
     serveMedia({ via: 'webseed' }),
   )
+  // The file of a release: the route's fileName becomes the video's stored name, so that the
+  // checks above (visibility, the gate, the byte counts) see the video whose file it is.
+  const releaseFile = async (req: Request, res: Response, next: NextFunction) => {
+    const found = await releases.resolveFile(String(req.params.folder), String(req.params.name))
+    if (!found) return next(new AppError('not_found', 'No such file'))
+    req.params.fileName = found.fileName
+    res.locals.releasePath = found.path
+    next()
+  }
+  router.get(
+    '/media/:folder/:name',
+    releaseFile,
+    visible('playback'),
+    countOrigin(origin, mediaVia),
+    serveMedia({ via: 'playback' }),
+  )
+  router.get(
+    '/seed/:folder/:name',
+    releaseFile,
+    visible('webseed'),
+    webSeedGate,
+    countOrigin(origin, 'webseed'),
+    serveMedia({ via: 'webseed' }),
+  )
+  // BEP 47 pad files are zeros, never on disk; clients without BEP 47 (aria2c) fetch them too.
+  router.get(
+    '/seed/:folder/.pad/:length',
+    async (req: Request, _res: Response, next: NextFunction) => {
+      const found = await releases.resolveFile(String(req.params.folder), null)
+      if (!found) return next(new AppError('not_found', 'No such file'))
+      req.params.fileName = found.fileName
+      next()
+    },
+    visible('webseed'),
+    servePad,
+  )
   router.get('/videos/:id/torrent', serveTorrent)
   router.get('/videos/:id/thumbnail', serveThumbnail)
 
@@ -69,7 +116,7 @@ export function fileRouter(
     const fileName = String(req.params.fileName)
     // .torrent files and thumbnails live in the same folder but are served by video id, not here.
     if (sidecarOf(fileName)) return next(new AppError('not_found', 'No such file'))
-    const full = resolveInside(paths.mediaDir, fileName)
+    const full = (res.locals.releasePath as string | undefined) ?? resolveInside(paths.mediaDir, fileName)
     // Only regular files: a symlink placed in media/ could point anywhere on the machine.
     const info = await lstat(full).catch(() => null)
     if (!info?.isFile()) return next(new AppError('not_found', 'No such file'))
@@ -79,6 +126,15 @@ export function fileRouter(
     // A private file must not be kept by shared caches (it would outlive its access check).
     const isPrivate = res.locals.privateFile === true
     if (isPrivate) res.set('Cache-Control', 'private, no-cache')
+    // nginx sends the bytes, unless a web-seed cap is set: its fair share needs them to pass here.
+    if (accelRedirect && (!throttle || settings.get().webSeedUploadCap === 0)) {
+      res.set('X-Accel-Redirect', accelUri(accelRedirect, paths.mediaDir, full))
+      res.type(path.extname(full))
+      const conditional = req.headers['if-none-match'] || req.headers['if-modified-since']
+      res.locals.sentByProxy = req.method === 'HEAD' || conditional ? 0 : accelBytes(req.headers.range, info.size)
+      res.end()
+      return
+    }
     const options = {
       dotfiles: 'deny' as const,
       acceptRanges: true,
@@ -102,6 +158,24 @@ export function fileRouter(
       if (err.status === 416) return next(new AppError('range_not_satisfiable'))
       if (!res.headersSent) return next(err)
     })
+  }
+
+  function servePad(req: Request, res: Response, next: NextFunction) {
+    const length = Number(req.params.length)
+    if (!/^[1-9][0-9]{0,7}$/.test(String(req.params.length)) || length > MAX_PAD_BYTES)
+      return next(new AppError('not_found', 'No such file'))
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '')
+    let [start, end] = [0, length - 1]
+    if (range) {
+      start = Number(range[1])
+      end = range[2] ? Math.min(Number(range[2]), length - 1) : length - 1
+      if (start > end) return next(new AppError('range_not_satisfiable'))
+      res.status(206).set('Content-Range', `bytes ${start}-${end}/${length}`)
+    }
+    res.set('Access-Control-Allow-Origin', '*')
+    res.set('Accept-Ranges', 'bytes')
+    res.type('application/octet-stream')
+    res.end(req.method === 'HEAD' ? undefined : Buffer.alloc(end - start + 1))
   }
 
   // A private video's .torrent and thumbnail are its owner's and the admins', as its file is.

@@ -62,17 +62,24 @@ function inputArgs(file: string, mimeType: string): string[] {
 
 function run(tool: string, args: string[], timeout: number, signal: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new Error(`${tool}: stopped`))
+    // Not execFile's own `signal`: that settles at once, while the killed child may still finish a
+    // write into the storage directory. This settles only once the child has exited.
+    const onAbort = () => child.kill('SIGKILL')
     const child = execFile(
       tool,
       ['-max_alloc', MAX_ALLOC_BYTES, ...args],
-      { timeout, killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT_BYTES, signal, encoding: 'utf8' },
+      { timeout, killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT_BYTES, encoding: 'utf8' },
       (err, stdout, stderr) => {
+        signal.removeEventListener('abort', onAbort)
         if (!err) return resolve(stdout)
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return reject(new ToolMissing(`${tool} is not installed`))
+        if (signal.aborted) return reject(new Error(`${tool}: stopped`))
         const why = err.killed ? `killed after ${timeout / 1000} s or too much output` : stderr.trim().split('\n').pop()
         reject(new Error(`${tool}: ${why || err.message}`))
       },
     )
+    signal.addEventListener('abort', onAbort, { once: true })
     if (child.pid !== undefined) {
       try {
         setPriority(child.pid, NICE)

@@ -1,7 +1,7 @@
 // The start-up check: files and records must agree. Cut-off uploads are removed, torrents whose
 // hashing was interrupted are finished, media files without a record are set aside (not deleted),
 // and records whose file is gone are marked failed. Everything found is reported.
-import { readdir, rename, unlink, stat } from 'node:fs/promises'
+import { readdir, rename, rm, unlink, stat } from 'node:fs/promises'
 import path from 'node:path'
 import type { Db } from '../db/client.ts'
 import { torrentPathFor } from './torrentWriter.ts'
@@ -51,7 +51,8 @@ export async function recoverStorage(
     const sidecar = sidecarOf(name)
     if (sidecar) {
       if (!known.has(sidecar.owner) || sidecar.temporary) {
-        await unlink(full).catch(() => {})
+        // A release's extras folder (media/<file>.extras) goes with all it holds.
+        await rm(full, { recursive: true, force: true }).catch(() => {})
         report.straySidecarsRemoved.push(name)
       }
     } else if (!known.has(name)) {

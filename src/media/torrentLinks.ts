@@ -10,11 +10,20 @@ export interface VideoLinks {
   comment: string
 }
 
-export function torrentLinks(settings: Settings, urls: SiteUrls, video: { id: string; fileName: string }): VideoLinks {
+/** A video, and whether its torrent is a folder (it has extra files): then the web seed is a folder too. */
+export interface LinkedVideo {
+  id: string
+  fileName: string
+  files?: readonly unknown[]
+}
+
+export function torrentLinks(settings: Settings, urls: SiteUrls, video: LinkedVideo): VideoLinks {
+  // BEP 19: a multi-file torrent's url-list ends in '/', clients fetch <url><folder>/<file>.
+  const seed = video.files?.length ? urls.webSeedRoot() : urls.webSeed(video.fileName)
   return {
     trackers: settings.trackerUrls,
     // Its own URL, not the player's: the web seed's cap must not slow playback in the page.
-    webSeeds: settings.webSeedEnabled ? [urls.webSeed(video.fileName)] : [],
+    webSeeds: settings.webSeedEnabled ? [seed] : [],
     comment: urls.page(video.id),
   }
 }

@@ -31,6 +31,12 @@ export interface RewriterDeps {
 
 const NOTIFY_EVERY_MS = 1000
 
+const linked = (r: repo.TorrentLinksRow) => ({
+  id: r.videoId,
+  fileName: r.fileName,
+  files: Number(r.multiFile) ? [r.fileName] : [],
+})
+
 export class TorrentRewriter {
   private readonly deps: RewriterDeps
   private readonly passes = new Coalescer<boolean>(() => this.nextPass(), {
@@ -84,9 +90,7 @@ export class TorrentRewriter {
     const { db, urls, settings, log } = this.deps
     const rows = await repo.allTorrentLinks(db)
     const current = settings.get()
-    const todo = all
-      ? rows
-      : rows.filter((r) => linksDiffer(r, torrentLinks(current, urls, { id: r.videoId, fileName: r.fileName })))
+    const todo = all ? rows : rows.filter((r) => linksDiffer(r, torrentLinks(current, urls, linked(r))))
     this.current = { done: 0, total: todo.length }
     if (todo.length === 0) return
     log(`[torrents] rewriting ${todo.length} torrent file(s) for the current settings`)
@@ -111,7 +115,7 @@ export class TorrentRewriter {
   private async rewriteOne(row: repo.TorrentLinksRow): Promise<boolean> {
     const { db, paths, urls, settings, log } = this.deps
     // The settings as they are now: a change during the pass is picked up by the next one.
-    const want = torrentLinks(settings.get(), urls, { id: row.videoId, fileName: row.fileName })
+    const want = torrentLinks(settings.get(), urls, linked(row))
     const file = torrentPathFor(path.join(paths.mediaDir, row.fileName))
     try {
       const old = await readFile(file)

@@ -1,14 +1,15 @@
 // The resumable uploads' store: @tus/file-store's files (incoming/tus/<id> and <id>.json), with
 // the bytes checked and hashed as they are written, so the torrent is ready when the last one
 // lands. Each upload's hash state lives in memory while the server runs and always matches the
-// bytes on disk; after a restart (or a failed write) the received prefix is read once to rebuild it.
+// bytes on disk; after a restart (or a failed write) the received prefix is read once to rebuild it
+// (SHA-1 pieces and the v2 merkle alike, from that one read).
 import { createReadStream } from 'node:fs'
 import { open } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { FileStore } from '@tus/file-store'
 import { AppError, insufficientStorage, isDiskFull } from '../errors.ts'
-import { PieceHasher } from '../bittorrent/pieceHasher.ts'
 import { choosePieceLength } from '../bittorrent/pieceLength.ts'
+import { TorrentHasher, type TorrentFormat } from '../bittorrent/torrentHasher.ts'
 import { detectContainer, SNIFF_BYTES, type Container } from './sniff.ts'
 import { RECLAIM_EVERY_BYTES, reclaimUploadBuffers } from './reclaim.ts'
 import type { ReceivedFile } from './uploadEngine.ts'
@@ -20,7 +21,8 @@ interface HashState {
   /** Bytes on disk, all of them fed to the hasher. */
   offset: number
   size: number
-  hasher: PieceHasher
+  /** SHA-1 pieces and/or the v2 merkle, as the format asked when the state was made. */
+  hasher: TorrentHasher
   head: Buffer[]
   headLength: number
   container: Container | null
@@ -30,9 +32,12 @@ export class HashingStore extends FileStore {
   private readonly states = new Map<string, HashState>()
   /** Called as bytes land (the expiry counts from the last one). */
   onActivity: (id: string) => void = () => {}
+  private readonly torrentFormat: () => TorrentFormat
 
-  constructor(directory: string) {
+  /** `torrentFormat`: read when an upload's hash state is made, what its bytes are hashed for. */
+  constructor(directory: string, torrentFormat: () => TorrentFormat) {
     super({ directory })
+    this.torrentFormat = torrentFormat
     // Not offered: the piece length is chosen from the size, so it must be known at creation.
     this.extensions = ['creation', 'creation-with-upload', 'termination']
   }
@@ -112,8 +117,7 @@ export class HashingStore extends FileStore {
     const state = await this.stateAt(id, size, upload.storage!.path, upload.offset)
     if (state.offset !== size || !state.container) throw new AppError('bad_request', 'The upload is not finished')
     this.states.delete(id)
-    const { pieceLength, pieces } = state.hasher.digest()
-    return { path: upload.storage!.path, size, container: state.container, streamedPieces: { pieceLength, pieces } }
+    return { path: upload.storage!.path, size, container: state.container, streamedHashes: state.hasher.digest() }
   }
 
   private async stateAt(id: string, size: number, file: string, offset: number): Promise<HashState> {
@@ -122,7 +126,7 @@ export class HashingStore extends FileStore {
     const state: HashState = {
       offset: 0,
       size,
-      hasher: new PieceHasher(choosePieceLength(Math.max(1, size))),
+      hasher: new TorrentHasher(choosePieceLength(Math.max(1, size)), this.torrentFormat()),
       head: [],
       headLength: 0,
       container: null,

@@ -27,6 +27,9 @@ export interface TusDeps {
   refusals: Refusals
 }
 
+// The ids @tus/server makes (hex); anything else in a URL is no upload of ours, never a path.
+const TUS_ID = /^[0-9a-zA-Z_-]{1,64}$/
+
 interface Unfinished {
   ownerId: number
   /** Time of the last byte (or of the creation). */
@@ -118,13 +121,7 @@ export class ResumableUploads {
     if (names) {
       for (const name of names.filter((n) => n.endsWith('.json'))) {
         const id = name.slice(0, -'.json'.length)
-        const meta = await readFile(path.join(dir, name), 'utf8')
-          .then((t) => JSON.parse(t) as { metadata?: Record<string, string> })
-          .catch(() => null)
-        const data = await stat(path.join(dir, id)).catch(() => null)
-        const ownerId = Number(meta?.metadata?.owner)
-        if (!data || !Number.isSafeInteger(ownerId)) await this.discardFiles(id)
-        else this.unfinished.set(id, { ownerId, touchedAt: data.mtimeMs })
+        if (!(await this.readRecord(id))) await this.discardFiles(id)
       }
       // Bytes without their record (a crash inside a creation) are no one's.
       for (const name of names.filter((n) => !n.endsWith('.json') && !this.unfinished.has(n)))
@@ -159,7 +156,10 @@ export class ResumableUploads {
 
   /** 404 unless the upload is the caller's and not expired (another user's is "no such upload" too). */
   async checkOwner(user: CurrentUser, id: string): Promise<void> {
-    const u = this.unfinished.get(id)
+    let u: Unfinished | null | undefined = this.unfinished.get(id)
+    // Made by another web process (WEB_WORKERS), or its later bytes went to one: the record and
+    // the file's time on disk say.
+    if (!u || this.expired(u)) u = await this.readRecord(id)
     if (u && this.expired(u)) await this.expire(id)
     else if (u?.ownerId === user.id) return
     throw new AppError('not_found', 'No such upload')
@@ -210,7 +210,7 @@ export class ResumableUploads {
   private readonly locker = new MemoryLocker()
 
   private makeStore(): HashingStore {
-    const store = new HashingStore(this.deps.paths.tusDir)
+    const store = new HashingStore(this.deps.paths.tusDir, () => this.deps.videos.torrentFormat())
     store.onActivity = (id) => {
       const u = this.unfinished.get(id)
       if (u) u.touchedAt = Date.now()
@@ -275,6 +275,21 @@ export class ResumableUploads {
     }
   }
 
+  /** An upload's record and bytes on disk, indexed; null when either is missing or unreadable. */
+  private async readRecord(id: string): Promise<Unfinished | null> {
+    if (!TUS_ID.test(id)) return null
+    const dir = this.deps.paths.tusDir
+    const meta = await readFile(path.join(dir, `${id}.json`), 'utf8')
+      .then((t) => JSON.parse(t) as { metadata?: Record<string, string> })
+      .catch(() => null)
+    const data = await stat(path.join(dir, id)).catch(() => null)
+    const ownerId = Number(meta?.metadata?.owner)
+    if (!data || !Number.isSafeInteger(ownerId)) return null
+    const u = { ownerId, touchedAt: data.mtimeMs }
+    this.unfinished.set(id, u)
+    return u
+  }
+
   private expired(u: Unfinished): boolean {
     return Date.now() - u.touchedAt > this.deps.expirySeconds * 1000
   }
@@ -291,7 +306,14 @@ export class ResumableUploads {
 
   /** Removes the uploads whose last byte is older than the expiry. */
   async sweep(): Promise<void> {
-    for (const [id, u] of [...this.unfinished]) if (this.expired(u)) await this.expire(id)
+    for (const [id, u] of [...this.unfinished]) {
+      if (!this.expired(u)) continue
+      // Another web process may have taken its later bytes, or finished it: the disk says which.
+      const data = await stat(path.join(this.deps.paths.tusDir, id)).catch(() => null)
+      if (data && data.mtimeMs > u.touchedAt) u.touchedAt = data.mtimeMs
+      if (!data) this.unfinished.delete(id)
+      else if (this.expired(u)) await this.expire(id)
+    }
   }
 
   /** Termination (DELETE) through the engine removed it: no longer held. */

@@ -3,7 +3,7 @@
 import type { RequestHandler, Response } from 'express'
 import { validated } from '../validate.ts'
 import { apiUser, currentUser } from '../auth/middleware.ts'
-import { discardUpload, receivedFile } from './uploadMiddleware.ts'
+import { discardUpload, receivedExtras, receivedFile } from './uploadMiddleware.ts'
 import { uploadSchemas } from './videoValidators.ts'
 import type { VideoRow } from './videoRepository.ts'
 import type { VideoService } from './videoService.ts'
@@ -20,6 +20,7 @@ export function publishUpload(videos: VideoService, reply: (res: Response, video
         originalName: file.originalname,
         received: file,
         uploaderId: uploader.id,
+        extras: receivedExtras(req),
       })
       reply(res, video)
     } catch (err) {

@@ -3,12 +3,14 @@ import type { Request, RequestHandler, Response } from 'express'
 import { validated } from '../validate.ts'
 import { apiUser, requireApiUser } from '../auth/middleware.ts'
 import type { SettingsService } from '../admin/settingsService.ts'
-import type { EmbeddedTracker } from '../tracker/embeddedTracker.ts'
+import type { SiteTracker } from '../tracker/siteTracker.ts'
 import type { SiteUrls } from '../siteUrls.ts'
 import { presentVideo } from './videoPresenter.ts'
 import type { VideoService } from './videoService.ts'
 import type { VideoRow } from './videoRepository.ts'
 import { publishUpload } from './uploadHandler.ts'
+import type { ReleaseService } from './releaseService.ts'
+import { discardUpload, receivedExtras } from './uploadMiddleware.ts'
 import {
   editVideoSchemas,
   editVideoValidator,
@@ -20,10 +22,13 @@ import {
 /** What every router that shows or receives videos needs (the API here, the pages in web/). */
 export interface VideoRouteDeps {
   videos: VideoService
-  tracker: EmbeddedTracker
+  tracker: SiteTracker
   settings: SettingsService
   urls: SiteUrls
   receiveUpload: RequestHandler
+  /** Extra files only (multipart field "files"), for adding them to a video. */
+  receiveExtras: RequestHandler
+  releases: ReleaseService
 }
 
 export function videoApiRouter(deps: VideoRouteDeps): Router {
@@ -34,6 +39,10 @@ export function videoApiRouter(deps: VideoRouteDeps): Router {
   router.get('/api/videos/:id', getVideo)
   router.patch('/api/videos/:id', signedIn, json({ limit: '64kb', strict: true }), editVideoValidator, editVideo)
   router.delete('/api/videos/:id', signedIn, deleteVideo)
+  // A release's files: adding or removing one makes a new torrent (the answer has it).
+  router.post('/api/videos/:id/files', signedIn, deps.receiveExtras, addFiles)
+  router.delete('/api/videos/:id/files/:name', signedIn, removeFile)
+  router.delete('/api/videos/:id/torrents/:infoHash', signedIn, removeRetired)
 
   const present = (v: VideoRow) => presentVideo(v, deps)
 
@@ -58,6 +67,25 @@ export function videoApiRouter(deps: VideoRouteDeps): Router {
 
   async function deleteVideo(req: Request, res: Response) {
     await deps.videos.deleteFor(apiUser(res), String(req.params.id))
+    res.status(204).end()
+  }
+
+  async function addFiles(req: Request, res: Response) {
+    try {
+      const video = await deps.releases.addFiles(apiUser(res), String(req.params.id), receivedExtras(req))
+      res.status(201).json(present(video))
+    } finally {
+      // What the service took is moved already; the rest (all of it, when refused) goes.
+      await discardUpload(req)
+    }
+  }
+
+  async function removeFile(req: Request, res: Response) {
+    res.json(present(await deps.releases.removeFile(apiUser(res), String(req.params.id), String(req.params.name))))
+  }
+
+  async function removeRetired(req: Request, res: Response) {
+    await deps.releases.removeRetired(apiUser(res), String(req.params.id), String(req.params.infoHash))
     res.status(204).end()
   }
 

@@ -5,6 +5,7 @@ import { buildMagnet } from '../bittorrent/magnet.ts'
 import { offloadFigures } from '../offload/offloadMath.ts'
 import type { SiteUrls } from '../siteUrls.ts'
 import { browserPlayable } from './playability.ts'
+import { releaseFolder } from './storage.ts'
 import { torrentLinks } from './torrentLinks.ts'
 import type { VideoRow } from './videoRepository.ts'
 
@@ -29,7 +30,12 @@ export interface VideoJson {
   /** Who uploaded it (or was given it when its uploader was removed); null only before the first admin exists. */
   owner: { id: number; name: string } | null
   torrent: null | {
+    /** What trackers and the peer wire carry: the v1 SHA-1 infohash (v1, hybrid), or the v2 one truncated to 20 bytes (v2-only, BEP 52). */
     infoHash: string
+    /** The full SHA-256 infohash (64 hex) of a hybrid or v2 torrent; null for v1. */
+    infoHashV2: string | null
+    /** The torrent's format, fixed when it was made (the torrentFormat setting then). */
+    format: 'v1' | 'hybrid' | 'v2'
     magnet: string
     torrentUrl: string
     pieceLength: number
@@ -55,6 +61,13 @@ export interface VideoJson {
   offload: { originBytes: number; peerBytes: number }
   /** While its torrent is being hashed (status "processing"): pieces done of all; else null. */
   hashing: { done: number; total: number } | null
+  /** The release: the video's file first, then its extra files (src/media/releaseFiles.ts), with download URLs. */
+  files: { name: string; size: number; kind: string; url: string }[]
+  /**
+   * Torrents the video had before its files changed, oldest first: still tracked and seeded
+   * until an admin removes them. Empty with BitTorrent off.
+   */
+  previousTorrents: { infoHash: string; infoHashV2: string | null; format: string; reason: string; retiredAt: string }[]
 }
 
 export interface PresentContext {
@@ -72,6 +85,7 @@ export function presentVideo(video: VideoRow, ctx: PresentContext): VideoJson {
   const t = settings.bittorrentEnabled && video.status === 'ready' ? video.torrent : null
   const owner = video.owner ? { id: video.owner.id, name: video.owner.username } : null
   const size = Number(video.size)
+  const folder = video.files.length > 0 ? releaseFolder(video.fileName) : null
   const links = torrentLinks(settings, urls, video)
   const offload = offloadFigures(video.offload)
   return {
@@ -89,10 +103,14 @@ export function presentVideo(video: VideoRow, ctx: PresentContext): VideoJson {
     torrent: t
       ? {
           infoHash: t.infoHash,
+          infoHashV2: t.infoHashV2,
+          format: t.format as 'v1' | 'hybrid' | 'v2',
           magnet: buildMagnet({
-            infoHash: t.infoHash,
-            name: video.fileName,
-            length: size,
+            // A v2-only torrent has no v1 infohash: its magnet carries btmh alone.
+            infoHash: t.format === 'v2' ? undefined : t.infoHash,
+            infoHashV2: t.infoHashV2 ?? undefined,
+            name: folder ?? video.fileName,
+            length: video.files.reduce((n, f) => n + Number(f.size), size),
             trackers: links.trackers,
             webSeeds: links.webSeeds,
           }),
@@ -106,6 +124,24 @@ export function presentVideo(video: VideoRow, ctx: PresentContext): VideoJson {
     swarm: t && video.published ? { ...ctx.tracker.counts(t.infoHash), completed: t.completed } : null,
     offload: { originBytes: offload.originBytes.total, peerBytes: offload.peerBytes },
     hashing: video.status === 'processing' ? (ctx.videos?.hashProgress(video.id) ?? null) : null,
+    files: [
+      { name: video.fileName, size, kind: video.mimeType.split('/')[0] ?? 'video', url: urls.file(video.fileName) },
+      ...video.files.map((f) => ({
+        name: f.name,
+        size: Number(f.size),
+        kind: f.kind,
+        url: urls.releaseFile(folder!, f.name),
+      })),
+    ],
+    previousTorrents: settings.bittorrentEnabled
+      ? video.retired.map((t) => ({
+          infoHash: t.infoHash,
+          infoHashV2: t.infoHashV2,
+          format: t.format,
+          reason: t.reason,
+          retiredAt: t.retiredAt.toISOString(),
+        }))
+      : [],
     ...mediaDetails(video, urls),
   }
 }

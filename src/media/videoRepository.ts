@@ -3,6 +3,11 @@ import type { Db } from '../db/client.ts'
 
 export interface TorrentRecordInput {
   infoHash: string
+  /** Full v2 infohash (hybrid, v2); null for v1. */
+  infoHashV2: string | null
+  /** A hybrid's infohash as aria2c < 1.37 computes it; null otherwise. */
+  legacyInfoHash: string | null
+  format: 'v1' | 'hybrid' | 'v2'
   pieceLength: number
   pieceCount: number
   trackers: string[]
@@ -10,8 +15,15 @@ export interface TorrentRecordInput {
   fileMtimeMs: number
 }
 
-// Every video read carries its torrent record, its offload counters (src/offload/) and its owner.
-const withRelations = { torrent: true, offload: true, owner: { select: { id: true, username: true } } } as const
+// Every video read carries its torrent record, its offload counters (src/offload/), its owner, its
+// extra files and its retired torrents (src/media/release*.ts).
+const withRelations = {
+  torrent: true,
+  offload: true,
+  owner: { select: { id: true, username: true } },
+  files: { orderBy: { name: 'asc' } },
+  retired: { orderBy: { retiredAt: 'asc' } },
+} as const
 
 /** Who is looking at lists: anonymous (undefined) sees published videos, a user also their own, an admin all. */
 export interface ListViewer {
@@ -22,7 +34,10 @@ export interface ListViewer {
 const visibleTo = (viewer: ListViewer | undefined) =>
   viewer?.admin ? {} : viewer ? { OR: [{ published: true }, { uploaderId: viewer.id }] } : { published: true }
 
-export const createVideo = (
+// Writes read the video back afterwards: a write with `include` runs in an implicit transaction,
+// where Prisma loads the list relations (files, retired) side by side, which PostgreSQL's driver
+// warns about (one connection, overlapping queries).
+export const createVideo = async (
   db: Db,
   data: {
     id: string
@@ -34,7 +49,10 @@ export const createVideo = (
     status: string
     uploaderId: number
   },
-) => db.video.create({ data, include: withRelations })
+) => {
+  await db.video.create({ data, select: { id: true } })
+  return (await findVideo(db, data.id))!
+}
 
 export const findVideo = (db: Db, id: string) => db.video.findUnique({ where: { id }, include: withRelations })
 
@@ -70,8 +88,14 @@ export const fileAccess = (db: Db, fileName: string) =>
 export const videoAccess = (db: Db, id: string) =>
   db.video.findUnique({ where: { id }, select: { uploaderId: true, published: true } })
 
-export const updateVideo = (db: Db, id: string, data: { title?: string; description?: string; published?: boolean }) =>
-  db.video.update({ where: { id }, data, include: withRelations })
+export async function updateVideo(
+  db: Db,
+  id: string,
+  data: { title?: string; description?: string; published?: boolean },
+) {
+  await db.video.update({ where: { id }, data, select: { id: true } })
+  return (await findVideo(db, id))!
+}
 
 /** The infoHash of a stored file's torrent, or null (no such file, no torrent yet). */
 export const infoHashOfFile = async (db: Db, fileName: string): Promise<string | null> =>
@@ -84,19 +108,42 @@ export const deleteVideo = (db: Db, id: string) => db.video.deleteMany({ where: 
 export const findReadyVideosWithoutTorrent = (db: Db) =>
   db.video.findMany({ where: { status: 'ready', torrent: null }, include: withRelations })
 
-export const allVideos = (db: Db) => db.video.findMany({ include: withRelations })
+// Relations are read with one IN list of the page's ids each: all videos at once went over
+// SQLite's bound-parameter limit (bench:load: the site did not start with 10,000 videos).
+const ALL_VIDEOS_PAGE = 500
+
+/** Every video with its relations, read a page at a time (the start-up check). */
+export async function allVideos(db: Db): Promise<VideoRow[]> {
+  const rows: VideoRow[] = []
+  for (;;) {
+    const after = rows.at(-1)?.id
+    const page = await db.video.findMany({
+      where: after === undefined ? {} : { id: { gt: after } },
+      orderBy: { id: 'asc' },
+      take: ALL_VIDEOS_PAGE,
+      include: withRelations,
+    })
+    rows.push(...page)
+    if (page.length < ALL_VIDEOS_PAGE) return rows
+  }
+}
 
 /** Records the torrent and marks the video ready; says whether the video is published. */
 export async function publishTorrent(db: Db, videoId: string, t: TorrentRecordInput): Promise<boolean> {
   const data = {
     infoHash: t.infoHash,
+    infoHashV2: t.infoHashV2,
+    legacyInfoHash: t.legacyInfoHash,
+    format: t.format,
     pieceLength: t.pieceLength,
     pieceCount: t.pieceCount,
     trackers: JSON.stringify(t.trackers),
     webSeeds: JSON.stringify(t.webSeeds),
     fileMtimeMs: BigInt(t.fileMtimeMs),
   }
-  const [, video] = await db.$transaction([
+  const [, , video] = await db.$transaction([
+    // A release back at an earlier set of files has that torrent again: current, not retired.
+    db.retiredTorrent.deleteMany({ where: { videoId, infoHash: t.infoHash } }),
     db.torrent.upsert({ where: { videoId }, create: { videoId, ...data }, update: data }),
     db.video.update({
       where: { id: videoId },
@@ -137,13 +184,32 @@ export const setVideoStatus = (db: Db, id: string, status: string, failReason: s
 export const incrementCompleted = (db: Db, infoHash: string) =>
   db.torrent.updateMany({ where: { infoHash }, data: { completed: { increment: 1 } } })
 
-/** Every published video's torrent with its completed count and file size, for the tracker's allow list at start. */
+/**
+ * Every published video's torrent with its completed count, file size and (hybrid, v2) full v2
+ * infohash, for the tracker's allow list at start.
+ */
 export const allTorrentCounts = async (db: Db) =>
   (
-    await db.$queryRaw<{ infoHash: string; completed: bigint | number; size: bigint | number }[]>`
-      SELECT t."infoHash", t."completed", v."size" FROM "Torrent" t JOIN "Video" v ON v."id" = t."videoId"
+    await db.$queryRaw<
+      {
+        infoHash: string
+        infoHashV2: string | null
+        legacyInfoHash: string | null
+        completed: bigint | number
+        size: bigint | number
+      }[]
+    >`
+      SELECT t."infoHash", t."infoHashV2", t."legacyInfoHash", t."completed",
+        v."size" + COALESCE((SELECT SUM(f."size") FROM "VideoFile" f WHERE f."videoId" = v."id"), 0) AS "size"
+      FROM "Torrent" t JOIN "Video" v ON v."id" = t."videoId"
       WHERE v."published" = true`
-  ).map((r) => ({ infoHash: r.infoHash, completed: Number(r.completed), size: Number(r.size) }))
+  ).map((r) => ({
+    infoHash: r.infoHash,
+    infoHashV2: r.infoHashV2,
+    legacyInfoHash: r.legacyInfoHash,
+    completed: Number(r.completed),
+    size: Number(r.size),
+  }))
 
 export interface TorrentLinksRow {
   torrentId: number
@@ -152,12 +218,15 @@ export interface TorrentLinksRow {
   infoHash: string
   trackers: string
   webSeeds: string
+  /** 1 when the video has extra files (its torrent is a folder), else 0. */
+  multiFile: number | bigint
 }
 
 // Raw SQL rather than a nested relation select (that leaks native memory per row with Prisma
 // 7.10, see bt_server/seedRepository.ts); quoted identifiers keep it valid for PostgreSQL.
 export const allTorrentLinks = (db: Db) => db.$queryRaw<TorrentLinksRow[]>`
-  SELECT t."id" AS "torrentId", v."id" AS "videoId", v."fileName", t."infoHash", t."trackers", t."webSeeds"
+  SELECT t."id" AS "torrentId", v."id" AS "videoId", v."fileName", t."infoHash", t."trackers", t."webSeeds",
+    EXISTS (SELECT 1 FROM "VideoFile" f WHERE f."videoId" = v."id") AS "multiFile"
   FROM "Torrent" t JOIN "Video" v ON v."id" = t."videoId"
   ORDER BY t."id"`
 

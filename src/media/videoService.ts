@@ -6,7 +6,7 @@ import path from 'node:path'
 import type { Db } from '../db/client.ts'
 import { AppError } from '../errors.ts'
 import type { SettingsService } from '../admin/settingsService.ts'
-import type { EmbeddedTracker } from '../tracker/embeddedTracker.ts'
+import type { SiteTracker } from '../tracker/siteTracker.ts'
 import {
   hashAndWriteTorrent,
   torrentPathFor,
@@ -20,9 +20,23 @@ import { linksDiffer, torrentLinks } from './torrentLinks.ts'
 import type { JobProgress } from './torrentRewriter.ts'
 import * as repo from './videoRepository.ts'
 import type { VideoRow } from './videoRepository.ts'
-import { newVideoId, resolveInside, storedFileName, thumbnailPathFor, type StoragePaths } from './storage.ts'
+import {
+  isStoredName,
+  newVideoId,
+  resolveInside,
+  retiredTorrentName,
+  storedFileName,
+  thumbnailPathFor,
+  type StoragePaths,
+} from './storage.ts'
+import { releaseOf, writeReleaseTorrent } from './releaseTorrent.ts'
+import { checkExtras, type ReceivedExtra, type ReleaseLimits, removeExtrasDir, storeExtras } from './releaseFiles.ts'
+import * as releases from './releaseRepository.ts'
 import { retrackTorrent } from '../bittorrent/metainfo.ts'
+import { hashesFit, type TorrentFormat } from '../bittorrent/torrentHasher.ts'
 import type { ReceivedFile } from './uploadEngine.ts'
+import { encodeCursor } from './videoCursor.ts'
+import { TorrentBackfill } from './torrentBackfill.ts'
 import { canManage, canSee, isAdmin, type Actor } from '../auth/rights.ts'
 
 export interface NewVideo {
@@ -31,6 +45,8 @@ export interface NewVideo {
   originalName: string
   received: ReceivedFile
   uploaderId: number
+  /** Extra files of the release, uploaded with it: its first torrent holds them (hashed after the answer). */
+  extras?: ReceivedExtra[]
 }
 
 /** An owner's or admin's change to a video: title and description (the infohash stays), visibility. */
@@ -53,8 +69,9 @@ export interface VideoServiceDeps {
   paths: StoragePaths
   urls: SiteUrls
   settings: SettingsService
-  tracker: Pick<EmbeddedTracker, 'allow' | 'disallow'>
+  tracker: Pick<SiteTracker, 'allow' | 'disallow' | 'reconcile'>
   createdBy: string
+  releaseLimits: ReleaseLimits
   /** Called after a torrent is published or a video deleted (the seeder rescans). */
   onTorrentsChanged?: () => void
   /** A torrent was published with settings that changed while it was made (the rewrite runs). */
@@ -65,30 +82,17 @@ export interface VideoServiceDeps {
   hashPieceDelayMs?: number
 }
 
-function encodeCursor(v: { createdAt: Date; id: string }): string {
-  return Buffer.from(`${v.createdAt.getTime()}:${v.id}`).toString('base64url')
-}
-
-export function decodeCursor(cursor: string): { createdAt: Date; id: string } | null {
-  const [ms, id] = Buffer.from(cursor, 'base64url').toString('utf8').split(':')
-  const time = Number(ms)
-  // A Date holds ±8.64e15 ms; beyond that it is Invalid Date, which the database refuses (a 500).
-  const createdAt = new Date(time)
-  if (!id || !Number.isSafeInteger(time) || Number.isNaN(createdAt.getTime())) return null
-  return { createdAt, id }
-}
-
 export class VideoService {
   private readonly deps: VideoServiceDeps
   // One file at a time, hashed by one worker per core: each file is ready as soon as can be.
   private hashQueue: Promise<unknown> = Promise.resolve()
   /** Pieces hashed so far, per video being hashed (the video page shows it). */
   private readonly hashing = new Map<string, JobProgress>()
-  private backfill: JobProgress | null = null
-  private backfillsQueueing = 0
+  private readonly backfill: TorrentBackfill
 
   constructor(deps: VideoServiceDeps) {
     this.deps = deps
+    this.backfill = new TorrentBackfill(deps.db, (video) => this.hashInBackground(video))
   }
 
   get urls(): SiteUrls {
@@ -99,18 +103,36 @@ export class VideoService {
     return path.join(this.deps.paths.mediaDir, fileName)
   }
 
-  private torrentContext(video: { id: string; fileName: string }): TorrentContext {
+  private torrentContext(video: { id: string; fileName: string; files?: readonly unknown[] }): TorrentContext {
     const { urls, settings, createdBy } = this.deps
     const current = settings.get()
-    return { ...torrentLinks(current, urls, video), createdBy, private: current.privateTorrents }
+    return {
+      ...torrentLinks(current, urls, video),
+      createdBy,
+      private: current.privateTorrents,
+      format: current.torrentFormat,
+    }
+  }
+
+  /** The format the torrents of uploads starting now are hashed for (their hashes are made as the bytes land). */
+  torrentFormat(): TorrentFormat {
+    return this.deps.settings.get().torrentFormat
   }
 
   private source(video: { fileName: string; size: bigint }): TorrentSource {
     return { fileName: video.fileName, filePath: this.filePath(video.fileName), size: Number(video.size) }
   }
 
+  /** Hashes and writes a video's torrent: a release (folder) torrent once it has extra files. */
+  private writeTorrent(video: VideoRow, opts: { onProgress: (p: JobProgress) => void }): Promise<WrittenTorrent> {
+    const ctx = this.torrentContext(video)
+    if (video.files.length === 0)
+      return hashAndWriteTorrent(this.source(video), ctx, { ...opts, pieceDelayMs: this.deps.hashPieceDelayMs })
+    return writeReleaseTorrent(releaseOf(this.deps.paths.mediaDir, video, ctx.format), ctx)
+  }
+
   private async recordTorrent(
-    video: { id: string; fileName: string; size: bigint },
+    video: { id: string; fileName: string; size: bigint; files?: { size: bigint }[] },
     written: WrittenTorrent,
   ): Promise<void> {
     // The mtime lets the seeder trust the file later without rehashing it.
@@ -120,7 +142,12 @@ export class VideoService {
       fileMtimeMs: Math.floor(mtimeMs),
     })
     // A private video's torrent is made but not tracked until it is published.
-    if (published) this.deps.tracker.allow(written.infoHash, 0, Number(video.size))
+    const size = (video.files ?? []).reduce((n, f) => n + Number(f.size), Number(video.size))
+    if (published) await this.deps.tracker.allow(written.infoHash, 0, size, written.infoHashV2, written.legacyInfoHash)
+    // It may have been a retired torrent (a release back at an earlier set of files): current now.
+    await unlink(path.join(this.deps.paths.mediaDir, retiredTorrentName(video.fileName, written.infoHash))).catch(
+      () => {},
+    )
     this.deps.onTorrentsChanged?.()
     const now = torrentLinks(this.deps.settings.get(), this.deps.urls, video)
     if (linksDiffer({ trackers: JSON.stringify(written.trackers), webSeeds: JSON.stringify(written.webSeeds) }, now))
@@ -131,6 +158,9 @@ export class VideoService {
     const { db, settings } = this.deps
     const id = newVideoId()
     const fileName = storedFileName(input.originalName, id, input.received.container.extension)
+    const extras = input.extras ?? []
+    // Refused before anything is stored.
+    const checked = checkExtras({ fileName, files: [] }, extras, this.deps.releaseLimits)
     const bittorrent = settings.get().bittorrentEnabled
     // File first, then the record: a crash in between leaves an orphan file that the start-up
     // check sets aside, never a record pointing at nothing.
@@ -155,12 +185,22 @@ export class VideoService {
       )
       throw err
     }
-    if (bittorrent && input.received.streamedPieces) {
+    const ctx = this.torrentContext(video)
+    const streamed = input.received.streamedHashes
+    if (extras.length > 0) {
       try {
-        await this.recordTorrent(
-          video,
-          await writeTorrentFile(this.source(video), input.received.streamedPieces, this.torrentContext(video)),
-        )
+        await storeExtras(this.deps.paths.mediaDir, fileName, extras, checked)
+        await releases.addExtras(db, id, checked, null)
+        if (!bittorrent) await repo.setVideoStatus(db, id, 'ready')
+      } catch (err) {
+        await this.delete(id).catch(() => {})
+        throw err
+      }
+      if (bittorrent) void this.hashInBackground((await repo.findVideo(db, id))!)
+      // Hashed on the way in for the format asked now (it may have changed during the upload).
+    } else if (bittorrent && streamed && hashesFit(streamed, ctx.format)) {
+      try {
+        await this.recordTorrent(video, await writeTorrentFile(this.source(video), streamed, ctx))
       } catch (err) {
         // The client is told the upload failed (a full disk, the database gone): leave nothing of it.
         await this.delete(id).catch(() => {})
@@ -181,10 +221,7 @@ export class VideoService {
   hashInBackground(video: VideoRow): Promise<void> {
     const job = this.hashQueue.then(async () => {
       try {
-        const written = await hashAndWriteTorrent(this.source(video), this.torrentContext(video), {
-          onProgress: (p) => this.hashing.set(video.id, p),
-          pieceDelayMs: this.deps.hashPieceDelayMs,
-        })
+        const written = await this.writeTorrent(video, { onProgress: (p) => this.hashing.set(video.id, p) })
         await this.recordTorrent(video, written)
       } catch (err) {
         // Deleted while queued or hashing: not a failure, but the .torrent written for it must go too.
@@ -202,6 +239,12 @@ export class VideoService {
     })
     this.hashQueue = job
     return job
+  }
+
+  /** A release's files changed: its new torrent, awaited (with BitTorrent off: none until it is on). */
+  async remakeTorrent(video: VideoRow): Promise<void> {
+    if (this.deps.settings.get().bittorrentEnabled) await this.hashInBackground(video)
+    else await repo.setVideoStatus(this.deps.db, video.id, 'ready')
   }
 
   /** done/total pieces of a video whose torrent is being hashed now; null when it is not. */
@@ -237,12 +280,13 @@ export class VideoService {
 
   /** Who may fetch a stored file (null: no video has it): the file routes ask for private videos. */
   fileAccess(fileName: string): Promise<{ uploaderId: number | null; published: boolean } | null> {
-    return repo.fileAccess(this.deps.db, fileName)
+    // A name no upload can have is answered without the database (PostgreSQL refuses NUL in text).
+    return isStoredName(fileName) ? repo.fileAccess(this.deps.db, fileName) : Promise.resolve(null)
   }
 
   /** The infoHash of a stored file's torrent, or null (the web seed's gate asks). */
   infoHashOfFile(fileName: string): Promise<string | null> {
-    return repo.infoHashOfFile(this.deps.db, fileName)
+    return isStoredName(fileName) ? repo.infoHashOfFile(this.deps.db, fileName) : Promise.resolve(null)
   }
 
   async get(id: string): Promise<VideoRow> {
@@ -279,9 +323,12 @@ export class VideoService {
   async update(actor: Actor | undefined, id: string, change: VideoChange): Promise<VideoRow> {
     const before = await this.getManaged(actor, id)
     const video = await repo.updateVideo(this.deps.db, id, change)
-    if (video.published !== before.published && video.torrent) {
-      if (video.published) this.deps.tracker.allow(video.torrent.infoHash, video.torrent.completed, Number(video.size))
-      else this.deps.tracker.disallow(video.torrent.infoHash)
+    const tracked = [...(video.torrent ? [{ ...video.torrent, size: releaseBytes(video) }] : []), ...video.retired]
+    if (video.published !== before.published && tracked.length > 0) {
+      for (const t of tracked)
+        if (video.published)
+          await this.deps.tracker.allow(t.infoHash, t.completed, Number(t.size), t.infoHashV2, t.legacyInfoHash)
+        else await this.deps.tracker.disallow(t.infoHash)
       this.deps.onTorrentsChanged?.()
     }
     return video
@@ -325,64 +372,38 @@ export class VideoService {
 
   async delete(id: string): Promise<void> {
     const video = await this.get(id)
-    if (video.torrent) this.deps.tracker.disallow(video.torrent.infoHash)
+    for (const t of [...(video.torrent ? [video.torrent] : []), ...video.retired])
+      await this.deps.tracker.disallow(t.infoHash)
     await repo.deleteVideo(this.deps.db, id)
     const file = this.filePath(video.fileName)
-    const sidecars = [torrentPathFor(file), thumbnailPathFor(file)]
+    const retired = video.retired.map((t) => this.filePath(t.torrentFile))
+    const sidecars = [torrentPathFor(file), thumbnailPathFor(file), ...retired]
     await Promise.all([file, ...sidecars].map((p) => unlink(p).catch(() => {})))
+    await removeExtrasDir(file).catch(() => {})
     this.deps.onTorrentsChanged?.()
   }
 
   async recordCompleted(infoHash: string): Promise<void> {
     await repo.incrementCompleted(this.deps.db, infoHash)
+    await releases.incrementRetiredCompleted(this.deps.db, infoHash)
   }
 
-  /**
-   * BitTorrent switched on: videos uploaded while it was off get their torrents now. Never
-   * rejects: it runs detached from the settings request that switched BitTorrent on.
-   */
+  /** BitTorrent switched on: videos uploaded while it was off get their torrents now (never rejects). */
   backfillTorrents(): Promise<void> {
-    // Shown as under way at once (the PUT's answer), total 0 until counted.
-    const progress = (this.backfill ??= { done: 0, total: 0 })
-    this.backfillsQueueing++
-    return this.queueBackfill(progress).finally(() => {
-      this.backfillsQueueing--
-      this.endBackfillIfDone(progress)
-    })
-  }
-
-  private endBackfillIfDone(progress: JobProgress): void {
-    if (this.backfill === progress && this.backfillsQueueing === 0 && progress.done === progress.total)
-      this.backfill = null
-  }
-
-  private async queueBackfill(progress: JobProgress): Promise<void> {
-    try {
-      for (const video of await repo.findReadyVideosWithoutTorrent(this.deps.db)) {
-        // A video deleted in the meantime cannot be updated; skip it.
-        const marked = await repo.setVideoStatus(this.deps.db, video.id, 'processing').then(
-          () => true,
-          () => false,
-        )
-        if (!marked) continue
-        progress.total++
-        void this.hashInBackground(video).finally(() => {
-          progress.done++
-          this.endBackfillIfDone(progress)
-        })
-      }
-    } catch (err) {
-      console.error(`[torrent] backfilling torrents failed: ${(err as Error).message}`)
-    }
+    return this.backfill.run()
   }
 
   /** done/total of torrents being made for videos uploaded while BitTorrent was off; null when none. */
   backfillProgress(): JobProgress | null {
-    return this.backfill ? { ...this.backfill } : null
+    return this.backfill.progress()
   }
 
-  async loadAllowList(): Promise<void> {
-    for (const t of await repo.allTorrentCounts(this.deps.db)) this.deps.tracker.allow(t.infoHash, t.completed, t.size)
+  /** The tracker's allow list made what the database holds: at start, and when another process changed it. */
+  loadAllowList(): Promise<void> {
+    return this.deps.tracker.reconcile(async () => [
+      ...(await repo.allTorrentCounts(this.deps.db)),
+      ...(await releases.allRetiredCounts(this.deps.db)),
+    ])
   }
 
   async fileExists(fileName: string): Promise<boolean> {
@@ -392,3 +413,7 @@ export class VideoService {
     )
   }
 }
+
+/** Bytes of a video's release: its file and its extra files (a torrent's content). */
+const releaseBytes = (video: { size: bigint; files: { size: bigint }[] }): number =>
+  video.files.reduce((n, f) => n + Number(f.size), Number(video.size))

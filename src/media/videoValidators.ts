@@ -5,7 +5,7 @@ import { z } from 'zod'
 import { AppError } from '../errors.ts'
 import { formString, validate, wholeNumber } from '../validate.ts'
 import { discardUpload, receivedFile } from './uploadMiddleware.ts'
-import { decodeCursor } from './videoService.ts'
+import { decodeCursor } from './videoCursor.ts'
 
 /** A cursor given out by a listing; `invalid` when it is not one, absent = the first page. */
 function cursor(invalid: string, ifNotString: 'refuse' | 'ignore') {
@@ -35,14 +35,19 @@ export const homePageSchemas = {
 }
 export const homePageValidator = validate(homePageSchemas)
 
+// NUL is refused here as well as in validate(): tus metadata and the CLI's import use these alone.
+const noNul = (what: string) =>
+  [(s: string) => !s.includes('\0'), `The ${what} must not contain NUL characters`] as const
 export const titleText = z
   .string()
   .transform((s) => s.trim())
   .pipe(z.string().min(1, 'A title is required').max(200, 'The title is longer than 200 characters'))
+  .refine(...noNul('title'))
 export const descriptionText = z
   .string()
   .transform((s) => s.trim())
   .pipe(z.string().max(10_000, 'The description is longer than 10,000 characters'))
+  .refine(...noNul('description'))
 
 export const uploadSchemas = {
   body: z.object({ title: formString('').pipe(titleText), description: formString('').pipe(descriptionText) }),

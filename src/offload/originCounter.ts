@@ -39,7 +39,9 @@ export function countOrigin(tally: OffloadTally, via: HttpVia | ((req: Request) 
       return (end as (...a: unknown[]) => Response).call(this, chunk, ...rest)
     } as Response['end']
     res.once('close', () => {
-      if (res.statusCode === 200 || res.statusCode === 206) tally.add('fileName', fileName, how, bytes)
+      // Sent by nginx (X-Accel-Redirect, src/media/accelRedirect.ts): the bytes it was asked for.
+      const proxied = typeof res.locals.sentByProxy === 'number' ? res.locals.sentByProxy : 0
+      if (res.statusCode === 200 || res.statusCode === 206) tally.add('fileName', fileName, how, bytes + proxied)
     })
     next()
   }

@@ -4,6 +4,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { NODE_FLAGS } from '../runtimeFlags.ts'
+import type { PushedPeer } from './peerPush.ts'
 
 export type SeederState = 'starting' | 'running' | 'restarting' | 'stopped'
 
@@ -115,6 +116,11 @@ export class SeederSupervisor {
   /** Something was published or deleted: rescan now rather than at the next interval. */
   notify(): void {
     if (this.child?.connected) this.child.send({ type: 'rescan' }, () => {})
+  }
+
+  /** Leechers that just announced to the site's tracker, for the seeder to dial (peerPush.ts). */
+  pushPeers(peers: PushedPeer[]): void {
+    if (this.child?.connected) this.child.send({ type: 'peers', peers }, () => {})
   }
 
   /** The seeder's own refusal counters, as it last reported them, plus earlier processes' (bound -> count). */

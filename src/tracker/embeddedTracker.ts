@@ -11,6 +11,14 @@
 // UDP: swarmStore.ts; WebSocket: wsAnnounced; both by peerDownloads.ts's rules), taken by the offload flusher (takeDownloaded). The
 // site's own seeder is left out by its peer id; it announces downloaded=0 anyway.
 //
+// A hybrid torrent (BEP 52) has two infohashes: its v1 SHA-1 and its v2 SHA-256, which clients
+// announce truncated to 20 bytes (libtorrent 2 announces under both, same peer id and port). The
+// truncated v2 is an alias: the allow list maps it to the same entry as the v1 hash, and every
+// announce, completion and scrape resolves to that entry's `infoHash` (Torrent.infoHash) in the
+// same Map get that checks the allow list. So both hashes share one swarm, one peer list, one set
+// of counts and one completion per peer. WebSocket peers by the alias keep a swarm of their own
+// in the package (its signalling carries the hash the browser knows), added into the counts.
+//
 // Every per-address bound (rate limit, peer and connection caps, completions) counts an IPv4
 // address, or an IPv6 /64, as one address. Each bound that bites is counted in /metrics as
 // seedcast_tracker_rejected_total{reason}: a refusal carries that reason as its code.
@@ -30,6 +38,32 @@ import { forwardedFor } from './httpTransport.ts'
 import { SEEDER_PEER_ID_PREFIX } from '../bittorrent/tracker/announce.ts'
 import { countDownloaded } from './peerDownloads.ts'
 import type { OffloadIncrement } from '../offload/offloadTally.ts'
+
+/** An allowed torrent: its counts and tally, under its infohash and (hybrid) its aliases. */
+export interface LiveSwarm extends SwarmCounts {
+  infoHash: string
+  aliases: string[]
+  completed: number
+  browserSeeders: number
+}
+
+/** A tracked torrent as the database holds it (reconcile). */
+export interface AllowRow {
+  infoHash: string
+  completed: number
+  size: number
+  infoHashV2: string | null
+  legacyInfoHash: string | null
+}
+
+interface Allowed {
+  readonly infoHash: string
+  /** A hybrid's truncated v2 infohash, and the one aria2c < 1.37 computes for it. */
+  aliases: string[]
+  completed: number
+  size: number
+  downloaded: number
+}
 
 export interface SwarmCounts {
   seeders: number
@@ -55,6 +89,11 @@ export interface TrackerOptions {
   wsMaxPeersPerConnection?: number
   wsMaxBufferedBytes?: number
   onCompleted: (infoHash: string) => void
+  /**
+   * A leecher announced `started` and was stored (infohash as it announced it, its address and
+   * port): the supervised seeder is told, to dial it at once (src/seeder/peerPush.ts).
+   */
+  onLeecher?: (infoHash: string, ip: string, port: number) => void
 }
 
 // Defaults when an option is left out (config.ts has the same ones for the env settings).
@@ -131,9 +170,14 @@ export class EmbeddedTracker {
   // WebSocket peers per address per swarm ("key infoHash"), across that address's connections.
   private readonly wsPeersPerAddress = new Map<string, number>()
   private readonly peerTtlMs: number
-  // Per allowed torrent: completed downloads, the file size and the tally of peers' downloads.
-  private readonly allowed = new Map<string, { completed: number; size: number; downloaded: number }>()
+  // Per allowed torrent: completed downloads, the file size and the tally of peers' downloads;
+  // a hybrid's entry is under both its infohash and its alias (`aliases` counts those).
+  private readonly allowed = new Map<string, Allowed>()
+  private aliases = 0
+  /** Hashes allowed or disallowed here while a reconcile reads the database (see reconcile). */
+  private readonly touchedDuringSync = new Set<Set<string>>()
   private readonly onCompleted: (infoHash: string) => void
+  private readonly onLeecher: TrackerOptions['onLeecher']
   private readonly sweepTimer: NodeJS.Timeout
 
   constructor(opts: TrackerOptions) {
@@ -141,6 +185,7 @@ export class EmbeddedTracker {
     this.intervalSeconds = opts.intervalSeconds
     this.minIntervalSeconds = opts.minIntervalSeconds
     this.onCompleted = opts.onCompleted
+    this.onLeecher = opts.onLeecher
     // A peer is dropped after missing two announces (plus a minute of slack for slow clients).
     this.peerTtlMs = (2 * opts.intervalSeconds + 60) * 1000
     this.store = new SwarmStore({
@@ -171,7 +216,7 @@ export class EmbeddedTracker {
       maxBufferedBytes: o.wsMaxBufferedBytes,
       hooks: {
         filter: (conn, infoHash, peerId) => {
-          const refusal = this.refusal(infoHash)
+          const refusal = this.refusal(this.allowed.get(infoHash))
           if (refusal === null) return null
           this.metrics.reject(refusal.code)
           this.releaseWsPeer(conn, infoHash, peerId) // reserved by admitWs, never joined
@@ -189,21 +234,55 @@ export class EmbeddedTracker {
     this.sweepTimer = setInterval(() => this.sweep(Date.now()), SWEEP_EVERY_MS).unref()
   }
 
-  /** `size`: the file's, the most a peer's download can count (0: peers' downloads are not counted). */
-  allow(infoHash: string, completed = 0, size = 0): void {
+  /**
+   * `size`: the file's, the most a peer's download can count (0: peers' downloads are not counted).
+   * `infoHashV2`: a hybrid's full v2 infohash; its first 20 bytes become an alias of `infoHash`.
+   * `legacyInfoHash`: the infohash aria2c before 1.37 gives a hybrid (aria2LegacyInfoHash), an alias too.
+   */
+  allow(
+    infoHash: string,
+    completed = 0,
+    size = 0,
+    infoHashV2: string | null = null,
+    legacyInfoHash: string | null = null,
+  ): void {
     const key = infoHash.toLowerCase()
-    const known = this.allowed.get(key)
-    if (known) {
-      known.completed = Math.max(known.completed, completed)
-      if (size > 0) known.size = size
-    } else this.allowed.set(key, { completed, size, downloaded: 0 })
+    this.touch(key)
+    let entry = this.allowed.get(key)
+    if (entry?.infoHash === key) {
+      entry.completed = Math.max(entry.completed, completed)
+      if (size > 0) entry.size = size
+    } else {
+      if (entry) this.dropAliases(entry) // `key` was another torrent's alias: the real hash wins
+      entry = { infoHash: key, aliases: [], completed, size, downloaded: 0 }
+      this.allowed.set(key, entry)
+    }
+    // The v1 infohash fixes the info dict, so its aliases never change once set. v2-only:
+    // infoHash already is the truncated v2, nothing to alias. Never shadow another torrent's hash.
+    if (entry.aliases.length > 0) return
+    for (const a of [infoHashV2?.slice(0, 40), legacyInfoHash]) {
+      const alias = a?.toLowerCase()
+      if (alias === undefined || alias === null || alias === key || this.allowed.has(alias)) continue
+      entry.aliases.push(alias)
+      this.allowed.set(alias, entry)
+      this.aliases++
+    }
+  }
+
+  private dropAliases(entry: Allowed): void {
+    for (const alias of entry.aliases) {
+      this.allowed.delete(alias)
+      this.ws.forget(alias)
+      this.aliases--
+    }
+    entry.aliases = []
   }
 
   /** What peers announced they downloaded since the last call, per torrent (the offload flusher's source). */
   takeDownloaded(): OffloadIncrement[] {
     const out: OffloadIncrement[] = []
     for (const [infoHash, entry] of this.allowed) {
-      if (entry.downloaded <= 0) continue
+      if (entry.downloaded <= 0 || infoHash !== entry.infoHash) continue
       out.push({ by: 'infoHash', key: infoHash, seeder: 0, webseed: 0, playback: 0, downloaded: entry.downloaded })
       entry.downloaded = 0
     }
@@ -211,11 +290,64 @@ export class EmbeddedTracker {
   }
 
   disallow(infoHash: string): void {
-    const key = infoHash.toLowerCase()
+    const entry = this.allowed.get(infoHash.toLowerCase())
+    if (entry) this.dropAliases(entry)
+    const key = entry?.infoHash ?? infoHash.toLowerCase()
+    this.touch(key)
     this.allowed.delete(key)
     this.store.removeSwarm(key)
     this.ledger.removeSwarm(key)
     this.ws.forget(key)
+  }
+
+  private touch(key: string): void {
+    for (const set of this.touchedDuringSync) set.add(key)
+  }
+
+  /**
+   * Makes the allow list what the database says (`read`: every tracked torrent), after another
+   * process changed it. A change made here while `read` runs is newer than what it returns and
+   * wins: without that, a torrent removed during the read came back (allowed again from the
+   * stale rows) and stayed tracked.
+   */
+  async reconcile(read: () => Promise<AllowRow[]>): Promise<void> {
+    const touched = new Set<string>()
+    this.touchedDuringSync.add(touched)
+    let rows: AllowRow[]
+    try {
+      rows = await read()
+    } finally {
+      this.touchedDuringSync.delete(touched)
+    }
+    const wanted = new Set<string>()
+    for (const t of rows) {
+      const key = t.infoHash.toLowerCase()
+      wanted.add(key)
+      if (!touched.has(key)) this.allow(key, t.completed, t.size, t.infoHashV2, t.legacyInfoHash)
+    }
+    const gone = [...this.allowed.values()].filter((e) => !wanted.has(e.infoHash))
+    for (const e of new Set(gone)) if (!touched.has(e.infoHash)) this.disallow(e.infoHash)
+  }
+
+  /** Counts a request refused before it reached the tracker (an unparsable one, say). */
+  reject(reason: RejectReason): void {
+    this.metrics.reject(reason)
+  }
+
+  /**
+   * Every tracked torrent with peers or completions: what web workers (WEB_WORKERS) show on pages
+   * between pushes. One row per torrent, by its main infohash; aliases are looked up by the worker.
+   */
+  liveSwarms(): LiveSwarm[] {
+    const out: LiveSwarm[] = []
+    for (const [key, entry] of this.allowed) {
+      if (key !== entry.infoHash) continue
+      const c = this.counts(key)
+      if (c.seeders + c.leechers === 0 && entry.completed === 0) continue
+      const browserSeeders = this.browserSeeders(key)
+      out.push({ infoHash: key, aliases: entry.aliases, ...c, completed: entry.completed, browserSeeders })
+    }
+    return out
   }
 
   isAllowed(infoHash: string): boolean {
@@ -224,13 +356,16 @@ export class EmbeddedTracker {
 
   /** The torrent's seeders among WebSocket (browser) peers: the only seeders a browser can reach. */
   browserSeeders(infoHash: string): number {
-    return this.ws.counts(infoHash.toLowerCase()).complete
+    const key = infoHash.toLowerCase()
+    return this.wsCounts(key, this.allowed.get(key)).complete
   }
 
+  /** Either infohash of a hybrid gives the one swarm's counts. */
   counts(infoHash: string): SwarmCounts {
     const key = infoHash.toLowerCase()
-    const bt = this.store.counts(key)
-    const ws = this.ws.counts(key)
+    const entry = this.allowed.get(key)
+    const bt = this.store.counts(entry?.infoHash ?? key)
+    const ws = this.wsCounts(key, entry)
     return { seeders: bt.complete + ws.complete, leechers: bt.incomplete + ws.incomplete }
   }
 
@@ -238,9 +373,21 @@ export class EmbeddedTracker {
     return this.allowed.get(infoHash.toLowerCase())?.completed ?? 0
   }
 
-  private refusal(infoHash: string): Refusal | null {
+  // WebSocket peers by either hash (the package keeps one swarm per hash it was sent).
+  private wsCounts(key: string, entry: Allowed | undefined): { complete: number; incomplete: number } {
+    if (entry === undefined) return this.ws.counts(key)
+    const ws = { ...this.ws.counts(entry.infoHash) }
+    for (const a of entry.aliases) {
+      const alias = this.ws.counts(a)
+      ws.complete += alias.complete
+      ws.incomplete += alias.incomplete
+    }
+    return ws
+  }
+
+  private refusal(entry: Allowed | undefined): Refusal | null {
     if (!this.enabled) return DISABLED
-    if (!this.allowed.has(infoHash)) return UNREGISTERED
+    if (entry === undefined) return UNREGISTERED
     return null
   }
 
@@ -253,9 +400,8 @@ export class EmbeddedTracker {
 
   // A completion claimed by `peerId` (any stable text for it) from address `key`: counted unless
   // this address has had its share for this torrent lately (completionLedger.ts).
-  private countCompletion(infoHash: string, key: string, peerId: string, nowMs: number): void {
-    const entry = this.allowed.get(infoHash)
-    if (!entry) return
+  private countCompletion(entry: Allowed, key: string, peerId: string, nowMs: number): void {
+    const infoHash = entry.infoHash
     const claim = this.ledger.claim(infoHash, key, peerId, nowMs)
     if (claim !== 'counted')
       return this.metrics.reject(
@@ -273,14 +419,17 @@ export class EmbeddedTracker {
   announce(a: PeerAnnouncement, address: string, transport: Transport, nowMs = Date.now()): AnnounceOutcome {
     const ip = normalizeAddress(address)
     const key = addressKey(ip)
-    const refusal = this.limited(key, nowMs) ?? this.refusal(a.infoHash)
-    if (refusal) {
-      this.metrics.reject(refusal.code)
-      return { ok: false, ...refusal }
+    // The one Map get of the allow list: also resolves a hybrid's v2 alias to its infohash.
+    const entry = this.allowed.get(a.infoHash)
+    const refusal = this.limited(key, nowMs) ?? this.refusal(entry)
+    if (refusal || entry === undefined) {
+      const r = refusal ?? UNREGISTERED
+      this.metrics.reject(r.code)
+      return { ok: false, ...r }
     }
     this.metrics.announces[transport]++
     const result = this.store.announce({
-      infoHash: a.infoHash,
+      infoHash: entry.infoHash,
       peerKey: `${ip}|${a.peerId.toString('latin1')}`,
       peerId: a.peerId,
       ip,
@@ -291,20 +440,22 @@ export class EmbeddedTracker {
       numwant: a.numwant,
       nowMs,
       wantPeerList: a.wantPeerList,
-      tally: isSiteSeeder(a.peerId) ? undefined : this.allowed.get(a.infoHash),
+      tally: isSiteSeeder(a.peerId) ? undefined : entry,
     })
     if (result.notStored !== null) this.metrics.reject(`peers_${result.notStored}`)
     if (result.evicted) this.metrics.reject('peers_evicted')
-    if (result.firstCompletion) this.countCompletion(a.infoHash, key, a.peerId.toString('latin1'), nowMs)
+    if (result.firstCompletion) this.countCompletion(entry, key, a.peerId.toString('latin1'), nowMs)
+    if (a.event === 'started' && a.left > 0 && result.notStored === null && this.onLeecher && !isSiteSeeder(a.peerId))
+      this.onLeecher(a.infoHash, ip, a.port)
     // The reply's counts include the swarm's WebSocket peers, so a client shows what the page shows.
-    const ws = this.ws.counts(a.infoHash)
+    const ws = this.wsCounts(a.infoHash, entry)
     return {
       ok: true,
       interval: this.intervalSeconds,
       minInterval: this.minIntervalSeconds,
       complete: result.complete + ws.complete,
       incomplete: result.incomplete + ws.incomplete,
-      downloaded: this.completed(a.infoHash),
+      downloaded: entry.completed,
       peers4: result.peers4,
       peers6: result.peers6,
       peerList: result.peerList,
@@ -321,6 +472,7 @@ export class EmbeddedTracker {
       this.metrics.reject(refusal.code)
       return { ok: false, ...refusal }
     }
+    // By either hash of a hybrid: the one swarm's counts, under the hash asked for.
     const files = infoHashes
       .filter((h) => this.allowed.has(h))
       .map((h) => {
@@ -466,7 +618,7 @@ export class EmbeddedTracker {
       conn.downloads.delete(infoHash + peerId)
       this.releaseWsPeer(conn, infoHash, peerId)
     }
-    if (event === 'complete') this.countCompletion(infoHash, conn.key, peerId, Date.now())
+    if (event === 'complete' && tally !== undefined) this.countCompletion(tally, conn.key, peerId, Date.now())
   }
 
   sweep(nowMs: number): void {
@@ -488,7 +640,7 @@ export class EmbeddedTracker {
       wsSwarms: ws.swarms,
       wsPeers: ws.peers,
       wsConnections: ws.connections,
-      allowed: this.allowed.size,
+      allowed: this.allowed.size - this.aliases,
       rateLimitedAddresses: this.limiter.tracked,
       completionRecords: this.ledger.size,
     })

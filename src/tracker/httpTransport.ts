@@ -5,7 +5,7 @@ import { isIP } from 'node:net'
 import { parseAnnounceQuery, parseScrapeQuery } from '../bittorrent/tracker/http.ts'
 import { announceReply, failureReply, scrapeReply } from '../bittorrent/tracker/httpReplies.ts'
 import { TrackerProtocolError } from '../bittorrent/errors.ts'
-import type { EmbeddedTracker } from './embeddedTracker.ts'
+import type { AnnounceOutcome, EmbeddedTracker, ScrapeOutcome } from './embeddedTracker.ts'
 
 // nosniff: a browser must never read a tracker reply (bytes chosen by peers) as HTML or script.
 const HEADERS = { 'Content-Type': 'text/plain', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' }
@@ -15,9 +15,23 @@ function send(res: ServerResponse, body: Buffer): void {
   res.end(body)
 }
 
+/**
+ * What answers announces and scrapes: the tracker itself, or (a web worker of several) a link to
+ * the process that holds the swarms, whose answers arrive later.
+ */
+export interface TrackerCore {
+  announce(
+    a: Parameters<EmbeddedTracker['announce']>[0],
+    address: string,
+    transport: 'http',
+  ): AnnounceOutcome | Promise<AnnounceOutcome>
+  scrape(infoHashes: string[], address: string, transport: 'http'): ScrapeOutcome | Promise<ScrapeOutcome>
+  reject(reason: 'malformed'): void
+}
+
 /** Answers /announce and /scrape; returns false for every other request. */
 export function handleTrackerHttp(
-  tracker: EmbeddedTracker,
+  tracker: TrackerCore,
   req: IncomingMessage,
   res: ServerResponse,
   trustProxy = false,
@@ -40,37 +54,45 @@ export function handleTrackerHttp(
   try {
     if (path === '/announce') {
       const a = parseAnnounceQuery(query)
-      const out = tracker.announce({ ...a, wantPeerList: !a.compact }, address, 'http')
-      if (!out.ok) {
-        send(res, failureReply(out.reason))
-        return true
+      const answer = (out: AnnounceOutcome) => {
+        if (!out.ok) return send(res, failureReply(out.reason))
+        send(
+          res,
+          announceReply({
+            interval: out.interval,
+            minInterval: out.minInterval,
+            complete: out.complete,
+            incomplete: out.incomplete,
+            downloaded: out.downloaded,
+            peers4: out.peers4,
+            peers6: out.peers6,
+            compact: a.compact,
+            peerList: a.compact
+              ? undefined
+              : out.peerList.map((p) => ({ ip: p.ip, port: p.port, peerId: a.noPeerId ? undefined : p.peerId })),
+          }),
+        )
       }
-      send(
-        res,
-        announceReply({
-          interval: out.interval,
-          minInterval: out.minInterval,
-          complete: out.complete,
-          incomplete: out.incomplete,
-          downloaded: out.downloaded,
-          peers4: out.peers4,
-          peers6: out.peers6,
-          compact: a.compact,
-          peerList: a.compact
-            ? undefined
-            : out.peerList.map((p) => ({ ip: p.ip, port: p.port, peerId: a.noPeerId ? undefined : p.peerId })),
-        }),
-      )
+      reply(res, tracker.announce({ ...a, wantPeerList: !a.compact }, address, 'http'), answer)
     } else {
-      const out = tracker.scrape(parseScrapeQuery(query), address, 'http')
-      send(res, out.ok ? scrapeReply(out.files) : failureReply(out.reason))
+      reply(res, tracker.scrape(parseScrapeQuery(query), address, 'http'), (out) =>
+        send(res, out.ok ? scrapeReply(out.files) : failureReply(out.reason)),
+      )
     }
   } catch (err) {
     if (!(err instanceof TrackerProtocolError)) throw err
-    tracker.metrics.reject('malformed')
+    tracker.reject('malformed')
     send(res, failureReply(err.message))
   }
   return true
+}
+
+// In one process the answer is there at once: no promise on the hot path.
+function reply<T>(res: ServerResponse, out: T | Promise<T>, answer: (out: T) => void): void {
+  if (!(out instanceof Promise)) return answer(out)
+  out.then(answer, (err: Error) => {
+    if (!res.headersSent) send(res, failureReply(`tracker unavailable, try again later (${err.message})`))
+  })
 }
 
 /** The address our one trusted proxy saw: the last X-Forwarded-For entry (earlier ones are the client's word). */

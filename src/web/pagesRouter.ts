@@ -9,7 +9,8 @@ import type { VideoRow } from '../media/videoRepository.ts'
 import { publishUpload } from '../media/uploadHandler.ts'
 import { homePageSchemas, homePageValidator, uploadValidator } from '../media/videoValidators.ts'
 import { currentUser, requireCsrf, requirePageLogin } from '../auth/middleware.ts'
-import { canManage } from '../auth/rights.ts'
+import { canManage, isAdmin } from '../auth/rights.ts'
+import { RELEASE_NOTICES } from './releasePages.ts'
 import { historyRangeSchemas } from '../tracker/swarmApiRouter.ts'
 import { HISTORY_RANGES, type HistoryRange, type SwarmHistory } from '../tracker/swarmHistory.ts'
 import { renderSwarmChart } from './swarmChart.ts'
@@ -72,6 +73,8 @@ export function pagesRouter(deps: PagesDeps): Router {
       video,
       charts,
       manage: canManage(viewer, row),
+      admin: isAdmin(viewer),
+      notice: fixedNotice(RELEASE_NOTICES, req.query.done),
       ownVideo: viewer !== undefined && row.uploaderId === viewer.id,
       // Link previews and embedders (src/sharing/); a private page asks not to be indexed.
       meta: { ...shareMeta(video, deps.urls, SITE_NAME), private: !row.published },

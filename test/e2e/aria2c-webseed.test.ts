@@ -12,7 +12,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo, uploadForm } from '../helpers/media.ts'
 import { runAria2c, type Announce, type Aria2Result } from '../helpers/aria2.ts'
 import { apiSwarm, scrape, waitFor } from '../helpers/swarm.ts'
-import { webSeedUrl } from '../helpers/http.ts'
+import { useTorrentFormat, webSeedUrl } from '../helpers/http.ts'
 
 interface UploadedVideo {
   id: string
@@ -115,6 +115,7 @@ test('aria2c downloads an upload from the web seed alone, byte for byte, and the
 }, async (t) => {
   const server = await startTestServer()
   t.after(() => server.stop())
+  await useTorrentFormat(server, 'v1') // aria2c: v1 torrents only (see useTorrentFormat)
   const { video, original } = await uploadClip(t, server)
   const dir = await workDir(t)
   const torrentFile = path.join(dir, 'clip.torrent')
@@ -163,6 +164,7 @@ test('aria2c that announces mid-download is a leecher, then sends completed, and
 }, async (t) => {
   const server = await startTestServer()
   t.after(() => server.stop())
+  await useTorrentFormat(server, 'v1') // aria2c: v1 torrents only (see useTorrentFormat)
   const { video, original } = await uploadClip(t, server)
   const dir = await workDir(t)
   const downloadDir = path.join(dir, 'download')

@@ -14,6 +14,7 @@ import path from 'node:path'
 import { ADMIN_PASSWORD, freePort, type TestServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/http.ts'
 import { health, peerHandshake, uploadClip } from '../helpers/seededSite.ts'
+import { databaseEnv } from '../helpers/database.ts'
 
 const alive = (pid: number) => {
   try {
@@ -40,6 +41,7 @@ for (const stopSignal of ['SIGINT', 'SIGTERM'] as const)
       HOST: '127.0.0.1',
       PUBLIC_URL: `http://127.0.0.1:${port}`,
       STORAGE_DIR: storage,
+      ...(await databaseEnv(storage)),
       SEEDER: 'on',
       SEEDER_PORT: String(seederPort),
       TRACKER_UDP_PORT: '0',

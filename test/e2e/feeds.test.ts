@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
-import { getJson, getVideo, uploadOk, waitForVideo, type VideoJson } from '../helpers/http.ts'
+import { getJson, getVideo, uploadOk, useTorrentFormat, waitForVideo, type VideoJson } from '../helpers/http.ts'
 import { runAria2c } from '../helpers/aria2.ts'
 
 let server: TestServer
@@ -93,6 +93,7 @@ const patch = (id: string, body: object) =>
 
 before(async () => {
   server = await startTestServer()
+  await useTorrentFormat(server, 'v1') // aria2c: v1 torrents only (see useTorrentFormat)
   work = await mkdtemp(path.join(tmpdir(), 'seedcast-feeds-'))
   clip = await makeVideo({ seconds: 2, noise: 13 })
   older = await uploadOk(server, { title: 'Older & <first>', description: 'The first one' }, { path: clip })

@@ -63,7 +63,8 @@ test('the CLI imports a file into the running site, which tracks and seeds it: a
 test('the CLI refuses non-media and leaves it where it is; --owner gives the video to that user', {
   timeout: 120_000,
 }, async (t) => {
-  const server = await startSeededServer(t, { SEEDER: 'off' })
+  // No aria2c here: the site's default format, hybrid, which the CLI's hashing makes as the site would.
+  const server = await startSeededServer(t, { SEEDER: 'off' }, undefined, { torrentFormat: 'hybrid' })
   const dir = await workDir(t, 'seedcast-cli-import-')
   const text = path.join(dir, 'report.mp4')
   await writeFile(text, 'quarterly figures, not a video\n')
@@ -85,6 +86,9 @@ test('the CLI refuses non-media and leaves it where it is; --owner gives the vid
   const video = await getVideo(server, id)
   assert.equal(video.owner?.name, 'carol')
   assert.equal(video.title, 'clip', 'the title is the file name')
+  assert.equal(video.status, 'ready')
+  assert.equal(video.torrent?.format, 'hybrid')
+  assert.match(video.torrent?.infoHashV2 ?? '', /^[0-9a-f]{64}$/)
 
   // On a terminal (util-linux `script` gives it one): a bar redrawn in place.
   const second = await makeVideo({ seconds: 1, name: 'second.mp4' })

@@ -1,7 +1,9 @@
-// The guide's nginx site, as written (only the host name, certificate paths, ports and the web
-// port changed to this test's), passes `nginx -t` with Debian's nginx and serves the site over
-// TLS: the port-80 redirect, pages, /metrics refused, the WebSocket tracker upgrade, and aria2c
-// downloading a video through it (the .torrent, the tracker and the web seed all via nginx).
+// The guide's nginx site, as written (only the host name, certificate paths, ports, the storage
+// folder and the web port changed to this test's), passes `nginx -t` with Debian's nginx and
+// serves the site over TLS in front of two web processes (the guide's WEB_WORKERS=2): the port-80
+// redirect, pages, /metrics refused, the WebSocket tracker upgrade, and aria2c downloading a
+// video through it (the .torrent, the tracker and the web seed via nginx, the web seed's bytes
+// sent by nginx itself from the guide's internal location: X-Accel-Redirect).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
@@ -14,9 +16,11 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import WebSocket from 'ws'
 import { guideFiles } from '../helpers/installGuide.ts'
-import { freePort, startTestServer } from '../helpers/server.ts'
-import { makeVideo } from '../helpers/media.ts'
-import { getJson, uploadOk, waitFor } from '../helpers/http.ts'
+import { freePort } from '../helpers/server.ts'
+import { startChildServer } from '../helpers/childServer.ts'
+import { readEnvironmentFile } from '../../src/envFile.ts'
+import { makeVideo, uploadForm } from '../helpers/media.ts'
+import { getJson, waitFor, type VideoJson } from '../helpers/http.ts'
 import { runAria2c } from '../helpers/aria2.ts'
 
 const run = promisify(execFile)
@@ -70,15 +74,29 @@ test("the guide's nginx site passes nginx -t and serves the site, the tracker an
     path.join(dir, 'cert.pem'),
   ])
   const ca = await readFile(path.join(dir, 'cert.pem'))
-  const [httpPort, tlsPort, webPort] = [await freePort(), await freePort(), await freePort()]
+  const [httpPort, tlsPort] = [await freePort(), await freePort()]
 
-  // The site behind it, as the guide's env file sets it up: loopback only, TRUST_PROXY=on.
-  const server = await startTestServer({
-    PORT: String(webPort),
+  // The site behind it, as the guide's env file sets it up: loopback only, TRUST_PROXY=on, two
+  // web processes, media bytes sent by nginx.
+  const env = guideEnv()
+  assert.equal(env.WEB_WORKERS, '2')
+  const server = await startChildServer({
     PUBLIC_URL: `https://localhost:${tlsPort}`,
-    TRUST_PROXY: 'on',
+    TRUST_PROXY: env.TRUST_PROXY!,
+    WEB_WORKERS: env.WEB_WORKERS!,
+    ACCEL_REDIRECT: env.ACCEL_REDIRECT!,
   })
   t.after(() => server.stop())
+  const webPort = server.port
+  // nginx's workers (nobody here, www-data in the guide) read the media folder.
+  await chmod(server.storageDir, 0o755)
+  // aria2c: v1 torrents only (see useTorrentFormat).
+  const format = await fetch(`${server.url}/api/settings`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: server.basicAuth },
+    body: JSON.stringify({ torrentFormat: 'v1' }),
+  })
+  assert.equal(format.status, 200)
 
   let site = guideFiles().get('/etc/nginx/sites-available/seedcast')!
   site = swap(site, 'video.example.org', 'localhost', 4)
@@ -89,6 +107,7 @@ test("the guide's nginx site passes nginx -t and serves the site, the tracker an
   site = swap(site, '/etc/letsencrypt/live/localhost/privkey.pem', path.join(dir, 'key.pem'))
   site = swap(site, 'root /var/www/html;', `root ${dir};`)
   site = swap(site, 'proxy_pass http://127.0.0.1:3000;', `proxy_pass http://127.0.0.1:${webPort};`)
+  site = swap(site, 'alias /var/lib/seedcast/storage/media/;', `alias ${path.join(server.storageDir, 'media')}/;`)
   await mkdir(path.join(dir, 'tmp'), { mode: 0o777 })
   await chmod(path.join(dir, 'tmp'), 0o777)
   const conf = path.join(dir, 'nginx.conf')
@@ -101,7 +120,8 @@ error_log ${dir}/error.log;
 events { worker_connections 256; }
 http {
   include /etc/nginx/mime.types;
-  access_log ${dir}/access.log;
+  log_format accel '$request $status $body_bytes_sent accel=$upstream_http_x_accel_redirect';
+  access_log ${dir}/access.log accel;
   client_body_temp_path ${dir}/tmp/body; proxy_temp_path ${dir}/tmp/proxy; fastcgi_temp_path ${dir}/tmp/fcgi;
   uwsgi_temp_path ${dir}/tmp/uwsgi; scgi_temp_path ${dir}/tmp/scgi;
   ${site}
@@ -159,7 +179,13 @@ http {
   // aria2c fetches the .torrent, announces and downloads the web seed, all through nginx.
   const clip = await makeVideo({ seconds: 3, noise: 20 })
   t.after(() => rm(path.dirname(clip), { recursive: true, force: true }))
-  const video = await uploadOk(server, { title: 'through nginx' }, { path: clip })
+  const up = await fetch(`${server.url}/api/videos`, {
+    method: 'POST',
+    headers: { authorization: server.basicAuth },
+    body: await uploadForm({ title: 'through nginx' }, { path: clip }),
+  })
+  assert.equal(up.status, 201, await up.clone().text())
+  const video = (await up.json()) as VideoJson
   assert.ok(video.torrent!.trackers[0]!.startsWith(`${base}/announce`))
   const dl = path.join(dir, 'dl')
   await mkdir(dl)
@@ -175,11 +201,39 @@ http {
   assert.equal(sha256(await readFile(path.join(dl, name))), sha256(await readFile(clip)))
   const access = await readFile(path.join(dir, 'access.log'), 'utf8')
   assert.match(access, /GET \/announce\?/, 'the announce went through nginx')
-  assert.match(access, new RegExp(`GET /seed/${name.replace(/\./g, '\\.')}`), 'the web seed went through nginx')
+  const seedLines = access.split('\n').filter((l) => l.startsWith(`GET /seed/${name} `))
+  assert.ok(seedLines.length > 0, `the web seed went through nginx:\n${access}`)
+  // Every web-seed answer's bytes came from nginx's internal location, none through the web app.
+  for (const line of seedLines)
+    assert.match(line, new RegExp(` 20[06] [1-9]\\d* accel=/_seedcast_media/${name.replace(/\./g, '\\.')}$`), line)
+
+  // The player's Range request: nginx answers 206 with the bytes and the CORS header the web app
+  // would have sent; the internal location itself cannot be asked for from outside.
+  const ranged = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>(
+    (resolve, reject) => {
+      https
+        .get(`${base}${new URL(video.fileUrl).pathname}`, { ca, headers: { range: 'bytes=100-1099' } }, (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (c: Buffer) => chunks.push(c))
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }))
+        })
+        .on('error', reject)
+    },
+  )
+  assert.equal(ranged.status, 206)
+  assert.ok(ranged.body.equals((await readFile(clip)).subarray(100, 1100)))
+  assert.equal(ranged.headers['access-control-allow-origin'], '*')
+  assert.equal(ranged.headers['content-type'], 'video/mp4')
+  assert.equal((await get(`${base}/_seedcast_media/${name}`, ca)).status, 404)
   // The tracker knew aria2c by its own address (X-Forwarded-For), and counted the download.
   await waitFor(
-    async () => (await getJson(`${server.url}/api/videos/${video.id}`)).body.swarm.completed >= 1,
+    async () => (await getJson<VideoJson>(`${server.url}/api/videos/${video.id}`)).body.swarm!.completed >= 1,
     'the completed download to be counted',
     10_000,
   )
 })
+
+/** The guide's /etc/seedcast.env, as systemd would read it. */
+function guideEnv(): Record<string, string> {
+  return readEnvironmentFile(guideFiles().get('/etc/seedcast.env')!)
+}

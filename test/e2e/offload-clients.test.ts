@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto'
 import { mkdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { freePort, startTestServer, type TestServer } from '../helpers/server.ts'
-import { getVideo, sql, waitFor } from '../helpers/http.ts'
+import { getVideo, useTorrentFormat, waitFor } from '../helpers/http.ts'
+import { sql } from '../helpers/database.ts'
 import { runAria2c } from '../helpers/aria2.ts'
 import { startCountingProxy } from '../helpers/countingProxy.ts'
 import {
@@ -26,8 +27,8 @@ interface Row {
   playbackBytes: number
   downloadedBytes: number
 }
-const row = (server: TestServer, videoId: string): Row | undefined =>
-  sql<Row>(server, 'SELECT * FROM "VideoOffload" WHERE "videoId" = ?', videoId)[0]
+const row = async (server: TestServer, videoId: string): Promise<Row | undefined> =>
+  (await sql<Row>(server, 'SELECT * FROM "VideoOffload" WHERE "videoId" = ?', videoId))[0]
 const sha256 = (buf: Buffer) => createHash('sha256').update(buf).digest('hex')
 
 test('aria2c from the web seed: the web seed count is what the proxy passed; peers served nothing', async (t) => {
@@ -37,6 +38,7 @@ test('aria2c from the web seed: the web seed count is what the proxy passed; pee
   t.after(() => proxy.close())
   const server = await startTestServer({ PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${proxy.port}` })
   t.after(() => server.stop())
+  await useTorrentFormat(server, 'v1') // aria2c: v1 torrents only (see useTorrentFormat)
   const upload = await uploadClip(t, server, { seconds: 8 })
   const dir = await workDir(t, 'seedcast-offload-webseed-')
   await mkdir(path.join(dir, 'download'))
@@ -57,9 +59,9 @@ test('aria2c from the web seed: the web seed count is what the proxy passed; pee
   assert.ok(passed >= upload.original.length, `the proxy passed ${passed} body bytes`)
   await waitFor(async () => {
     await server.services.offload.flush()
-    return (row(server, upload.video.id)?.webSeedBytes ?? 0) >= passed
+    return ((await row(server, upload.video.id))?.webSeedBytes ?? 0) >= passed
   }, 'the web seed bytes to be stored')
-  const stored = row(server, upload.video.id)!
+  const stored = (await row(server, upload.video.id))!
   assert.equal(Number(stored.webSeedBytes), passed, 'web seed = the bodies the proxy passed')
   assert.equal(Number(stored.playbackBytes), 0)
   assert.equal(Number(stored.seederBytes), 0)
@@ -82,7 +84,7 @@ test('aria2c from the seeder alone: the seeder process stores the payload it sen
   const stored = await waitFor(
     async () => {
       await server.services.offload.flush()
-      const r = row(server, upload.video.id)
+      const r = await row(server, upload.video.id)
       return r && Number(r.seederBytes) >= size ? r : undefined
     },
     'the seeder bytes to be stored',

@@ -11,7 +11,7 @@ import path from 'node:path'
 import { decodeTorrent } from '../../src/bittorrent/metainfo.ts'
 import { freePort, makeStorageDir, startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
-import { getJson, uploadOk, waitFor, type VideoJson } from '../helpers/http.ts'
+import { getJson, uploadOk, useTorrentFormat, waitFor, type VideoJson } from '../helpers/http.ts'
 import { runAria2c } from '../helpers/aria2.ts'
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -32,6 +32,7 @@ test('a restart with a new PUBLIC_URL leaves every .torrent, magnet and page on 
   })
   const external = 'udp://tracker.example.org:1337/announce'
   server = await startTestServer({}, dir)
+  await useTorrentFormat(server, 'v1') // aria2c: v1 torrents only (see useTorrentFormat)
   const oldBase = server.services.config.publicUrl
   const put = await getJson(`${server.url}/api/settings`, {
     method: 'PUT',

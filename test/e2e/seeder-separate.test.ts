@@ -5,10 +5,9 @@
 // app's /healthz reports it from its heartbeat.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { NODE_FLAGS } from '../../src/runtimeFlags.ts'
 import { HEARTBEAT_STALE_MS, separateSeederHealth } from '../../src/seeder/seederLink.ts'
-import { freePort, startTestServer } from '../helpers/server.ts'
+import { startTestServer } from '../helpers/server.ts'
+import { startSeparateSeeder } from '../helpers/separateSeeder.ts'
 import { getJson, waitFor } from '../helpers/http.ts'
 import { peerHandshake, uploadClip } from '../helpers/seededSite.ts'
 
@@ -17,30 +16,8 @@ test('a seeder of its own seeds a new upload, follows an unpublish and a publish
 }, async (t) => {
   const server = await startTestServer({ SEEDER: 'off' })
   t.after(() => server.stop())
-  const seederPort = await freePort()
-  const { config } = server.services
-  const child = spawn(process.execPath, [...NODE_FLAGS, 'bt_server/main.ts'], {
-    env: {
-      PATH: process.env.PATH,
-      STORAGE_DIR: config.storageDir,
-      DATABASE_URL: config.databaseUrl,
-      PUBLIC_URL: config.publicUrl,
-      PORT: String(config.port),
-      SEEDER_PORT: String(seederPort),
-      SEEDER_RESCAN_SECONDS: '300',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let out = ''
-  child.stdout!.on('data', (d) => {
-    out += d
-  })
-  child.stderr!.on('data', (d) => {
-    out += d
-  })
-  t.after(() => {
-    child.kill('SIGTERM')
-  })
+  const seeder = await startSeparateSeeder(t, server, { SEEDER_RESCAN_SECONDS: '300' })
+  const { port: seederPort, child } = seeder
 
   const health = async () => (await getJson(`${server.url}/healthz`)).body.seeder
   const running = await waitFor(
@@ -48,7 +25,7 @@ test('a seeder of its own seeds a new upload, follows an unpublish and a publish
       const h = await health()
       return h.state === 'running' ? h : null
     },
-    `the seeder's heartbeat (${out})`,
+    `the seeder's heartbeat (${seeder.output()})`,
     20_000,
   )
   assert.equal(running.separate, true)
@@ -60,7 +37,7 @@ test('a seeder of its own seeds a new upload, follows an unpublish and a publish
   const hash = upload.video.torrent!.infoHash
   await waitFor(
     async () => (await peerHandshake(seederPort, hash)) === 'answered',
-    `the seeder to seed the new upload (${out})`,
+    `the seeder to seed the new upload (${seeder.output()})`,
     5_000,
   )
   t.diagnostic(`seeded ${Date.now() - started} ms after the upload began`)
@@ -74,7 +51,11 @@ test('a seeder of its own seeds a new upload, follows an unpublish and a publish
     body: JSON.stringify({ seederUploadCap: 1_500_000 }),
   })
   assert.equal(cap.status, 200)
-  await waitFor(async () => out.includes('upload cap: 1500000 bytes/s'), `the seeder to take the cap (${out})`, 5_000)
+  await waitFor(
+    async () => seeder.output().includes('upload cap: 1500000 bytes/s'),
+    `the seeder to take the cap (${seeder.output()})`,
+    5_000,
+  )
   t.diagnostic(`cap taken ${Date.now() - capAt} ms after the change`)
 
   // An unpublish and a publish reach it the same way: it stops seeding the video, then seeds it again.
@@ -112,9 +93,22 @@ test('a seeder of its own seeds a new upload, follows an unpublish and a publish
   t.diagnostic(`stopped ${Date.now() - offAt} ms after the switch`)
 })
 
-test('a heartbeat older than the bound reads as unreachable, none as off', () => {
-  const beat = { at: 1_000_000, pid: 7, seeding: 3, port: 6881, problems: [], refusals: {} }
-  assert.equal(separateSeederHealth(beat, beat.at + HEARTBEAT_STALE_MS).state, 'running')
-  assert.equal(separateSeederHealth(beat, beat.at + HEARTBEAT_STALE_MS + 1).state, 'unreachable')
-  assert.equal(separateSeederHealth(null, 0).state, 'off')
+test('a heartbeat older than the bound reads as unreachable, none as off; shards are summed, each reported', () => {
+  const beat = { at: 1_000_000, pid: 7, shard: '1/1', seeding: 3, port: 6881, problems: [], refusals: {} }
+  assert.equal(separateSeederHealth([beat], beat.at + HEARTBEAT_STALE_MS).state, 'running')
+  assert.equal(separateSeederHealth([beat], beat.at + HEARTBEAT_STALE_MS + 1).state, 'unreachable')
+  assert.equal(separateSeederHealth([], 0).state, 'off')
+  assert.equal(
+    separateSeederHealth([beat], beat.at + 2 * 3600_000).state,
+    'off',
+    'a seeder gone for hours is forgotten',
+  )
+  const other = { ...beat, shard: '2/2', pid: 8, seeding: 4, at: beat.at - HEARTBEAT_STALE_MS }
+  const both = separateSeederHealth([{ ...beat, shard: '1/2' }, other], beat.at + 1)
+  assert.equal(both.state, 'unreachable', 'running only when every shard is')
+  assert.equal(both.seeding, 7)
+  assert.deepEqual('shards' in both ? both.shards.map((x) => [x.shard, x.state]) : null, [
+    ['1/2', 'running'],
+    ['2/2', 'unreachable'],
+  ])
 })

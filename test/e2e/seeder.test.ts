@@ -5,15 +5,14 @@
 // keeps answering; publish and delete reach it without a restart; a changed file is not seeded.
 // The seeder runs the default (lean) engine; SEEDER_ENGINE=webtorrent in the environment of the
 // test run tests the webtorrent one instead.
-import { test, type TestContext } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { open, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { freePort, type TestServer } from '../helpers/server.ts'
+import { freePort } from '../helpers/server.ts'
 import { announceQuery, trackerGet, btext, waitFor } from '../helpers/http.ts'
 import { apiSwarm, encodeInfoHash } from '../helpers/swarm.ts'
-import { startTransmission } from '../helpers/transmission.ts'
 import {
   aria2cFromSeeder,
   magnetWithoutWebSeed,
@@ -22,49 +21,10 @@ import {
   sleep,
   startSeededServer,
   torrentWithoutWebSeed,
+  transmissionFromSeeder,
   uploadClip,
   waitHealth,
-  workDir,
-  type Upload,
 } from '../helpers/seededSite.ts'
-
-// ---- transmission-cli -------------------------------------------------------------------------
-
-interface TransmissionRun {
-  output: string
-  tookMs: number
-}
-
-/**
- * transmission-cli (test/helpers/transmission.ts) from `opts.torrent`; the run is over when the
- * finished file is byte-identical to the upload, and transmission is then stopped.
- */
-async function runTransmission(
-  t: TestContext,
-  opts: { torrent: Buffer; upload: Upload; timeoutMs: number; onAnnounced?: () => Promise<void>; server: TestServer },
-): Promise<TransmissionRun> {
-  const started = Date.now()
-  const peer = await startTransmission({
-    torrent: opts.torrent,
-    workDir: await workDir(t, 'seedcast-seeder-transmission-'),
-  })
-  t.after(() => peer.stop())
-  try {
-    if (opts.onAnnounced) {
-      await waitFor(
-        async () => peer.exited() || (await apiSwarm(opts.server.url, opts.upload.video.id)).leechers >= 1,
-        "transmission-cli to announce to the site's tracker",
-        20_000,
-      )
-      assert.equal(peer.exited(), false, `transmission-cli quit:\n${peer.output()}`)
-      await opts.onAnnounced()
-    }
-    await peer.waitForFile(opts.upload.fileName, opts.upload.original, opts.timeoutMs - (Date.now() - started))
-    return { output: peer.output(), tookMs: Date.now() - started }
-  } finally {
-    await peer.stop()
-  }
-}
 
 // ---- tests ------------------------------------------------------------------------------------
 
@@ -97,30 +57,12 @@ test('transmission-cli downloads a fresh upload from the seeder alone (.torrent 
   await seederReady(server)
   const upload = await uploadClip(t, server)
   await waitHealth(server, (h) => h.seeding === 1, 'to seed the upload')
-  await waitFor(
-    async () => (await apiSwarm(server.url, upload.video.id)).seeders >= 1,
-    'the tracker to list the seeder',
-    10_000,
-  )
-  const torrent = await torrentWithoutWebSeed(upload)
-
-  // transmission 3.00 never dials a peer in 127.0.0.0/8 or ::1 (libtransmission's isMartianAddr),
-  // so on loopback the seeder has to dial it. The seeder learns of peers only when it announces,
-  // at start and then every 300 s: it is restarted once transmission is in the swarm, and its
-  // `started` announce hands it transmission's address. The lean engine dials over TCP; webtorrent
-  // dials IPv4 peers over uTP first and falls back to TCP only after some 40 s, so transmission
-  // keeps uTP on (its default).
-  const supervisor = server.services.seeder!
-  await supervisor.stop()
-  const run = await runTransmission(t, {
-    torrent,
+  // The seeder dials transmission (transmissionFromSeeder says why).
+  const run = await transmissionFromSeeder(t, {
+    torrent: await torrentWithoutWebSeed(upload),
     upload,
     server,
     timeoutMs: 60_000,
-    onAnnounced: async () => {
-      supervisor.start()
-      await waitHealth(server, (h) => h.state === 'running' && h.seeding === 1, 'to seed again after its restart')
-    },
   })
   t.diagnostic(`transmission-cli finished in ${run.tookMs} ms`)
   // Everything transmission-cli reported talking to is on loopback.

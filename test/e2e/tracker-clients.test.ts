@@ -12,7 +12,7 @@ import path from 'node:path'
 import { decodeTorrent, stripWebSeeds } from '../../src/bittorrent/metainfo.ts'
 import { freePort, freePortUdp, startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
-import { binParam, getJson, uploadOk, waitFor } from '../helpers/http.ts'
+import { binParam, getJson, uploadOk, useTorrentFormat, waitFor } from '../helpers/http.ts'
 import { apiSwarm } from '../helpers/swarm.ts'
 import { runAria2c, type Aria2Result } from '../helpers/aria2.ts'
 import { startTransmission } from '../helpers/transmission.ts'
@@ -64,6 +64,7 @@ test('aria2c over HTTP and transmission-cli over UDP find the seed and each othe
     TRACKER_UDP_PORT: String(await freePortUdp()),
   })
   t.after(() => server.stop())
+  await useTorrentFormat(server, 'v1') // aria2c and transmission-cli 3.00: v1 torrents only (see useTorrentFormat)
   assert.ok(server.udpPort, 'the UDP tracker is on')
   await waitFor(async () => {
     const h = await health(server)

@@ -1,6 +1,7 @@
 // A real Seedcast (`node src/main.ts`) in its own process, under the open-file limit a hand-started
 // `npm start` gets on Debian (ulimit -n 1024), for attacks whose damage is running a process out of
 // descriptors, memory or threads: the attacker (the test) then has its own.
+import { databaseEnv } from './database.ts'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readdir, readFile, rm } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
@@ -41,6 +42,7 @@ export async function startChildServer(
     HOST: '127.0.0.1',
     PUBLIC_URL: `http://127.0.0.1:${port}`,
     STORAGE_DIR: storageDir,
+    ...(await databaseEnv(storageDir)),
     ADMIN_PASSWORD,
     SEEDER: 'off',
     TRACKER_UDP_PORT: '0',

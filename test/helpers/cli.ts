@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { databaseUrlEnv } from './database.ts'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const script = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')).scripts.cli as string
@@ -24,7 +25,7 @@ export const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 /** The environment the CLI gets: the test runner's (without its own marker) and `extra`. */
 export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const { NODE_TEST_CONTEXT: _, ...inherited } = process.env
-  return { ...inherited, ...extra }
+  return { ...inherited, ...(extra.STORAGE_DIR ? databaseUrlEnv(extra.STORAGE_DIR) : {}), ...extra }
 }
 
 /** The CLI with `input` on a pipe (stdin closed after it). */

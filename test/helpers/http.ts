@@ -4,7 +4,6 @@ import http from 'node:http'
 import { readdir } from 'node:fs/promises'
 import path from 'node:path'
 import bencode from 'bencode'
-import Database from 'better-sqlite3'
 import type { TestServer } from './server.ts'
 import { uploadForm } from './media.ts'
 
@@ -102,25 +101,6 @@ export const webSeedUrl = (v: { fileUrl: string }) => v.fileUrl.replace(/\/media
 export const mediaDir = (s: TestServer) => path.join(s.storageDir, 'media')
 export const incomingDir = (s: TestServer) => path.join(s.storageDir, 'incoming')
 export const orphansDir = (s: TestServer) => path.join(s.storageDir, 'orphans')
-
-/**
- * Runs a query on the server's SQLite file (or a given file, e.g. of a stopped server) directly:
- * a separate connection, which WAL allows while the server runs.
- */
-export function sql<T = any>(target: TestServer | string, query: string, ...params: unknown[]): T[] {
-  const db = new Database(typeof target === 'string' ? target : target.services.config.databaseFile)
-  try {
-    const stmt = db.prepare(query)
-    if (stmt.reader) return stmt.all(...params) as T[]
-    stmt.run(...params)
-    return []
-  } finally {
-    db.close()
-  }
-}
-
-export const countRows = (server: TestServer, table: string): number =>
-  sql<{ n: number }>(server, `SELECT COUNT(*) AS n FROM "${table}"`)[0]!.n
 
 export interface RawResponse {
   status: number
@@ -231,4 +211,19 @@ export function announceQuery(
 export async function trackerGet(url: string): Promise<{ status: number; body: any }> {
   const res = await fetch(url)
   return { status: res.status, body: bdecode(new Uint8Array(await res.arrayBuffer())) }
+}
+
+/**
+ * Sets the format of torrents made from now on (PUT /api/settings as the admin). Debian's v1
+ * clients cannot use BEP 52 torrents: Transmission 3.00 refuses to parse a dict with an empty
+ * key (the `file tree`'s ''), aria2c 1.36 drops that key when it re-encodes the info dict and so
+ * announces and handshakes with another infohash. Tests about those clients make v1 torrents.
+ */
+export async function useTorrentFormat(server: TestServer, format: 'v1' | 'hybrid' | 'v2'): Promise<void> {
+  const res = await getJson(`${server.url}/api/settings`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: server.basicAuth },
+    body: JSON.stringify({ torrentFormat: format }),
+  })
+  if (res.status !== 200) throw new Error(`setting torrentFormat ${format}: ${res.status} ${JSON.stringify(res.body)}`)
 }

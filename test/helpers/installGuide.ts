@@ -1,5 +1,6 @@
 // The files INSTALL.txt tells an admin to write, taken out of it as they stand there: each is a
-// block indented by four spaces whose first line is a comment naming its path ("# /etc/x"); the
+// block indented by four spaces whose first line is a comment naming its path ("# /etc/x"; a
+// script's #! line comes before it); the
 // block ends at the first line that is neither indented nor blank, or at a blank line followed
 // by one. Shell commands after a block's last blank line are not part of it.
 import { readFileSync } from 'node:fs'
@@ -11,10 +12,12 @@ export function guideFiles(text = readFileSync(GUIDE, 'utf8')): Map<string, stri
   const lines = text.split('\n')
   const files = new Map<string, string>()
   for (let i = 0; i < lines.length; i++) {
-    const head = /^ {4}# (\/\S+)$/.exec(lines[i]!)
+    // A script's path comes right after its #! line.
+    const shebang = /^ {4}#!/.test(lines[i]!) ? lines[i]!.slice(4) : null
+    const head = /^ {4}# (\/\S+)$/.exec(lines[shebang === null ? i : i + 1] ?? '')
     if (!head) continue
-    const body: string[] = []
-    let j = i
+    const body: string[] = shebang === null ? [] : [shebang]
+    let j = shebang === null ? i : i + 1
     for (; j < lines.length; j++) {
       const line = lines[j]!
       if (line === '') {
@@ -34,7 +37,7 @@ export function guideFiles(text = readFileSync(GUIDE, 'utf8')): Map<string, stri
 }
 
 // The commands the guide shows right after a file (they are not part of it).
-const isCommand = (line: string) => /^ {4}(systemctl|nft|nginx|ln|chmod|journalctl|curl) /.test(line)
+const isCommand = (line: string) => /^ {4}(systemctl|nft|nginx|ln|chmod|usermod|journalctl|curl) /.test(line)
 
 // The env file is read by the same code the CLI's --env-file uses.
 export { readEnvironmentFile } from '../../src/envFile.ts'

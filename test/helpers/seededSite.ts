@@ -1,6 +1,6 @@
 // A Seedcast site with its supervised seeder, and the probes the seeder e2e tests share: its
 // health, a raw peer handshake, uploads of barely compressible clips, and aria2c downloads from
-// the seeder alone (the web seed removed), checked byte for byte.
+// the seeder alone (the web seed removed), checked byte for byte, and transmission downloads.
 import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
@@ -11,9 +11,10 @@ import path from 'node:path'
 import { decodeTorrent, stripWebSeeds } from '../../src/bittorrent/metainfo.ts'
 import { freePort, startTestServer, type TestServer } from './server.ts'
 import { makeVideo } from './media.ts'
-import { apiUpload, getJson, waitFor, webSeedUrl, type VideoJson } from './http.ts'
+import { apiUpload, getJson, useTorrentFormat, waitFor, webSeedUrl, type VideoJson } from './http.ts'
 import { runAria2c, type Aria2Result } from './aria2.ts'
 import { apiSwarm } from './swarm.ts'
+import { startTransmission } from './transmission.ts'
 
 export interface SeederHealth {
   state: string
@@ -29,10 +30,16 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 // ---- site -------------------------------------------------------------------------------------
 
+/**
+ * A site with its seeder on. Its torrents are v1 unless `torrentFormat` says otherwise: the
+ * seeder tests download with aria2c and transmission-cli, which cannot use BEP 52 torrents
+ * (useTorrentFormat says why).
+ */
 export async function startSeededServer(
   t: TestContext,
   env: Record<string, string> = {},
   storageDir?: string,
+  opts: { torrentFormat?: 'v1' | 'hybrid' | 'v2' } = {},
 ): Promise<TestServer & { seederPort: number }> {
   const seederPort = Number(env.SEEDER_PORT ?? (await freePort()))
   const engine: Record<string, string> = process.env.SEEDER_ENGINE ? { SEEDER_ENGINE: process.env.SEEDER_ENGINE } : {}
@@ -44,6 +51,7 @@ export async function startSeededServer(
     if ((t as TestContext & { passed?: boolean }).passed === false)
       t.diagnostic(`server log:\n${server.logs.join('\n')}`)
   })
+  await useTorrentFormat(server, opts.torrentFormat ?? 'v1')
   const stop = server.stop
   return Object.assign(server, {
     seederPort,
@@ -274,4 +282,64 @@ export async function aria2cFromSeeder(
   assert.match(run.log, new RegExp(`127\\.0\\.0\\.1:${server.seederPort}\\b`), 'aria2c talked to the seeder peer')
   assert.doesNotMatch(run.log, /\/(media|seed)\//, 'aria2c never requested the file over HTTP')
   return took
+}
+
+// ---- transmission -----------------------------------------------------------------------------
+
+/**
+ * transmission-cli, or transmission-daemon (`daemon`), from `opts.torrent` (test/helpers/transmission.ts;
+ * `encryption` as there); the run is over when the finished file is byte-identical to the upload,
+ * and transmission is then stopped.
+ * transmission 3.00 never dials a peer in 127.0.0.0/8 or ::1 (libtransmission's isMartianAddr),
+ * so on loopback the seeder has to dial it. The seeder learns of peers only when it announces,
+ * at start and then every 300 s: it is stopped before transmission starts and started again once
+ * transmission is in the swarm, and its `started` announce hands it transmission's address. The
+ * lean engine dials over TCP; webtorrent dials IPv4 peers over uTP first and falls back to TCP
+ * only after some 40 s, so transmission keeps uTP on (its default).
+ */
+export async function transmissionFromSeeder(
+  t: TestContext,
+  opts: {
+    torrent: Buffer
+    upload: Upload
+    timeoutMs: number
+    server: TestServer
+    daemon?: boolean
+    encryption?: 0 | 1 | 2
+  },
+): Promise<{ output: string; tookMs: number }> {
+  await waitFor(
+    async () => (await apiSwarm(opts.server.url, opts.upload.video.id)).seeders >= 1,
+    'the tracker to list the seeder',
+    10_000,
+  )
+  // The lean engine hears of transmission from the site's tracker at once (seeder-push.test.ts);
+  // the webtorrent engine only at its own announce, so it is restarted once transmission is in the swarm.
+  const supervisor = opts.server.services.seeder!
+  const restart = process.env.SEEDER_ENGINE === 'webtorrent'
+  if (restart) await supervisor.stop()
+  const started = Date.now()
+  const peer = await startTransmission({
+    torrent: opts.torrent,
+    workDir: await workDir(t, 'seedcast-seeder-transmission-'),
+    daemon: opts.daemon,
+    encryption: opts.encryption,
+  })
+  t.after(() => peer.stop())
+  try {
+    await waitFor(
+      async () => peer.exited() || (await apiSwarm(opts.server.url, opts.upload.video.id)).leechers >= 1,
+      "transmission to announce to the site's tracker",
+      20_000,
+    )
+    assert.equal(peer.exited(), false, `transmission quit:\n${peer.output()}`)
+    if (restart) {
+      supervisor.start()
+      await waitHealth(opts.server, (h) => h.state === 'running' && h.seeding === 1, 'to seed again after its restart')
+    }
+    await peer.waitForFile(opts.upload.fileName, opts.upload.original, opts.timeoutMs - (Date.now() - started))
+    return { output: peer.output(), tookMs: Date.now() - started }
+  } finally {
+    await peer.stop()
+  }
 }

@@ -1,10 +1,12 @@
-// Starts a real Seedcast server on a free port with its own temporary storage and SQLite file.
-// Each test that calls startTestServer closes it (and removes the folder) itself.
+// Starts a real Seedcast server on a free port with its own temporary storage and database (the
+// SQLite file in it, or a PostgreSQL database of its own: helpers/database.ts). Each test that
+// calls startTestServer closes it (and removes the folder and the database) itself.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { loadConfig } from '../../src/config.ts'
 import { startServer, type RunningServer, type ServerTestHooks } from '../../src/server.ts'
+import { databaseEnv, dropDatabase } from './database.ts'
 
 export const ADMIN_PASSWORD = 'test-password-123'
 
@@ -41,6 +43,7 @@ export async function startTestServer(
     ADMIN_PASSWORD,
     SEEDER: 'off',
     TRACKER_UDP_PORT: '0',
+    ...(await databaseEnv(dir)),
     ...env,
   })
   const logs: string[] = []
@@ -58,7 +61,10 @@ export async function startTestServer(
     basicAuth: 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64'),
     async stop(opts = {}) {
       await running.close()
-      if (!opts.keepStorage) await rm(dir, { recursive: true, force: true })
+      if (!opts.keepStorage) {
+        await rm(dir, { recursive: true, force: true })
+        await dropDatabase(dir)
+      }
     },
   }
 }

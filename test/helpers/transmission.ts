@@ -1,7 +1,10 @@
-// Runs the real transmission-cli 3.00 (Debian package) as a BitTorrent client on loopback only.
-// It has no switches for DHT, LPD, PEX or uTP, so it gets a fresh config folder (-g) whose
-// settings.json turns off DHT, local peer discovery, PEX, port mapping and blocklists and binds
-// its sockets to loopback. It never exits on its own: stop() ends it (SIGTERM, then SIGKILL).
+// Runs the real transmission-cli 3.00 (Debian package), or transmission-daemon 3.00 (`daemon`),
+// as a BitTorrent client on loopback only. transmission-cli has no switches for DHT, LPD, PEX or
+// uTP, so it gets a fresh config folder (-g) whose settings.json turns off DHT, local peer
+// discovery, PEX, port mapping and blocklists and binds its sockets to loopback; the daemon gets
+// the same settings, RPC off, and the torrent through a watch folder. `encryption`: transmission's
+// setting (0 prefer plaintext, 1 prefer encryption, its default, 2 require encryption).
+// Neither exits on its own: stop() ends it (SIGTERM, then SIGKILL).
 // NB: transmission never dials a peer in 127.0.0.0/8 or ::1 (libtransmission's isMartianAddr):
 // on loopback the other peers must dial it.
 import { spawn } from 'node:child_process'
@@ -23,22 +26,36 @@ export interface TransmissionPeer {
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
-export async function startTransmission(opts: { torrent: Buffer; workDir: string }): Promise<TransmissionPeer> {
+export async function startTransmission(opts: {
+  torrent: Buffer
+  workDir: string
+  daemon?: boolean
+  encryption?: 0 | 1 | 2
+}): Promise<TransmissionPeer> {
   const configDir = path.join(opts.workDir, 'config')
   const downloadDir = path.join(opts.workDir, 'download')
+  const watchDir = path.join(opts.workDir, 'watch')
   await mkdir(configDir, { recursive: true })
   await mkdir(downloadDir, { recursive: true })
-  await writeTransmissionSettings(configDir)
-  const torrentFile = path.join(opts.workDir, 'transmission.torrent')
+  await mkdir(watchDir, { recursive: true })
+  await writeTransmissionSettings(configDir, {
+    encryption: opts.encryption ?? 1,
+    watchDir: opts.daemon ? watchDir : null,
+  })
+  const torrentFile = path.join(opts.daemon ? watchDir : opts.workDir, 'transmission.torrent')
   await writeFile(torrentFile, opts.torrent)
   const port = await freePort()
   // No proxy from the environment may stand between it and the loopback tracker.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/_proxy$/i.test(k)))
-  const child = spawn(
-    'transmission-cli',
-    ['-g', configDir, '-w', downloadDir, '-p', String(port), '-M', '-B', torrentFile],
-    { env, stdio: ['ignore', 'pipe', 'pipe'] },
-  )
+  const child = opts.daemon
+    ? spawn('transmission-daemon', ['-f', '-g', configDir, '-w', downloadDir, '-P', String(port), '-M'], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+    : spawn('transmission-cli', ['-g', configDir, '-w', downloadDir, '-p', String(port), '-M', '-B', torrentFile], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
   let output = ''
   child.stdout.on('data', (d: Buffer) => {
     output += d.toString().replace(/\r/g, '\n')
@@ -72,14 +89,14 @@ export async function startTransmission(opts: { torrent: Buffer; workDir: string
       const file = path.join(downloadDir, name)
       const want = sha256(expected)
       for (;;) {
-        if (exited) throw new Error(`transmission-cli quit before finishing:\n${tail()}`)
+        if (exited) throw new Error(`transmission quit before finishing:\n${tail()}`)
         const size = await stat(file).then(
           (s) => s.size,
           () => -1,
         )
         if (size === expected.length && sha256(await readFile(file)) === want) return
         if (Date.now() > deadline)
-          throw new Error(`transmission-cli did not finish within ${timeoutMs} ms (file: ${size} bytes):\n${tail()}`)
+          throw new Error(`transmission did not finish within ${timeoutMs} ms (file: ${size} bytes):\n${tail()}`)
         await new Promise((r) => setTimeout(r, 200))
       }
     },
@@ -94,10 +111,13 @@ export async function startTransmission(opts: { torrent: Buffer; workDir: string
 }
 
 /**
- * transmission-cli's settings for loopback tests: no DHT, LPD, PEX, port mapping, blocklist or RPC,
+ * transmission's settings for loopback tests: no DHT, LPD, PEX, port mapping, blocklist or RPC,
  * bound to loopback. uTP stays on (its default).
  */
-async function writeTransmissionSettings(configDir: string): Promise<void> {
+async function writeTransmissionSettings(
+  configDir: string,
+  opts: { encryption: number; watchDir: string | null },
+): Promise<void> {
   await writeFile(
     path.join(configDir, 'settings.json'),
     JSON.stringify(
@@ -118,6 +138,9 @@ async function writeTransmissionSettings(configDir: string): Promise<void> {
         'script-torrent-done-enabled': false,
         'speed-limit-down-enabled': false,
         'message-level': 3,
+        encryption: opts.encryption,
+        'watch-dir-enabled': opts.watchDir !== null,
+        ...(opts.watchDir ? { 'watch-dir': opts.watchDir } : {}),
       },
       null,
       2,

@@ -9,7 +9,8 @@ import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo, uploadForm } from '../helpers/media.ts'
-import { apiUpload, countRows, getJson, sql } from '../helpers/http.ts'
+import { apiUpload, getJson } from '../helpers/http.ts'
+import { countRows, sql } from '../helpers/database.ts'
 import { addUser, basic, newToken, type TestUser } from '../helpers/accounts.ts'
 import { PageSession } from '../helpers/pageSession.ts'
 
@@ -52,7 +53,7 @@ describe('tokens', () => {
     assert.equal(typeof res.body.id, 'number')
     assert.equal(res.body.name, 'deploy script')
     assert.match(res.body.token, /^sct_[A-Za-z0-9_-]{20,}$/)
-    const stored = JSON.stringify(sql(server, 'SELECT * FROM "ApiToken" WHERE "id" = ?', res.body.id))
+    const stored = JSON.stringify(await sql(server, 'SELECT * FROM "ApiToken" WHERE "id" = ?', res.body.id))
     assert.ok(!stored.includes(res.body.token), 'the database holds a hash, not the token')
     assert.ok(!stored.includes(res.body.token.slice(4)), 'nor the token without its prefix')
     for (const body of [
@@ -203,7 +204,7 @@ describe('credentials stay apart', () => {
       const page = await fetch(`${server.url}/upload`, { headers: { authorization: auth }, redirect: 'manual' })
       assert.equal(page.status, 303, auth.slice(0, 12))
       assert.match(page.headers.get('location') ?? '', /^\/login/)
-      const before = countRows(server, 'Video')
+      const before = await countRows(server, 'Video')
       const post = await fetch(`${server.url}/upload`, {
         method: 'POST',
         headers: { authorization: auth },
@@ -212,7 +213,7 @@ describe('credentials stay apart', () => {
       })
       assert.ok(post.status === 303 || post.status === 403, `POST /upload refused (${post.status})`)
       if (post.status === 303) assert.match(post.headers.get('location') ?? '', /^\/login/)
-      assert.equal(countRows(server, 'Video'), before, 'nothing uploaded')
+      assert.equal(await countRows(server, 'Video'), before, 'nothing uploaded')
     }
   })
 
@@ -220,14 +221,14 @@ describe('credentials stay apart', () => {
     const admin = await PageSession.logIn(server, 'admin', ADMIN_PASSWORD)
     assert.equal(await admin.loggedIn(), true)
     const { cookie } = admin
-    const before = countRows(server, 'Video')
+    const before = await countRows(server, 'Video')
     const up = await getJson(`${server.url}/api/videos`, {
       method: 'POST',
       headers: { cookie },
       body: await uploadForm({ title: 'via cookie' }, { path: clip }),
     })
     assert.equal(up.status, 401)
-    assert.equal(countRows(server, 'Video'), before)
+    assert.equal(await countRows(server, 'Video'), before)
     for (const [method, url] of [
       ['GET', '/api/tokens'],
       ['GET', '/api/users'],

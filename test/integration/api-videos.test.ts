@@ -14,7 +14,6 @@ import {
   apiUpload,
   bdecode,
   btext,
-  countRows,
   getJson,
   incomingDir,
   ls,
@@ -22,13 +21,13 @@ import {
   mediaDir,
   multipartBody,
   rawRequest,
-  sql,
   trackerGet,
   uploadOk,
   waitForVideo,
   type VideoJson,
   webSeedUrl,
 } from '../helpers/http.ts'
+import { countRows, sql } from '../helpers/database.ts'
 
 let server: TestServer
 let clip: string
@@ -81,7 +80,13 @@ describe('POST /api/videos', () => {
     assert.deepEqual(v.torrent.trackers, [`${base}/announce`])
     assert.deepEqual(v.torrent.webSeeds, [webSeedUrl(v)])
     assert.ok(webSeedUrl(v).startsWith(`${base}/seed/`), webSeedUrl(v))
-    assert.ok(v.torrent.magnet.startsWith(`magnet:?xt=urn:btih:${v.torrent.infoHash}`), v.torrent.magnet)
+    // Hybrid (the default torrentFormat): both infohashes, both in the magnet.
+    assert.equal(v.torrent.format, 'hybrid')
+    assert.match(v.torrent.infoHashV2 ?? '', /^[0-9a-f]{64}$/)
+    assert.ok(
+      v.torrent.magnet.startsWith(`magnet:?xt=urn:btih:${v.torrent.infoHash}&xt=urn:btmh:1220${v.torrent.infoHashV2}&`),
+      v.torrent.magnet,
+    )
     const magnet = new URLSearchParams(v.torrent.magnet.slice('magnet:?'.length))
     assert.equal(magnet.get('tr'), `${base}/announce`)
     assert.equal(magnet.get('ws'), webSeedUrl(v))
@@ -99,7 +104,9 @@ describe('POST /api/videos', () => {
     ])
       assert.ok(key in v, key)
     assert.deepEqual(Object.keys(v.torrent).sort(), [
+      'format',
       'infoHash',
+      'infoHashV2',
       'magnet',
       'pieceLength',
       'torrentUrl',
@@ -117,7 +124,7 @@ describe('POST /api/videos', () => {
     assert.deepEqual(await ls(incomingDir(server)), [])
   })
 
-  test('writes <file>.torrent beside the file: v1 single file, trackers, web seed, comment, creator, correct pieces', async () => {
+  test('writes <file>.torrent beside the file: hybrid single file, trackers, web seed, comment, creator, correct pieces', async () => {
     const uploadedFrom = Math.floor(Date.now() / 1000)
     const v = await uploadOk(server, { title: 'Torrent check' }, { path: clip })
     const uploadedBy = Math.ceil(Date.now() / 1000)
@@ -141,7 +148,8 @@ describe('POST /api/videos', () => {
     )
     assert.equal(btext(top['created by']), 'Seedcast 0.1.0')
     assert.equal(top.info.files, undefined, 'single-file torrent')
-    assert.equal(top.info['meta version'], undefined, 'v1 torrent')
+    assert.equal(top.info['meta version'], 2, 'hybrid torrent (the default format): v2 metadata')
+    assert.equal(top.info.length, clipBytes.length, 'and the v1 length and pieces')
     assert.ok(
       top['creation date'] >= uploadedFrom && top['creation date'] <= uploadedBy,
       `creation date ${top['creation date']} not within the upload (${uploadedFrom}-${uploadedBy})`,
@@ -209,12 +217,12 @@ describe('POST /api/videos', () => {
   })
 
   test('400 for a title over 200 characters or a description over 10,000', async () => {
-    const videos = countRows(server, 'Video')
+    const videos = await countRows(server, 'Video')
     const long = await apiUpload(server, { title: 'x'.repeat(201) }, { path: clip })
     assert.equal(long.status, 400)
     const longDescription = await apiUpload(server, { title: 'ok', description: 'y'.repeat(10_001) }, { path: clip })
     assert.equal(longDescription.status, 400)
-    assert.equal(countRows(server, 'Video'), videos)
+    assert.equal(await countRows(server, 'Video'), videos)
     assert.deepEqual(await ls(incomingDir(server)), [])
   })
 
@@ -237,7 +245,7 @@ describe('POST /api/videos', () => {
 
   test('400 for a missing title or a missing file, with nothing left behind', async () => {
     const before = await lsMedia(mediaDir(server))
-    const videos = countRows(server, 'Video')
+    const videos = await countRows(server, 'Video')
     const noTitle = await apiUpload(server, { description: 'no title' }, { path: clip })
     assert.equal(noTitle.status, 400)
     assert.equal(noTitle.body.error.code, 'invalid_title')
@@ -254,7 +262,7 @@ describe('POST /api/videos', () => {
     assert.equal(notMultipart.status, 400)
     assert.deepEqual(await lsMedia(mediaDir(server)), before)
     assert.deepEqual(await ls(incomingDir(server)), [])
-    assert.equal(countRows(server, 'Video'), videos)
+    assert.equal(await countRows(server, 'Video'), videos)
   })
 
   test('415 for content that is not audio or video, whatever its name and type claim', async () => {
@@ -264,7 +272,7 @@ describe('POST /api/videos', () => {
     await mkdir(dir)
     try {
       const before = await lsMedia(mediaDir(server))
-      const videos = countRows(server, 'Video')
+      const videos = await countRows(server, 'Video')
       const cases: [string, Buffer][] = [
         ['small.mp4', Buffer.from('<html><script>alert(1)</script></html>')],
         ['big.mp4', Buffer.alloc(200_000, 'not a video at all ')],
@@ -280,7 +288,7 @@ describe('POST /api/videos', () => {
       }
       assert.deepEqual(await lsMedia(mediaDir(server)), before)
       assert.deepEqual(await ls(incomingDir(server)), [])
-      assert.equal(countRows(server, 'Video'), videos)
+      assert.equal(await countRows(server, 'Video'), videos)
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
@@ -363,8 +371,11 @@ describe('DELETE /api/videos/:id', () => {
     assert.equal(await res.text(), '')
 
     assert.ok(!(await lsMedia(mediaDir(server))).some((n) => n.startsWith(stored)), 'file and .torrent are gone')
-    assert.deepEqual(sql(server, 'SELECT id FROM "Video" WHERE id = ?', v.id), [])
-    assert.deepEqual(sql(server, 'SELECT id FROM "Torrent" WHERE "videoId" = ? OR "infoHash" = ?', v.id, infoHash), [])
+    assert.deepEqual(await sql(server, 'SELECT id FROM "Video" WHERE id = ?', v.id), [])
+    assert.deepEqual(
+      await sql(server, 'SELECT id FROM "Torrent" WHERE "videoId" = ? OR "infoHash" = ?', v.id, infoHash),
+      [],
+    )
     const refused = await trackerGet(`${server.url}/announce?${announceQuery(infoHash)}`)
     assert.equal(typeof refused.body['failure reason'], 'object', 'announce now refused')
     assert.equal((await getJson(`${server.url}/api/videos/${v.id}`)).status, 404)

@@ -13,7 +13,8 @@ import path from 'node:path'
 import type WebSocket from 'ws'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
-import { announceQuery, bdecode, binParam, getVideo, sql, uploadOk, waitFor } from '../helpers/http.ts'
+import { announceQuery, bdecode, binParam, getVideo, uploadOk, waitFor } from '../helpers/http.ts'
+import { sql } from '../helpers/database.ts'
 import { requestFrom } from '../helpers/fromAddress.ts'
 import {
   announceMessage,
@@ -34,8 +35,8 @@ after(async () => {
   if (clip) await rm(path.dirname(clip), { recursive: true, force: true })
 })
 
-const stored = (s: TestServer, infoHash: string) =>
-  sql<{ completed: number }>(s, 'SELECT completed FROM "Torrent" WHERE "infoHash" = ?', infoHash)[0]!.completed
+const stored = async (s: TestServer, infoHash: string) =>
+  (await sql<{ completed: number }>(s, 'SELECT completed FROM "Torrent" WHERE "infoHash" = ?', infoHash))[0]!.completed
 
 async function httpAnnounce(
   s: TestServer,
@@ -112,7 +113,7 @@ describe('no rate limit (every other bound on its own)', () => {
       )
     const tracker = s.services.tracker
     assert.equal(tracker.completed(infoHash), 3)
-    await waitFor(async () => stored(s, infoHash) === 3, 'the count stored')
+    await waitFor(async () => (await stored(s, infoHash)) === 3, 'the count stored')
 
     // Real downloads from two other addresses count, over WebSocket and HTTP.
     const real = await openWs(s.port, { localAddress: '127.0.0.5' })
@@ -126,7 +127,7 @@ describe('no rate limit (every other bound on its own)', () => {
     await httpAnnounce(s, '127.0.0.6', infoHash, '-TR4060-real', 'completed')
     real.close()
     assert.equal(tracker.completed(infoHash), 5)
-    await waitFor(async () => stored(s, infoHash) === 5, 'the real completions stored')
+    await waitFor(async () => (await stored(s, infoHash)) === 5, 'the real completions stored')
     await waitFor(async () => (await getVideo(s, videoId)).swarm!.completed === 5, 'the API count')
     assert.equal(await scrapeDownloaded(s, infoHash), 5)
 

@@ -4,7 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts'
-import { sql } from '../helpers/http.ts'
+import { sql } from '../helpers/database.ts'
 
 async function logIn(server: TestServer, password = ADMIN_PASSWORD): Promise<string> {
   const res = await fetch(`${server.url}/login`, {
@@ -40,7 +40,7 @@ test('a new ADMIN_PASSWORD at start ends every session of the admin', async () =
   server = await startTestServer({ ADMIN_PASSWORD: 'a-brand-new-password' }, server.storageDir)
   try {
     assert.equal(await loggedIn(server, cookie), false, 'the old session is gone')
-    assert.equal(sql(server, 'SELECT COUNT(*) AS n FROM "Session"')[0].n, 0)
+    assert.equal((await sql(server, 'SELECT COUNT(*) AS n FROM "Session"'))[0].n, 0)
     const fresh = await logIn(server, 'a-brand-new-password')
     assert.equal(await loggedIn(server, fresh), true)
   } finally {
@@ -54,7 +54,7 @@ test('AuthService.setPassword ends every session of that user', async () => {
     const [a, b] = [await logIn(server), await logIn(server)]
     assert.equal(await loggedIn(server, a), true)
     assert.equal(await loggedIn(server, b), true)
-    const admin = sql(server, `SELECT id FROM "User" WHERE username = 'admin'`)[0]
+    const admin = (await sql(server, `SELECT id FROM "User" WHERE username = 'admin'`))[0]
     await server.services.auth.setPassword(admin.id, 'another-good-password')
     assert.equal(await loggedIn(server, a), false)
     assert.equal(await loggedIn(server, b), false)

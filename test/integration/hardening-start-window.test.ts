@@ -10,6 +10,7 @@ import path from 'node:path'
 import { NODE_FLAGS } from '../../src/runtimeFlags.ts'
 import { ADMIN_PASSWORD, freePort } from '../helpers/server.ts'
 import { waitFor } from '../helpers/http.ts'
+import { databaseEnv } from '../helpers/database.ts'
 
 const HOLD = new URL('../helpers/holdStart.ts', import.meta.url).pathname
 
@@ -27,6 +28,7 @@ test('a request that arrives while the site is still starting waits for it and i
       PORT: String(port),
       HOST: '127.0.0.1',
       STORAGE_DIR: storage,
+      ...(await databaseEnv(storage)),
       ADMIN_PASSWORD,
       SEEDER: 'off',
       TRACKER_UDP_PORT: '0',

@@ -6,7 +6,8 @@ import net from 'node:net'
 import { readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { freePort, makeStorageDir, startTestServer } from '../helpers/server.ts'
-import { sql, waitFor } from '../helpers/http.ts'
+import { waitFor } from '../helpers/http.ts'
+import { sql } from '../helpers/database.ts'
 
 test('a start that fails (port taken) creates no admin, so the next good start prints its password', async () => {
   const dir = await makeStorageDir()
@@ -15,7 +16,7 @@ test('a start that fails (port taken) creates no admin, so the next good start p
   const taken = (blocker.address() as net.AddressInfo).port
   try {
     await assert.rejects(startTestServer({ PORT: String(taken), ADMIN_PASSWORD: '' }, dir), /EADDRINUSE/)
-    assert.deepEqual(sql(path.join(dir, 'seedcast.db'), 'SELECT username FROM "User"'), [], 'no admin yet')
+    assert.deepEqual(await sql(path.join(dir, 'seedcast.db'), 'SELECT username FROM "User"'), [], 'no admin yet')
     const server = await startTestServer({ ADMIN_PASSWORD: '' }, dir)
     try {
       const line = server.logs.find((l) => l.startsWith('Created user "admin" with password: '))

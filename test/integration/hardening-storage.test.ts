@@ -11,7 +11,8 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
-import { apiUpload, countRows, getJson, incomingDir, ls, lsMedia, mediaDir, sql, waitFor } from '../helpers/http.ts'
+import { apiUpload, getJson, incomingDir, ls, lsMedia, mediaDir, waitFor } from '../helpers/http.ts'
+import { countRows, setReadOnly, sql, testDatabase } from '../helpers/database.ts'
 
 const run = promisify(execFile)
 let clip: string
@@ -70,7 +71,7 @@ describe('STORAGE_DIR on a full 4 MiB file system (tmpfs)', () => {
     assert.match(res.body.error.message, /no room left/)
     await waitFor(async () => (await ls(incomingDir(server))).length === 0, 'incoming/ empty')
     assert.deepEqual(await lsMedia(mediaDir(server)), [])
-    assert.equal(countRows(server, 'Video'), 0)
+    assert.equal(await countRows(server, 'Video'), 0)
     // The space came back: a small upload works.
     assert.equal((await apiUpload(server, { title: 'fits' }, { path: clip })).status, 201)
   })
@@ -100,9 +101,12 @@ describe('database failures', () => {
   })
 
   test('a failed insert leaves no file in media/ (nothing served without a record)', async () => {
-    sql(
+    await sql(
       server,
-      `CREATE TRIGGER refuse_videos BEFORE INSERT ON "Video" BEGIN SELECT RAISE(ABORT, 'simulated database failure'); END`,
+      testDatabase === 'postgresql'
+        ? `CREATE FUNCTION refuse_videos() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'simulated database failure'; END $$;
+           CREATE TRIGGER refuse_videos BEFORE INSERT ON "Video" FOR EACH ROW EXECUTE FUNCTION refuse_videos()`
+        : `CREATE TRIGGER refuse_videos BEFORE INSERT ON "Video" BEGIN SELECT RAISE(ABORT, 'simulated database failure'); END`,
     )
     const original = console.error
     console.error = () => {}
@@ -111,7 +115,10 @@ describe('database failures', () => {
       assert.equal(res.status, 500)
     } finally {
       console.error = original
-      sql(server, 'DROP TRIGGER refuse_videos')
+      await sql(
+        server,
+        testDatabase === 'postgresql' ? 'DROP TRIGGER refuse_videos ON "Video"' : 'DROP TRIGGER refuse_videos',
+      )
     }
     await waitFor(async () => (await ls(incomingDir(server))).length === 0, 'incoming/ empty')
     assert.deepEqual(await lsMedia(mediaDir(server)), [], 'no file left to be served')
@@ -120,14 +127,15 @@ describe('database failures', () => {
 
   test('/healthz fails on the database while it is read-only, and recovers', async () => {
     assert.equal((await getJson(`${server.url}/healthz`)).status, 200)
-    // The server's own connection refuses every write, as on a read-only mount.
-    await server.services.db.$executeRawUnsafe('PRAGMA query_only = ON')
+    // The server's own connection refuses every write, as on a read-only mount (SQLite), or as a
+    // PostgreSQL server that went read-only (its sessions restarted so that they see it).
+    await setReadOnly(server, true)
     try {
       const res = await getJson(`${server.url}/healthz`)
       assert.equal(res.status, 503)
       assert.deepEqual(res.body.failing, ['database'])
     } finally {
-      await server.services.db.$executeRawUnsafe('PRAGMA query_only = OFF')
+      await setReadOnly(server, false)
     }
     assert.equal((await getJson(`${server.url}/healthz`)).status, 200)
   })

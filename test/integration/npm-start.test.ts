@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { freePort } from '../helpers/server.ts'
+import { databaseEnv } from '../helpers/database.ts'
 
 test('npm start serves the site and prints the generated admin password', async () => {
   const storage = await mkdtemp(path.join(tmpdir(), 'seedcast-npm-start-'))
@@ -18,6 +19,7 @@ test('npm start serves the site and prints the generated admin password', async 
     PORT: String(port),
     HOST: '127.0.0.1',
     STORAGE_DIR: storage,
+    ...(await databaseEnv(storage)),
     SEEDER: 'off',
     TRACKER_UDP_PORT: '0',
     ADMIN_PASSWORD: '',

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { ADMIN_PASSWORD, freePortUdp, startTestServer, type TestServer } from '../helpers/server.ts'
-import { binParam, getVideo, sql, uploadOk, waitFor, type VideoJson } from '../helpers/http.ts'
+import { binParam, getVideo, uploadOk, waitFor, type VideoJson } from '../helpers/http.ts'
+import { sql } from '../helpers/database.ts'
 import { bdecodeDict, failureOf } from '../helpers/trackerReply.ts'
 import { EVENT, UdpTrackerClient } from '../helpers/udpTracker.ts'
 import { dropAllWs, openWs, wsAnnounce } from '../helpers/wsTracker.ts'
@@ -60,7 +61,7 @@ after(async () => {
 /** What the store holds for the video after a flush (zeros before its first count). */
 async function stored(): Promise<Row> {
   await server.services.offload.flush()
-  const [row] = sql<Row>(server, 'SELECT * FROM "VideoOffload" WHERE "videoId" = ?', video.id)
+  const [row] = await sql<Row>(server, 'SELECT * FROM "VideoOffload" WHERE "videoId" = ?', video.id)
   const n = (v: unknown) => Number(v ?? 0)
   return {
     seederBytes: n(row?.seederBytes),

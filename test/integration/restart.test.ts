@@ -18,12 +18,12 @@ import {
   lsMedia,
   mediaDir,
   orphansDir,
-  sql,
   trackerGet,
   uploadOk,
   waitForVideo,
   type VideoJson,
 } from '../helpers/http.ts'
+import { sql } from '../helpers/database.ts'
 
 let clip: string
 let dir: string
@@ -59,8 +59,8 @@ test('a restart finishes interrupted hashing, sets orphans aside, removes leftov
   // 2. What a crash leaves behind.
   await unlink(path.join(media, `${storedName(interrupted)}.torrent`))
   const db = path.join(dir, 'seedcast.db')
-  sql(db, 'UPDATE "Video" SET status = ? WHERE id = ?', 'processing', interrupted.id)
-  sql(db, 'DELETE FROM "Torrent" WHERE "videoId" = ?', interrupted.id)
+  await sql(db, 'UPDATE "Video" SET status = ? WHERE id = ?', 'processing', interrupted.id)
+  await sql(db, 'DELETE FROM "Torrent" WHERE "videoId" = ?', interrupted.id)
   await unlink(path.join(media, `${storedName(torrentLost)}.torrent`))
   await unlink(path.join(media, storedName(vanished)))
   await copyFile(clip, path.join(media, 'orphan-clip.mp4'))
@@ -179,8 +179,8 @@ test('a video left processing while BitTorrent is off is ready after a restart, 
 
     await unlink(path.join(own, 'media', `${storedName(v)}.torrent`))
     const db = path.join(own, 'seedcast.db')
-    sql(db, 'UPDATE "Video" SET status = ? WHERE id = ?', 'processing', v.id)
-    sql(db, 'DELETE FROM "Torrent" WHERE "videoId" = ?', v.id)
+    await sql(db, 'UPDATE "Video" SET status = ? WHERE id = ?', 'processing', v.id)
+    await sql(db, 'DELETE FROM "Torrent" WHERE "videoId" = ?', v.id)
 
     s = await startTestServer({ PORT: String(port) }, own)
     const off = await getVideo(s, v.id)

@@ -11,13 +11,19 @@ import { NODE_FLAGS } from '../../src/runtimeFlags.ts'
 import { ADMIN_PASSWORD, freePort, makeStorageDir, startTestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
 import { getJson, uploadOk, waitFor } from '../helpers/http.ts'
+import { databaseEnv } from '../helpers/database.ts'
 
 const VIDEOS = 240
 const auth = 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')
 
-function startSite(dir: string, port: number): { child: ChildProcess; output: () => string; url: string } {
+function startSite(
+  dir: string,
+  port: number,
+  db: Record<string, string>,
+): { child: ChildProcess; output: () => string; url: string } {
   const env = {
     ...process.env,
+    ...db,
     PORT: String(port),
     HOST: '127.0.0.1',
     PUBLIC_URL: `http://127.0.0.1:${port}`,
@@ -74,7 +80,8 @@ test('a rewrite interrupted by kill -9 and restarted ends with every .torrent co
   await seed.stop({ keepStorage: true })
 
   const newTracker = 'udp://tracker.example.org:1337/announce'
-  const site = startSite(dir, port)
+  const db = await databaseEnv(dir)
+  const site = startSite(dir, port, db)
   child = site.child
   await healthy(site.url)
   const put = await getJson(`${site.url}/api/settings`, {
@@ -104,7 +111,7 @@ test('a rewrite interrupted by kill -9 and restarted ends with every .torrent co
   }
   assert.ok(rewritten > 0 && rewritten < VIDEOS, `the kill landed mid-way: ${rewritten} of ${VIDEOS} files rewritten`)
 
-  const again = startSite(dir, port)
+  const again = startSite(dir, port, db)
   child = again.child
   await healthy(again.url)
   await waitFor(

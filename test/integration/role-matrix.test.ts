@@ -86,6 +86,25 @@ async function ownerUpload(): Promise<VideoJson> {
   return res.body
 }
 
+/** A release's extra file, as the multipart field "files". */
+function extraForm(name = 'subs.srt'): FormData {
+  const form = new FormData()
+  form.append('files', new Blob(['1\n00:00:00,000 --> 00:00:01,000\nHi\n']), name)
+  return form
+}
+
+/** Adds subs.srt to a video as its owner: the video as it is then (a new torrent, the old one retired). */
+async function addSubtitle(v: VideoJson): Promise<VideoJson> {
+  const res = await getJson(`${server.url}/api/videos/${v.id}/files`, {
+    method: 'POST',
+    headers: { authorization: users.owner.basic },
+    body: extraForm(),
+  })
+  assert.equal(res.status, 201, JSON.stringify(res.body))
+  return res.body
+}
+const folderOf = (v: VideoJson) => fileName(v).replace(/\.[^.]*$/, '')
+
 /** A new unfinished resumable upload of the owner's: its path under `base` (/api/uploads or /uploads). */
 async function ownerTusUpload(base: string): Promise<string> {
   const res = await fetch(`${server.url}/api/uploads`, {
@@ -172,6 +191,10 @@ const MATRIX: Record<string, Case[]> = {
   'GET /media/:fileName': videoCases((v) => `/media/${fileName(v)}`, all(200), page(404, 200, 404, 200)),
   // The web seed serves BitTorrent clients, never a private video (its torrent is not seeded either).
   'GET /seed/:fileName': videoCases((v) => `/seed/${fileName(v)}`, all(200), all(404)),
+  // A release's extra files (before() gave both videos subs.srt), and the web seed's pad files.
+  'GET /media/:folder/:name': videoCases((v) => `/media/${folderOf(v)}/subs.srt`, all(200), page(404, 200, 404, 200)),
+  'GET /seed/:folder/:name': videoCases((v) => `/seed/${folderOf(v)}/subs.srt`, all(200), all(404)),
+  'GET /seed/:folder/.pad/:length': videoCases((v) => `/seed/${folderOf(v)}/.pad/100`, all(200), all(404)),
   // Feeds and sharing list and show published videos only, to everyone alike.
   'GET /feed.rss': [{ name: 'feed', make: () => get('/feed.rss'), expect: all(200) }],
   'GET /feed.atom': [{ name: 'feed', make: () => get('/feed.atom'), expect: all(200) }],
@@ -250,6 +273,66 @@ const MATRIX: Record<string, Case[]> = {
       name: "the owner's video",
       make: async () => ({ method: 'DELETE', path: `/api/videos/${(await ownerUpload()).id}` }),
       expect: api(401, 204, 403, 204),
+    },
+  ],
+  // ---- a release's files: its owner's and the admins'; stopping an old torrent's seeding is the admins'
+  'POST /api/videos/:id/files': [
+    {
+      name: "the owner's video",
+      make: async () => ({
+        method: 'POST',
+        path: `/api/videos/${(await ownerUpload()).id}/files`,
+        multipart: extraForm(),
+      }),
+      expect: api(401, 201, 403, 201),
+    },
+  ],
+  'DELETE /api/videos/:id/files/:name': [
+    {
+      name: "the owner's extra file",
+      make: async () => ({
+        method: 'DELETE',
+        path: `/api/videos/${(await addSubtitle(await ownerUpload())).id}/files/subs.srt`,
+      }),
+      expect: api(401, 200, 403, 200),
+    },
+  ],
+  'DELETE /api/videos/:id/torrents/:infoHash': [
+    {
+      name: "the owner's previous torrent",
+      make: async () => {
+        const v = await addSubtitle(await ownerUpload())
+        return { method: 'DELETE', path: `/api/videos/${v.id}/torrents/${v.previousTorrents[0]!.infoHash}` }
+      },
+      expect: api(401, 403, 403, 204),
+    },
+  ],
+  'POST /videos/:id/files': [
+    {
+      name: "the owner's video",
+      make: async () => ({ method: 'POST', path: `/videos/${(await ownerUpload()).id}/files`, multipart: extraForm() }),
+      expect: page('login', 303, 403, 303),
+    },
+  ],
+  'POST /videos/:id/files/:name/remove': [
+    {
+      name: "the owner's extra file",
+      make: async () => ({
+        method: 'POST',
+        path: `/videos/${(await addSubtitle(await ownerUpload())).id}/files/subs.srt/remove`,
+        form: {},
+      }),
+      expect: page('login', 303, 403, 303),
+    },
+  ],
+  'POST /videos/:id/torrents/:infoHash/remove': [
+    {
+      name: "the owner's previous torrent",
+      make: async () => {
+        const v = await addSubtitle(await ownerUpload())
+        return { method: 'POST', path: `/videos/${v.id}/torrents/${v.previousTorrents[0]!.infoHash}/remove`, form: {} }
+      },
+      expect: page('login', 403, 403, 303),
     },
   ],
   // ---- the admin's
@@ -550,8 +633,8 @@ before(async () => {
     body: JSON.stringify({ disabled: true }),
   })
   assert.equal(off.status, 200)
-  published = await ownerUpload()
-  hidden = await ownerUpload()
+  published = await addSubtitle(await ownerUpload())
+  hidden = await addSubtitle(await ownerUpload())
   for (const v of [published, hidden]) infoHashes.set(v.id, v.torrent!.infoHash)
   for (const v of [published, hidden])
     await waitFor(async () => {

@@ -13,7 +13,6 @@ import {
   getJson,
   lsMedia,
   mediaDir,
-  sql,
   trackerGet,
   uploadOk,
   waitFor,
@@ -21,6 +20,7 @@ import {
   type VideoJson,
   webSeedUrl,
 } from '../helpers/http.ts'
+import { sql } from '../helpers/database.ts'
 
 let server: TestServer
 let clip: string
@@ -32,6 +32,7 @@ interface SettingsBody {
   seederUploadCap: number
   webSeedUploadCap: number
   p2pPlayback: 'on' | 'opt-in'
+  torrentFormat: 'v1' | 'hybrid' | 'v2'
 }
 let defaults: SettingsBody
 
@@ -43,6 +44,7 @@ const siteDefaults = (): SettingsBody => ({
   seederUploadCap: 0,
   webSeedUploadCap: 0,
   p2pPlayback: 'on',
+  torrentFormat: 'hybrid',
 })
 
 before(async () => {
@@ -133,6 +135,8 @@ describe('GET/PUT /api/settings', () => {
       { webSeedUploadCap: 1e12 },
       { p2pPlayback: 'off' },
       { p2pPlayback: true },
+      { torrentFormat: 'v3' },
+      { torrentFormat: null },
       '{"bittorrentEnabled": false, "trackerUrls": [',
       '[]',
       'null',
@@ -263,6 +267,7 @@ describe('GET/PUT /api/settings', () => {
       webSeedEnabled: false,
       privateTorrents: true,
       p2pPlayback: 'opt-in',
+      torrentFormat: 'v2',
       ...caps,
     })
     await server.stop({ keepStorage: true })
@@ -273,6 +278,7 @@ describe('GET/PUT /api/settings', () => {
       webSeedEnabled: false,
       privateTorrents: true,
       p2pPlayback: 'opt-in',
+      torrentFormat: 'v2',
       ...caps,
     })
     defaults = siteDefaults()
@@ -380,7 +386,7 @@ describe('deleting while a torrent is being backfilled', () => {
       (await lsMedia(mediaDir(slow))).filter((n) => n.startsWith(storedName(v))),
       [],
     )
-    assert.deepEqual(sql(slow, 'SELECT id FROM "Torrent" WHERE "videoId" = ?', v.id), [])
+    assert.deepEqual(await sql(slow, 'SELECT id FROM "Torrent" WHERE "videoId" = ?', v.id), [])
     // The server is still up and still makes torrents.
     const later = await uploadOk(slow, { title: 'after the race' }, { path: clip })
     assert.ok(later.torrent)

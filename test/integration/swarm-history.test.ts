@@ -7,16 +7,8 @@ import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { makeStorageDir, startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
-import {
-  announceQuery,
-  getJson,
-  getVideo,
-  sql,
-  trackerGet,
-  uploadOk,
-  waitFor,
-  type VideoJson,
-} from '../helpers/http.ts'
+import { announceQuery, getJson, getVideo, trackerGet, uploadOk, waitFor, type VideoJson } from '../helpers/http.ts'
+import { sql } from '../helpers/database.ts'
 import { SwarmHistory } from '../../src/tracker/swarmHistory.ts'
 
 const ENV = { TRACKER_SAMPLE_SECONDS: '1' }
@@ -59,12 +51,15 @@ async function announce(peerId: string, port: number, left: number, event?: stri
 const swarmNow = (id = video.id) => getJson(`${s().url}/api/videos/${id}/swarm`)
 const history = (query = '?range=24h', id = video.id) =>
   getJson<{ range: string; points: Point[] } & ErrorBody>(`${s().url}/api/videos/${id}/swarm/history${query}`)
-const torrentId = (): number => sql<{ id: number }>(s(), 'SELECT id FROM "Torrent" WHERE "infoHash" = ?', hash)[0]!.id
-const storedSamples = () =>
-  sql<{ at: string; seeders: number; leechers: number }>(
-    s(),
-    'SELECT at, seeders, leechers FROM "SwarmSample" WHERE "torrentId" = ? ORDER BY at, id',
-    torrentId(),
+const torrentId = async (): Promise<number> =>
+  (await sql<{ id: number }>(s(), 'SELECT id FROM "Torrent" WHERE "infoHash" = ?', hash))[0]!.id
+const storedSamples = async () =>
+  (
+    await sql<{ at: string; seeders: number; leechers: number }>(
+      s(),
+      'SELECT at, seeders, leechers FROM "SwarmSample" WHERE "torrentId" = ? ORDER BY at, id',
+      await torrentId(),
+    )
   ).map((r) => ({ ...r, ms: new Date(r.at).getTime() }))
 
 test('the swarm is sampled every TRACKER_SAMPLE_SECONDS; the API serves the live numbers and the history', async () => {
@@ -118,9 +113,9 @@ test('the swarm is sampled every TRACKER_SAMPLE_SECONDS; the API serves the live
   )
 
   // One sample a second: a few more after a few seconds, not dozens.
-  const count = storedSamples().length
+  const count = (await storedSamples()).length
   await new Promise((r) => setTimeout(r, 3000))
-  const grown = storedSamples().length - count
+  const grown = (await storedSamples()).length - count
   assert.ok(grown >= 2 && grown <= 5, `${grown} samples in 3 s at TRACKER_SAMPLE_SECONDS=1`)
 
   // 30 days: hourly, so fewer points, the first of this hour among them.
@@ -145,7 +140,7 @@ test('the swarm is sampled every TRACKER_SAMPLE_SECONDS; the API serves the live
   await announce('-LE0001-leecher-one', 51001, 0, 'completed')
   await waitFor(async () => (await swarmNow()).body.completed === 1, 'completed = 1')
   await waitFor(
-    async () => sql(s(), 'SELECT completed FROM "Torrent" WHERE "infoHash" = ?', hash)[0].completed === 1,
+    async () => (await sql(s(), 'SELECT completed FROM "Torrent" WHERE "infoHash" = ?', hash))[0].completed === 1,
     'the stored count',
   )
 
@@ -166,14 +161,15 @@ test('a restart keeps the completed count and the history, and thins old samples
   // Samples an earlier life of the site left: two days old, every 5 minutes for three hours from
   // 7 minutes past an hour (so touching four clock hours); and some older than 30 days.
   const hourStart = Math.floor((Date.now() - 2 * DAY) / HOUR) * HOUR
+  const id = await torrentId()
   const old = Array.from({ length: 36 }, (_, i) => ({
-    torrentId: torrentId(),
+    torrentId: id,
     at: new Date(hourStart + 7 * MIN + i * 5 * MIN),
     seeders: 10 + i,
     leechers: 1,
   }))
   const ancient = [31, 40].map((days) => ({
-    torrentId: torrentId(),
+    torrentId: id,
     at: new Date(Date.now() - days * DAY),
     seeders: 99,
     leechers: 99,
@@ -199,14 +195,14 @@ test('a restart keeps the completed count and the history, and thins old samples
     'a sample after the restart',
   )
 
-  const stored = sql(s(), 'SELECT completed FROM "Torrent" WHERE "infoHash" = ?', hash)[0].completed
+  const stored = (await sql(s(), 'SELECT completed FROM "Torrent" WHERE "infoHash" = ?', hash))[0].completed
   assert.equal(stored, 1)
   const live = (await swarmNow()).body
   assert.deepEqual([live.seeders, live.leechers, live.completed], [0, 0, stored])
   assert.equal((await getVideo(s(), video.id)).swarm!.completed, stored)
 
   // Thinned at start: the first sample of each of the four hours, nothing older than 30 days.
-  const older = storedSamples().filter((r) => r.ms < Date.now() - DAY)
+  const older = (await storedSamples()).filter((r) => r.ms < Date.now() - DAY)
   assert.deepEqual(
     older.map((r) => [(r.ms - hourStart) / MIN, r.seeders]),
     [
@@ -235,46 +231,50 @@ test('thinning resumes where it stopped: the hour straddling the 24-hour line ke
   })
   // An hour of samples every 5 minutes, that hour being 25 hours ago.
   const hourStart = Math.floor(Date.now() / HOUR) * HOUR - DAY - HOUR
+  const id = await torrentId()
   const data = Array.from({ length: 12 }, (_, i) => ({
-    torrentId: torrentId(),
+    torrentId: id,
     at: new Date(hourStart + i * 5 * MIN),
     seeders: i,
     leechers: 0,
   }))
   await s().services.db.swarmSample.createMany({ data })
-  const inThatHour = () =>
-    storedSamples()
+  const inThatHour = async () =>
+    (await storedSamples())
       .filter((r) => r.ms >= hourStart && r.ms < hourStart + HOUR)
       .map((r) => (r.ms - hourStart) / MIN)
 
   // The 24-hour line half way through that hour: the first half is thinned to its first sample.
   now = hourStart + DAY + 30 * MIN
   assert.equal(await history.thin(now), 5)
-  assert.deepEqual(inThatHour(), [0, 30, 35, 40, 45, 50, 55])
+  assert.deepEqual(await inThatHour(), [0, 30, 35, 40, 45, 50, 55])
   // An hour later the rest is old too; the run starts at that hour, so the sample at :00 decides.
   now += HOUR
   assert.equal(await history.thin(now), 6)
-  assert.deepEqual(inThatHour(), [0])
+  assert.deepEqual(await inThatHour(), [0])
 })
 
 test('a day of very frequent samples is served at most one point a minute, ending at the newest', async () => {
   const history = new SwarmHistory({ db: s().services.db, tracker: s().services.tracker, sampleSeconds: 3600 })
   const from = Date.now() - 23 * HOUR
+  const id = await torrentId()
   const data = Array.from({ length: 3000 }, (_, i) => ({
-    torrentId: torrentId(),
+    torrentId: id,
     at: new Date(from + i * 20_000),
     seeders: i % 7,
     leechers: 0,
   }))
   await s().services.db.swarmSample.createMany({ data })
   // The server keeps sampling every second: the newest sample is this one or a later one.
-  const newestBefore = storedSamples().at(-1)!
-  const points = await history.torrentHistory(torrentId(), '24h')
+  const newestBefore = (await storedSamples()).at(-1)!
+  const points = await history.torrentHistory(await torrentId(), '24h')
   const minutes = points.map((p) => Math.floor(p.at / MIN))
   assert.ok(points.length > 900 && points.length <= 1441, `${points.length} points`)
   assert.equal(new Set(minutes.slice(0, -1)).size, points.length - 1, 'one point per minute (the newest may share one)')
   assert.equal(points[0]!.at, from)
   const last = points.at(-1)!
   assert.ok(last.at >= newestBefore.ms, 'ends at the newest sample')
-  assert.ok(storedSamples().some((r) => r.ms === last.at && r.seeders === last.seeders && r.leechers === last.leechers))
+  assert.ok(
+    (await storedSamples()).some((r) => r.ms === last.at && r.seeders === last.seeders && r.leechers === last.leechers),
+  )
 })

@@ -14,7 +14,8 @@ import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { freePortUdp, startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
-import { announceQuery, sql, uploadOk, waitFor } from '../helpers/http.ts'
+import { announceQuery, uploadOk, waitFor } from '../helpers/http.ts'
+import { sql } from '../helpers/database.ts'
 import { bdecodeDict, failureOf, isDict, type BDict } from '../helpers/trackerReply.ts'
 import { ACTION, UdpTrackerClient, announcePacket, connectPacket, scrapePacket } from '../helpers/udpTracker.ts'
 import { Rng, httpCase, type HttpCase } from '../helpers/trackerFuzz.ts'
@@ -440,8 +441,8 @@ test('150,000 random and mutated announces and scrapes over HTTP and UDP: right 
   // Every counted completion reaches the database (nothing left queued), then all peers expire.
   await waitFor(
     async () =>
-      sql<{ completed: number }>(server, 'SELECT completed FROM "Torrent" WHERE "infoHash" = ?', hash)[0]!.completed ===
-      tracker.completed(hash),
+      (await sql<{ completed: number }>(server, 'SELECT completed FROM "Torrent" WHERE "infoHash" = ?', hash))[0]!
+        .completed === tracker.completed(hash),
     'completed counts stored',
     30_000,
   )

@@ -7,7 +7,8 @@ import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
-import { announceQuery, binParam, getVideo, sql, trackerGet, uploadOk, type VideoJson } from '../helpers/http.ts'
+import { announceQuery, binParam, getVideo, trackerGet, uploadOk, type VideoJson } from '../helpers/http.ts'
+import { sql } from '../helpers/database.ts'
 
 let server: TestServer
 let clip: string
@@ -90,7 +91,9 @@ describe('announce and scrape for a site video', () => {
     assert.equal(v.swarm!.leechers, 0)
     await announce(q) // the same peer again
     assert.equal((await getVideo(server, video.id)).swarm!.completed, 1)
-    assert.deepEqual(sql(server, 'SELECT completed FROM "Torrent" WHERE "infoHash" = ?', hash), [{ completed: 1 }])
+    assert.deepEqual(await sql(server, 'SELECT completed FROM "Torrent" WHERE "infoHash" = ?', hash), [
+      { completed: 1 },
+    ])
     const page = await (await fetch(`${server.url}/videos/${video.id}`)).text()
     assert.match(page, /id="completed">1</)
   })

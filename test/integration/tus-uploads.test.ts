@@ -18,6 +18,7 @@ import {
   tusStatus,
   tusUpload,
 } from '../helpers/tus.ts'
+import { referenceMerkle } from '../helpers/v2.ts'
 
 const MiB = 1024 * 1024
 const sha1 = async (file: string) =>
@@ -60,7 +61,10 @@ async function head(server: TestServer, location: string, auth: string) {
   return { status: res.status, offset: Number(res.headers.get('upload-offset')) }
 }
 
-/** The stored file is the input, byte for byte; its torrent's pieces are mktorrent's for the same piece length. */
+/**
+ * The stored file is the input, byte for byte; its torrent's pieces are mktorrent's for the same
+ * piece length, and (hybrid, the default) its pieces root a plain merkle computation's.
+ */
 async function checkPublished(server: TestServer, videoId: string, input: string): Promise<VideoJson> {
   const video = (await getJson<VideoJson>(`${server.url}/api/videos/${videoId}`)).body
   assert.equal(video.status, 'ready', 'the torrent is ready when the last byte is answered')
@@ -70,6 +74,11 @@ async function checkPublished(server: TestServer, videoId: string, input: string
   const ours = await torrentPieces(`${stored}.torrent`)
   assert.equal(ours.pieceLength, video.torrent!.pieceLength)
   assert.ok(ours.pieces.equals(await mktorrentPieces(stored, ours.pieceLength)), 'pieces equal mktorrent’s')
+  assert.equal(video.torrent!.format, 'hybrid')
+  const root = (await readFile(`${stored}.torrent`)).includes(
+    Buffer.concat([Buffer.from('11:pieces root32:'), referenceMerkle(await readFile(stored), ours.pieceLength).root!]),
+  )
+  assert.ok(root, 'pieces root equals the plain merkle computation (hashed across the resume)')
   return video
 }
 

@@ -12,7 +12,8 @@ import path from 'node:path'
 import { mp4Header, smallMedia } from '../../bench/lib/media.ts'
 import { decodeTorrent, retrackTorrent } from '../../src/bittorrent/metainfo.ts'
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts'
-import { getJson, mediaDir, sql, uploadOk, waitFor, webSeedUrl, type VideoJson } from '../helpers/http.ts'
+import { getJson, mediaDir, uploadOk, waitFor, webSeedUrl, type VideoJson } from '../helpers/http.ts'
+import { sql } from '../helpers/database.ts'
 
 let server: TestServer
 let clipDir: string
@@ -149,7 +150,7 @@ describe('the web seed on its own URL', () => {
     // As the site before /seed/ left it: the player's URL as web seed, in the file and its record.
     const old = [v.fileUrl]
     await writeFile(file, retrackTorrent(made, { trackers: v.torrent!.trackers, webSeeds: old, comment: v.pageUrl }))
-    sql(server, 'UPDATE "Torrent" SET "webSeeds" = ? WHERE "videoId" = ?', JSON.stringify(old), v.id)
+    await sql(server, 'UPDATE "Torrent" SET "webSeeds" = ? WHERE "videoId" = ?', JSON.stringify(old), v.id)
     assert.deepEqual(decodeTorrent(await readFile(file)).webSeeds, old)
 
     // A user's copy of that old .torrent: its web seed must keep working.
@@ -165,7 +166,7 @@ describe('the web seed on its own URL', () => {
     const rewritten = decodeTorrent(await readFile(file))
     assert.deepEqual(rewritten.webSeeds, [webSeedUrl(v)], 'the file now names /seed/')
     assert.equal(rewritten.infoHash, v.torrent!.infoHash, 'same infohash')
-    const [record] = sql(server, 'SELECT "webSeeds" FROM "Torrent" WHERE "videoId" = ?', v.id)
+    const [record] = await sql(server, 'SELECT "webSeeds" FROM "Torrent" WHERE "videoId" = ?', v.id)
     assert.equal(record.webSeeds, JSON.stringify([webSeedUrl(v)]), 'and so does its record')
     assert.ok(
       server.logs.some((l) => /rewrote \d+ torrent file/.test(l)),

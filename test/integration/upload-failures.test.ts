@@ -9,7 +9,6 @@ import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
 import {
   apiUpload,
-  countRows,
   getJson,
   incomingDir,
   ls,
@@ -19,6 +18,7 @@ import {
   rawRequest,
   waitFor,
 } from '../helpers/http.ts'
+import { countRows } from '../helpers/database.ts'
 
 let clip: string
 let clipBytes: Buffer
@@ -36,8 +36,8 @@ async function assertNothingLeft(server: TestServer, what: string) {
   await waitFor(async () => (await ls(incomingDir(server))).length === 0, `${what}: incoming/ empty`, 5000)
   assert.deepEqual(await ls(incomingDir(server)), [], `${what}: incoming/`)
   assert.deepEqual(await lsMedia(mediaDir(server)), [], `${what}: media/`)
-  assert.equal(countRows(server, 'Video'), 0, `${what}: Video rows`)
-  assert.equal(countRows(server, 'Torrent'), 0, `${what}: Torrent rows`)
+  assert.equal(await countRows(server, 'Video'), 0, `${what}: Video rows`)
+  assert.equal(await countRows(server, 'Torrent'), 0, `${what}: Torrent rows`)
 }
 
 async function assertStillWorks(server: TestServer) {

@@ -6,7 +6,8 @@ import { rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo, uploadForm } from '../helpers/media.ts'
-import { countRows, getJson, incomingDir, ls, lsMedia, mediaDir, waitForVideo } from '../helpers/http.ts'
+import { getJson, incomingDir, ls, lsMedia, mediaDir, waitForVideo } from '../helpers/http.ts'
+import { countRows } from '../helpers/database.ts'
 
 let server: TestServer
 let clip: string
@@ -54,7 +55,7 @@ async function csrfFromForm(cookie: string): Promise<{ action: string; token: st
 }
 
 async function assertNothingStored(videosBefore: number, mediaBefore: string[]) {
-  assert.equal(countRows(server, 'Video'), videosBefore)
+  assert.equal(await countRows(server, 'Video'), videosBefore)
   assert.deepEqual(await lsMedia(mediaDir(server)), mediaBefore)
   assert.deepEqual(await ls(incomingDir(server)), [])
 }
@@ -114,7 +115,7 @@ describe('upload form', () => {
     assert.equal(get.status, 303)
     assert.equal(get.headers.get('location'), '/login?next=%2Fupload')
 
-    const videos = countRows(server, 'Video')
+    const videos = await countRows(server, 'Video')
     const media = await lsMedia(mediaDir(server))
     const post = await fetch(`${server.url}/upload?_csrf=whatever`, {
       ...noFollow,
@@ -168,7 +169,7 @@ describe('upload form', () => {
   test('a wrong or missing CSRF token is 403 and stores nothing', async () => {
     const cookie = await sessionCookie()
     const { token } = await csrfFromForm(cookie)
-    const videos = countRows(server, 'Video')
+    const videos = await countRows(server, 'Video')
     const media = await lsMedia(mediaDir(server))
     for (const query of [`?_csrf=${encodeURIComponent(token)}x`, '?_csrf=', '']) {
       const res = await fetch(`${server.url}/upload${query}`, {
@@ -197,7 +198,7 @@ describe('upload form', () => {
     const { action } = await csrfFromForm(cookie)
     const fake = path.join(path.dirname(clip), 'notes.mp4')
     await writeFile(fake, 'just some text, not a video\n'.repeat(500))
-    const videos = countRows(server, 'Video')
+    const videos = await countRows(server, 'Video')
     const media = await lsMedia(mediaDir(server))
     const res = await fetch(`${server.url}${action}`, {
       ...noFollow,

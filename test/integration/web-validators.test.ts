@@ -6,7 +6,8 @@ import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo, uploadForm } from '../helpers/media.ts'
-import { apiUpload, countRows, getJson, incomingDir, ls, lsMedia, mediaDir } from '../helpers/http.ts'
+import { apiUpload, getJson, incomingDir, ls, lsMedia, mediaDir } from '../helpers/http.ts'
+import { countRows } from '../helpers/database.ts'
 
 let server: TestServer
 let clip: string
@@ -34,7 +35,7 @@ async function sessionCookie(): Promise<string> {
 }
 
 async function assertNothingStored(videosBefore: number) {
-  assert.equal(countRows(server, 'Video'), videosBefore)
+  assert.equal(await countRows(server, 'Video'), videosBefore)
   assert.deepEqual(await lsMedia(mediaDir(server)), [])
   assert.deepEqual(await ls(incomingDir(server)), [])
 }
@@ -71,7 +72,7 @@ test('page validators: a bad page link is a 400 page; a repeated one is ignored 
 })
 
 test('an API upload refused by its validator keeps nothing: description too long', async () => {
-  const videos = countRows(server, 'Video')
+  const videos = await countRows(server, 'Video')
   const res = await apiUpload(server, { title: 'fine', description: 'x'.repeat(10_001) }, { path: clip })
   assert.equal(res.status, 400)
   assert.equal(res.body.error.code, 'invalid_description')
@@ -82,7 +83,7 @@ test('a form upload refused by its validator shows the form again and keeps noth
   const cookie = await sessionCookie()
   const page = await (await fetch(`${server.url}/upload`, { headers: { cookie } })).text()
   const action = /action="([^"]*_csrf=[^"]*)"/.exec(page)![1]!.replace(/&amp;/g, '&')
-  const videos = countRows(server, 'Video')
+  const videos = await countRows(server, 'Video')
   for (const [fields, reason] of [
     [{ title: '  ' }, /A title is required/],
     [{ title: 't', description: 'd'.repeat(10_001) }, /longer than 10,000/],

@@ -7,6 +7,9 @@ import {
   compactAddress,
   compactPeerList,
   ipv4Number,
+  isLocalAddress,
+  normalizeAddress,
+  peerEndpoint,
   socketAddressKey,
 } from '../../src/bittorrent/address.ts'
 
@@ -104,4 +107,59 @@ test('socketAddressKey: addressKey of a socket\'s address, "unknown" once the so
   assert.equal(socketAddressKey('::ffff:203.0.113.7'), addressKey('203.0.113.7'))
   assert.equal(socketAddressKey('2001:db8:1:2::9'), '2001:db8:1:2::/64')
   assert.equal(socketAddressKey(undefined), 'unknown')
+})
+
+test('normalizeAddress: IPv4-mapped IPv6 in either text form is IPv4; everything else unchanged', () => {
+  assert.equal(normalizeAddress('::ffff:127.0.0.1'), '127.0.0.1')
+  assert.equal(normalizeAddress('::FFFF:10.1.2.3'), '10.1.2.3')
+  assert.equal(normalizeAddress('::ffff:7f00:1'), '127.0.0.1', 'as a peers6 entry is written back (RFC 5952)')
+  assert.equal(normalizeAddress('0:0:0:0:0:ffff:c0a8:114'), '0:0:0:0:0:ffff:c0a8:114', 'only the ::ffff: spelling')
+  for (const same of ['127.0.0.1', '::1', '2001:db8::1', '::ffff:0:1:2', '::fffe:1.2.3.4', 'not an address'])
+    assert.equal(normalizeAddress(same), same, same)
+})
+
+test('peerEndpoint: one text per peer whoever dialled: IPv4 plain, IPv6 in brackets', () => {
+  assert.equal(peerEndpoint('::ffff:127.0.0.1', 51413), '127.0.0.1:51413')
+  assert.equal(peerEndpoint('127.0.0.1', 51413), '127.0.0.1:51413')
+  assert.equal(peerEndpoint('::ffff:7f00:1', 6881), '127.0.0.1:6881')
+  assert.equal(peerEndpoint('::1', 6881), '[::1]:6881')
+  assert.equal(peerEndpoint('2001:db8::1', 80), '[2001:db8::1]:80')
+})
+
+test('a dual-stack listener reports loopback as ::ffff:127.0.0.1; the seeder keys it as 127.0.0.1', async () => {
+  const server = net.createServer()
+  await new Promise<void>((r) => server.listen(0, '::', r))
+  const seen = new Promise<string>((resolve) =>
+    server.once('connection', (s) => {
+      resolve(peerEndpoint(s.remoteAddress!, s.remotePort!))
+      s.destroy()
+    }),
+  )
+  const c = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1')
+  c.on('error', () => {})
+  const local = await new Promise<number>((r) => c.once('connect', () => r(c.localPort!)))
+  assert.equal(await seen, `127.0.0.1:${local}`)
+  c.destroy()
+  server.close()
+})
+
+test('isLocalAddress: loopback, private, link-local and unspecified, in IPv4 and IPv6', () => {
+  for (const ip of [
+    '127.0.0.1',
+    '10.0.0.1',
+    '172.16.0.1',
+    '172.31.255.255',
+    '192.168.1.1',
+    '169.254.0.5',
+    '0.0.0.0',
+    '::1',
+    '::',
+    'fd12::1',
+    'fc00::1',
+    'fe80::1',
+    '::ffff:192.168.1.1',
+  ])
+    assert.equal(isLocalAddress(ip), true, ip)
+  for (const ip of ['8.8.8.8', '172.32.0.1', '172.15.0.1', '192.169.0.1', '2001:db8::1', '::ffff:8.8.8.8', 'not an ip'])
+    assert.equal(isLocalAddress(ip), false, ip)
 })

@@ -68,7 +68,9 @@ test('decodeTorrent round-trips what buildTorrent wrote', () => {
   const s = spec({ name: 'Vidéo 日本語 ✓.webm' })
   const t = buildTorrent(s)
   assert.deepEqual(decodeTorrent(t.buffer), {
+    format: 'v1',
     infoHash: t.infoHash,
+    infoHashV2: null,
     name: s.name,
     length: s.length,
     pieceLength: PL,
@@ -76,6 +78,9 @@ test('decodeTorrent round-trips what buildTorrent wrote', () => {
     pieces: s.pieces,
     infoBytes: Buffer.from(bencode.encode((bencode.decode(t.buffer) as { info: unknown }).info)),
     multiFile: false,
+    files: [{ path: [s.name], length: s.length, offset: 0, pad: false, piecesRoot: null }],
+    pieceSpace: s.length,
+    pieceLayers: new Map(),
     trackers: s.trackers,
     webSeeds: s.webSeeds,
     private: false,

@@ -25,7 +25,7 @@ async function mktorrentPieces(file: string, pieceLength: number): Promise<Buffe
   execFileSync('mktorrent', ['-l', String(Math.log2(pieceLength)), '-a', 'http://t.test/announce', '-o', out, file], {
     stdio: 'ignore',
   })
-  return decodeTorrent(await readFile(out)).pieces
+  return decodeTorrent(await readFile(out)).pieces!
 }
 
 const KiB = 1024

@@ -4,72 +4,16 @@
 // SHA-1 pieces too), so the hashes are right. A flipped byte in the data must then fail the check.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { MerkleHasher } from '../../src/bittorrent/merkle.ts'
 import { buildV2MultiTorrent, buildV2Torrent, v1Layout } from '../../src/bittorrent/metainfoV2.ts'
 import { PieceHasher } from '../../src/bittorrent/pieceHasher.ts'
+import { libtorrentCheck, libtorrentSkip } from '../helpers/v2.ts'
 
-const PYTHON = '/usr/bin/python3'
-const hasLibtorrent = (): boolean => {
-  if (!existsSync(PYTHON)) return false
-  try {
-    execFileSync(PYTHON, ['-c', 'import libtorrent'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
-const skip = hasLibtorrent() ? false : 'python3-libtorrent not installed'
-
-// Loads the torrent, reports what libtorrent read, then lets it check the data in save_path.
-const SCRIPT = `
-import json, sys, time, libtorrent as lt
-path, save = sys.argv[1], sys.argv[2]
-ti = lt.torrent_info(path)
-ih = ti.info_hashes()
-out = {'v1': str(ih.v1) if ih.has_v1() else None, 'v2': str(ih.v2) if ih.has_v2() else None,
-       'pieces': ti.num_pieces()}
-fs = ti.files()
-out['roots'] = [[fs.file_path(i), str(fs.root(i)), fs.file_size(i)] for i in range(fs.num_files()) if not (fs.file_flags(i) & lt.file_storage.flag_pad_file)]
-ses = lt.session({'listen_interfaces': '127.0.0.1:0', 'enable_dht': False, 'enable_lsd': False,
-                  'enable_upnp': False, 'enable_natpmp': False,
-                  'alert_mask': lt.alert.category_t.status_notification | lt.alert.category_t.error_notification})
-p = lt.add_torrent_params()
-p.ti = ti
-p.save_path = save
-h = ses.add_torrent(p)
-deadline = time.time() + 120
-checked = False
-while not checked and time.time() < deadline:
-    ses.wait_for_alert(500)
-    for a in ses.pop_alerts():
-        if isinstance(a, lt.torrent_checked_alert):
-            checked = True
-s = h.status()
-out.update({'checked': checked, 'seeding': s.is_seeding, 'have': s.num_pieces})
-print(json.dumps(out))
-`
-
-interface LtReport {
-  v1: string | null
-  v2: string | null
-  roots: [string, string, number][] // path, pieces root (zeros for an empty file), size; pad files left out
-  pieces: number
-  checked: boolean
-  seeding: boolean
-  have: number
-}
-
-async function libtorrentCheck(torrentPath: string, saveDir: string): Promise<LtReport> {
-  const { stdout } = await promisify(execFile)(PYTHON, ['-c', SCRIPT, torrentPath, saveDir], { timeout: 180_000 })
-  return JSON.parse(stdout) as LtReport
-}
+const skip = libtorrentSkip
 
 let dir = ''
 before(async () => {

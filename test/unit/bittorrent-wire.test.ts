@@ -54,9 +54,14 @@ test('handshake: built with the extension and fast bits, parsed back', () => {
   assert.deepEqual(p.peerId, peerId)
   assert.equal(p.extended, true)
   assert.equal(p.fast, true)
+  assert.equal(p.v2, false)
   const plain = parseHandshake(buildHandshake({ infoHash, peerId, extended: false, fast: false }))
   assert.equal(plain.extended, false)
   assert.equal(plain.fast, false)
+  // BEP 52: v2 support is bit 0x10 of the last reserved byte, beside the fast bit.
+  const v2 = buildHandshake({ infoHash, peerId, extended: true, fast: true, v2: true })
+  assert.equal(v2.subarray(20, 28).toString('hex'), '0000000000100014')
+  assert.equal(parseHandshake(v2).v2, true)
 })
 
 test('handshake: another protocol is refused on its first bytes (an MSE key, HTTP)', () => {
@@ -104,7 +109,7 @@ const stream = Buffer.concat([
 ])
 
 const expected = [
-  { type: 'handshake', infoHash, peerId, extended: true, fast: false },
+  { type: 'handshake', infoHash, peerId, extended: true, fast: false, v2: false },
   { type: 'keep-alive' },
   { type: 'interested' },
   { type: 'not-interested' },

@@ -49,6 +49,10 @@ test('sidecars: .torrent and .thumb.jpg files and their temporary files name the
   assert.deepEqual(sidecarOf(`${media}.thumb.jpg`), { owner: media, temporary: false })
   assert.deepEqual(sidecarOf(`.${media}.torrent.tmp`), { owner: media, temporary: true })
   assert.deepEqual(sidecarOf(`.${media}.thumb.jpg.tmp`), { owner: media, temporary: true })
+  // A release's extra files folder and a retired torrent's kept .torrent (src/media/releaseService.ts).
+  assert.deepEqual(sidecarOf(`${media}.extras`), { owner: media, temporary: false })
+  assert.deepEqual(sidecarOf(`${media}.0123456789ab.torrent`), { owner: media, temporary: false })
+  assert.deepEqual(sidecarOf(`.${media}.0123456789ab.torrent.tmp`), { owner: media, temporary: true })
   // Every container extension the sniffer gives is media, whatever the upload was called.
   for (const ext of ['mp4', 'mkv', 'webm', 'ogg', 'wav', 'mp3', 'mov', 'ts'])
     assert.equal(sidecarOf(storedFileName('x.thumb.jpg', 'abcdefghijk', ext)), null, ext)

@@ -80,14 +80,15 @@ test('slots: the next free slot goes to the waiting peer of the lowest rank, arr
     ['a3', 5],
   ])
   const s = new UnchokeSlots<string>(1, (p) => rank.get(p) ?? 0)
-  assert.equal(s.request('a1'), true)
-  assert.equal(s.request('a2'), false)
-  assert.equal(s.request('u'), false)
-  assert.equal(s.request('a3'), false)
-  assert.equal(s.release('a1'), 'u', 'the user ahead of the earlier attackers')
-  assert.equal(s.release('u'), 'a2')
-  assert.equal(s.release('a2'), 'a3')
-  assert.equal(s.release('a3'), undefined)
+  assert.equal(s.request('a1', 0), true)
+  assert.equal(s.request('o', 0), true, 'the optimistic slot (rotated at random, not by rank)')
+  assert.equal(s.request('a2', 0), false)
+  assert.equal(s.request('u', 0), false)
+  assert.equal(s.request('a3', 0), false)
+  assert.equal(s.release('a1', 0), 'u', 'the user ahead of the earlier attackers')
+  assert.equal(s.release('u', 0), 'a2')
+  assert.equal(s.release('a2', 0), 'a3')
+  assert.equal(s.release('a3', 0), undefined)
 })
 
 test('read gate: counts once per closed spell, holds input up to its bound, gives back in order', () => {

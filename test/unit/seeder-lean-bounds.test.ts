@@ -187,13 +187,19 @@ test('per torrent: a full torrent drops an idle peer of the address holding most
 
 test('an unchoked peer that never requests loses its slot (dropped), and the waiting one is unchoked', async (t) => {
   const { e, infoHash, port } = await seeding(t, { unchokedPerTorrent: 1, unchokedIdleMs: 300 })
-  const holder = (await handshaken(port, infoHash, { localAddress: '127.0.7.1' }))!
-  holder.socket.on('data', () => {})
-  holder.socket.write(INTERESTED)
+  // The regular slot and the optimistic one (taken at once by the second peer), both held.
+  const holders = [
+    (await handshaken(port, infoHash, { localAddress: '127.0.7.1' }))!,
+    (await handshaken(port, infoHash, { localAddress: '127.0.7.3' }))!,
+  ]
+  for (const h of holders) {
+    h.socket.on('data', () => {})
+    h.socket.write(INTERESTED)
+  }
   await new Promise((r) => setTimeout(r, 100))
   const waiting = (await handshaken(port, infoHash, { localAddress: '127.0.7.2' }))!
   t.after(() => {
-    holder.socket.destroy()
+    for (const h of holders) h.socket.destroy()
     waiting.socket.destroy()
   })
   let got = waiting.received.subarray(68)
@@ -201,9 +207,9 @@ test('an unchoked peer that never requests loses its slot (dropped), and the wai
     got = Buffer.concat([got, d])
   })
   waiting.socket.write(INTERESTED)
-  assert.equal(await closedWithin(holder.socket, 3000), true, 'the holder is dropped')
+  for (const h of holders) assert.equal(await closedWithin(h.socket, 3000), true, 'the holder is dropped')
   await until('the waiting peer to be unchoked', () => got.includes(Buffer.from([0, 0, 0, 1, 1])))
-  assert.equal(e.refusals.get('seeder_idle_peer_timeout'), 1)
+  assert.ok(e.refusals.get('seeder_idle_peer_timeout') >= 2)
 })
 
 test('destroy twice, the second after the uTP listener has closed: no crash', async () => {

@@ -1,7 +1,8 @@
 // The lean engine on real sockets, without the site: webtorrent's own wire module
 // (bittorrent-protocol) as the peer, a tiny HTTP tracker that records announces and hands out
 // one "leecher" the engine has to dial. Blocks must be byte-exact, metadata served, unknown
-// torrents refused, removed torrents closed and announced `stopped`.
+// torrents refused, removed torrents closed and announced `stopped`; MSE answered (plaintext when
+// offered, RC4 otherwise) and, for a dialled peer that drops plain handshakes, dialled with.
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
@@ -29,6 +30,8 @@ interface Wire extends Duplex {
   request(index: number, offset: number, length: number, cb: (err: Error | null, block?: Uint8Array) => void): void
   extended(ext: string | number, obj: unknown): void
   startEncryption(infoHash: string): void
+  setInfoHash(infoHash: string): Promise<void> | void
+  readonly _encryptionMethod: number | null | undefined
 }
 type WireCtor = new (type?: string, peEnabled?: number) => Wire
 // bittorrent-protocol ships no types; a computed specifier keeps tsc out of it.
@@ -230,12 +233,58 @@ test('lean engine: a client that opens with MSE (protocol encryption) gets plain
   await unchoked
   assert.deepEqual(await request(wire, 1, 16384, 16384), f.data.subarray(PIECE + 16384, PIECE + 32768))
 
-  // RC4 only: refused (we keep the data path zero-copy).
+  assert.equal(wire._encryptionMethod, 1, 'plaintext selected (the data path stays zero-copy)')
+
+  // RC4 only (a client requiring encryption): RC4 for the whole stream, blocks byte-exact.
   const rc4 = await connectWire(e.listenPort, 2)
-  const closed = new Promise((r) => rc4.socket.once('close', r))
-  rc4.wire.on('error', () => {})
+  const rc4Crypto = new Promise((r) => rc4.wire.once('crypto-handshake', r))
   rc4.wire.startEncryption(f.infoHash)
-  await closed
+  await rc4Crypto
+  const rc4Unchoked = new Promise((r) => rc4.wire.once('unchoke', r))
+  rc4.wire.handshake(f.infoHash, randomBytes(20).toString('hex'))
+  rc4.wire.interested()
+  await rc4Unchoked
+  assert.equal(rc4.wire._encryptionMethod, 2, 'RC4 selected')
+  const blocks = await Promise.all([0, 1, 2, 3, 4].map((i) => request(rc4.wire, i, 0, 16384)))
+  blocks.forEach((b, i) => assert.deepEqual(b, f.data.subarray(i * PIECE, i * PIECE + 16384), `piece ${i}`))
+  assert.deepEqual(await request(rc4.wire, 5, 0, 12_345), f.data.subarray(5 * PIECE), 'the short last piece')
+})
+
+test('lean engine: a dialled peer that drops plain handshakes is dialled again with MSE and served in RC4', async (t) => {
+  const tracker = await fakeTracker(t)
+  const f = await fixture(t, tracker.url)
+  // The "leecher" requires encryption, as libtorrent forced or transmission "encryption": 2 do:
+  // a plain handshake is closed unanswered; MSE is answered with RC4 only (bittorrent-protocol).
+  let plainDropped = 0
+  const served = new Promise<Wire>((resolve) => {
+    const srv = net.createServer((socket) => {
+      socket.once('data', (first: Buffer) => {
+        if (first[0] === 19) {
+          plainDropped++
+          socket.destroy()
+          return
+        }
+        const wire = new Wire('tcpIncoming', 2)
+        wire.once('crypto-infohash', () => void wire.setInfoHash(f.infoHash))
+        wire.once('handshake', (infoHash: string) => {
+          assert.equal(infoHash, f.infoHash)
+          wire.handshake(f.infoHash, randomBytes(20).toString('hex'))
+          wire.once('unchoke', () => resolve(wire))
+          wire.interested()
+        })
+        wire.write(first)
+        socket.pipe(wire).pipe(socket)
+      })
+    })
+    srv.listen(0, '127.0.0.1', () => tracker.setPeer((srv.address() as net.AddressInfo).port))
+    t.after(() => srv.close())
+  })
+  const { e } = await engine(t)
+  await e.add(f.infoHash, f.torrent, f.file)
+  const wire = await served
+  assert.equal(plainDropped, 1, 'dialled in plain first, once')
+  assert.equal(wire._encryptionMethod, 2, 'RC4 selected')
+  assert.deepEqual(await request(wire, 2, 16384, 16384), f.data.subarray(2 * PIECE + 16384, 3 * PIECE))
 })
 
 test('lean engine: announces over UDP (BEP 15: connect, then announce as a seed) and dials the peer it gets', async (t) => {

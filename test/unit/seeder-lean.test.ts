@@ -64,17 +64,19 @@ test('request queue: cancel in a wrapped ring keeps the order', () => {
 
 // ---- upload slots -----------------------------------------------------------------------------
 
-test('unchoke slots: up to max at once, the rest in arrival order', () => {
+test('unchoke slots: up to max at once, then the optimistic slot, the rest in arrival order', () => {
   const s = new UnchokeSlots<string>(2)
-  assert.equal(s.request('a'), true)
-  assert.equal(s.request('b'), true)
-  assert.equal(s.request('c'), false)
-  assert.equal(s.request('d'), false)
-  assert.equal(s.request('a'), true, 'already unchoked')
-  assert.equal(s.release('d'), undefined, 'a waiting peer leaving frees nothing')
-  assert.equal(s.release('a'), 'c')
-  assert.equal(s.release('b'), undefined)
-  assert.equal(s.count, 1)
+  assert.equal(s.request('a', 0), true)
+  assert.equal(s.request('b', 0), true)
+  assert.equal(s.request('c', 0), true, 'the free optimistic slot')
+  assert.equal(s.optimisticPeer, 'c')
+  assert.equal(s.request('d', 0), false)
+  assert.equal(s.request('e', 0), false)
+  assert.equal(s.request('a', 0), true, 'already unchoked')
+  assert.equal(s.release('e', 0), undefined, 'a waiting peer leaving frees nothing')
+  assert.equal(s.release('a', 0), 'd')
+  assert.equal(s.release('b', 0), undefined)
+  assert.equal(s.count, 2, 'd and the optimistic c')
   assert.equal(s.queued, 0)
 })
 

@@ -8,7 +8,8 @@ import { createDiffieHellman, randomBytes } from 'node:crypto'
 import { buildHandshake } from '../../src/bittorrent/wire/handshake.ts'
 import {
   CRYPTO_PLAINTEXT,
-  mseInitiatorForTests,
+  CRYPTO_RC4,
+  MseInitiator,
   mseKeyExchange,
   mseTorrentKey,
   MseResponder,
@@ -56,10 +57,12 @@ test('a full MSE handshake still selects plaintext with the shared group', () =>
   const infoHash = randomBytes(20)
   const responder = new MseResponder((req2) => (req2.equals(mseTorrentKey(infoHash)) ? infoHash : undefined))
   const ia = buildHandshake({ infoHash, peerId: randomBytes(20), extended: true, fast: true })
-  const initiator = mseInitiatorForTests(infoHash, CRYPTO_PLAINTEXT, ia)
+  const initiator = new MseInitiator(infoHash, ia, CRYPTO_PLAINTEXT | CRYPTO_RC4)
   const second = responder.feed(initiator.first)
-  const third = initiator.third(Buffer.concat(second.reply).subarray(0, 96))
-  const fourth = responder.feed(third.bytes)
+  const third = initiator.feed(Buffer.concat(second.reply))
+  const fourth = responder.feed(Buffer.concat(third.reply))
   assert.deepEqual(fourth.done?.payload, ia)
-  assert.equal(third.readSelect(Buffer.concat(fourth.reply)), CRYPTO_PLAINTEXT)
+  assert.equal(fourth.done?.cipher, null)
+  const fifth = initiator.feed(Buffer.concat(fourth.reply))
+  assert.equal(fifth.done?.cipher, null)
 })

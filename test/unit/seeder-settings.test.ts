@@ -69,7 +69,10 @@ async function fixture(t: TestContext, trackers: string[]) {
     fileName: 'clip.mp4',
     size: data.length,
     infoHash: built.infoHash,
+    infoHashV2: null,
+    format: 'v1',
     fileMtimeMs: Math.floor((await stat(file)).mtimeMs),
+    torrentFile: 'clip.mp4.torrent',
     trackers: JSON.stringify(trackers),
   }
   return { dir, mediaDir, data, file, torrent: built.buffer, infoHash: built.infoHash, seedable }
@@ -369,7 +372,7 @@ test('lean engine: retrack from [A, K] to [K, B] stops A, starts B, leaves K alo
 test('lean announcer: a tracker dropped while our `started` is still on its way gets `stopped` after the reply', async (t) => {
   const a = await tracker(t, { hold: true })
   const b = await tracker(t)
-  const announcer = new Announcer({ peerId: randomBytes(20), port: 6881, onPeers: () => {}, log: () => {} })
+  const announcer = new Announcer({ peerId: randomBytes(20), port: 6881, onPeers: () => 0, log: () => {} })
   t.after(() => announcer.close(500))
   const target = {
     infoHash: 'cd'.repeat(20),

@@ -58,6 +58,8 @@
   form.addEventListener('submit', async (event) => {
     const file = form.elements.file.files[0]
     if (!file || !form.reportValidity()) return
+    // tus carries one file: a release with extra files goes as one plain form post.
+    if (form.elements.files && form.elements.files.files.length > 0) return
     event.preventDefault()
     form.querySelector('button[type=submit]').disabled = true
     panel.hidden = false

@@ -24,8 +24,8 @@ export interface ExtendedHandshake {
 
 const int = (v: BValue | undefined): number | undefined => (typeof v === 'number' ? v : undefined)
 
-// A peer's bencoded dict; shallow nesting is all these messages need.
-function decodePeerBencode(payload: Buffer): { value: BValue; end: number } {
+/** A peer's bencoded dict (BEP 10, 9, 11 messages); shallow nesting is all these messages need. */
+export function decodePeerBencode(payload: Buffer): { value: BValue; end: number } {
   try {
     return decodePrefix(payload, 0, { maxDepth: 16 })
   } catch (err) {
@@ -34,15 +34,17 @@ function decodePeerBencode(payload: Buffer): { value: BValue; end: number } {
   }
 }
 
+/** `utPex`: our ut_pex id (BEP 11), left out for private torrents (BEP 27: no peer exchange). */
 export function buildExtendedHandshake(h: {
   utMetadata: number
+  utPex?: number
   metadataSize?: number
   version?: string
   reqq?: number
   port?: number
 }): Buffer {
   return encode({
-    m: { ut_metadata: h.utMetadata },
+    m: h.utPex ? { ut_metadata: h.utMetadata, ut_pex: h.utPex } : { ut_metadata: h.utMetadata },
     metadata_size: h.metadataSize,
     p: h.port,
     reqq: h.reqq,

@@ -1,6 +1,6 @@
 // BEP 3 handshake: <19>"BitTorrent protocol"<8 reserved bytes><20-byte infohash><20-byte peer id>.
 // Reserved bits we use: BEP 10 extension protocol (reserved[5] & 0x10), BEP 6 fast extension
-// (reserved[7] & 0x04).
+// (reserved[7] & 0x04), BEP 52 v2 support (reserved[7] & 0x10).
 import { WireError } from '../errors.ts'
 
 export const PROTOCOL = Buffer.from('\x13BitTorrent protocol', 'latin1') // length byte included
@@ -11,6 +11,8 @@ export interface Handshake {
   peerId: Buffer // 20 bytes
   extended: boolean
   fast: boolean
+  /** BEP 52: the peer speaks v2 (hash request/hashes/hash reject). */
+  v2?: boolean
 }
 
 export function buildHandshake(h: Handshake): Buffer {
@@ -19,6 +21,7 @@ export function buildHandshake(h: Handshake): Buffer {
   PROTOCOL.copy(out, 0)
   if (h.extended) out[20 + 5]! |= 0x10
   if (h.fast) out[20 + 7]! |= 0x04
+  if (h.v2) out[20 + 7]! |= 0x10
   h.infoHash.copy(out, 28)
   h.peerId.copy(out, 48)
   return out
@@ -44,5 +47,6 @@ export function parseHandshake(buf: Buffer): Handshake {
     peerId: Buffer.from(buf.subarray(48, 68)),
     extended: (buf[25]! & 0x10) !== 0,
     fast: (buf[27]! & 0x04) !== 0,
+    v2: (buf[27]! & 0x10) !== 0,
   }
 }

@@ -1,7 +1,15 @@
-// Peer wire messages (BEP 3, BEP 6 fast extension, BEP 10 extended): ids, the values a message
+// Peer wire messages (BEP 3, BEP 6 fast extension, BEP 10 extended, BEP 52 hashes: hashes.ts): ids, the values a message
 // decodes to, and builders. Every message is <4-byte big-endian length><1-byte id><payload>;
 // length 0 is a keep-alive.
 import { WireError } from '../errors.ts'
+import {
+  type HashRequest,
+  MSG_HASH_REJECT,
+  MSG_HASH_REQUEST,
+  MSG_HASHES,
+  parseHashes,
+  parseHashRequest,
+} from './hashes.ts'
 
 const MSG_CHOKE = 0
 const MSG_UNCHOKE = 1
@@ -32,6 +40,8 @@ export type WireMessage =
   | { type: 'piece'; index: number; begin: number; block: Buffer }
   | { type: 'port'; port: number }
   | { type: 'extended'; id: number; payload: Buffer }
+  | ({ type: 'hash-request' | 'hash-reject' } & HashRequest)
+  | ({ type: 'hashes'; hashes: Buffer } & HashRequest)
   | { type: 'unknown'; id: number }
 
 const SIMPLE = ['choke', 'unchoke', 'interested', 'not-interested'] as const
@@ -91,6 +101,11 @@ export function decodeMessage(id: number, payload: Buffer): WireMessage {
     case MSG_EXTENDED:
       if (payload.length < 1) throw new WireError('bad_message', 'extended message without an id')
       return { type: 'extended', id: payload[0]!, payload: payload.subarray(1) }
+    case MSG_HASH_REQUEST:
+    case MSG_HASH_REJECT:
+      return { type: id === MSG_HASH_REQUEST ? 'hash-request' : 'hash-reject', ...parseHashRequest(id, payload) }
+    case MSG_HASHES:
+      return { type: 'hashes', ...parseHashes(payload) }
     default:
       return { type: 'unknown', id } // BEP 3: ignore what you do not know
   }

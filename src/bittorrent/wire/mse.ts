@@ -1,11 +1,14 @@
-// Message Stream Encryption (MSE/PE), the responder's side, plaintext only: a peer that opens
-// with a Diffie-Hellman key instead of the plain handshake (aria2c does by default, falling back
-// to plain after a second) gets through the key exchange, and we pick "plaintext" from what it
-// offers, so the piece data stays zero-copy. A peer that offers RC4 only is refused.
+// Message Stream Encryption (MSE/PE), both sides: the responder (a peer that opens with a
+// Diffie-Hellman key instead of the plain handshake: aria2c by default, any client that requires
+// encryption) and the initiator (our dial to a peer that drops plain handshakes). Of what the
+// other side offers we pick plaintext when it is offered, so the piece data stays zero-copy, and
+// RC4 for the whole stream otherwise; the ciphers come out with the outcome, in their state after
+// the handshake (spec: the first 1024 bytes of each keystream are dropped).
 // Spec: https://wiki.vuze.com/w/Message_Stream_Encryption. Bytes in, replies out; no sockets.
 import { createDiffieHellman, createHash, randomBytes, randomInt } from 'node:crypto'
 import { WireError } from '../errors.ts'
 import { PROTOCOL } from './handshake.ts'
+import { Rc4 } from './rc4.ts'
 
 const P = Buffer.from(
   'FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A63A36210000000000090563',
@@ -16,6 +19,8 @@ const KEY_LENGTH = 96
 const PRIVATE_KEY_BYTES = 20
 const MAX_PAD = 512
 const MAX_IA = 8192
+const VC_LENGTH = 8
+const DISCARD = 1024
 export const CRYPTO_PLAINTEXT = 0x01
 export const CRYPTO_RC4 = 0x02
 
@@ -41,42 +46,6 @@ export function mseKeyExchange(theirs: Buffer): { ours: Buffer; secret: Buffer }
 /** HASH('req2', SKEY): how an MSE initiator names the torrent (SKEY = infohash). */
 export const mseTorrentKey = (infoHash: Buffer): Buffer => sha1('req2', infoHash)
 
-/** RC4 (ARCFOUR), needed only for the few handshake bytes; OpenSSL 3 keeps it behind the legacy provider. */
-export class Rc4 {
-  private readonly s = new Uint8Array(256)
-  private i = 0
-  private j = 0
-
-  constructor(key: Buffer, discard = 0) {
-    const s = this.s
-    for (let i = 0; i < 256; i++) s[i] = i
-    for (let i = 0, j = 0; i < 256; i++) {
-      j = (j + s[i]! + key[i % key.length]!) & 0xff
-      const t = s[i]!
-      s[i] = s[j]!
-      s[j] = t
-    }
-    if (discard) this.update(Buffer.alloc(discard))
-  }
-
-  /** En- or decrypts `buf` in place; returns it. */
-  update(buf: Buffer): Buffer {
-    const s = this.s
-    let { i, j } = this
-    for (let n = 0; n < buf.length; n++) {
-      i = (i + 1) & 0xff
-      j = (j + s[i]!) & 0xff
-      const t = s[i]!
-      s[i] = s[j]!
-      s[j] = t
-      buf[n]! ^= s[(s[i]! + s[j]!) & 0xff]!
-    }
-    this.i = i
-    this.j = j
-    return buf
-  }
-}
-
 /**
  * Whether a connection's first bytes are a plain BitTorrent handshake (true), something else,
  * e.g. an MSE public key (false), or too few to tell (null).
@@ -87,18 +56,70 @@ export function isPlainHandshakeStart(buf: Buffer): boolean | null {
   return n >= 4 ? true : null // 4 matching bytes: 1 in 4 billion for a random key
 }
 
+/** RC4 for the rest of the stream, each in its state right after the handshake. */
+interface MseCipher {
+  /** For what we send. */
+  encrypt: Rc4
+  /** For what we receive. */
+  decrypt: Rc4
+}
+
 export interface MseDone {
-  /** The torrent the initiator asked for (its SKEY). */
+  /** The torrent (SKEY): the one the initiator asked for, or the one we dialled for. */
   infoHash: Buffer
   /** What follows, in plaintext: the initiator's IA (normally its handshake) and anything after. */
   payload: Buffer
+  /** Set when RC4 was selected: everything after `payload` goes through it, both ways. */
+  cipher: MseCipher | null
 }
 
 type Step = 'key' | 'sync' | 'skey' | 'vc' | 'pad' | 'ia'
 
-export class MseResponder {
+/** Received bytes kept until they form the next field. */
+class Pending {
+  buf: Buffer = Buffer.alloc(0)
+
+  add(chunk: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : Buffer.from(chunk)
+  }
+
+  take(n: number): Buffer {
+    const out = this.buf.subarray(0, n)
+    this.buf = this.buf.subarray(n)
+    return out
+  }
+
+  /** What is left, for the payload: decrypted (in place: it is our copy) if RC4 goes on. */
+  rest(cipher: MseCipher | null): Buffer {
+    const rest = this.take(this.buf.length)
+    return cipher ? cipher.decrypt.update(rest) : rest
+  }
+}
+
+/** One side of the handshake: received bytes wait in `pending` until `advance` can use them. */
+abstract class MseSide {
+  protected readonly pending = new Pending()
+
+  /** Feeds received bytes; returns bytes to send back and, once through, the outcome. */
+  feed(chunk: Buffer): { reply: Buffer[]; done: MseDone | null } {
+    this.pending.add(chunk)
+    const reply: Buffer[] = []
+    for (;;) {
+      const done = this.advance(reply)
+      if (done === 'wait') return { reply, done: null }
+      if (done !== 'next') return { reply, done }
+    }
+  }
+
+  /** One step: 'wait' for more bytes, 'next' step, or done. */
+  protected abstract advance(reply: Buffer[]): 'wait' | 'next' | MseDone
+}
+
+const cipherFor = (select: number, encrypt: Rc4, decrypt: Rc4): MseCipher | null =>
+  select === CRYPTO_RC4 ? { encrypt, decrypt } : null
+
+export class MseResponder extends MseSide {
   private readonly findTorrent: (req2: Buffer) => Buffer | undefined
-  private pending: Buffer = Buffer.alloc(0)
   private step: Step = 'key'
   private secret: Buffer | null = null
   private req1: Buffer | null = null
@@ -111,32 +132,17 @@ export class MseResponder {
 
   /** `findTorrent`: the infohash whose HASH('req2', infohash) is `req2`, if we seed it. */
   constructor(findTorrent: (req2: Buffer) => Buffer | undefined) {
+    super()
     this.findTorrent = findTorrent
   }
 
-  /** Feeds received bytes; returns bytes to send back and, once through, the outcome. */
-  feed(chunk: Buffer): { reply: Buffer[]; done: MseDone | null } {
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : Buffer.from(chunk)
-    const reply: Buffer[] = []
-    for (;;) {
-      const done = this.advance(reply)
-      if (done === 'wait') return { reply, done: null }
-      if (done !== 'next') return { reply, done }
-    }
-  }
-
-  private take(n: number): Buffer {
-    const out = this.pending.subarray(0, n)
-    this.pending = this.pending.subarray(n)
-    return out
-  }
-
-  private advance(reply: Buffer[]): 'wait' | 'next' | MseDone {
-    const have = this.pending.length
+  protected advance(reply: Buffer[]): 'wait' | 'next' | MseDone {
+    const p = this.pending
+    const have = p.buf.length
     switch (this.step) {
       case 'key': {
         if (have < KEY_LENGTH) return 'wait'
-        const { ours, secret } = mseKeyExchange(this.take(KEY_LENGTH))
+        const { ours, secret } = mseKeyExchange(p.take(KEY_LENGTH))
         this.secret = secret
         this.req1 = sha1('req1', this.secret)
         reply.push(ours, randomBytes(randomInt(0, 65)))
@@ -145,32 +151,32 @@ export class MseResponder {
       }
       case 'sync': {
         // The initiator's padding (0-512 bytes) ends where HASH('req1', S) starts.
-        const at = this.pending.indexOf(this.req1!)
+        const at = p.buf.indexOf(this.req1!)
         if (at < 0) {
           if (have > MAX_PAD + 20) throw new WireError('bad_mse', 'no MSE sync hash within 512 bytes')
           return 'wait'
         }
-        this.take(at + 20)
+        p.take(at + 20)
         this.step = 'skey'
         return 'next'
       }
       case 'skey': {
         if (have < 20) return 'wait'
         const req3 = sha1('req3', this.secret!)
-        const req2 = Buffer.from(this.take(20))
+        const req2 = Buffer.from(p.take(20))
         for (let i = 0; i < 20; i++) req2[i]! ^= req3[i]!
         const infoHash = this.findTorrent(req2)
         if (!infoHash) throw new WireError('unknown_torrent', 'MSE handshake for a torrent we do not seed')
         this.infoHash = infoHash
-        this.decrypt = new Rc4(sha1('keyA', this.secret!, infoHash), 1024)
-        this.encrypt = new Rc4(sha1('keyB', this.secret!, infoHash), 1024)
+        this.decrypt = new Rc4(sha1('keyA', this.secret!, infoHash), DISCARD)
+        this.encrypt = new Rc4(sha1('keyB', this.secret!, infoHash), DISCARD)
         this.step = 'vc'
         return 'next'
       }
       case 'vc': {
         if (have < 14) return 'wait'
-        const head = this.decrypt!.update(Buffer.from(this.take(14)))
-        if (!head.subarray(0, 8).equals(Buffer.alloc(8)))
+        const head = this.decrypt!.update(Buffer.from(p.take(14)))
+        if (!head.subarray(0, VC_LENGTH).equals(Buffer.alloc(VC_LENGTH)))
           throw new WireError('bad_mse', 'bad MSE verification constant')
         this.provide = head.readUInt32BE(8)
         this.padLength = head.readUInt16BE(12)
@@ -180,7 +186,7 @@ export class MseResponder {
       }
       case 'pad': {
         if (have < this.padLength + 2) return 'wait'
-        const padAndLength = this.decrypt!.update(Buffer.from(this.take(this.padLength + 2)))
+        const padAndLength = this.decrypt!.update(Buffer.from(p.take(this.padLength + 2)))
         this.iaLength = padAndLength.readUInt16BE(this.padLength)
         if (this.iaLength > MAX_IA) throw new WireError('bad_mse', 'MSE initial payload too long')
         this.step = 'ia'
@@ -188,13 +194,98 @@ export class MseResponder {
       }
       case 'ia': {
         if (have < this.iaLength) return 'wait'
-        const ia = this.decrypt!.update(Buffer.from(this.take(this.iaLength)))
-        if (!(this.provide & CRYPTO_PLAINTEXT))
-          throw new WireError('mse_rc4_only', 'the peer wants RC4 for the whole stream; we only do plaintext')
-        const select = Buffer.alloc(14) // VC, crypto_select, len(padD) = 0
-        select.writeUInt32BE(CRYPTO_PLAINTEXT, 8)
-        reply.push(this.encrypt!.update(select))
-        return { infoHash: this.infoHash!, payload: Buffer.concat([ia, this.pending]) }
+        const ia = this.decrypt!.update(Buffer.from(p.take(this.iaLength)))
+        const select = this.provide & CRYPTO_PLAINTEXT ? CRYPTO_PLAINTEXT : this.provide & CRYPTO_RC4 ? CRYPTO_RC4 : 0
+        if (!select) throw new WireError('bad_mse', 'the peer offers neither plaintext nor RC4')
+        const answer = Buffer.alloc(14) // VC, crypto_select, len(padD) = 0
+        answer.writeUInt32BE(select, 8)
+        reply.push(this.encrypt!.update(answer))
+        const cipher = cipherFor(select, this.encrypt!, this.decrypt!)
+        return { infoHash: this.infoHash!, payload: Buffer.concat([ia, p.rest(cipher)]), cipher }
+      }
+    }
+  }
+}
+
+type InitiatorStep = 'key' | 'sync' | 'select' | 'pad'
+
+/**
+ * Our side when we dial: `first` opens the connection (Ya, PadA); once the peer's key is in, we
+ * send the rest of our part with `ia` (our BitTorrent handshake) inside, offering `provide`.
+ */
+export class MseInitiator extends MseSide {
+  readonly first: Buffer
+  private readonly infoHash: Buffer
+  private readonly provide: number
+  private readonly ia: Buffer
+  private readonly privateKey = randomBytes(PRIVATE_KEY_BYTES)
+  private step: InitiatorStep = 'key'
+  private encrypt: Rc4 | null = null
+  private decrypt: Rc4 | null = null
+  /** ENCRYPT(VC) as the peer's stream will carry it, after its padding. */
+  private vc: Buffer | null = null
+  private select = 0
+  private padLength = 0
+
+  /** `infoHash`: the one we dial with (SKEY). */
+  constructor(infoHash: Buffer, ia: Buffer, provide = CRYPTO_PLAINTEXT | CRYPTO_RC4) {
+    super()
+    this.infoHash = infoHash
+    this.ia = ia
+    this.provide = provide
+    GROUP.setPrivateKey(this.privateKey)
+    this.first = Buffer.concat([pad96(GROUP.generateKeys()), randomBytes(randomInt(0, 65))])
+  }
+
+  protected advance(reply: Buffer[]): 'wait' | 'next' | MseDone {
+    const p = this.pending
+    const have = p.buf.length
+    switch (this.step) {
+      case 'key': {
+        if (have < KEY_LENGTH) return 'wait'
+        GROUP.setPrivateKey(this.privateKey)
+        const s = pad96(GROUP.computeSecret(p.take(KEY_LENGTH)))
+        this.encrypt = new Rc4(sha1('keyA', s, this.infoHash), DISCARD)
+        this.decrypt = new Rc4(sha1('keyB', s, this.infoHash), DISCARD)
+        this.vc = this.decrypt.copy(Buffer.alloc(VC_LENGTH))
+        const skey = mseTorrentKey(this.infoHash)
+        const req3 = sha1('req3', s)
+        for (let i = 0; i < 20; i++) skey[i]! ^= req3[i]!
+        const head = Buffer.alloc(VC_LENGTH + 4 + 2 + 2) // VC, crypto_provide, len(PadC) = 0, len(IA)
+        head.writeUInt32BE(this.provide, 8)
+        head.writeUInt16BE(this.ia.length, 14)
+        reply.push(sha1('req1', s), skey, this.encrypt.update(head), this.encrypt.copy(this.ia))
+        this.step = 'sync'
+        return 'next'
+      }
+      case 'sync': {
+        // The peer's padding (0-512 bytes) ends where its encrypted VC starts.
+        const at = p.buf.indexOf(this.vc!)
+        if (at < 0) {
+          if (have > MAX_PAD + VC_LENGTH)
+            throw new WireError('bad_mse', 'no MSE verification constant within 512 bytes')
+          return 'wait'
+        }
+        p.take(at + VC_LENGTH)
+        this.step = 'select'
+        return 'next'
+      }
+      case 'select': {
+        if (have < 6) return 'wait'
+        const head = this.decrypt!.update(Buffer.from(p.take(6)))
+        this.select = head.readUInt32BE(0)
+        if ((this.select !== CRYPTO_PLAINTEXT && this.select !== CRYPTO_RC4) || !(this.select & this.provide))
+          throw new WireError('bad_mse', `the peer selected ${this.select}, not one we offered`)
+        this.padLength = head.readUInt16BE(4)
+        if (this.padLength > MAX_PAD) throw new WireError('bad_mse', 'MSE padding too long')
+        this.step = 'pad'
+        return 'next'
+      }
+      case 'pad': {
+        if (have < this.padLength) return 'wait'
+        this.decrypt!.update(Buffer.from(p.take(this.padLength)))
+        const cipher = cipherFor(this.select, this.encrypt!, this.decrypt!)
+        return { infoHash: this.infoHash, payload: p.rest(cipher), cipher }
       }
     }
   }
@@ -205,32 +296,4 @@ function pad96(b: Buffer): Buffer {
   const out = Buffer.alloc(KEY_LENGTH)
   b.copy(out, KEY_LENGTH - b.length)
   return out
-}
-
-/** The initiator's side, for tests: what a client offering `provide` sends, and how to read our reply. */
-export function mseInitiatorForTests(infoHash: Buffer, provide: number, ia: Buffer) {
-  const x = randomBytes(PRIVATE_KEY_BYTES)
-  GROUP.setPrivateKey(x)
-  const ours = pad96(GROUP.generateKeys())
-  return {
-    first: Buffer.concat([ours, randomBytes(33)]),
-    /** Step 3, once the responder's key has arrived. */
-    third(theirKey: Buffer): { bytes: Buffer; readSelect(encrypted: Buffer): number } {
-      GROUP.setPrivateKey(x)
-      const s = pad96(GROUP.computeSecret(theirKey))
-      const enc = new Rc4(sha1('keyA', s, infoHash), 1024)
-      const dec = new Rc4(sha1('keyB', s, infoHash), 1024)
-      const req2 = sha1('req2', infoHash)
-      const req3 = sha1('req3', s)
-      for (let i = 0; i < 20; i++) req2[i]! ^= req3[i]!
-      const head = Buffer.alloc(8 + 4 + 2 + 3 + 2)
-      head.writeUInt32BE(provide, 8)
-      head.writeUInt16BE(3, 12)
-      head.writeUInt16BE(ia.length, 17)
-      return {
-        bytes: Buffer.concat([sha1('req1', s), req2, enc.update(head), enc.update(Buffer.from(ia))]),
-        readSelect: (encrypted) => dec.update(Buffer.from(encrypted.subarray(0, 14))).readUInt32BE(8),
-      }
-    },
-  }
 }

@@ -1,0 +1,137 @@
+// The site under load for one configuration: its database (a SQLite file in the storage folder,
+// or a fresh PostgreSQL database dropped at the end), seeded with the videos before the start,
+// then one Seedcast web process (no seeder) checked on each target once before any load.
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import pg from 'pg'
+import { onCleanup, tempDir } from '../lib/cleanup.ts'
+import { log } from '../lib/log.ts'
+import { freePort } from '../lib/ports.ts'
+import { now, run } from '../lib/processes.ts'
+import { startSeedcast, stopSeedcast, type Seedcast } from '../lib/seedcast.ts'
+import { seedVideos } from './seed.ts'
+
+type Database = 'sqlite' | 'postgresql'
+
+/** One row group of the table; `webProcesses` above 1 is WEB_WORKERS (src/cluster/). */
+export interface LoadConfig {
+  name: string
+  database: Database
+  webProcesses: 1 | 2
+}
+
+export const CONFIGS: Record<string, LoadConfig> = {
+  sqlite: { name: 'SQLite, 1 web process', database: 'sqlite', webProcesses: 1 },
+  postgresql: { name: 'PostgreSQL, 1 web process', database: 'postgresql', webProcesses: 1 },
+  'sqlite-2': { name: 'SQLite, 2 web processes', database: 'sqlite', webProcesses: 2 },
+  'postgresql-2': { name: 'PostgreSQL, 2 web processes', database: 'postgresql', webProcesses: 2 },
+}
+
+export interface LoadSite {
+  seedcast: Seedcast
+  /** wrk list files: video page paths, the API list's path, percent-encoded infohashes. */
+  lists: { page: string; list: string; announce: string }
+}
+
+const ADMIN_PASSWORD = 'bench-password-123' // bench/lib/seedcast.ts gives the server this one
+
+/** BENCH_POSTGRES_URL, else TEST_POSTGRES_URL, else the private server of scripts/postgres.sh. */
+async function postgresServerUrl(): Promise<string> {
+  const given = process.env.BENCH_POSTGRES_URL || process.env.TEST_POSTGRES_URL
+  if (given) return given
+  return (await run('bash', ['scripts/postgres.sh', 'start'])).stdout.trim()
+}
+
+/** A new, empty database on the PostgreSQL server, dropped at clean-up. */
+async function freshPostgresDatabase(): Promise<string> {
+  const server = await postgresServerUrl()
+  const name = `seedcast_load_${process.pid}_${Date.now()}`
+  const admin = async (sql: string) => {
+    const c = new pg.Client({ connectionString: server })
+    await c.connect()
+    try {
+      await c.query(sql)
+    } finally {
+      await c.end()
+    }
+  }
+  await admin(`CREATE DATABASE "${name}"`)
+  onCleanup(() => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))
+  const url = new URL(server)
+  url.pathname = `/${name}`
+  return url.toString()
+}
+
+/** 40 hex digits as a query value: every byte percent-encoded. */
+const pct = (hex: string) => hex.replace(/../g, (b) => `%${b.toUpperCase()}`)
+
+export async function startLoadSite(config: LoadConfig, videos: number, serverNodeArgs: string[]): Promise<LoadSite> {
+  const dir = await tempDir('seedcast-load-bench-')
+  const storageDir = path.join(dir, 'storage')
+  const databaseUrl = config.database === 'postgresql' ? await freshPostgresDatabase() : ''
+  // PUBLIC_URL is in every torrent and in the settings: the server must start on this port.
+  const port = await freePort()
+  const t0 = now()
+  const seeded = await seedVideos({
+    storageDir,
+    databaseUrl,
+    publicUrl: `http://127.0.0.1:${port}`,
+    adminPassword: ADMIN_PASSWORD,
+    count: videos,
+  })
+  log(`${config.name}: seeded ${videos} videos in ${((now() - t0) / 1000).toFixed(1)} s (${dir})`)
+  const lists = {
+    page: path.join(dir, 'pages.txt'),
+    list: path.join(dir, 'list.txt'),
+    announce: path.join(dir, 'infohashes.txt'),
+  }
+  await writeFile(lists.page, seeded.ids.map((id) => `/videos/${id}\n`).join(''))
+  await writeFile(lists.list, '/api/videos\n')
+  await writeFile(lists.announce, seeded.infoHashes.map((h) => `${pct(h)}\n`).join(''))
+  const t1 = now()
+  const seedcast = await startSeedcast({
+    storageDir,
+    port,
+    nodeArgs: serverNodeArgs,
+    logLines: process.env.BENCH_SERVER_LOG === '1' ? 20_000 : 200,
+    env: {
+      DATABASE_URL: databaseUrl,
+      SEEDER: 'off',
+      WEB_WORKERS: String(config.webProcesses),
+      TRACKER_UDP_PORT: '0',
+      TRACKER_RATE_LIMIT_PER_MINUTE: '0',
+      // All the load comes from 127.0.0.1: lift the per-address caps (connections, peers), or
+      // the guards would refuse most of it and measure themselves.
+      WEB_MAX_CONNECTIONS_PER_ADDRESS: '0',
+      TRACKER_MAX_PEERS_PER_ADDRESS: '1000000',
+      TRACKER_MAX_PEERS: '100000000',
+    },
+  })
+  onCleanup(() => stopSeedcast(seedcast))
+  log(
+    `${config.name}: Seedcast pid ${seedcast.pid} on ${seedcast.url}, started in ${((now() - t1) / 1000).toFixed(1)} s`,
+  )
+  await checkTargets(seedcast, seeded.ids[0]!, seeded.infoHashes[0]!, videos)
+  return { seedcast, lists }
+}
+
+/** One request on each target before any load: the page, the list and an announce answer as they should. */
+async function checkTargets(s: Seedcast, id: string, infoHash: string, videos: number): Promise<void> {
+  const page = await fetch(`${s.url}/videos/${id}`)
+  const html = await page.text()
+  if (page.status !== 200 || !html.includes(infoHash))
+    throw new Error(`GET /videos/${id} answered ${page.status} without the infohash: ${html.slice(0, 300)}`)
+  const list = await fetch(`${s.url}/api/videos`)
+  const body = (await list.json()) as { videos?: unknown[] }
+  if (list.status !== 200 || !body.videos?.length) throw new Error(`GET /api/videos answered ${list.status}`)
+  const peerId = pct(Buffer.from('-LOAD00-123456789012').toString('hex'))
+  const announce = await fetch(
+    `${s.url}/announce?info_hash=${pct(infoHash)}&peer_id=${peerId}&port=51413&uploaded=0&downloaded=0&left=1&compact=1`,
+  )
+  const reply = Buffer.from(await announce.arrayBuffer()).toString('latin1')
+  if (!reply.startsWith('d8:complete')) throw new Error(`announce answered ${announce.status}: ${reply.slice(0, 200)}`)
+  const health = (await (await fetch(`${s.url}/healthz`)).json()) as Record<string, unknown>
+  log(
+    `checked: video page ${html.length} bytes, API list of ${body.videos.length} (of ${videos}), announce ok; /healthz ${JSON.stringify(health).slice(0, 200)}`,
+  )
+}

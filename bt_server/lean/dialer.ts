@@ -1,0 +1,144 @@
+// Which offered peers the lean engine dials: peers from its trackers' replies, leechers the site's
+// tracker pushes over IPC the moment they announce, and peers that peers name in ut_pex messages.
+// One FIFO queue for all, bounded (what does not fit is dropped and counted); a peer is not queued
+// while it is connected (dialled by us, or dialling us from the port its extension handshake
+// names), already queued, or cooling down after a dial that failed or a dialled connection that
+// ended (a seed we dropped, a client that refused us): so a flood of announces or PEX messages
+// naming the same peers costs a set lookup each, not a dial each.
+// It also remembers, for an hour, which peers it was offered: a tracker reply naming one it has not
+// seen makes the separate seeder announce again sooner (announceSchedule.ts).
+import { normalizeAddress, peerEndpoint } from '../../src/bittorrent/address.ts'
+import type { LeanTorrent } from './torrents.ts'
+
+export interface DialCandidate {
+  t: LeanTorrent
+  /** The infohash to dial with (a hybrid's v1 or truncated v2, as the source knew the peer). */
+  hash: Buffer
+  ip: string
+  port: number
+  /** peerEndpoint(ip, port): the key in t.dialled. */
+  address: string
+}
+
+export interface DialPlannerOptions {
+  /** Our own listening address (a tracker lists us too). */
+  isSelf(ip: string, port: number): boolean
+  /** A peer left out because the queue was full (counted as seeder_dials_dropped). */
+  dropped(): void
+  maxQueue?: number
+  coolMs?: number
+}
+
+const MAX_QUEUE = 5000
+/** A peer whose dial failed or whose dialled connection ended is left alone this long. */
+const COOL_MS = 60_000
+const MAX_COOLING = 20_000
+const SEEN_MS = 3_600_000
+const MAX_SEEN = 50_000
+
+export class DialPlanner {
+  private readonly opts: DialPlannerOptions
+  private readonly maxQueue: number
+  private readonly coolMs: number
+  private queue: DialCandidate[] = []
+  private head = 0
+  private readonly queued = new Set<string>()
+  /** "torrent-id address" -> until when; insertion order is the order they expire in. */
+  private readonly cooling = new Map<string, number>()
+  /** "torrent-id address" -> when last offered, oldest first. */
+  private readonly seen = new Map<string, number>()
+
+  constructor(opts: DialPlannerOptions) {
+    this.opts = opts
+    this.maxQueue = opts.maxQueue ?? MAX_QUEUE
+    this.coolMs = opts.coolMs ?? COOL_MS
+  }
+
+  get size(): number {
+    return this.queue.length - this.head
+  }
+
+  /** Queues the peers worth dialling; returns how many of `peers` it had not been offered in the last hour. */
+  offer(t: LeanTorrent, hash: Buffer, peers: { ip: string; port: number }[], now: number): number {
+    let unseen = 0
+    for (const p of peers) {
+      if (!Number.isInteger(p.port) || p.port <= 0 || p.port > 65535) continue
+      const ip = normalizeAddress(p.ip)
+      if (this.opts.isSelf(ip, p.port)) continue
+      const address = peerEndpoint(ip, p.port)
+      const key = `${t.id} ${address}`
+      if (this.remember(key, now)) unseen++
+      if (this.queued.has(key) || isConnected(t, address) || this.isCooling(key, now)) continue
+      if (this.size >= this.maxQueue) {
+        this.opts.dropped()
+        continue
+      }
+      this.queued.add(key)
+      this.queue.push({ t, hash, ip, port: p.port, address })
+    }
+    return unseen
+  }
+
+  /** The next peer to dial (the caller checks its limits again: the torrent may be full by now). */
+  next(): DialCandidate | undefined {
+    if (this.head >= this.queue.length) return undefined
+    const c = this.queue[this.head++]!
+    this.queued.delete(`${c.t.id} ${c.address}`)
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head)
+      this.head = 0
+    }
+    return c
+  }
+
+  /** A dial that failed, or a dialled connection that ended: not offered again for a while. */
+  coolDown(t: LeanTorrent, address: string, now: number): void {
+    const key = `${t.id} ${address}`
+    this.cooling.delete(key)
+    this.cooling.set(key, now + this.coolMs)
+    while (this.cooling.size > MAX_COOLING) this.cooling.delete(this.cooling.keys().next().value!)
+  }
+
+  /** Dialled again first, cool-down or not: a plaintext dial closed unanswered is retried with MSE. */
+  retryFirst(c: DialCandidate): void {
+    const key = `${c.t.id} ${c.address}`
+    this.cooling.delete(key)
+    if (this.queued.has(key)) return
+    this.queued.add(key)
+    if (this.head > 0) this.queue[--this.head] = c
+    else this.queue.unshift(c)
+  }
+
+  clear(): void {
+    this.queue = []
+    this.head = 0
+    this.queued.clear()
+  }
+
+  private isCooling(key: string, now: number): boolean {
+    const until = this.cooling.get(key)
+    if (until === undefined) return false
+    if (until > now) return true
+    this.cooling.delete(key)
+    return false
+  }
+
+  /** Records an offer; true if it was not offered in the last SEEN_MS. */
+  private remember(key: string, now: number): boolean {
+    const at = this.seen.get(key)
+    this.seen.delete(key)
+    this.seen.set(key, now)
+    for (const [k, when] of this.seen) {
+      if (this.seen.size <= MAX_SEEN && now - when < SEEN_MS) break
+      this.seen.delete(k)
+    }
+    return at === undefined || now - at >= SEEN_MS
+  }
+}
+
+/** Whether we hold a connection to the peer listening at `address`, dialled or not. */
+function isConnected(t: LeanTorrent, address: string): boolean {
+  if (t.dialled?.has(address)) return true
+  if (t.peers) for (const p of t.peers) if (p.listen?.address === address) return true
+  return false
+}

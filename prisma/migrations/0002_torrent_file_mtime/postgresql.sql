@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Torrent" ADD COLUMN "fileMtimeMs" BIGINT;
