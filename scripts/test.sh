@@ -11,6 +11,9 @@ if [ "${TEST_SKIP_CHECKS:-}" != 1 ]; then
   tsc --noEmit -p .
   bash scripts/lint.sh
 fi
+# The production build (dist/), for the tests that run what npm start and the guide's units run.
+# Built here, before any test starts: the tests' own up-to-date checks then write nothing.
+npm run build --silent
 
 # Files that compare a timing or throughput (under attack, under a cap) with the same measurement without it:
 # another file's load during one of the two phases breaks the comparison. The two-browser P2P test

@@ -1,6 +1,5 @@
 // Assembles the Express app from the services. No I/O happens here beyond wiring.
 import express from 'express'
-import { fileURLToPath } from 'node:url'
 import type { Config } from './config.ts'
 import type { Db } from './db/client.ts'
 import { AppError, errorHandler } from './errors.ts'
@@ -42,6 +41,7 @@ import { refuseCrossSite, securityHeaders } from './web/securityHeaders.ts'
 import type { Refusals } from './refusals.ts'
 import type { FairThrottle } from './fairThrottle.ts'
 import { heartbeatRefusals, readHeartbeats, separateSeederHealth } from './seeder/seederLink.ts'
+import { fromRoot } from './projectPaths.ts'
 
 export interface AppServices {
   config: Config
@@ -75,8 +75,8 @@ export interface AppServices {
   webSeedThrottle: FairThrottle
 }
 
-const VIEWS_DIR = fileURLToPath(new URL('../views/', import.meta.url))
-const PUBLIC_DIR = fileURLToPath(new URL('../views/public/', import.meta.url))
+const VIEWS_DIR = fromRoot('views')
+const PUBLIC_DIR = fromRoot('views', 'public')
 
 export function createApp(s: AppServices): express.Express {
   const app = express()

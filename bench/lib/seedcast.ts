@@ -1,8 +1,9 @@
-// A real Seedcast server (node src/main.ts, the web app; it forks its seeder unless SEEDER=off)
+// A real Seedcast server (src/main.ts as built into dist/, the web app; it forks its seeder unless SEEDER=off)
 // as a child process on free loopback ports (or inside a network namespace of bench/lib/netns.ts),
 // with its data in a folder of the benchmark's.
 import type { ChildProcess } from 'node:child_process'
 import { NODE_FLAGS } from '../../src/runtimeFlags.ts'
+import { builtEntry } from '../../test/helpers/build.ts'
 import { onCleanup, onExit } from './cleanup.ts'
 import { inNamespace } from './netns.ts'
 import { freePort } from './ports.ts'
@@ -85,7 +86,7 @@ export async function startSeedcast(opts: StartOptions): Promise<Seedcast> {
     SEEDER_PORT: String(seederPort),
     ...opts.env,
   }
-  const argv = [...NODE_FLAGS, ...(opts.nodeArgs ?? []), 'src/main.ts']
+  const argv = [...NODE_FLAGS, ...(opts.nodeArgs ?? []), builtEntry('src/main.ts')]
   // `ip netns exec` execs node: the child's pid is the web app's.
   const [cmd, args] = ns ? inNamespace(ns.name, process.execPath, argv) : [process.execPath, argv]
   const child = spawnChild(cmd, args, { env, cpu: opts.cpu })

@@ -17,6 +17,7 @@ import {
 import { smallMedia } from '../lib/media.ts'
 import { now } from '../lib/processes.ts'
 import { SMALL_BYTES, UPLOAD_CONCURRENCY, type Engine } from './config.ts'
+import { builtEntry } from '../../test/helpers/build.ts'
 
 export async function startServer(storageDir: string, rescanSeconds: number, engine: Engine): Promise<Seedcast> {
   const s = await startSeedcast({
@@ -78,7 +79,7 @@ export async function startStandaloneSeeder(
     SEEDER_ENGINE: engine,
   }
   // Same V8 flags as the web app gives its supervised seeder.
-  const child = spawnChild(process.execPath, [...SEEDER_EXEC_ARGV, 'bt_server/main.ts'], { env })
+  const child = spawnChild(process.execPath, [...SEEDER_EXEC_ARGV, builtEntry('bt_server/main.ts')], { env })
   noteSeeder(server, child.pid!)
   let out = ''
   const keep = (d: string) => {

@@ -12,8 +12,9 @@ import { checkMerklePieceLength, fileMerkleOf, MERKLE_HASH_LENGTH } from './merk
 import type { PieceHashes } from './pieceHasher.ts'
 import { needsMerkle, needsPieces, type TorrentFormat, type TorrentHashes } from './torrentHasher.ts'
 import type { HashJob, HashReply } from './hashWorker.ts'
+import { MODULE_EXT } from '../projectPaths.ts'
 
-const WORKER_URL = new URL('./hashWorker.ts', import.meta.url)
+const WORKER_URL = new URL(`./hashWorker${MODULE_EXT}`, import.meta.url)
 const PROGRESS_EVERY_MS = 200
 
 export interface HashProgress {

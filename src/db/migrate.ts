@@ -6,9 +6,9 @@ import Database from 'better-sqlite3'
 import pg from 'pg'
 import { readdirSync, readFileSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fromRoot } from '../projectPaths.ts'
 
-const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations/', import.meta.url))
+const MIGRATIONS_DIR = fromRoot('prisma', 'migrations')
 
 function listMigrations(dir: string, file: 'migration.sql' | 'postgresql.sql'): { name: string; sql: string }[] {
   return readdirSync(dir, { withFileTypes: true })

@@ -5,6 +5,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { NODE_FLAGS } from '../runtimeFlags.ts'
 import type { PushedPeer } from './peerPush.ts'
+import { MODULE_EXT } from '../projectPaths.ts'
 
 export type SeederState = 'starting' | 'running' | 'restarting' | 'stopped'
 
@@ -17,7 +18,7 @@ export interface SeederHealth {
   problems: { fileName: string; reason: string }[]
 }
 
-const ENTRY = fileURLToPath(new URL('../../bt_server/main.ts', import.meta.url))
+const ENTRY = fileURLToPath(new URL(`../../bt_server/main${MODULE_EXT}`, import.meta.url))
 // A 4 MB young generation (V8's default grows to tens of MB under a burst of rescans and stays
 // there): with 1,000 torrents the lean seeder peaks at ~175-190 MB instead of ~280 MB, webtorrent
 // at ~210 MB instead of ~400 MB (bench:seeder).

@@ -80,12 +80,19 @@ test("the guide's nginx site passes nginx -t and serves the site, the tracker an
   // web processes, media bytes sent by nginx.
   const env = guideEnv()
   assert.equal(env.WEB_WORKERS, '2')
-  const server = await startChildServer({
-    PUBLIC_URL: `https://localhost:${tlsPort}`,
-    TRUST_PROXY: env.TRUST_PROXY!,
-    WEB_WORKERS: env.WEB_WORKERS!,
-    ACCEL_REDIRECT: env.ACCEL_REDIRECT!,
-  })
+  // What the guide's unit runs: the build in dist/.
+  const execStart = /^ExecStart=(.+)$/m.exec(guideFiles().get('/etc/systemd/system/seedcast.service')!)![1]!
+  const entry = execStart.split(/\s+/).at(-1)!
+  assert.match(entry, /^dist\//)
+  const server = await startChildServer(
+    {
+      PUBLIC_URL: `https://localhost:${tlsPort}`,
+      TRUST_PROXY: env.TRUST_PROXY!,
+      WEB_WORKERS: env.WEB_WORKERS!,
+      ACCEL_REDIRECT: env.ACCEL_REDIRECT!,
+    },
+    { entry },
+  )
   t.after(() => server.stop())
   const webPort = server.port
   // nginx's workers (nobody here, www-data in the guide) read the media folder.

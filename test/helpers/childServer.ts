@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { ADMIN_PASSWORD, freePort, makeStorageDir } from './server.ts'
 import { NODE_FLAGS } from '../../src/runtimeFlags.ts'
 import { requestFrom } from './fromAddress.ts'
+import { ensureBuilt } from './build.ts'
 
 const MONITOR_ADDRESS = '127.0.0.250'
 
@@ -31,7 +32,8 @@ export interface ChildServer {
 
 export async function startChildServer(
   env: Record<string, string> = {},
-  opts: { maxOpenFiles?: number } = {},
+  /** `entry`: what node runs (default src/main.ts; a dist/ path runs the production build). */
+  opts: { maxOpenFiles?: number; entry?: string } = {},
 ): Promise<ChildServer> {
   const storageDir = await makeStorageDir()
   const port = await freePort()
@@ -49,9 +51,11 @@ export async function startChildServer(
     ...env,
   }
   const limit = opts.maxOpenFiles ?? 1024
+  const entry = opts.entry ?? 'src/main.ts'
+  if (entry.startsWith('dist/')) ensureBuilt()
   const child: ChildProcess = spawn(
     'bash',
-    ['-c', `ulimit -n ${limit} && exec "$0" "$@"`, process.execPath, ...NODE_FLAGS, 'src/main.ts'],
+    ['-c', `ulimit -n ${limit} && exec "$0" "$@"`, process.execPath, ...NODE_FLAGS, entry],
     {
       cwd: ROOT,
       env: childEnv,

@@ -12,6 +12,7 @@ import { guideFiles, readEnvironmentFile, unitSection } from '../helpers/install
 const files = guideFiles()
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   scripts: Record<string, string>
+  dependencies: Record<string, string>
 }
 
 test('the guide names every file it asks for', () => {
@@ -52,8 +53,8 @@ test('a comment after a value is caught by the reader (the mistake the old guide
 
 test('the units run what npm start and npm run seeder run, with the same node flags and LimitNOFILE', () => {
   const expect = [
-    ['/etc/systemd/system/seedcast.service', 'src/main.ts', 'start'],
-    ['/etc/systemd/system/seedcast-seeder.service', 'bt_server/main.ts', 'seeder'],
+    ['/etc/systemd/system/seedcast.service', 'dist/src/main.js', 'start'],
+    ['/etc/systemd/system/seedcast-seeder.service', 'dist/bt_server/main.js', 'seeder'],
   ] as const
   for (const [file, entry, script] of expect) {
     const service = unitSection(files.get(file)!, 'Service')
@@ -65,6 +66,9 @@ test('the units run what npm start and npm run seeder run, with the same node fl
     assert.equal(service.get('WorkingDirectory'), '/opt/seedcast')
     assert.ok(Number(service.get('LimitNOFILE')) >= 65536, `${file}: LimitNOFILE`)
     assert.equal(service.get('User'), 'seedcast')
+    // The units run the build; npm runs it before it starts either (prestart, preseeder).
+    assert.equal(pkg.scripts[`pre${script}`], 'npm run build --silent', `npm run ${script} builds first`)
+    assert.ok(pkg.dependencies.typescript, 'the build works after npm ci --omit=dev')
     assert.ok((service.get('ReadWritePaths') ?? '').includes('/var/lib/seedcast'))
   }
 })
