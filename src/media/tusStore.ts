@@ -4,7 +4,7 @@
 // bytes on disk; after a restart (or a failed write) the received prefix is read once to rebuild it
 // (SHA-1 pieces and the v2 merkle alike, from that one read).
 import { createReadStream } from 'node:fs'
-import { open } from 'node:fs/promises'
+import { type FileHandle, open } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { FileStore } from '@tus/file-store'
 import { AppError, insufficientStorage, isDiskFull } from '../errors.ts'
@@ -57,29 +57,44 @@ export class HashingStore extends FileStore {
     const upload = await this.getUpload(id)
     const state = await this.stateAt(id, upload.size ?? 0, upload.storage!.path, offset)
     const file = await open(upload.storage!.path, 'r+')
-    let position = offset
+    let position = offset // every byte before it is on disk
+    let queued = offset // every byte before it is handed to a write
     let batch: Buffer[] = []
     let batchLength = 0
     let sinceReclaim = 0
+    // The last write handed to the disk. One batch is written while the next arrives and is
+    // hashed: under the kernel's dirty-page throttling a write can take milliseconds, which the
+    // socket and the hashes would otherwise sit out. At most two writes run, disjoint, and the
+    // position moves on in order.
+    let inFlight: Promise<void> | null = null
+    const settle = async () => {
+      const w = inFlight
+      inFlight = null
+      if (w) await w
+    }
     const flush = async () => {
       if (!batchLength) return
       const chunks = batch
       const length = batchLength
+      const at = queued
       batch = []
       batchLength = 0
-      // Hashed while the write is under way; if the write fails the state is dropped (rebuilt next time).
-      const writing = file.writev(chunks, position)
+      queued += length
+      const done = Promise.all([inFlight, writeAll(file, chunks, at, length)]).then(() => {
+        position = at + length
+        this.onActivity(id)
+      })
+      done.catch(() => {}) // awaited below or by the next flush; not unhandled meanwhile
+      // Hashed while the write is under way; if a write fails the state is dropped (rebuilt next time).
       for (const c of chunks) state.hasher.update(c)
       state.offset = Number.NaN
-      const { bytesWritten } = await writing
-      if (bytesWritten !== length) throw new Error(`short write (${bytesWritten} of ${length} bytes)`)
-      position += length
-      state.offset = position
-      this.onActivity(id)
+      const previous = inFlight
+      inFlight = done
+      if (previous) await previous
     }
     try {
       for await (const chunk of readable as AsyncIterable<Buffer>) {
-        sniff(state, position + batchLength, chunk)
+        sniff(state, queued + batchLength, chunk)
         batch.push(chunk)
         batchLength += chunk.length
         sinceReclaim += chunk.length
@@ -90,11 +105,21 @@ export class HashingStore extends FileStore {
         if (batchLength >= WRITE_BATCH) await flush()
       }
       await flush()
+      await settle()
+      state.offset = position
     } catch (err) {
       const ours = err instanceof AppError || isDiskFull(err)
+      const landed = await settle().then(
+        () => true,
+        () => false,
+      )
       // The connection dropped: what arrived is still the upload's, kept for the resume.
-      if (!ours && state.offset === position) await flush().catch(() => {})
-      if (state.offset !== position || batchLength) this.states.delete(id)
+      if (!ours && landed)
+        await flush()
+          .then(settle)
+          .catch(() => {})
+      if (position !== queued || batchLength) this.states.delete(id)
+      else state.offset = position
       if (err instanceof AppError && err.code === 'unsupported_media_type') {
         await file.close().catch(() => {})
         // Not audio or video: nothing of it is kept.
@@ -158,4 +183,19 @@ function sniff(state: HashState, at: number, chunk: Buffer): void {
   state.container = detectContainer(Buffer.concat(state.head).subarray(0, want))
   state.head = []
   if (!state.container) throw new AppError('unsupported_media_type')
+}
+
+/**
+ * All of `chunks` at `at`. A disk that fills up takes part of a write (a short count, no error);
+ * the rest is written again, so the full disk surfaces as ENOSPC (507 for the client).
+ */
+async function writeAll(file: FileHandle, chunks: Buffer[], at: number, length: number): Promise<void> {
+  const { bytesWritten } = await file.writev(chunks, at)
+  if (bytesWritten === length) return
+  const rest = Buffer.concat(chunks).subarray(bytesWritten)
+  for (let done = 0; done < rest.length; ) {
+    const n = (await file.write(rest, done, rest.length - done, at + bytesWritten + done)).bytesWritten
+    if (n === 0) throw new Error(`write made no progress at ${at + bytesWritten + done}`)
+    done += n
+  }
 }

@@ -4,8 +4,8 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { mkdtemp, open, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdtemp, open, readFile, rm, stat, statfs, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
@@ -13,6 +13,10 @@ import { startTestServer, type TestServer } from '../helpers/server.ts'
 import { makeVideo } from '../helpers/media.ts'
 import { apiUpload, getJson, incomingDir, ls, lsMedia, mediaDir, waitFor } from '../helpers/http.ts'
 import { countRows, setReadOnly, sql, testDatabase } from '../helpers/database.ts'
+import { makeSizedVideo, torrentPieces, tusStatus, tusUpload } from '../helpers/tus.ts'
+import { referenceMerkle } from '../helpers/v2.ts'
+
+const MiB = 1024 * 1024
 
 const run = promisify(execFile)
 let clip: string
@@ -74,6 +78,53 @@ describe('STORAGE_DIR on a full 4 MiB file system (tmpfs)', () => {
     assert.equal(await countRows(server, 'Video'), 0)
     // The space came back: a small upload works.
     assert.equal((await apiUpload(server, { title: 'fits' }, { path: clip })).status, 201)
+  })
+
+  test('a tus upload that fills the disk answers 507 and keeps what landed; with room again it resumes to a correct torrent', async (t) => {
+    if (!mounted) return t.skip('needs root to mount a tmpfs')
+    const input = await makeSizedVideo(2 * MiB + 4321)
+    t.after(() => rm(path.dirname(input), { recursive: true, force: true }))
+    const size = (await stat(input)).size
+    // Room for about half of it.
+    const { bavail, bsize } = await statfs(mountPoint)
+    const filler = path.join(mountPoint, 'filler')
+    await writeFile(filler, Buffer.alloc(bavail * bsize - MiB))
+    t.after(() => unlink(filler).catch(() => {}))
+    const headers = { authorization: server.basicAuth }
+    let url = ''
+    const err = await tusUpload(input, {
+      endpoint: `${server.url}/api/uploads`,
+      headers,
+      onUrl: (u) => (url = u),
+    }).then(
+      () => assert.fail('the disk was full'),
+      (e: unknown) => e,
+    )
+    assert.equal(tusStatus(err), 507, String(err))
+    const head = await fetch(url, { method: 'HEAD', headers: { ...headers, 'tus-resumable': '1.0.0' } })
+    const offset = Number(head.headers.get('upload-offset'))
+    assert.ok(offset > 0 && offset < size, `what landed is kept: offset ${offset} of ${size}`)
+    await unlink(filler)
+    await waitFor(async () => (await getJson(`${server.url}/healthz`)).status === 200, 'room again')
+
+    const done = await tusUpload(input, { uploadUrl: url, headers })
+    const video = (await getJson(`${server.url}/api/videos/${done.videoId}`)).body
+    assert.equal(video.status, 'ready')
+    const stored = path.join(mediaDir(server), new URL(video.fileUrl).pathname.split('/').pop()!)
+    const data = await readFile(stored)
+    assert.ok(data.equals(await readFile(input)), 'byte-identical')
+    // The hashes kept across the failed write match the bytes on disk (computed here, apart).
+    const { pieces, pieceLength } = await torrentPieces(`${stored}.torrent`)
+    const expected = Buffer.concat(
+      Array.from({ length: Math.ceil(size / pieceLength) }, (_, i) =>
+        createHash('sha1')
+          .update(data.subarray(i * pieceLength, (i + 1) * pieceLength))
+          .digest(),
+      ),
+    )
+    assert.ok(pieces.equals(expected), 'v1 pieces')
+    const root = referenceMerkle(data, pieceLength).root!
+    assert.ok((await readFile(`${stored}.torrent`)).includes(root), 'v2 pieces root')
   })
 
   test('/healthz fails on storage while the disk is full, and recovers', async (t) => {
