@@ -4,7 +4,10 @@
 // while it is connected (dialled by us, or dialling us from the port its extension handshake
 // names), already queued, or cooling down after a dial that failed or a dialled connection that
 // ended (a seed we dropped, a client that refused us): so a flood of announces or PEX messages
-// naming the same peers costs a set lookup each, not a dial each.
+// naming the same peers costs a set lookup each, not a dial each. Except a leecher's fresh
+// `started` (the site tracker's push) after a connection that got through its handshake: the
+// client closed it to start over (rTorrent does once it has a magnet's metadata, then announces
+// again), and one that keeps a single entry per IP may never dial our listening port itself.
 // It also remembers, for an hour, which peers it was offered: a tracker reply naming one it has not
 // seen makes the separate seeder announce again sooner (announceSchedule.ts).
 import { normalizeAddress, peerEndpoint } from '../../src/bittorrent/address.ts'
@@ -43,8 +46,8 @@ export class DialPlanner {
   private queue: DialCandidate[] = []
   private head = 0
   private readonly queued = new Set<string>()
-  /** "torrent-id address" -> until when; insertion order is the order they expire in. */
-  private readonly cooling = new Map<string, number>()
+  /** "torrent-id address" -> until when, and whether that connection got through its handshake; oldest first. */
+  private readonly cooling = new Map<string, { until: number; met: boolean }>()
   /** "torrent-id address" -> when last offered, oldest first. */
   private readonly seen = new Map<string, number>()
 
@@ -58,8 +61,11 @@ export class DialPlanner {
     return this.queue.length - this.head
   }
 
-  /** Queues the peers worth dialling; returns how many of `peers` it had not been offered in the last hour. */
-  offer(t: LeanTorrent, hash: Buffer, peers: { ip: string; port: number }[], now: number): number {
+  /**
+   * Queues the peers worth dialling; returns how many of `peers` it had not been offered in the last hour.
+   * `started`: leechers that just announced `started` (see the top).
+   */
+  offer(t: LeanTorrent, hash: Buffer, peers: { ip: string; port: number }[], now: number, started = false): number {
     let unseen = 0
     for (const p of peers) {
       if (!Number.isInteger(p.port) || p.port <= 0 || p.port > 65535) continue
@@ -68,7 +74,7 @@ export class DialPlanner {
       const address = peerEndpoint(ip, p.port)
       const key = `${t.id} ${address}`
       if (this.remember(key, now)) unseen++
-      if (this.queued.has(key) || isConnected(t, address) || this.isCooling(key, now)) continue
+      if (this.queued.has(key) || isConnected(t, address) || this.isCooling(key, now, started)) continue
       if (this.size >= this.maxQueue) {
         this.opts.dropped()
         continue
@@ -91,11 +97,11 @@ export class DialPlanner {
     return c
   }
 
-  /** A dial that failed, or a dialled connection that ended: not offered again for a while. */
-  coolDown(t: LeanTorrent, address: string, now: number): void {
+  /** A dial that failed, or a dialled connection that ended (`met`: after its handshake): not offered again for a while. */
+  coolDown(t: LeanTorrent, address: string, now: number, met = false): void {
     const key = `${t.id} ${address}`
     this.cooling.delete(key)
-    this.cooling.set(key, now + this.coolMs)
+    this.cooling.set(key, { until: now + this.coolMs, met })
     while (this.cooling.size > MAX_COOLING) this.cooling.delete(this.cooling.keys().next().value!)
   }
 
@@ -115,10 +121,10 @@ export class DialPlanner {
     this.queued.clear()
   }
 
-  private isCooling(key: string, now: number): boolean {
-    const until = this.cooling.get(key)
-    if (until === undefined) return false
-    if (until > now) return true
+  private isCooling(key: string, now: number, started: boolean): boolean {
+    const c = this.cooling.get(key)
+    if (c === undefined) return false
+    if (c.until > now && !(started && c.met)) return true
     this.cooling.delete(key)
     return false
   }

@@ -249,7 +249,7 @@ export class LeanEngine implements PeerHost {
     if (!t) return
     if (peer.dialledFor) {
       t.dialled?.delete(peer.address)
-      this.dials.coolDown(t, peer.address, Date.now())
+      this.dials.coolDown(t, peer.address, Date.now(), peer.handshaken)
     }
     if (t.dialled?.size === 0) t.dialled = null
     if (peer.torrent && t.peers?.delete(peer)) {
@@ -410,18 +410,18 @@ export class LeanEngine implements PeerHost {
    * with. Not aria2c's: no other client knows that hash, and a tracker that keeps one swarm for all
    * of a hybrid's hashes (the site's) lists every peer under it; aria2c peers dial us themselves.
    */
-  private onPeers(infoHash: string, hash: Buffer, peers: PeerAddress[]): number {
+  private onPeers(infoHash: string, hash: Buffer, peers: PeerAddress[], started = false): number {
     const t = this.torrents.get(infoHash) ?? this.aliases.get(infoHash)
     if (!t) return 0
     if (t.infoHashV2 !== null && infoHash !== t.infoHash && infoHash !== t.infoHashV2.slice(0, 40)) return 0
-    const unseen = this.dials.offer(t, hash, peers, Date.now())
+    const unseen = this.dials.offer(t, hash, peers, Date.now(), started)
     this.runDials()
     return unseen
   }
 
-  /** Leechers the site's tracker saw announce (pushed over IPC): dialled at once, as a tracker reply's. */
+  /** Leechers the site's tracker saw announce `started` (pushed over IPC): dialled at once, as a tracker reply's. */
   addPeers(infoHash: string, peers: PeerAddress[]): void {
-    if (/^[0-9a-f]{40}$/.test(infoHash)) this.onPeers(infoHash, Buffer.from(infoHash, 'hex'), peers)
+    if (/^[0-9a-f]{40}$/.test(infoHash)) this.onPeers(infoHash, Buffer.from(infoHash, 'hex'), peers, true)
   }
 
   private isSelf(ip: string, port: number): boolean {

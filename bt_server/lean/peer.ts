@@ -58,7 +58,7 @@ import { ReadGate } from './readGate.ts'
 import type { Bound, SeederLimits } from './limits.ts'
 import type { CachedWindow, PieceCache } from './pieceCache.ts'
 import { RequestQueue } from './requestQueue.ts'
-import type { LeanTorrent } from './torrents.ts'
+import { answerInfoHash, type LeanTorrent } from './torrents.ts'
 import type { ListenAddress, PexMember, PexState } from './swarmPex.ts'
 
 /** Requests a peer may have queued with us (also announced as BEP 10 `reqq`). */
@@ -348,7 +348,7 @@ export class Peer implements ThrottleWaiter, PexMember {
 
   private handle(m: ParsedItem): void {
     if (m.type === 'handshake') {
-      this.onHandshake(m.infoHash, m.peerId, m.extended, m.fast)
+      this.onHandshake(m.infoHash, m.peerId, m.extended, m.fast, m.v2 === true)
       return
     }
     const t = this.torrent
@@ -428,7 +428,7 @@ export class Peer implements ThrottleWaiter, PexMember {
     }, HOLD_BACK_MS).unref()
   }
 
-  private onHandshake(infoHash: Buffer, peerId: Buffer, extended: boolean, fast: boolean): void {
+  private onHandshake(infoHash: Buffer, peerId: Buffer, extended: boolean, fast: boolean, v2: boolean): void {
     const t = this.host.findTorrent(infoHash)
     if (!t || (this.dialledFor && t !== this.dialledFor)) {
       this.destroy('unknown torrent')
@@ -454,9 +454,10 @@ export class Peer implements ThrottleWaiter, PexMember {
     this.pieces = new PeerPieces(t.ledger, Date.now())
     const corked = typeof this.socket.cork === 'function'
     if (corked) this.socket.cork()
-    // A hybrid's v2 peers name it by the truncated v2 infohash: the answer names it as they did.
-    if (!this.dialledFor)
-      this.send(buildHandshake({ infoHash, peerId: this.host.peerId, extended: true, fast: true, v2: isV2(t) }))
+    if (!this.dialledFor) {
+      const answer = answerInfoHash(t, infoHash, v2)
+      this.send(buildHandshake({ infoHash: answer, peerId: this.host.peerId, extended: true, fast: true, v2: isV2(t) }))
+    }
     // BEP 6: have_all (or, without the fast extension, a full bitfield) is the first message.
     this.send(fast ? HAVE_ALL : fullBitfieldMessage(t.pieceCount))
     if (extended) {

@@ -70,6 +70,20 @@ export function newTorrent(
   }
 }
 
+/**
+ * The infohash our answer to a peer's handshake names: the one it named, except that a v2 peer
+ * (BEP 52 bit) naming a hybrid by its v1 hash gets the truncated v2 one, the upgrade libtorrent 2
+ * makes itself when it answers. It must: libtorrent checks the answer against the hash its entry
+ * for us holds when the answer arrives, and that entry turns v2 as soon as the reply to its v2
+ * announce (sent with the v1 one) names us too, often while our answer is under way; a v1 answer
+ * then fails as "invalid info-hash" and it waits a minute or more before trying again. A v2
+ * answer it takes whichever hash it sent.
+ */
+export function answerInfoHash(t: LeanTorrent, named: Buffer, peerV2: boolean): Buffer {
+  if (!peerV2 || t.format !== 'hybrid' || t.infoHashV2 === null || !named.equals(t.infoHashBuf)) return named
+  return Buffer.from(t.infoHashV2.slice(0, 40), 'hex')
+}
+
 export function slotsOf(t: LeanTorrent, maxUnchoked: number, rank?: (p: Peer) => number): UnchokeSlots<Peer> {
   t.slots ??= new UnchokeSlots<Peer>(maxUnchoked, rank)
   return t.slots

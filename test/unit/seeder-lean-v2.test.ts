@@ -1,6 +1,6 @@
 // The lean engine with a hybrid torrent on real sockets, spoken to in raw bytes: it announces
 // under every hash peers know the torrent by (v1, truncated v2, aria2c's), answers a handshake
-// for the truncated v2 hash with that hash and the v2 bit, and answers BEP 52 hash requests from
+// for the truncated v2 hash with that hash and the v2 bit (and a v2 peer's v1 one with it too), and answers BEP 52 hash requests from
 // the piece layer (hashes equal to the torrent's piece layer) or with hash reject.
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
@@ -149,6 +149,33 @@ test('lean engine, hybrid: announced under each of its hashes; a v2 handshake an
   while (layer.length > 1)
     layer = Array.from({ length: layer.length / 2 }, (_, i) => sha256(layer[2 * i]!, layer[2 * i + 1]!))
   assert.deepEqual(Buffer.from(half!.hashes!).subarray(32 * 32), layer[0], "the first half's root")
+})
+
+// libtorrent 2 dials a hybrid with the v1 hash when its v1 announce names us first, then checks our
+// answer against its entry for us, which the reply to its v2 announce turns v2 meanwhile: a v1
+// answer was "invalid info-hash" (qBittorrent's stalls). A v2 peer is answered with the v2 hash.
+test('lean engine, hybrid: a v2 peer naming the v1 hash is answered with the truncated v2 one; a v1 peer with what it named', async (t) => {
+  const tracker = await recordingTracker(t)
+  const { file, built } = await hybrid(t, tracker.url)
+  const e = new LeanEngine({ port: 0, utp: false, log: () => {} })
+  t.after(() => e.destroy())
+  const port = await e.listening()
+  await e.add(built.infoHash, built.buffer, file)
+  const truncated = built.infoHashV2.slice(0, 40)
+  const legacy = aria2LegacyInfoHash(decodeTorrent(built.buffer).infoBytes)!
+  const answer = async (named: string, v2: boolean, n: number) => {
+    const peer = await rawPeer(t, port)
+    const peerId = Buffer.from(`-XX0001-abcdefghijk${n}`)
+    peer.socket.write(buildHandshake({ infoHash: Buffer.from(named, 'hex'), peerId, extended: true, fast: true, v2 }))
+    await until('the handshake', () => peer.items.length >= 1)
+    const hs = peer.items[0] as ParsedItem & { type: 'handshake'; infoHash: Uint8Array }
+    assert.equal(hs.type, 'handshake')
+    return Buffer.from(hs.infoHash).toString('hex')
+  }
+  assert.equal(await answer(built.infoHash, true, 1), truncated, 'v1 hash, v2 bit: upgraded')
+  assert.equal(await answer(built.infoHash, false, 2), built.infoHash, 'a v1 client keeps the v1 hash')
+  assert.equal(await answer(truncated, true, 3), truncated)
+  assert.equal(await answer(legacy, false, 4), legacy, "aria2c's hash as it named it")
 })
 
 test('lean engine, hybrid: a peer the tracker lists under the truncated v2 hash is dialled with that hash and the v2 bit', async (t) => {

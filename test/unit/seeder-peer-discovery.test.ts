@@ -1,7 +1,7 @@
 // How the seeder finds leechers beyond its own announces, piece by piece: the site's tracker
 // naming each leecher's `started` (and nothing else), the web app's batching of those names for
 // the seeder's IPC (bounded, the rest counted), the seeder's dial queue (a peer dialled once, not
-// again while connected or just after it refused, a bound on what waits), and the separate
+// again while connected or just after it refused, unless it starts over; a bound on what waits), and the separate
 // seeder's announce schedule that comes back sooner when a reply shows the swarm changing.
 import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
@@ -18,6 +18,7 @@ import { LeanEngine } from '../../bt_server/lean/engine.ts'
 import type { LeanTorrent } from '../../bt_server/lean/torrents.ts'
 import { hashFileInWorkers as hashFile } from '../../src/bittorrent/hashInWorker.ts'
 import { buildTorrent } from '../../src/bittorrent/metainfo.ts'
+import { buildHandshake } from '../../src/bittorrent/wire/handshake.ts'
 import { SEEDER_PEER_ID_PREFIX } from '../../src/bittorrent/tracker/announce.ts'
 import { PeerPush, type PushedPeer } from '../../src/seeder/peerPush.ts'
 import { inProcessTracker } from '../helpers/tracker.ts'
@@ -168,6 +169,23 @@ test('dial queue: each peer once, not while dialled or connected, not during its
   assert.equal(plan.offer(t, HASH, flood.slice(0, 1), 80_000 + 3_600_000), 1, 'an hour later it is')
 })
 
+test("dial queue: a leecher's fresh `started` is dialled again after a connection that got through its handshake, not after a failed dial", () => {
+  const plan = new DialPlanner({ isSelf: () => false, dropped: () => {}, coolMs: 60_000 })
+  const t = torrent(1)
+  const peer = [{ ip: '10.0.0.1', port: 1000 }]
+  // rTorrent by magnet: the connection that fetched the metadata ends, and it announces `started` again.
+  plan.coolDown(t, '10.0.0.1:1000', 0, true)
+  plan.offer(t, HASH, peer, 1000)
+  assert.equal(plan.size, 0, 'a tracker reply naming it waits for the cool-down')
+  plan.offer(t, HASH, peer, 1000, true)
+  assert.equal(plan.size, 1, 'the push of its `started` does not')
+  assert.equal(plan.next()?.address, '10.0.0.1:1000')
+  // A dial that failed (refused, timed out, closed before the handshake) cools down for pushes too.
+  plan.coolDown(t, '10.0.0.2:1000', 0, false)
+  plan.offer(t, HASH, [{ ip: '10.0.0.2', port: 1000 }], 1000, true)
+  assert.equal(plan.size, 0)
+})
+
 // ---- the separate seeder's announce schedule ----------------------------------------------------
 
 test('announce schedule: a reply showing the swarm changing brings the next announce to the min interval', () => {
@@ -264,7 +282,8 @@ async function waitUntil(probe: () => boolean, ms = 5000): Promise<void> {
 
 // ---- the engine, pushed peers on real sockets ---------------------------------------------------
 
-test('lean engine: a pushed leecher is dialled at once, once, however often it is pushed', async (t) => {
+/** A lean engine seeding a small v1 torrent. */
+async function seeding(t: TestContext) {
   const dir = await mkdtemp(path.join(tmpdir(), 'seedcast-push-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
   const data = randomBytes(4 * 16384)
@@ -286,6 +305,11 @@ test('lean engine: a pushed leecher is dialled at once, once, however often it i
   t.after(() => e.destroy())
   await e.listening()
   await e.add(built.infoHash, built.buffer, file)
+  return { e, built }
+}
+
+test('lean engine: a pushed leecher is dialled at once, once, however often it is pushed', async (t) => {
+  const { e, built } = await seeding(t)
 
   // A leecher that only listens: records each connection's handshake infohash, keeps it open.
   const handshakes: { hash: string; at: number }[] = []
@@ -312,4 +336,40 @@ test('lean engine: a pushed leecher is dialled at once, once, however often it i
   e.addPeers(built.infoHash, [{ ip: '127.0.0.2', port }]) // connected now
   await sleep(500)
   assert.equal(handshakes.length, 1, 'dialled once')
+})
+
+// rTorrent by magnet: the connection that brought it the metadata ends, its download starts over
+// and announces `started` again; it leaves our address alone for 10 minutes, so we must dial.
+test('lean engine: a leecher that closed a dialled connection after the handshake is dialled again on its next `started`', async (t) => {
+  const { e, built } = await seeding(t)
+  let connections = 0
+  const sockets: net.Socket[] = []
+  const srv = net.createServer((s) => {
+    connections++
+    sockets.push(s)
+    s.on('error', () => {})
+    // Answers the handshake, then hangs up (as once the metadata is in).
+    s.once('data', (d: Buffer) => {
+      s.write(
+        buildHandshake({
+          infoHash: d.subarray(28, 48),
+          peerId: Buffer.from('-lt0D80-abcdefghijkl'),
+          extended: true,
+          fast: false,
+        }),
+      )
+      setTimeout(() => s.end(), 50)
+    })
+  })
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.2', r))
+  t.after(() => {
+    for (const s of sockets) s.destroy()
+    srv.close()
+  })
+  const port = (srv.address() as net.AddressInfo).port
+  e.addPeers(built.infoHash, [{ ip: '127.0.0.2', port }])
+  await waitUntil(() => connections === 1 && sockets[0]!.closed)
+  await sleep(100) // the engine's side closes too
+  e.addPeers(built.infoHash, [{ ip: '127.0.0.2', port }])
+  await waitUntil(() => connections === 2)
 })
