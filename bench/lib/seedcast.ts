@@ -2,7 +2,7 @@
 // as a child process on free loopback ports (or inside a network namespace of bench/lib/netns.ts),
 // with its data in a folder of the benchmark's.
 import type { ChildProcess } from 'node:child_process'
-import { NODE_FLAGS } from '../../src/runtimeFlags.ts'
+import { NODE_FLAGS, RUNTIME_ENV } from '../../src/runtimeFlags.ts'
 import { builtEntry } from '../../test/helpers/build.ts'
 import { onCleanup, onExit } from './cleanup.ts'
 import { inNamespace } from './netns.ts'
@@ -76,6 +76,7 @@ export async function startSeedcast(opts: StartOptions): Promise<Seedcast> {
   const url = `http://${ns?.controlAddress ?? '127.0.0.1'}:${port}`
   const publicUrl = ns ? `http://${ns.publicAddress}:${port}` : url
   const env: NodeJS.ProcessEnv = {
+    ...RUNTIME_ENV,
     ...process.env,
     PORT: String(port),
     HOST: ns ? '0.0.0.0' : '127.0.0.1',

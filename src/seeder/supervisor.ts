@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { NODE_FLAGS } from '../runtimeFlags.ts'
 import type { PushedPeer } from './peerPush.ts'
 import { MODULE_EXT } from '../projectPaths.ts'
+import { RUNTIME_ENV } from '../runtimeFlags.ts'
 
 export type SeederState = 'starting' | 'running' | 'restarting' | 'stopped'
 
@@ -60,7 +61,7 @@ export class SeederSupervisor {
     this.state = 'starting'
     this.startedAt = Date.now()
     const child = fork(ENTRY, [], {
-      env: this.env,
+      env: { ...RUNTIME_ENV, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       execPath: process.execPath,
       execArgv: [...process.execArgv, ...SEEDER_EXEC_ARGV],

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { readdir, readFile, rm } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { ADMIN_PASSWORD, freePort, makeStorageDir } from './server.ts'
-import { NODE_FLAGS } from '../../src/runtimeFlags.ts'
+import { NODE_FLAGS, RUNTIME_ENV } from '../../src/runtimeFlags.ts'
 import { requestFrom } from './fromAddress.ts'
 import { ensureBuilt } from './build.ts'
 
@@ -39,6 +39,7 @@ export async function startChildServer(
   const port = await freePort()
   const { NODE_TEST_CONTEXT: _, ...inherited } = process.env
   const childEnv = {
+    ...RUNTIME_ENV,
     ...inherited,
     PORT: String(port),
     HOST: '127.0.0.1',

@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config.ts'
-import { NODE_FLAGS } from '../../src/runtimeFlags.ts'
+import { NODE_FLAGS, RUNTIME_ENV } from '../../src/runtimeFlags.ts'
 import { guideFiles, readEnvironmentFile, unitSection } from '../helpers/installGuide.ts'
 
 const files = guideFiles()
@@ -61,7 +61,13 @@ test('the units run what npm start and npm run seeder run, with the same node fl
     const argv = service.get('ExecStart')!.split(/\s+/)
     assert.equal(argv[0], '/opt/seedcast/node_modules/.bin/node', `${file}: the project's Node 24`)
     assert.deepEqual(argv.slice(1), [...NODE_FLAGS, entry], `${file} ExecStart`)
-    assert.deepEqual(pkg.scripts[script]!.split(/\s+/), ['node', ...NODE_FLAGS, entry], `npm run ${script} agrees`)
+    const env = Object.entries(RUNTIME_ENV).map(([k, v]) => `${k}=${v}`)
+    assert.deepEqual(
+      pkg.scripts[script]!.split(/\s+/),
+      [...env, 'node', ...NODE_FLAGS, entry],
+      `npm run ${script} agrees`,
+    )
+    assert.equal(service.get('Environment'), env.join(' '), `${file}: the runtime environment`)
     assert.equal(service.get('EnvironmentFile'), '/etc/seedcast.env')
     assert.equal(service.get('WorkingDirectory'), '/opt/seedcast')
     assert.ok(Number(service.get('LimitNOFILE')) >= 65536, `${file}: LimitNOFILE`)
