@@ -37,6 +37,8 @@ export interface VideoJson {
     /** The torrent's format, fixed when it was made (the torrentFormat setting then). */
     format: 'v1' | 'hybrid' | 'v2'
     magnet: string
+    /** The magnet with the v1 infohash alone (for clients that refuse a btmh, such as rTorrent 0.9): `magnet` itself for v1, null for v2-only. */
+    magnetV1: string | null
     torrentUrl: string
     pieceLength: number
     trackers: string[]
@@ -88,6 +90,12 @@ export function presentVideo(video: VideoRow, ctx: PresentContext): VideoJson {
   const folder = video.files.length > 0 ? releaseFolder(video.fileName) : null
   const links = torrentLinks(settings, urls, video)
   const offload = offloadFigures(video.offload)
+  const magnetParts = {
+    name: folder ?? video.fileName,
+    length: video.files.reduce((n, f) => n + Number(f.size), size),
+    trackers: links.trackers,
+    webSeeds: links.webSeeds,
+  }
   return {
     id: video.id,
     title: video.title,
@@ -106,14 +114,12 @@ export function presentVideo(video: VideoRow, ctx: PresentContext): VideoJson {
           infoHashV2: t.infoHashV2,
           format: t.format as 'v1' | 'hybrid' | 'v2',
           magnet: buildMagnet({
+            ...magnetParts,
             // A v2-only torrent has no v1 infohash: its magnet carries btmh alone.
             infoHash: t.format === 'v2' ? undefined : t.infoHash,
             infoHashV2: t.infoHashV2 ?? undefined,
-            name: folder ?? video.fileName,
-            length: video.files.reduce((n, f) => n + Number(f.size), size),
-            trackers: links.trackers,
-            webSeeds: links.webSeeds,
           }),
+          magnetV1: t.format === 'v2' ? null : buildMagnet({ ...magnetParts, infoHash: t.infoHash }),
           torrentUrl: urls.torrent(video.id),
           pieceLength: t.pieceLength,
           trackers: links.trackers,

@@ -125,8 +125,8 @@ test('qBittorrent-nox and rTorrent download a hybrid upload from the seeder alon
   await t.test('rTorrent by .torrent', (t) => rtorrentFromSeeder(t, upload, stripped))
   // rTorrent 0.9.8 cannot take the site's hybrid magnet: its libtorrent 0.13 refuses any xt but
   // urn:btih ("Invalid magnet URI", logged while load.start still answers 0, and nothing is added).
-  // It gets the btih-only form (README, JSON API, the video object's magnet).
-  const v1Magnet = magnet.replace(/&xt=urn:btmh:[^&]*/, '')
-  assert.notEqual(v1Magnet, magnet)
+  // It gets the site's btih-only form (magnetV1, "Magnet link (v1 only)" on the page).
+  const v1Magnet = bareMagnet(upload.video.torrent!.magnetV1!)
+  assert.ok(!v1Magnet.includes('btmh') && v1Magnet.includes('btih'), v1Magnet)
   await t.test('rTorrent by magnet (btih only)', (t) => rtorrentFromSeeder(t, upload, v1Magnet))
 })

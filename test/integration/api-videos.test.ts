@@ -108,6 +108,7 @@ describe('POST /api/videos', () => {
       'infoHash',
       'infoHashV2',
       'magnet',
+      'magnetV1',
       'pieceLength',
       'torrentUrl',
       'trackers',

@@ -62,6 +62,10 @@ async function checkHybrid(server: TestServer, v: VideoJson, input: string): Pro
   assert.equal(t.infoHashV2, sha('sha256', infoBytes), 'infoHashV2: its full SHA-256')
   assert.ok(t.magnet.includes(`xt=urn:btih:${t.infoHash}`), t.magnet)
   assert.ok(t.magnet.includes(`xt=urn:btmh:1220${t.infoHashV2}`), t.magnet)
+  // For clients that refuse a btmh (rTorrent 0.9): the same magnet without it, on the API and the page.
+  assert.equal(t.magnetV1, t.magnet.replace(/&xt=urn:btmh:[^&]*/, ''))
+  const page = await (await fetch(v.pageUrl)).text()
+  assert.ok(page.includes(`id="magnet-link-v1" href="${t.magnetV1!.replaceAll('&', '&amp;')}"`), 'the page offers it')
   assert.equal(info['meta version'], 2)
 
   const stored = storedPath(server, v)
@@ -184,6 +188,8 @@ test('the setting switches formats: v1 as before, v2-only without btih; bad valu
   assert.equal(v1.torrent!.format, 'v1')
   assert.equal(v1.torrent!.infoHashV2, null)
   assert.ok(!v1.torrent!.magnet.includes('btmh'), v1.torrent!.magnet)
+  assert.equal(v1.torrent!.magnetV1, v1.torrent!.magnet, 'a v1 magnet is v1 only already')
+  assert.ok(!(await (await fetch(v1.pageUrl)).text()).includes('magnet-link-v1'), 'one magnet link on its page')
   const v1File = await readFile(`${storedPath(server, v1)}.torrent`)
   const top = bencode.decode(v1File) as any
   assert.deepEqual(Object.keys(top.info).sort(), ['length', 'name', 'piece length', 'pieces'])
@@ -213,6 +219,7 @@ test('the setting switches formats: v1 as before, v2-only without btih; bad valu
   assert.match(t2.infoHashV2 ?? '', /^[0-9a-f]{64}$/)
   assert.equal(t2.infoHash, t2.infoHashV2!.slice(0, 40))
   assert.ok(!t2.magnet.includes('btih'), t2.magnet)
+  assert.equal(t2.magnetV1, null, 'a v2-only torrent has no v1 side')
   assert.ok(t2.magnet.includes(`xt=urn:btmh:1220${t2.infoHashV2}`), t2.magnet)
   const served = await servedTorrent(v2)
   assert.equal(sha('sha256', served.infoBytes), t2.infoHashV2)
