@@ -1,6 +1,6 @@
 // Seeder benchmark: `npm run bench:seeder` (or `node bench/seeder.ts`).
 //
-// Runs real Seedcast servers (`node src/main.ts`, SEEDER=on) as child processes and reports, in
+// Runs real Seedcast servers (src/main.ts built into dist/, SEEDER=on) as child processes and reports, in
 // one Markdown table, for both seeding engines (SEEDER_ENGINE=lean, the default the targets apply
 // to, and webtorrent) side by side:
 //   (a) download throughput of a 1 GiB upload by aria2c (saving to a tmpfs) from each Seedcast
@@ -14,7 +14,9 @@
 //       beforehand so all serve it from the page cache. Also: each seeder's CPU time per GiB.
 //       Then the first engine and libtorrent again with aria2c requiring RC4 for the whole stream
 //       (--bt-require-crypto, --bt-min-crypto-level=arc4): throughput against the same seeder in
-//       plaintext and against libtorrent in RC4, and CPU time per GiB.
+//       plaintext and against libtorrent in RC4, and CPU time per GiB. Then both over uTP:
+//       libtorrent downloading with TCP off (bench/programs/libtorrent_utp_get.py; aria2c has no
+//       uTP), the first engine against libtorrent seeding over uTP, and CPU time per GiB.
 //   (b) peak RSS (VmHWM), RSS (VmRSS) and idle CPU (utime+stime over BENCH_IDLE_SECONDS, default
 //       30 s) of the seeder process with 1, 100 and 1,000 seeded torrents, all uploaded through
 //       POST /api/videos (1 MiB files: a real MP4 header plus distinct random bytes, 4 at a time),

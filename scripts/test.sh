@@ -42,8 +42,8 @@ for tier in "${tiers[@]}"; do
 done
 [ $((${#concurrent[@]} + ${#serial[@]})) -gt 0 ] || { echo "scripts/test.sh: no test files in: ${tiers[*]}" >&2; exit 1; }
 
-# TEST_PHASE=concurrent or serial runs only that part (scripts/test-all.sh runs the SQLite and
-# PostgreSQL concurrent parts side by side, then each serial part alone).
+# TEST_PHASE=concurrent or serial runs only that part (scripts/test-all.sh's PostgreSQL pass runs
+# the concurrent part).
 phase=${TEST_PHASE:-all}
 status=0
 if [ "$phase" != serial ] && [ ${#concurrent[@]} -gt 0 ]; then

@@ -2,7 +2,7 @@
 // and from libtorrent (bench/programs/libtorrent_seed.py), each handed to it as the only peer by
 // a fixed-peer tracker; best of BENCH_ROUNDS rounds each. Then the same from the first engine and
 // libtorrent with aria2c requiring RC4 for the whole stream (ARC4_ONLY), as a client set to
-// require encryption does.
+// require encryption does; and from both over uTP, libtorrent downloading (aria2c has no uTP).
 import type { ChildProcess } from 'node:child_process'
 import { openAsBlob } from 'node:fs'
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises'
@@ -184,11 +184,45 @@ async function aria2cDownload(
   return { wallMs, transferMs: full - first, firstByteMs: first - start, seederCpuMs }
 }
 
+/** libtorrent (bench/programs/libtorrent_utp_get.py) downloading over uTP only from the peer on `port`. */
+async function utpDownload(
+  torrent: string,
+  outDir: string,
+  port: number,
+  size: number,
+  sourcePid: number,
+): Promise<Transfer> {
+  await rm(outDir, { recursive: true, force: true })
+  await mkdir(outDir, { recursive: true })
+  const cpu0 = cpuTicks(sourcePid) ?? NaN
+  const r = await run(SYSTEM_PYTHON, [programPath('libtorrent_utp_get.py'), torrent, outDir, String(port)], {
+    timeoutMs: 200_000,
+  })
+  const seederCpuMs = (((cpuTicks(sourcePid) ?? NaN) - cpu0) / (await clockTicks())) * 1000
+  await rm(outDir, { recursive: true, force: true })
+  const got = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
+    first: number
+    complete: number
+    bytes: number
+    utp: boolean
+  }
+  if (!got.utp) throw new Error('the uTP download carried payload over TCP')
+  if (got.bytes < size) throw new Error(`libtorrent finished with ${got.bytes} payload bytes, expected ${size}`)
+  return {
+    wallMs: r.ms,
+    transferMs: (got.complete - got.first) * 1000,
+    firstByteMs: got.first * 1000,
+    seederCpuMs,
+  }
+}
+
 export interface DownloadResult {
   size: number
   runs: Map<Source, Transfer[]>
   /** aria2c requiring RC4: from the first engine and from libtorrent. */
   rc4Runs: Map<Source, Transfer[]>
+  /** libtorrent downloading over uTP only: from the first engine and from libtorrent. */
+  utpRuns: Map<Source, Transfer[]>
   libtorrentVersion: string
   pieceLength: number
 }
@@ -262,6 +296,10 @@ export async function downloadComparison(
         [engines[0]!, []],
         ['libtorrent', []],
       ]),
+      utpRuns: new Map([
+        [engines[0]!, []],
+        ['libtorrent', []],
+      ]),
       libtorrentVersion: lt.version,
       pieceLength: bench.pieceLength,
     }
@@ -278,6 +316,16 @@ export async function downloadComparison(
           `(a) round ${round}: aria2c from ${who.padEnd(10)}${rc4 ? ' RC4' : ''} ${rate(bigBytes, x.transferMs).toFixed(0)} MB/s first→last byte ` +
             `(${fmtSec(x.transferMs)}; first byte after ${fmtSec(x.firstByteMs)}; aria2c wall ${fmtSec(x.wallMs)}, ${rate(bigBytes, x.wallMs).toFixed(0)} MB/s; ` +
             `seeder CPU ${fmtSec(x.seederCpuMs)})`,
+        )
+        await sleep(1000)
+      }
+      for (const who of result.utpRuns.keys()) {
+        const seeder = seeders.get(who)!
+        const x = await utpDownload(torrentFile, outDir, seeder.port, bigBytes, seeder.pid)
+        result.utpRuns.get(who)!.push(x)
+        log(
+          `(a) round ${round}: libtorrent over uTP from ${who.padEnd(10)} ${rate(bigBytes, x.transferMs).toFixed(0)} MB/s first→last byte ` +
+            `(${fmtSec(x.transferMs)}; first byte after ${fmtSec(x.firstByteMs)}; seeder CPU ${fmtSec(x.seederCpuMs)})`,
         )
         await sleep(1000)
       }

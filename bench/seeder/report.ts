@@ -105,6 +105,26 @@ export function report(
     '',
     `libtorrent: ${cpuPerGiB('libtorrent', rc4).toFixed(2)} s`,
   )
+  // uTP (libtorrent downloading, uTP only both ways): the first engine beside libtorrent seeding over uTP.
+  const utp = dl.utpRuns
+  row(
+    '(a) uTP (libtorrent downloading, uTP only), runs',
+    only(fmtRuns(main, 'transferMs', utp)),
+    '',
+    `libtorrent: ${fmtRuns('libtorrent', 'transferMs', utp)}`,
+  )
+  row(
+    '(a) uTP: throughput ÷ libtorrent seeding over uTP',
+    only((bestRate(main, utp) / bestRate('libtorrent', utp)).toFixed(2)),
+    '',
+    `libtorrent: ${bestRate('libtorrent', utp).toFixed(0)} MB/s`,
+  )
+  row(
+    '(a) uTP: seeder CPU time per GiB served (best run)',
+    only(`${cpuPerGiB(main, utp).toFixed(2)} s`),
+    '',
+    `libtorrent: ${cpuPerGiB('libtorrent', utp).toFixed(2)} s`,
+  )
 
   const points = (e: Engine) => loads.get(e)!.points
   const counts = points(main).map((p) => p.n)
