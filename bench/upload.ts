@@ -19,7 +19,7 @@
 // or when an integrity check fails. Everything lives in one temporary folder, removed at the end.
 //
 // Environment: BENCH_UPLOAD_BYTES (default 2 GiB; also accepts 512MiB, 1GiB, ...),
-// BENCH_UPLOAD_TUS=0 (the plain upload only),
+// BENCH_UPLOAD_TUS=0 (the plain upload only), BENCH_UPLOAD_MULTIPART=0 (the resumable one only),
 // BENCH_SERVER_NODE_ARGS (extra node flags for the server only, e.g. "--trace-gc"),
 // BENCH_SERVER_LOG=1 (print the server's output at the end).
 // Short trial run (about 25 s): BENCH_UPLOAD_BYTES=64MiB node bench/upload.ts
@@ -583,9 +583,8 @@ async function main(): Promise<number> {
 
   const createMs = await makeInput(input, size)
   const refs = await measureReferences(dir, input)
-  const runs: [string, (port: number) => Promise<Uploader>][] = [
-    ['POST /api/videos (multipart)', async () => uploadFile],
-  ]
+  const runs: [string, (port: number) => Promise<Uploader>][] = []
+  if (process.env.BENCH_UPLOAD_MULTIPART !== '0') runs.push(['POST /api/videos (multipart)', async () => uploadFile])
   if (process.env.BENCH_UPLOAD_TUS !== '0')
     runs.push(['tus (POST + one PATCH to /api/uploads)', (port) => tusUploader(port, authHeader)])
   let code = 0
