@@ -2,9 +2,8 @@
 // ST_RESET that ends a connection. Pure: bytes in, values out.
 
 export const UTP_DATA = 0
-export const UTP_FIN = 1
 export const UTP_STATE = 2
-export const UTP_RESET = 3
+const UTP_RESET = 3
 export const UTP_SYN = 4
 
 export const UTP_HEADER_BYTES = 20
