@@ -1,0 +1,71 @@
+// Issue 16, uTP: the lean seeder over uTP with the seeder alone as the source (url-list
+// stripped). libtorrent 2 (Debian's python3-libtorrent) with TCP off both ways dials the seeder
+// over uTP, once plain and once with encryption forced to RC4; its peer info must show the
+// connection as uTP (and RC4), so a silent fall-back to TCP fails the test.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { readFile, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { libtorrentDownload, libtorrentSkip, type LibtorrentRun } from '../helpers/libtorrent.ts'
+import {
+  seederReady,
+  startSeededServer,
+  torrentWithoutWebSeed,
+  uploadClip,
+  waitHealth,
+  workDir,
+  type Upload,
+} from '../helpers/seededSite.ts'
+
+const sha256 = (buf: Buffer) => createHash('sha256').update(buf).digest('hex')
+
+/** Finished from the seeder alone, over uTP (and RC4 if `rc4`), byte for byte. */
+async function assertFromSeederOverUtp(
+  run: LibtorrentRun,
+  saveDir: string,
+  upload: Upload,
+  seeder: string,
+  rc4: boolean,
+): Promise<void> {
+  const show = JSON.stringify({ ...run, hash_messages: undefined })
+  assert.equal(run.finished, true, `libtorrent finished (${show})`)
+  assert.deepEqual(run.utp_peers, [seeder], `connected to the seeder over uTP (${show})`)
+  assert.deepEqual(run.tcp_peers, [], `and over nothing else (${show})`)
+  assert.deepEqual(
+    run.peers.filter((p) => p !== seeder),
+    [],
+    'the seeder was its only peer',
+  )
+  if (rc4) assert.deepEqual(run.rc4_peers, [seeder], `the connection was RC4-encrypted (${show})`)
+  else assert.deepEqual(run.rc4_peers, [], `the connection was plain (${show})`)
+  assert.equal(run.hash_failures, 0)
+  assert.deepEqual({ checked: run.checked, have: run.have }, { checked: true, have: run.pieces })
+  const got = await readFile(path.join(saveDir, upload.fileName))
+  assert.equal(sha256(got), sha256(upload.original), 'byte-identical to the upload')
+}
+
+for (const rc4 of [false, true]) {
+  test(`libtorrent over uTP only${rc4 ? ', encryption forced to RC4,' : ''} downloads from the seeder alone, byte-identical`, {
+    skip: libtorrentSkip,
+    timeout: 150_000,
+  }, async (t) => {
+    const server = await startSeededServer(t)
+    await seederReady(server)
+    const upload = await uploadClip(t, server)
+    await waitHealth(server, (h) => h.seeding === 1, 'to seed the upload')
+    const dir = await workDir(t, 'seedcast-seeder-utp-lt-')
+    const torrent = path.join(dir, 'no-webseed.torrent')
+    await writeFile(torrent, await torrentWithoutWebSeed(upload))
+    const save = path.join(dir, 'save')
+    const run = await libtorrentDownload({
+      source: torrent,
+      saveDir: save,
+      peerPort: server.seederPort,
+      timeoutMs: 90_000,
+      transport: 'utp',
+      requireRc4: rc4,
+    })
+    await assertFromSeederOverUtp(run, save, upload, `127.0.0.1:${server.seederPort}`, rc4)
+  })
+}
