@@ -2,6 +2,10 @@
 // stripped). libtorrent 2 (Debian's python3-libtorrent) with TCP off both ways dials the seeder
 // over uTP, once plain and once with encryption forced to RC4; its peer info must show the
 // connection as uTP (and RC4), so a silent fall-back to TCP fails the test.
+// transmission-daemon 3.00 requiring encryption has no switch to turn TCP off, and never dials a
+// loopback peer: the test holds its TCP peer port (bound, not listening) so it can only listen on
+// uTP; the seeder's TCP dial is refused, its plain uTP one closed unanswered, and its MSE one over
+// uTP answered with RC4. transmission's RPC peer list must show that connection as uTP and encrypted.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
@@ -12,6 +16,7 @@ import {
   seederReady,
   startSeededServer,
   torrentWithoutWebSeed,
+  transmissionFromSeeder,
   uploadClip,
   waitHealth,
   workDir,
@@ -69,3 +74,30 @@ for (const rc4 of [false, true]) {
     await assertFromSeederOverUtp(run, save, upload, `127.0.0.1:${server.seederPort}`, rc4)
   })
 }
+
+test('transmission-daemon requiring encryption, TCP closed, downloads from the seeder alone over uTP', {
+  timeout: 150_000,
+}, async (t) => {
+  const server = await startSeededServer(t)
+  await seederReady(server)
+  const upload = await uploadClip(t, server)
+  await waitHealth(server, (h) => h.seeding === 1, 'to seed the upload')
+  // transmissionFromSeeder checks the file byte for byte.
+  const run = await transmissionFromSeeder(t, {
+    torrent: await torrentWithoutWebSeed(upload),
+    upload,
+    server,
+    daemon: true,
+    encryption: 2,
+    tcpClosed: true,
+    peerInfo: true,
+    timeoutMs: 90_000,
+  })
+  t.diagnostic(`transmission-daemon finished in ${run.tookMs} ms; peers: ${JSON.stringify(run.peers)}`)
+  assert.match(run.output, /Couldn't bind port/i, 'transmission could not listen on TCP')
+  assert.ok(run.peers.length > 0, `its RPC listed the seeder while it downloaded:\n${run.output.slice(-3000)}`)
+  for (const p of run.peers) {
+    assert.equal(p.address, '127.0.0.1', `only the seeder (${JSON.stringify(run.peers)})`)
+    assert.deepEqual({ isUTP: p.isUTP, isEncrypted: p.isEncrypted }, { isUTP: true, isEncrypted: true })
+  }
+})

@@ -14,7 +14,7 @@ import { makeVideo } from './media.ts'
 import { apiUpload, getJson, useTorrentFormat, waitFor, webSeedUrl, type VideoJson } from './http.ts'
 import { runAria2c, type Aria2Result } from './aria2.ts'
 import { apiSwarm } from './swarm.ts'
-import { startTransmission } from './transmission.ts'
+import { startTransmission, type TransmissionPeerInfo } from './transmission.ts'
 
 export interface SeederHealth {
   state: string
@@ -306,8 +306,11 @@ export async function transmissionFromSeeder(
     server: TestServer
     daemon?: boolean
     encryption?: 0 | 1 | 2
+    /** startTransmission's: its TCP port closed (uTP only), and its peer list read over RPC. */
+    tcpClosed?: boolean
+    peerInfo?: boolean
   },
-): Promise<{ output: string; tookMs: number }> {
+): Promise<{ output: string; tookMs: number; peers: TransmissionPeerInfo[] }> {
   await waitFor(
     async () => (await apiSwarm(opts.server.url, opts.upload.video.id)).seeders >= 1,
     'the tracker to list the seeder',
@@ -324,6 +327,8 @@ export async function transmissionFromSeeder(
     workDir: await workDir(t, 'seedcast-seeder-transmission-'),
     daemon: opts.daemon,
     encryption: opts.encryption,
+    tcpClosed: opts.tcpClosed,
+    peerInfo: opts.peerInfo,
   })
   t.after(() => peer.stop())
   try {
@@ -338,7 +343,7 @@ export async function transmissionFromSeeder(
       await waitHealth(opts.server, (h) => h.state === 'running' && h.seeding === 1, 'to seed again after its restart')
     }
     await peer.waitForFile(opts.upload.fileName, opts.upload.original, opts.timeoutMs - (Date.now() - started))
-    return { output: peer.output(), tookMs: Date.now() - started }
+    return { output: peer.output(), tookMs: Date.now() - started, peers: peer.peersSeen() }
   } finally {
     await peer.stop()
   }
