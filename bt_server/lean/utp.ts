@@ -27,7 +27,7 @@ import {
   UTP_HEADER_BYTES,
   UTP_STATE,
   UTP_SYN,
-  utpReset,
+  utpResets,
   type UtpHeader,
 } from '../../src/bittorrent/wire/utpPacket.ts'
 
@@ -63,8 +63,8 @@ interface PeerIds {
   peerId: number
   /** The peer's latest sequence number we have seen. */
   peerSeq: number
-  /** Our latest sequence number the peer acked. */
-  ourSeqAcked: number
+  /** Our latest sequence number the peer acked; null: none yet (it has sent only its SYN). */
+  ourSeqAcked: number | null
 }
 
 /** The header of the datagram utp-native is handling right now (valid inside its callbacks only). */
@@ -88,7 +88,7 @@ function resetOnDestroy(
     const h = current(server)
     if (!p || h?.type !== UTP_DATA || h.connectionId !== p.incomingId) return
     if (seqAfter(h.seq, p.peerSeq)) p.peerSeq = h.seq
-    if (seqAfter(h.ack, p.ourSeqAcked)) p.ourSeqAcked = h.ack
+    if (p.ourSeqAcked === null || seqAfter(h.ack, p.ourSeqAcked)) p.ourSeqAcked = h.ack
   })
   const hardDestroy = socket.destroy.bind(socket)
   let reset = false
@@ -113,9 +113,9 @@ function resetOnDestroy(
     reset = true
     closedUnconnected = inbound && !gotData
     socket.on('error', () => {})
-    const packet = utpReset(p.peerId, p.ourSeqAcked, p.peerSeq)
-    // Sent now (libuv tries at once), so it goes out before the FIN utp_close() may send.
-    server.send(packet, 0, packet.length, socket.remotePort, socket.remoteAddress ?? '', () => {})
+    // Sent now (libuv tries at once), so they go out before the FIN utp_close() may send.
+    for (const packet of utpResets(p.peerId, p.ourSeqAcked, p.peerSeq))
+      server.send(packet, 0, packet.length, socket.remotePort, socket.remoteAddress ?? '', () => {})
     return hardDestroy()
   }
 }
@@ -134,7 +134,7 @@ export async function listenUtp(
     const syn = current(server)
     const ids: PeerIds | null =
       syn?.type === UTP_SYN
-        ? { incomingId: (syn.connectionId + 1) & 0xffff, peerId: syn.connectionId, peerSeq: syn.seq, ourSeqAcked: 0 }
+        ? { incomingId: (syn.connectionId + 1) & 0xffff, peerId: syn.connectionId, peerSeq: syn.seq, ourSeqAcked: null }
         : null
     resetOnDestroy(
       server,

@@ -31,15 +31,22 @@ export function seqAfter(a: number, b: number): boolean {
 }
 
 /**
- * An ST_RESET for the peer whose receive id is `connectionId`. `ack`: the peer's latest sequence
- * number we have (libtorrent ignores a reset acking what it has not sent, or far behind what we
- * acked); `seq`: at most our latest one it acked (it ignores what comes after a FIN it holds).
+ * The ST_RESETs that end the connection of the peer whose receive id is `connectionId`. `ack`:
+ * the peer's latest sequence number we have (libtorrent ignores a reset acking what it has not
+ * sent, or far behind what it had acked). `seq`: our latest one the peer acked, or null when it
+ * has acked none yet (it has sent only its SYN). libtorrent drops any packet whose seq_nr is more
+ * than its reorder window (16 or more) ahead of the last one it has from us, a reset too; what is
+ * behind passes. Without `seq` there are two, half the sequence space apart: whatever libtorrent
+ * holds, one of them is not ahead of it. libutp takes a reset by its connection id alone, and
+ * neither answers a reset it ignores or one for a connection it no longer has.
  */
-export function utpReset(connectionId: number, seq: number, ack: number): Buffer {
-  const b = Buffer.alloc(UTP_HEADER_BYTES)
-  b[0] = (UTP_RESET << 4) | 1
-  b.writeUInt16BE(connectionId & 0xffff, 2)
-  b.writeUInt16BE(seq & 0xffff, 16)
-  b.writeUInt16BE(ack & 0xffff, 18)
-  return b
+export function utpResets(connectionId: number, seq: number | null, ack: number): Buffer[] {
+  return (seq === null ? [0, 0x8000] : [seq]).map((s) => {
+    const b = Buffer.alloc(UTP_HEADER_BYTES)
+    b[0] = (UTP_RESET << 4) | 1
+    b.writeUInt16BE(connectionId & 0xffff, 2)
+    b.writeUInt16BE(s & 0xffff, 16)
+    b.writeUInt16BE(ack & 0xffff, 18)
+    return b
+  })
 }
