@@ -13,6 +13,7 @@ import { hashFileInWorkers } from '../../src/bittorrent/hashInWorker.ts'
 import { buildTorrent } from '../../src/bittorrent/metainfo.ts'
 import { libtorrentDownload, libtorrentSkip, type LibtorrentRun } from '../helpers/libtorrent.ts'
 import {
+  health,
   heldPeer,
   seederReady,
   startSeededServer,
@@ -23,6 +24,12 @@ import {
 } from '../helpers/seededSite.ts'
 
 const sha256 = (buf: Buffer) => createHash('sha256').update(buf).digest('hex')
+
+/** The seeder process never went down (utp-native aborts the process on a misuse, e.g. a second close). */
+async function assertSeederUp(server: Parameters<typeof health>[0]): Promise<void> {
+  const h = await health(server)
+  assert.deepEqual({ state: h.state, restarts: h.restarts }, { state: 'running', restarts: 0 })
+}
 
 /** libtorrent (uTP only) connected at least twice and each close was a reset, well before a time-out. */
 function assertTold(t: TestContext, run: LibtorrentRun, seeder: string, what: string): void {
@@ -94,6 +101,7 @@ test('a uTP peer the seeder drops or refuses is told at once: a reset, not its o
     'the held peers kept their places',
   )
   assertTold(t, refused, seeder, 'refused at connect')
+  await assertSeederUp(server)
 })
 
 test('the seeder reaches a peer that takes only uTP and dials no one, and serves it', {
@@ -118,4 +126,5 @@ test('the seeder reaches a peer that takes only uTP and dials no one, and serves
   assert.deepEqual({ checked: run.checked, have: run.have }, { checked: true, have: run.pieces })
   const got = await readFile(path.join(save, upload.fileName))
   assert.equal(sha256(got), sha256(upload.original), 'byte-identical to the upload')
+  await assertSeederUp(server)
 })

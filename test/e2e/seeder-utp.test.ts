@@ -13,6 +13,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { libtorrentDownload, libtorrentSkip, type LibtorrentRun } from '../helpers/libtorrent.ts'
 import {
+  health,
   seederReady,
   startSeededServer,
   torrentWithoutWebSeed,
@@ -24,6 +25,12 @@ import {
 } from '../helpers/seededSite.ts'
 
 const sha256 = (buf: Buffer) => createHash('sha256').update(buf).digest('hex')
+
+/** The seeder process never went down (utp-native aborts the process on a misuse, e.g. a second close). */
+async function assertSeederUp(server: Parameters<typeof health>[0]): Promise<void> {
+  const h = await health(server)
+  assert.deepEqual({ state: h.state, restarts: h.restarts }, { state: 'running', restarts: 0 })
+}
 
 /** Finished from the seeder alone, over uTP (and RC4 if `rc4`), byte for byte. */
 async function assertFromSeederOverUtp(
@@ -72,6 +79,7 @@ for (const rc4 of [false, true]) {
       requireRc4: rc4,
     })
     await assertFromSeederOverUtp(run, save, upload, `127.0.0.1:${server.seederPort}`, rc4)
+    await assertSeederUp(server)
   })
 }
 
@@ -100,4 +108,5 @@ test('transmission-daemon requiring encryption, TCP closed, downloads from the s
     assert.equal(p.address, '127.0.0.1', `only the seeder (${JSON.stringify(run.peers)})`)
     assert.deepEqual({ isUTP: p.isUTP, isEncrypted: p.isEncrypted }, { isUTP: true, isEncrypted: true })
   }
+  await assertSeederUp(server)
 })
