@@ -36,11 +36,17 @@ export function openDial(target: DialTarget, done: (socket: PeerSocket | null) =
 
 function openUtp(target: DialTarget, utp: UtpListener, done: (socket: PeerSocket | null) => void): void {
   let connected = false
-  const socket = utp.connect(target.ip, target.port, () => {
-    connected = true
-    clearTimeout(timer)
-    done(socket)
-  })
+  let socket: PeerSocket
+  try {
+    socket = utp.connect(target.ip, target.port, () => {
+      connected = true
+      clearTimeout(timer)
+      done(socket)
+    })
+  } catch {
+    done(null) // closed: shutting down
+    return
+  }
   const timer = setTimeout(() => socket.destroy(), target.timeoutMs)
   timer.unref()
   socket.on('error', () => {})

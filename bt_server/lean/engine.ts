@@ -434,6 +434,8 @@ export class LeanEngine implements PeerHost {
   }
 
   private runDials(): void {
+    // Peers closed while shutting down call this: no new dials then (nor calls into a closing uTP socket).
+    if (this.destroying) return
     while (this.dialing < DIAL_CONCURRENCY && this.peers.size < this.limits.maxPeers) {
       const next = this.dials.next()
       if (!next) return

@@ -17,7 +17,8 @@
 // every datagram into a JS buffer (the server's `_buffer` at `_offset`) and calls back into JS
 // while libutp handles it: the accept, the connect and each read. So the adapter reads the peer's
 // connection id and sequence numbers there, and destroy() sends the peer a RESET it accepts from
-// the same UDP socket, then frees the connection.
+// the same UDP socket (two while the peer has acked nothing of ours: utpPacket.ts says why), then
+// frees the connection.
 import { createRequire } from 'node:module'
 import type { Duplex } from 'node:stream'
 import {
@@ -49,7 +50,7 @@ interface NativeServer {
 }
 
 export interface UtpListener {
-  /** A uTP connection from our port to `host:port`; `onConnect` once the peer answered (else 'close'). */
+  /** A uTP connection from our port to `host:port`; `onConnect` once the peer answered (else 'close'). Throws once closed. */
   connect(host: string, port: number, onConnect: () => void): UtpSocket
   /** Stops accepting; open connections finish on their own without holding the process. Idempotent. */
   close(): void
@@ -154,6 +155,8 @@ export async function listenUtp(
   let closed = false
   return {
     connect(host, port, onConnect) {
+      // A closed server's handle is gone: calling into it would abort the process.
+      if (closed) throw new Error('the uTP listener is closed')
       const socket = server.connect(port, host)
       let ids: PeerIds | null = null
       socket.once('connect', () => {

@@ -15,7 +15,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { freePort } from './server.ts'
+import { freePort, freePortUdp } from './server.ts'
 
 export interface TransmissionPeer {
   /** Its peer port (also the source port of its UDP tracker requests). */
@@ -61,8 +61,7 @@ export async function startTransmission(opts: {
   })
   const torrentFile = path.join(opts.daemon ? watchDir : opts.workDir, 'transmission.torrent')
   await writeFile(torrentFile, opts.torrent)
-  const port = await freePort()
-  const squatter = opts.tcpClosed ? await holdTcpPort(port) : null
+  const { port, squatter } = opts.tcpClosed ? await udpPortTcpHeld() : { port: await freePort(), squatter: null }
   // No proxy from the environment may stand between it and the loopback tracker.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/_proxy$/i.test(k)))
   const child = opts.daemon
@@ -179,6 +178,21 @@ async function writeTransmissionSettings(
       2,
     ),
   )
+}
+
+/**
+ * A port free for UDP (uTP is all it will have), its TCP side held: freePort checks TCP only, and
+ * a UDP port another process holds would leave it no way in at all.
+ */
+async function udpPortTcpHeld(): Promise<{ port: number; squatter: ChildProcess }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePortUdp()
+    try {
+      return { port, squatter: await holdTcpPort(port) }
+    } catch (err) {
+      if (attempt === 5) throw err // TCP taken there each time
+    }
+  }
 }
 
 /** Holds TCP `port` on 127.0.0.1 bound but not listening (no SO_REUSEADDR), until killed: no one else can listen there. */
