@@ -9,7 +9,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { decodeTorrent, stripWebSeeds } from '../../src/bittorrent/metainfo.ts'
-import { freePort, startTestServer, type TestServer } from './server.ts'
+import { freePortTcpUdp, startTestServer, type TestServer } from './server.ts'
 import { makeVideo } from './media.ts'
 import { apiUpload, getJson, useTorrentFormat, waitFor, webSeedUrl, type VideoJson } from './http.ts'
 import { runAria2c, type Aria2Result } from './aria2.ts'
@@ -41,7 +41,7 @@ export async function startSeededServer(
   storageDir?: string,
   opts: { torrentFormat?: 'v1' | 'hybrid' | 'v2' } = {},
 ): Promise<TestServer & { seederPort: number }> {
-  const seederPort = Number(env.SEEDER_PORT ?? (await freePort()))
+  const seederPort = Number(env.SEEDER_PORT ?? (await freePortTcpUdp()))
   const engine: Record<string, string> = process.env.SEEDER_ENGINE ? { SEEDER_ENGINE: process.env.SEEDER_ENGINE } : {}
   const server = await startTestServer({ SEEDER: 'on', SEEDER_PORT: String(seederPort), ...engine, ...env }, storageDir)
   let stopped = false
