@@ -56,6 +56,9 @@ export interface UtpListener {
   close(): void
 }
 
+/** libutp frees a closed connection at its next timeout check, every 500 ms. */
+const SECOND_RESET_MS = 750
+
 /** What a reset needs to know of the peer, kept up to date from its packets. */
 interface PeerIds {
   /** The connection id on the peer's packets to us (checks a packet is this connection's). */
@@ -114,9 +117,19 @@ function resetOnDestroy(
     reset = true
     closedUnconnected = inbound && !gotData
     socket.on('error', () => {})
-    // Sent now (libuv tries at once), so they go out before the FIN utp_close() may send.
-    for (const packet of utpResets(p.peerId, p.ourSeqAcked, p.peerSeq))
-      server.send(packet, 0, packet.length, socket.remotePort, socket.remoteAddress ?? '', () => {})
+    const [first, second] = utpResets(p.peerId, p.ourSeqAcked, p.peerSeq)
+    const port = socket.remotePort
+    const host = socket.remoteAddress ?? ''
+    // Sent now (libuv tries at once), so it goes out before the FIN utp_close() may send.
+    server.send(first!, 0, first!.length, port, host, () => {})
+    if (second) {
+      // Once a libutp peer has freed the connection the first one closed: a second reset while
+      // it is closing would put it back in CS_RESET, where it stays for good and never reports.
+      const later = setTimeout(() => {
+        if (sendable()) server.send(second, 0, second.length, port, host, () => {})
+      }, SECOND_RESET_MS)
+      later.unref()
+    }
     return hardDestroy()
   }
 }

@@ -37,8 +37,9 @@ export function seqAfter(a: number, b: number): boolean {
  * has acked none yet (it has sent only its SYN). libtorrent drops any packet whose seq_nr is more
  * than its reorder window (16 or more) ahead of the last one it has from us, a reset too; what is
  * behind passes. Without `seq` there are two, half the sequence space apart: whatever libtorrent
- * holds, one of them is not ahead of it. libutp takes a reset by its connection id alone, and
- * neither answers a reset it ignores or one for a connection it no longer has.
+ * holds, one of them is not ahead of it. libutp takes a reset by its connection id alone (the
+ * second one must come once it has freed the connection: utp.ts), and neither answers a reset it
+ * ignores or one for a connection it no longer has.
  */
 export function utpResets(connectionId: number, seq: number | null, ack: number): Buffer[] {
   return (seq === null ? [0, 0x8000] : [seq]).map((s) => {
