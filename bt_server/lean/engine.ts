@@ -1,7 +1,8 @@
 // The lean seeding engine: one TCP listener (and a uTP one on the same port number) for every
 // torrent, the handshake's infohash picking the torrent; a shared piece cache and an LRU of open
 // files; one housekeeping timer and one announce timer for everything. It also dials the peers
-// trackers hand out, since some clients (transmission) never dial a peer on loopback themselves.
+// trackers hand out, since some clients (transmission) never dial a peer on loopback themselves:
+// over TCP, then uTP where TCP fails, plain, then MSE where a plain opening is left unanswered (dialWays.ts).
 // Strangers are bounded (limits.ts): connections in total, per address and per torrent (a full
 // cap drops an idle connection of the address holding most, admission.ts), handshakes in
 // progress per address, slots held without requesting, and queued output per peer and in total.
@@ -16,7 +17,8 @@ import { socketAddressKey as addressKey, peerEndpoint } from '../../src/bittorre
 import { FairThrottle } from '../../src/fairThrottle.ts'
 import { AddressBook, pickVictim, type VictimView } from './admission.ts'
 import { type AnnounceTarget, Announcer } from './announcer.ts'
-import { DialPlanner } from './dialer.ts'
+import { type DialCandidate, DialPlanner } from './dialer.ts'
+import { openDial } from './dialSocket.ts'
 import { pexRound, readPex } from './swarmPex.ts'
 import { FdCache } from './fdCache.ts'
 import { type DiskFile, FileMap, type ReadPlan } from './fileMap.ts'
@@ -28,7 +30,7 @@ import { PieceCache } from './pieceCache.ts'
 import { infoDictBytes, infoMatches, pieceLayersOf, readTorrentMeta, type TorrentMeta } from './torrentMeta.ts'
 import type { HashRequest } from '../../src/bittorrent/wire/hashes.ts'
 import { mseTorrentKey } from '../../src/bittorrent/wire/mse.ts'
-import { DialEncryption } from './dialEncryption.ts'
+import { type DialOutcome, type DialWay, DialWays } from './dialWays.ts'
 import { releaseFilePath } from '../../src/media/storage.ts'
 import { newTorrent, slotsOf, type LeanTorrent } from './torrents.ts'
 import { SEEDER_PEER_ID_PREFIX, type PeerAddress } from '../../src/bittorrent/tracker/announce.ts'
@@ -94,7 +96,7 @@ export class LeanEngine implements PeerHost {
     dropped: () => this.refusals.add('seeder_dials_dropped'),
   })
   private readonly selfAddresses = new Set<string>()
-  private readonly dialEncryption = new DialEncryption()
+  private readonly dialWays = new DialWays()
   private dialing = 0
   private nextId = 1
   private totalUploaded = 0
@@ -432,6 +434,8 @@ export class LeanEngine implements PeerHost {
   }
 
   private runDials(): void {
+    // Peers closed while shutting down call this: no new dials then (nor calls into a closing uTP socket).
+    if (this.destroying) return
     while (this.dialing < DIAL_CONCURRENCY && this.peers.size < this.limits.maxPeers) {
       const next = this.dials.next()
       if (!next) return
@@ -446,42 +450,49 @@ export class LeanEngine implements PeerHost {
     t.dialled ??= new Set()
     t.dialled.add(address)
     this.dialing++
-    const socket = net.connect({ host: ip, port, noDelay: true })
-    socket.setTimeout(DIAL_TIMEOUT_MS, () => socket.destroy())
-    let settled = false
-    const settle = () => {
-      if (settled) return false
-      settled = true
+    const utp = this.utpServer !== null && net.isIPv4(ip) // utp-native speaks IPv4 only
+    const way = this.dialWays.first(address, utp)
+    const target = { ip, port, timeoutMs: DIAL_TIMEOUT_MS, utp: way.utp ? this.utpServer : null }
+    openDial(target, (socket) => {
       this.dialing--
-      return true
-    }
-    socket.once('connect', () => {
-      settle()
-      socket.setTimeout(0)
+      if (!socket) {
+        t.dialled?.delete(address)
+        this.dials.coolDown(t, address, Date.now())
+        this.dialAgain({ t, hash, ip, port, address }, way, 'failed')
+        this.runDials()
+        return
+      }
       if (t.removed || this.destroying) {
         socket.destroy()
+        t.dialled?.delete(address)
         return
       }
       // The handshake timeout (housekeeping) takes over from here.
-      const mse = this.dialEncryption.useMse(address)
       const listen = { ip, port, address }
-      const peer = new Peer(socket, this, { tcp: true, dialledFor: t, hash, listen, key: addressKey(ip), mse })
+      const peer = new Peer(socket, this, {
+        tcp: !way.utp,
+        dialledFor: t,
+        hash,
+        listen,
+        key: addressKey(ip),
+        mse: way.mse,
+      })
       this.track(peer)
-      // After the peer's own 'close' handler (detach): closed unanswered, it may require encryption.
+      // After the peer's own 'close' handler (detach): closed unanswered, it may require encryption or uTP.
       socket.once('close', () => {
-        if (peer.answered || t.removed || this.destroying || !this.dialEncryption.unanswered(address, mse)) return
-        this.dials.retryFirst({ t, hash, ip, port, address })
-        this.runDials()
+        if (!peer.answered) this.dialAgain({ t, hash, ip, port, address }, way, 'unanswered')
       })
       this.runDials()
     })
-    socket.once('close', () => {
-      if (!settle()) return
-      t.dialled?.delete(address)
-      this.dials.coolDown(t, address, Date.now())
-      this.runDials()
-    })
-    socket.on('error', () => {})
+  }
+
+  /** A dial that went wrong: dialled again first, the next way (dialWays.ts), if there is one. */
+  private dialAgain(c: DialCandidate, tried: DialWay, outcome: DialOutcome): void {
+    if (c.t.removed || this.destroying) return
+    const utp = this.utpServer !== null && net.isIPv4(c.ip)
+    if (!this.dialWays.after(c.address, tried, outcome, utp)) return
+    this.dials.retryFirst(c)
+    this.runDials()
   }
 
   /** Timeouts, keep-alives, stuck output and the cache's idle clean-up, for every peer at once. */

@@ -168,7 +168,7 @@ export class Peer implements ThrottleWaiter, PexMember {
   private credit = 0
   /** RC4 for what we send, when the MSE opening selected it (then every write is an encrypted copy). */
   private encrypt: Rc4 | null = null
-  /** Whether the peer has sent anything (a dial it closes unanswered may want MSE: dialEncryption.ts). */
+  /** Whether the peer has sent anything (a dial it closes unanswered is tried another way: dialWays.ts). */
   answered = false
   private readonly onWindow = () => {
     this.waitingOn = null

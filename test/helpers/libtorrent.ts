@@ -24,13 +24,18 @@ export const libtorrentSkip: string | false = hasLibtorrent() ? false : 'python3
 const SCRIPT = `
 import json, re, sys, time, libtorrent as lt
 src, save, peer, timeout, rc4 = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5] == 'rc4'
+# transport: 'tcp' (TCP only), 'utp' (uTP only, both ways) or 'utp-in' (takes uTP only, dials no one).
+transport, until_two_closes = sys.argv[6], sys.argv[7] == '1'
+tcp, utp = transport == 'tcp', transport != 'tcp'
 settings = {'listen_interfaces': '127.0.0.1:0', 'enable_dht': False, 'enable_lsd': False,
-            'enable_upnp': False, 'enable_natpmp': False, 'enable_incoming_utp': False,
-            'enable_outgoing_utp': False, 'allow_multiple_connections_per_ip': True,
+            'enable_upnp': False, 'enable_natpmp': False, 'enable_incoming_utp': utp,
+            'enable_outgoing_utp': transport == 'utp', 'enable_incoming_tcp': tcp,
+            'enable_outgoing_tcp': tcp, 'allow_multiple_connections_per_ip': True,
             # The peer log is chatty (a line per block): a short queue would drop the lines counted here.
             'alert_queue_size': 1000000,
             'alert_mask': lt.alert.category_t.status_notification | lt.alert.category_t.error_notification
-                          | lt.alert.category_t.peer_log_notification}
+                          | lt.alert.category_t.peer_log_notification | lt.alert.category_t.peer_notification
+                          | lt.alert.category_t.connect_notification}
 if rc4:
     # What qBittorrent's "Require encryption" sets: encrypted connections only, RC4 for the whole stream.
     settings.update({'out_enc_policy': int(lt.enc_policy.forced), 'in_enc_policy': int(lt.enc_policy.forced),
@@ -43,10 +48,19 @@ else:
     p.ti = lt.torrent_info(src)
 p.save_path = save
 h = ses.add_torrent(p)
-out = {'hash_failures': 0, 'errors': [], 'peers': [], 'served': [], 'hash_messages': {}, 'rc4_peers': []}
+out = {'hash_failures': 0, 'errors': [], 'peers': [], 'served': [], 'hash_messages': {}, 'rc4_peers': [],
+       'utp_peers': [], 'tcp_peers': [], 'closes': []}
+start = time.time()
+opened = {}
 def note(a):
     if isinstance(a, lt.hash_failed_alert):
         out['hash_failures'] += 1
+    elif isinstance(a, lt.peer_connect_alert):
+        opened['%s:%d' % (a.endpoint[0], a.endpoint[1])] = time.time()
+    elif isinstance(a, lt.peer_disconnected_alert):
+        k = '%s:%d' % (a.endpoint[0], a.endpoint[1])
+        out['closes'].append({'peer': k, 'error': a.error.message(), 'ms': int((time.time() - opened.get(k, start)) * 1000),
+                              'at_ms': int((time.time() - start) * 1000)})
     elif isinstance(a, lt.peer_log_alert):
         # BEP 52 messages (libtorrent logs each: HASH_REQUEST sent, HASHES and HASH_REJECT got).
         m = re.search(r'(?:<==|==>) (HASH[A-Z_]*) ', a.message())
@@ -54,7 +68,10 @@ def note(a):
             out['hash_messages'][m.group(1)] = out['hash_messages'].get(m.group(1), 0) + 1
     elif a.category() & lt.alert.category_t.error_notification:
         out['errors'].append(a.message())
-deadline = time.time() + timeout
+deadline = start + timeout
+# peer_info's utp_socket flag (bit 17 in libtorrent 2.0's peer_info.hpp, between holepunched = 15 and
+# rc4_encrypted = 19): Debian's binding does not name it.
+UTP_SOCKET = getattr(lt.peer_info, 'utp_socket', 1 << 17)
 last_connect = 0
 while time.time() < deadline:
     if peer and time.time() - last_connect > 2 and h.status().num_peers == 0:
@@ -73,7 +90,12 @@ while time.time() < deadline:
             out['served'].append(who)
         if pi.flags & lt.peer_info.rc4_encrypted and k not in out['rc4_peers']:
             out['rc4_peers'].append(k)
-    if h.status().is_seeding:
+        # Over which transport: only a connected peer's flags say (connecting ones have no socket yet).
+        if not pi.flags & lt.peer_info.connecting and not pi.flags & lt.peer_info.handshake:
+            which = 'utp_peers' if pi.flags & UTP_SOCKET else 'tcp_peers'
+            if k not in out[which]:
+                out[which].append(k)
+    if h.status().is_seeding or (until_two_closes and len(out['closes']) >= 2):
         break
 # What came in between the last pop and the status that ended the loop (the last HASHES, say).
 for a in ses.pop_alerts():
@@ -123,7 +145,18 @@ export interface LibtorrentRun {
   rc4_peers: string[]
   /** BEP 52 messages it sent or got, by libtorrent's log name (HASH_REQUEST, HASHES, HASH_REJECT). */
   hash_messages: Record<string, number>
+  /** ip:port of the peers it was connected to over uTP (peer_info's utp_socket flag), and over TCP. */
+  utp_peers: string[]
+  tcp_peers: string[]
+  /** Each connection that ended: why (libtorrent's error message), after how long, and when in the run. */
+  closes: { peer: string; error: string; ms: number; at_ms: number }[]
 }
+
+/**
+ * 'tcp': TCP only, in and out (the default); 'utp': uTP only, in and out; 'utp-in': takes uTP
+ * connections only and dials no one (a peer only a dial over uTP reaches).
+ */
+export type LibtorrentTransport = 'tcp' | 'utp' | 'utp-in'
 
 /**
  * Downloads `source` (a .torrent path or a magnet link) into `saveDir`; `peerPort`: a peer on
@@ -135,6 +168,9 @@ export async function libtorrentDownload(opts: {
   peerPort?: number
   timeoutMs?: number
   requireRc4?: boolean
+  transport?: LibtorrentTransport
+  /** Stop once two connections have ended (to see how a peer that drops it is told). */
+  untilTwoCloses?: boolean
 }): Promise<LibtorrentRun> {
   const timeout = (opts.timeoutMs ?? 60_000) / 1000
   const stdout = await new Promise<string>((resolve, reject) =>
@@ -148,6 +184,8 @@ export async function libtorrentDownload(opts: {
         String(opts.peerPort ?? 0),
         String(timeout),
         opts.requireRc4 ? 'rc4' : 'any',
+        opts.transport ?? 'tcp',
+        opts.untilTwoCloses ? '1' : '0',
       ],
       { timeout: (timeout + 90) * 1000 },
       (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),

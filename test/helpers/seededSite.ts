@@ -9,12 +9,12 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { decodeTorrent, stripWebSeeds } from '../../src/bittorrent/metainfo.ts'
-import { freePort, startTestServer, type TestServer } from './server.ts'
+import { freePortTcpUdp, startTestServer, type TestServer } from './server.ts'
 import { makeVideo } from './media.ts'
 import { apiUpload, getJson, useTorrentFormat, waitFor, webSeedUrl, type VideoJson } from './http.ts'
 import { runAria2c, type Aria2Result } from './aria2.ts'
 import { apiSwarm } from './swarm.ts'
-import { startTransmission } from './transmission.ts'
+import { startTransmission, type TransmissionPeerInfo } from './transmission.ts'
 
 export interface SeederHealth {
   state: string
@@ -41,7 +41,7 @@ export async function startSeededServer(
   storageDir?: string,
   opts: { torrentFormat?: 'v1' | 'hybrid' | 'v2' } = {},
 ): Promise<TestServer & { seederPort: number }> {
-  const seederPort = Number(env.SEEDER_PORT ?? (await freePort()))
+  const seederPort = Number(env.SEEDER_PORT ?? (await freePortTcpUdp()))
   const engine: Record<string, string> = process.env.SEEDER_ENGINE ? { SEEDER_ENGINE: process.env.SEEDER_ENGINE } : {}
   const server = await startTestServer({ SEEDER: 'on', SEEDER_PORT: String(seederPort), ...engine, ...env }, storageDir)
   let stopped = false
@@ -306,8 +306,11 @@ export async function transmissionFromSeeder(
     server: TestServer
     daemon?: boolean
     encryption?: 0 | 1 | 2
+    /** startTransmission's: its TCP port closed (uTP only), and its peer list read over RPC. */
+    tcpClosed?: boolean
+    peerInfo?: boolean
   },
-): Promise<{ output: string; tookMs: number }> {
+): Promise<{ output: string; tookMs: number; peers: TransmissionPeerInfo[] }> {
   await waitFor(
     async () => (await apiSwarm(opts.server.url, opts.upload.video.id)).seeders >= 1,
     'the tracker to list the seeder',
@@ -324,6 +327,8 @@ export async function transmissionFromSeeder(
     workDir: await workDir(t, 'seedcast-seeder-transmission-'),
     daemon: opts.daemon,
     encryption: opts.encryption,
+    tcpClosed: opts.tcpClosed,
+    peerInfo: opts.peerInfo,
   })
   t.after(() => peer.stop())
   try {
@@ -338,7 +343,7 @@ export async function transmissionFromSeeder(
       await waitHealth(opts.server, (h) => h.state === 'running' && h.seeding === 1, 'to seed again after its restart')
     }
     await peer.waitForFile(opts.upload.fileName, opts.upload.original, opts.timeoutMs - (Date.now() - started))
-    return { output: peer.output(), tookMs: Date.now() - started }
+    return { output: peer.output(), tookMs: Date.now() - started, peers: peer.peersSeen() }
   } finally {
     await peer.stop()
   }

@@ -81,6 +81,20 @@ export async function freePort(): Promise<number> {
   })
 }
 
+/** A port free on 127.0.0.1 for TCP and UDP both right now (a seeder listens on both: uTP is UDP). */
+export async function freePortTcpUdp(): Promise<number> {
+  const dgram = await import('node:dgram')
+  for (;;) {
+    const port = await freePort()
+    const free = await new Promise<boolean>((resolve) => {
+      const socket = dgram.createSocket('udp4')
+      socket.once('error', () => resolve(false))
+      socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)))
+    })
+    if (free) return port
+  }
+}
+
 /** A UDP port free on 127.0.0.1 right now (for TRACKER_UDP_PORT; 0 would mean "no UDP tracker"). */
 export async function freePortUdp(): Promise<number> {
   const dgram = await import('node:dgram')
