@@ -20,6 +20,7 @@
 //
 // Environment: BENCH_UPLOAD_BYTES (default 2 GiB; also accepts 512MiB, 1GiB, ...),
 // BENCH_UPLOAD_TUS=0 (the plain upload only), BENCH_UPLOAD_MULTIPART=0 (the resumable one only),
+// BENCH_UPLOAD_FORMAT=v1 (the site set to v1 torrents; hybrid, the default, otherwise),
 // BENCH_SERVER_NODE_ARGS (extra node flags for the server only, e.g. "--trace-gc"),
 // BENCH_SERVER_LOG=1 (print the server's output at the end).
 // Short trial run (about 25 s): BENCH_UPLOAD_BYTES=64MiB node bench/upload.ts
@@ -37,7 +38,7 @@ import { log } from './lib/log.ts'
 import { mp4Header, writeMedia } from './lib/media.ts'
 import { kbToBytes, memoryOf, processTree, readMemory, type Memory } from './lib/procfs.ts'
 import { haveCommand, now, requireCommands, run, runBench, sleep, stopChild } from './lib/processes.ts'
-import { authHeader, startSeedcast, type Seedcast } from './lib/seedcast.ts'
+import { authHeader, startSeedcast, useV1Torrents, type Seedcast } from './lib/seedcast.ts'
 import { tusUploader } from './lib/tus.ts'
 
 const SAMPLE_MS = 50
@@ -594,6 +595,7 @@ async function main(): Promise<number> {
     const storage = `${storageDir}-${i}`
     const server = await startServer(storage, size)
     log(`${label}: server pid ${server.pid} on ${server.url}`)
+    if (process.env.BENCH_UPLOAD_FORMAT === 'v1') await useV1Torrents(server)
     const measured = await measureUpload(server, input, size, await uploader(server.port))
     const { checks, mktorrentMs, format } = await checkIntegrity(storage, measured, size, refs.sha1.hex, haveMktorrent)
     const out = report(`${label}, ${format} torrent`, size, createMs, refs, measured, checks, mktorrentMs, server)
