@@ -15,7 +15,7 @@
 //       Then the first engine and libtorrent again with aria2c requiring RC4 for the whole stream
 //       (--bt-require-crypto, --bt-min-crypto-level=arc4): throughput against the same seeder in
 //       plaintext and against libtorrent in RC4, and CPU time per GiB. Then both over uTP:
-//       libtorrent downloading with TCP off (bench/programs/libtorrent_utp_get.py; aria2c has no
+//       libtorrent downloading the first 128 MiB with TCP off (bench/programs/libtorrent_utp_get.py; aria2c has no
 //       uTP), the first engine against libtorrent seeding over uTP, and CPU time per GiB.
 //   (b) peak RSS (VmHWM), RSS (VmRSS) and idle CPU (utime+stime over BENCH_IDLE_SECONDS, default
 //       30 s) of the seeder process with 1, 100 and 1,000 seeded torrents, all uploaded through

@@ -169,6 +169,8 @@ export interface Config {
   seederShard: { index: number; count: number }
   /** Bounds of the lean seeder on what peers can make it hold (bt_server/lean/limits.ts). */
   seederLimits: SeederLimits
+  /** The SEEDER_* variables as given, for the supervised seeder, which reads them itself. */
+  seederVariables: Record<string, string>
   tracker: {
     /** UDP tracker port; 0 = no UDP tracker. */
     udpPort: number
@@ -267,6 +269,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seederRescanSeconds: c.SEEDER_RESCAN_SECONDS,
     seederEngine: c.SEEDER_ENGINE,
     seederShard: { index: Number(c.SEEDER_SHARD.split('/')[0]), count: Number(c.SEEDER_SHARD.split('/')[1]) },
+    seederVariables: Object.fromEntries(
+      Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('SEEDER_') && e[1] !== undefined),
+    ),
     seederLimits: {
       maxPeers: c.SEEDER_MAX_PEERS,
       peersPerAddress: c.SEEDER_PEERS_PER_ADDRESS,

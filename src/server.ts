@@ -431,11 +431,15 @@ async function launch(
 const SEEDER_PASSTHROUGH =
   /^(SEEDER_.*|PATH|HOME|USER|LANG|LC_[A-Z]+|TZ|TMPDIR|NODE_OPTIONS|NODE_EXTRA_CA_CERTS|UV_THREADPOOL_SIZE)$/
 
-/** The seeder child reads the same storage and database as this web app, whatever env started it. */
+/**
+ * The seeder child reads the same storage and database as this web app, and the SEEDER_* settings
+ * this web app was configured with, whatever env started it.
+ */
 function seederEnv(config: Config, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const passed = Object.fromEntries(Object.entries(env).filter(([name]) => SEEDER_PASSTHROUGH.test(name)))
   return {
     ...passed,
+    ...config.seederVariables,
     STORAGE_DIR: config.storageDir,
     DATABASE_URL: config.databaseUrl,
     PUBLIC_URL: config.publicUrl,

@@ -25,15 +25,17 @@ export function report(
   const no = '**NO**'
   const [main, other] = engines as [Engine, Engine | undefined]
   const best = (xs: Transfer[], key: 'transferMs' | 'wallMs') => Math.min(...xs.map((x) => x[key]))
-  const bestRate = (src: Source, runs = dl.runs) => rate(dl.size, best(runs.get(src)!, 'transferMs'))
+  // The uTP runs fetch only the first dl.utpSize bytes (see utpDownload); the others the whole file.
+  const sizeOf = (runs: Map<Source, Transfer[]>) => (runs === dl.utpRuns ? dl.utpSize : dl.size)
+  const bestRate = (src: Source, runs = dl.runs) => rate(sizeOf(runs), best(runs.get(src)!, 'transferMs'))
   const wallRate = (src: Source) => rate(dl.size, best(dl.runs.get(src)!, 'wallMs'))
   const cpuPerGiB = (src: Source, runs = dl.runs) =>
-    Math.min(...runs.get(src)!.map((x) => x.seederCpuMs)) / 1000 / (dl.size / GiB)
+    Math.min(...runs.get(src)!.map((x) => x.seederCpuMs)) / 1000 / (sizeOf(runs) / GiB)
   const lRate = bestRate('libtorrent')
   const fmtRuns = (src: Source, key: 'transferMs' | 'wallMs', runs = dl.runs) =>
     runs
       .get(src)!
-      .map((x) => `${rate(dl.size, x[key]).toFixed(0)}`)
+      .map((x) => `${rate(sizeOf(runs), x[key]).toFixed(0)}`)
       .join(' / ') + ' MB/s'
   const cols = (f: (e: Engine) => string) => engines.map(f)
   const rows: string[][] = []
@@ -108,7 +110,7 @@ export function report(
   // uTP (libtorrent downloading, uTP only both ways): the first engine beside libtorrent seeding over uTP.
   const utp = dl.utpRuns
   row(
-    '(a) uTP (libtorrent downloading, uTP only), runs',
+    `(a) uTP (libtorrent downloading the first ${fmtMB(dl.utpSize)}, uTP only), runs`,
     only(fmtRuns(main, 'transferMs', utp)),
     '',
     `libtorrent: ${fmtRuns('libtorrent', 'transferMs', utp)}`,
