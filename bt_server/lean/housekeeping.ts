@@ -4,6 +4,7 @@
 // Each drop is counted under the bound that caused it.
 import type { Bound, SeederLimits } from './limits.ts'
 import type { Peer } from './peer.ts'
+import { QUIET_MS } from './pieceLedger.ts'
 
 const IDLE_TIMEOUT_MS = 180_000
 const KEEP_ALIVE_MS = 100_000
@@ -40,6 +41,7 @@ export function tidyPeers(peers: Set<Peer>, host: TidyHost, now: number, totalOu
       drop(p, 'seeder_idle_timeout', 'idle')
       continue
     }
+    if (now - p.lastRecv > QUIET_MS) p.hush()
     if (!p.interested && now - p.uninterestedSince > UNINTERESTED_TIMEOUT_MS) {
       drop(p, 'seeder_idle_timeout', 'not interested')
       continue

@@ -260,6 +260,11 @@ export class Peer implements ThrottleWaiter, PexMember {
     for (const r of this.queue.clear()) if (this.fast) this.send(rejectMessage(r.index, r.begin, r.length))
   }
 
+  /** Silent for a while: its pieces stop counting in the torrent's ledger until it speaks again. */
+  hush(): void {
+    this.pieces?.hush()
+  }
+
   keepAlive(): void {
     this.send(KEEP_ALIVE)
   }
@@ -276,6 +281,7 @@ export class Peer implements ThrottleWaiter, PexMember {
   private onData(chunk: Buffer): void {
     if (this.destroyed) return
     this.lastRecv = Date.now()
+    this.pieces?.wake()
     this.answered = true
     if (!this.gate.closed) {
       this.consume(chunk)

@@ -7,12 +7,18 @@
 // nobody has. Fallbacks so nothing stalls: a piece whose holders left is served again (holders
 // drop to 0, the grant ages out), and a requester that made no progress (no HAVE) for STALL_MS is
 // served whatever it asks. With one needy peer nothing is checked: a lone downloader gets today's
-// seeder.
+// seeder. A peer silent for QUIET_MS stops counting (its pieces and its need) until it speaks
+// again: one that vanished without closing (a uTP peer whose process died: no FIN comes, and
+// libutp needs about 90 s of retransmits to notice) would otherwise keep its pieces from others
+// until the idle time-out, minutes later (measured: aria2c at 34 MB/s instead of 707 after a
+// libtorrent uTP downloader exited).
 
 /** A grant keeps a piece to its peer this long (its blocks may wait behind the upload cap). */
 export const RECENT_MS = 10_000
 /** A peer that sent no HAVE for this long (since it connected) is served whatever it asks. */
 export const STALL_MS = 5_000
+/** A peer that sent nothing for this long no longer counts as holding or needing pieces. */
+export const QUIET_MS = 20_000
 
 export class PieceLedger {
   /** Connected peers holding each piece. */
@@ -76,6 +82,8 @@ export class PeerPieces {
   private readonly bits: Uint8Array
   private count = 0
   private left = false
+  /** Silent for QUIET_MS: its pieces and need are out of the ledger's counts until wake(). */
+  private quiet = false
   /** Last HAVE from the peer (or when it connected): for the stall fallback. */
   progressAt: number
 
@@ -109,17 +117,41 @@ export class PeerPieces {
   private add(i: number): void {
     if (this.left || (this.bits[i >> 3]! >> (7 - (i & 7))) & 1) return
     this.bits[i >> 3]! |= 1 << (7 - (i & 7))
-    this.ledger.hold(i)
     this.count++
+    if (this.quiet) return
+    this.ledger.hold(i)
     if (this.complete) this.ledger.needy--
   }
 
   /** The peer left: its pieces are no longer in the swarm we see. */
   leave(): void {
     if (this.left) return
+    if (!this.quiet) this.uncount()
     this.left = true
+  }
+
+  /** Silent for QUIET_MS (the engine's once-a-second round): out of the counts until it speaks. */
+  hush(): void {
+    if (this.left || this.quiet) return
+    this.quiet = true
+    this.uncount()
+  }
+
+  /** It spoke: back in the counts. */
+  wake(): void {
+    if (this.left || !this.quiet) return
+    this.quiet = false
+    if (!this.complete) this.ledger.needy++
+    this.eachPiece((i) => this.ledger.hold(i))
+  }
+
+  private uncount(): void {
     if (!this.complete) this.ledger.needy--
+    this.eachPiece((i) => this.ledger.release(i))
+  }
+
+  private eachPiece(f: (i: number) => void): void {
     const n = this.ledger.pieceCount
-    for (let i = 0; i < n; i++) if ((this.bits[i >> 3]! >> (7 - (i & 7))) & 1) this.ledger.release(i)
+    for (let i = 0; i < n; i++) if ((this.bits[i >> 3]! >> (7 - (i & 7))) & 1) f(i)
   }
 }

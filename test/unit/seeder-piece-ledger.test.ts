@@ -80,4 +80,38 @@ describe('piece ledger', () => {
     assert.equal(l.needy, 1)
     assert.equal(l.holdersOf(0), 0)
   })
+
+  test('a quiet peer (vanished without closing) stops holding and needing until it speaks again', () => {
+    const l = new PieceLedger(8)
+    const ghost = new PeerPieces(l, 0)
+    const b = new PeerPieces(l, 0)
+    const c = new PeerPieces(l, 0)
+    ghost.bitfield(bitfield(8, [0, 1, 2]), 0)
+    b.have(5, 0)
+    assert.equal(l.serve(0, b, 10), false, 'left to the ghost while it counts')
+    ghost.hush()
+    ghost.hush() // once
+    assert.equal(l.needy, 2)
+    assert.equal(l.holdersOf(0), 0)
+    assert.equal(l.serve(0, b, 20), true, 'served: nobody we hear from holds it')
+    c.leave()
+    assert.equal(l.crowded, false, 'one needy peer heard from: no checks')
+    ghost.have(3, 30) // a HAVE while quiet is kept for when it wakes
+    ghost.wake()
+    ghost.wake() // once
+    assert.equal(l.needy, 2)
+    assert.deepEqual(
+      [0, 1, 2, 3].map((i) => l.holdersOf(i)),
+      [1, 1, 1, 1],
+    )
+    assert.equal(l.serve(1, b, 40), false, 'it speaks again: its pieces are left to it again')
+    ghost.hush()
+    ghost.leave()
+    ghost.leave()
+    assert.equal(l.needy, 1)
+    assert.deepEqual(
+      [0, 1, 2, 3].map((i) => l.holdersOf(i)),
+      [0, 0, 0, 0],
+    )
+  })
 })
