@@ -7,6 +7,7 @@ import path from 'node:path'
 import { loadConfig } from '../../src/config.ts'
 import { startServer, type RunningServer, type ServerTestHooks } from '../../src/server.ts'
 import { databaseEnv, dropDatabase } from './database.ts'
+import { readFileSync } from 'node:fs'
 
 export const ADMIN_PASSWORD = 'test-password-123'
 
@@ -69,16 +70,37 @@ export async function startTestServer(
   }
 }
 
+// Ports are picked below the kernel's ephemeral range: a port the kernel hands out for listen(0)
+// can be taken as the local port of any outgoing connection (aria2c's, a browser's) in the moment
+// between its release here and the server binding it again, and with six test files at a time
+// that happened (EADDRINUSE). Below the range only another test's pick can clash.
+const EPHEMERAL_LOW = (() => {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0]) || 32768
+  } catch {
+    return 32768
+  }
+})()
+const PICK_LOW = 10_000
+
 export async function freePort(): Promise<number> {
   const net = await import('node:net')
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as import('node:net').AddressInfo).port
-      srv.close(() => resolve(port))
+  const listenOn = (port: number) =>
+    new Promise<number | null>((resolve) => {
+      const srv = net.createServer()
+      srv.once('error', () => resolve(null))
+      srv.listen(port, '127.0.0.1', () => {
+        const got = (srv.address() as import('node:net').AddressInfo).port
+        srv.close(() => resolve(got))
+      })
     })
-  })
+  for (let i = 0; EPHEMERAL_LOW - PICK_LOW > 1000 && i < 50; i++) {
+    const got = await listenOn(PICK_LOW + Math.floor(Math.random() * (EPHEMERAL_LOW - PICK_LOW)))
+    if (got) return got
+  }
+  const got = await listenOn(0)
+  if (!got) throw new Error('no free port on 127.0.0.1')
+  return got
 }
 
 /** A port free on 127.0.0.1 for TCP and UDP both right now (a seeder listens on both: uTP is UDP). */
@@ -95,15 +117,7 @@ export async function freePortTcpUdp(): Promise<number> {
   }
 }
 
-/** A UDP port free on 127.0.0.1 right now (for TRACKER_UDP_PORT; 0 would mean "no UDP tracker"). */
+/** A UDP port free on 127.0.0.1 right now (for TRACKER_UDP_PORT; 0 would mean "no UDP tracker"), picked as freePort picks. */
 export async function freePortUdp(): Promise<number> {
-  const dgram = await import('node:dgram')
-  return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket('udp4')
-    socket.once('error', reject)
-    socket.bind(0, '127.0.0.1', () => {
-      const { port } = socket.address()
-      socket.close(() => resolve(port))
-    })
-  })
+  return freePortTcpUdp()
 }
