@@ -8,16 +8,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { waitFor } from '../helpers/http.ts'
-import {
-  aria2cFromSeeder,
-  health,
-  seederReady,
-  sleep,
-  startSeededServer,
-  torrentWithoutWebSeed,
-  uploadClip,
-  waitHealth,
-} from '../helpers/seededSite.ts'
+import { aria2cFromSeeder, health, sleep, torrentWithoutWebSeed, seedingSite } from '../helpers/seededSite.ts'
 import { extended, handshaken, refused, rssMb, rssPeak } from '../helpers/seederAttack.ts'
 
 const REQUESTS = 20_000
@@ -26,10 +17,7 @@ const RSS_SLACK_MB = 64
 test('ut_metadata flood from a peer that never reads: seeder RSS bounded, refusals counted, aria2c served after', {
   timeout: 120_000,
 }, async (t) => {
-  const server = await startSeededServer(t)
-  await seederReady(server)
-  const upload = await uploadClip(t, server)
-  await waitHealth(server, (h) => h.seeding === 1, 'to seed the upload')
+  const { server, upload } = await seedingSite(t)
   const torrent = await torrentWithoutWebSeed(upload)
   const infoHash = upload.video.torrent!.infoHash
   const pid = (await health(server)).pid!

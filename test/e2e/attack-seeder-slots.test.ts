@@ -12,22 +12,11 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type net from 'node:net'
 import { waitFor } from '../helpers/http.ts'
-import {
-  aria2cFromSeeder,
-  seederReady,
-  sleep,
-  startSeededServer,
-  torrentWithoutWebSeed,
-  uploadClip,
-  waitHealth,
-} from '../helpers/seededSite.ts'
+import { aria2cFromSeeder, sleep, torrentWithoutWebSeed, seedingSite } from '../helpers/seededSite.ts'
 import { closedWithin, connect, handshaken, INTERESTED, refused } from '../helpers/seederAttack.ts'
 
 async function seededSite(t: import('node:test').TestContext) {
-  const server = await startSeededServer(t)
-  await seederReady(server)
-  const upload = await uploadClip(t, server)
-  await waitHealth(server, (h) => h.seeding === 1, 'to seed the upload')
+  const { server, upload } = await seedingSite(t)
   return { server, upload, torrent: await torrentWithoutWebSeed(upload) }
 }
 

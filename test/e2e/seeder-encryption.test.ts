@@ -11,15 +11,7 @@ import { createHash } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { libtorrentDownload, libtorrentSkip } from '../helpers/libtorrent.ts'
-import {
-  seederReady,
-  startSeededServer,
-  torrentWithoutWebSeed,
-  transmissionFromSeeder,
-  uploadClip,
-  waitHealth,
-  workDir,
-} from '../helpers/seededSite.ts'
+import { torrentWithoutWebSeed, transmissionFromSeeder, workDir, seedingSite } from '../helpers/seededSite.ts'
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
@@ -27,10 +19,7 @@ test('libtorrent requiring RC4 encryption downloads from the seeder alone, byte-
   timeout: 150_000,
   skip: libtorrentSkip,
 }, async (t) => {
-  const server = await startSeededServer(t)
-  await seederReady(server)
-  const upload = await uploadClip(t, server)
-  await waitHealth(server, (h) => h.seeding === 1, 'to seed the upload')
+  const { server, upload } = await seedingSite(t)
   const dir = await workDir(t, 'seedcast-seeder-rc4-lt-')
   const torrent = path.join(dir, 'no-webseed.torrent')
   await writeFile(torrent, await torrentWithoutWebSeed(upload))
@@ -60,10 +49,7 @@ test('libtorrent requiring RC4 encryption downloads from the seeder alone, byte-
 test('transmission-daemon requiring encryption ("encryption": 2) downloads from the seeder alone', {
   timeout: 150_000,
 }, async (t) => {
-  const server = await startSeededServer(t)
-  await seederReady(server)
-  const upload = await uploadClip(t, server)
-  await waitHealth(server, (h) => h.seeding === 1, 'to seed the upload')
+  const { server, upload } = await seedingSite(t)
   // The seeder dials transmission (transmissionFromSeeder says why): plain first, then MSE.
   const run = await transmissionFromSeeder(t, {
     torrent: await torrentWithoutWebSeed(upload),

@@ -12,14 +12,7 @@ import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { waitFor } from '../helpers/http.ts'
 import { startTransmission } from '../helpers/transmission.ts'
-import {
-  seederReady,
-  startSeededServer,
-  torrentWithoutWebSeed,
-  uploadClip,
-  waitHealth,
-  workDir,
-} from '../helpers/seededSite.ts'
+import { torrentWithoutWebSeed, workDir, seedingSite } from '../helpers/seededSite.ts'
 
 /** Whether a TCP connection to local port `port` is established (from /proc/net/tcp and tcp6). */
 async function connectedTo(port: number): Promise<boolean> {
@@ -46,10 +39,10 @@ async function written(dir: string, name: string): Promise<number> {
 test('transmission-cli on loopback is dialled by the seeder within seconds of its first announce and gets data (no restart, hour-long interval)', {
   timeout: 120_000,
 }, async (t) => {
-  const server = await startSeededServer(t, { TRACKER_INTERVAL_SECONDS: '3600', TRACKER_MIN_INTERVAL_SECONDS: '3600' })
-  await seederReady(server)
-  const upload = await uploadClip(t, server)
-  await waitHealth(server, (h) => h.seeding === 1, 'to seed the upload')
+  const { server, upload } = await seedingSite(t, {
+    TRACKER_INTERVAL_SECONDS: '3600',
+    TRACKER_MIN_INTERVAL_SECONDS: '3600',
+  })
   const infoHash = upload.video.torrent!.infoHash
   const { tracker } = server.services
   // The seeder's `started` is in: its next announce is an hour away.

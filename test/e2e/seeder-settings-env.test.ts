@@ -5,17 +5,14 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type net from 'node:net'
 import { waitFor } from '../helpers/http.ts'
-import { seederReady, startSeededServer, uploadClip, waitHealth } from '../helpers/seededSite.ts'
+import { seedingSite } from '../helpers/seededSite.ts'
 import { handshaken, refused } from '../helpers/seederAttack.ts'
 
 test('SEEDER_PEERS_PER_ADDRESS given to the web app is the supervised seeder’s bound', {
   timeout: 60_000,
 }, async (t) => {
   assert.equal(process.env.SEEDER_PEERS_PER_ADDRESS, undefined, 'not in this process’s environment')
-  const server = await startSeededServer(t, { SEEDER_PEERS_PER_ADDRESS: '2' })
-  await seederReady(server)
-  const upload = await uploadClip(t, server)
-  await waitHealth(server, (h) => h.seeding === 1, 'to seed the upload')
+  const { server, upload } = await seedingSite(t, { SEEDER_PEERS_PER_ADDRESS: '2' })
   const sockets: net.Socket[] = []
   t.after(() => {
     for (const s of sockets) s.destroy()

@@ -14,14 +14,11 @@ import path from 'node:path'
 import { libtorrentDownload, libtorrentSkip, type LibtorrentRun } from '../helpers/libtorrent.ts'
 import {
   health,
-  seederReady,
-  startSeededServer,
   torrentWithoutWebSeed,
   transmissionFromSeeder,
-  uploadClip,
-  waitHealth,
   workDir,
   type Upload,
+  seedingSite,
 } from '../helpers/seededSite.ts'
 
 const sha256 = (buf: Buffer) => createHash('sha256').update(buf).digest('hex')
@@ -62,10 +59,7 @@ for (const rc4 of [false, true]) {
     skip: libtorrentSkip,
     timeout: 150_000,
   }, async (t) => {
-    const server = await startSeededServer(t)
-    await seederReady(server)
-    const upload = await uploadClip(t, server)
-    await waitHealth(server, (h) => h.seeding === 1, 'to seed the upload')
+    const { server, upload } = await seedingSite(t)
     const dir = await workDir(t, 'seedcast-seeder-utp-lt-')
     const torrent = path.join(dir, 'no-webseed.torrent')
     await writeFile(torrent, await torrentWithoutWebSeed(upload))
@@ -86,10 +80,7 @@ for (const rc4 of [false, true]) {
 test('transmission-daemon requiring encryption, TCP closed, downloads from the seeder alone over uTP', {
   timeout: 150_000,
 }, async (t) => {
-  const server = await startSeededServer(t)
-  await seederReady(server)
-  const upload = await uploadClip(t, server)
-  await waitHealth(server, (h) => h.seeding === 1, 'to seed the upload')
+  const { server, upload } = await seedingSite(t)
   // transmissionFromSeeder checks the file byte for byte.
   const run = await transmissionFromSeeder(t, {
     torrent: await torrentWithoutWebSeed(upload),

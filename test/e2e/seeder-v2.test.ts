@@ -26,16 +26,7 @@ import { runAria2c } from '../helpers/aria2.ts'
 import { sql } from '../helpers/database.ts'
 import { mediaDir, waitFor } from '../helpers/http.ts'
 import { hasLibtorrent, libtorrentDownload, type LibtorrentRun } from '../helpers/libtorrent.ts'
-import {
-  aria2cFromSeeder,
-  peerHandshake,
-  seederReady,
-  startSeededServer,
-  uploadClip,
-  waitHealth,
-  workDir,
-  type Upload,
-} from '../helpers/seededSite.ts'
+import { aria2cFromSeeder, peerHandshake, workDir, type Upload, seedingSite } from '../helpers/seededSite.ts'
 import type { TestServer } from '../helpers/server.ts'
 
 const skip = hasLibtorrent() ? false : 'python3-libtorrent not installed (/usr/bin/python3)'
@@ -47,10 +38,7 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 type Site = TestServer & { seederPort: number }
 
 async function siteWithClip(t: TestContext): Promise<{ server: Site; upload: Upload; v1: Buffer }> {
-  const server = await startSeededServer(t)
-  await seederReady(server)
-  const upload = await uploadClip(t, server)
-  await waitHealth(server, (h) => h.seeding === 1, 'to seed the upload')
+  const { server, upload } = await seedingSite(t)
   const v1 = await readFile(path.join(mediaDir(server), `${upload.fileName}.torrent`))
   return { server, upload, v1 }
 }

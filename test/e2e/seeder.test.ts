@@ -24,6 +24,7 @@ import {
   transmissionFromSeeder,
   uploadClip,
   waitHealth,
+  seedingSite,
 } from '../helpers/seededSite.ts'
 
 // ---- tests ------------------------------------------------------------------------------------
@@ -53,10 +54,7 @@ test('aria2c downloads a fresh upload from the seeder alone: .torrent without we
 test('transmission-cli downloads a fresh upload from the seeder alone (.torrent without web seed)', {
   timeout: 120_000,
 }, async (t) => {
-  const server = await startSeededServer(t)
-  await seederReady(server)
-  const upload = await uploadClip(t, server)
-  await waitHealth(server, (h) => h.seeding === 1, 'to seed the upload')
+  const { server, upload } = await seedingSite(t)
   // The seeder dials transmission (transmissionFromSeeder says why).
   const run = await transmissionFromSeeder(t, {
     torrent: await torrentWithoutWebSeed(upload),

@@ -114,6 +114,18 @@ export async function uploadClip(
   return { video, original, fileName: decodeURIComponent(path.basename(new URL(video.fileUrl).pathname)) }
 }
 
+/** A site whose seeder has a clip (uploadClip) and seeds it: what most seeder tests start from. */
+export async function seedingSite(
+  t: TestContext,
+  env: Record<string, string> = {},
+): Promise<{ server: Awaited<ReturnType<typeof startSeededServer>>; upload: Upload }> {
+  const server = await startSeededServer(t, env)
+  await seederReady(server)
+  const upload = await uploadClip(t, server)
+  await waitHealth(server, (h) => h.seeding === 1, 'to seed the upload')
+  return { server, upload }
+}
+
 /** The served .torrent without its web seed: same infohash, same tracker, no url-list. */
 export async function torrentWithoutWebSeed(upload: Upload): Promise<Buffer> {
   const res = await fetch(upload.video.torrent!.torrentUrl)
