@@ -8,6 +8,8 @@
 // `started` (the site tracker's push) after a connection that got through its handshake: the
 // client closed it to start over (rTorrent does once it has a magnet's metadata, then announces
 // again), and one that keeps a single entry per IP may never dial our listening port itself.
+// A `started` that arrives while that connection is still open here (its close not read yet) is
+// kept, and the leecher is offered again once the connection ends.
 // It also remembers, for an hour, which peers it was offered: a tracker reply naming one it has not
 // seen makes the separate seeder announce again sooner (announceSchedule.ts).
 import { normalizeAddress, peerEndpoint } from '../../src/bittorrent/address.ts'
@@ -50,6 +52,8 @@ export class DialPlanner {
   private readonly cooling = new Map<string, { until: number; met: boolean }>()
   /** "torrent-id address" -> when last offered, oldest first. */
   private readonly seen = new Map<string, number>()
+  /** "torrent-id address" -> a `started` pushed while connected to it, until when it counts; oldest first. */
+  private readonly afterClose = new Map<string, { hash: Buffer; ip: string; port: number; until: number }>()
 
   constructor(opts: DialPlannerOptions) {
     this.opts = opts
@@ -74,7 +78,12 @@ export class DialPlanner {
       const address = peerEndpoint(ip, p.port)
       const key = `${t.id} ${address}`
       if (this.remember(key, now)) unseen++
-      if (this.queued.has(key) || isConnected(t, address) || this.isCooling(key, now, started)) continue
+      if (this.queued.has(key)) continue
+      if (isConnected(t, address)) {
+        if (started) this.keepFor(this.afterClose, key, { hash, ip, port: p.port, until: now + this.coolMs })
+        continue
+      }
+      if (this.isCooling(key, now, started)) continue
       if (this.size >= this.maxQueue) {
         this.opts.dropped()
         continue
@@ -99,10 +108,23 @@ export class DialPlanner {
 
   /** A dial that failed, or a dialled connection that ended (`met`: after its handshake): not offered again for a while. */
   coolDown(t: LeanTorrent, address: string, now: number, met = false): void {
+    this.keepFor(this.cooling, `${t.id} ${address}`, { until: now + this.coolMs, met })
+  }
+
+  /** Sets key last in a map kept oldest first and bounded by MAX_COOLING. */
+  private keepFor<V>(map: Map<string, V>, key: string, value: V): void {
+    map.delete(key)
+    map.set(key, value)
+    while (map.size > MAX_COOLING) map.delete(map.keys().next().value!)
+  }
+
+  /** A connection to the peer listening at `address` ended: a `started` it announced meanwhile is offered now. */
+  closed(t: LeanTorrent, address: string, now: number): void {
     const key = `${t.id} ${address}`
-    this.cooling.delete(key)
-    this.cooling.set(key, { until: now + this.coolMs, met })
-    while (this.cooling.size > MAX_COOLING) this.cooling.delete(this.cooling.keys().next().value!)
+    const pending = this.afterClose.get(key)
+    if (pending === undefined) return
+    this.afterClose.delete(key)
+    if (pending.until > now) this.offer(t, pending.hash, [{ ip: pending.ip, port: pending.port }], now, true)
   }
 
   /** Dialled again first, cool-down or not: a plaintext dial closed unanswered is retried with MSE. */
@@ -119,6 +141,7 @@ export class DialPlanner {
     this.queue = []
     this.head = 0
     this.queued.clear()
+    this.afterClose.clear()
   }
 
   private isCooling(key: string, now: number, started: boolean): boolean {

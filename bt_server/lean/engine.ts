@@ -262,6 +262,7 @@ export class LeanEngine implements PeerHost {
         t.ledger = null
       }
     }
+    if (peer.listen) this.dials.closed(t, peer.listen.address, Date.now())
     this.runDials()
   }
 

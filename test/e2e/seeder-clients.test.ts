@@ -83,7 +83,7 @@ async function qbittorrentFromSeeder(
   }
 }
 
-async function rtorrentFromSeeder(t: TestContext, upload: Upload, source: Buffer | string) {
+async function rtorrentFromSeeder(t: TestContext, upload: Upload, source: Buffer | string, logs: () => string[]) {
   const dir = await workDir(t, 'seedcast-rtorrent-')
   const rt = await startRtorrent({ workDir: dir, downloadLimitKiB: LIMIT_KIB })
   t.after(() => rt.stop())
@@ -93,7 +93,13 @@ async function rtorrentFromSeeder(t: TestContext, upload: Upload, source: Buffer
     await writeFile(src, source)
   }
   await rt.add(src, upload.video.torrent!.infoHash)
-  const peers = await rt.waitForFile(upload.fileName, upload.original, 90_000).finally(() => rt.stop())
+  const peers = await rt
+    .waitForFile(upload.fileName, upload.original, 90_000)
+    .catch((err) => {
+      t.diagnostic(`seeder log:\n${logs().join('\n')}`)
+      throw err
+    })
+    .finally(() => rt.stop())
   t.diagnostic(`peers seen: ${JSON.stringify(peers)}`)
   assert.ok(peers.length >= 1, 'rTorrent listed the seeder as a peer')
   for (const p of peers as RtPeer[]) assert.equal(p.address, '127.0.0.1', 'the seeder is the one peer on loopback')
@@ -122,11 +128,11 @@ test('qBittorrent-nox and rTorrent download a hybrid upload from the seeder alon
   await t.test('qBittorrent requiring encryption, by magnet', (t) =>
     qbittorrentFromSeeder(t, upload, magnet, 1, seederLog),
   )
-  await t.test('rTorrent by .torrent', (t) => rtorrentFromSeeder(t, upload, stripped))
+  await t.test('rTorrent by .torrent', (t) => rtorrentFromSeeder(t, upload, stripped, seederLog))
   // rTorrent 0.9.8 cannot take the site's hybrid magnet: its libtorrent 0.13 refuses any xt but
   // urn:btih ("Invalid magnet URI", logged while load.start still answers 0, and nothing is added).
   // It gets the site's btih-only form (magnetV1, "Magnet link (v1 only)" on the page).
   const v1Magnet = bareMagnet(upload.video.torrent!.magnetV1!)
   assert.ok(!v1Magnet.includes('btmh') && v1Magnet.includes('btih'), v1Magnet)
-  await t.test('rTorrent by magnet (btih only)', (t) => rtorrentFromSeeder(t, upload, v1Magnet))
+  await t.test('rTorrent by magnet (btih only)', (t) => rtorrentFromSeeder(t, upload, v1Magnet, seederLog))
 })

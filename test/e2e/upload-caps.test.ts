@@ -65,14 +65,24 @@ async function startAria2(t: TestContext, source: string, extraArgs: string[] = 
   void running.then((r) => {
     exited = r
   })
+  let rpcError = ''
   await waitFor(
     async () => {
       if (exited) throw new Error(`aria2c quit: ${exited.output.slice(-2000)}`)
-      return (await rpc.completedBytes().catch(() => 0)) > 0
+      return (
+        (await rpc.completedBytes().catch((err: Error) => {
+          rpcError = err.message
+          return 0
+        })) > 0
+      )
     },
     'aria2c to get its first bytes',
     30_000,
-  )
+  ).catch(async (err: Error) => {
+    const log = await readFile(path.join(dir, 'aria2c.log'), 'utf8').catch(() => '(no log)')
+    t.diagnostic(`aria2c on ${source}: last RPC error "${rpcError}"; log tail:\n${log.slice(-3000)}`)
+    throw err
+  })
   return {
     dir,
     completed: rpc.completedBytes,

@@ -186,6 +186,32 @@ test("dial queue: a leecher's fresh `started` is dialled again after a connectio
   assert.equal(plan.size, 0)
 })
 
+test('dial queue: a `started` pushed while the connection it ends is still open here is dialled once that connection closes', () => {
+  const plan = new DialPlanner({ isSelf: () => false, dropped: () => {}, coolMs: 60_000 })
+  const t = torrent(1)
+  const peer = [{ ip: '10.0.0.1', port: 1000 }]
+  // rTorrent's second `started` can arrive before we read the close of its metadata connection.
+  t.dialled = new Set(['10.0.0.1:1000'])
+  plan.offer(t, HASH, peer, 1000, true)
+  plan.offer(t, HASH, [{ ip: '10.0.0.3', port: 1000 }], 1000) // a tracker reply's peer: nothing kept for later
+  plan.next()
+  assert.equal(plan.size, 0, 'not while connected')
+  t.dialled = null
+  plan.coolDown(t, '10.0.0.1:1000', 2000, true)
+  plan.closed(t, '10.0.0.1:1000', 2000)
+  assert.equal(plan.next()?.address, '10.0.0.1:1000', 'dialled once it closed')
+  plan.closed(t, '10.0.0.1:1000', 2000)
+  assert.equal(plan.size, 0, 'once')
+  // A plain tracker reply while connected, or a push gone stale before the close: nothing later.
+  t.dialled = new Set(['10.0.0.1:1000', '10.0.0.2:1000'])
+  plan.offer(t, HASH, [{ ip: '10.0.0.2', port: 1000 }], 3000)
+  plan.offer(t, HASH, [{ ip: '10.0.0.1', port: 1000 }], 3000, true)
+  t.dialled = null
+  plan.closed(t, '10.0.0.2:1000', 4000)
+  plan.closed(t, '10.0.0.1:1000', 3000 + 60_000)
+  assert.equal(plan.size, 0)
+})
+
 // ---- the separate seeder's announce schedule ----------------------------------------------------
 
 test('announce schedule: a reply showing the swarm changing brings the next announce to the min interval', () => {
