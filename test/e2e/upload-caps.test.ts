@@ -40,6 +40,9 @@ const SETTLE_MS = 2000
 const sha256 = (buf: Buffer) => createHash('sha256').update(buf).digest('hex')
 const mbps = (bytesPerSecond: number) => `${(bytesPerSecond / 1e6).toFixed(2)} MB/s`
 
+/** The site's output, for a stalled client's diagnostic. */
+let siteLogs: string[] = []
+
 interface Client {
   dir: string
   completed: () => Promise<number>
@@ -81,6 +84,7 @@ async function startAria2(t: TestContext, source: string, extraArgs: string[] = 
   ).catch(async (err: Error) => {
     const log = await readFile(path.join(dir, 'aria2c.log'), 'utf8').catch(() => '(no log)')
     t.diagnostic(`aria2c on ${source}: last RPC error "${rpcError}"; log tail:\n${log.slice(-3000)}`)
+    t.diagnostic(`site log tail:\n${siteLogs.slice(-40).join('\n')}`)
     throw err
   })
   return {
@@ -152,6 +156,7 @@ test('upload caps: the seeder and the web seed each hold theirs, shared fairly; 
   timeout: 600_000,
 }, async (t) => {
   const server = await startSeededServer(t)
+  siteLogs = server.logs
   await seederReady(server)
   const media = path.join(await workDir(t, 'seedcast-caps-media-'), 'caps.mp4')
   await writeMedia(media, await mp4Header(), FILE_BYTES)

@@ -102,7 +102,11 @@ export async function startQbittorrent(opts: {
   }
   const state = async (hash: string) => {
     const [info] = await api<{ state: string; progress: number }[]>(`torrents/info?hashes=${hash}`)
-    return info ? `${info.state} ${(info.progress * 100).toFixed(1)} %` : 'not listed'
+    if (!info) return 'not listed'
+    // Its warnings and errors say why a torrent is in state "error".
+    const log = await api<{ type: number; message: string }[]>('log/main?normal=false&info=false').catch(() => [])
+    const lines = log.slice(-10).map((l) => l.message)
+    return `${info.state} ${(info.progress * 100).toFixed(1)} %${lines.length ? `, its log: ${lines.join(' | ')}` : ''}`
   }
   let added = ''
   return {
