@@ -2,11 +2,11 @@
 // (better-sqlite3, a file; the default) or PostgreSQL (node-postgres). The two generated clients
 // come from one schema (scripts/prisma-generate.mjs) and have the same API; the SQLite one's type
 // stands for both.
-import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3'
 import { PrismaPg } from '@prisma/adapter-pg'
 import { PrismaClient } from './generated/client.ts'
 import { PrismaClient as PgPrismaClient } from './generated-pg/client.ts'
 import { migratePostgres, migrateSqlite } from './migrate.ts'
+import { sqliteAdapter } from './sqliteAdapter.ts'
 import type { Config } from '../config.ts'
 
 export type Db = InstanceType<typeof PrismaClient>
@@ -26,7 +26,7 @@ export async function openDatabase(config: Config, opts: { migrate?: boolean } =
     return db
   }
   if (opts.migrate !== false) migrateSqlite(config.databaseFile)
-  const adapter = new PrismaBetterSqlite3({ url: `file:${config.databaseFile}` })
+  const adapter = sqliteAdapter(`file:${config.databaseFile}`)
   const db = new PrismaClient({ adapter })
   await db.$executeRawUnsafe('PRAGMA busy_timeout = 5000')
   await db.$queryRawUnsafe('PRAGMA foreign_keys = ON')
