@@ -11,7 +11,7 @@ import http from 'node:http'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { ADMIN_PASSWORD, freePort, type TestServer } from '../helpers/server.ts'
+import { ADMIN_PASSWORD, freePort, freePortTcpUdp, type TestServer } from '../helpers/server.ts'
 import { waitFor } from '../helpers/http.ts'
 import { health, peerHandshake, uploadClip } from '../helpers/seededSite.ts'
 import { databaseEnv } from '../helpers/database.ts'
@@ -34,7 +34,8 @@ for (const stopSignal of ['SIGINT', 'SIGTERM'] as const)
     const storage = await mkdtemp(path.join(tmpdir(), 'seedcast-ctrl-c-'))
     t.after(() => rm(storage, { recursive: true, force: true }))
     const port = await freePort()
-    const seederPort = await freePort()
+    // The seeder listens on TCP and on UDP (uTP).
+    const seederPort = await freePortTcpUdp()
     const env = {
       ...process.env,
       PORT: String(port),
@@ -75,9 +76,16 @@ for (const stopSignal of ['SIGINT', 'SIGTERM'] as const)
       url: `http://127.0.0.1:${port}`,
       basicAuth: 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64'),
     } as TestServer
+    let gone = false
+    void exited.then(() => {
+      gone = true
+    })
     await waitFor(
-      async () => (await fetch(`${server.url}/healthz`).catch(() => undefined))?.ok,
-      `npm start to serve (output so far:\n${output})`,
+      async () => {
+        if (gone) throw new Error(`npm start exited before it served:\n${output}`)
+        return (await fetch(`${server.url}/healthz`).catch(() => undefined))?.ok
+      },
+      () => `npm start to serve (output so far:\n${output})`,
       30_000,
     )
     // A second tracker that answers `started` and then goes quiet, as a slow real one does: the

@@ -48,7 +48,7 @@ export async function uploadOk(
 
 export async function waitFor<T>(
   probe: () => Promise<T | undefined | null | false>,
-  what: string,
+  what: string | (() => string),
   timeoutMs = 20_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs
@@ -58,7 +58,9 @@ export async function waitFor<T>(
     if (value) return value
     last = value
     if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what} (last: ${JSON.stringify(last)})`,
+      )
     await new Promise((r) => setTimeout(r, 50))
   }
 }

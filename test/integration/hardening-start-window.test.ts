@@ -45,7 +45,12 @@ test('a request that arrives while the site is still starting waits for it and i
   t.after(() => {
     child.kill('SIGKILL')
   })
-  const seen = (line: string) => waitFor(async () => out.includes(line), `${line} (output:\n${out})`, 30_000)
+  const seen = (line: string) =>
+    waitFor(
+      async () => out.includes(line),
+      () => `${line} (output:\n${out})`,
+      30_000,
+    )
   await seen('[hold] start held')
   const auth = 'Basic ' + Buffer.from(`admin:${ADMIN_PASSWORD}`).toString('base64')
   let answered = false
