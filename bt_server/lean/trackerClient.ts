@@ -22,6 +22,10 @@ const UDP_TRY_MS = 5_000
 const UDP_TRIES = 2
 const CONNECTION_ID_MS = 60_000
 
+interface StaleSocketError extends Error {
+  staleSocket?: boolean
+}
+
 interface Pending {
   resolve(msg: Buffer): void
   reject(err: Error): void
@@ -58,14 +62,29 @@ export class TrackerClient {
     this.pending.clear()
   }
 
-  private httpAnnounce(base: string, p: AnnounceParams): Promise<AnnounceReply> {
+  // A kept connection the tracker closed while idle (opentracker closes each after its reply) can
+  // be picked for the next announce before its end of file is read: the request then fails with
+  // "socket hang up" or ECONNRESET without reaching the tracker. That one is sent again on a new
+  // connection at once, not left to the 30 s back-off (a CI run saw a seed missing for 10 s).
+  private async httpAnnounce(base: string, p: AnnounceParams): Promise<AnnounceReply> {
     const url = httpAnnounceUrl(base, p)
+    try {
+      return await this.httpGet(url)
+    } catch (err) {
+      if (!(err as StaleSocketError).staleSocket || this.closed) throw err
+      return this.httpGet(url)
+    }
+  }
+
+  private httpGet(url: string): Promise<AnnounceReply> {
     const isHttps = url.toLowerCase().startsWith('https:')
     return new Promise((resolve, reject) => {
+      let answered = false
       const req = (isHttps ? https : http).get(
         url,
         { agent: isHttps ? this.httpsAgent : this.httpAgent, timeout: HTTP_TIMEOUT_MS },
         (res) => {
+          answered = true
           const chunks: Buffer[] = []
           let size = 0
           res.on('data', (c: Buffer) => {
@@ -88,7 +107,11 @@ export class TrackerClient {
         },
       )
       req.on('timeout', () => req.destroy(new Error('timed out')))
-      req.on('error', reject)
+      req.on('error', (err: NodeJS.ErrnoException & StaleSocketError) => {
+        if (req.reusedSocket && !answered && (err.code === 'ECONNRESET' || err.message === 'socket hang up'))
+          err.staleSocket = true
+        reject(err)
+      })
     })
   }
 
