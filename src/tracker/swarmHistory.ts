@@ -158,13 +158,20 @@ export class SwarmHistory {
     return t ? this.torrentHistory(t.id, range) : []
   }
 
-  /** As history(), for a torrent record in hand (the video page has it already). */
+  /** As history(), for a torrent record in hand. */
   async torrentHistory(torrentId: number, range: HistoryRange, nowMs = this.clock()): Promise<HistoryPoint[]> {
     const rows = await repo.samplesSince(this.deps.db, torrentId, new Date(nowMs - HISTORY_RANGES[range]))
-    const points = rows.map((r) => ({ at: r.at.getTime(), seeders: r.seeders, leechers: r.leechers }))
-    // Older samples are hourly, the last day's denser: the 30-day series is hourly throughout.
-    if (range === '30d') return onePerBucket(points, RETENTION.bucketMs)
-    return points.length > MAX_DAY_POINTS ? onePerBucket(points, DAY_MS / MAX_DAY_POINTS) : points
+    return seriesFor(range, rows.map(toPoint))
+  }
+
+  /** Both ranges from one query (the video page draws both: a query less per page). */
+  async torrentHistories(torrentId: number, nowMs = this.clock()): Promise<Record<HistoryRange, HistoryPoint[]>> {
+    const rows = await repo.samplesSince(this.deps.db, torrentId, new Date(nowMs - HISTORY_RANGES['30d']))
+    const month = rows.map(toPoint)
+    const dayFrom = nowMs - HISTORY_RANGES['24h']
+    const firstOfDay = month.findIndex((p) => p.at >= dayFrom)
+    const day = firstOfDay < 0 ? [] : month.slice(firstOfDay)
+    return { '24h': seriesFor('24h', day), '30d': seriesFor('30d', month) }
   }
 
   private async findVideo(videoId: string) {
@@ -172,4 +179,16 @@ export class SwarmHistory {
     if (!video) throw new AppError('video_not_found', `No video with id ${videoId}`)
     return video
   }
+}
+
+const toPoint = (r: { at: Date; seeders: number; leechers: number }): HistoryPoint => ({
+  at: r.at.getTime(),
+  seeders: r.seeders,
+  leechers: r.leechers,
+})
+
+// Older samples are hourly, the last day's denser: the 30-day series is hourly throughout.
+const seriesFor = (range: HistoryRange, points: HistoryPoint[]): HistoryPoint[] => {
+  if (range === '30d') return onePerBucket(points, RETENTION.bucketMs)
+  return points.length > MAX_DAY_POINTS ? onePerBucket(points, DAY_MS / MAX_DAY_POINTS) : points
 }

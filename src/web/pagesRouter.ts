@@ -12,7 +12,7 @@ import { currentUser, requireCsrf, requirePageLogin } from '../auth/middleware.t
 import { canManage, isAdmin } from '../auth/rights.ts'
 import { RELEASE_NOTICES } from './releasePages.ts'
 import { historyRangeSchemas } from '../tracker/swarmApiRouter.ts'
-import { HISTORY_RANGES, type HistoryRange, type SwarmHistory } from '../tracker/swarmHistory.ts'
+import { HISTORY_RANGES, type HistoryPoint, type HistoryRange, type SwarmHistory } from '../tracker/swarmHistory.ts'
 import { renderSwarmChart } from './swarmChart.ts'
 import { SITE_NAME } from './viewHelpers.ts'
 import { shareMeta } from '../sharing/shareMeta.ts'
@@ -63,10 +63,7 @@ export function pagesRouter(deps: PagesDeps): Router {
   async function videoPage(req: Request, res: Response) {
     const row = await deps.videos.getFor(currentUser(res), String(req.params.id))
     const video = present(row)
-    const charts =
-      row.torrent && video.swarm
-        ? { '24h': await chartFor(row.torrent.id, '24h'), '30d': await chartFor(row.torrent.id, '30d') }
-        : null
+    const charts = row.torrent && video.swarm ? await bothCharts(row.torrent.id) : null
     const viewer = currentUser(res)
     res.render('video', {
       title: video.title,
@@ -81,10 +78,18 @@ export function pagesRouter(deps: PagesDeps): Router {
     })
   }
 
+  const chart = (points: HistoryPoint[], range: HistoryRange, now: number) =>
+    renderSwarmChart(points, { ...CHART_SIZE, rangeMs: HISTORY_RANGES[range], now })
+
   async function chartFor(torrentId: number | null, range: HistoryRange): Promise<string> {
     const now = Date.now()
-    const points = torrentId === null ? [] : await deps.swarm.torrentHistory(torrentId, range, now)
-    return renderSwarmChart(points, { ...CHART_SIZE, rangeMs: HISTORY_RANGES[range], now })
+    return chart(torrentId === null ? [] : await deps.swarm.torrentHistory(torrentId, range, now), range, now)
+  }
+
+  async function bothCharts(torrentId: number): Promise<Record<HistoryRange, string>> {
+    const now = Date.now()
+    const h = await deps.swarm.torrentHistories(torrentId, now)
+    return { '24h': chart(h['24h'], '24h', now), '30d': chart(h['30d'], '30d', now) }
   }
 
   // The same chart on its own, for the page's script to refresh it in place.

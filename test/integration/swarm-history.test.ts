@@ -278,3 +278,26 @@ test('a day of very frequent samples is served at most one point a minute, endin
     (await storedSamples()).some((r) => r.ms === last.at && r.seeders === last.seeders && r.leechers === last.leechers),
   )
 })
+
+test('the video page reads both ranges in one query, as each range alone gives them', async () => {
+  const history = new SwarmHistory({ db: s().services.db, tracker: s().services.tracker, sampleSeconds: 3600 })
+  // Samples in the future, so the server's own (every second, now) are older than 30 days at `now`.
+  const now = Date.now() + 60 * DAY
+  const id = await torrentId()
+  const at = (ms: number, seeders: number) => ({ torrentId: id, at: new Date(ms), seeders, leechers: 1 })
+  const outside = at(now - 31 * DAY, 999)
+  const month = Array.from({ length: 10 }, (_, i) => at(now - 20 * DAY + i * HOUR, i))
+  const day = Array.from({ length: 50 }, (_, i) => at(now - 2 * HOUR + i * 2 * MIN, 50 + i))
+  await s().services.db.swarmSample.createMany({ data: [outside, ...month, ...day] })
+
+  const both = await history.torrentHistories(id, now)
+  assert.deepEqual(both['24h'], await history.torrentHistory(id, '24h', now))
+  assert.deepEqual(both['30d'], await history.torrentHistory(id, '30d', now))
+  assert.deepEqual(
+    both['24h'].map((p) => p.seeders),
+    day.map((d) => d.seeders),
+  )
+  const monthSeeders = both['30d'].map((p) => p.seeders)
+  for (const m of month) assert.ok(monthSeeders.includes(m.seeders), `30d has the sample of ${m.seeders}`)
+  assert.ok(!monthSeeders.includes(999), 'nothing older than 30 days')
+})
