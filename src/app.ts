@@ -63,6 +63,8 @@ export interface AppServices {
   udp: { listening(): boolean } | null
   /** Whether the web port, and with it the HTTP and WebSocket tracker, still takes connections. */
   webListening: () => boolean
+  /** Connections this process holds open on the web port now (src/web/connectionGuard.ts). */
+  webConnectionsOpen: () => number
   /** Stored swarm sizes (charts) and the live numbers the video page polls. */
   swarm: SwarmHistory
   /** Bytes the site sent and bytes peers served (video page, API, the admin's dashboard). */
@@ -104,7 +106,9 @@ export function createApp(s: AppServices): express.Express {
     const seederCounts = s.seeder
       ? s.seeder.refusalCounts()
       : heartbeatRefusals(await readHeartbeats(s.db).catch(() => []))
-    res.type('text/plain; version=0.0.4').send(s.tracker.metricsText() + s.refusals.metricsText(seederCounts))
+    res
+      .type('text/plain; version=0.0.4')
+      .send(s.tracker.metricsText() + s.refusals.metricsText(seederCounts) + connectionsGauge(s.webConnectionsOpen()))
   })
   // The tracker is down when a transport stopped taking requests: the UDP socket closed, or the
   // web port closed (a kept-alive connection may still ask). BitTorrent switched off is not down.
@@ -202,3 +206,8 @@ export function createApp(s: AppServices): express.Express {
   app.use(errorHandler)
   return app
 }
+
+// Per process: with WEB_WORKERS each worker answers with its own.
+const connectionsGauge = (open: number) =>
+  '# HELP seedcast_web_connections_open Connections open on the web port (this process), counted against WEB_MAX_CONNECTIONS.\n' +
+  `# TYPE seedcast_web_connections_open gauge\nseedcast_web_connections_open ${open}\n`

@@ -218,6 +218,7 @@ async function launch(
   const udp = config.tracker.udpPort && local ? new UdpTracker(local) : null
   // Read by /healthz, which is only answered once the server below exists.
   const webListening = () => guarded.server.listening
+  const webConnectionsOpen = () => guarded.connections.open
   const services: AppServices = {
     config,
     db,
@@ -240,6 +241,7 @@ async function launch(
     tracker,
     udp: replica ? { listening: () => replica.udpListening() ?? true } : udp,
     webListening,
+    webConnectionsOpen,
     swarm,
     offload,
     seeder: replica ? (config.seederEnabled ? replica.seederView() : null) : seeder,

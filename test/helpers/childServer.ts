@@ -27,6 +27,8 @@ export interface ChildServer {
   openFiles(): Promise<number>
   /** seedcast_refused_total{bound} from /metrics (0 when absent). */
   refused(bound: string): Promise<number>
+  /** An unlabelled gauge from /metrics (NaN when absent). */
+  gauge(name: string): Promise<number>
   stop(): Promise<void>
 }
 
@@ -87,6 +89,10 @@ export async function startChildServer(
     await new Promise((r) => setTimeout(r, 100))
   }
   const pid = child.pid!
+  // As the site's monitoring reads it: from an address of its own, never one an attack test
+  // is flooding from (whose last sockets the server may not have seen close yet).
+  const metrics = async () =>
+    (await requestFrom(MONITOR_ADDRESS, `${url}/metrics`, { timeoutMs: 5000 })).body.toString()
   return {
     url,
     port,
@@ -102,11 +108,12 @@ export async function startChildServer(
       return (await readdir(`/proc/${pid}/fd`)).length
     },
     async refused(bound: string) {
-      // As the site's monitoring reads it: from an address of its own, never one an attack test
-      // is flooding from (whose last sockets the server may not have seen close yet).
-      const text = (await requestFrom(MONITOR_ADDRESS, `${url}/metrics`, { timeoutMs: 5000 })).body.toString()
-      const m = new RegExp(`seedcast_refused_total\\{bound="${bound}"\\} (\\d+)`).exec(text)
+      const m = new RegExp(`seedcast_refused_total\\{bound="${bound}"\\} (\\d+)`).exec(await metrics())
       return m ? Number(m[1]) : 0
+    },
+    async gauge(name: string) {
+      const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(await metrics())
+      return m ? Number(m[1]) : NaN
     },
     async stop() {
       if (child.exitCode === null) {

@@ -121,6 +121,7 @@ async function underAttack(addresses: string[], perAddress: number, seconds: num
   const probes: number[] = []
   let peakRss = 0
   let peakAttackers = 0
+  let peakOpen = 0
   try {
     const end = Date.now() + seconds * 1000
     while (Date.now() < end) {
@@ -128,11 +129,12 @@ async function underAttack(addresses: string[], perAddress: number, seconds: num
       probes.push(await realClient())
       peakRss = Math.max(peakRss, await server.rss())
       peakAttackers = Math.max(peakAttackers, attack.connected)
+      peakOpen = Math.max(peakOpen, await server.gauge('seedcast_web_connections_open'))
     }
   } finally {
     attack.stop()
   }
-  return { rssBefore, peakRss, baselineMs, probes, peakAttackers }
+  return { rssBefore, peakRss, baselineMs, probes, peakAttackers, peakOpen }
 }
 
 async function recovered(before: { rssBefore: number }) {
@@ -177,7 +179,12 @@ test('1,000 trickling connections from 25 addresses (under the per-address cap):
     r.peakRss - r.rssBefore < 64 * MB,
     `memory within +64 MB (${((r.peakRss - r.rssBefore) / MB).toFixed(1)} MB)`,
   )
-  assert.ok(r.peakAttackers <= 400 + 50, `the total cap held (${r.peakAttackers} attacker sockets open)`)
+  // The server's own count: the attacker's counts sockets the kernel connected but the server has
+  // not accepted yet (the listen backlog, long under load: 488 in one CI run), and ones it reset
+  // whose close the attacker has not read yet.
+  console.log(`open on the server at most ${r.peakOpen} (the attacker saw ${r.peakAttackers} connected)`)
+  assert.ok(r.peakOpen <= 400, `the total cap held (${r.peakOpen} connections open on the server)`)
+  assert.ok(r.peakOpen >= 300, `the attack filled most of the cap (${r.peakOpen} open at most)`)
   const total = (await server.refused('web_connections_total')) - evictedBefore
   console.log(`refused by the total cap: ${total}`)
   assert.ok(total > 0, 'total-cap refusals counted')
