@@ -7,6 +7,9 @@
 //   list      GET /api/videos, its default page, anonymous, keep-alive
 //   announce  GET /announce, a random seeded infohash and a random peer id per request
 //             (bench/programs/load-announce.lua), a new connection each, as clients announce
+//   static    GET /static/site.css: the app's cheapest answer (its middleware, no database), the floor
+//   plain     one video page's bytes from node:http alone (bench/programs/plain-page.ts, its own
+//             process, pinned as the site is): what Node itself costs per page, the ceiling
 // for each configuration of BENCH_CONFIGS ("sqlite,postgresql"; bench/load/site.ts: two web
 // processes will be rows added there). Each target runs pinned (the server's threads moved to
 // BENCH_SERVER_CPU, wrk on BENCH_LOAD_CPU with 1 thread: wrk needs CPU too, and on a 2-core
@@ -20,7 +23,7 @@
 // figures with the load beside them. Target (issue 15): p99 under 50 ms at 100 connections.
 //
 // Environment (all optional): BENCH_VIDEOS, BENCH_CONNS, BENCH_SECONDS, BENCH_WARMUP_SECONDS,
-// BENCH_ROUNDS, BENCH_CONFIGS, BENCH_TARGETS ("page,list,announce"), BENCH_PLACEMENTS
+// BENCH_ROUNDS, BENCH_CONFIGS, BENCH_TARGETS ("page,list,announce,static,plain"), BENCH_PLACEMENTS
 // ("pinned,unpinned,paced"), BENCH_PACED_RATE, BENCH_SERVER_CPU (0), BENCH_LOAD_CPU (1), BENCH_POSTGRES_URL (default
 // TEST_POSTGRES_URL, else `scripts/postgres.sh start`), BENCH_SERVER_NODE_ARGS (e.g. --cpu-prof
 // --cpu-prof-dir=DIR), BENCH_SERVER_LOG=1 (the server's output at the end).
@@ -48,8 +51,15 @@ const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/)
 const TARGET_P99_US = 50_000
 const PACED_RATE = envNumber('BENCH_PACED_RATE', 200)
 
-const TARGETS = ['page', 'list', 'announce'] as const
+const TARGETS = ['page', 'list', 'announce', 'static', 'plain'] as const
 type Target = (typeof TARGETS)[number]
+const TARGET_LABELS: Record<Target, string> = {
+  page: 'GET /videos/:id',
+  list: 'GET /api/videos',
+  announce: 'GET /announce',
+  static: 'GET /static/site.css (floor: Express, no database)',
+  plain: 'the same page from node:http alone (ceiling)',
+}
 const PLACEMENTS = ['pinned', 'unpinned', 'paced'] as const
 type Placement = (typeof PLACEMENTS)[number]
 
@@ -79,16 +89,18 @@ async function measure(site: LoadSite, config: LoadConfig, target: Target, place
   // Several web processes are there to use every core: never pinned to one (paced runs unpinned too).
   const pinned = placement !== 'unpinned' && config.webProcesses === 1
   const threads = pinned ? 1 : 2
-  await pinServer(site.seedcast.pid, pinned ? SERVER_CPU : allCpus())
+  // 'plain' is the ceiling: node:http alone with the page's bytes, in its own process.
+  const server = target === 'plain' ? site.plain : { url: site.seedcast.url, pid: site.seedcast.pid }
+  await pinServer(server.pid, pinned ? SERVER_CPU : allCpus())
   const base = {
     script: target === 'announce' ? ('load-announce.lua' as const) : ('load-get.lua' as const),
-    url: site.seedcast.url,
+    url: server.url,
     listFile: site.lists[target],
     connections: CONNS,
     threads,
     cpu: pinned ? LOAD_CPU : undefined,
     paceMs: placement === 'paced' ? (1000 * CONNS) / PACED_RATE : undefined,
-    serverPid: site.seedcast.pid,
+    serverPid: server.pid,
     cores: { server: SERVER_CPU, load: LOAD_CPU },
   }
   await runWrk({ ...base, seconds: WARMUP_SECONDS })
@@ -138,7 +150,7 @@ function report(rows: Row[]): string[] {
         const r = g[0]!
         return [
           r.config.name,
-          r.target === 'page' ? 'GET /videos/:id' : r.target === 'list' ? 'GET /api/videos' : 'GET /announce',
+          TARGET_LABELS[r.target],
           `${r.threads === 2 ? 'unpinned' : 'pinned'}, -t${r.threads}${r.placement === 'paced' ? `, paced at ${PACED_RATE}/s` : ''}`,
           range(
             g.map((x) => x.perSecond),

@@ -7,7 +7,7 @@ import pg from 'pg'
 import { onCleanup, tempDir } from '../lib/cleanup.ts'
 import { log } from '../lib/log.ts'
 import { freePort } from '../lib/ports.ts'
-import { now, run } from '../lib/processes.ts'
+import { now, programPath, run, spawnChild, stopChild, waitFor } from '../lib/processes.ts'
 import { startSeedcast, stopSeedcast, type Seedcast } from '../lib/seedcast.ts'
 import { seedVideos } from './seed.ts'
 
@@ -29,8 +29,10 @@ export const CONFIGS: Record<string, LoadConfig> = {
 
 export interface LoadSite {
   seedcast: Seedcast
-  /** wrk list files: video page paths, the API list's path, percent-encoded infohashes. */
-  lists: { page: string; list: string; announce: string }
+  /** wrk list files: video page paths, the API list's path, percent-encoded infohashes, a static file. */
+  lists: { page: string; list: string; announce: string; static: string; plain: string }
+  /** bench/programs/plain-page.ts serving one of this site's video pages: the ceiling. */
+  plain: { url: string; pid: number }
 }
 
 const ADMIN_PASSWORD = 'bench-password-123' // bench/lib/seedcast.ts gives the server this one
@@ -84,10 +86,13 @@ export async function startLoadSite(config: LoadConfig, videos: number, serverNo
     page: path.join(dir, 'pages.txt'),
     list: path.join(dir, 'list.txt'),
     announce: path.join(dir, 'infohashes.txt'),
+    static: path.join(dir, 'static.txt'),
+    plain: path.join(dir, 'pages.txt'), // any path: the plain server answers each with the page
   }
   await writeFile(lists.page, seeded.ids.map((id) => `/videos/${id}\n`).join(''))
   await writeFile(lists.list, '/api/videos\n')
   await writeFile(lists.announce, seeded.infoHashes.map((h) => `${pct(h)}\n`).join(''))
+  await writeFile(lists.static, '/static/site.css\n')
   const t1 = now()
   const seedcast = await startSeedcast({
     storageDir,
@@ -111,12 +116,22 @@ export async function startLoadSite(config: LoadConfig, videos: number, serverNo
   log(
     `${config.name}: Seedcast pid ${seedcast.pid} on ${seedcast.url}, started in ${((now() - t1) / 1000).toFixed(1)} s`,
   )
-  await checkTargets(seedcast, seeded.ids[0]!, seeded.infoHashes[0]!, videos)
-  return { seedcast, lists }
+  const pageFile = path.join(dir, 'page.html')
+  await writeFile(pageFile, await checkTargets(seedcast, seeded.ids[0]!, seeded.infoHashes[0]!, videos))
+  return { seedcast, lists, plain: await startPlainPage(pageFile) }
+}
+
+async function startPlainPage(pageFile: string): Promise<LoadSite['plain']> {
+  const child = spawnChild(process.execPath, [programPath('plain-page.ts'), pageFile])
+  onCleanup(() => stopChild(child))
+  let out = ''
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+  const port = await waitFor('plain-page.ts to listen', 10_000, async () => out.match(/PORT (\d+)/)?.[1])
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid! }
 }
 
 /** One request on each target before any load: the page, the list and an announce answer as they should. */
-async function checkTargets(s: Seedcast, id: string, infoHash: string, videos: number): Promise<void> {
+async function checkTargets(s: Seedcast, id: string, infoHash: string, videos: number): Promise<string> {
   const page = await fetch(`${s.url}/videos/${id}`)
   const html = await page.text()
   if (page.status !== 200 || !html.includes(infoHash))
@@ -130,8 +145,11 @@ async function checkTargets(s: Seedcast, id: string, infoHash: string, videos: n
   )
   const reply = Buffer.from(await announce.arrayBuffer()).toString('latin1')
   if (!reply.startsWith('d8:complete')) throw new Error(`announce answered ${announce.status}: ${reply.slice(0, 200)}`)
+  const css = await fetch(`${s.url}/static/site.css`)
+  if (css.status !== 200 || !(await css.text()).length) throw new Error(`GET /static/site.css answered ${css.status}`)
   const health = (await (await fetch(`${s.url}/healthz`)).json()) as Record<string, unknown>
   log(
     `checked: video page ${html.length} bytes, API list of ${body.videos.length} (of ${videos}), announce ok; /healthz ${JSON.stringify(health).slice(0, 200)}`,
   )
+  return html
 }
