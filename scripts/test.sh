@@ -45,11 +45,14 @@ done
 # TEST_PHASE=concurrent or serial runs only that part (scripts/test-all.sh's PostgreSQL pass runs
 # the concurrent part).
 phase=${TEST_PHASE:-all}
+# spec as before, and the slowest files at the end (scripts/file-times.mjs).
+REPORTERS=(--test-reporter=spec --test-reporter-destination=stdout
+  --test-reporter=./scripts/file-times.mjs --test-reporter-destination=stdout)
 status=0
 if [ "$phase" != serial ] && [ ${#concurrent[@]} -gt 0 ]; then
-  node --expose-gc --test --test-concurrency="$CONCURRENCY" --test-timeout=600000 "${concurrent[@]}" || status=$?
+  node --expose-gc --test "${REPORTERS[@]}" --test-concurrency="$CONCURRENCY" --test-timeout=600000 "${concurrent[@]}" || status=$?
 fi
 if [ "$phase" != concurrent ] && [ ${#serial[@]} -gt 0 ]; then
-  node --expose-gc --test --test-concurrency=1 --test-timeout=600000 "${serial[@]}" || status=$?
+  node --expose-gc --test "${REPORTERS[@]}" --test-concurrency=1 --test-timeout=600000 "${serial[@]}" || status=$?
 fi
 exit "$status"
