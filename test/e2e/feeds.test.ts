@@ -100,7 +100,10 @@ before(async () => {
   hidden = await uploadOk(server, { title: 'Hidden one' }, { path: await makeVideo({ seconds: 1 }) })
   assert.equal((await patch(hidden.id, { published: false })).status, 200)
   newest = await uploadOk(server, { title: 'Newest', description: 'Line one\nline two' }, { path: clip })
-  for (const v of [older, newest]) await waitForVideo(server, v.id, (x) => x.thumbnailUrl !== null, 'its poster')
+  // Posters come from ffmpeg, one file at a time at a low CPU priority: on a machine busy with
+  // other test files, three uploads' posters took over 20 s in one CI run.
+  for (const v of [older, newest])
+    await waitForVideo(server, v.id, (x) => x.thumbnailUrl !== null, 'its poster', 90_000)
 })
 
 after(async () => {

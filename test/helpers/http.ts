@@ -76,11 +76,17 @@ export function waitForVideo(
   id: string,
   accept: (v: VideoJson) => boolean,
   what = 'video state',
+  timeoutMs = 20_000,
 ): Promise<VideoJson> {
-  return waitFor(async () => {
-    const v = await getVideo(server, id)
-    return accept(v) ? v : undefined
-  }, `${what} of ${id}`)
+  let last: VideoJson | undefined
+  return waitFor(
+    async () => {
+      last = await getVideo(server, id)
+      return accept(last) ? last : undefined
+    },
+    () => `${what} of ${id} (status ${last?.status}, details ${last?.detailsStatus})`,
+    timeoutMs,
+  )
 }
 
 /** Entries of a folder, sorted; [] if it does not exist. */

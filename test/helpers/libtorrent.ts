@@ -188,7 +188,16 @@ export async function libtorrentDownload(opts: {
         opts.untilTwoCloses ? '1' : '0',
       ],
       { timeout: (timeout + 90) * 1000 },
-      (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),
+      // The exit code or signal and the output's end: a run that died without a word (once in CI,
+      // a uTP download after 3 s) says how.
+      (err, out, errOut) =>
+        err
+          ? reject(
+              new Error(
+                `libtorrent exited (code ${err.code ?? '-'}, signal ${err.signal ?? '-'}); stderr: ${errOut.slice(-2000)}; stdout: ${out.slice(-2000)}`,
+              ),
+            )
+          : resolve(out),
     ),
   )
   return JSON.parse(stdout) as LibtorrentRun
