@@ -14,6 +14,10 @@ export interface RtPeer {
   port: number
   encrypted: boolean
   incoming: boolean
+  /** What rTorrent got from this peer, and how much of the torrent it says the peer has. */
+  downTotal: number
+  completedPercent: number
+  snubbed: boolean
 }
 
 export interface Rtorrent {
@@ -93,10 +97,14 @@ export async function startRtorrent(opts: {
   }
   let hash = ''
   const state = async () => {
-    const [done, size, complete, message] = await Promise.all(
-      ['d.bytes_done', 'd.size_bytes', 'd.complete', 'd.message'].map((m) => call(m, hash).then((v) => v[0])),
+    const [done, size, complete, message, active, connected] = await Promise.all(
+      ['d.bytes_done', 'd.size_bytes', 'd.complete', 'd.message', 'd.is_active', 'd.peers_connected'].map((m) =>
+        call(m, hash).then((v) => v[0]),
+      ),
     )
-    return `rTorrent: ${done}/${size} bytes, complete ${complete}, message "${message}"`
+    // On a stall: whether the download runs and is connected to anyone now (the peers seen are
+    // every peer over the whole wait, each as last sampled).
+    return `rTorrent: ${done}/${size} bytes, complete ${complete}, message "${message}", active ${active}, peers connected now ${connected}`
   }
   return {
     downloadDir,
@@ -110,12 +118,29 @@ export async function startRtorrent(opts: {
     },
     waitForFile(name, expected, timeoutMs) {
       const sample = async () => {
-        const v = await call('p.multicall', hash, '', 'p.address=', 'p.port=', 'p.is_encrypted=', 'p.is_incoming=')
+        const fields = [
+          'address',
+          'port',
+          'is_encrypted',
+          'is_incoming',
+          'down_total',
+          'completed_percent',
+          'is_snubbed',
+        ]
+        const v = await call('p.multicall', hash, '', ...fields.map((f) => `p.${f}=`))
         const peers: [string, RtPeer][] = []
-        for (let i = 0; i + 3 < v.length; i += 4)
+        for (let i = 0; i + fields.length - 1 < v.length; i += fields.length)
           peers.push([
             `${v[i]}:${v[i + 1]}`,
-            { address: v[i]!, port: Number(v[i + 1]), encrypted: v[i + 2] === '1', incoming: v[i + 3] === '1' },
+            {
+              address: v[i]!,
+              port: Number(v[i + 1]),
+              encrypted: v[i + 2] === '1',
+              incoming: v[i + 3] === '1',
+              downTotal: Number(v[i + 4]),
+              completedPercent: Number(v[i + 5]),
+              snubbed: v[i + 6] === '1',
+            },
           ])
         return peers
       }
