@@ -9,7 +9,10 @@
 // client closed it to start over (rTorrent does once it has a magnet's metadata, then announces
 // again), and one that keeps a single entry per IP may never dial our listening port itself.
 // A `started` that arrives while that connection is still open here (its close not read yet) is
-// kept, and the leecher is offered again once the connection ends.
+// kept, and the leecher is offered again once the connection ends. After a dial that did not get
+// through its handshake, a fresh `started` is dialled once per cool-down: rTorrent hangs up on a
+// dial that lands while it swaps a magnet's metadata download for the real one, and announces
+// `started` a moment later; one dial more per minute is all a stranger's announces can add.
 // It also remembers, for an hour, which peers it was offered: a tracker reply naming one it has not
 // seen makes the separate seeder announce again sooner (announceSchedule.ts).
 import { normalizeAddress, peerEndpoint } from '../../src/bittorrent/address.ts'
@@ -48,8 +51,11 @@ export class DialPlanner {
   private queue: DialCandidate[] = []
   private head = 0
   private readonly queued = new Set<string>()
-  /** "torrent-id address" -> until when, and whether that connection got through its handshake; oldest first. */
-  private readonly cooling = new Map<string, { until: number; met: boolean }>()
+  /**
+   * "torrent-id address" -> until when, whether that connection got through its handshake, and
+   * whether a `started` was let through it already; oldest first.
+   */
+  private readonly cooling = new Map<string, { until: number; met: boolean; overridden: boolean }>()
   /** "torrent-id address" -> when last offered, oldest first. */
   private readonly seen = new Map<string, number>()
   /** "torrent-id address" -> a `started` pushed while connected to it, until when it counts; oldest first. */
@@ -108,7 +114,11 @@ export class DialPlanner {
 
   /** A dial that failed, or a dialled connection that ended (`met`: after its handshake): not offered again for a while. */
   coolDown(t: LeanTorrent, address: string, now: number, met = false): void {
-    this.keepFor(this.cooling, `${t.id} ${address}`, { until: now + this.coolMs, met })
+    const key = `${t.id} ${address}`
+    const prev = this.cooling.get(key)
+    // A dial a `started` let through that fails again does not earn the next `started` a dial.
+    const overridden = prev !== undefined && prev.until > now && prev.overridden
+    this.keepFor(this.cooling, key, { until: now + this.coolMs, met, overridden })
   }
 
   /** Sets key last in a map kept oldest first and bounded by MAX_COOLING. */
@@ -147,8 +157,12 @@ export class DialPlanner {
   private isCooling(key: string, now: number, started: boolean): boolean {
     const c = this.cooling.get(key)
     if (c === undefined) return false
-    if (c.until > now && !(started && c.met)) return true
-    this.cooling.delete(key)
+    if (c.until <= now || (started && c.met)) {
+      this.cooling.delete(key)
+      return false
+    }
+    if (!started || c.overridden) return true
+    c.overridden = true // kept: its next coolDown within the minute carries it
     return false
   }
 

@@ -169,7 +169,7 @@ test('dial queue: each peer once, not while dialled or connected, not during its
   assert.equal(plan.offer(t, HASH, flood.slice(0, 1), 80_000 + 3_600_000), 1, 'an hour later it is')
 })
 
-test("dial queue: a leecher's fresh `started` is dialled again after a connection that got through its handshake, not after a failed dial", () => {
+test("dial queue: a leecher's fresh `started` is dialled again after a connection that got through its handshake; after a failed dial, once per cool-down", () => {
   const plan = new DialPlanner({ isSelf: () => false, dropped: () => {}, coolMs: 60_000 })
   const t = torrent(1)
   const peer = [{ ip: '10.0.0.1', port: 1000 }]
@@ -180,10 +180,32 @@ test("dial queue: a leecher's fresh `started` is dialled again after a connectio
   plan.offer(t, HASH, peer, 1000, true)
   assert.equal(plan.size, 1, 'the push of its `started` does not')
   assert.equal(plan.next()?.address, '10.0.0.1:1000')
-  // A dial that failed (refused, timed out, closed before the handshake) cools down for pushes too.
+  // A dial that failed (refused, timed out, closed before the handshake): a tracker reply waits,
+  // the next `started` is dialled (rTorrent swapping a magnet's download refuses the dial that
+  // lands meanwhile), and if that dial fails too, further pushes wait out the cool-down.
+  const other = [{ ip: '10.0.0.2', port: 1000 }]
   plan.coolDown(t, '10.0.0.2:1000', 0, false)
-  plan.offer(t, HASH, [{ ip: '10.0.0.2', port: 1000 }], 1000, true)
-  assert.equal(plan.size, 0)
+  plan.offer(t, HASH, other, 1000)
+  assert.equal(plan.size, 0, 'a tracker reply waits')
+  plan.offer(t, HASH, other, 1000, true)
+  assert.equal(plan.next()?.address, '10.0.0.2:1000', 'the first push after it does not')
+  plan.coolDown(t, '10.0.0.2:1000', 2000, false)
+  for (const at of [2000, 30_000, 61_999]) plan.offer(t, HASH, other, at, true)
+  assert.equal(plan.size, 0, 'a failed dial again: pushes wait out its minute')
+  plan.offer(t, HASH, other, 62_000, true)
+  assert.equal(plan.next()?.address, '10.0.0.2:1000', 'then again')
+  // A stranger naming a closed port in announce after announce: two dials a minute (the cool-down's
+  // own and the one push let through), not one per announce.
+  const flood = [{ ip: '10.0.0.4', port: 1000 }]
+  let dials = 0
+  for (let at = 0; at < 600_000; at += 1000) {
+    plan.offer(t, HASH, flood, at, true)
+    if (plan.next()) {
+      dials++
+      plan.coolDown(t, '10.0.0.4:1000', at, false)
+    }
+  }
+  assert.equal(dials, 20, 'dials in 10 minutes of announces every second')
 })
 
 test('dial queue: a `started` pushed while the connection it ends is still open here is dialled once that connection closes', () => {
@@ -398,4 +420,48 @@ test('lean engine: a leecher that closed a dialled connection after the handshak
   await sleep(100) // the engine's side closes too
   e.addPeers(built.infoHash, [{ ip: '127.0.0.2', port }])
   await waitUntil(() => connections === 2)
+})
+
+// rTorrent by magnet under load: a dial (a tracker reply's) lands while it swaps the metadata
+// download for the real one and is hung up on unanswered; its `started` follows a moment later.
+test('lean engine: a leecher that hung up on a dial before the handshake is dialled again on its next `started`', async (t) => {
+  const { e, built } = await seeding(t)
+  let swapping = true
+  let connections = 0
+  const handshaken: net.Socket[] = []
+  const sockets: net.Socket[] = []
+  const srv = net.createServer((s) => {
+    connections++
+    sockets.push(s)
+    s.on('error', () => {})
+    if (swapping) return void s.destroy()
+    s.once('data', (d: Buffer) => {
+      handshaken.push(s)
+      s.write(
+        buildHandshake({
+          infoHash: d.subarray(28, 48),
+          peerId: Buffer.from('-lt0D80-abcdefghijkl'),
+          extended: true,
+          fast: false,
+        }),
+      )
+    })
+  })
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.2', r))
+  t.after(() => {
+    for (const s of sockets) s.destroy()
+    srv.close()
+  })
+  const port = (srv.address() as net.AddressInfo).port
+  e.addPeers(built.infoHash, [{ ip: '127.0.0.2', port }])
+  await waitUntil(() => connections >= 1)
+  // Every way the engine tries after a hang-up (MSE, then uTP) is spent before the swap ends.
+  let before = -1
+  while (before !== connections) {
+    before = connections
+    await sleep(1000)
+  }
+  swapping = false
+  e.addPeers(built.infoHash, [{ ip: '127.0.0.2', port }])
+  await waitUntil(() => handshaken.length === 1)
 })
