@@ -64,7 +64,8 @@ function fresh(
 
 /** A keep-alive connection that worker `want` answers: new ones until the kernel gives it one. */
 async function onWorker(want: string): Promise<http.Agent> {
-  for (let i = 0; i < 60; i++) {
+  // By time, not by count: a worker started a moment ago takes a few seconds to listen.
+  for (const end = Date.now() + 20_000; Date.now() < end; ) {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
     if ((await fresh('/healthz', { agent })).worker === want) return agent
     agent.destroy()
@@ -75,7 +76,8 @@ async function onWorker(want: string): Promise<http.Agent> {
 /** The same request until both workers have answered it: their answers, by worker. */
 async function fromEach(path: string, init: Parameters<typeof fresh>[1] = {}): Promise<Map<string, Fresh>> {
   const by = new Map<string, Fresh>()
-  for (let i = 0; i < 40 && by.size < 2; i++) {
+  // By time, not by count (as onWorker): a replaced worker is not listening yet when its process is there.
+  for (const end = Date.now() + 20_000; Date.now() < end && by.size < 2; ) {
     const r = await fresh(path, init)
     by.set(r.worker, r)
   }
