@@ -42,6 +42,7 @@ import type { Refusals } from './refusals.ts'
 import type { FairThrottle } from './fairThrottle.ts'
 import { heartbeatRefusals, readHeartbeats, separateSeederHealth } from './seeder/seederLink.ts'
 import { fromRoot } from './projectPaths.ts'
+import { metricFamily } from './metricsText.ts'
 
 export interface AppServices {
   config: Config
@@ -209,5 +210,9 @@ export function createApp(s: AppServices): express.Express {
 
 // Per process: with WEB_WORKERS each worker answers with its own.
 const connectionsGauge = (open: number) =>
-  '# HELP seedcast_web_connections_open Connections open on the web port (this process), counted against WEB_MAX_CONNECTIONS.\n' +
-  `# TYPE seedcast_web_connections_open gauge\nseedcast_web_connections_open ${open}\n`
+  metricFamily(
+    'seedcast_web_connections_open',
+    'gauge',
+    'Connections open on the web port (this process), counted against WEB_MAX_CONNECTIONS.',
+    [['', open]],
+  ).join('\n') + '\n'

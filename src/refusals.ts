@@ -2,6 +2,8 @@
 // something a stranger sent is counted here by name and shows in /metrics, so an admin can see an
 // attack being refused. Names are short snake_case, e.g. `web_connections_per_address`.
 // The seeder keeps one too (typed with its own bound names) and sends its snapshot over IPC.
+import { metricFamily } from './metricsText.ts'
+
 export class Refusals<B extends string = string> {
   private readonly counts = new Map<B, number>()
 
@@ -22,12 +24,10 @@ export class Refusals<B extends string = string> {
   metricsText(extra: Record<string, number> = {}): string {
     const all = new Map<string, number>(this.counts)
     for (const [k, v] of Object.entries(extra)) all.set(k, (all.get(k) ?? 0) + v)
-    const lines = [
-      '# HELP seedcast_refused_total Requests, connections or messages refused by a bound, by bound.',
-      '# TYPE seedcast_refused_total counter',
-    ]
-    for (const [bound, n] of [...all].sort(([a], [b]) => a.localeCompare(b)))
-      lines.push(`seedcast_refused_total{bound="${bound}"} ${n}`)
-    return lines.join('\n') + '\n'
+    const samples = [...all]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([bound, n]): [string, number] => [`bound="${bound}"`, n])
+    const help = 'Requests, connections or messages refused by a bound, by bound.'
+    return metricFamily('seedcast_refused_total', 'counter', help, samples).join('\n') + '\n'
   }
 }

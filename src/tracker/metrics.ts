@@ -1,4 +1,6 @@
 // Tracker counters, rendered in the Prometheus text format at /metrics.
+import { metricFamily } from '../metricsText.ts'
+
 export type Transport = 'http' | 'udp' | 'ws'
 
 /**
@@ -54,48 +56,80 @@ export interface GaugeValues {
 }
 
 export function renderMetrics(m: TrackerMetrics, g: GaugeValues): string {
-  const lines: string[] = []
-  const family = (name: string, type: 'counter' | 'gauge', help: string) =>
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
-  family('seedcast_tracker_announces_total', 'counter', 'Announces answered, by transport.')
-  for (const t of ['http', 'udp', 'ws'] as const)
-    lines.push(`seedcast_tracker_announces_total{transport="${t}"} ${m.announces[t]}`)
-  family('seedcast_tracker_scrapes_total', 'counter', 'Scrapes answered, by transport.')
-  for (const t of ['http', 'udp', 'ws'] as const)
-    lines.push(`seedcast_tracker_scrapes_total{transport="${t}"} ${m.scrapes[t]}`)
-  family('seedcast_tracker_rejected_total', 'counter', 'Requests refused, by reason.')
-  for (const [reason, n] of [...m.rejected].sort())
-    lines.push(`seedcast_tracker_rejected_total{reason="${reason}"} ${n}`)
-  family('seedcast_tracker_udp_connects_total', 'counter', 'UDP connect requests answered.')
-  lines.push(`seedcast_tracker_udp_connects_total ${m.udpConnects}`)
-  family(
-    'seedcast_tracker_udp_dropped_total',
-    'counter',
-    'UDP packets dropped unanswered (garbage or bad connection id).',
-  )
-  lines.push(`seedcast_tracker_udp_dropped_total ${m.udpDropped}`)
-  family('seedcast_tracker_completed_total', 'counter', 'Completed downloads counted since start.')
-  lines.push(`seedcast_tracker_completed_total ${m.completions}`)
-  family('seedcast_tracker_swarms', 'gauge', 'Swarms with peers (HTTP/UDP; WebSocket separately).')
-  lines.push(
-    `seedcast_tracker_swarms{transport="bt"} ${g.swarms}`,
-    `seedcast_tracker_swarms{transport="ws"} ${g.wsSwarms}`,
-  )
-  family('seedcast_tracker_peers', 'gauge', 'Live peers.')
-  lines.push(
-    `seedcast_tracker_peers{kind="seeder"} ${g.seeders}`,
-    `seedcast_tracker_peers{kind="leecher"} ${g.leechers}`,
-    `seedcast_tracker_peers{kind="ws"} ${g.wsPeers}`,
-  )
-  family('seedcast_tracker_peer_addresses', 'gauge', 'Addresses (IPv4, or IPv6 /64) holding HTTP/UDP peers.')
-  lines.push(`seedcast_tracker_peer_addresses ${g.peerAddresses}`)
-  family('seedcast_tracker_ws_connections', 'gauge', 'Open WebSocket tracker connections.')
-  lines.push(`seedcast_tracker_ws_connections ${g.wsConnections}`)
-  family('seedcast_tracker_completion_records', 'gauge', 'Addresses remembered per torrent for counting completions.')
-  lines.push(`seedcast_tracker_completion_records ${g.completionRecords}`)
-  family('seedcast_tracker_allowed_torrents', 'gauge', 'Torrents on the allow list.')
-  lines.push(`seedcast_tracker_allowed_torrents ${g.allowed}`)
-  family('seedcast_tracker_rate_limited_addresses', 'gauge', 'Addresses with a rate-limit bucket in memory.')
-  lines.push(`seedcast_tracker_rate_limited_addresses ${g.rateLimitedAddresses}`)
+  const transports = (counts: Record<'http' | 'udp' | 'ws', number>): [string, number][] =>
+    (['http', 'udp', 'ws'] as const).map((t) => [`transport="${t}"`, counts[t]])
+  const one = (value: number): [string, number][] => [['', value]]
+  const lines = [
+    ...metricFamily(
+      'seedcast_tracker_announces_total',
+      'counter',
+      'Announces answered, by transport.',
+      transports(m.announces),
+    ),
+    ...metricFamily(
+      'seedcast_tracker_scrapes_total',
+      'counter',
+      'Scrapes answered, by transport.',
+      transports(m.scrapes),
+    ),
+    ...metricFamily(
+      'seedcast_tracker_rejected_total',
+      'counter',
+      'Requests refused, by reason.',
+      [...m.rejected].sort().map(([reason, n]) => [`reason="${reason}"`, n]),
+    ),
+    ...metricFamily(
+      'seedcast_tracker_udp_connects_total',
+      'counter',
+      'UDP connect requests answered.',
+      one(m.udpConnects),
+    ),
+    ...metricFamily(
+      'seedcast_tracker_udp_dropped_total',
+      'counter',
+      'UDP packets dropped unanswered (garbage or bad connection id).',
+      one(m.udpDropped),
+    ),
+    ...metricFamily(
+      'seedcast_tracker_completed_total',
+      'counter',
+      'Completed downloads counted since start.',
+      one(m.completions),
+    ),
+    ...metricFamily('seedcast_tracker_swarms', 'gauge', 'Swarms with peers (HTTP/UDP; WebSocket separately).', [
+      ['transport="bt"', g.swarms],
+      ['transport="ws"', g.wsSwarms],
+    ]),
+    ...metricFamily('seedcast_tracker_peers', 'gauge', 'Live peers.', [
+      ['kind="seeder"', g.seeders],
+      ['kind="leecher"', g.leechers],
+      ['kind="ws"', g.wsPeers],
+    ]),
+    ...metricFamily(
+      'seedcast_tracker_peer_addresses',
+      'gauge',
+      'Addresses (IPv4, or IPv6 /64) holding HTTP/UDP peers.',
+      one(g.peerAddresses),
+    ),
+    ...metricFamily(
+      'seedcast_tracker_ws_connections',
+      'gauge',
+      'Open WebSocket tracker connections.',
+      one(g.wsConnections),
+    ),
+    ...metricFamily(
+      'seedcast_tracker_completion_records',
+      'gauge',
+      'Addresses remembered per torrent for counting completions.',
+      one(g.completionRecords),
+    ),
+    ...metricFamily('seedcast_tracker_allowed_torrents', 'gauge', 'Torrents on the allow list.', one(g.allowed)),
+    ...metricFamily(
+      'seedcast_tracker_rate_limited_addresses',
+      'gauge',
+      'Addresses with a rate-limit bucket in memory.',
+      one(g.rateLimitedAddresses),
+    ),
+  ]
   return lines.join('\n') + '\n'
 }
