@@ -89,6 +89,29 @@ function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
   )
 }
 
+// A refusal answered with the body still coming (a full disk mid-PATCH; the engine then says
+// `Connection: close`): the rest is read and dropped, so the client, still sending, reads the
+// answer instead of failing its write on the reset of a socket closed with bytes unread
+// (tus-js-client reported EPIPE, not the 507, once in CI). Bounded in time and bytes: a client
+// that sends on and on is cut off all the same; one that finishes keeps its connection.
+const LINGER_MS = 2000
+const LINGER_BYTES = 64 * 1024 * 1024
+
+function linger(req: IncomingMessage): void {
+  let left = LINGER_BYTES
+  const cut = setTimeout(() => req.socket.destroy(), LINGER_MS)
+  cut.unref()
+  req.removeAllListeners('data') // bodyStream's: it would pause the socket again, its reader gone
+  req.on('data', (chunk: Buffer) => {
+    left -= chunk.length
+    if (left > 0) return
+    clearTimeout(cut)
+    req.socket.destroy()
+  })
+  req.once('end', () => clearTimeout(cut))
+  req.resume()
+}
+
 function webRequest(req: IncomingMessage & { originalUrl?: string }): Request {
   const headers = new Headers()
   for (const [name, value] of Object.entries(req.headers))
@@ -178,9 +201,13 @@ export class ResumableUploads {
     const body = await answer.text()
     // The engine's refusals are the catalogue's JSON (errorReply); its other answers are empty.
     if (answer.status >= 400 && body.startsWith('{')) res.setHeader('Content-Type', 'application/json; charset=utf-8')
+    const unread = answer.status >= 400 && !req.complete
+    // Node would close the socket right after the answer: the rest of the body is read instead.
+    if (unread) answer.headers.delete('connection')
     // Merged with the headers set before (security headers): the engine's take precedence.
     res.writeHead(answer.status, Object.fromEntries(answer.headers))
     res.end(body)
+    if (unread) linger(req)
   }
 
   private engineFor(basePath: string): Server {

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, open, readFile, rm, stat, statfs, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import net from 'node:net'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { startTestServer, type TestServer } from '../helpers/server.ts'
@@ -125,6 +126,58 @@ describe('STORAGE_DIR on a full 4 MiB file system (tmpfs)', () => {
     assert.ok(pieces.equals(expected), 'v1 pieces')
     const root = referenceMerkle(data, pieceLength).root!
     assert.ok((await readFile(`${stored}.torrent`)).includes(root), 'v2 pieces root')
+  })
+
+  // tus-js-client sends the whole rest of a file in one PATCH. Refused mid-body, the answer must
+  // reach it while it still sends: a socket closed with its bytes unread is reset, and the client's
+  // next write fails (EPIPE) before it reads the 507 (seen once in CI). 24 MiB is more than
+  // loopback's socket buffers hold, so this client is still sending when the refusal comes.
+  test('a PATCH refused mid-body for a full disk: the client sends on without error and reads the 507', async (t) => {
+    if (!mounted) return t.skip('needs root to mount a tmpfs')
+    const input = await makeSizedVideo(24 * MiB)
+    t.after(() => rm(path.dirname(input), { recursive: true, force: true }))
+    const bytes = await readFile(input)
+    const { bavail, bsize } = await statfs(mountPoint)
+    const filler = path.join(mountPoint, 'filler')
+    await writeFile(filler, Buffer.alloc(bavail * bsize - 256 * 1024))
+    t.after(() => unlink(filler).catch(() => {}))
+    const tus = { 'tus-resumable': '1.0.0', authorization: server.basicAuth }
+    const made = await fetch(`${server.url}/api/uploads`, {
+      method: 'POST',
+      headers: { ...tus, 'upload-length': String(bytes.length), 'upload-metadata': `filename ${btoa('full.mp4')}` },
+    })
+    assert.equal(made.status, 201)
+    const { pathname } = new URL(made.headers.get('location')!, server.url)
+    const socket = net.connect(server.port, '127.0.0.1')
+    const got: Buffer[] = []
+    let socketError = ''
+    socket.on('data', (d: Buffer) => got.push(d))
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      socketError ||= err.code ?? err.message
+    })
+    // The whole answer (it carries a Content-Length), or the connection's end.
+    const answered = new Promise<void>((resolve) => {
+      socket.on('data', () => /\r\n\r\n\{.*\}\}$/s.test(Buffer.concat(got).toString('latin1')) && resolve())
+      socket.once('close', () => resolve())
+    })
+    await new Promise((r) => socket.once('connect', r))
+    socket.write(
+      `PATCH ${pathname} HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\nAuthorization: ${tus.authorization}\r\n` +
+        `Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: ${bytes.length}\r\n\r\n`,
+    )
+    for (let at = 0; at < bytes.length && !socket.destroyed; at += 64 * 1024)
+      if (!socket.write(bytes.subarray(at, at + 64 * 1024)))
+        await new Promise((r) => {
+          socket.once('drain', r)
+          socket.once('close', r)
+        })
+    const sendError = socketError
+    await answered
+    socket.destroy()
+    const answer = Buffer.concat(got).toString('latin1')
+    assert.equal(sendError, '', 'the whole body was sent without a socket error')
+    assert.match(answer, /^HTTP\/1\.1 507 /, `the answer: ${answer.slice(0, 80)}`)
+    assert.match(answer, /insufficient_storage/)
   })
 
   test('/healthz fails on storage while the disk is full, and recovers', async (t) => {
