@@ -356,23 +356,41 @@ async function seeding(t: TestContext) {
   return { e, built }
 }
 
-test('lean engine: a pushed leecher is dialled at once, once, however often it is pushed', async (t) => {
-  const { e, built } = await seeding(t)
-
-  // A leecher that only listens: records each connection's handshake infohash, keeps it open.
-  const handshakes: { hash: string; at: number }[] = []
+/** A leecher listening on 127.0.0.2 (its sockets closed after the test); returns its port. */
+async function leecher(t: TestContext, onConnection: (s: net.Socket) => void): Promise<number> {
   const sockets: net.Socket[] = []
   const srv = net.createServer((s) => {
     sockets.push(s)
     s.on('error', () => {})
-    s.once('data', (d: Buffer) => handshakes.push({ hash: d.subarray(28, 48).toString('hex'), at: Date.now() }))
+    onConnection(s)
   })
   await new Promise<void>((r) => srv.listen(0, '127.0.0.2', r))
   t.after(() => {
     for (const s of sockets) s.destroy()
     srv.close()
   })
-  const port = (srv.address() as net.AddressInfo).port
+  return (srv.address() as net.AddressInfo).port
+}
+
+/** Answers the handshake `d` (the engine's) on `s` as a libtorrent peer would. */
+const answerHandshake = (s: net.Socket, d: Buffer) =>
+  s.write(
+    buildHandshake({
+      infoHash: d.subarray(28, 48),
+      peerId: Buffer.from('-lt0D80-abcdefghijkl'),
+      extended: true,
+      fast: false,
+    }),
+  )
+
+test('lean engine: a pushed leecher is dialled at once, once, however often it is pushed', async (t) => {
+  const { e, built } = await seeding(t)
+
+  // A leecher that only listens: records each connection's handshake infohash, keeps it open.
+  const handshakes: { hash: string; at: number }[] = []
+  const port = await leecher(t, (s) =>
+    s.once('data', (d: Buffer) => handshakes.push({ hash: d.subarray(28, 48).toString('hex'), at: Date.now() })),
+  )
   const pushedAt = Date.now()
   e.addPeers(built.infoHash, [{ ip: '::ffff:127.0.0.2', port }])
   e.addPeers(built.infoHash, [{ ip: '127.0.0.2', port }])
@@ -390,36 +408,21 @@ test('lean engine: a pushed leecher is dialled at once, once, however often it i
 // and announces `started` again; it leaves our address alone for 10 minutes, so we must dial.
 test('lean engine: a leecher that closed a dialled connection after the handshake is dialled again on its next `started`', async (t) => {
   const { e, built } = await seeding(t)
-  let connections = 0
   const sockets: net.Socket[] = []
-  const srv = net.createServer((s) => {
-    connections++
+  const port = await leecher(t, (s) => {
     sockets.push(s)
-    s.on('error', () => {})
     // Answers the handshake, then hangs up (as once the metadata is in).
     s.once('data', (d: Buffer) => {
-      s.write(
-        buildHandshake({
-          infoHash: d.subarray(28, 48),
-          peerId: Buffer.from('-lt0D80-abcdefghijkl'),
-          extended: true,
-          fast: false,
-        }),
-      )
+      answerHandshake(s, d)
       setTimeout(() => s.end(), 50)
     })
   })
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.2', r))
-  t.after(() => {
-    for (const s of sockets) s.destroy()
-    srv.close()
-  })
-  const port = (srv.address() as net.AddressInfo).port
+  const connections = () => sockets.length
   e.addPeers(built.infoHash, [{ ip: '127.0.0.2', port }])
-  await waitUntil(() => connections === 1 && sockets[0]!.closed)
+  await waitUntil(() => connections() === 1 && sockets[0]!.closed)
   await sleep(100) // the engine's side closes too
   e.addPeers(built.infoHash, [{ ip: '127.0.0.2', port }])
-  await waitUntil(() => connections === 2)
+  await waitUntil(() => connections() === 2)
 })
 
 // rTorrent by magnet under load: a dial (a tracker reply's) lands while it swaps the metadata
@@ -429,30 +432,14 @@ test('lean engine: a leecher that hung up on a dial before the handshake is dial
   let swapping = true
   let connections = 0
   const handshaken: net.Socket[] = []
-  const sockets: net.Socket[] = []
-  const srv = net.createServer((s) => {
+  const port = await leecher(t, (s) => {
     connections++
-    sockets.push(s)
-    s.on('error', () => {})
     if (swapping) return void s.destroy()
     s.once('data', (d: Buffer) => {
       handshaken.push(s)
-      s.write(
-        buildHandshake({
-          infoHash: d.subarray(28, 48),
-          peerId: Buffer.from('-lt0D80-abcdefghijkl'),
-          extended: true,
-          fast: false,
-        }),
-      )
+      answerHandshake(s, d)
     })
   })
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.2', r))
-  t.after(() => {
-    for (const s of sockets) s.destroy()
-    srv.close()
-  })
-  const port = (srv.address() as net.AddressInfo).port
   e.addPeers(built.infoHash, [{ ip: '127.0.0.2', port }])
   await waitUntil(() => connections >= 1)
   // Every way the engine tries after a hang-up (MSE, then uTP) is spent before the swap ends.
