@@ -215,4 +215,4 @@ const connectionsGauge = (open: number) =>
     'gauge',
     'Connections open on the web port (this process), counted against WEB_MAX_CONNECTIONS.',
     [['', open]],
-  ).join('\n') + '\n'
+  )

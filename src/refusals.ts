@@ -28,6 +28,6 @@ export class Refusals<B extends string = string> {
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([bound, n]): [string, number] => [`bound="${bound}"`, n])
     const help = 'Requests, connections or messages refused by a bound, by bound.'
-    return metricFamily('seedcast_refused_total', 'counter', help, samples).join('\n') + '\n'
+    return metricFamily('seedcast_refused_total', 'counter', help, samples)
   }
 }

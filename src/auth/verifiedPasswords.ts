@@ -14,13 +14,6 @@ export class VerifiedPasswords {
   private readonly key = randomBytes(32)
   /** digest -> until when it counts. */
   private readonly kept = new Map<string, number>()
-  private readonly ttlMs: number
-  private readonly maxKept: number
-
-  constructor(ttlMs = TTL_MS, maxKept = MAX_KEPT) {
-    this.ttlMs = ttlMs
-    this.maxKept = maxKept
-  }
 
   has(userId: number, storedHash: string, password: string, now: number): boolean {
     const digest = this.digest(userId, storedHash, password)
@@ -34,12 +27,8 @@ export class VerifiedPasswords {
   add(userId: number, storedHash: string, password: string, now: number): void {
     const digest = this.digest(userId, storedHash, password)
     this.kept.delete(digest)
-    this.kept.set(digest, now + this.ttlMs)
-    while (this.kept.size > this.maxKept) this.kept.delete(this.kept.keys().next().value!)
-  }
-
-  get size(): number {
-    return this.kept.size
+    this.kept.set(digest, now + TTL_MS)
+    while (this.kept.size > MAX_KEPT) this.kept.delete(this.kept.keys().next().value!)
   }
 
   private digest(userId: number, storedHash: string, password: string): string {

@@ -2,6 +2,7 @@
 import { metricFamily } from '../metricsText.ts'
 
 export type Transport = 'http' | 'udp' | 'ws'
+const TRANSPORTS: readonly Transport[] = ['http', 'udp', 'ws']
 
 /**
  * Why a request was refused, as /metrics counts it (seedcast_tracker_rejected_total{reason}; the
@@ -56,80 +57,74 @@ export interface GaugeValues {
 }
 
 export function renderMetrics(m: TrackerMetrics, g: GaugeValues): string {
-  const transports = (counts: Record<'http' | 'udp' | 'ws', number>): [string, number][] =>
-    (['http', 'udp', 'ws'] as const).map((t) => [`transport="${t}"`, counts[t]])
+  const transports = (counts: Record<Transport, number>): [string, number][] =>
+    TRANSPORTS.map((t) => [`transport="${t}"`, counts[t]])
   const one = (value: number): [string, number][] => [['', value]]
-  const lines = [
-    ...metricFamily(
+  return [
+    metricFamily(
       'seedcast_tracker_announces_total',
       'counter',
       'Announces answered, by transport.',
       transports(m.announces),
     ),
-    ...metricFamily(
-      'seedcast_tracker_scrapes_total',
-      'counter',
-      'Scrapes answered, by transport.',
-      transports(m.scrapes),
-    ),
-    ...metricFamily(
+    metricFamily('seedcast_tracker_scrapes_total', 'counter', 'Scrapes answered, by transport.', transports(m.scrapes)),
+    metricFamily(
       'seedcast_tracker_rejected_total',
       'counter',
       'Requests refused, by reason.',
       [...m.rejected].sort().map(([reason, n]) => [`reason="${reason}"`, n]),
     ),
-    ...metricFamily(
+    metricFamily(
       'seedcast_tracker_udp_connects_total',
       'counter',
       'UDP connect requests answered.',
       one(m.udpConnects),
     ),
-    ...metricFamily(
+    metricFamily(
       'seedcast_tracker_udp_dropped_total',
       'counter',
       'UDP packets dropped unanswered (garbage or bad connection id).',
       one(m.udpDropped),
     ),
-    ...metricFamily(
+    metricFamily(
       'seedcast_tracker_completed_total',
       'counter',
       'Completed downloads counted since start.',
       one(m.completions),
     ),
-    ...metricFamily('seedcast_tracker_swarms', 'gauge', 'Swarms with peers (HTTP/UDP; WebSocket separately).', [
+    metricFamily('seedcast_tracker_swarms', 'gauge', 'Swarms with peers (HTTP/UDP; WebSocket separately).', [
       ['transport="bt"', g.swarms],
       ['transport="ws"', g.wsSwarms],
     ]),
-    ...metricFamily('seedcast_tracker_peers', 'gauge', 'Live peers.', [
+    metricFamily('seedcast_tracker_peers', 'gauge', 'Live peers.', [
       ['kind="seeder"', g.seeders],
       ['kind="leecher"', g.leechers],
       ['kind="ws"', g.wsPeers],
     ]),
-    ...metricFamily(
+    metricFamily(
       'seedcast_tracker_peer_addresses',
       'gauge',
       'Addresses (IPv4, or IPv6 /64) holding HTTP/UDP peers.',
       one(g.peerAddresses),
     ),
-    ...metricFamily(
+    metricFamily(
       'seedcast_tracker_ws_connections',
       'gauge',
       'Open WebSocket tracker connections.',
       one(g.wsConnections),
     ),
-    ...metricFamily(
+    metricFamily(
       'seedcast_tracker_completion_records',
       'gauge',
       'Addresses remembered per torrent for counting completions.',
       one(g.completionRecords),
     ),
-    ...metricFamily('seedcast_tracker_allowed_torrents', 'gauge', 'Torrents on the allow list.', one(g.allowed)),
-    ...metricFamily(
+    metricFamily('seedcast_tracker_allowed_torrents', 'gauge', 'Torrents on the allow list.', one(g.allowed)),
+    metricFamily(
       'seedcast_tracker_rate_limited_addresses',
       'gauge',
       'Addresses with a rate-limit bucket in memory.',
       one(g.rateLimitedAddresses),
     ),
-  ]
-  return lines.join('\n') + '\n'
+  ].join('')
 }
