@@ -1,7 +1,7 @@
 // The origin's upload caps as real clients see them (issue 10: "each cap holds"; "a lone client
 // is as fast as before"). One upload of 48 MiB, then:
 // - the seeder (its .torrent without the web seed, so the seeder is the only source): aria2c
-//   alone gets the cap within 10 % over 10 s, and the new cap within seconds of a change made
+//   alone gets the cap within 10 % over 6 s, and the new cap within seconds of a change made
 //   while it downloads; two aria2c at once share it within 25 % of each other; with no cap a
 //   lone aria2c gets the whole file far faster than any cap here;
 // - the web seed (/seed/): the same for aria2c over HTTP, while the page's own URL (/media/,
@@ -34,9 +34,13 @@ const run = promisify(execFile)
 const MiB = 1024 * 1024
 const FILE_BYTES = 48 * MiB
 const CAP = 2_000_000
-/** The rate is measured over this window, after the client has run this long at the cap. */
-const WINDOW_MS = 10_000
-const SETTLE_MS = 2000
+/**
+ * The rate is measured over this window, after the client has run this long at the cap. Alone on
+ * the machine (scripts/test.sh SERIAL) 10 s windows read 2.00 of 2.00 MB/s; 6 s still carries 6-12 MB,
+ * so the 10 % bound is 0.6 MB or more, far above a few 16 KiB blocks of sampling error.
+ */
+const WINDOW_MS = 6000
+const SETTLE_MS = 1500
 const sha256 = (buf: Buffer) => createHash('sha256').update(buf).digest('hex')
 const mbps = (bytesPerSecond: number) => `${(bytesPerSecond / 1e6).toFixed(2)} MB/s`
 

@@ -1,5 +1,6 @@
-// Fuzzing the tracker through its real sockets: 100,000 random and mutated HTTP announce and
-// scrape requests (keep-alive, 32 in flight) and 50,000 UDP packets (random, truncated, bit-flipped,
+// Fuzzing the tracker through its real sockets: 100,000 requests in all (issue 4 asks for at least
+// that many), 70,000 random and mutated HTTP announce and scrape requests (keep-alive, 32 in
+// flight) and 30,000 UDP packets (random, truncated, bit-flipped,
 // mutated requests carrying the real connection id). Every HTTP reply must be a strict bencoded
 // dict: a lone 'failure reason' where the request was malformed, a well-formed announce or scrape
 // otherwise. A UDP packet gets the reply BEP 15 allows, or none; garbage and foreign connection ids
@@ -21,8 +22,8 @@ import { ACTION, UdpTrackerClient, announcePacket, connectPacket, scrapePacket }
 import { Rng, httpCase, type HttpCase } from '../helpers/trackerFuzz.ts'
 import { collectGarbage } from '../helpers/gc.ts'
 
-const HTTP_REQUESTS = 100_000
-const UDP_PACKETS = 50_000
+const HTTP_REQUESTS = 70_000
+const UDP_PACKETS = 30_000
 const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31)
 
 let server: TestServer
@@ -367,7 +368,7 @@ function heap(): NodeJS.MemoryUsage {
 
 const MB = 1024 * 1024
 
-test('150,000 random and mutated announces and scrapes over HTTP and UDP: right answers, no crash, memory back to its level', {
+test('100,000 random and mutated announces and scrapes over HTTP and UDP: right answers, no crash, memory back to its level', {
   timeout: 150_000,
 }, async (t) => {
   const rng = new Rng(seed)
