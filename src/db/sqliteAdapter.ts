@@ -26,11 +26,22 @@ interface BoundView {
 /** Statements kept per database handle (for statementsKept). */
 const kept = new WeakMap<object, Map<string, Statement>>()
 
+// A kept statement's columns, read once: the adapter asks on every query and only reads them,
+// better-sqlite3 builds the list anew each time (9 % of a video read's CPU, 2026-12-04), and
+// Prisma's SQL names every column it reads, so the list cannot change under a kept text.
+const columnsOf = new WeakMap<Statement, BetterSqlite3.ColumnDefinition[]>()
+
+function columns(s: Statement): BetterSqlite3.ColumnDefinition[] {
+  let c = columnsOf.get(s)
+  if (!c) columnsOf.set(s, (c = s.columns()))
+  return c
+}
+
 function bound(s: Statement, args: unknown[]): BoundView {
   return {
     reader: s.reader,
     run: () => s.run(args),
-    columns: () => s.columns(),
+    columns: () => columns(s),
     raw: () => ({ all: () => s.raw(true).all(args) }),
   }
 }
