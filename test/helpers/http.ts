@@ -118,7 +118,9 @@ export interface RawResponse {
 
 /**
  * A request written by hand. `destroyAfterBody` sends the body and then drops the connection
- * without waiting for an answer (a client going away mid-upload when the body is incomplete).
+ * without waiting for an answer (a client going away mid-upload when the body is incomplete):
+ * 300 ms after the body, or, given a check, once it holds (the server is then known to be mid-way,
+ * not still authenticating: a loaded PostgreSQL pass took longer than 300 ms to start storing).
  */
 export function rawRequest(
   port: number,
@@ -127,7 +129,7 @@ export function rawRequest(
     path: string
     headers?: Record<string, string | number>
     body?: Buffer | string
-    destroyAfterBody?: boolean
+    destroyAfterBody?: boolean | (() => Promise<boolean>)
   },
 ): Promise<RawResponse | null> {
   return new Promise((resolve, reject) => {
@@ -147,7 +149,19 @@ export function rawRequest(
     })
     req.on('error', (err) => (opts.destroyAfterBody ? resolve(null) : reject(err)))
     if (opts.body !== undefined) req.write(opts.body)
-    if (opts.destroyAfterBody) {
+    const check = opts.destroyAfterBody
+    if (typeof check === 'function') {
+      waitFor(check, 'the server to be mid-way through the request', 10_000).then(
+        () => {
+          req.destroy()
+          resolve(null)
+        },
+        (err: Error) => {
+          req.destroy()
+          reject(err)
+        },
+      )
+    } else if (check) {
       // Let the bytes reach the server, then vanish.
       setTimeout(() => {
         req.destroy()
