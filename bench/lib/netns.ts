@@ -111,8 +111,11 @@ async function removeLeftovers(): Promise<void> {
   }
 }
 
-/** A /30 for the control link that no route of this machine covers yet. */
-async function controlSubnet(k: number): Promise<{ root: string; origin: string }> {
+/**
+ * A /30 of 10.78.0.0/16 that no route of this machine covers yet, chosen from the process id and
+ * `k`: the lab's control link, and the firewall test's veth pair (test/e2e/install-firewall).
+ */
+export async function controlSubnet(k: number): Promise<{ root: string; origin: string }> {
   for (let attempt = 0; attempt < 64; attempt++) {
     const n = (process.pid * 8 + k + attempt * 977) % 16384
     const base = `10.78.${n >> 6}.${(n & 63) * 4}`

@@ -11,15 +11,17 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
+import { controlSubnet } from '../../bench/lib/netns.ts'
 import { guideFiles } from '../helpers/installGuide.ts'
 
 const run = promisify(execFile)
 const isRoot = process.getuid?.() === 0
 const tag = `scfw${process.pid % 100000}`
 const NS = `${tag}ns`
-// A /30 of the test's own, on a veth pair that exists only while the test runs.
-const HOST_IP = '10.254.77.1'
-const NS_IP = '10.254.77.2'
+// A /30 of the test's own (one no route covers yet: two suites may run at once), on a veth pair
+// that exists only while the test runs.
+let HOST_IP = ''
+let NS_IP = ''
 
 // Listens inside the namespace: TCP ports answer "hi <port>", UDP ports echo; then it dials the
 // host (a connection of its own, whose replies must come back in) and reports what it got.
@@ -95,6 +97,7 @@ test("the guide's nftables rules keep SSH and loopback open and only the guide's
   })
   const rules = path.join(dir, 'nftables.conf')
   await writeFile(rules, guideFiles().get('/etc/nftables.conf')!)
+  ;({ root: HOST_IP, origin: NS_IP } = await controlSubnet(0))
   await run('ip', ['netns', 'add', NS])
   await run('ip', ['link', 'add', `${tag}a`, 'type', 'veth', 'peer', 'name', `${tag}b`])
   await run('ip', ['link', 'set', `${tag}b`, 'netns', NS])
