@@ -2,9 +2,9 @@
 // Used by main.ts and by the tests (port 0, temporary storage).
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { readFile } from 'node:fs/promises'
-import type { AddressInfo } from 'node:net'
 import type { Config } from './config.ts'
 import { openDatabase } from './db/client.ts'
+import { listenWebPort, WEB_LISTENERS, type WebListeners } from './web/webListeners.ts'
 import { AuthService } from './auth/authService.ts'
 import { AccountService } from './accounts/accountService.ts'
 import { SettingsService } from './admin/settingsService.ts'
@@ -281,8 +281,10 @@ async function launch(
     if ((req.url ?? '').split('?')[0] === '/announce') tracker.handleUpgrade(req, socket, head, config.trustProxy)
     else socket.destroy()
   })
+  let listeners: WebListeners | null = null
   const closeWebPort = () =>
     new Promise<void>((resolve) => {
+      listeners?.close()
       server.close(() => resolve())
       server.closeAllConnections()
     })
@@ -293,17 +295,15 @@ async function launch(
     await db.$disconnect()
   }
   try {
-    // The owner of several web workers takes no web connections: they do.
+    // The owner of several web workers takes no web connections: they do, on the one socket
+    // Node's cluster shares (several of their own would lose what a dying worker had queued).
     if (role.kind !== 'owner')
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(config.port, config.host, () => resolve())
-      })
+      listeners = await listenWebPort(server, config.port, config.host, role.kind === 'worker' ? 1 : WEB_LISTENERS)
   } catch (err) {
     await closeEarly()
     throw err
   }
-  const port = role.kind === 'owner' ? 0 : (server.address() as AddressInfo).port
+  const port = listeners?.port ?? 0
   let udpPort: number | null = null
   try {
     udpPort = udp ? await udp.listen(config.tracker.udpPort, config.host) : null

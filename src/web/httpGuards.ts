@@ -7,6 +7,7 @@ import type { Config } from '../config.ts'
 import type { Refusals } from '../refusals.ts'
 import { ConnectionGuard } from './connectionGuard.ts'
 import { SlowBodyGuard } from './slowBodyGuard.ts'
+import { WEB_LISTENERS } from './webListeners.ts'
 
 export interface GuardedServer {
   server: http.Server
@@ -64,13 +65,14 @@ export function createGuardedServer(
 
 /**
  * A start-up warning when WEB_MAX_CONNECTIONS cannot be honoured: each connection may hold a
- * second descriptor (the file it serves or receives), plus some for the database and the rest.
+ * second descriptor (the file it serves or receives), plus the web port's listening sockets and
+ * some for the database and the rest.
  * Linux only (/proc/self/limits); null when fine or unknown.
  */
 export function openFilesWarning(maxConnections: number, limitsText: string | null): string | null {
   const soft = limitsText ? /^Max open files\s+(\d+|unlimited)/m.exec(limitsText)?.[1] : undefined
   if (!soft || soft === 'unlimited') return null
-  const needed = 2 * maxConnections + 64
+  const needed = 2 * maxConnections + 64 + WEB_LISTENERS
   if (Number(soft) >= needed) return null
   return `WEB_MAX_CONNECTIONS=${maxConnections} needs about ${needed} open files but this process may open ${soft} (ulimit -n): raise the limit (LimitNOFILE= under systemd) or lower WEB_MAX_CONNECTIONS`
 }

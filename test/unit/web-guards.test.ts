@@ -259,7 +259,7 @@ test('a start-up warning when the open-file limit is below what WEB_MAX_CONNECTI
     `Limit                     Soft Limit           Hard Limit           Units\nMax open files            ${soft}                 524288               files\n`
   assert.match(
     openFilesWarning(400, limits('512'))!,
-    /WEB_MAX_CONNECTIONS=400 needs about 864 open files but this process may open 512/,
+    /WEB_MAX_CONNECTIONS=400 needs about 992 open files but this process may open 512/,
   )
   assert.equal(openFilesWarning(400, limits('1024')), null, 'the default 1,024 is enough for the default 400')
   assert.equal(openFilesWarning(400, limits('unlimited')), null)
