@@ -260,11 +260,14 @@ test('a resumable (tus) upload whose requests reach both workers is stored whole
   const CHUNK = Math.ceil(bytes.length / 6)
   let last: Fresh | undefined
   for (let offset = 0, n = 0; offset < bytes.length; offset += CHUNK, n++) {
-    // Each chunk on the other worker than the last: where the upload stands, then its bytes.
-    const agent = await onWorker(n % 2 === 0 ? '1' : '2')
-    const head = await fresh(location, { method: 'HEAD', auth: true, headers: tus, agent })
+    // Where the upload stands (from whichever worker), then its bytes on the other worker than
+    // the last. Node's agent does not reuse a connection after a HEAD (it opened a new one for
+    // the next request, which then reached either worker), so the HEAD goes on a connection of its own.
+    const head = await fresh(location, { method: 'HEAD', auth: true, headers: tus })
     assert.equal(head.status, 200, `HEAD at ${offset} (worker ${head.worker})`)
     assert.equal(Number(head.headers['upload-offset']), offset)
+    const want = n % 2 === 0 ? '1' : '2'
+    const agent = await onWorker(want)
     last = await fresh(location, {
       method: 'PATCH',
       auth: true,
@@ -274,6 +277,7 @@ test('a resumable (tus) upload whose requests reach both workers is stored whole
     })
     agent.destroy()
     assert.equal(last.status, 204, `PATCH at ${offset} (worker ${last.worker}): ${last.body.toString()}`)
+    assert.equal(last.worker, want, `the PATCH at ${offset} went on the connection to worker ${want}`)
     took.add(last.worker)
   }
   assert.equal(took.size, 2, 'both workers took PATCHes of the upload')
