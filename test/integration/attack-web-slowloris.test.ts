@@ -152,7 +152,7 @@ async function underAttack(
 
 async function recovered(before: { rssBefore: number; filesBefore: number }) {
   // The attackers' sockets are all gone on the server's side too, and a real client is served.
-  // (The web port alone is 32 listening sockets, src/web/webListeners.ts: the level before is the mark.)
+  // (The web port alone is WEB_LISTENERS listening sockets, src/web/webListeners.ts: the level before is the mark.)
   const deadline = Date.now() + 10_000
   const normal = before.filesBefore + 8
   let files = Infinity

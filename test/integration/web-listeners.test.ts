@@ -12,7 +12,9 @@ import net from 'node:net'
 import { promisify } from 'node:util'
 import { WEB_LISTENERS } from '../../src/web/webListeners.ts'
 import { waitFor } from '../helpers/http.ts'
-import { startTestServer } from '../helpers/server.ts'
+import { refused } from '../helpers/seederAttack.ts'
+import { startTestServer, type TestServer } from '../helpers/server.ts'
+import { metrics } from '../helpers/wsTracker.ts'
 
 const run = promisify(execFile)
 
@@ -22,15 +24,9 @@ async function listening(port: number): Promise<number> {
   return stdout.split('\n').filter((l) => l.trim()).length
 }
 
-async function refused(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text()
-  return Number(/^seedcast_refused_total\{bound="web_connections_per_address"\} (\d+)$/m.exec(text)?.[1] ?? 0)
-}
-
-async function openGauge(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text()
-  return Number(/^seedcast_web_connections_open (\d+)$/m.exec(text)?.[1] ?? Number.NaN)
-}
+const openGauge = async (server: TestServer) =>
+  (await metrics(server)).get('seedcast_web_connections_open') ?? Number.NaN
+const refusedPerAddress = (server: TestServer) => refused(server, 'web_connections_per_address')
 
 test('the web port listens on several sockets; every connection is served and guarded; a second site on the port fails', async () => {
   const server = await startTestServer()
@@ -55,12 +51,12 @@ test('the web port listens on several sockets; every connection is served and gu
     const kept = Object.values(agent.freeSockets).flat().length
     assert.equal(kept, 60, 'the agent keeps its 60 connections open')
     // The guard holds every one of them (the gauge's own request is one more connection).
-    assert.equal(await openGauge(server.url), 61, 'the guard counts all 60 connections and the gauge request')
+    assert.equal(await openGauge(server), 61, 'the guard counts all 60 connections and the gauge request')
     agent.destroy()
-    await waitFor(async () => (await openGauge(server.url)) === 1, 'the 60 connections to close')
+    await waitFor(async () => (await openGauge(server)) === 1, 'the 60 connections to close')
 
     // 100 more at once from the same address: the per-address cap holds whichever socket took them.
-    const refusedBefore = await refused(server.url)
+    const refusedBefore = await refusedPerAddress(server)
     const held: net.Socket[] = []
     try {
       for (let i = 0; i < 100; i++) {
@@ -69,10 +65,10 @@ test('the web port listens on several sockets; every connection is served and gu
         held.push(s)
       }
       await waitFor(
-        async () => (await refused(server.url)) - refusedBefore >= 36,
+        async () => (await refusedPerAddress(server)) - refusedBefore >= 36,
         'the connections past the cap refused',
       )
-      assert.ok((await openGauge(server.url)) <= 64, 'at most 64 connections held for one address')
+      assert.ok((await openGauge(server)) <= 64, 'at most 64 connections held for one address')
     } finally {
       for (const s of held) s.destroy()
     }
