@@ -37,7 +37,7 @@ import { log } from './lib/log.ts'
 import { clockTicks } from './lib/procfs.ts'
 import { requireCommands, run, runBench } from './lib/processes.ts'
 import { stopSeedcast } from './lib/seedcast.ts'
-import { CONFIGS, startLoadSite, type LoadConfig, type LoadSite } from './load/site.ts'
+import { CONFIGS, startLoadSite, visitEveryPage, type LoadConfig, type LoadSite } from './load/site.ts'
 import { CLK_TCK, runWrk, type WrkResult } from './load/wrk.ts'
 
 const VIDEOS = envNumber('BENCH_VIDEOS', 10_000, { integer: true })
@@ -199,6 +199,8 @@ async function main(): Promise<number> {
   for (const name of CONFIG_NAMES) {
     const config = CONFIGS[name]!
     const site = await startLoadSite(config, VIDEOS, SERVER_NODE_ARGS)
+    if (config.pageCache && TARGET_NAMES.includes('page'))
+      log(`${config.name}: visited every video page once in ${((await visitEveryPage(site)) / 1000).toFixed(1)} s`)
     for (let round = 0; round < ROUNDS; round++)
       for (const target of TARGET_NAMES)
         for (const placement of PLACEMENT_NAMES)

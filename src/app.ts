@@ -37,6 +37,7 @@ import { FeedService } from './feeds/feedService.ts'
 import { feedRouter } from './feeds/feedRouter.ts'
 import { sharingRouter } from './sharing/sharingRouter.ts'
 import { HealthCheck } from './web/health.ts'
+import type { PageCache } from './web/pageCache.ts'
 import { refuseCrossSite, securityHeaders } from './web/securityHeaders.ts'
 import type { Refusals } from './refusals.ts'
 import type { FairThrottle } from './fairThrottle.ts'
@@ -76,6 +77,8 @@ export interface AppServices {
   refusals: Refusals
   /** The web seed's (/seed/) total rate, all connections: the webSeedUploadCap setting. */
   webSeedThrottle: FairThrottle
+  /** Anonymous video pages as drawn: src/server.ts sends them again before Express, the page handler keeps them. */
+  pages: PageCache
 }
 
 const VIEWS_DIR = fromRoot('views')
@@ -109,7 +112,12 @@ export function createApp(s: AppServices): express.Express {
       : heartbeatRefusals(await readHeartbeats(s.db).catch(() => []))
     res
       .type('text/plain; version=0.0.4')
-      .send(s.tracker.metricsText() + s.refusals.metricsText(seederCounts) + connectionsGauge(s.webConnectionsOpen()))
+      .send(
+        s.tracker.metricsText() +
+          s.refusals.metricsText(seederCounts) +
+          connectionsGauge(s.webConnectionsOpen()) +
+          s.pages.metricsText(),
+      )
   })
   // The tracker is down when a transport stopped taking requests: the UDP socket closed, or the
   // web port closed (a kept-alive connection may still ask). BitTorrent switched off is not down.
@@ -159,6 +167,7 @@ export function createApp(s: AppServices): express.Express {
       urls: s.urls,
       receiveUpload: upload,
       ...releaseDeps,
+      pages: s.pages,
     }),
   )
   app.use(
@@ -200,6 +209,7 @@ export function createApp(s: AppServices): express.Express {
       receiveUpload: upload,
       ...releaseDeps,
       maxUploadBytes: s.config.maxUploadBytes,
+      pages: s.pages,
     }),
   )
 

@@ -42,6 +42,9 @@ const schema = z
     // Web processes answering the port (src/cluster/): more than one shares the tracker's swarms through an owner.
     WEB_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
     TRUST_PROXY: z.enum(['on', 'off']).default('off'),
+    // Anonymous video pages kept drawn (src/web/pageCache.ts): memory at most, and how long a copy serves.
+    PAGE_CACHE_MB: z.coerce.number().int().min(0).max(65_536).default(128),
+    PAGE_CACHE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
     // Behind nginx: media bytes are sent by nginx from this internal location (X-Accel-Redirect).
     ACCEL_REDIRECT: z
       .string()
@@ -162,6 +165,8 @@ export interface Config {
   trustProxy: boolean
   /** nginx's internal location of media/ (X-Accel-Redirect): nginx sends the bytes; null: Node does. */
   accelRedirect: string | null
+  /** Anonymous video pages sent again as drawn (src/web/pageCache.ts); maxBytes 0: off. */
+  pageCache: { maxBytes: number; ttlMs: number }
   seederPort: number
   seederRescanSeconds: number
   /** Which seeding engine bt_server runs: our own lean one, or webtorrent. */
@@ -265,6 +270,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webWorkers: c.WEB_WORKERS,
     trustProxy: c.TRUST_PROXY === 'on',
     accelRedirect: c.ACCEL_REDIRECT ?? null,
+    pageCache: { maxBytes: c.PAGE_CACHE_MB * 1024 * 1024, ttlMs: c.PAGE_CACHE_SECONDS * 1000 },
     seederPort: c.SEEDER_PORT,
     seederRescanSeconds: c.SEEDER_RESCAN_SECONDS,
     seederEngine: c.SEEDER_ENGINE,

@@ -15,6 +15,8 @@ import { ensureStorage, storagePaths } from './media/storage.ts'
 import { ResumableUploads } from './media/tusUploads.ts'
 import { EmbeddedTracker } from './tracker/embeddedTracker.ts'
 import { handleTrackerHttp } from './tracker/httpTransport.ts'
+import { PageCache } from './web/pageCache.ts'
+import { onVideosChanged } from './media/videoChanges.ts'
 import { UdpTracker } from './tracker/udpTransport.ts'
 import { SwarmHistory } from './tracker/swarmHistory.ts'
 import { OffloadFlusher } from './offload/offloadFlusher.ts'
@@ -136,11 +138,31 @@ async function launch(
           ? { onLeecher: (infoHash: string, ip: string, port: number) => peerPush.add(infoHash, ip, port) }
           : {}),
       })
+  const pages = new PageCache({
+    ...config.pageCache,
+    // Read at request time, once the tracker below exists.
+    live: (infoHash) => {
+      const c = tracker.counts(infoHash)
+      return `${c.seeders} ${c.leechers} ${tracker.completed(infoHash)}`
+    },
+  })
   const replica = channel
-    ? new TrackerReplica(channel, () => {
-        settings.reload().catch((err) => log(`[settings] could not re-read them: ${(err as Error).message}`))
-      })
+    ? new TrackerReplica(
+        channel,
+        () => {
+          settings.reload().catch((err) => log(`[settings] could not re-read them: ${(err as Error).message}`))
+        },
+        (ids) => pages.forget(ids),
+      )
     : null
+  // The owner, once made (below): it tells the workers of what its jobs change.
+  let owner: TrackerOwner | null = null
+  // Every video write this process makes (src/media/videoChanges.ts) drops the page here and on every worker.
+  const stopHearingVideos = onVideosChanged((ids) => {
+    pages.forget(ids)
+    if (replica) replica.pagesChanged(ids).catch((err) => log(`[workers] ${(err as Error).message}`))
+    else owner?.pagesChanged(ids)
+  })
   const tracker: SiteTracker = (local ?? replica)!
   // Another worker's save is read at the owner's word; this one's is announced before it is answered.
   if (replica) settings.afterSave = () => replica.settingsChanged()
@@ -174,6 +196,8 @@ async function launch(
   const capShare = channel ? config.webWorkers : 1
   webSeedThrottle.setRate(settings.get().webSeedUploadCap / capShare)
   settings.on('changed', (next, previous) => {
+    // Links, players and the swarm's place on every page follow the settings.
+    pages.forget(null)
     tracker.enabled = next.bittorrentEnabled
     webSeedThrottle.setRate(next.webSeedUploadCap / capShare)
     // The owner runs the jobs below, once for the site.
@@ -247,6 +271,7 @@ async function launch(
     seeder: replica ? (config.seederEnabled ? replica.seederView() : null) : seeder,
     refusals,
     webSeedThrottle,
+    pages,
   }
   const app = createApp(services)
   // Requests that arrive between listen and the end of the start (the admin is made only once
@@ -264,7 +289,7 @@ async function launch(
   const workerTag = channel ? (process.env.SEEDCAST_WORKER ?? '') : null
   const dispatch = (req: IncomingMessage, res: ServerResponse) => {
     if (workerTag !== null) res.setHeader('X-Seedcast-Worker', workerTag)
-    if (!handleTrackerHttp(tracker, req, res, config.trustProxy)) app(req, res)
+    if (!handleTrackerHttp(tracker, req, res, config.trustProxy) && !pages.serve(req, res)) app(req, res)
   }
   const guarded = createGuardedServer(config.web, config.trustProxy, refusals, (req, res) => {
     if (started) dispatch(req, res)
@@ -289,6 +314,7 @@ async function launch(
       server.closeAllConnections()
     })
   const closeEarly = async () => {
+    stopHearingVideos()
     guarded.stop()
     await closeWebPort()
     await tracker.close()
@@ -333,6 +359,7 @@ async function launch(
       port,
       udpPort: null,
       async close() {
+        stopHearingVideos()
         guarded.stop()
         await details.stop()
         await closeWebPort()
@@ -365,6 +392,8 @@ async function launch(
   offload.start()
   // A video the CLI imported (another process, same database): tracked and seeded within a second.
   const outside = watchGeneration(db, 1000, async () => {
+    owner?.pagesChanged(null)
+    pages.forget(null)
     await videos.loadAllowList()
     seeder?.notify()
   })
@@ -382,7 +411,7 @@ async function launch(
     log(`[import] watching ${config.import.dir}: files are taken once unchanged for ${config.import.settleMs / 1000} s`)
     await importFolder.start()
   }
-  const owner =
+  owner =
     role.kind === 'owner' && local
       ? new TrackerOwner({
           tracker: local,
@@ -403,6 +432,7 @@ async function launch(
     app,
     owner,
     async close() {
+      stopHearingVideos()
       owner?.close()
       outside.stop()
       await importFolder?.stop()

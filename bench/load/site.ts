@@ -13,24 +13,42 @@ import { seedVideos } from './seed.ts'
 
 type Database = 'sqlite' | 'postgresql'
 
-/** One row group of the table; `webProcesses` above 1 is WEB_WORKERS (src/cluster/). */
+/**
+ * One row group of the table; `webProcesses` above 1 is WEB_WORKERS (src/cluster/). `pageCache`
+ * false runs the site with PAGE_CACHE_MB=0: every video page drawn (src/web/pageCache.ts).
+ */
 export interface LoadConfig {
   name: string
   database: Database
   webProcesses: 1 | 2
+  pageCache: boolean
 }
 
 export const CONFIGS: Record<string, LoadConfig> = {
-  sqlite: { name: 'SQLite, 1 web process', database: 'sqlite', webProcesses: 1 },
-  postgresql: { name: 'PostgreSQL, 1 web process', database: 'postgresql', webProcesses: 1 },
-  'sqlite-2': { name: 'SQLite, 2 web processes', database: 'sqlite', webProcesses: 2 },
-  'postgresql-2': { name: 'PostgreSQL, 2 web processes', database: 'postgresql', webProcesses: 2 },
+  sqlite: { name: 'SQLite, 1 web process', database: 'sqlite', webProcesses: 1, pageCache: true },
+  postgresql: { name: 'PostgreSQL, 1 web process', database: 'postgresql', webProcesses: 1, pageCache: true },
+  'sqlite-2': { name: 'SQLite, 2 web processes', database: 'sqlite', webProcesses: 2, pageCache: true },
+  'postgresql-2': { name: 'PostgreSQL, 2 web processes', database: 'postgresql', webProcesses: 2, pageCache: true },
+  'sqlite-drawn': {
+    name: 'SQLite, 1 web process, no page cache',
+    database: 'sqlite',
+    webProcesses: 1,
+    pageCache: false,
+  },
+  'postgresql-drawn': {
+    name: 'PostgreSQL, 1 web process, no page cache',
+    database: 'postgresql',
+    webProcesses: 1,
+    pageCache: false,
+  },
 }
 
 export interface LoadSite {
   seedcast: Seedcast
   /** wrk list files: video page paths, the API list's path, percent-encoded infohashes, a static file. */
   lists: { page: string; list: string; announce: string; static: string; plain: string }
+  /** The seeded videos' ids. */
+  ids: string[]
   /** bench/programs/plain-page.ts serving one of this site's video pages: the ceiling. */
   plain: { url: string; pid: number }
 }
@@ -110,6 +128,7 @@ export async function startLoadSite(config: LoadConfig, videos: number, serverNo
       WEB_MAX_CONNECTIONS_PER_ADDRESS: '0',
       TRACKER_MAX_PEERS_PER_ADDRESS: '1000000',
       TRACKER_MAX_PEERS: '100000000',
+      ...(config.pageCache ? {} : { PAGE_CACHE_MB: '0' }),
     },
   })
   onCleanup(() => stopSeedcast(seedcast))
@@ -118,7 +137,27 @@ export async function startLoadSite(config: LoadConfig, videos: number, serverNo
   )
   const pageFile = path.join(dir, 'page.html')
   await writeFile(pageFile, await checkTargets(seedcast, seeded.ids[0]!, seeded.infoHashes[0]!, videos))
-  return { seedcast, lists, plain: await startPlainPage(pageFile) }
+  return { seedcast, lists, ids: seeded.ids, plain: await startPlainPage(pageFile) }
+}
+
+/**
+ * Every video page asked for once, a few at a time: what a site that has served them since its
+ * start holds in its page cache (10,000 pages of 7.9 kB fit PAGE_CACHE_MB's default). The page
+ * target then measures pages sent again; the configurations without the cache measure drawing.
+ */
+export async function visitEveryPage(site: LoadSite): Promise<number> {
+  const t0 = now()
+  let next = 0
+  const visit = async () => {
+    while (next < site.ids.length) {
+      const id = site.ids[next++]!
+      const res = await fetch(`${site.seedcast.url}/videos/${id}`)
+      await res.arrayBuffer()
+      if (res.status !== 200) throw new Error(`GET /videos/${id} answered ${res.status}`)
+    }
+  }
+  await Promise.all(Array.from({ length: 8 }, visit))
+  return now() - t0
 }
 
 async function startPlainPage(pageFile: string): Promise<LoadSite['plain']> {

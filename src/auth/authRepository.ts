@@ -1,6 +1,7 @@
 // All database access for users, login sessions and API tokens.
 import { providerOf, type Db } from '../db/client.ts'
 import { AppError } from '../errors.ts'
+import { videosChanged } from '../media/videoChanges.ts'
 
 const userFields = { id: true, username: true, role: true, disabled: true, createdAt: true } as const
 
@@ -53,13 +54,16 @@ export const updateUser = (db: Db, id: number, data: { role?: string; disabled?:
   })
 
 /** Removes a user; their videos go to `heirId` (sessions and tokens go with the user). `keepAdmin` as above. */
-export const removeUser = (db: Db, id: number, heirId: number, keepAdmin = false) =>
-  db.$transaction(async (tx) => {
+export async function removeUser(db: Db, id: number, heirId: number, keepAdmin = false): Promise<void> {
+  await db.$transaction(async (tx) => {
     if (keepAdmin) await lockAdminChanges(db, tx)
     await tx.video.updateMany({ where: { uploaderId: id }, data: { uploaderId: heirId } })
     await tx.user.delete({ where: { id } })
     if (keepAdmin) await keepAnAdmin(tx)
   })
+  // Their videos' pages name another owner now.
+  videosChanged(null)
+}
 
 /** Videos from before owners were recorded (or whose owner row is gone) go to `adminId`. */
 export const adoptOwnerlessVideos = (db: Db, adminId: number) =>

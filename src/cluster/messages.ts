@@ -20,6 +20,8 @@ export type OwnerCall =
   | { op: 'torrentsChanged' }
   /** A worker saved settings: the owner re-reads them (its jobs follow) and tells every worker. */
   | { op: 'settingsChanged' }
+  /** Videos changed on a worker (null: any): every worker drops its drawn copies of their pages. */
+  | { op: 'pagesChanged'; ids: string[] | null }
 
 export type OwnerAnswer = AnnounceOutcome | ScrapeOutcome | null
 
@@ -86,13 +88,19 @@ interface SettingsNotice {
   t: 'settings'
 }
 
+/** These videos' pages (null: all) changed: drop the copies drawn of them (src/web/pageCache.ts). */
+interface PagesNotice {
+  t: 'pages'
+  ids: string[] | null
+}
+
 export type WorkerMessage = CallBatch | Upgrade | Released | Rejected | Hello
-export type OwnerMessage = AnswerBatch | Snapshot | SettingsNotice | Got
+export type OwnerMessage = AnswerBatch | Snapshot | SettingsNotice | PagesNotice | Got
 
 export const isOwnerMessage = (m: unknown): m is OwnerMessage =>
   typeof m === 'object' &&
   m !== null &&
-  ['answers', 'snapshot', 'settings', 'got'].includes((m as { t?: string }).t ?? '')
+  ['answers', 'snapshot', 'settings', 'pages', 'got'].includes((m as { t?: string }).t ?? '')
 
 export const isWorkerMessage = (m: unknown): m is WorkerMessage =>
   typeof m === 'object' &&

@@ -75,6 +75,11 @@ export class TrackerOwner {
     for (const w of this.workers) this.pushTo(w, { t: 'settings' })
   }
 
+  /** Every worker drops its copies of these videos' pages (null: all of them). */
+  pagesChanged(ids: readonly string[] | null): void {
+    for (const w of this.workers) this.pushTo(w, { t: 'pages', ids: ids && [...ids] })
+  }
+
   close(): void {
     clearInterval(this.timer)
   }
@@ -111,6 +116,9 @@ export class TrackerOwner {
         return null
       case 'torrentsChanged':
         this.deps.torrentsChanged()
+        return null
+      case 'pagesChanged':
+        this.pagesChanged(call.ids)
         return null
       case 'settingsChanged':
         return this.deps.reloadSettings().then(() => {

@@ -44,13 +44,15 @@ export class TrackerReplica implements TrackerCore {
   private swarms = new Map<string, LiveSwarm>()
   private snapshot: Snapshot | null = null
   private readonly onSettings: () => void
+  private readonly onPages: (ids: string[] | null) => void
   private readonly listener = (m: unknown) => {
     if (isOwnerMessage(m)) this.receive(m)
   }
 
-  constructor(channel: OwnerChannel, onSettings: () => void) {
+  constructor(channel: OwnerChannel, onSettings: () => void, onPages: (ids: string[] | null) => void = () => {}) {
     this.channel = channel
     this.onSettings = onSettings
+    this.onPages = onPages
     channel.on('message', this.listener)
     channel.send({ t: 'hello' })
   }
@@ -87,6 +89,11 @@ export class TrackerReplica implements TrackerCore {
 
   async torrentsChanged(): Promise<void> {
     await this.call({ op: 'torrentsChanged' })
+  }
+
+  /** Videos changed here: the owner tells every worker, this one too (it has dropped them already). */
+  async pagesChanged(ids: readonly string[] | null): Promise<void> {
+    await this.call({ op: 'pagesChanged', ids: ids && [...ids] })
   }
 
   async settingsChanged(): Promise<void> {
@@ -182,6 +189,7 @@ export class TrackerReplica implements TrackerCore {
 
   private receive(m: OwnerMessage): void {
     if (m.t === 'settings') return this.onSettings()
+    if (m.t === 'pages') return this.onPages(m.ids)
     // Node closed this process's copy of the socket on the receipt that came just before.
     if (m.t === 'got') return this.channel.send({ t: 'released', id: m.id })
     if (m.t === 'snapshot') {

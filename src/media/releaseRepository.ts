@@ -1,5 +1,6 @@
 // Database access for releases: a video's extra files (VideoFile) and its retired torrents.
 import type { Db } from '../db/client.ts'
+import { videosChanged } from './videoChanges.ts'
 
 export interface NewExtra {
   name: string
@@ -54,6 +55,7 @@ export async function addExtras(db: Db, videoId: string, files: NewExtra[], reti
     ...retiring,
     db.video.update({ where: { id: videoId }, data: { status: 'processing' } }),
   ])
+  videosChanged([videoId])
 }
 
 async function extrasBytes(db: Db, videoId: string, names: string[]): Promise<bigint> {
@@ -73,10 +75,14 @@ export async function removeExtra(db: Db, videoId: string, name: string, dropRet
     db.retiredTorrent.deleteMany({ where: { videoId, infoHash: { in: dropRetired } } }),
     db.video.update({ where: { id: videoId }, data: { status: 'processing' } }),
   ])
+  videosChanged([videoId])
 }
 
-export const deleteRetired = async (db: Db, videoId: string, infoHash: string): Promise<boolean> =>
-  (await db.retiredTorrent.deleteMany({ where: { videoId, infoHash } })).count > 0
+export async function deleteRetired(db: Db, videoId: string, infoHash: string): Promise<boolean> {
+  const { count } = await db.retiredTorrent.deleteMany({ where: { videoId, infoHash } })
+  videosChanged([videoId])
+  return count > 0
+}
 
 /** Every retired torrent of a published video, for the tracker's allow list at start. */
 export const allRetiredCounts = async (db: Db) =>

@@ -7,6 +7,7 @@ import type { SiteTracker } from '../tracker/siteTracker.ts'
 import type { SiteUrls } from '../siteUrls.ts'
 import { presentVideo } from './videoPresenter.ts'
 import type { VideoService } from './videoService.ts'
+import { PageCache } from '../web/pageCache.ts'
 import type { VideoRow } from './videoRepository.ts'
 import { publishUpload } from './uploadHandler.ts'
 import type { ReleaseService } from './releaseService.ts'
@@ -29,6 +30,8 @@ export interface VideoRouteDeps {
   /** Extra files only (multipart field "files"), for adding them to a video. */
   receiveExtras: RequestHandler
   releases: ReleaseService
+  /** Anonymous lists and pages as drawn (src/web/pageCache.ts). */
+  pages: PageCache
 }
 
 export function videoApiRouter(deps: VideoRouteDeps): Router {
@@ -46,10 +49,22 @@ export function videoApiRouter(deps: VideoRouteDeps): Router {
 
   const present = (v: VideoRow) => presentVideo(v, deps)
 
-  async function listVideos(_req: Request, res: Response) {
+  async function listVideos(req: Request, res: Response) {
+    const ticket = deps.pages.ticket()
     const { query } = validated(res, listVideosSchemas)
-    const page = await deps.videos.list(query.limit, query.cursor, apiUser(res))
-    res.json({ videos: page.videos.map(present), next: page.next })
+    const viewer = apiUser(res)
+    const page = await deps.videos.list(query.limit, query.cursor, viewer)
+    const videos = page.videos.map(present)
+    const shown = deps.pages.live(videos.flatMap((v) => (v.swarm && v.torrent ? [v.torrent.infoHash] : [])))
+    const body = JSON.stringify({ videos, next: page.next })
+    res.type('json').send(body)
+    // What anyone without credentials is shown, unless a video on it is being hashed (its progress moves).
+    if (
+      viewer === undefined &&
+      videos.every((v) => v.published && v.status !== 'processing') &&
+      PageCache.eligible(req)
+    )
+      deps.pages.keep(ticket, req, body, res, shown)
   }
 
   function created(res: Response, video: VideoRow) {

@@ -75,7 +75,7 @@ export interface VideoJson {
 export interface PresentContext {
   urls: SiteUrls
   settings: { get(): Settings }
-  tracker: { counts(infoHash: string): { seeders: number; leechers: number } }
+  tracker: { counts(infoHash: string): { seeders: number; leechers: number }; completed?(infoHash: string): number }
   /** Where the progress of a torrent being hashed is known (the site's VideoService). */
   videos?: { hashProgress(id: string): { done: number; total: number } | null }
 }
@@ -127,7 +127,14 @@ export function presentVideo(video: VideoRow, ctx: PresentContext): VideoJson {
         }
       : null,
     // A private video's torrent is off the tracker: no swarm to count until it is published.
-    swarm: t && video.published ? { ...ctx.tracker.counts(t.infoHash), completed: t.completed } : null,
+    // The tracker counts a completion before its database write lands: the larger, as the swarm API.
+    swarm:
+      t && video.published
+        ? {
+            ...ctx.tracker.counts(t.infoHash),
+            completed: Math.max(t.completed, ctx.tracker.completed?.(t.infoHash) ?? 0),
+          }
+        : null,
     offload: { originBytes: offload.originBytes.total, peerBytes: offload.peerBytes },
     hashing: video.status === 'processing' ? (ctx.videos?.hashProgress(video.id) ?? null) : null,
     files: [

@@ -1,5 +1,6 @@
 // All database access for videos and their torrent records.
 import type { Db } from '../db/client.ts'
+import { videosChanged } from './videoChanges.ts'
 
 export interface TorrentRecordInput {
   infoHash: string
@@ -51,6 +52,8 @@ export const createVideo = async (
   },
 ) => {
   await db.video.create({ data, select: { id: true } })
+  // A list shows it while it is processing.
+  videosChanged([data.id])
   return (await findVideo(db, data.id))!
 }
 
@@ -94,6 +97,7 @@ export async function updateVideo(
   data: { title?: string; description?: string; published?: boolean },
 ) {
   await db.video.update({ where: { id }, data, select: { id: true } })
+  videosChanged([id])
   return (await findVideo(db, id))!
 }
 
@@ -103,7 +107,11 @@ export const infoHashOfFile = async (db: Db, fileName: string): Promise<string |
 
 export const countVideos = (db: Db) => db.video.count()
 
-export const deleteVideo = (db: Db, id: string) => db.video.deleteMany({ where: { id } })
+export async function deleteVideo(db: Db, id: string) {
+  const done = await db.video.deleteMany({ where: { id } })
+  videosChanged([id])
+  return done
+}
 
 export const findReadyVideosWithoutTorrent = (db: Db) =>
   db.video.findMany({ where: { status: 'ready', torrent: null }, include: withRelations })
@@ -151,6 +159,7 @@ export async function publishTorrent(db: Db, videoId: string, t: TorrentRecordIn
       select: { published: true },
     }),
   ])
+  videosChanged([videoId])
   return video.published
 }
 
@@ -168,7 +177,11 @@ export const setMediaDetails = async (
     formatName?: string | null
     hasThumbnail?: boolean
   },
-): Promise<boolean> => (await db.video.updateMany({ where: { id }, data })).count > 0
+): Promise<boolean> => {
+  const { count } = await db.video.updateMany({ where: { id }, data })
+  videosChanged([id])
+  return count > 0
+}
 
 /** Videos whose details were never read (stored before they existed, or the start ended first). */
 export const findVideosPendingDetails = (db: Db) =>
@@ -178,8 +191,11 @@ export const findVideosPendingDetails = (db: Db) =>
     orderBy: { createdAt: 'asc' },
   })
 
-export const setVideoStatus = (db: Db, id: string, status: string, failReason: string | null = null) =>
-  db.video.update({ where: { id }, data: { status, failReason } })
+export async function setVideoStatus(db: Db, id: string, status: string, failReason: string | null = null) {
+  const row = await db.video.update({ where: { id }, data: { status, failReason } })
+  videosChanged([id])
+  return row
+}
 
 export const incrementCompleted = (db: Db, infoHash: string) =>
   db.torrent.updateMany({ where: { infoHash }, data: { completed: { increment: 1 } } })

@@ -17,8 +17,12 @@ import { renderSwarmChart } from './swarmChart.ts'
 import { SITE_NAME } from './viewHelpers.ts'
 import { shareMeta } from '../sharing/shareMeta.ts'
 import { fixedNotice, formSteps } from './formSteps.ts'
+import { PageCache } from './pageCache.ts'
 
 const PAGE_SIZE = 24
+
+const renderView = (res: Response, view: string, locals: Record<string, unknown>) =>
+  new Promise<string>((resolve, reject) => res.render(view, locals, (err, html) => (err ? reject(err) : resolve(html))))
 const HOME_NOTICES = { deleted: 'The video was deleted.' } as const
 const CHART_SIZE = { width: 440, height: 150 }
 
@@ -61,11 +65,13 @@ export function pagesRouter(deps: PagesDeps): Router {
   }
 
   async function videoPage(req: Request, res: Response) {
+    const ticket = deps.pages.ticket()
     const row = await deps.videos.getFor(currentUser(res), String(req.params.id))
     const video = present(row)
+    const shown = deps.pages.live(video.swarm ? [row.torrent!.infoHash] : [])
     const charts = row.torrent && video.swarm ? await bothCharts(row.torrent.id) : null
     const viewer = currentUser(res)
-    res.render('video', {
+    const html = await renderView(res, 'video', {
       title: video.title,
       video,
       charts,
@@ -76,6 +82,10 @@ export function pagesRouter(deps: PagesDeps): Router {
       // Link previews and embedders (src/sharing/); a private page asks not to be indexed.
       meta: { ...shareMeta(video, deps.urls, SITE_NAME), private: !row.published },
     })
+    res.send(html)
+    // What everyone not logged in is shown, once the video is out of processing (its progress moves).
+    if (viewer === undefined && row.published && row.status !== 'processing' && PageCache.eligible(req))
+      deps.pages.keep(ticket, req, html, res, shown)
   }
 
   const chart = (points: HistoryPoint[], range: HistoryRange, now: number) =>

@@ -206,6 +206,59 @@ test('two web workers: one swarm whichever worker a peer or a page hits; removal
   assert.equal(seen.size, 2, 'the first announces were spread over both workers')
 })
 
+test('each worker keeps anonymous video pages; an edit, unpublishing or a settings change on one drops them on both', async () => {
+  const clip = await makeVideo({ seconds: 1 })
+  const up = await fetch(`${server.url}/api/videos`, {
+    method: 'POST',
+    headers: { authorization: server.basicAuth },
+    body: await uploadForm({ title: 'Kept twice' }, { path: clip }),
+  })
+  assert.equal(up.status, 201, await up.clone().text())
+  const id = ((await up.json()) as { id: string }).id
+  for (let i = 0; i < 400; i++) {
+    const v = json(await fresh(`/api/videos/${id}`))
+    if (v.status === 'ready' && v.detailsStatus !== 'pending') break
+    assert.ok(i < 399, 'the video is ready')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  // Drawn once on each worker, then sent from each one's copy (a copy says its age).
+  await fromEach(`/videos/${id}`)
+  for (const [w, r] of await fromEach(`/videos/${id}`)) {
+    assert.equal(r.status, 200)
+    assert.match(String(r.headers.age ?? ''), /^\d+$/, `worker ${w} sends its copy`)
+    assert.match(r.body.toString(), /Kept twice/)
+  }
+  // Through the owner to every worker: within moments of the answer, never the copy again.
+  const bothShow = async (what: string, ok: (r: Fresh) => boolean) => {
+    for (let i = 0; ; i++) {
+      const each = await fromEach(`/videos/${id}`)
+      if ([...each.values()].every(ok)) return
+      assert.ok(i < 20, `both workers show ${what}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+  const patch = (body: object) =>
+    fresh(`/api/videos/${id}`, { method: 'PATCH', auth: true, body: JSON.stringify(body) })
+  assert.equal((await patch({ title: 'Edited on one' })).status, 200)
+  await bothShow('the new title', (r) => r.status === 200 && r.body.toString().includes('Edited on one'))
+  await fromEach(`/videos/${id}`)
+  assert.equal((await patch({ published: false })).status, 200)
+  await bothShow('no page to others', (r) => r.status === 404)
+  assert.equal((await patch({ published: true })).status, 200)
+  await bothShow('the page again', (r) => r.status === 200)
+  await fromEach(`/videos/${id}`)
+  const off = await fresh('/api/settings', {
+    method: 'PUT',
+    auth: true,
+    body: JSON.stringify({ webSeedEnabled: false }),
+  })
+  assert.equal(off.status, 200, off.body.toString())
+  await bothShow('no web seed', (r) => r.status === 200 && !r.body.toString().includes('ws=http%3A'))
+  const on = await fresh('/api/settings', { method: 'PUT', auth: true, body: JSON.stringify({ webSeedEnabled: true }) })
+  assert.equal(on.status, 200)
+  await bothShow('the web seed again', (r) => r.status === 200 && r.body.toString().includes('ws=http%3A'))
+})
+
 /** The web workers' process ids, by SEEDCAST_WORKER index (the primary's other children are not workers). */
 async function workerPids(): Promise<Map<string, number>> {
   const out = new Map<string, number>()
