@@ -10,8 +10,11 @@
 //   static    GET /static/site.css: the app's cheapest answer (its middleware, no database), the floor
 //   plain     one video page's bytes from node:http alone (bench/programs/plain-page.ts, its own
 //             process, pinned as the site is): what Node itself costs per page, the ceiling
-// for each configuration of BENCH_CONFIGS ("sqlite,postgresql"; bench/load/site.ts: two web
-// processes will be rows added there). Each target runs pinned (the server's threads moved to
+// for each configuration of BENCH_CONFIGS (all of bench/load/site.ts's by default: SQLite and
+// PostgreSQL, one and two web processes, and one process without the page cache, "-drawn", where
+// every page and list is drawn). With the cache, every video page is visited once before each page
+// run (what a site that has served them holds; the announces of the run before changed the live
+// counts, and a kept page whose counts changed is drawn again). Each target runs pinned (the server's threads moved to
 // BENCH_SERVER_CPU, wrk on BENCH_LOAD_CPU with 1 thread: wrk needs CPU too, and on a 2-core
 // machine it would otherwise take the server's), unpinned (both anywhere, wrk with 2 threads), and
 // paced (pinned, the connections together offering BENCH_PACED_RATE (200) requests/s, each waiting
@@ -103,6 +106,12 @@ async function measure(site: LoadSite, config: LoadConfig, target: Target, place
     serverPid: server.pid,
     cores: { server: SERVER_CPU, load: LOAD_CPU },
   }
+  // Before each page run: the announces of the run before changed the swarms' live counts, and a
+  // kept page whose counts changed is drawn again (src/web/pageCache.ts).
+  if (target === 'page' && config.pageCache)
+    log(
+      `${config.name}: visited every video page once in ${((await visitEveryPage(site, config.webProcesses)) / 1000).toFixed(1)} s`,
+    )
   await runWrk({ ...base, seconds: WARMUP_SECONDS })
   const r = await runWrk({ ...base, seconds: SECONDS })
   const row: Row = { ...r, config, target, placement, threads, round }
@@ -199,8 +208,6 @@ async function main(): Promise<number> {
   for (const name of CONFIG_NAMES) {
     const config = CONFIGS[name]!
     const site = await startLoadSite(config, VIDEOS, SERVER_NODE_ARGS)
-    if (config.pageCache && TARGET_NAMES.includes('page'))
-      log(`${config.name}: visited every video page once in ${((await visitEveryPage(site)) / 1000).toFixed(1)} s`)
     for (let round = 0; round < ROUNDS; round++)
       for (const target of TARGET_NAMES)
         for (const placement of PLACEMENT_NAMES)

@@ -2,6 +2,7 @@
 // or a fresh PostgreSQL database dropped at the end), seeded with the videos before the start,
 // then one Seedcast web process (no seeder) checked on each target once before any load.
 import { writeFile } from 'node:fs/promises'
+import http from 'node:http'
 import path from 'node:path'
 import pg from 'pg'
 import { onCleanup, tempDir } from '../lib/cleanup.ts'
@@ -39,6 +40,18 @@ export const CONFIGS: Record<string, LoadConfig> = {
     name: 'PostgreSQL, 1 web process, no page cache',
     database: 'postgresql',
     webProcesses: 1,
+    pageCache: false,
+  },
+  'sqlite-2-drawn': {
+    name: 'SQLite, 2 web processes, no page cache',
+    database: 'sqlite',
+    webProcesses: 2,
+    pageCache: false,
+  },
+  'postgresql-2-drawn': {
+    name: 'PostgreSQL, 2 web processes, no page cache',
+    database: 'postgresql',
+    webProcesses: 2,
     pageCache: false,
   },
 }
@@ -141,22 +154,34 @@ export async function startLoadSite(config: LoadConfig, videos: number, serverNo
 }
 
 /**
- * Every video page asked for once, a few at a time: what a site that has served them since its
- * start holds in its page cache (10,000 pages of 7.9 kB fit PAGE_CACHE_MB's default). The page
- * target then measures pages sent again; the configurations without the cache measure drawing.
+ * Every video page asked for on each web process: what a site that has served them since its
+ * start holds in its page caches (one per process; 10,000 pages of 7.9 kB fit PAGE_CACHE_MB's
+ * default). Eight visitors per process, each on its own kept-alive connection (the kernel hands
+ * each to a process), each asking for every page in its own order. The page target then measures
+ * pages sent again; the configurations without the cache measure drawing.
  */
-export async function visitEveryPage(site: LoadSite): Promise<number> {
+export async function visitEveryPage(site: LoadSite, webProcesses: number): Promise<number> {
   const t0 = now()
-  let next = 0
-  const visit = async () => {
-    while (next < site.ids.length) {
-      const id = site.ids[next++]!
-      const res = await fetch(`${site.seedcast.url}/videos/${id}`)
-      await res.arrayBuffer()
-      if (res.status !== 200) throw new Error(`GET /videos/${id} answered ${res.status}`)
+  const { hostname, port } = new URL(site.seedcast.url)
+  const visitor = async (n: number) => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    try {
+      for (let i = 0; i < site.ids.length; i++) {
+        const id = site.ids[(i + n * 1237) % site.ids.length]!
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = http.get({ hostname, port, path: `/videos/${id}`, agent }, (res) => {
+            res.resume()
+            res.on('end', () => resolve(res.statusCode ?? 0))
+          })
+          req.on('error', reject)
+        })
+        if (status !== 200) throw new Error(`GET /videos/${id} answered ${status}`)
+      }
+    } finally {
+      agent.destroy()
     }
   }
-  await Promise.all(Array.from({ length: 8 }, visit))
+  await Promise.all(Array.from({ length: 8 * webProcesses }, (_, n) => visitor(n)))
   return now() - t0
 }
 

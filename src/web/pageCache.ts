@@ -1,9 +1,10 @@
-// Anonymous answers sent again as they were drawn: the video page and the API's video list. A
+// Anonymous answers sent again as they were drawn: the video page and the lists of videos (the
+// home page, the API's). A
 // video page costs about 1 ms of CPU to draw (six queries through Prisma, the swarm charts, the
 // template, Express), and with 100 visitors at once on one core that is about 100 ms each in the
 // queue (bench:load); sent again it costs what node:http costs (tens of µs). Only what everyone
 // who is neither logged in nor sending credentials is shown is kept: GET /videos/:id with no
-// query, GET /api/videos with any, a 200 without Set-Cookie, of published videos none of which
+// query, GET / and GET /api/videos with any, a 200 without Set-Cookie, of published videos none of which
 // is being hashed (its progress moves). A video's page is dropped at once when the video changes
 // (src/media/videoChanges.ts: the repositories tell every write, the cluster tells every worker),
 // every list when any video does, everything when the settings do. A copy is sent only while the
@@ -34,8 +35,9 @@ export interface Shown {
 
 // Video ids are the site's own (base64url); anything else is Express's to answer (a 404).
 const PAGE_PATH = /^\/videos\/[A-Za-z0-9_-]{1,64}$/
-// The list with its query (limit, cursor: validated by the API); a query this long is drawn each time.
+// The lists with their query (cursors, limits: validated by their handler); a longer one is drawn each time.
 const LIST_PATH = /^\/api\/videos(\?[^#]{0,200})?$/
+const HOME_PATH = /^\/(\?[^#]{0,200})?$/
 // Per request, or the request's own: never sent again from a copy.
 const NOT_KEPT = new Set(['date', 'x-seedcast-worker', 'connection', 'keep-alive', 'transfer-encoding'])
 // Headers and bookkeeping an entry costs besides its body (the LRU's size of an entry).
@@ -106,8 +108,8 @@ export class PageCache {
   static eligible(req: IncomingMessage): boolean {
     if (req.method !== 'GET') return false
     const url = req.url ?? ''
-    if (!(url.startsWith('/videos/') ? PAGE_PATH.test(url) : url.startsWith('/api/videos') && LIST_PATH.test(url)))
-      return false
+    const path = url.startsWith('/videos/') ? PAGE_PATH : url.startsWith('/api/') ? LIST_PATH : HOME_PATH
+    if (!path.test(url)) return false
     // No session cookie (a stale or forged one goes to Express, which finds no one and draws the
     // anonymous answer), and no credentials for the API.
     const cookie = req.headers.cookie
@@ -134,7 +136,7 @@ export class PageCache {
     const key = req.url!
     const etag = typeof headers.etag === 'string' ? headers.etag : undefined
     this.kept.set(key, { body: Buffer.from(body), headers, etag, drawnAt: this.now(), ...shown })
-    if (key.startsWith('/api/')) this.lists.add(key)
+    if (!PAGE_PATH.test(key)) this.lists.add(key)
   }
 
   /** These videos' pages, and every list, are drawn again on their next visit; null: everything. */

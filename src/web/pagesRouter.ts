@@ -49,19 +49,30 @@ export function pagesRouter(deps: PagesDeps): Router {
   const present = (v: VideoRow) => presentVideo(v, deps)
 
   async function home(req: Request, res: Response) {
+    const ticket = deps.pages.ticket()
     const { after, before } = validated(res, homePageSchemas).query
+    const viewer = currentUser(res)
     const page =
       before && !after
-        ? await deps.videos.list(PAGE_SIZE, before, currentUser(res), 'newer')
-        : await deps.videos.list(PAGE_SIZE, after, currentUser(res))
-    res.render('home', {
+        ? await deps.videos.list(PAGE_SIZE, before, viewer, 'newer')
+        : await deps.videos.list(PAGE_SIZE, after, viewer)
+    const videos = page.videos.map(present)
+    const shown = deps.pages.live(videos.flatMap((v) => (v.swarm && v.torrent ? [v.torrent.infoHash] : [])))
+    const html = await renderView(res, 'home', {
       title: 'Videos',
-      videos: page.videos.map(present),
+      videos,
       next: page.next,
       prev: page.prev,
       isFirstPage: !after && !before,
       notice: fixedNotice(HOME_NOTICES, req.query.done),
     })
+    res.send(html)
+    if (
+      viewer === undefined &&
+      videos.every((v) => v.published && v.status !== 'processing') &&
+      PageCache.eligible(req)
+    )
+      deps.pages.keep(ticket, req, html, res, shown)
   }
 
   async function videoPage(req: Request, res: Response) {

@@ -7,7 +7,7 @@ import path from 'node:path'
 import { loadConfig } from '../../src/config.ts'
 import { startServer, type RunningServer, type ServerTestHooks } from '../../src/server.ts'
 import { databaseEnv, dropDatabase } from './database.ts'
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 
 export const ADMIN_PASSWORD = 'test-password-123'
 
@@ -83,6 +83,42 @@ const EPHEMERAL_LOW = (() => {
 })()
 const PICK_LOW = 10_000
 
+// A port handed out is also claimed, until this process exits, by a file named after it in
+// PORT_CLAIMS (created exclusively, holding the pid): the port is free when picked, but the
+// server or seeder binds it later (a seeder seconds later), and meanwhile another test file
+// could pick it too (seen: a seeder's EADDRINUSE on a port picked this way). A claim whose
+// process is gone is taken over.
+const PORT_CLAIMS = path.join(tmpdir(), 'seedcast-test-ports')
+const claimed: string[] = []
+
+function claim(port: number): boolean {
+  const file = path.join(PORT_CLAIMS, String(port))
+  mkdirSync(PORT_CLAIMS, { recursive: true })
+  try {
+    writeFileSync(file, String(process.pid), { flag: 'wx' })
+  } catch {
+    const holder = Number(readFileSync(file, 'utf8') || 0)
+    if (holder === process.pid || alive(holder)) return false
+    writeFileSync(file, String(process.pid))
+  }
+  if (claimed.length === 0)
+    process.once('exit', () => {
+      for (const f of claimed) rmSync(f, { force: true })
+    })
+  claimed.push(file)
+  return true
+}
+
+function alive(pid: number): boolean {
+  if (!pid) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
 export async function freePort(): Promise<number> {
   const net = await import('node:net')
   const listenOn = (port: number) =>
@@ -96,7 +132,7 @@ export async function freePort(): Promise<number> {
     })
   for (let i = 0; EPHEMERAL_LOW - PICK_LOW > 1000 && i < 50; i++) {
     const got = await listenOn(PICK_LOW + Math.floor(Math.random() * (EPHEMERAL_LOW - PICK_LOW)))
-    if (got) return got
+    if (got && claim(got)) return got
   }
   const got = await listenOn(0)
   if (!got) throw new Error('no free port on 127.0.0.1')

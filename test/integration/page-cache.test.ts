@@ -203,13 +203,16 @@ test('an extra file: the kept page goes at once, and the page shows the new rele
   await fromCache(server, `/videos/${v.id}`)
 })
 
-test('the API list is kept for callers without credentials, and drawn again after any video’s change or announce', async () => {
+test('the home page and the API list are kept for visitors without a session or credentials, and drawn again after any video’s change or announce', async () => {
   const id = await readyVideo(server, 'Listed')
   const infoHash = (await getJson(`${server.url}/api/videos/${id}`)).body.torrent.infoHash as string
   const list = '/api/videos?limit=50'
   const titles = (p: Page) => (JSON.parse(p.body).videos as { title: string }[]).map((v) => v.title)
   const first = await drawn(server, list)
   assert.ok(titles(first).includes('Listed'))
+  const home = await drawn(server, '/')
+  assert.match(home.body, /Listed/)
+  assert.equal((await fromCache(server, '/')).body, home.body)
   const again = await fromCache(server, list)
   assert.equal(again.body, first.body)
   assert.equal(again.headers.get('content-type'), first.headers.get('content-type'))
@@ -227,11 +230,15 @@ test('the API list is kept for callers without credentials, and drawn again afte
   assert.equal(edit.status, 200)
   assert.ok(titles(await drawn(server, list)).includes('Listed, renamed'))
   await fromCache(server, list)
+  assert.match((await drawn(server, '/')).body, /Listed, renamed/)
+  await fromCache(server, '/')
   const peer = announceQuery(infoHash, { peerId: '-PC0002-listed', port: 40200, left: 0, event: 'started' })
   assert.equal((await trackerGet(`${server.url}/announce?${peer}`)).status, 200)
   const counted = JSON.parse((await drawn(server, list)).body).videos.find((v: { id: string }) => v.id === id)
   assert.equal(counted.swarm.seeders, 1)
   await fromCache(server, list)
+  assert.match((await drawn(server, '/')).body, /1 seeding/)
+  await fromCache(server, '/')
   // A new upload is listed at once (while it is hashed, the list is drawn each time).
   const added = await uploadOk(server, { title: 'Just uploaded' }, { path: clip })
   assert.ok(titles(await page(server, list)).includes('Just uploaded'))
