@@ -299,6 +299,7 @@ async function launch(
   const fileLimit = openFilesWarning(
     config.web.maxConnections,
     await readFile('/proc/self/limits', 'utf8').catch(() => null),
+    role.kind === 'single' ? WEB_LISTENERS : 1,
   )
   if (fileLimit) log(`[start-up check] ${fileLimit}`)
   server.on('upgrade', (req, socket, head) => {

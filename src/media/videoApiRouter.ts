@@ -7,7 +7,7 @@ import type { SiteTracker } from '../tracker/siteTracker.ts'
 import type { SiteUrls } from '../siteUrls.ts'
 import { presentVideo } from './videoPresenter.ts'
 import type { VideoService } from './videoService.ts'
-import { PageCache } from '../web/pageCache.ts'
+import type { KeptAnswers } from './keptAnswers.ts'
 import type { VideoRow } from './videoRepository.ts'
 import { publishUpload } from './uploadHandler.ts'
 import type { ReleaseService } from './releaseService.ts'
@@ -31,7 +31,7 @@ export interface VideoRouteDeps {
   receiveExtras: RequestHandler
   releases: ReleaseService
   /** Anonymous lists and pages as drawn (src/web/pageCache.ts). */
-  pages: PageCache
+  pages: KeptAnswers
 }
 
 export function videoApiRouter(deps: VideoRouteDeps): Router {
@@ -62,7 +62,7 @@ export function videoApiRouter(deps: VideoRouteDeps): Router {
     if (
       viewer === undefined &&
       videos.every((v) => v.published && v.status !== 'processing') &&
-      PageCache.eligible(req)
+      deps.pages.eligible(req)
     )
       deps.pages.keep(ticket, req, body, res, shown)
   }

@@ -66,13 +66,18 @@ export function createGuardedServer(
 /**
  * A start-up warning when WEB_MAX_CONNECTIONS cannot be honoured: each connection may hold a
  * second descriptor (the file it serves or receives), plus the web port's listening sockets and
- * some for the database and the rest.
+ * some for the database and the rest. `listeners`: the web port's sockets this process holds
+ * (a web worker holds the cluster's one).
  * Linux only (/proc/self/limits); null when fine or unknown.
  */
-export function openFilesWarning(maxConnections: number, limitsText: string | null): string | null {
+export function openFilesWarning(
+  maxConnections: number,
+  limitsText: string | null,
+  listeners = WEB_LISTENERS,
+): string | null {
   const soft = limitsText ? /^Max open files\s+(\d+|unlimited)/m.exec(limitsText)?.[1] : undefined
   if (!soft || soft === 'unlimited') return null
-  const needed = 2 * maxConnections + 64 + WEB_LISTENERS
+  const needed = 2 * maxConnections + 64 + listeners
   if (Number(soft) >= needed) return null
   return `WEB_MAX_CONNECTIONS=${maxConnections} needs about ${needed} open files but this process may open ${soft} (ulimit -n): raise the limit (LimitNOFILE= under systemd) or lower WEB_MAX_CONNECTIONS`
 }

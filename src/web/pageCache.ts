@@ -16,6 +16,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { LRUCache } from 'lru-cache'
 import { SESSION_COOKIE } from '../auth/middleware.ts'
 import { metricFamily } from '../metricsText.ts'
+import type { KeptAnswers, Shown } from '../media/keptAnswers.ts'
 
 interface Kept {
   body: Buffer
@@ -23,12 +24,6 @@ interface Kept {
   etag: string | undefined
   drawnAt: number
   /** The torrents whose live counts it shows, and what they were when it was drawn. */
-  infoHashes: readonly string[]
-  live: string
-}
-
-/** What an answer shows of the swarms, read as it is drawn (live()). */
-export interface Shown {
   infoHashes: readonly string[]
   live: string
 }
@@ -53,7 +48,7 @@ export interface PageCacheOptions {
   now?: () => number
 }
 
-export class PageCache {
+export class PageCache implements KeptAnswers {
   private readonly kept: LRUCache<string, Kept> | null
   // The lists' keys: any video's change drops them all.
   private readonly lists = new Set<string>()
@@ -102,6 +97,10 @@ export class PageCache {
       res.end(k.body)
     }
     return true
+  }
+
+  eligible(req: IncomingMessage): boolean {
+    return PageCache.eligible(req)
   }
 
   /** A GET that a copy may answer, and so may leave one (the handler's own checks are the caller's). */

@@ -262,6 +262,9 @@ test('a start-up warning when the open-file limit is below what WEB_MAX_CONNECTI
     /WEB_MAX_CONNECTIONS=400 needs about 992 open files but this process may open 512/,
   )
   assert.equal(openFilesWarning(400, limits('1024')), null, 'the default 1,024 is enough for the default 400')
+  // A web worker holds the cluster's one socket, not the 128 of a single process.
+  assert.match(openFilesWarning(470, limits('1024'))!, /needs about 1132 open files/)
+  assert.equal(openFilesWarning(470, limits('1024'), 1), null)
   assert.equal(openFilesWarning(400, limits('unlimited')), null)
   assert.equal(openFilesWarning(400, null), null)
 })
