@@ -196,6 +196,49 @@ function report(rows: Row[]): string[] {
   return lines
 }
 
+/**
+ * Two web processes against one, unpinned, round by round, for each configuration measured both
+ * ways, with the most two processes can do while wrk shares their cores: a run of one process
+ * used c = server + wrk cores (its CPU columns), and two processes that cost no more per answer
+ * can use at most the machine's two, so at most 2/c times as many answers (with the server at one
+ * full core, s and w its and wrk's CPU per answer: 2s/(s + w)).
+ */
+function scaling(rows: Row[]): string[] {
+  const table: string[][] = []
+  for (const one of Object.values(CONFIGS)) {
+    if (one.webProcesses !== 1) continue
+    const two = Object.values(CONFIGS).find(
+      (c) => c.webProcesses === 2 && c.database === one.database && c.pageCache === one.pageCache,
+    )
+    for (const target of TARGETS) {
+      const pick = (c: LoadConfig | undefined) =>
+        rows.filter((r) => r.config === c && r.target === target && r.placement === 'unpinned')
+      const ones = pick(one)
+      const twos = pick(two)
+      if (!two || ones.length === 0 || twos.length === 0) continue
+      const ratios = twos.map((t, i) => t.perSecond / (ones[i] ?? ones[0]!).perSecond)
+      const cores = cpus().length
+      const bounds = ones.map((o) => (o.serverCpu === null ? NaN : (100 * cores) / (o.serverCpu + o.wrkCpu)))
+      table.push([
+        `${one.name} → ${two.name}`,
+        TARGET_LABELS[target],
+        range(ratios, (x) => x.toFixed(2)),
+        range(bounds, (x) => (Number.isNaN(x) ? '?' : x.toFixed(2))),
+        ratios.every((x) => x >= 1.6) ? 'yes' : 'no',
+      ])
+    }
+  }
+  if (table.length === 0) return []
+  return [
+    '',
+    '## Two web processes ÷ one (unpinned, round by round)',
+    '',
+    `Bound: ${cpus().length} cores ÷ the cores the one-process run used (server and wrk): the most two processes can do while wrk shares the machine's cores, even if the second cost nothing. Target (issue 15): at least 1.6.`,
+    '',
+    ...markdownTable(['Configurations', 'Target', '2 ÷ 1', 'Bound with wrk on the same cores', '≥ 1.6'], table),
+  ]
+}
+
 async function main(): Promise<number> {
   await requireCommands(['wrk', 'taskset'], 'Debian: apt-get install -y wrk util-linux')
   const clkTck = await clockTicks()
@@ -216,7 +259,7 @@ async function main(): Promise<number> {
     if (process.env.BENCH_SERVER_LOG === '1') log(`Seedcast output:\n${site.seedcast.logs.join('\n')}`)
     await stopSeedcast(site.seedcast)
   }
-  console.log(report(rows).join('\n'))
+  console.log([...report(rows), ...scaling(rows)].join('\n'))
   return 0
 }
 
