@@ -53,6 +53,7 @@ export class PageCache implements KeptAnswers {
   // The lists' keys: any video's change drops them all.
   private readonly lists = new Set<string>()
   private readonly now: () => number
+  private readonly ttlMs: number
   private readonly liveOf: (infoHash: string) => string
   // Bumped by every forget: an answer drawn from data read before a change is not kept.
   private epoch = 0
@@ -62,14 +63,12 @@ export class PageCache implements KeptAnswers {
   constructor(opts: PageCacheOptions) {
     this.now = opts.now ?? Date.now
     this.liveOf = opts.live
+    this.ttlMs = opts.ttlMs
     this.kept =
       opts.maxBytes > 0
         ? new LRUCache<string, Kept>({
             maxSize: opts.maxBytes,
             sizeCalculation: (k) => k.body.length + ENTRY_OVERHEAD,
-            ttl: opts.ttlMs,
-            // Expiry by the clock given (tests), checked when read: no timers.
-            perf: { now: () => this.now() },
             dispose: (_value, key) => {
               this.lists.delete(key)
             },
@@ -82,7 +81,8 @@ export class PageCache implements KeptAnswers {
     if (!this.kept || !PageCache.eligible(req)) return false
     const url = req.url!
     const k = this.kept.get(url)
-    if (!k || this.liveNow(k.infoHashes) !== k.live) {
+    // Expiry checked here, by the clock given (tests): no timers, and lru-cache's own ttl reads a clock it caches.
+    if (!k || this.now() - k.drawnAt >= this.ttlMs || this.liveNow(k.infoHashes) !== k.live) {
       this.misses++
       return false
     }
