@@ -16,7 +16,7 @@ import { ResumableUploads } from './media/tusUploads.ts'
 import { EmbeddedTracker } from './tracker/embeddedTracker.ts'
 import { handleTrackerHttp } from './tracker/httpTransport.ts'
 import { PageCache } from './web/pageCache.ts'
-import { onVideosChanged } from './media/videoChanges.ts'
+import { onVideosChanged, videosChanged } from './media/videoChanges.ts'
 import { UdpTracker } from './tracker/udpTransport.ts'
 import { SwarmHistory } from './tracker/swarmHistory.ts'
 import { OffloadFlusher } from './offload/offloadFlusher.ts'
@@ -296,10 +296,12 @@ async function launch(
     else void startup.then(() => dispatch(req, res))
   })
   const { server } = guarded
+  // The web port's sockets this process holds: a worker, the cluster's one (the owner listens on none).
+  const webSockets = role.kind === 'single' ? WEB_LISTENERS : 1
   const fileLimit = openFilesWarning(
     config.web.maxConnections,
     await readFile('/proc/self/limits', 'utf8').catch(() => null),
-    role.kind === 'single' ? WEB_LISTENERS : 1,
+    webSockets,
   )
   if (fileLimit) log(`[start-up check] ${fileLimit}`)
   server.on('upgrade', (req, socket, head) => {
@@ -324,8 +326,7 @@ async function launch(
   try {
     // The owner of several web workers takes no web connections: they do, on the one socket
     // Node's cluster shares (several of their own would lose what a dying worker had queued).
-    if (role.kind !== 'owner')
-      listeners = await listenWebPort(server, config.port, config.host, role.kind === 'worker' ? 1 : WEB_LISTENERS)
+    if (role.kind !== 'owner') listeners = await listenWebPort(server, config.port, config.host, webSockets)
   } catch (err) {
     await closeEarly()
     throw err
@@ -393,8 +394,7 @@ async function launch(
   offload.start()
   // A video the CLI imported (another process, same database): tracked and seeded within a second.
   const outside = watchGeneration(db, 1000, async () => {
-    owner?.pagesChanged(null)
-    pages.forget(null)
+    videosChanged(null)
     await videos.loadAllowList()
     seeder?.notify()
   })

@@ -7,7 +7,7 @@ import type { SiteTracker } from '../tracker/siteTracker.ts'
 import type { SiteUrls } from '../siteUrls.ts'
 import { presentVideo } from './videoPresenter.ts'
 import type { VideoService } from './videoService.ts'
-import type { KeptAnswers } from './keptAnswers.ts'
+import { sameForEveryone, swarmsShown, type KeptAnswers } from './keptAnswers.ts'
 import type { VideoRow } from './videoRepository.ts'
 import { publishUpload } from './uploadHandler.ts'
 import type { ReleaseService } from './releaseService.ts'
@@ -55,15 +55,10 @@ export function videoApiRouter(deps: VideoRouteDeps): Router {
     const viewer = apiUser(res)
     const page = await deps.videos.list(query.limit, query.cursor, viewer)
     const videos = page.videos.map(present)
-    const shown = deps.pages.live(videos.flatMap((v) => (v.swarm && v.torrent ? [v.torrent.infoHash] : [])))
+    const shown = deps.pages.live(swarmsShown(videos))
     const body = JSON.stringify({ videos, next: page.next })
     res.type('json').send(body)
-    // What anyone without credentials is shown, unless a video on it is being hashed (its progress moves).
-    if (
-      viewer === undefined &&
-      videos.every((v) => v.published && v.status !== 'processing') &&
-      deps.pages.eligible(req)
-    )
+    if (viewer === undefined && sameForEveryone(videos) && deps.pages.eligible(req))
       deps.pages.keep(ticket, req, body, res, shown)
   }
 

@@ -78,7 +78,7 @@ export class PageCache implements KeptAnswers {
 
   /** Answers a request from a copy; false: Express is to answer it (and may leave a copy). */
   serve(req: IncomingMessage, res: ServerResponse): boolean {
-    if (!this.kept || !PageCache.eligible(req)) return false
+    if (!this.kept || !eligible(req)) return false
     const url = req.url!
     const k = this.kept.get(url)
     // Expiry checked here, by the clock given (tests): no timers, and lru-cache's own ttl reads a clock it caches.
@@ -100,19 +100,7 @@ export class PageCache implements KeptAnswers {
   }
 
   eligible(req: IncomingMessage): boolean {
-    return PageCache.eligible(req)
-  }
-
-  /** A GET that a copy may answer, and so may leave one (the handler's own checks are the caller's). */
-  static eligible(req: IncomingMessage): boolean {
-    if (req.method !== 'GET') return false
-    const url = req.url ?? ''
-    const path = url.startsWith('/videos/') ? PAGE_PATH : url.startsWith('/api/') ? LIST_PATH : HOME_PATH
-    if (!path.test(url)) return false
-    // No session cookie (a stale or forged one goes to Express, which finds no one and draws the
-    // anonymous answer), and no credentials for the API.
-    const cookie = req.headers.cookie
-    return req.headers.authorization === undefined && (cookie === undefined || !cookie.includes(SESSION_COOKIE))
+    return eligible(req)
   }
 
   /** Taken before an answer's data is read; keep() drops the answer if a change came in between. */
@@ -167,6 +155,18 @@ export class PageCache implements KeptAnswers {
   private liveNow(infoHashes: readonly string[]): string {
     return infoHashes.length === 1 ? this.liveOf(infoHashes[0]!) : infoHashes.map(this.liveOf).join(',')
   }
+}
+
+/** A GET that a copy may answer, and so may leave one (the handler's own checks are the caller's). */
+function eligible(req: IncomingMessage): boolean {
+  if (req.method !== 'GET') return false
+  const url = req.url ?? ''
+  const path = url.startsWith('/videos/') ? PAGE_PATH : url.startsWith('/api/') ? LIST_PATH : HOME_PATH
+  if (!path.test(url)) return false
+  // No session cookie (a stale or forged one goes to Express, which finds no one and draws the
+  // anonymous answer), and no credentials for the API.
+  const cookie = req.headers.cookie
+  return req.headers.authorization === undefined && (cookie === undefined || !cookie.includes(SESSION_COOKIE))
 }
 
 function etagMatches(header: string | undefined, etag: string): boolean {

@@ -17,7 +17,7 @@ import { renderSwarmChart } from './swarmChart.ts'
 import { SITE_NAME } from './viewHelpers.ts'
 import { shareMeta } from '../sharing/shareMeta.ts'
 import { fixedNotice, formSteps } from './formSteps.ts'
-import { PageCache } from './pageCache.ts'
+import { sameForEveryone, swarmsShown } from '../media/keptAnswers.ts'
 
 const PAGE_SIZE = 24
 
@@ -57,7 +57,7 @@ export function pagesRouter(deps: PagesDeps): Router {
         ? await deps.videos.list(PAGE_SIZE, before, viewer, 'newer')
         : await deps.videos.list(PAGE_SIZE, after, viewer)
     const videos = page.videos.map(present)
-    const shown = deps.pages.live(videos.flatMap((v) => (v.swarm && v.torrent ? [v.torrent.infoHash] : [])))
+    const shown = deps.pages.live(swarmsShown(videos))
     const html = await renderView(res, 'home', {
       title: 'Videos',
       videos,
@@ -67,11 +67,7 @@ export function pagesRouter(deps: PagesDeps): Router {
       notice: fixedNotice(HOME_NOTICES, req.query.done),
     })
     res.send(html)
-    if (
-      viewer === undefined &&
-      videos.every((v) => v.published && v.status !== 'processing') &&
-      PageCache.eligible(req)
-    )
+    if (viewer === undefined && sameForEveryone(videos) && deps.pages.eligible(req))
       deps.pages.keep(ticket, req, html, res, shown)
   }
 
@@ -79,7 +75,7 @@ export function pagesRouter(deps: PagesDeps): Router {
     const ticket = deps.pages.ticket()
     const row = await deps.videos.getFor(currentUser(res), String(req.params.id))
     const video = present(row)
-    const shown = deps.pages.live(video.swarm ? [row.torrent!.infoHash] : [])
+    const shown = deps.pages.live(swarmsShown([video]))
     const charts = row.torrent && video.swarm ? await bothCharts(row.torrent.id) : null
     const viewer = currentUser(res)
     const html = await renderView(res, 'video', {
@@ -94,8 +90,7 @@ export function pagesRouter(deps: PagesDeps): Router {
       meta: { ...shareMeta(video, deps.urls, SITE_NAME), private: !row.published },
     })
     res.send(html)
-    // What everyone not logged in is shown, once the video is out of processing (its progress moves).
-    if (viewer === undefined && row.published && row.status !== 'processing' && PageCache.eligible(req))
+    if (viewer === undefined && sameForEveryone([video]) && deps.pages.eligible(req))
       deps.pages.keep(ticket, req, html, res, shown)
   }
 

@@ -102,6 +102,18 @@ async function swarmOnEach(id: string, want: { seeders: number; leechers: number
   assert.fail(`both workers should show ${JSON.stringify(want)}; they show ${JSON.stringify(last)}`)
 }
 
+/** A one-second clip uploaded as the admin (any worker takes it): its id. */
+async function upload(title: string): Promise<string> {
+  const clip = await makeVideo({ seconds: 1 })
+  const up = await fetch(`${server.url}/api/videos`, {
+    method: 'POST',
+    headers: { authorization: server.basicAuth },
+    body: await uploadForm({ title }, { path: clip }),
+  })
+  assert.equal(up.status, 201, await up.clone().text())
+  return ((await up.json()) as { id: string }).id
+}
+
 before(async () => {
   udpPort = await freePortUdp()
   server = await startChildServer({ WEB_WORKERS: '2', TRACKER_UDP_PORT: String(udpPort) })
@@ -112,14 +124,7 @@ after(async () => {
 })
 
 test('two web workers: one swarm whichever worker a peer or a page hits; removals and settings reach both at once', async () => {
-  const clip = await makeVideo({ seconds: 1 })
-  const up = await fetch(`${server.url}/api/videos`, {
-    method: 'POST',
-    headers: { authorization: server.basicAuth },
-    body: await uploadForm({ title: 'Two workers' }, { path: clip }),
-  })
-  assert.equal(up.status, 201, await up.clone().text())
-  const id = ((await up.json()) as { id: string }).id
+  const id = await upload('Two workers')
   let infoHash = ''
   for (let i = 0; i < 200 && !infoHash; i++) {
     infoHash = json(await fresh(`/api/videos/${id}`)).torrent?.infoHash ?? ''
@@ -207,14 +212,7 @@ test('two web workers: one swarm whichever worker a peer or a page hits; removal
 })
 
 test('each worker keeps anonymous video pages; an edit, unpublishing or a settings change on one drops them on both', async () => {
-  const clip = await makeVideo({ seconds: 1 })
-  const up = await fetch(`${server.url}/api/videos`, {
-    method: 'POST',
-    headers: { authorization: server.basicAuth },
-    body: await uploadForm({ title: 'Kept twice' }, { path: clip }),
-  })
-  assert.equal(up.status, 201, await up.clone().text())
-  const id = ((await up.json()) as { id: string }).id
+  const id = await upload('Kept twice')
   for (let i = 0; i < 400; i++) {
     const v = json(await fresh(`/api/videos/${id}`))
     if (v.status === 'ready' && v.detailsStatus !== 'pending') break
