@@ -1,6 +1,8 @@
 // All database access for videos and their torrent records.
 import type { Db } from '../db/client.ts'
+import type { Prisma } from '../db/generated/client.ts'
 import { videosChanged } from './videoChanges.ts'
+import { readVideos } from './videoReads.ts'
 
 export interface TorrentRecordInput {
   infoHash: string
@@ -17,8 +19,9 @@ export interface TorrentRecordInput {
 }
 
 // Every video read carries its torrent record, its offload counters (src/offload/), its owner, its
-// extra files and its retired torrents (src/media/release*.ts).
-const withRelations = {
+// extra files and its retired torrents (src/media/release*.ts): read by src/media/videoReads.ts in
+// one statement, in the shape (and order) this include gives.
+export const VIDEO_RELATIONS = {
   torrent: true,
   offload: true,
   owner: { select: { id: true, username: true } },
@@ -57,9 +60,22 @@ export const createVideo = async (
   return (await findVideo(db, data.id))!
 }
 
-export const findVideo = (db: Db, id: string) => db.video.findUnique({ where: { id }, include: withRelations })
+export type VideoRow = Prisma.VideoGetPayload<{ include: typeof VIDEO_RELATIONS }>
 
-export type VideoRow = NonNullable<Awaited<ReturnType<typeof findVideo>>>
+export const findVideo = async (db: Db, id: string): Promise<VideoRow | null> =>
+  (await readVideos<VideoRow>(db, [id]))[0] ?? null
+
+// One IN list of at most this many ids a statement: all 10,000 videos at once went over SQLite's
+// bound-parameter limit (bench:load: the site did not start).
+const IDS_PER_READ = 500
+
+/** The videos of `ids`, in that order (ids of none, deleted meanwhile, are left out). */
+async function videosInOrder(db: Db, ids: string[]): Promise<VideoRow[]> {
+  const byId = new Map<string, VideoRow>()
+  for (let at = 0; at < ids.length; at += IDS_PER_READ)
+    for (const v of await readVideos<VideoRow>(db, ids.slice(at, at + IDS_PER_READ))) byId.set(v.id, v)
+  return ids.flatMap((id) => byId.get(id) ?? [])
+}
 
 /** Newest first; `older`: the page after `from`, `newer`: the one before it (still newest first). */
 export async function listVideos(
@@ -78,9 +94,10 @@ export async function listVideos(
     where: { AND: [page, visibleTo(viewer)] },
     orderBy: [{ createdAt: order }, { id: order }],
     take: limit,
-    include: withRelations,
+    select: { id: true },
   })
-  return direction === 'older' ? rows : rows.reverse()
+  const ids = rows.map((r) => r.id)
+  return videosInOrder(db, direction === 'older' ? ids : ids.reverse())
 }
 
 /** Who may fetch a stored file: null when no video has it. */
@@ -113,26 +130,31 @@ export async function deleteVideo(db: Db, id: string) {
   return done
 }
 
-export const findReadyVideosWithoutTorrent = (db: Db) =>
-  db.video.findMany({ where: { status: 'ready', torrent: null }, include: withRelations })
-
-// Relations are read with one IN list of the page's ids each: all videos at once went over
-// SQLite's bound-parameter limit (bench:load: the site did not start with 10,000 videos).
-const ALL_VIDEOS_PAGE = 500
+export const findReadyVideosWithoutTorrent = async (db: Db) =>
+  videosInOrder(
+    db,
+    (await db.video.findMany({ where: { status: 'ready', torrent: null }, select: { id: true } })).map((r) => r.id),
+  )
 
 /** Every video with its relations, read a page at a time (the start-up check). */
 export async function allVideos(db: Db): Promise<VideoRow[]> {
   const rows: VideoRow[] = []
+  let after: string | undefined
   for (;;) {
-    const after = rows.at(-1)?.id
     const page = await db.video.findMany({
       where: after === undefined ? {} : { id: { gt: after } },
       orderBy: { id: 'asc' },
-      take: ALL_VIDEOS_PAGE,
-      include: withRelations,
+      take: IDS_PER_READ,
+      select: { id: true },
     })
-    rows.push(...page)
-    if (page.length < ALL_VIDEOS_PAGE) return rows
+    rows.push(
+      ...(await videosInOrder(
+        db,
+        page.map((r) => r.id),
+      )),
+    )
+    after = page.at(-1)?.id
+    if (page.length < IDS_PER_READ) return rows
   }
 }
 
