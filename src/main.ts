@@ -4,6 +4,7 @@ import cluster from 'node:cluster'
 import { startServer, startWebWorker } from './server.ts'
 import { startWebWorkers } from './cluster/webWorkers.ts'
 import type { OwnerChannel } from './cluster/trackerReplica.ts'
+import type { WorkerListening } from './cluster/messages.ts'
 
 async function main() {
   let config
@@ -41,6 +42,7 @@ async function worker(config: ReturnType<typeof loadConfig>) {
   const running = await startWebWorker(config, channel, (line) =>
     console.log(`[worker ${process.env.SEEDCAST_WORKER}] ${line}`),
   )
+  process.send?.({ t: 'listening', port: running.port } satisfies WorkerListening)
   let stopping = false
   const stop = async () => {
     if (stopping) return

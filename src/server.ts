@@ -296,8 +296,8 @@ async function launch(
     else void startup.then(() => dispatch(req, res))
   })
   const { server } = guarded
-  // The web port's sockets this process holds: a worker, the cluster's one (the owner listens on none).
-  const webSockets = role.kind === 'single' ? WEB_LISTENERS : 1
+  // The web port's sockets this process holds (the owner of web workers listens on none).
+  const webSockets = role.kind === 'owner' ? 0 : WEB_LISTENERS
   const fileLimit = openFilesWarning(
     config.web.maxConnections,
     await readFile('/proc/self/limits', 'utf8').catch(() => null),
@@ -324,9 +324,10 @@ async function launch(
     await db.$disconnect()
   }
   try {
-    // The owner of several web workers takes no web connections: they do, on the one socket
-    // Node's cluster shares (several of their own would lose what a dying worker had queued).
-    if (role.kind !== 'owner') listeners = await listenWebPort(server, config.port, config.host, webSockets)
+    // The owner of several web workers takes no web connections: they do, each on sockets of its
+    // own on the port the owner claimed (src/cluster/webWorkers.ts).
+    if (role.kind !== 'owner')
+      listeners = await listenWebPort(server, config.port, config.host, webSockets, role.kind === 'worker')
   } catch (err) {
     await closeEarly()
     throw err

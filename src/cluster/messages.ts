@@ -94,6 +94,18 @@ interface PagesNotice {
   ids: string[] | null
 }
 
+/**
+ * A worker listens on the web port (to the primary: a worker's own sockets, not the cluster's
+ * shared one, give Node's cluster no 'listening' of its own).
+ */
+export interface WorkerListening {
+  t: 'listening'
+  port: number
+}
+
+export const isWorkerListening = (m: unknown): m is WorkerListening =>
+  typeof m === 'object' && m !== null && (m as { t?: string }).t === 'listening'
+
 export type WorkerMessage = CallBatch | Upgrade | Released | Rejected | Hello
 export type OwnerMessage = AnswerBatch | Snapshot | SettingsNotice | PagesNotice | Got
 

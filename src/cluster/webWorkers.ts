@@ -1,10 +1,14 @@
 // WEB_WORKERS=N: this process (the cluster's primary) owns the tracker's swarms, the UDP and
 // WebSocket tracker, the seeder and the background jobs; N forked workers share the web port
-// (the kernel's accept queue, handed out round-robin by Node's cluster) and ask the owner for
-// every announce and scrape (src/cluster/trackerReplica.ts). A worker that dies is forked again.
+// (each with sockets of its own in one SO_REUSEPORT group: the kernel spreads new connections
+// over them) and ask the owner for every announce and scrape (src/cluster/trackerReplica.ts). A
+// worker that dies is forked again.
 import cluster, { type Worker } from 'node:cluster'
+import { readFile } from 'node:fs/promises'
 import type { Config } from '../config.ts'
 import { startOwner } from '../server.ts'
+import { isWorkerListening } from './messages.ts'
+import { claimWebPort } from '../web/webListeners.ts'
 
 /** A worker that keeps dying is forked again no faster than this. */
 const REFORK_DELAY_MS = 1000
@@ -15,18 +19,33 @@ export interface RunningCluster {
   close(): Promise<void>
 }
 
+/**
+ * What a socket closing does to the connections queued on it: with net.ipv4.tcp_migrate_req=1 the
+ * kernel (5.14+) moves them to another socket of the group, else they are reset. A worker's
+ * sockets close when it stops or dies.
+ */
+export function queuedConnectionsWarning(migrateReq: string | null): string | null {
+  if (migrateReq?.trim() === '1') return null
+  return 'net.ipv4.tcp_migrate_req is not 1: connections waiting to be accepted by a web worker that stops or dies are reset instead of going to another worker (INSTALL.txt, "Several web workers")'
+}
+
 export async function startWebWorkers(config: Config, log: (line: string) => void): Promise<RunningCluster> {
+  // The port first, checked as one process's would be: the workers bind it beside each other.
+  const port = await claimWebPort(config.port, config.host)
   const running = await startOwner(config, log)
   const { owner } = running
-  // The kernel hands connections to the workers (they accept on the shared socket), not the
-  // primary one by one: with a new connection per announce, round-robin made the primary the
-  // bottleneck (bench:load: 2 processes answered 0.44× the announces of one; 0.94× this way), and
-  // a connection queued for a worker that dies goes to the other instead of being lost.
+  const warning = queuedConnectionsWarning(
+    await readFile('/proc/sys/net/ipv4/tcp_migrate_req', 'utf8').catch(() => null),
+  )
+  if (warning) log(`[start-up check] ${warning}`)
+  // The kernel hands connections to the workers' sockets, not the primary one by one: with a new
+  // connection per announce, round-robin made the primary the bottleneck (bench:load: 2 processes
+  // answered 0.44× the announces of one).
   cluster.schedulingPolicy = cluster.SCHED_NONE
   cluster.setupPrimary({ serialization: 'advanced' })
   let stopping = false
   const fork = (index: number): Promise<{ worker: Worker; port: number }> => {
-    const worker = cluster.fork({ SEEDCAST_WORKER: String(index) })
+    const worker = cluster.fork({ SEEDCAST_WORKER: String(index), PORT: String(port) })
     owner.attach(worker)
     worker.on('exit', (code, signal) => {
       owner.detach(worker)
@@ -37,7 +56,12 @@ export async function startWebWorkers(config: Config, log: (line: string) => voi
       }, REFORK_DELAY_MS).unref()
     })
     return new Promise((resolve, reject) => {
-      worker.once('listening', (address) => resolve({ worker, port: address.port }))
+      const listening = (m: unknown) => {
+        if (!isWorkerListening(m)) return
+        worker.off('message', listening)
+        resolve({ worker, port: m.port })
+      }
+      worker.on('message', listening)
       worker.once('exit', () => reject(new Error(`web worker ${index} stopped before it listened`)))
     })
   }

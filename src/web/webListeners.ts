@@ -33,37 +33,52 @@ const listen = (server: net.Server, options: net.ListenOptions) =>
   })
 
 /**
- * Listens on `port` (0: a free one) with `count` sockets. A group of SO_REUSEPORT sockets would
- * take in a second process of the same user on the same port without a word and share the
- * connections with it; a plain bind first fails there as on any taken port (EADDRINUSE).
+ * Checks that `port` (0: a free one) is free with a plain bind and gives it back. A group of
+ * SO_REUSEPORT sockets would take in a second process of the same user on the same port without
+ * a word and share the connections with it; a plain bind first fails there as on any taken port
+ * (EADDRINUSE).
+ */
+export async function claimWebPort(port: number, host: string): Promise<number> {
+  const probe = net.createServer()
+  await listen(probe, { port, host })
+  const chosen = (probe.address() as net.AddressInfo).port
+  await new Promise<void>((resolve) => probe.close(() => resolve()))
+  return chosen
+}
+
+/**
+ * Listens on `port` (0: a free one) with `count` sockets. `claimed`: the port was checked by
+ * claimWebPort already, in the cluster's primary: a web worker of WEB_WORKERS listens on its own
+ * sockets (`exclusive`, not the one Node's cluster shares: there its turns took one connection
+ * each as above, bench:load's drawn pages with two workers p99 403-447 ms), beside the other
+ * worker's, which a plain bind would refuse.
  */
 export async function listenWebPort(
   server: http.Server,
   port: number,
   host: string,
   count = WEB_LISTENERS,
+  claimed = false,
 ): Promise<WebListeners> {
-  if (count <= 1) {
+  if (count <= 1 && !claimed) {
     await listen(server, { port, host })
     return { port: (server.address() as net.AddressInfo).port, close: () => {} }
   }
-  const probe = net.createServer()
-  await listen(probe, { port, host })
-  const chosen = (probe.address() as net.AddressInfo).port
-  await new Promise<void>((resolve) => probe.close(() => resolve()))
+  const chosen = claimed ? port : await claimWebPort(port, host)
+  const options = { port: chosen, host, reusePort: true, exclusive: claimed }
   const extras: net.Server[] = []
   const close = () => {
     for (const s of extras) s.close()
   }
   try {
-    await listen(server, { port: chosen, host, reusePort: true })
+    await listen(server, options)
     for (let i = 1; i < count; i++) {
       // As http.Server makes its own sockets: half-open allowed (HTTP needs it), no Nagle delay.
       const extra = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
         server.emit('connection', socket),
       )
       extras.push(extra)
-      await listen(extra, { port: chosen, host, reusePort: true })
+      await listen(extra, options)
     }
   } catch (err) {
     close()

@@ -273,8 +273,8 @@ test('a web worker that dies is replaced; meanwhile the other answers every requ
   const before = await workerPids()
   assert.deepEqual([...before.keys()].sort(), ['1', '2'])
   process.kill(before.get('1')!, 'SIGKILL')
-  // At once: every new connection goes to worker 2 (the workers accept on the one socket; the
-  // kernel hands none to a dead one), until the new worker 1 listens.
+  // At once: every new connection goes to worker 2 (a dead worker's sockets are closed, and the
+  // kernel hands none to them), until the new worker 1 listens.
   const during = new Set<string>()
   for (let i = 0; i < 10; i++) {
     const r = await fresh('/healthz')

@@ -37,7 +37,7 @@ export function guideFiles(text = readFileSync(GUIDE, 'utf8')): Map<string, stri
 }
 
 // The commands the guide shows right after a file (they are not part of it).
-const isCommand = (line: string) => /^ {4}(systemctl|nft|nginx|ln|chmod|usermod|journalctl|curl) /.test(line)
+const isCommand = (line: string) => /^ {4}(systemctl|sysctl|nft|nginx|ln|chmod|usermod|journalctl|curl) /.test(line)
 
 // The env file is read by the same code the CLI's --env-file uses.
 export { readEnvironmentFile } from '../../src/envFile.ts'

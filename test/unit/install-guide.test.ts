@@ -4,7 +4,8 @@
 // work for real.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { queuedConnectionsWarning } from '../../src/cluster/webWorkers.ts'
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config.ts'
 import { NODE_FLAGS, RUNTIME_ENV } from '../../src/runtimeFlags.ts'
 import { guideFiles, readEnvironmentFile, unitSection } from '../helpers/installGuide.ts'
@@ -22,6 +23,7 @@ test('the guide names every file it asks for', () => {
     '/etc/nginx/sites-available/seedcast',
     '/etc/systemd/system/seedcast.service',
     '/etc/systemd/system/seedcast-seeder.service',
+    '/etc/sysctl.d/60-seedcast.conf',
   ]) {
     assert.ok(files.has(f), `INSTALL.txt has no ${f} block (found: ${[...files.keys()].join(', ')})`)
   }
@@ -40,6 +42,17 @@ test('the env file, read as systemd reads it, loads without error and means what
   assert.equal(config.seederEnabled, true)
   assert.equal(config.trustProxy, true)
   assert.equal(config.maxUploadBytes, 20 * 1024 ** 3)
+})
+
+test("the sysctl file sets what the web workers' start-up check reads, to what it wants", () => {
+  const lines = files
+    .get('/etc/sysctl.d/60-seedcast.conf')!
+    .split('\n')
+    .filter((l) => l.trim() && !l.startsWith('#'))
+  assert.deepEqual(lines, ['net.ipv4.tcp_migrate_req = 1'])
+  // The key is this kernel's (a misspelt one is only a warning from sysctl --system).
+  assert.ok(existsSync('/proc/sys/net/ipv4/tcp_migrate_req'))
+  assert.equal(queuedConnectionsWarning('1'), null)
 })
 
 test('a comment after a value is caught by the reader (the mistake the old guide made)', () => {

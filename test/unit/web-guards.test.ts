@@ -9,6 +9,7 @@ import { ConnectionGuard } from '../../src/web/connectionGuard.ts'
 import { FailureThrottle } from '../../src/auth/failureThrottle.ts'
 import { HashGate, HashGateFull } from '../../src/auth/hashGate.ts'
 import { createGuardedServer, openFilesWarning } from '../../src/web/httpGuards.ts'
+import { queuedConnectionsWarning } from '../../src/cluster/webWorkers.ts'
 import { Refusals } from '../../src/refusals.ts'
 import { loadConfig } from '../../src/config.ts'
 
@@ -262,9 +263,15 @@ test('a start-up warning when the open-file limit is below what WEB_MAX_CONNECTI
     /WEB_MAX_CONNECTIONS=400 needs about 992 open files but this process may open 512/,
   )
   assert.equal(openFilesWarning(400, limits('1024')), null, 'the default 1,024 is enough for the default 400')
-  // A web worker holds the cluster's one socket, not the 128 of a single process.
+  // Counted with the web port's sockets: 128 in a web process, none in the owner of web workers.
   assert.match(openFilesWarning(470, limits('1024'))!, /needs about 1132 open files/)
-  assert.equal(openFilesWarning(470, limits('1024'), 1), null)
+  assert.equal(openFilesWarning(470, limits('1024'), 0), null)
   assert.equal(openFilesWarning(400, limits('unlimited')), null)
   assert.equal(openFilesWarning(400, null), null)
+})
+
+test('with web workers, a start-up warning while the kernel resets what a stopping worker had queued', () => {
+  assert.match(queuedConnectionsWarning('0\n')!, /net\.ipv4\.tcp_migrate_req is not 1/)
+  assert.match(queuedConnectionsWarning(null)!, /tcp_migrate_req/, 'a kernel without it (before 5.14)')
+  assert.equal(queuedConnectionsWarning('1\n'), null)
 })
