@@ -67,7 +67,7 @@ export function createGuardedServer(
  * A start-up warning when WEB_MAX_CONNECTIONS cannot be honoured: each connection may hold a
  * second descriptor (the file it serves or receives), plus the web port's listening sockets and
  * some for the database and the rest. `listeners`: the web port's sockets this process holds
- * (a web worker holds the cluster's one).
+ * (none in the owner of web workers).
  * Linux only (/proc/self/limits); null when fine or unknown.
  */
 export function openFilesWarning(

@@ -6,6 +6,9 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
 import { readFile } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { WEB_LISTENERS } from '../../src/web/webListeners.ts'
 import { type ChildServer, startChildServer } from '../helpers/childServer.ts'
 import { freePortUdp } from '../helpers/server.ts'
 import { makeVideo, uploadForm } from '../helpers/media.ts'
@@ -113,6 +116,8 @@ async function upload(title: string): Promise<string> {
   assert.equal(up.status, 201, await up.clone().text())
   return ((await up.json()) as { id: string }).id
 }
+
+const run = promisify(execFile)
 
 before(async () => {
   udpPort = await freePortUdp()
@@ -269,9 +274,20 @@ async function workerPids(): Promise<Map<string, number>> {
   return out
 }
 
+/** The listening sockets on the web port, counted by the process holding them (iproute2's ss). */
+async function webSockets(): Promise<Map<number, number>> {
+  const { stdout } = await run('ss', ['-Htlnp', `sport = :${server.port}`])
+  const held = new Map<number, number>()
+  for (const pid of stdout.matchAll(/pid=(\d+)/g)) held.set(Number(pid[1]), (held.get(Number(pid[1])) ?? 0) + 1)
+  return held
+}
+
 test('a web worker that dies is replaced; meanwhile the other answers every request', { timeout: 60_000 }, async () => {
   const before = await workerPids()
   assert.deepEqual([...before.keys()].sort(), ['1', '2'])
+  // Each worker listens on sockets of its own (src/web/webListeners.ts), the owner on none.
+  const own = (pids: Map<string, number>) => new Map([...pids.values()].map((pid) => [pid, WEB_LISTENERS]))
+  assert.deepEqual(await webSockets(), own(before))
   process.kill(before.get('1')!, 'SIGKILL')
   // At once: every new connection goes to worker 2 (a dead worker's sockets are closed, and the
   // kernel hands none to them), until the new worker 1 listens.
@@ -292,6 +308,7 @@ test('a web worker that dies is replaced; meanwhile the other answers every requ
   // Both answer again, the new one with the swarms and settings of the owner.
   const each = await fromEach('/api/settings', { auth: true })
   for (const [w, r] of each) assert.equal(json(r).bittorrentEnabled, true, `worker ${w}`)
+  assert.deepEqual(await webSockets(), own(after), 'the new worker 1 joined the port with its own sockets')
   assert.deepEqual([...during], ['2'])
 })
 
