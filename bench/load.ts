@@ -105,6 +105,7 @@ async function measure(site: LoadSite, config: LoadConfig, target: Target, place
     paceMs: placement === 'paced' ? (1000 * CONNS) / PACED_RATE : undefined,
     serverPid: server.pid,
     cores: { server: SERVER_CPU, load: LOAD_CPU },
+    databasePid: target === 'plain' ? undefined : site.databasePid,
   }
   // Before each page run: the announces of the run before changed the swarms' live counts, and a
   // kept page whose counts changed is drawn again (src/web/pageCache.ts).
@@ -118,6 +119,7 @@ async function measure(site: LoadSite, config: LoadConfig, target: Target, place
   log(
     `round ${round + 1} ${config.name} ${target} ${placement} (wrk -t${threads} -c${CONNS}): ${fmtInt(r.perSecond)}/s, ` +
       `p50 ${fmtMs(r.p50us)}, p99 ${fmtMs(r.p99us)}, server CPU ${fmtCpu(r.serverCpu)}, wrk CPU ${fmtCpu(r.wrkCpu)}, ` +
+      (r.databaseCpu === null ? '' : `PostgreSQL CPU ${fmtCpu(r.databaseCpu)}, `) +
       `load ${r.loadBefore.toFixed(2)}→${r.loadAfter.toFixed(2)}${r.errors ? `; errors: ${r.errorText}` : ''}`,
   )
   return row
@@ -152,6 +154,7 @@ function report(rows: Row[]): string[] {
         'Server CPU',
         'CPU per request',
         'wrk CPU',
+        'PostgreSQL CPU',
         'Errors',
         'Load',
       ],
@@ -187,6 +190,12 @@ function report(rows: Row[]): string[] {
             g.map((x) => x.wrkCpu),
             fmtCpu,
           ),
+          g.every((x) => x.databaseCpu === null)
+            ? '–'
+            : range(
+                g.map((x) => x.databaseCpu ?? NaN),
+                (x) => fmtCpu(Number.isNaN(x) ? null : x),
+              ),
           g.some((x) => x.errors) ? g.map((x) => x.errorText || '0').join('; ') : '0',
           g.map((x) => `${x.loadBefore.toFixed(1)}→${x.loadAfter.toFixed(1)}`).join(', '),
         ]
@@ -199,7 +208,7 @@ function report(rows: Row[]): string[] {
 /**
  * Two web processes against one, unpinned, round by round, for each configuration measured both
  * ways, with the most two processes can do while wrk shares their cores: a run of one process
- * used c = server + wrk cores (its CPU columns), and two processes that cost no more per answer
+ * used c = server + wrk (+ PostgreSQL server) cores (its CPU columns), and two processes that cost no more per answer
  * can use at most the machine's two, so at most 2/c times as many answers (with the server at one
  * full core, s and w its and wrk's CPU per answer: 2s/(s + w)).
  */
@@ -218,7 +227,9 @@ function scaling(rows: Row[]): string[] {
       if (!two || ones.length === 0 || twos.length === 0) continue
       const ratios = twos.map((t, i) => t.perSecond / (ones[i] ?? ones[0]!).perSecond)
       const cores = cpus().length
-      const bounds = ones.map((o) => (o.serverCpu === null ? NaN : (100 * cores) / (o.serverCpu + o.wrkCpu)))
+      const bounds = ones.map((o) =>
+        o.serverCpu === null ? NaN : (100 * cores) / (o.serverCpu + o.wrkCpu + (o.databaseCpu ?? 0)),
+      )
       table.push([
         `${one.name} → ${two.name}`,
         TARGET_LABELS[target],
@@ -233,7 +244,7 @@ function scaling(rows: Row[]): string[] {
     '',
     '## Two web processes ÷ one (unpinned, round by round)',
     '',
-    `Bound: ${cpus().length} cores ÷ the cores the one-process run used (server and wrk): the most two processes can do while wrk shares the machine's cores, even if the second cost nothing. Target (issue 15): at least 1.6.`,
+    `Bound: ${cpus().length} cores ÷ the cores the one-process run used (server, wrk and a PostgreSQL server on this machine): the most two processes can do while wrk shares the machine's cores, even if the second cost nothing. Target (issue 15): at least 1.6.`,
     '',
     ...markdownTable(['Configurations', 'Target', '2 ÷ 1', 'Bound with wrk on the same cores', '≥ 1.6'], table),
   ]

@@ -36,11 +36,17 @@ export interface WrkInvocation {
   env?: NodeJS.ProcessEnv
   serverPid: number
   cores: { server: string; load: string; ticks: number }
+  /** Another process (and its children) whose CPU counts too: a database server. */
+  besidePid?: number
 }
 
-export async function runWrkScript(w: WrkInvocation): Promise<WrkJson & { cpu: CpuUse; wallMs: number }> {
+export async function runWrkScript(
+  w: WrkInvocation,
+): Promise<WrkJson & { cpu: CpuUse; besideCpu: number | null; wallMs: number }> {
   const window = new CpuWindow(w.serverPid, w.cores)
+  const beside = w.besidePid === undefined ? null : new CpuWindow(w.besidePid, w.cores)
   window.start()
+  beside?.start()
   const w0 = performance.now()
   const child = spawnChild(
     'wrk',
@@ -60,9 +66,10 @@ export async function runWrkScript(w: WrkInvocation): Promise<WrkJson & { cpu: C
   )
   const out = await collect(child)
   const cpu = window.end()
+  const besideCpu = beside?.end().server ?? null
   const wallMs = performance.now() - w0
   const m = /BENCH_JSON (\{.*\})/.exec(out.stdout)
   if (out.code !== 0 || !m)
     throw new Error(`wrk failed (${out.signal ?? `exit ${out.code}`}): ${out.stdout}\n${out.stderr}`)
-  return { ...(JSON.parse(m[1]!) as WrkJson), cpu, wallMs }
+  return { ...(JSON.parse(m[1]!) as WrkJson), cpu, besideCpu, wallMs }
 }

@@ -64,6 +64,15 @@ export interface LoadSite {
   ids: string[]
   /** bench/programs/plain-page.ts serving one of this site's video pages: the ceiling. */
   plain: { url: string; pid: number }
+  /** The PostgreSQL server's postmaster when it runs on this machine (its CPU is measured too). */
+  databasePid?: number
+}
+
+/** The process listening on a local TCP port (iproute2's ss, as root), or undefined. */
+async function listenerPid(port: number): Promise<number | undefined> {
+  const { stdout } = await run('ss', ['-Htlnp', `sport = :${port}`]).catch(() => ({ stdout: '' }))
+  const pid = /pid=(\d+)/.exec(stdout)?.[1]
+  return pid === undefined ? undefined : Number(pid)
 }
 
 const ADMIN_PASSWORD = 'bench-password-123' // bench/lib/seedcast.ts gives the server this one
@@ -150,7 +159,8 @@ export async function startLoadSite(config: LoadConfig, videos: number, serverNo
   )
   const pageFile = path.join(dir, 'page.html')
   await writeFile(pageFile, await checkTargets(seedcast, seeded.ids[0]!, seeded.infoHashes[0]!, videos))
-  return { seedcast, lists, ids: seeded.ids, plain: await startPlainPage(pageFile) }
+  const databasePid = databaseUrl ? await listenerPid(Number(new URL(databaseUrl).port || 5432)) : undefined
+  return { seedcast, lists, ids: seeded.ids, plain: await startPlainPage(pageFile), databasePid }
 }
 
 /**

@@ -20,6 +20,8 @@ export interface WrkRun {
   /** The server's pid (its CPU is measured) and the CPUs counted as the server's and the load's. */
   serverPid: number
   cores: { server: string; load: string }
+  /** The PostgreSQL server's postmaster (its backends are its children): its CPU is counted too. */
+  databasePid?: number
 }
 
 export interface WrkResult {
@@ -34,6 +36,8 @@ export interface WrkResult {
   /** % of one core over the run. */
   serverCpu: number | null
   wrkCpu: number
+  /** The database server's, when it is a process of its own (PostgreSQL). */
+  databaseCpu: number | null
   /** The 1-minute load average before and after the run. */
   loadBefore: number
   loadAfter: number
@@ -53,6 +57,7 @@ export async function runWrk(r: WrkRun): Promise<WrkResult> {
     env: { ...process.env, BENCH_PACE_MS: r.paceMs === undefined ? '' : String(r.paceMs) },
     serverPid: r.serverPid,
     cores: { ...r.cores, ticks: CLK_TCK },
+    besidePid: r.databasePid,
   })
   const parts = [
     w.connect && `connect ${w.connect}`,
@@ -73,6 +78,7 @@ export async function runWrk(r: WrkRun): Promise<WrkResult> {
     errorText: parts.join(', '),
     serverCpu: w.cpu.server,
     wrkCpu: (w.cpu_ticks / CLK_TCK / (w.wallMs / 1000)) * 100,
+    databaseCpu: w.besideCpu,
     loadBefore,
     loadAfter: loadavg()[0]!,
   }
