@@ -8,12 +8,14 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { readFile, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { NODE_FLAGS, RUNTIME_ENV } from '../../src/runtimeFlags.ts'
-import { ADMIN_PASSWORD, makeStorageDir } from '../helpers/server.ts'
+import { NODE_FLAGS } from '../../src/runtimeFlags.ts'
+import { childServerEnv } from '../helpers/childServer.ts'
+import { makeStorageDir } from '../helpers/server.ts'
+import { workerPids } from '../helpers/webWorkers.ts'
 
 const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -42,17 +44,6 @@ const tick = setInterval(() => {
 setTimeout(() => { console.log('OUTCOMES ' + JSON.stringify(outcomes)); process.exit(0) }, 20000)
 `
 
-async function workerPids(primary: number): Promise<Map<string, number>> {
-  const out = new Map<string, number>()
-  const children = await readFile(`/proc/${primary}/task/${primary}/children`, 'utf8').catch(() => '')
-  for (const pid of children.split(' ').filter((p) => p.trim())) {
-    const env = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '')
-    const index = /(?:^|\0)SEEDCAST_WORKER=(\d+)\0/.exec(env)?.[1]
-    if (index) out.set(index, Number(pid))
-  }
-  return out
-}
-
 async function queuedWhenWorkerDies(migrate: 0 | 1): Promise<{ queued: number; outcomes: string[] }> {
   const ns = `sc-queued-${process.pid}-${migrate}`
   const storageDir = await makeStorageDir()
@@ -62,32 +53,21 @@ async function queuedWhenWorkerDies(migrate: 0 | 1): Promise<{ queued: number; o
   try {
     await inNs('ip', 'link', 'set', 'lo', 'up')
     await inNs('sysctl', '-qw', `net.ipv4.tcp_migrate_req=${migrate}`)
-    const { NODE_TEST_CONTEXT: _, ...inherited } = process.env
     server = spawn('ip', ['netns', 'exec', ns, process.execPath, ...NODE_FLAGS, 'src/main.ts'], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...RUNTIME_ENV,
-        ...inherited,
-        PORT: String(PORT),
-        HOST: '127.0.0.1',
-        PUBLIC_URL: `http://127.0.0.1:${PORT}`,
-        STORAGE_DIR: storageDir,
+      env: childServerEnv(PORT, storageDir, {
         // SQLite whatever the suite runs on: a PostgreSQL server on the host's loopback is out of reach here.
         DATABASE_URL: `file:${path.join(storageDir, 'seedcast.db')}`,
-        ADMIN_PASSWORD,
-        SEEDER: 'off',
-        TRACKER_UDP_PORT: '0',
         WEB_WORKERS: '2',
-      },
+      }),
     })
     let output = ''
     server.stdout!.on('data', (d) => (output += d))
     server.stderr!.on('data', (d) => (output += d))
-    let workers = new Map<string, number>()
     for (let i = 0; i < 300 && !/listening on/.test(output); i++) await new Promise((r) => setTimeout(r, 100))
     assert.match(output, /listening on/, output)
-    workers = await workerPids(server.pid!)
+    const workers = await workerPids(server.pid!)
     assert.deepEqual([...workers.keys()].sort(), ['1', '2'])
     // The start-up check speaks only while the setting is off.
     assert.equal(/tcp_migrate_req is not 1/.test(output), migrate === 0, output)

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { WEB_LISTENERS } from '../../src/web/webListeners.ts'
+import { workerPids } from '../helpers/webWorkers.ts'
 import { type ChildServer, startChildServer } from '../helpers/childServer.ts'
 import { freePortUdp } from '../helpers/server.ts'
 import { makeVideo, uploadForm } from '../helpers/media.ts'
@@ -262,18 +263,6 @@ test('each worker keeps anonymous video pages; an edit, unpublishing or a settin
   await bothShow('the web seed again', (r) => r.status === 200 && r.body.toString().includes('ws=http%3A'))
 })
 
-/** The web workers' process ids, by SEEDCAST_WORKER index (the primary's other children are not workers). */
-async function workerPids(): Promise<Map<string, number>> {
-  const out = new Map<string, number>()
-  for (const pid of (await readFile(`/proc/${server.pid}/task/${server.pid}/children`, 'utf8')).split(' ')) {
-    if (!pid.trim()) continue
-    const env = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '')
-    const index = /(?:^|\0)SEEDCAST_WORKER=(\d+)\0/.exec(env)?.[1]
-    if (index) out.set(index, Number(pid))
-  }
-  return out
-}
-
 /** The listening sockets on the web port, counted by the process holding them (iproute2's ss). */
 async function webSockets(): Promise<Map<number, number>> {
   const { stdout } = await run('ss', ['-Htlnp', `sport = :${server.port}`])
@@ -283,7 +272,7 @@ async function webSockets(): Promise<Map<number, number>> {
 }
 
 test('a web worker that dies is replaced; meanwhile the other answers every request', { timeout: 60_000 }, async () => {
-  const before = await workerPids()
+  const before = await workerPids(server.pid)
   assert.deepEqual([...before.keys()].sort(), ['1', '2'])
   // Each worker listens on sockets of its own (src/web/webListeners.ts), the owner on none.
   const own = (pids: Map<string, number>) => new Map([...pids.values()].map((pid) => [pid, WEB_LISTENERS]))
@@ -304,7 +293,7 @@ test('a web worker that dies is replaced; meanwhile the other answers every requ
   let after = before
   for (let i = 0; i < 100 && !(after.get('1') && after.get('1') !== before.get('1')); i++) {
     await new Promise((r) => setTimeout(r, 100))
-    after = await workerPids()
+    after = await workerPids(server.pid)
   }
   assert.ok(after.get('1') && after.get('1') !== before.get('1'), 'a new worker 1 is started')
   assert.equal(after.get('2'), before.get('2'), 'worker 2 was left alone')

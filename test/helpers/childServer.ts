@@ -32,6 +32,26 @@ export interface ChildServer {
   stop(): Promise<void>
 }
 
+/**
+ * The environment `npm start` gets here: the runtime's (not the test runner's), the site on
+ * 127.0.0.1:`port` with `storageDir`, no seeder, no UDP tracker; `env` last.
+ */
+export function childServerEnv(port: number, storageDir: string, env: Record<string, string>): NodeJS.ProcessEnv {
+  const { NODE_TEST_CONTEXT: _, ...inherited } = process.env
+  return {
+    ...RUNTIME_ENV,
+    ...inherited,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    STORAGE_DIR: storageDir,
+    ADMIN_PASSWORD,
+    SEEDER: 'off',
+    TRACKER_UDP_PORT: '0',
+    ...env,
+  }
+}
+
 export async function startChildServer(
   env: Record<string, string> = {},
   /** `entry`: what node runs (default src/main.ts; a dist/ path runs the production build). */
@@ -39,20 +59,7 @@ export async function startChildServer(
 ): Promise<ChildServer> {
   const storageDir = await makeStorageDir()
   const port = await freePort()
-  const { NODE_TEST_CONTEXT: _, ...inherited } = process.env
-  const childEnv = {
-    ...RUNTIME_ENV,
-    ...inherited,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    STORAGE_DIR: storageDir,
-    ...(await databaseEnv(storageDir)),
-    ADMIN_PASSWORD,
-    SEEDER: 'off',
-    TRACKER_UDP_PORT: '0',
-    ...env,
-  }
+  const childEnv = childServerEnv(port, storageDir, { ...(await databaseEnv(storageDir)), ...env })
   const limit = opts.maxOpenFiles ?? 1024
   const entry = opts.entry ?? 'src/main.ts'
   if (entry.startsWith('dist/')) ensureBuilt()
