@@ -46,8 +46,12 @@ function bound(s: Statement, args: unknown[]): BoundView {
   }
 }
 
+// Each handle with its own prepare, from before keepStatements replaced it (src/db/directReads.ts).
+const own = new WeakMap<BetterSqlite3.Database, SqliteConnection>()
+
 function keepStatements(db: BetterSqlite3.Database): void {
   const prepare = db.prepare.bind(db) as (sql: string) => Statement
+  own.set(db, { prepare })
   const statements = new Map<string, Statement>()
   kept.set(db, statements)
   const prepareKept = (sql: string): BoundView & { bind(args: unknown[]): BoundView } => {
@@ -76,9 +80,24 @@ export function sqliteAdapter(url: string): PrismaBetterSqlite3 {
     if (!client || typeof client.prepare !== 'function')
       throw new Error(`@prisma/adapter-better-sqlite3 is not the ${ADAPTER_VERSION} src/db/sqliteAdapter.ts knows`)
     keepStatements(client)
+    connected.set(factory, client)
     return adapter
   }
   return factory
+}
+
+// The connection each factory last made (Prisma connects again after a $disconnect).
+const connected = new WeakMap<PrismaBetterSqlite3, BetterSqlite3.Database>()
+
+/** What src/db/directReads.ts needs of a connection: better-sqlite3's own prepare. */
+export interface SqliteConnection {
+  prepare(sql: string): Statement
+}
+
+/** The connection Prisma reads and writes through; null before its first query or once closed. */
+export function sqliteConnection(factory: PrismaBetterSqlite3): SqliteConnection | null {
+  const client = connected.get(factory)
+  return (client?.open && own.get(client)) || null
 }
 
 /** How many statements a connected adapter (what the factory's connect() gave) keeps (tests). */

@@ -9,11 +9,20 @@
 // below, checked against the generated client's types (a field added to the schema does not
 // compile until it is listed); test/integration/video-reads.test.ts compares both reads of the
 // same rows on SQLite and on PostgreSQL.
-import { Prisma } from '../db/generated/client.ts'
-import { providerOf, type Db } from '../db/client.ts'
+import type { Prisma } from '../db/generated/client.ts'
+import { directReads, type Db } from '../db/client.ts'
+import { type Provider, readDate } from '../db/directReads.ts'
 
-type Kind = 'plain' | 'bigint' | 'date'
-type Columns<M> = { [K in keyof M]-?: Kind }
+type Kind = 'plain' | 'bigint' | 'date' | 'boolean'
+// Each column's kind follows from its type in the generated client: a wrong one does not compile.
+type KindOf<T> = [NonNullable<T>] extends [bigint]
+  ? 'bigint'
+  : [NonNullable<T>] extends [Date]
+    ? 'date'
+    : [NonNullable<T>] extends [boolean]
+      ? 'boolean'
+      : 'plain'
+type Columns<M> = { [K in keyof M]-?: KindOf<M[K]> }
 
 const VIDEO = {
   id: 'plain',
@@ -24,7 +33,7 @@ const VIDEO = {
   mimeType: 'plain',
   size: 'bigint',
   failReason: 'plain',
-  published: 'plain',
+  published: 'boolean',
   uploaderId: 'plain',
   createdAt: 'date',
   updatedAt: 'date',
@@ -35,7 +44,7 @@ const VIDEO = {
   videoCodec: 'plain',
   audioCodec: 'plain',
   formatName: 'plain',
-  hasThumbnail: 'plain',
+  hasThumbnail: 'boolean',
 } as const satisfies Columns<Prisma.VideoModel>
 
 const TORRENT = {
@@ -88,7 +97,6 @@ const RETIRED = {
   retiredAt: 'date',
 } as const satisfies Columns<Prisma.RetiredTorrentModel>
 
-type Provider = 'sqlite' | 'postgresql'
 const q = (name: string) => `"${name}"`
 
 // Joined columns travel as "t.infoHash" and so on; the driver types them by their column.
@@ -123,31 +131,30 @@ function selectText(p: Provider): string {
 
 const SELECT: Record<Provider, string> = { sqlite: selectText('sqlite'), postgresql: selectText('postgresql') }
 
-// SQLite holds what Prisma wrote ("2026-12-07T10:00:00.000+00:00") or CURRENT_TIMESTAMP's
-// "2026-12-07 10:00:00"; PostgreSQL's TIMESTAMP(3) comes without a zone. Both are UTC.
-const toDate = (s: string) => new Date(/(Z|[+-]\d\d:\d\d)$/.test(s) ? s : `${s.replace(' ', 'T')}Z`)
-
-function typed(raw: Record<string, unknown>, cols: Record<string, Kind>): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const [c, kind] of Object.entries(cols)) {
-    const v = raw[c]
-    out[c] =
-      v === null || v === undefined
-        ? null
-        : kind === 'bigint'
-          ? BigInt(v as string)
-          : kind === 'date'
-            ? toDate(String(v))
-            : v
+// Drivers differ (src/db/directReads.ts): SQLite's integers come as BigInt and its booleans as
+// 0 or 1, its dates as text; PostgreSQL's BIGINT as text, its dates as Dates.
+function value(v: unknown, kind: Kind): unknown {
+  if (v === null || v === undefined) return null
+  switch (kind) {
+    case 'bigint':
+      return typeof v === 'bigint' ? v : BigInt(v as string)
+    case 'date':
+      return readDate(v)
+    case 'boolean':
+      return v === true || v === 1 || v === 1n
+    default:
+      return typeof v === 'bigint' ? Number(v) : v
   }
+}
+
+function typed(raw: Record<string, unknown>, cols: Record<string, Kind>, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [c, kind] of Object.entries(cols)) out[c] = value(raw[prefix + c], kind)
   return out
 }
 
-function prefixed(row: Record<string, unknown>, alias: string, cols: object): Record<string, unknown> | null {
-  if (row[`${alias}.${Object.keys(cols)[0]}`] === null) return null
-  const out: Record<string, unknown> = {}
-  for (const c of Object.keys(cols)) out[c] = row[`${alias}.${c}`]
-  return out
+function prefixed(row: Record<string, unknown>, alias: string, cols: Record<string, Kind>) {
+  return row[`${alias}.${Object.keys(cols)[0]}`] === null ? null : typed(row, cols, `${alias}.`)
 }
 
 const list = (text: unknown, cols: Record<string, Kind>) =>
@@ -157,14 +164,19 @@ const list = (text: unknown, cols: Record<string, Kind>) =>
   ).map((r) => typed(r, cols))
 
 function shape(row: Record<string, unknown>) {
-  const video: Record<string, unknown> = {}
-  for (const c of Object.keys(VIDEO)) video[c] = row[c]
+  const video = typed(row, VIDEO)
   video.torrent = prefixed(row, 't', TORRENT)
   video.offload = prefixed(row, 'o', OFFLOAD)
-  video.owner = row['u.id'] === null ? null : { id: row['u.id'], username: row['u.username'] }
+  video.owner = row['u.id'] === null ? null : { id: Number(row['u.id']), username: row['u.username'] }
   video.files = list(row.files, FILE)
   video.retired = list(row.retired, RETIRED)
   return video
+}
+
+// SQLite binds each id; PostgreSQL takes them as one array, so every list is one prepared text.
+const WHERE_IDS: Record<Provider, (count: number) => string> = {
+  sqlite: (count) => `WHERE v.id IN (${Array.from({ length: count }, () => '?').join(', ')})`,
+  postgresql: () => 'WHERE v.id = ANY($1)',
 }
 
 /**
@@ -173,7 +185,8 @@ function shape(row: Record<string, unknown>) {
  */
 export async function readVideos<Row>(db: Db, ids: readonly string[]): Promise<Row[]> {
   if (ids.length === 0) return []
-  const rows = await db.$queryRaw<Record<string, unknown>[]>`${Prisma.raw(SELECT[providerOf(db)])}
-    WHERE v.id IN (${Prisma.join(ids)})`
+  const reads = directReads(db)
+  const p = reads.provider
+  const rows = await reads.all(`${SELECT[p]} ${WHERE_IDS[p](ids.length)}`, p === 'sqlite' ? ids : [ids])
   return rows.map(shape) as Row[]
 }

@@ -1,5 +1,6 @@
 // All database access for the swarm history (SwarmSample) and the torrent facts it needs.
-import type { Db } from '../db/client.ts'
+import { directReads, type Db } from '../db/client.ts'
+import { dateArg, type Provider, readDate } from '../db/directReads.ts'
 
 export interface SampleInput {
   torrentId: number
@@ -46,12 +47,22 @@ export async function deleteSamples(db: Db, ids: number[]): Promise<void> {
   await db.$transaction(batches)
 }
 
-export const samplesSince = (db: Db, torrentId: number, from: Date) =>
-  db.swarmSample.findMany({
-    where: { torrentId, at: { gte: from } },
-    orderBy: [{ at: 'asc' }, { id: 'asc' }],
-    select: { at: true, seeders: true, leechers: true },
-  })
+// Every video page reads these (its two charts): straight through the driver (src/db/directReads.ts).
+const SAMPLES_SINCE: Record<Provider, string> = {
+  sqlite: `SELECT "at", "seeders", "leechers" FROM "SwarmSample" WHERE "torrentId" = ? AND "at" >= ? ORDER BY "at", "id"`,
+  postgresql: `SELECT "at", "seeders", "leechers" FROM "SwarmSample" WHERE "torrentId" = $1 AND "at" >= $2::timestamp ORDER BY "at", "id"`,
+}
+
+/** One torrent's samples from `from` on, oldest first. */
+export async function samplesSince(
+  db: Db,
+  torrentId: number,
+  from: Date,
+): Promise<{ at: Date; seeders: number; leechers: number }[]> {
+  const reads = directReads(db)
+  const rows = await reads.all(SAMPLES_SINCE[reads.provider], [torrentId, dateArg(reads.provider, from)])
+  return rows.map((r) => ({ at: readDate(r.at), seeders: Number(r.seeders), leechers: Number(r.leechers) }))
+}
 
 /** null: no such video; torrent null: the video has no torrent (yet). */
 export const findVideoTorrent = (db: Db, videoId: string) =>

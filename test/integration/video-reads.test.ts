@@ -3,7 +3,9 @@
 // on the database the suite runs on (SQLite, and PostgreSQL with TEST_POSTGRES_URL). The rows
 // give every column a value somewhere, and also the edge cases: no torrent, no owner, no offload
 // counters, BigInts past 2^53, names that sort differently by case and script, a date written
-// by the database's own CURRENT_TIMESTAMP.
+// by the database's own CURRENT_TIMESTAMP. The swarm samples (src/tracker/historyRepository.ts)
+// are read the same way, through the driver (src/db/directReads.ts), and compared too. The process
+// runs in a zone off UTC by a fraction of an hour: a date read or bound in local time shows.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { rm } from 'node:fs/promises'
@@ -11,6 +13,7 @@ import pg from 'pg'
 import { loadConfig } from '../../src/config.ts'
 import { openDatabase, providerOf, type Db } from '../../src/db/client.ts'
 import { readVideos } from '../../src/media/videoReads.ts'
+import { samplesSince } from '../../src/tracker/historyRepository.ts'
 import {
   allVideos,
   findReadyVideosWithoutTorrent,
@@ -23,6 +26,9 @@ import { databaseEnv, dropDatabase } from '../helpers/database.ts'
 import { makeStorageDir } from '../helpers/server.ts'
 
 const BIG = 2n ** 60n + 7n
+
+process.env.TZ = 'Asia/Kathmandu'
+assert.equal(new Date(Date.UTC(2026, 0, 1)).getTimezoneOffset(), -345, 'the zone took')
 
 // helpers/database.ts reads BIGINT as a Number for the tests' own queries, for every node-postgres
 // client in the process: the app's client here must get pg's text (what @prisma/adapter-pg makes
@@ -184,4 +190,46 @@ test('lists, the start-up read and the unhashed videos keep their order and shap
   assert.deepStrictEqual(await listVideos(db, 5, newest[2], { id: 0, admin: true }, 'newer'), newest.slice(0, 2))
   assert.deepStrictEqual(await allVideos(db), all)
   assert.deepStrictEqual(await findReadyVideosWithoutTorrent(db), [byId.get('bare')])
+})
+
+test('the swarm samples through the driver are those Prisma reads: from the given moment on, oldest first', async (t) => {
+  const { db, done } = await site()
+  t.after(done)
+  await fill(db)
+  const torrent = await db.torrent.findFirstOrThrow({ select: { id: true } })
+  const other = await db.torrent.create({
+    data: {
+      videoId: 'bare',
+      infoHash: '9'.repeat(40),
+      pieceLength: 16384,
+      pieceCount: 1,
+      trackers: '[]',
+      webSeeds: '[]',
+    },
+  })
+  const from = new Date(Date.UTC(2026, 11, 7, 10, 0, 0, 500))
+  const ms = (n: number) => new Date(from.getTime() + n)
+  // Around `from` (one ms before, at it, after), two at the same moment (then by id), another torrent's.
+  for (const [n, seeders] of [
+    [-1, 1],
+    [0, 2],
+    [1, 3],
+    [3_600_000, 4],
+    [3_600_000, 5],
+    [-86_400_000, 6],
+  ] as const)
+    await db.swarmSample.create({ data: { torrentId: torrent.id, at: ms(n), seeders, leechers: seeders * 10 } })
+  await db.swarmSample.create({ data: { torrentId: other.id, at: ms(5), seeders: 7, leechers: 70 } })
+  const byPrisma = await db.swarmSample.findMany({
+    where: { torrentId: torrent.id, at: { gte: from } },
+    orderBy: [{ at: 'asc' }, { id: 'asc' }],
+    select: { at: true, seeders: true, leechers: true },
+  })
+  assert.deepEqual(
+    byPrisma.map((r) => r.seeders),
+    [2, 3, 4, 5],
+  )
+  assert.deepStrictEqual(await samplesSince(db, torrent.id, from), byPrisma)
+  assert.deepStrictEqual(await samplesSince(db, other.id, from), [{ at: ms(5), seeders: 7, leechers: 70 }])
+  assert.deepStrictEqual(await samplesSince(db, 999_999, from), [])
 })
