@@ -11,7 +11,7 @@
 // same rows on SQLite and on PostgreSQL.
 import type { Prisma } from '../db/generated/client.ts'
 import { directReads, type Db } from '../db/client.ts'
-import { type Provider, readDate } from '../db/directReads.ts'
+import { dateArg, type Provider, readDate } from '../db/directReads.ts'
 
 type Kind = 'plain' | 'bigint' | 'date' | 'boolean'
 // Each column's kind follows from its type in the generated client: a wrong one does not compile.
@@ -189,4 +189,51 @@ export async function readVideos<Row>(db: Db, ids: readonly string[]): Promise<R
   const p = reads.provider
   const rows = await reads.all(`${SELECT[p]} ${WHERE_IDS[p](ids.length)}`, p === 'sqlite' ? ids : [ids])
   return rows.map(shape) as Row[]
+}
+
+/** Who looks at a list: anonymous (undefined) sees published videos, a user also their own, an admin all. */
+export interface ListViewer {
+  id: number
+  admin: boolean
+}
+
+/**
+ * The ids of a page of the list, newest first (`older`: after `from`; `newer`: before it, oldest
+ * first here, the caller turns them round). Through the driver, as the rows are read: Prisma's
+ * findMany of the ids was a list's second-largest cost.
+ */
+export async function listVideoIds(
+  db: Db,
+  limit: number,
+  from: { createdAt: Date; id: string } | undefined,
+  viewer: ListViewer | undefined,
+  direction: 'older' | 'newer',
+): Promise<string[]> {
+  const reads = directReads(db)
+  const p = reads.provider
+  const args: unknown[] = []
+  const arg = (value: unknown, cast = '') => {
+    args.push(value)
+    return p === 'sqlite' ? '?' : `$${args.length}${cast}`
+  }
+  const where: string[] = []
+  if (from) {
+    const beyond = direction === 'older' ? '<' : '>'
+    const at = dateArg(p, from.createdAt)
+    where.push(
+      `(v."createdAt" ${beyond} ${arg(at, '::timestamp')} OR (v."createdAt" = ${arg(at, '::timestamp')} AND v.id ${beyond} ${arg(from.id)}))`,
+    )
+  }
+  if (!viewer?.admin) {
+    const published = p === 'sqlite' ? 'v.published = 1' : 'v.published'
+    where.push(viewer ? `(${published} OR v."uploaderId" = ${arg(viewer.id)})` : published)
+  }
+  const order = direction === 'older' ? 'DESC' : 'ASC'
+  // The limit is written into the text: a bound LIMIT makes SQLite prepare the statement at every run.
+  const rows = await reads.all(
+    `SELECT v.id FROM "Video" v ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+    ORDER BY v."createdAt" ${order}, v.id ${order} LIMIT ${Math.trunc(limit)}`,
+    args,
+  )
+  return rows.map((r) => String(r.id))
 }

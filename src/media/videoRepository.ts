@@ -2,7 +2,9 @@
 import type { Db } from '../db/client.ts'
 import type { Prisma } from '../db/generated/client.ts'
 import { videosChanged } from './videoChanges.ts'
-import { readVideos } from './videoReads.ts'
+import { type ListViewer, listVideoIds, readVideos } from './videoReads.ts'
+
+export type { ListViewer }
 
 export interface TorrentRecordInput {
   infoHash: string
@@ -28,15 +30,6 @@ export const VIDEO_RELATIONS = {
   files: { orderBy: { name: 'asc' } },
   retired: { orderBy: { retiredAt: 'asc' } },
 } as const
-
-/** Who is looking at lists: anonymous (undefined) sees published videos, a user also their own, an admin all. */
-export interface ListViewer {
-  id: number
-  admin: boolean
-}
-
-const visibleTo = (viewer: ListViewer | undefined) =>
-  viewer?.admin ? {} : viewer ? { OR: [{ published: true }, { uploaderId: viewer.id }] } : { published: true }
 
 // Writes read the video back afterwards: a write with `include` runs in an implicit transaction,
 // where Prisma loads the list relations (files, retired) side by side, which PostgreSQL's driver
@@ -85,18 +78,7 @@ export async function listVideos(
   viewer: ListViewer | undefined,
   direction: 'older' | 'newer' = 'older',
 ) {
-  const beyond = direction === 'older' ? 'lt' : 'gt'
-  const page = from
-    ? { OR: [{ createdAt: { [beyond]: from.createdAt } }, { createdAt: from.createdAt, id: { [beyond]: from.id } }] }
-    : {}
-  const order = direction === 'older' ? 'desc' : 'asc'
-  const rows = await db.video.findMany({
-    where: { AND: [page, visibleTo(viewer)] },
-    orderBy: [{ createdAt: order }, { id: order }],
-    take: limit,
-    select: { id: true },
-  })
-  const ids = rows.map((r) => r.id)
+  const ids = await listVideoIds(db, limit, from, viewer, direction)
   return videosInOrder(db, direction === 'older' ? ids : ids.reverse())
 }
 

@@ -185,6 +185,13 @@ test('lists, the start-up read and the unhashed videos keep their order and shap
     (await listVideos(db, 10, undefined, undefined)).map((v) => v.id),
     ['third', 'bare'],
   )
+  // A user: the published ones and their own private one ('full' is alice's, unpublished); another user not.
+  const alice = await db.user.findUniqueOrThrow({ where: { username: 'alice' } })
+  assert.deepStrictEqual(await listVideos(db, 10, undefined, { id: alice.id, admin: false }), newest)
+  assert.deepStrictEqual(
+    (await listVideos(db, 10, undefined, { id: alice.id + 1, admin: false })).map((v) => v.id),
+    ['third', 'bare'],
+  )
   const first = newest[0]!
   assert.deepStrictEqual(await listVideos(db, 1, first, { id: 0, admin: true }), [newest[1]])
   assert.deepStrictEqual(await listVideos(db, 5, newest[2], { id: 0, admin: true }, 'newer'), newest.slice(0, 2))
