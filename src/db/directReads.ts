@@ -1,12 +1,12 @@
-// The hottest reads (a video page's video and its swarm chart) sent to the driver under Prisma
-// instead of through it: Prisma's query interpreter costs most of such a read (SQLite, 10,000
-// videos, 2026-12-08: a video's one statement 91 µs of CPU through $queryRaw, the swarm samples
-// 68 µs through findMany against 7.6 µs straight through better-sqlite3). Repositories only, as
+// The hottest reads (a video page's video and its swarm chart, a list's ids and videos) go to the
+// driver under Prisma instead of through it: Prisma's query interpreter costs most of such a read
+// (SQLite, 10,000 videos, 2026-12-08: a video's one statement 91 µs of CPU through $queryRaw and
+// 24 µs here; the swarm samples 68 µs through findMany and 9 µs here). Repositories only, as
 // Prisma is, and only for reads: Prisma keeps every write and transaction. The driver is the one
-// Prisma holds (src/db/client.ts): SQLite's connection (so a read inside a Prisma transaction
-// sees what Prisma would), PostgreSQL's pool. Values come as the driver gives them, with two
-// fixes so that both providers give the same: PostgreSQL's BIGINT as text and TIMESTAMP as a Date
-// in UTC whatever the process's zone; SQLite's integers as BigInt (its connection's setting) and
+// Prisma holds (src/db/client.ts): SQLite's connection (so a read inside a Prisma transaction sees
+// what Prisma would), PostgreSQL's pool. Values come as the driver gives them, with fixes so that
+// both providers give the same: PostgreSQL's BIGINT as text and TIMESTAMP as a Date in UTC
+// whatever the process's zone; SQLite's integers come as BigInt (its connection's setting) and
 // dates as the text Prisma stored. src/media/videoReads.ts types them by column.
 import type BetterSqlite3 from 'better-sqlite3'
 import { createHash } from 'node:crypto'

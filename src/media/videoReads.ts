@@ -229,10 +229,12 @@ export async function listVideoIds(
     where.push(viewer ? `(${published} OR v."uploaderId" = ${arg(viewer.id)})` : published)
   }
   const order = direction === 'older' ? 'DESC' : 'ASC'
-  // The limit is written into the text: a bound LIMIT makes SQLite prepare the statement at every run.
+  // SQLite gets the limit in the text (a bound LIMIT makes it prepare the statement at every run);
+  // PostgreSQL bound, so its named statements stay a handful.
+  const take = p === 'sqlite' ? String(Math.trunc(limit)) : arg(Math.trunc(limit))
   const rows = await reads.all(
     `SELECT v.id FROM "Video" v ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-    ORDER BY v."createdAt" ${order}, v.id ${order} LIMIT ${Math.trunc(limit)}`,
+    ORDER BY v."createdAt" ${order}, v.id ${order} LIMIT ${take}`,
     args,
   )
   return rows.map((r) => String(r.id))
