@@ -40,17 +40,33 @@ export function cpuTicks(pid: number): number | null {
   }
 }
 
-/** CPU ticks of `pid` and every process under it (a cluster's workers), as of now. */
+/** cutime + cstime: the CPU of the children it waited for, in clock ticks; null when gone. */
+function reapedTicks(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return Number(f[13]) + Number(f[14]) // fields 16 and 17
+  } catch {
+    return null
+  }
+}
+
+/**
+ * CPU ticks of `pid` and every process under it (a cluster's workers, PostgreSQL's backends), as
+ * of now. A child that ended meanwhile counts through its parent's reaped ticks: without them a
+ * window in which a PostgreSQL backend ended (its connection closed) came out negative.
+ */
 function treeCpuTicks(pid: number): number | null {
   const own = cpuTicks(pid)
-  if (own === null) return null
+  const reaped = reapedTicks(pid)
+  if (own === null || reaped === null) return null
   let children: string[] = []
   try {
     children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean)
   } catch {
     // Gone, or no children file: its own ticks only.
   }
-  return children.reduce((sum, c) => sum + (treeCpuTicks(Number(c)) ?? 0), own)
+  return children.reduce((sum, c) => sum + (treeCpuTicks(Number(c)) ?? 0), own + reaped)
 }
 
 let ticksPerSecond: number | undefined
