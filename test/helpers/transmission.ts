@@ -8,7 +8,8 @@
 // `tcpClosed`: its TCP peer port is held (bound, not listening) by a process of ours before it
 // starts, so it cannot listen on TCP (it logs so and goes on) and takes peers over uTP only, on its
 // separate UDP socket: transmission 3.00 has no switch to turn TCP off. A TCP dial to it is refused.
-// `peerInfo` (daemon only): RPC on, and its peer list (uTP? encrypted?) read every 250 ms.
+// `peerInfo` (daemon only): RPC on, and its peer list (uTP? encrypted?) read every 250 ms, the
+// download held to 1 MB/s meanwhile.
 // NB: transmission never dials a peer in 127.0.0.0/8 or ::1 (libtransmission's isMartianAddr):
 // on loopback the other peers must dial it.
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -168,7 +169,10 @@ async function writeTransmissionSettings(
         'incomplete-dir-enabled': false,
         'rename-partial-files': true,
         'script-torrent-done-enabled': false,
-        'speed-limit-down-enabled': false,
+        // With peerInfo, at most 1 MB/s in: a few-MB download from loopback lasts seconds, long
+        // enough for the RPC polls to see the connection (unlimited, it can end between two polls).
+        'speed-limit-down-enabled': opts.rpcPort !== null,
+        'speed-limit-down': 1000,
         'message-level': 3,
         encryption: opts.encryption,
         'watch-dir-enabled': opts.watchDir !== null,
