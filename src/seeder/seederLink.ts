@@ -4,7 +4,8 @@
 // second (a one-row read) to rescan at once; the seeder writes a heartbeat with its status,
 // which the web app's /healthz and /metrics read: one per shard when several seeders split the
 // torrents (SEEDER_SHARD). A supervised seeder uses IPC instead.
-import type { Db } from '../db/client.ts'
+import { providerOf, type Db } from '../db/client.ts'
+import { dateArg } from '../db/directReads.ts'
 
 const GENERATION = 'seederGeneration'
 const HEARTBEAT = 'seederHeartbeat'
@@ -32,9 +33,45 @@ async function read(db: Db, key: string): Promise<string | null> {
   return (await db.setting.findUnique({ where: { key }, select: { value: true } }))?.value ?? null
 }
 
-/** Something the seeder must see changed. */
+// The generation is a counter, moved by one in one statement (the row is locked meanwhile), so a
+// process knows which values it wrote and its own watcher can skip them: on a site with 10,000
+// videos a re-read after each of its own uploads dropped every kept page and read every torrent
+// again. A value that is not a counter (from a version that wrote random ones) starts it at 1.
+const BUMP: Record<'sqlite' | 'postgresql', string> = {
+  sqlite: `INSERT INTO "Setting" ("key", "value", "updatedAt") VALUES (?, '1', ?)
+    ON CONFLICT ("key") DO UPDATE SET "updatedAt" = excluded."updatedAt", "value" =
+      CASE WHEN length("Setting"."value") BETWEEN 1 AND 15 AND "Setting"."value" NOT GLOB '*[^0-9]*'
+      THEN CAST(CAST("Setting"."value" AS INTEGER) + 1 AS TEXT) ELSE '1' END
+    RETURNING "value"`,
+  postgresql: `INSERT INTO "Setting" ("key", "value", "updatedAt") VALUES ($1, '1', $2::timestamp)
+    ON CONFLICT ("key") DO UPDATE SET "updatedAt" = EXCLUDED."updatedAt", "value" =
+      CASE WHEN "Setting"."value" ~ '^[0-9]{1,15}$' THEN ("Setting"."value"::bigint + 1)::text ELSE '1' END
+    RETURNING "value"`,
+}
+
+// The values this process wrote, by database handle; the last few are enough (a watcher reads every second).
+const OWN_KEPT = 64
+const ownBumps = new WeakMap<Db, Set<string>>()
+
+/** Something the seeder (and every other web process) must see changed. */
 export async function bumpGeneration(db: Db): Promise<void> {
-  await put(db, GENERATION, `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`)
+  const p = providerOf(db)
+  const rows = await db.$queryRawUnsafe<{ value: string }[]>(BUMP[p], GENERATION, dateArg(p, new Date()))
+  let own = ownBumps.get(db)
+  if (!own) ownBumps.set(db, (own = new Set()))
+  own.add(String(rows[0]!.value))
+  if (own.size > OWN_KEPT) own.delete(own.values().next().value!)
+}
+
+/** Whether every step from `last` to `now` was this process's own bump. */
+function onlyOwnBumps(db: Db, last: string | null, now: string | null): boolean {
+  const own = ownBumps.get(db)
+  const from = last === null ? 0 : Number(last)
+  const to = Number(now)
+  if (!own || !Number.isSafeInteger(from) || !Number.isSafeInteger(to) || to <= from || to - from > own.size)
+    return false
+  for (let n = from + 1; n <= to; n++) if (!own.has(String(n))) return false
+  return true
 }
 
 export const readGeneration = (db: Db) => read(db, GENERATION)
@@ -100,8 +137,8 @@ export function heartbeatRefusals(beats: SeederHeartbeat[]): Record<string, numb
 }
 
 /**
- * Calls `onChange` when the generation moves: another process (the CLI's import) published or
- * changed something this one must follow. Its own bumps call it too, which costs one re-read.
+ * Calls `onChange` when the generation moves: another process (the CLI's import, another web
+ * process) published or changed something this one must follow. Its own bumps do not call it.
  */
 export function watchGeneration(db: Db, everyMs: number, onChange: () => Promise<void>): { stop(): void } {
   let last: string | null | undefined
@@ -111,7 +148,7 @@ export function watchGeneration(db: Db, everyMs: number, onChange: () => Promise
     busy = true
     readGeneration(db)
       .then(async (now) => {
-        if (last !== undefined && now !== last) await onChange()
+        if (last !== undefined && now !== last && !onlyOwnBumps(db, last, now)) await onChange()
         last = now
       })
       .catch(() => {})
