@@ -147,29 +147,41 @@ function value(v: unknown, kind: Kind): unknown {
   }
 }
 
-function typed(raw: Record<string, unknown>, cols: Record<string, Kind>, prefix = ''): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const [c, kind] of Object.entries(cols)) out[c] = value(raw[prefix + c], kind)
-  return out
+type Raw = Record<string, unknown>
+
+// Each table's columns as a list made once (a list of 20 videos types about 800 values).
+function typer(cols: Record<string, Kind>, prefix = ''): (raw: Raw) => Raw {
+  const columns = Object.entries(cols).map(([c, kind]) => [c, prefix + c, kind] as const)
+  return (raw) => {
+    const out: Raw = {}
+    for (const [c, from, kind] of columns) out[c] = value(raw[from], kind)
+    return out
+  }
 }
 
-function prefixed(row: Record<string, unknown>, alias: string, cols: Record<string, Kind>) {
-  return row[`${alias}.${Object.keys(cols)[0]}`] === null ? null : typed(row, cols, `${alias}.`)
+/** A joined row's columns of one table, or null when the join found none (its first column is null). */
+function joinedTyper(alias: string, cols: Record<string, Kind>): (row: Raw) => Raw | null {
+  const first = `${alias}.${Object.keys(cols)[0]}`
+  const type = typer(cols, `${alias}.`)
+  return (row) => (row[first] === null ? null : type(row))
 }
 
-const list = (text: unknown, cols: Record<string, Kind>) =>
-  (typeof text === 'string'
-    ? (JSON.parse(text) as Record<string, unknown>[])
-    : (text as Record<string, unknown>[])
-  ).map((r) => typed(r, cols))
+const typeVideo = typer(VIDEO)
+const typeTorrent = joinedTyper('t', TORRENT)
+const typeOffload = joinedTyper('o', OFFLOAD)
+const typeFile = typer(FILE)
+const typeRetired = typer(RETIRED)
 
-function shape(row: Record<string, unknown>) {
-  const video = typed(row, VIDEO)
-  video.torrent = prefixed(row, 't', TORRENT)
-  video.offload = prefixed(row, 'o', OFFLOAD)
+const list = (text: unknown, type: (raw: Raw) => Raw) =>
+  (typeof text === 'string' ? (JSON.parse(text) as Raw[]) : (text as Raw[])).map(type)
+
+function shape(row: Raw) {
+  const video = typeVideo(row)
+  video.torrent = typeTorrent(row)
+  video.offload = typeOffload(row)
   video.owner = row['u.id'] === null ? null : { id: Number(row['u.id']), username: row['u.username'] }
-  video.files = list(row.files, FILE)
-  video.retired = list(row.retired, RETIRED)
+  video.files = list(row.files, typeFile)
+  video.retired = list(row.retired, typeRetired)
   return video
 }
 
