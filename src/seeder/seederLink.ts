@@ -56,12 +56,22 @@ const ownBumps = new WeakMap<Db, Set<string>>()
 /** Something the seeder (and every other web process) must see changed. */
 export async function bumpGeneration(db: Db): Promise<void> {
   const p = providerOf(db)
-  const rows = await db.$queryRawUnsafe<{ value: string }[]>(BUMP[p], GENERATION, dateArg(p, new Date()))
-  let own = ownBumps.get(db)
-  if (!own) ownBumps.set(db, (own = new Set()))
-  own.add(String(rows[0]!.value))
-  if (own.size > OWN_KEPT) own.delete(own.values().next().value!)
+  bumping.set(db, (bumping.get(db) ?? 0) + 1)
+  try {
+    const rows = await db.$queryRawUnsafe<{ value: string }[]>(BUMP[p], GENERATION, dateArg(p, new Date()))
+    let own = ownBumps.get(db)
+    if (!own) ownBumps.set(db, (own = new Set()))
+    own.add(String(rows[0]!.value))
+    if (own.size > OWN_KEPT) own.delete(own.values().next().value!)
+  } finally {
+    bumping.set(db, bumping.get(db)! - 1)
+  }
 }
+
+// Bumps under way: a watcher may read the new value before the bump has heard which it is (seen
+// on PostgreSQL, the two on different connections), so it decides at its next read. (A process
+// bumping without a pause puts its watcher off meanwhile; past OWN_KEPT of its own it wakes once.)
+const bumping = new WeakMap<Db, number>()
 
 /** Whether every step from `last` to `now` was this process's own bump. */
 function onlyOwnBumps(db: Db, last: string | null, now: string | null): boolean {
@@ -148,7 +158,10 @@ export function watchGeneration(db: Db, everyMs: number, onChange: () => Promise
     busy = true
     readGeneration(db)
       .then(async (now) => {
-        if (last !== undefined && now !== last && !onlyOwnBumps(db, last, now)) await onChange()
+        if (last !== undefined && now !== last && !onlyOwnBumps(db, last, now)) {
+          if (bumping.get(db)) return
+          await onChange()
+        }
         last = now
       })
       .catch(() => {})
