@@ -29,27 +29,22 @@ export function memoryOf(pid: number): Memory {
 
 export const kbToBytes = (kb: number): number => kb * 1024
 
-/** utime + stime of a process (all its threads), in clock ticks; null when gone. */
-export function cpuTicks(pid: number): number | null {
+/**
+ * Clock ticks from /proc/PID/stat: `own` is utime + stime (all its threads), `reaped` cutime +
+ * cstime (the children it waited for); null when gone.
+ */
+function statTicks(pid: number): { own: number; reaped: number } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ') // f[0] is field 3 (state)
-    return Number(f[11]) + Number(f[12]) // fields 14 and 15
+    return { own: Number(f[11]) + Number(f[12]), reaped: Number(f[13]) + Number(f[14]) } // fields 14-17
   } catch {
     return null
   }
 }
 
-/** cutime + cstime: the CPU of the children it waited for, in clock ticks; null when gone. */
-function reapedTicks(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return Number(f[13]) + Number(f[14]) // fields 16 and 17
-  } catch {
-    return null
-  }
-}
+/** utime + stime of a process (all its threads), in clock ticks; null when gone. */
+export const cpuTicks = (pid: number): number | null => statTicks(pid)?.own ?? null
 
 /**
  * CPU ticks of `pid` and every process under it (a cluster's workers, PostgreSQL's backends), as
@@ -57,16 +52,15 @@ function reapedTicks(pid: number): number | null {
  * window in which a PostgreSQL backend ended (its connection closed) came out negative.
  */
 function treeCpuTicks(pid: number): number | null {
-  const own = cpuTicks(pid)
-  const reaped = reapedTicks(pid)
-  if (own === null || reaped === null) return null
+  const ticks = statTicks(pid)
+  if (!ticks) return null
   let children: string[] = []
   try {
     children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean)
   } catch {
     // Gone, or no children file: its own ticks only.
   }
-  return children.reduce((sum, c) => sum + (treeCpuTicks(Number(c)) ?? 0), own + reaped)
+  return children.reduce((sum, c) => sum + (treeCpuTicks(Number(c)) ?? 0), ticks.own + ticks.reaped)
 }
 
 let ticksPerSecond: number | undefined

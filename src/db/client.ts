@@ -8,16 +8,15 @@ import { PrismaClient } from './generated/client.ts'
 import { PrismaClient as PgPrismaClient } from './generated-pg/client.ts'
 import { migratePostgres, migrateSqlite } from './migrate.ts'
 import { sqliteAdapter, sqliteConnection } from './sqliteAdapter.ts'
-import { type DirectReads, postgresReads, sqliteReads } from './directReads.ts'
+import { type DirectReads, type Provider, postgresReads, sqliteReads } from './directReads.ts'
 import type { Config } from '../config.ts'
 
 export type Db = InstanceType<typeof PrismaClient>
 
-const providers = new WeakMap<Db, 'sqlite' | 'postgresql'>()
 const direct = new WeakMap<Db, DirectReads>()
 
 /** For the few statements the two dialects spell differently (repositories only). */
-export const providerOf = (db: Db): 'sqlite' | 'postgresql' => providers.get(db) ?? 'sqlite'
+export const providerOf = (db: Db): Provider => direct.get(db)?.provider ?? 'sqlite'
 
 /** The driver under Prisma, for the hottest reads (repositories only: src/db/directReads.ts). */
 export function directReads(db: Db): DirectReads {
@@ -34,7 +33,6 @@ export async function openDatabase(config: Config, opts: { migrate?: boolean } =
     const pool = new pg.Pool({ connectionString: config.databaseUrl })
     const adapter = new PrismaPg(pool, { disposeExternalPool: true })
     const db = new PgPrismaClient({ adapter }) as unknown as Db
-    providers.set(db, 'postgresql')
     direct.set(db, postgresReads(pool))
     return db
   }

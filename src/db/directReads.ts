@@ -8,7 +8,6 @@
 // both providers give the same: PostgreSQL's BIGINT as text and TIMESTAMP as a Date in UTC
 // whatever the process's zone; SQLite's integers come as BigInt (its connection's setting) and
 // dates as the text Prisma stored. src/media/videoReads.ts types them by column.
-import type BetterSqlite3 from 'better-sqlite3'
 import { createHash } from 'node:crypto'
 import pg from 'pg'
 import type { SqliteConnection } from './sqliteAdapter.ts'
@@ -34,29 +33,13 @@ export const readDate = (v: unknown): Date => {
 export const dateArg = (provider: Provider, d: Date): string =>
   provider === 'sqlite' ? d.toISOString().replace('Z', '+00:00') : d.toISOString()
 
-// Statements per connection, least recently used out: a page's reads are a handful of texts (an
-// IN list of each length is one).
-const MAX_STATEMENTS = 200
-
 export function sqliteReads(connection: () => SqliteConnection | null): DirectReads {
-  // By connection: Prisma connects again after a $disconnect, and a statement belongs to one.
-  let current: SqliteConnection | null = null
-  let statements = new Map<string, BetterSqlite3.Statement<unknown[]>>()
   return {
     provider: 'sqlite',
     async all(sql, args) {
       const db = connection()
       if (!db) throw new Error('the SQLite database is not open')
-      if (db !== current) {
-        current = db
-        statements = new Map()
-      }
-      let stmt = statements.get(sql)
-      if (stmt) statements.delete(sql)
-      else stmt = db.prepare(sql)
-      statements.set(sql, stmt)
-      if (statements.size > MAX_STATEMENTS) statements.delete(statements.keys().next().value!)
-      return stmt.all(...args) as Row[]
+      return db.statement(sql).all(...args) as Row[]
     },
   }
 }

@@ -46,24 +46,41 @@ function bound(s: Statement, args: unknown[]): BoundView {
   }
 }
 
-// Each handle with its own prepare, from before keepStatements replaced it (src/db/directReads.ts).
+/** The statement prepared for `sql`, kept in `statements` (Map order is the LRU order), at most `max`. */
+function keptStatement(
+  statements: Map<string, Statement>,
+  sql: string,
+  prepare: (sql: string) => Statement,
+  max: number,
+): Statement {
+  let stmt = statements.get(sql)
+  if (stmt) {
+    statements.delete(sql)
+    statements.set(sql, stmt)
+  } else {
+    stmt = prepare(sql)
+    statements.set(sql, stmt)
+    if (statements.size > max) statements.delete(statements.keys().next().value!)
+  }
+  return stmt
+}
+
+// src/db/directReads.ts's statements: its own texts, in a map of their own, for a kept one of
+// Prisma's is left in raw mode (arrays, not objects).
+const DIRECT_STATEMENTS = 200
+
+// Each handle's connection for src/db/directReads.ts, with its own prepare from before
+// keepStatements replaced it.
 const own = new WeakMap<BetterSqlite3.Database, SqliteConnection>()
 
 function keepStatements(db: BetterSqlite3.Database): void {
   const prepare = db.prepare.bind(db) as (sql: string) => Statement
-  own.set(db, { prepare })
+  const direct = new Map<string, Statement>()
+  own.set(db, { statement: (sql) => keptStatement(direct, sql, prepare, DIRECT_STATEMENTS) })
   const statements = new Map<string, Statement>()
   kept.set(db, statements)
   const prepareKept = (sql: string): BoundView & { bind(args: unknown[]): BoundView } => {
-    let stmt = statements.get(sql)
-    if (stmt) {
-      statements.delete(sql) // Map order is the LRU order
-      statements.set(sql, stmt)
-    } else {
-      stmt = prepare(sql)
-      statements.set(sql, stmt)
-      if (statements.size > MAX_STATEMENTS) statements.delete(statements.keys().next().value!)
-    }
+    const stmt = keptStatement(statements, sql, prepare, MAX_STATEMENTS)
     // prepare(sql).bind(args) for queries, prepare('BEGIN').run() for transactions.
     return { ...bound(stmt, []), bind: (args) => bound(stmt, args) }
   }
@@ -89,9 +106,9 @@ export function sqliteAdapter(url: string): PrismaBetterSqlite3 {
 // The connection each factory last made (Prisma connects again after a $disconnect).
 const connected = new WeakMap<PrismaBetterSqlite3, BetterSqlite3.Database>()
 
-/** What src/db/directReads.ts needs of a connection: better-sqlite3's own prepare. */
+/** What src/db/directReads.ts needs of a connection: a statement for a text, prepared once. */
 export interface SqliteConnection {
-  prepare(sql: string): Statement
+  statement(sql: string): Statement
 }
 
 /** The connection Prisma reads and writes through; null before its first query or once closed. */

@@ -5,7 +5,7 @@
 // which the web app's /healthz and /metrics read: one per shard when several seeders split the
 // torrents (SEEDER_SHARD). A supervised seeder uses IPC instead.
 import { providerOf, type Db } from '../db/client.ts'
-import { dateArg } from '../db/directReads.ts'
+import { dateArg, type Provider } from '../db/directReads.ts'
 
 const GENERATION = 'seederGeneration'
 const HEARTBEAT = 'seederHeartbeat'
@@ -37,7 +37,7 @@ async function read(db: Db, key: string): Promise<string | null> {
 // process knows which values it wrote and its own watcher can skip them: on a site with 10,000
 // videos a re-read after each of its own uploads dropped every kept page and read every torrent
 // again. A value that is not a counter (from a version that wrote random ones) starts it at 1.
-const BUMP: Record<'sqlite' | 'postgresql', string> = {
+const BUMP: Record<Provider, string> = {
   sqlite: `INSERT INTO "Setting" ("key", "value", "updatedAt") VALUES (?, '1', ?)
     ON CONFLICT ("key") DO UPDATE SET "updatedAt" = excluded."updatedAt", "value" =
       CASE WHEN length("Setting"."value") BETWEEN 1 AND 15 AND "Setting"."value" NOT GLOB '*[^0-9]*'
@@ -52,6 +52,10 @@ const BUMP: Record<'sqlite' | 'postgresql', string> = {
 // The values this process wrote, by database handle; the last few are enough (a watcher reads every second).
 const OWN_KEPT = 64
 const ownBumps = new WeakMap<Db, Set<string>>()
+// Bumps under way: a watcher may read the new value before the bump has heard which it is (seen
+// on PostgreSQL, the two on different connections), so it decides at its next read. (A process
+// bumping without a pause puts its watcher off meanwhile; past OWN_KEPT of its own it wakes once.)
+const bumping = new WeakMap<Db, number>()
 
 /** Something the seeder (and every other web process) must see changed. */
 export async function bumpGeneration(db: Db): Promise<void> {
@@ -67,11 +71,6 @@ export async function bumpGeneration(db: Db): Promise<void> {
     bumping.set(db, bumping.get(db)! - 1)
   }
 }
-
-// Bumps under way: a watcher may read the new value before the bump has heard which it is (seen
-// on PostgreSQL, the two on different connections), so it decides at its next read. (A process
-// bumping without a pause puts its watcher off meanwhile; past OWN_KEPT of its own it wakes once.)
-const bumping = new WeakMap<Db, number>()
 
 /** Whether every step from `last` to `now` was this process's own bump. */
 function onlyOwnBumps(db: Db, last: string | null, now: string | null): boolean {

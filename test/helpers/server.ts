@@ -4,7 +4,9 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import type { TestContext } from 'node:test'
 import { loadConfig } from '../../src/config.ts'
+import { openDatabase, type Db } from '../../src/db/client.ts'
 import { startServer, type RunningServer, type ServerTestHooks } from '../../src/server.ts'
 import { databaseEnv, dropDatabase } from './database.ts'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -23,6 +25,27 @@ export interface TestServer extends RunningServer {
 
 export async function makeStorageDir(): Promise<string> {
   return mkdtemp(path.join(tmpdir(), 'seedcast-test-'))
+}
+
+/**
+ * A database of its own for one test, on the suite's provider, opened `count` times (as that many
+ * processes would: the first applies the migrations); closed and removed when the test ends.
+ */
+export async function scratchDatabases<N extends 1 | 2 = 1>(
+  t: TestContext,
+  count?: N,
+): Promise<N extends 2 ? [Db, Db] : [Db]>
+export async function scratchDatabases(t: TestContext, count = 1): Promise<Db[]> {
+  const dir = await makeStorageDir()
+  const config = loadConfig({ STORAGE_DIR: dir, ...(await databaseEnv(dir)) })
+  const dbs: Db[] = []
+  t.after(async () => {
+    for (const db of dbs) await db.$disconnect()
+    await dropDatabase(dir)
+    await rm(dir, { recursive: true, force: true })
+  })
+  for (let i = 0; i < count; i++) dbs.push(await openDatabase(config, { migrate: i === 0 }))
+  return dbs
 }
 
 /**

@@ -4,28 +4,11 @@
 // handles on one database stand for two processes (the web app and the CLI's import).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { rm } from 'node:fs/promises'
-import { loadConfig } from '../../src/config.ts'
-import { openDatabase, type Db } from '../../src/db/client.ts'
+import type { Db } from '../../src/db/client.ts'
 import { bumpGeneration, readGeneration, watchGeneration } from '../../src/seeder/seederLink.ts'
-import { databaseEnv, dropDatabase } from '../helpers/database.ts'
-import { makeStorageDir } from '../helpers/server.ts'
+import { scratchDatabases } from '../helpers/server.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function twoProcesses(t: import('node:test').TestContext): Promise<[Db, Db]> {
-  const dir = await makeStorageDir()
-  const config = loadConfig({ STORAGE_DIR: dir, ...(await databaseEnv(dir)) })
-  const site = await openDatabase(config)
-  const cli = await openDatabase(config, { migrate: false })
-  t.after(async () => {
-    await site.$disconnect()
-    await cli.$disconnect()
-    await dropDatabase(dir)
-    await rm(dir, { recursive: true, force: true })
-  })
-  return [site, cli]
-}
 
 /** A watcher that counts its wake-ups, after its first read. */
 async function watcher(db: Db, everyMs: number) {
@@ -38,7 +21,7 @@ async function watcher(db: Db, everyMs: number) {
 }
 
 test("a process's own rescan notices do not wake its watcher; another's do", async (t) => {
-  const [site, cli] = await twoProcesses(t)
+  const [site, cli] = await scratchDatabases(t, 2)
   // A value from a version that wrote random ones: the counter starts again.
   await site.setting.create({ data: { key: 'seederGeneration', value: '1733-abc' } })
   await bumpGeneration(site)
@@ -59,7 +42,7 @@ test("a process's own rescan notices do not wake its watcher; another's do", asy
 })
 
 test("another's notice between two reads wakes the watcher though its own came after it", async (t) => {
-  const [site, cli] = await twoProcesses(t)
+  const [site, cli] = await scratchDatabases(t, 2)
   const w = await watcher(site, 400)
   t.after(() => w.stop())
   // Both within one interval of the watcher (400 ms), the other's first.

@@ -8,10 +8,8 @@
 // runs in a zone off UTC by a fraction of an hour: a date read or bound in local time shows.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { rm } from 'node:fs/promises'
 import pg from 'pg'
-import { loadConfig } from '../../src/config.ts'
-import { openDatabase, providerOf, type Db } from '../../src/db/client.ts'
+import { providerOf, type Db } from '../../src/db/client.ts'
 import { readVideos } from '../../src/media/videoReads.ts'
 import { samplesSince } from '../../src/tracker/historyRepository.ts'
 import {
@@ -22,8 +20,7 @@ import {
   VIDEO_RELATIONS,
   type VideoRow,
 } from '../../src/media/videoRepository.ts'
-import { databaseEnv, dropDatabase } from '../helpers/database.ts'
-import { makeStorageDir } from '../helpers/server.ts'
+import { scratchDatabases } from '../helpers/server.ts'
 
 const BIG = 2n ** 60n + 7n
 
@@ -34,20 +31,6 @@ assert.equal(new Date(Date.UTC(2026, 0, 1)).getTimezoneOffset(), -345, 'the zone
 // client in the process: the app's client here must get pg's text (what @prisma/adapter-pg makes
 // a BigInt of), as it does in the server.
 pg.types.setTypeParser(pg.types.builtins.INT8, (text: string) => text)
-
-async function site(): Promise<{ db: Db; done: () => Promise<void> }> {
-  const dir = await makeStorageDir()
-  const env = await databaseEnv(dir)
-  const db = await openDatabase(loadConfig({ STORAGE_DIR: dir, ...env }))
-  return {
-    db,
-    done: async () => {
-      await db.$disconnect()
-      await dropDatabase(dir)
-      await rm(dir, { recursive: true, force: true })
-    },
-  }
-}
 
 async function fill(db: Db): Promise<void> {
   const alice = await db.user.create({ data: { username: 'alice', passwordHash: 'x' } })
@@ -142,8 +125,7 @@ const byInclude = (db: Db, where: object = {}) =>
   db.video.findMany({ where, include: VIDEO_RELATIONS, orderBy: { id: 'asc' } }) as Promise<VideoRow[]>
 
 test('one statement reads a video and its relations exactly as Prisma include does', async (t) => {
-  const { db, done } = await site()
-  t.after(done)
+  const [db] = await scratchDatabases(t)
   await fill(db)
   const expected = await byInclude(db)
   assert.equal(expected.length, 3)
@@ -173,8 +155,7 @@ test('one statement reads a video and its relations exactly as Prisma include do
 })
 
 test('lists, the start-up read and the unhashed videos keep their order and shape', async (t) => {
-  const { db, done } = await site()
-  t.after(done)
+  const [db] = await scratchDatabases(t)
   await fill(db)
   const all = await byInclude(db)
   const byId = new Map(all.map((v) => [v.id, v]))
@@ -200,8 +181,7 @@ test('lists, the start-up read and the unhashed videos keep their order and shap
 })
 
 test('the swarm samples through the driver are those Prisma reads: from the given moment on, oldest first', async (t) => {
-  const { db, done } = await site()
-  t.after(done)
+  const [db] = await scratchDatabases(t)
   await fill(db)
   const torrent = await db.torrent.findFirstOrThrow({ select: { id: true } })
   const other = await db.torrent.create({
